@@ -1,0 +1,175 @@
+// Package store persists Beckon's data in SQLite (embedded) or PostgreSQL.
+// Both dialects implement one contract, checked by one conformance suite.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors the store returns; database errors are translated to these at the edge.
+var (
+	// ErrNotFound: no such record (in this clinic).
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: a conditional write lost (version moved, claim taken, id exists).
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Querier is every read and write; Store and the transaction handle implement it.
+// All times are written and returned in UTC, to the millisecond.
+type Querier interface {
+	ClinicCreate(ctx context.Context, c Clinic) error
+	ClinicGet(ctx context.Context, id string) (Clinic, error)
+	ClinicList(ctx context.Context) ([]Clinic, error)
+	ClinicUpdate(ctx context.Context, c Clinic) error
+
+	APIKeyCreate(ctx context.Context, k APIKey) error
+	APIKeyGetByHash(ctx context.Context, hash string) (APIKey, error)
+
+	// PatientUpsert inserts or replaces the patient (CreatedAt kept on update).
+	PatientUpsert(ctx context.Context, p Patient) error
+	PatientGet(ctx context.Context, clinicID, id string) (Patient, error)
+
+	AppointmentGet(ctx context.Context, clinicID, id string) (Appointment, error)
+	// AppointmentPut writes a.Version if the stored version is expectVersion
+	// (0: the appointment must not exist yet); otherwise ErrConflict.
+	AppointmentPut(ctx context.Context, a Appointment, expectVersion int64) error
+	// AppointmentListUpcoming lists the clinic's appointments starting after from
+	// (optionally one patient's), ordered by start.
+	AppointmentListUpcoming(ctx context.Context, p AppointmentListParams) ([]Appointment, error)
+
+	// CampaignPut writes c.Revision if the stored revision is expectRevision
+	// (0: must not exist); otherwise ErrConflict.
+	CampaignPut(ctx context.Context, c Campaign, expectRevision int64) error
+	CampaignGet(ctx context.Context, clinicID, id string) (Campaign, error)
+	CampaignList(ctx context.Context, clinicID string) ([]Campaign, error) // ordered by id
+	CampaignDelete(ctx context.Context, clinicID, id string) error
+
+	// SendInsert inserts the sends; an id that exists already is left as it is.
+	SendInsert(ctx context.Context, sends []Send) error
+	SendGet(ctx context.Context, id string) (Send, error)
+	SendListByAppointment(ctx context.Context, clinicID, appointmentID string) ([]Send, error) // by due, id
+	// SendSupersede marks the appointment's planned sends whose id is not in
+	// Keep (and, if CampaignID is set, only that campaign's) as superseded.
+	SendSupersede(ctx context.Context, p SendSupersedeParams) (int, error)
+	// SendListDue lists planned sends with DueAt <= DueBefore that were never
+	// enqueued or were last enqueued at or before EnqueuedBefore, by due time.
+	SendListDue(ctx context.Context, p SendListDueParams) ([]Send, error)
+	// SendListStaleClaims lists claimed sends with ClaimedAt <= ClaimedBefore.
+	SendListStaleClaims(ctx context.Context, claimedBefore time.Time, limit int) ([]Send, error)
+	SendMarkEnqueued(ctx context.Context, ids []string, at time.Time) error
+	// SendClaim takes a planned send, or a claimed one whose ClaimedAt <= StaleBefore,
+	// setting status claimed, the token, ClaimedAt = Now and Attempts+1. It returns the
+	// send as it is after the attempt and whether this call claimed it; ErrNotFound if
+	// there is no such send.
+	SendClaim(ctx context.Context, p SendClaimParams) (s Send, claimed bool, err error)
+	// SendFinish moves a send claimed with Token to Status (sent, skipped, failed,
+	// superseded, unknown) with Reason, SentAt/MessageID for sent; ErrConflict if
+	// the claim is no longer Token's.
+	SendFinish(ctx context.Context, p SendFinishParams) error
+	// SendRelease returns a send claimed with Token to planned (clearing EnqueuedAt),
+	// with a new DueAt if set; ErrConflict if the claim is no longer Token's.
+	SendRelease(ctx context.Context, p SendReleaseParams) error
+
+	MessageInsert(ctx context.Context, m Message) error
+	MessageGet(ctx context.Context, clinicID, id string) (Message, error) // with Events
+	MessageList(ctx context.Context, f MessageFilter) ([]Message, error) // newest first, no Events
+	// MessageEventAppend records a status change and sets the message's status.
+	MessageEventAppend(ctx context.Context, clinicID string, e MessageEvent) error
+
+	// OutboxPut stores an entry once per SendID: it reports false (and stores
+	// nothing) when the send already has one.
+	OutboxPut(ctx context.Context, e OutboxEntry) (created bool, err error)
+	OutboxGetBySend(ctx context.Context, sendID string) (OutboxEntry, error)
+	OutboxList(ctx context.Context, f OutboxFilter) ([]OutboxEntry, error) // oldest first
+
+	AuditAppend(ctx context.Context, e AuditEntry) error
+	AuditList(ctx context.Context, clinicID, entity, entityID string) ([]AuditEntry, error) // oldest first
+}
+
+// Store is a database: the Querier plus transactions and lifecycle.
+type Store interface {
+	Querier
+	// InTx runs fn in one transaction, committed if fn returns nil.
+	InTx(ctx context.Context, fn func(q Querier) error) error
+	Ping(ctx context.Context) error
+	Close() error
+	Dialect() string // "sqlite" or "postgres"
+}
+
+// AppointmentListParams selects upcoming appointments.
+type AppointmentListParams struct {
+	ClinicID  string
+	PatientID string // optional
+	After     time.Time
+	Limit     int // 0: no limit
+}
+
+// SendSupersedeParams selects the sends to supersede.
+type SendSupersedeParams struct {
+	ClinicID      string
+	AppointmentID string
+	CampaignID    string   // optional: only this campaign's sends
+	Keep          []string // ids not to touch
+	Reason        string
+	Now           time.Time
+}
+
+// SendListDueParams selects sends for the pump.
+type SendListDueParams struct {
+	DueBefore      time.Time
+	EnqueuedBefore time.Time
+	Limit          int
+}
+
+// SendClaimParams claims a send for delivery.
+type SendClaimParams struct {
+	ID          string
+	Token       string
+	Now         time.Time
+	StaleBefore time.Time // a claim taken at or before this is considered abandoned
+}
+
+// SendFinishParams ends a claimed send.
+type SendFinishParams struct {
+	ID        string
+	Token     string
+	Status    string
+	Reason    string
+	MessageID string // for SendSent
+	Now       time.Time
+}
+
+// SendReleaseParams hands a claimed send back to the planner's queue.
+type SendReleaseParams struct {
+	ID     string
+	Token  string
+	Reason string
+	DueAt  time.Time // zero: keep
+	Now    time.Time
+}
+
+// MessageFilter selects messages of one clinic; empty fields match all.
+type MessageFilter struct {
+	ClinicID      string
+	PatientID     string
+	AppointmentID string
+	SendID        string
+	Direction     string
+	Channel       string
+	Status        string
+	Since         time.Time // CreatedAt >= Since
+	Until         time.Time // CreatedAt < Until
+	Before        string    // cursor: messages older than this id's (CreatedAt, ID)
+	Limit         int       // default 100
+}
+
+// OutboxFilter selects outbox entries of one clinic.
+type OutboxFilter struct {
+	ClinicID string
+	To       string
+	SendID   string
+	Since    time.Time
+	Limit    int // default 100
+}
