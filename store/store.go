@@ -74,7 +74,7 @@ type Querier interface {
 
 	MessageInsert(ctx context.Context, m Message) error
 	MessageGet(ctx context.Context, clinicID, id string) (Message, error) // with Events
-	MessageList(ctx context.Context, f MessageFilter) ([]Message, error) // newest first, no Events
+	MessageList(ctx context.Context, f MessageFilter) ([]Message, error)  // newest first, no Events
 	// MessageEventAppend records a status change and sets the message's status.
 	MessageEventAppend(ctx context.Context, clinicID string, e MessageEvent) error
 
