@@ -1,0 +1,261 @@
+package templates
+
+import (
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"io"
+	"strings"
+	texttemplate "text/template"
+	"text/template/parse"
+
+	"github.com/beckonhealth/beckon/store"
+)
+
+// Limits on what a template may be and produce.
+const (
+	maxSource = 64 << 10  // bytes of one part's source
+	maxOutput = 256 << 10 // bytes of one part's output
+)
+
+// Errors wrapped by *Error.
+var (
+	ErrRequired   = errors.New("required but empty")
+	ErrEmpty      = errors.New("renders as empty text")
+	ErrTooLarge   = errors.New("too large")
+	ErrNotAllowed = errors.New("not allowed in message templates")
+	ErrChannel    = errors.New("unknown channel")
+	ErrNoContent  = errors.New("no content in any language")
+)
+
+// Error is a problem with one part of a template. Lang is empty when the
+// language is not known (Render) or the problem is not in one language.
+type Error struct {
+	Lang string // the content's language key, e.g. "es"
+	Part string // "subject", "text" or "html"; empty for the whole content
+	Err  error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("templates: ")
+	if e.Lang != "" {
+		b.WriteString(e.Lang + ": ")
+	}
+	if e.Part != "" {
+		b.WriteString(e.Part + ": ")
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Part names.
+const (
+	PartSubject = "subject"
+	PartText    = "text"
+	PartHTML    = "html"
+)
+
+// Rendered is a message ready for a channel. SMS fills Text only.
+type Rendered struct {
+	Subject, Text, HTML string
+}
+
+// Render renders c for a channel, store.ChannelSMS or store.ChannelEmail;
+// store.ChannelPreferred must be resolved to one of them first.
+//
+// Text and Subject are Go text/template; HTML is html/template, so patient-
+// and clinic-controlled values are escaped there and only there. A missing
+// field or map key is an error. Text is trimmed of surrounding white space;
+// Subject is one line, its white space (newlines included) collapsed to
+// single spaces; HTML is returned as rendered.
+//
+// SMS requires Text and ignores Subject and HTML. Email requires Subject and
+// Text; HTML is optional. A required part that renders empty is an error.
+// Templates may use fields, if/else, with and the standard functions;
+// range, define, template and block are rejected, so rendering time is
+// bounded by the template's size. Parsed templates are cached by source.
+func Render(channel string, c store.Content, d Data) (Rendered, error) {
+	var r Rendered
+	var err error
+	switch channel {
+	case store.ChannelSMS:
+		r.Text, err = renderPart(PartText, c.Text, true, d)
+	case store.ChannelEmail:
+		if r.Subject, err = renderPart(PartSubject, c.Subject, true, d); err != nil {
+			return Rendered{}, err
+		}
+		if r.Text, err = renderPart(PartText, c.Text, true, d); err != nil {
+			return Rendered{}, err
+		}
+		r.HTML, err = renderPart(PartHTML, c.HTML, false, d)
+	default:
+		err = &Error{Err: fmt.Errorf("%w %q: want %q or %q", ErrChannel, channel, store.ChannelSMS, store.ChannelEmail)}
+	}
+	if err != nil {
+		return Rendered{}, err
+	}
+	return r, nil
+}
+
+// renderPart renders one part's source and tidies it as the part requires.
+func renderPart(part, src string, required bool, d Data) (string, error) {
+	if strings.TrimSpace(src) == "" {
+		if required {
+			return "", &Error{Part: part, Err: ErrRequired}
+		}
+		return "", nil
+	}
+	out, err := execute(kindOf(part), src, d)
+	if err != nil {
+		return "", &Error{Part: part, Err: err}
+	}
+	switch part {
+	case PartSubject:
+		out = strings.Join(strings.Fields(out), " ")
+	case PartText:
+		out = strings.TrimSpace(out)
+	}
+	if required && strings.TrimSpace(out) == "" {
+		return "", &Error{Part: part, Err: ErrEmpty}
+	}
+	return out, nil
+}
+
+// kind is the template language of a part.
+type kind uint8
+
+const (
+	kindText kind = iota // text/template
+	kindHTML             // html/template
+)
+
+func kindOf(part string) kind {
+	if part == PartHTML {
+		return kindHTML
+	}
+	return kindText
+}
+
+// executor is what text/template and html/template templates share.
+type executor interface {
+	Execute(w io.Writer, data any) error
+}
+
+// cache holds parsed templates for every caller of this package. It is the
+// package's only shared state, and safe for concurrent use.
+var cache = newParseCache(cacheEntries, cacheBytes)
+
+// execute runs the (cached) template of src on d.
+func execute(k kind, src string, d Data) (string, error) {
+	p := cache.get(cacheKey{kind: k, src: src}, parseSource)
+	if p.err != nil {
+		return "", p.err
+	}
+	w := limitedWriter{max: maxOutput}
+	if err := p.tmpl.Execute(&w, d); err != nil {
+		if errors.Is(err, errOutputTooLarge) {
+			return "", fmt.Errorf("output %w: more than %d bytes", ErrTooLarge, maxOutput)
+		}
+		return "", err
+	}
+	return w.b.String(), nil
+}
+
+// parseSource parses src as a template of kind k and checks that it uses
+// only what message templates allow.
+func parseSource(k kind, src string) parsed {
+	if len(src) > maxSource {
+		return parsed{err: fmt.Errorf("source %w: %d bytes, more than %d", ErrTooLarge, len(src), maxSource)}
+	}
+	const name = "message"
+	var (
+		tmpl  executor
+		trees []*parse.Tree
+	)
+	switch k {
+	case kindHTML:
+		t, err := htmltemplate.New(name).Option("missingkey=error").Parse(src)
+		if err != nil {
+			return parsed{err: err}
+		}
+		for _, tt := range t.Templates() {
+			trees = append(trees, tt.Tree)
+			if tt.Name() != name {
+				return parsed{err: fmt.Errorf("define and block are %w", ErrNotAllowed)}
+			}
+		}
+		tmpl = t
+	default:
+		t, err := texttemplate.New(name).Option("missingkey=error").Parse(src)
+		if err != nil {
+			return parsed{err: err}
+		}
+		for _, tt := range t.Templates() {
+			trees = append(trees, tt.Tree)
+			if tt.Name() != name {
+				return parsed{err: fmt.Errorf("define and block are %w", ErrNotAllowed)}
+			}
+		}
+		tmpl = t
+	}
+	for _, tree := range trees {
+		if tree == nil {
+			continue
+		}
+		if err := checkNode(tree, tree.Root); err != nil {
+			return parsed{err: err}
+		}
+	}
+	return parsed{tmpl: tmpl}
+}
+
+// checkNode rejects loops and template calls anywhere under n.
+func checkNode(t *parse.Tree, n parse.Node) error {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return nil
+		}
+		for _, c := range n.Nodes {
+			if err := checkNode(t, c); err != nil {
+				return err
+			}
+		}
+	case *parse.IfNode:
+		return checkBranch(t, &n.BranchNode)
+	case *parse.WithNode:
+		return checkBranch(t, &n.BranchNode)
+	case *parse.RangeNode:
+		loc, _ := t.ErrorContext(n)
+		return fmt.Errorf("%s: range is %w", loc, ErrNotAllowed)
+	case *parse.TemplateNode:
+		loc, _ := t.ErrorContext(n)
+		return fmt.Errorf("%s: template is %w", loc, ErrNotAllowed)
+	}
+	return nil
+}
+
+func checkBranch(t *parse.Tree, b *parse.BranchNode) error {
+	if err := checkNode(t, b.List); err != nil {
+		return err
+	}
+	return checkNode(t, b.ElseList)
+}
+
+var errOutputTooLarge = errors.New("output too large")
+
+// limitedWriter collects output and fails once it would exceed max bytes.
+type limitedWriter struct {
+	b   strings.Builder
+	max int
+}
+
+func (w *limitedWriter) Write(p []byte) (int, error) {
+	if w.b.Len()+len(p) > w.max {
+		return 0, errOutputTooLarge
+	}
+	return w.b.Write(p)
+}
