@@ -1,0 +1,87 @@
+package store
+
+import "context"
+
+const clinicCols = `id, name, time_zone, phone, quiet_enabled, quiet_start_minute, quiet_end_minute, created_at, updated_at`
+
+func scanClinic(r scanner) (Clinic, error) {
+	var c Clinic
+	err := r.Scan(&c.ID, &c.Name, &c.TimeZone, &c.Phone,
+		&c.QuietHours.Enabled, &c.QuietHours.StartMinute, &c.QuietHours.EndMinute,
+		ms{&c.CreatedAt}, ms{&c.UpdatedAt})
+	return c, err
+}
+
+// ClinicCreate inserts a clinic; ErrConflict if the id exists.
+func (q *queries) ClinicCreate(ctx context.Context, c Clinic) error {
+	created := stamp(c.CreatedAt)
+	ok, err := q.execOne(ctx, "clinic.create", `
+		INSERT INTO clinics (`+clinicCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT DO NOTHING`,
+		c.ID, c.Name, c.TimeZone, c.Phone,
+		c.QuietHours.Enabled, c.QuietHours.StartMinute, c.QuietHours.EndMinute,
+		created.UnixMilli(), orTime(c.UpdatedAt, created).UnixMilli())
+	if err == nil && !ok {
+		return ErrConflict
+	}
+	return err
+}
+
+func (q *queries) ClinicGet(ctx context.Context, id string) (Clinic, error) {
+	return get(ctx, q, "clinic.get", scanClinic,
+		`SELECT `+clinicCols+` FROM clinics WHERE id = $1`, id)
+}
+
+// ClinicList lists every clinic by id.
+func (q *queries) ClinicList(ctx context.Context) ([]Clinic, error) {
+	return list(ctx, q, "clinic.list", scanClinic,
+		`SELECT `+clinicCols+` FROM clinics ORDER BY id`)
+}
+
+// ClinicUpdate replaces the clinic's fields but CreatedAt; ErrNotFound if it
+// does not exist.
+func (q *queries) ClinicUpdate(ctx context.Context, c Clinic) error {
+	ok, err := q.execOne(ctx, "clinic.update", `
+		UPDATE clinics SET name = $2, time_zone = $3, phone = $4,
+			quiet_enabled = $5, quiet_start_minute = $6, quiet_end_minute = $7,
+			updated_at = $8
+		WHERE id = $1`,
+		c.ID, c.Name, c.TimeZone, c.Phone,
+		c.QuietHours.Enabled, c.QuietHours.StartMinute, c.QuietHours.EndMinute,
+		stamp(c.UpdatedAt).UnixMilli())
+	if err == nil && !ok {
+		return ErrNotFound
+	}
+	return err
+}
+
+const apiKeyCols = `id, clinic_id, name, role, hash, created_at`
+
+func scanAPIKey(r scanner) (APIKey, error) {
+	var k APIKey
+	err := r.Scan(&k.ID, &k.ClinicID, &k.Name, &k.Role, &k.Hash, ms{&k.CreatedAt})
+	return k, err
+}
+
+// APIKeyCreate stores a key (an empty ID gets one); ErrConflict if the id or
+// the hash exists.
+func (q *queries) APIKeyCreate(ctx context.Context, k APIKey) error {
+	if k.ID == "" {
+		k.ID = NewID("key_")
+	}
+	ok, err := q.execOne(ctx, "apikey.create", `
+		INSERT INTO api_keys (`+apiKeyCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT DO NOTHING`,
+		k.ID, k.ClinicID, k.Name, k.Role, k.Hash, stamp(k.CreatedAt).UnixMilli())
+	if err == nil && !ok {
+		return ErrConflict
+	}
+	return err
+}
+
+func (q *queries) APIKeyGetByHash(ctx context.Context, hash string) (APIKey, error) {
+	return get(ctx, q, "apikey.get", scanAPIKey,
+		`SELECT `+apiKeyCols+` FROM api_keys WHERE hash = $1`, hash)
+}

@@ -1,0 +1,133 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/beckonhealth/beckon/store"
+)
+
+func TestClinics(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, setup setupFunc) {
+		t.Run("RoundTrip", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			want := store.Clinic{
+				ID:         "cln_x",
+				Name:       "Harbor Family Medicine",
+				TimeZone:   "America/Chicago",
+				Phone:      "+13125550100",
+				QuietHours: store.QuietHours{Enabled: true, StartMinute: 20 * 60, EndMinute: 7*60 + 30},
+				CreatedAt:  b.now,
+				UpdatedAt:  b.now.Add(time.Second),
+			}
+			noErr(t, "create", b.st.ClinicCreate(b.ctx, want))
+			got, err := b.st.ClinicGet(b.ctx, "cln_x")
+			noErr(t, "get", err)
+			equal(t, "clinic", got, want)
+		})
+		t.Run("CreateExisting", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			err := b.st.ClinicCreate(b.ctx, store.Clinic{ID: b.clinic.ID, Name: "Other"})
+			isErr(t, "create", err, store.ErrConflict)
+			got, err := b.st.ClinicGet(b.ctx, b.clinic.ID)
+			noErr(t, "get", err)
+			equal(t, "name", got.Name, b.clinic.Name)
+		})
+		t.Run("GetMissing", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			_, err := b.st.ClinicGet(b.ctx, "cln_nope")
+			isErr(t, "get", err, store.ErrNotFound)
+		})
+		t.Run("List", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			noErr(t, "create", b.st.ClinicCreate(b.ctx, store.Clinic{ID: "cln_0"}))
+			b.otherClinic(t)
+			got, err := b.st.ClinicList(b.ctx)
+			noErr(t, "list", err)
+			equal(t, "ids", ids(got, func(c store.Clinic) string { return c.ID }),
+				[]string{"cln_0", "cln_a", "cln_b"})
+			equal(t, "first", got[1], b.clinic)
+		})
+		t.Run("Update", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			c := b.clinic
+			c.Name = "Renamed"
+			c.TimeZone = "Europe/Paris"
+			c.Phone = ""
+			c.QuietHours = store.QuietHours{}
+			c.CreatedAt = b.now.Add(-time.Hour) // ignored
+			c.UpdatedAt = b.now
+			noErr(t, "update", b.st.ClinicUpdate(b.ctx, c))
+			got, err := b.st.ClinicGet(b.ctx, c.ID)
+			noErr(t, "get", err)
+			c.CreatedAt = b.clinic.CreatedAt
+			equal(t, "clinic", got, c)
+		})
+		t.Run("UpdateMissing", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			err := b.st.ClinicUpdate(b.ctx, store.Clinic{ID: "cln_nope", Name: "x"})
+			isErr(t, "update", err, store.ErrNotFound)
+		})
+	})
+}
+
+func TestAPIKeys(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, setup setupFunc) {
+		t.Run("RoundTrip", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			want := store.APIKey{
+				ID:        "key_1",
+				ClinicID:  b.clinic.ID,
+				Name:      "EHR feed",
+				Role:      store.RoleEHR,
+				Hash:      "ab12",
+				CreatedAt: b.now,
+			}
+			noErr(t, "create", b.st.APIKeyCreate(b.ctx, want))
+			got, err := b.st.APIKeyGetByHash(b.ctx, "ab12")
+			noErr(t, "get", err)
+			equal(t, "key", got, want)
+		})
+		t.Run("GeneratedID", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			noErr(t, "create", b.st.APIKeyCreate(b.ctx, store.APIKey{
+				ClinicID: b.clinic.ID,
+				Role:     store.RoleAdmin,
+				Hash:     "cd34",
+			}))
+			got, err := b.st.APIKeyGetByHash(b.ctx, "cd34")
+			noErr(t, "get", err)
+			if len(got.ID) != len("key_")+26 || got.CreatedAt.IsZero() {
+				t.Fatalf("generated id %q, created %v", got.ID, got.CreatedAt)
+			}
+		})
+		t.Run("Conflicts", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			k := store.APIKey{ID: "key_1", ClinicID: b.clinic.ID, Hash: "h1"}
+			noErr(t, "create", b.st.APIKeyCreate(b.ctx, k))
+			isErr(t, "same id", b.st.APIKeyCreate(b.ctx, store.APIKey{
+				ID: "key_1", ClinicID: b.clinic.ID, Hash: "h2",
+			}), store.ErrConflict)
+			isErr(t, "same hash", b.st.APIKeyCreate(b.ctx, store.APIKey{
+				ID: "key_2", ClinicID: b.clinic.ID, Hash: "h1",
+			}), store.ErrConflict)
+		})
+		t.Run("Missing", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			_, err := b.st.APIKeyGetByHash(b.ctx, "nope")
+			isErr(t, "get", err, store.ErrNotFound)
+		})
+	})
+}

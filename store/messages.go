@@ -1,0 +1,124 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+const messageCols = `id, clinic_id, patient_id, appointment_id, send_id, direction, channel,
+	to_addr, from_addr, subject, body, html, status, provider, provider_id, created_at, updated_at`
+
+// defaultListLimit is the page size of lists whose Limit is 0.
+const defaultListLimit = 100
+
+func scanMessage(r scanner) (Message, error) {
+	var m Message
+	err := r.Scan(&m.ID, &m.ClinicID, &m.PatientID, &m.AppointmentID, &m.SendID, &m.Direction,
+		&m.Channel, &m.To, &m.From, &m.Subject, &m.Body, &m.HTML, &m.Status, &m.Provider,
+		&m.ProviderID, ms{&m.CreatedAt}, ms{&m.UpdatedAt})
+	return m, err
+}
+
+func scanMessageEvent(r scanner) (MessageEvent, error) {
+	var e MessageEvent
+	err := r.Scan(&e.MessageID, &e.Status, &e.Detail, ms{&e.At})
+	return e, err
+}
+
+// MessageInsert stores a message (an empty ID gets one; Events are ignored);
+// ErrConflict if the id exists.
+func (q *queries) MessageInsert(ctx context.Context, m Message) error {
+	if m.ID == "" {
+		m.ID = NewID("msg_")
+	}
+	created := stamp(m.CreatedAt)
+	ok, err := q.execOne(ctx, "message.insert", `
+		INSERT INTO messages (`+messageCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+		ON CONFLICT DO NOTHING`,
+		m.ID, m.ClinicID, m.PatientID, m.AppointmentID, m.SendID, m.Direction, m.Channel,
+		m.To, m.From, m.Subject, m.Body, m.HTML, m.Status, m.Provider, m.ProviderID,
+		created.UnixMilli(), orTime(m.UpdatedAt, created).UnixMilli())
+	if err == nil && !ok {
+		return ErrConflict
+	}
+	return err
+}
+
+func (q *queries) MessageGet(ctx context.Context, clinicID, id string) (Message, error) {
+	m, err := get(ctx, q, "message.get", scanMessage,
+		`SELECT `+messageCols+` FROM messages WHERE clinic_id = $1 AND id = $2`, clinicID, id)
+	if err != nil {
+		return m, err
+	}
+	m.Events, err = list(ctx, q, "message.get_events", scanMessageEvent, `
+		SELECT message_id, status, detail, at FROM message_events
+		WHERE message_id = $1 AND clinic_id = $2
+		ORDER BY at, id`, id, clinicID)
+	return m, err
+}
+
+// MessageList returns newest first. Before names a message of the clinic;
+// ErrNotFound if there is none.
+func (q *queries) MessageList(ctx context.Context, f MessageFilter) ([]Message, error) {
+	var w where
+	w.add("clinic_id = ?", f.ClinicID)
+	for _, c := range []struct{ col, v string }{
+		{"patient_id", f.PatientID},
+		{"appointment_id", f.AppointmentID},
+		{"send_id", f.SendID},
+		{"direction", f.Direction},
+		{"channel", f.Channel},
+		{"status", f.Status},
+	} {
+		if c.v != "" {
+			w.add(c.col+" = ?", c.v)
+		}
+	}
+	if !f.Since.IsZero() {
+		w.add("created_at >= ?", f.Since.UnixMilli())
+	}
+	if !f.Until.IsZero() {
+		w.add("created_at < ?", f.Until.UnixMilli())
+	}
+	if f.Before != "" {
+		var at time.Time
+		err := q.db.QueryRowContext(ctx,
+			`SELECT created_at FROM messages WHERE clinic_id = $1 AND id = $2`,
+			f.ClinicID, f.Before).Scan(ms{&at})
+		if err != nil {
+			return nil, translate("message.list_cursor", err)
+		}
+		w.add("(created_at < ? OR (created_at = ? AND id < ?))", at.UnixMilli(), at.UnixMilli(), f.Before)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultListLimit
+	}
+	return list(ctx, q, "message.list", scanMessage,
+		`SELECT `+messageCols+` FROM messages`+w.String()+
+			` ORDER BY created_at DESC, id DESC`+limitClause(limit), w.args...)
+}
+
+// MessageEventAppend stores the event (an empty At is now) and sets the
+// message's Status and UpdatedAt, atomically; ErrNotFound if the clinic has
+// no such message.
+func (q *queries) MessageEventAppend(ctx context.Context, clinicID string, e MessageEvent) error {
+	at := stamp(e.At).UnixMilli()
+	return q.atomic(ctx, func(q *queries) error {
+		ok, err := q.execOne(ctx, "message.event_append", `
+			UPDATE messages SET status = $3, updated_at = $4
+			WHERE clinic_id = $1 AND id = $2`, clinicID, e.MessageID, e.Status, at)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNotFound
+		}
+		_, err = q.exec(ctx, "message.event_append", `
+			INSERT INTO message_events (id, message_id, clinic_id, status, detail, at)
+			VALUES ($1, $2, $3, $4, $5, $6)`,
+			NewID("mev_"), e.MessageID, clinicID, e.Status, e.Detail, at)
+		return err
+	})
+}

@@ -1,0 +1,75 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Dialect names.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+)
+
+// Open opens the database named by dsn and applies the migrations.
+//
+// A dsn starting with postgres:// or postgresql:// is PostgreSQL (through pgx);
+// anything else is a SQLite file: "sqlite:PATH", "file:PATH" or a plain PATH,
+// optionally with driver query parameters (?_pragma=…), to which Open adds a
+// busy timeout, WAL, foreign keys and immediate transactions unless given.
+//
+// The store fills in record-keeping times the caller leaves zero (CreatedAt,
+// UpdatedAt, MessageEvent.At, AuditEntry.At) with the current time, and IDs of
+// Message, OutboxEntry, AuditEntry and APIKey left empty with NewID.
+func Open(ctx context.Context, dsn string) (Store, error) {
+	var (
+		db      *sql.DB
+		dialect string
+		err     error
+	)
+	if isPostgres(dsn) {
+		dialect = DialectPostgres
+		db, err = openPostgres(ctx, dsn)
+	} else {
+		dialect = DialectSQLite
+		db, err = openSQLite(ctx, dsn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, db, dialect); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return &sqlStore{queries: &queries{db: db, root: db}, db: db, dialect: dialect}, nil
+}
+
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// sqlStore is a Store over database/sql.
+type sqlStore struct {
+	*queries
+	db      *sql.DB
+	dialect string
+}
+
+// InTx runs fn in one transaction, committed if fn returns nil and rolled back
+// if it returns an error or panics (the panic continues).
+func (s *sqlStore) InTx(ctx context.Context, fn func(q Querier) error) error {
+	return runTx(ctx, s.db, func(q *queries) error { return fn(q) })
+}
+
+func (s *sqlStore) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping %s: %w", s.dialect, err)
+	}
+	return nil
+}
+
+func (s *sqlStore) Close() error { return s.db.Close() }
+
+func (s *sqlStore) Dialect() string { return s.dialect }

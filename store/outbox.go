@@ -1,0 +1,54 @@
+package store
+
+import "context"
+
+const outboxCols = `id, clinic_id, send_id, channel, to_addr, subject, body, html, created_at`
+
+func scanOutbox(r scanner) (OutboxEntry, error) {
+	var e OutboxEntry
+	err := r.Scan(&e.ID, &e.ClinicID, text{&e.SendID}, &e.Channel, &e.To, &e.Subject,
+		&e.Body, &e.HTML, ms{&e.CreatedAt})
+	return e, err
+}
+
+// OutboxPut: an empty ID gets one; entries without a SendID are always created.
+func (q *queries) OutboxPut(ctx context.Context, e OutboxEntry) (bool, error) {
+	if e.ID == "" {
+		e.ID = NewID("obx_")
+	}
+	return q.execOne(ctx, "outbox.put", `
+		INSERT INTO outbox (`+outboxCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (send_id) DO NOTHING`,
+		e.ID, e.ClinicID, nullText(e.SendID), e.Channel, e.To, e.Subject, e.Body, e.HTML,
+		stamp(e.CreatedAt).UnixMilli())
+}
+
+func (q *queries) OutboxGetBySend(ctx context.Context, sendID string) (OutboxEntry, error) {
+	if sendID == "" {
+		return OutboxEntry{}, ErrNotFound
+	}
+	return get(ctx, q, "outbox.get", scanOutbox,
+		`SELECT `+outboxCols+` FROM outbox WHERE send_id = $1`, sendID)
+}
+
+func (q *queries) OutboxList(ctx context.Context, f OutboxFilter) ([]OutboxEntry, error) {
+	var w where
+	w.add("clinic_id = ?", f.ClinicID)
+	if f.To != "" {
+		w.add("to_addr = ?", f.To)
+	}
+	if f.SendID != "" {
+		w.add("send_id = ?", f.SendID)
+	}
+	if !f.Since.IsZero() {
+		w.add("created_at >= ?", f.Since.UnixMilli())
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultListLimit
+	}
+	return list(ctx, q, "outbox.list", scanOutbox,
+		`SELECT `+outboxCols+` FROM outbox`+w.String()+
+			` ORDER BY created_at, id`+limitClause(limit), w.args...)
+}

@@ -1,0 +1,41 @@
+package store
+
+import "context"
+
+const patientCols = `clinic_id, id, first_name, last_name, phone, email, language, time_zone,
+	preferred_channel, sms_consent, email_consent, created_at, updated_at`
+
+func scanPatient(r scanner) (Patient, error) {
+	var p Patient
+	err := r.Scan(&p.ClinicID, &p.ID, &p.FirstName, &p.LastName, &p.Phone, &p.Email,
+		&p.Language, &p.TimeZone, &p.PreferredChannel, &p.SMSConsent, &p.EmailConsent,
+		ms{&p.CreatedAt}, ms{&p.UpdatedAt})
+	return p, err
+}
+
+func (q *queries) PatientUpsert(ctx context.Context, p Patient) error {
+	created := stamp(p.CreatedAt)
+	_, err := q.exec(ctx, "patient.upsert", `
+		INSERT INTO patients (`+patientCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		ON CONFLICT (clinic_id, id) DO UPDATE SET
+			first_name = excluded.first_name,
+			last_name = excluded.last_name,
+			phone = excluded.phone,
+			email = excluded.email,
+			language = excluded.language,
+			time_zone = excluded.time_zone,
+			preferred_channel = excluded.preferred_channel,
+			sms_consent = excluded.sms_consent,
+			email_consent = excluded.email_consent,
+			updated_at = excluded.updated_at`,
+		p.ClinicID, p.ID, p.FirstName, p.LastName, p.Phone, p.Email,
+		p.Language, p.TimeZone, p.PreferredChannel, p.SMSConsent, p.EmailConsent,
+		created.UnixMilli(), orTime(p.UpdatedAt, created).UnixMilli())
+	return err
+}
+
+func (q *queries) PatientGet(ctx context.Context, clinicID, id string) (Patient, error) {
+	return get(ctx, q, "patient.get", scanPatient,
+		`SELECT `+patientCols+` FROM patients WHERE clinic_id = $1 AND id = $2`, clinicID, id)
+}

@@ -1,0 +1,228 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+const sendCols = `id, clinic_id, appointment_id, appointment_version, patient_id, campaign_id,
+	campaign_revision, step_id, channel, template, due_at, before_start, only_if_unconfirmed,
+	status, reason, attempts, claim_token, claimed_at, enqueued_at, sent_at, message_id,
+	created_at, updated_at`
+
+const sendColCount = 23
+
+// sendInsertChunk rows per INSERT keeps the statement well under both
+// dialects' limits on bound parameters (SQLite 32766, PostgreSQL 65535).
+const sendInsertChunk = 500
+
+// idChunk ids per IN list.
+const idChunk = 1000
+
+func scanSend(r scanner) (Send, error) {
+	var s Send
+	err := r.Scan(&s.ID, &s.ClinicID, &s.AppointmentID, &s.AppointmentVersion, &s.PatientID,
+		&s.CampaignID, &s.CampaignRevision, &s.StepID, &s.Channel, &s.Template, ms{&s.DueAt},
+		&s.BeforeStart, &s.OnlyIfUnconfirmed, &s.Status, &s.Reason, &s.Attempts, &s.ClaimToken,
+		ms{&s.ClaimedAt}, ms{&s.EnqueuedAt}, ms{&s.SentAt}, &s.MessageID,
+		ms{&s.CreatedAt}, ms{&s.UpdatedAt})
+	return s, err
+}
+
+func sendArgs(s Send, now time.Time) []any {
+	status := s.Status
+	if status == "" {
+		status = SendPlanned
+	}
+	created := orTime(s.CreatedAt, now)
+	return []any{s.ID, s.ClinicID, s.AppointmentID, s.AppointmentVersion, s.PatientID,
+		s.CampaignID, s.CampaignRevision, s.StepID, s.Channel, s.Template, msArg(s.DueAt),
+		s.BeforeStart, s.OnlyIfUnconfirmed, status, s.Reason, s.Attempts, s.ClaimToken,
+		msArg(s.ClaimedAt), msArg(s.EnqueuedAt), msArg(s.SentAt), s.MessageID,
+		created.UnixMilli(), orTime(s.UpdatedAt, created).UnixMilli()}
+}
+
+// SendInsert inserts the sends with multi-row INSERTs of up to sendInsertChunk
+// rows, in one transaction. An empty Status is SendPlanned.
+func (q *queries) SendInsert(ctx context.Context, sends []Send) error {
+	if len(sends) == 0 {
+		return nil
+	}
+	now := time.Now().UTC()
+	return q.atomic(ctx, func(q *queries) error {
+		for start := 0; start < len(sends); start += sendInsertChunk {
+			chunk := sends[start:min(start+sendInsertChunk, len(sends))]
+			var b strings.Builder
+			b.WriteString(`INSERT INTO sends (` + sendCols + `) VALUES `)
+			args := make([]any, 0, len(chunk)*sendColCount)
+			for i, s := range chunk {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString("(" + placeholders(len(args)+1, sendColCount) + ")")
+				args = append(args, sendArgs(s, now)...)
+			}
+			b.WriteString(` ON CONFLICT (id) DO NOTHING`)
+			if _, err := q.exec(ctx, "send.insert", b.String(), args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (q *queries) SendGet(ctx context.Context, id string) (Send, error) {
+	return get(ctx, q, "send.get", scanSend, `SELECT `+sendCols+` FROM sends WHERE id = $1`, id)
+}
+
+func (q *queries) SendListByAppointment(ctx context.Context, clinicID, appointmentID string) ([]Send, error) {
+	return list(ctx, q, "send.list_by_appointment", scanSend, `
+		SELECT `+sendCols+` FROM sends
+		WHERE clinic_id = $1 AND appointment_id = $2
+		ORDER BY due_at, id`, clinicID, appointmentID)
+}
+
+func (q *queries) SendSupersede(ctx context.Context, p SendSupersedeParams) (int, error) {
+	var w where
+	w.add("clinic_id = ?", p.ClinicID)
+	w.add("appointment_id = ?", p.AppointmentID)
+	w.add("status = '" + SendPlanned + "'")
+	if p.CampaignID != "" {
+		w.add("campaign_id = ?", p.CampaignID)
+	}
+	if len(p.Keep) > 0 {
+		ph := make([]string, len(p.Keep))
+		for i, id := range p.Keep {
+			ph[i] = w.arg(id)
+		}
+		w.add("id NOT IN (" + strings.Join(ph, ", ") + ")")
+	}
+	reason, now := w.arg(p.Reason), w.arg(stamp(p.Now).UnixMilli())
+	n, err := q.exec(ctx, "send.supersede", `
+		UPDATE sends SET status = '`+SendSuperseded+`', reason = `+reason+`, updated_at = `+now+
+		w.String(), w.args...)
+	return int(n), err
+}
+
+// SendListDue: a zero EnqueuedBefore lists only sends never enqueued; Limit 0
+// is no limit.
+func (q *queries) SendListDue(ctx context.Context, p SendListDueParams) ([]Send, error) {
+	return list(ctx, q, "send.list_due", scanSend, `
+		SELECT `+sendCols+` FROM sends
+		WHERE status = '`+SendPlanned+`' AND due_at <= $1
+			AND (enqueued_at IS NULL OR enqueued_at <= $2)
+		ORDER BY due_at, id`+limitClause(p.Limit),
+		p.DueBefore.UnixMilli(), msArg(p.EnqueuedBefore))
+}
+
+// SendListStaleClaims lists the oldest claims first; limit 0 is no limit.
+func (q *queries) SendListStaleClaims(ctx context.Context, claimedBefore time.Time, limit int) ([]Send, error) {
+	return list(ctx, q, "send.list_stale_claims", scanSend, `
+		SELECT `+sendCols+` FROM sends
+		WHERE status = '`+SendClaimed+`' AND claimed_at <= $1
+		ORDER BY claimed_at, id`+limitClause(limit),
+		claimedBefore.UnixMilli())
+}
+
+// SendMarkEnqueued sets EnqueuedAt on those of the sends that are still
+// planned, up to idChunk ids per statement.
+func (q *queries) SendMarkEnqueued(ctx context.Context, ids []string, at time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return q.atomic(ctx, func(q *queries) error {
+		for start := 0; start < len(ids); start += idChunk {
+			chunk := ids[start:min(start+idChunk, len(ids))]
+			args := make([]any, 0, len(chunk)+1)
+			args = append(args, at.UnixMilli())
+			for _, id := range chunk {
+				args = append(args, id)
+			}
+			if _, err := q.exec(ctx, "send.mark_enqueued", `
+				UPDATE sends SET enqueued_at = $1
+				WHERE status = '`+SendPlanned+`' AND id IN (`+placeholders(2, len(chunk))+`)`,
+				args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SendClaim is one conditional UPDATE … RETURNING: of concurrent callers, at
+// most one sees the row. A zero StaleBefore never takes a claimed send.
+func (q *queries) SendClaim(ctx context.Context, p SendClaimParams) (Send, bool, error) {
+	s, err := get(ctx, q, "send.claim", scanSend, `
+		UPDATE sends SET status = '`+SendClaimed+`', claim_token = $2, claimed_at = $3,
+			attempts = attempts + 1, updated_at = $3
+		WHERE id = $1 AND (status = '`+SendPlanned+`'
+			OR (status = '`+SendClaimed+`' AND claimed_at <= $4))
+		RETURNING `+sendCols,
+		p.ID, p.Token, stamp(p.Now).UnixMilli(), msArg(p.StaleBefore))
+	if err == nil {
+		return s, true, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return Send{}, false, err
+	}
+	s, err = q.SendGet(ctx, p.ID)
+	return s, false, err
+}
+
+// finalSendStatus are the statuses SendFinish accepts.
+var finalSendStatus = map[string]bool{
+	SendSent: true, SendSkipped: true, SendFailed: true, SendSuperseded: true, SendUnknown: true,
+}
+
+// SendFinish keeps the claim token and ClaimedAt as a record of the attempt.
+func (q *queries) SendFinish(ctx context.Context, p SendFinishParams) error {
+	if !finalSendStatus[p.Status] {
+		return fmt.Errorf("store: send.finish: status %q is not final", p.Status)
+	}
+	now := stamp(p.Now).UnixMilli()
+	set := `status = $3, reason = $4, updated_at = $5`
+	args := []any{p.ID, p.Token, p.Status, p.Reason, now}
+	if p.Status == SendSent {
+		set += `, sent_at = $5, message_id = $6`
+		args = append(args, p.MessageID)
+	}
+	ok, err := q.execOne(ctx, "send.finish", `
+		UPDATE sends SET `+set+`
+		WHERE id = $1 AND status = '`+SendClaimed+`' AND claim_token = $2`, args...)
+	if err != nil || ok {
+		return err
+	}
+	return q.claimLost(ctx, p.ID)
+}
+
+// SendRelease clears the claim (token and ClaimedAt); Attempts stays.
+func (q *queries) SendRelease(ctx context.Context, p SendReleaseParams) error {
+	args := []any{p.ID, p.Token, p.Reason, stamp(p.Now).UnixMilli()}
+	due := ""
+	if !p.DueAt.IsZero() {
+		due = `, due_at = $5`
+		args = append(args, p.DueAt.UnixMilli())
+	}
+	ok, err := q.execOne(ctx, "send.release", `
+		UPDATE sends SET status = '`+SendPlanned+`', reason = $3, updated_at = $4,
+			claim_token = '', claimed_at = NULL, enqueued_at = NULL`+due+`
+		WHERE id = $1 AND status = '`+SendClaimed+`' AND claim_token = $2`, args...)
+	if err != nil || ok {
+		return err
+	}
+	return q.claimLost(ctx, p.ID)
+}
+
+// claimLost explains a conditional write on a claim that matched nothing:
+// ErrNotFound without the send, else ErrConflict.
+func (q *queries) claimLost(ctx context.Context, id string) error {
+	var one int
+	err := q.db.QueryRowContext(ctx, `SELECT 1 FROM sends WHERE id = $1`, id).Scan(&one)
+	if err != nil {
+		return translate("send.claim_check", err)
+	}
+	return ErrConflict
+}

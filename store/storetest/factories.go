@@ -1,0 +1,253 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/beckonhealth/beckon/store"
+)
+
+// ClinicOpts sets what a test cares about; zero fields get defaults.
+type ClinicOpts struct {
+	ID         string // default: a new id
+	Name       string // default: "Test Clinic"
+	TimeZone   string // default: America/New_York
+	Phone      string
+	QuietHours *store.QuietHours // default: store.DefaultQuietHours
+}
+
+// Clinic creates a clinic.
+func Clinic(t testing.TB, q store.Querier, o ClinicOpts) store.Clinic {
+	t.Helper()
+	c := store.Clinic{
+		ID:         or(o.ID, store.NewID("cln_")),
+		Name:       or(o.Name, "Test Clinic"),
+		TimeZone:   or(o.TimeZone, "America/New_York"),
+		Phone:      o.Phone,
+		QuietHours: store.DefaultQuietHours,
+		CreatedAt:  now(),
+	}
+	c.UpdatedAt = c.CreatedAt
+	if o.QuietHours != nil {
+		c.QuietHours = *o.QuietHours
+	}
+	if err := q.ClinicCreate(context.Background(), c); err != nil {
+		t.Fatalf("storetest: create clinic: %v", err)
+	}
+	return c
+}
+
+// PatientOpts sets what a test cares about; zero fields get defaults.
+type PatientOpts struct {
+	ID               string // default: a new id
+	FirstName        string // default: "Pat"
+	LastName         string // default: "Test"
+	Phone            string // default: +15555550100
+	Email            string // default: pat@example.com
+	Language         string // default: en
+	TimeZone         string // default: empty (the clinic's)
+	PreferredChannel string
+	SMSConsent       string // default: store.ConsentUnknown
+	EmailConsent     string // default: store.ConsentUnknown
+}
+
+// Patient creates (upserts) a patient of the clinic.
+func Patient(t testing.TB, q store.Querier, clinicID string, o PatientOpts) store.Patient {
+	t.Helper()
+	p := store.Patient{
+		ClinicID:         clinicID,
+		ID:               or(o.ID, store.NewID("pat_")),
+		FirstName:        or(o.FirstName, "Pat"),
+		LastName:         or(o.LastName, "Test"),
+		Phone:            or(o.Phone, "+15555550100"),
+		Email:            or(o.Email, "pat@example.com"),
+		Language:         or(o.Language, "en"),
+		TimeZone:         o.TimeZone,
+		PreferredChannel: o.PreferredChannel,
+		SMSConsent:       or(o.SMSConsent, store.ConsentUnknown),
+		EmailConsent:     or(o.EmailConsent, store.ConsentUnknown),
+		CreatedAt:        now(),
+	}
+	p.UpdatedAt = p.CreatedAt
+	if err := q.PatientUpsert(context.Background(), p); err != nil {
+		t.Fatalf("storetest: upsert patient: %v", err)
+	}
+	return p
+}
+
+// AppointmentOpts sets what a test cares about; zero fields get defaults.
+type AppointmentOpts struct {
+	ID           string        // default: a new id
+	PatientID    string        // default: a new patient
+	Start        time.Time     // default: two days from now
+	Duration     time.Duration // default: 30 minutes
+	Type         string        // default: "checkup"
+	Provider     string
+	Location     string
+	Status       string // default: store.StatusBooked
+	Confirmation string // default: store.Unconfirmed
+	Version      int64  // default: 1
+}
+
+// Appointment creates an appointment of the clinic (and its patient if
+// PatientID is empty).
+func Appointment(t testing.TB, q store.Querier, clinicID string, o AppointmentOpts) store.Appointment {
+	t.Helper()
+	if o.PatientID == "" {
+		o.PatientID = Patient(t, q, clinicID, PatientOpts{}).ID
+	}
+	a := store.Appointment{
+		ClinicID:     clinicID,
+		ID:           or(o.ID, store.NewID("apt_")),
+		PatientID:    o.PatientID,
+		Start:        orTime(o.Start, now().Add(48*time.Hour)),
+		Duration:     orDuration(o.Duration, 30*time.Minute),
+		Type:         or(o.Type, "checkup"),
+		Provider:     o.Provider,
+		Location:     o.Location,
+		Status:       or(o.Status, store.StatusBooked),
+		Confirmation: or(o.Confirmation, store.Unconfirmed),
+		Version:      o.Version,
+		CreatedAt:    now(),
+	}
+	if a.Version == 0 {
+		a.Version = 1
+	}
+	a.UpdatedAt = a.CreatedAt
+	if err := q.AppointmentPut(context.Background(), a, 0); err != nil {
+		t.Fatalf("storetest: put appointment: %v", err)
+	}
+	return a
+}
+
+// CampaignOpts sets what a test cares about; zero fields get defaults.
+type CampaignOpts struct {
+	ID       string // default: a new id
+	Name     string // default: "Reminders"
+	Inactive bool
+	Match    store.Match
+	Steps    []store.Step // default: one SMS reminder 24 hours before
+	Revision int64        // default: 1
+}
+
+// Campaign creates a campaign of the clinic.
+func Campaign(t testing.TB, q store.Querier, clinicID string, o CampaignOpts) store.Campaign {
+	t.Helper()
+	c := store.Campaign{
+		ClinicID:  clinicID,
+		ID:        or(o.ID, store.NewID("cmp_")),
+		Name:      or(o.Name, "Reminders"),
+		Active:    !o.Inactive,
+		Match:     o.Match,
+		Steps:     o.Steps,
+		Revision:  o.Revision,
+		CreatedAt: now(),
+	}
+	if c.Steps == nil {
+		c.Steps = []store.Step{{
+			ID:       "remind-24h",
+			Timing:   store.Timing{Kind: store.TimingOffset, Offset: -24 * time.Hour},
+			Channel:  store.ChannelSMS,
+			Template: "reminder",
+		}}
+	}
+	if c.Revision == 0 {
+		c.Revision = 1
+	}
+	c.UpdatedAt = c.CreatedAt
+	if err := q.CampaignPut(context.Background(), c, 0); err != nil {
+		t.Fatalf("storetest: put campaign: %v", err)
+	}
+	return c
+}
+
+// SendOpts sets what a test cares about; zero fields get defaults.
+type SendOpts struct {
+	ID                 string // default: a new id
+	AppointmentID      string // default: "apt_test"
+	AppointmentVersion int64  // default: 1
+	PatientID          string // default: "pat_test"
+	CampaignID         string // default: "cmp_test"
+	CampaignRevision   int64  // default: 1
+	StepID             string // default: "remind-24h"
+	Channel            string // default: store.ChannelSMS
+	Template           string
+	DueAt              time.Time // default: one hour from now
+	BeforeStart        bool
+	OnlyIfUnconfirmed  bool
+	Status             string // default: store.SendPlanned
+	Reason             string
+	Attempts           int
+	ClaimToken         string
+	ClaimedAt          time.Time
+	EnqueuedAt         time.Time
+}
+
+// Send inserts a send of the clinic and returns it as stored. The appointment,
+// patient and campaign it names need not exist.
+func Send(t testing.TB, q store.Querier, clinicID string, o SendOpts) store.Send {
+	t.Helper()
+	s := store.Send{
+		ID:                 or(o.ID, store.NewID("snd_")),
+		ClinicID:           clinicID,
+		AppointmentID:      or(o.AppointmentID, "apt_test"),
+		AppointmentVersion: o.AppointmentVersion,
+		PatientID:          or(o.PatientID, "pat_test"),
+		CampaignID:         or(o.CampaignID, "cmp_test"),
+		CampaignRevision:   o.CampaignRevision,
+		StepID:             or(o.StepID, "remind-24h"),
+		Channel:            or(o.Channel, store.ChannelSMS),
+		Template:           o.Template,
+		DueAt:              orTime(o.DueAt, now().Add(time.Hour)),
+		BeforeStart:        o.BeforeStart,
+		OnlyIfUnconfirmed:  o.OnlyIfUnconfirmed,
+		Status:             or(o.Status, store.SendPlanned),
+		Reason:             o.Reason,
+		Attempts:           o.Attempts,
+		ClaimToken:         o.ClaimToken,
+		ClaimedAt:          o.ClaimedAt,
+		EnqueuedAt:         o.EnqueuedAt,
+		CreatedAt:          now(),
+	}
+	if s.AppointmentVersion == 0 {
+		s.AppointmentVersion = 1
+	}
+	if s.CampaignRevision == 0 {
+		s.CampaignRevision = 1
+	}
+	s.UpdatedAt = s.CreatedAt
+	ctx := context.Background()
+	if err := q.SendInsert(ctx, []store.Send{s}); err != nil {
+		t.Fatalf("storetest: insert send: %v", err)
+	}
+	got, err := q.SendGet(ctx, s.ID)
+	if err != nil {
+		t.Fatalf("storetest: get send: %v", err)
+	}
+	return got
+}
+
+// now is the current time as the store keeps it: UTC, whole milliseconds.
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func orTime(t, def time.Time) time.Time {
+	if t.IsZero() {
+		return def
+	}
+	return t
+}
+
+func orDuration(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
