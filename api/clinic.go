@@ -1,0 +1,125 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/beckonhealth/beckon/store"
+)
+
+// Clinic is the key's clinic and its settings.
+type Clinic struct {
+	ID         string         `json:"id"`
+	Name       string         `json:"name"`
+	TimeZone   string         `json:"time_zone"`
+	Phone      string         `json:"phone,omitempty"`
+	QuietHours QuietHoursBody `json:"quiet_hours"`
+	UpdatedAt  time.Time      `json:"updated_at"`
+}
+
+// QuietHoursBody is the window, in each patient's local time, in which nothing is sent.
+type QuietHoursBody struct {
+	Enabled bool   `json:"enabled"`
+	Start   string `json:"start,omitempty" doc:"HH:MM, default 21:00"`
+	End     string `json:"end,omitempty" doc:"HH:MM, default 08:00"`
+}
+
+// ClinicBody changes the clinic's settings.
+type ClinicBody struct {
+	Name       string          `json:"name" minLength:"1" maxLength:"200"`
+	TimeZone   string          `json:"time_zone" doc:"IANA zone, the default for patients"`
+	Phone      string          `json:"phone,omitempty" doc:"E.164, shown in messages"`
+	QuietHours *QuietHoursBody `json:"quiet_hours,omitempty" doc:"Omit to keep"`
+}
+
+type clinicOutput struct {
+	Body Clinic
+}
+
+type putClinicInput struct {
+	Body ClinicBody
+}
+
+func (s *Server) registerClinic() {
+	huma.Register(s.api, op("get-clinic", http.MethodGet, "/v1/clinic", "Read your clinic's settings", store.RoleAdmin, store.RoleEHR),
+		func(ctx context.Context, _ *struct{}) (*clinicOutput, error) {
+			c, err := s.store.ClinicGet(ctx, keyFrom(ctx).ClinicID)
+			if err != nil {
+				return nil, s.mapError("get-clinic", err)
+			}
+			return &clinicOutput{Body: clinicOut(c)}, nil
+		})
+	huma.Register(s.api, op("put-clinic", http.MethodPut, "/v1/clinic", "Change your clinic's settings"),
+		func(ctx context.Context, in *putClinicInput) (*clinicOutput, error) {
+			k := keyFrom(ctx)
+			c, err := s.store.ClinicGet(ctx, k.ClinicID)
+			if err != nil {
+				return nil, s.mapError("put-clinic", err)
+			}
+			var fe fieldErrors
+			if err := validZone(in.Body.TimeZone); err != nil {
+				fe.add("time_zone", "%v", err)
+			}
+			if in.Body.Phone != "" {
+				if err := validPhone(in.Body.Phone); err != nil {
+					fe.add("phone", "%v", err)
+				}
+			}
+			c.Name, c.TimeZone, c.Phone = in.Body.Name, in.Body.TimeZone, in.Body.Phone
+			if q := in.Body.QuietHours; q != nil {
+				c.QuietHours = store.QuietHours{Enabled: q.Enabled, StartMinute: store.DefaultQuietHours.StartMinute, EndMinute: store.DefaultQuietHours.EndMinute}
+				if q.Start != "" {
+					m, err := parseClock(q.Start)
+					if err != nil {
+						fe.add("quiet_hours.start", "%v", err)
+					}
+					c.QuietHours.StartMinute = m
+				}
+				if q.End != "" {
+					m, err := parseClock(q.End)
+					if err != nil {
+						fe.add("quiet_hours.end", "%v", err)
+					}
+					c.QuietHours.EndMinute = m
+				}
+				if q.Enabled && c.QuietHours.StartMinute == c.QuietHours.EndMinute {
+					fe.add("quiet_hours.end", "must differ from start")
+				}
+			}
+			if err := fe.err(); err != nil {
+				return nil, err
+			}
+			c.UpdatedAt = s.cfg.Clock.Now()
+			err = s.store.InTx(ctx, func(q store.Querier) error {
+				if err := q.ClinicUpdate(ctx, c); err != nil {
+					return err
+				}
+				return q.AuditAppend(ctx, store.AuditEntry{
+					ClinicID: c.ID, Actor: actor(k), Action: "clinic.updated",
+					Entity: "clinic", EntityID: c.ID, At: c.UpdatedAt,
+				})
+			})
+			if err != nil {
+				return nil, s.mapError("put-clinic", err)
+			}
+			return &clinicOutput{Body: clinicOut(c)}, nil
+		})
+}
+
+func clinicOut(c store.Clinic) Clinic {
+	return Clinic{
+		ID:       c.ID,
+		Name:     c.Name,
+		TimeZone: c.TimeZone,
+		Phone:    c.Phone,
+		QuietHours: QuietHoursBody{
+			Enabled: c.QuietHours.Enabled,
+			Start:   formatClock(c.QuietHours.StartMinute),
+			End:     formatClock(c.QuietHours.EndMinute),
+		},
+		UpdatedAt: c.UpdatedAt,
+	}
+}

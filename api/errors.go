@@ -1,0 +1,180 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/beckonhealth/beckon/scheduler"
+	"github.com/beckonhealth/beckon/store"
+)
+
+// Error codes: stable, machine-readable, part of the public API.
+const (
+	CodeBadRequest   = "bad_request"       // malformed request (not JSON, wrong types)
+	CodeInvalid      = "validation_failed" // well-formed but a field is wrong
+	CodeUnauthorized = "unauthorized"      // no or unknown API key
+	CodeForbidden    = "forbidden"         // the key's role may not do this
+	CodeNotFound     = "not_found"
+	CodeConflict     = "conflict"
+	CodeTooLarge     = "too_large"
+	CodeInternal     = "internal"
+	CodeUnavailable  = "unavailable" // a dependency is down; retry later
+)
+
+// Error is the one error shape of the API:
+//
+//	{"status":422,"code":"validation_failed","message":"…","field":"phone","errors":[{"field":"phone","message":"…"}]}
+type Error struct {
+	Status  int          `json:"status" doc:"HTTP status"`
+	Code    string       `json:"code" doc:"Stable machine-readable code" enum:"bad_request,validation_failed,unauthorized,forbidden,not_found,conflict,too_large,internal,unavailable"`
+	Message string       `json:"message" doc:"What is wrong, for people"`
+	Field   string       `json:"field,omitempty" doc:"The first field at fault, e.g. start or steps[1].timing"`
+	Errors  []FieldError `json:"errors,omitempty" doc:"Every field at fault"`
+}
+
+// FieldError is one invalid field.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string  { return e.Message }
+func (e *Error) GetStatus() int { return e.Status }
+
+// ContentType makes the error JSON whatever the request accepted.
+func (e *Error) ContentType(string) string { return "application/json" }
+
+func newError(status int, code, msg string, fields ...FieldError) *Error {
+	e := &Error{Status: status, Code: code, Message: msg, Errors: fields}
+	if len(fields) > 0 {
+		e.Field = fields[0].Field
+	}
+	return e
+}
+
+func invalid(field, format string, args ...any) *Error {
+	msg := fmt.Sprintf(format, args...)
+	return newError(http.StatusUnprocessableEntity, CodeInvalid, field+": "+msg, FieldError{Field: field, Message: msg})
+}
+
+// fieldErrors collects validation errors of one request.
+type fieldErrors []FieldError
+
+func (fe *fieldErrors) add(field, format string, args ...any) {
+	*fe = append(*fe, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (fe fieldErrors) err() error {
+	if len(fe) == 0 {
+		return nil
+	}
+	msg := fe[0].Field + ": " + fe[0].Message
+	if len(fe) > 1 {
+		msg = fmt.Sprintf("%s (and %d more)", msg, len(fe)-1)
+	}
+	return newError(http.StatusUnprocessableEntity, CodeInvalid, msg, fe...)
+}
+
+var installErrors sync.Once
+
+// installErrorShape makes huma produce Error for its own errors (validation,
+// malformed bodies, unknown routes). huma keeps this constructor in a package
+// variable; every Beckon server sets the same function.
+func installErrorShape() {
+	installErrors.Do(func() {
+		huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
+			var fields []FieldError
+			for _, err := range errs {
+				var d *huma.ErrorDetail
+				if errors.As(err, &d) {
+					fields = append(fields, FieldError{Field: fieldName(d.Location), Message: d.Message})
+					continue
+				}
+				if err != nil {
+					fields = append(fields, FieldError{Message: err.Error()})
+				}
+			}
+			code := codeFor(status)
+			if status == http.StatusUnprocessableEntity || status == http.StatusBadRequest {
+				if len(fields) > 0 && fields[0].Field != "" {
+					msg = fields[0].Field + ": " + fields[0].Message
+				} else if len(fields) > 0 {
+					msg = msg + ": " + fields[0].Message
+				}
+			}
+			return newError(status, code, msg, fields...)
+		}
+	})
+}
+
+// fieldName turns huma's location ("body.patient.phone", "path.id") into the
+// field name the client wrote.
+func fieldName(loc string) string {
+	if rest, ok := strings.CutPrefix(loc, "body."); ok {
+		return rest
+	}
+	if loc == "body" {
+		return ""
+	}
+	return loc
+}
+
+func codeFor(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return CodeBadRequest
+	case http.StatusUnprocessableEntity:
+		return CodeInvalid
+	case http.StatusUnauthorized:
+		return CodeUnauthorized
+	case http.StatusForbidden:
+		return CodeForbidden
+	case http.StatusNotFound:
+		return CodeNotFound
+	case http.StatusConflict:
+		return CodeConflict
+	case http.StatusRequestEntityTooLarge:
+		return CodeTooLarge
+	}
+	if status == http.StatusServiceUnavailable {
+		return CodeUnavailable
+	}
+	if status >= 500 {
+		return CodeInternal
+	}
+	return CodeBadRequest
+}
+
+// mapError turns a domain error into the API error: the one place where store
+// and service errors meet HTTP. Internal errors are logged here, by id only.
+func (s *Server) mapError(op string, err error) error {
+	var apiErr *Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &apiErr):
+		return apiErr
+	case errors.Is(err, store.ErrNotFound):
+		return newError(http.StatusNotFound, CodeNotFound, "not found")
+	case errors.Is(err, scheduler.ErrUnknownPatient):
+		return invalid(patientField(err), "no patient with this id; PUT /v1/patients/{id} first")
+	case errors.Is(err, store.ErrConflict):
+		return newError(http.StatusConflict, CodeConflict, "changed concurrently; retry")
+	}
+	s.logger.Error("request failed", "op", op, "error", err.Error())
+	return newError(http.StatusInternalServerError, CodeInternal, "internal error")
+}
+
+// patientField names the patient_id at fault, with its batch index if any.
+func patientField(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "]: "); strings.HasPrefix(msg, "appointments[") && i > 0 {
+		return msg[:i+1] + ".patient_id"
+	}
+	return "patient_id"
+}

@@ -1,0 +1,222 @@
+package scheduler
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/robfig/cron/v3"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/beckonhealth/beckon/store"
+)
+
+// PumpConfig configures the pump. Zero fields take the defaults shown.
+type PumpConfig struct {
+	// Every is how often the pump runs, as a robfig/cron spec. Default "@every 1s".
+	Every string
+	// Horizon is how far ahead sends are handed to asynq. Default 5m.
+	Horizon time.Duration
+	// Recheck is how long after enqueueing a send that is still planned is handed
+	// to asynq again (a no-op if Redis still has it, a restore if Redis lost it).
+	// Default 30s.
+	Recheck time.Duration
+	// ClaimTimeout is how long a claim may stay unresolved before the send is
+	// handed to a worker again to resolve it. Default 2m.
+	ClaimTimeout time.Duration
+	// BatchSize is how many sends one query reads. Default 1000.
+	BatchSize int
+	// Parallel is how many enqueues run at once. Default 8.
+	Parallel int
+	// Queue is the asynq queue. Default DefaultQueue.
+	Queue string
+	// MaxRetry is each task's asynq retry budget. Default 10.
+	MaxRetry int
+}
+
+func (c PumpConfig) withDefaults() PumpConfig {
+	c.Every = cmp.Or(c.Every, "@every 1s")
+	c.Horizon = cmp.Or(c.Horizon, 5*time.Minute)
+	c.Recheck = cmp.Or(c.Recheck, 30*time.Second)
+	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 2*time.Minute)
+	c.BatchSize = cmp.Or(c.BatchSize, 1000)
+	c.Parallel = cmp.Or(c.Parallel, 8)
+	c.Queue = cmp.Or(c.Queue, DefaultQueue)
+	c.MaxRetry = cmp.Or(c.MaxRetry, 10)
+	return c
+}
+
+// Pump moves sends that are due within the horizon from the store into asynq,
+// with TaskID = send id and ProcessAt = due time. Several pumps may run at once:
+// the TaskID makes a second enqueue of the same send a no-op.
+type Pump struct {
+	cfg    PumpConfig
+	store  store.Store
+	client *asynq.Client
+	clock  Clock
+	logger *slog.Logger
+
+	mu   sync.Mutex
+	cron *cron.Cron
+}
+
+// PumpStats counts what one pass did.
+type PumpStats struct {
+	Enqueued   int // newly handed to asynq
+	Present    int // asynq had them already
+	StaleClaim int // abandoned claims handed back to a worker
+}
+
+// NewPump returns a pump; call Start to run it on its schedule, or RunOnce.
+func NewPump(st store.Store, client *asynq.Client, clock Clock, logger *slog.Logger, cfg PumpConfig) *Pump {
+	return &Pump{
+		cfg:    cfg.withDefaults(),
+		store:  st,
+		client: client,
+		clock:  clock,
+		logger: cmp.Or(logger, slog.Default()).With(slog.String("component", "pump")),
+	}
+}
+
+// Start runs the pump on its cron schedule until Stop.
+func (p *Pump) Start(ctx context.Context) error {
+	c := cron.New(
+		cron.WithLocation(time.UTC),
+		cron.WithChain(cron.Recover(cronLogger{p.logger}), cron.SkipIfStillRunning(cronLogger{p.logger})),
+	)
+	_, err := c.AddFunc(p.cfg.Every, func() {
+		if _, err := p.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			p.logger.Error("pump pass failed", slog.String("error", err.Error()))
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("pump schedule %q: %w", p.cfg.Every, err)
+	}
+	p.mu.Lock()
+	p.cron = c
+	p.mu.Unlock()
+	c.Start()
+	return nil
+}
+
+// Stop stops the schedule and waits for a running pass to end.
+func (p *Pump) Stop() {
+	p.mu.Lock()
+	c := p.cron
+	p.cron = nil
+	p.mu.Unlock()
+	if c != nil {
+		<-c.Stop().Done()
+	}
+}
+
+// RunOnce does one pass: every planned send due within the horizon that asynq
+// may not have is enqueued, and every abandoned claim is handed back.
+func (p *Pump) RunOnce(ctx context.Context) (PumpStats, error) {
+	var stats PumpStats
+	now := p.clock.Now()
+	for {
+		sends, err := p.store.SendListDue(ctx, store.SendListDueParams{
+			DueBefore:      now.Add(p.cfg.Horizon),
+			EnqueuedBefore: now.Add(-p.cfg.Recheck),
+			Limit:          p.cfg.BatchSize,
+		})
+		if err != nil {
+			return stats, fmt.Errorf("list due sends: %w", err)
+		}
+		if len(sends) == 0 {
+			break
+		}
+		enq, present, err := p.enqueue(ctx, sends)
+		stats.Enqueued += enq
+		stats.Present += present
+		if err != nil {
+			return stats, err
+		}
+		if len(sends) < p.cfg.BatchSize {
+			break
+		}
+	}
+	stale, err := p.store.SendListStaleClaims(ctx, now.Add(-p.cfg.ClaimTimeout), p.cfg.BatchSize)
+	if err != nil {
+		return stats, fmt.Errorf("list stale claims: %w", err)
+	}
+	if len(stale) > 0 {
+		enq, _, err := p.enqueue(ctx, stale)
+		stats.StaleClaim = enq
+		if err != nil {
+			return stats, err
+		}
+	}
+	if stats.Enqueued+stats.StaleClaim > 0 {
+		p.logger.Debug("pump pass",
+			slog.Int("enqueued", stats.Enqueued),
+			slog.Int("present", stats.Present),
+			slog.Int("stale_claims", stats.StaleClaim))
+	}
+	return stats, nil
+}
+
+// enqueue hands sends to asynq and records that it did.
+func (p *Pump) enqueue(ctx context.Context, sends []store.Send) (enqueued, present int, err error) {
+	ids := make([]string, len(sends))
+	fresh := make([]bool, len(sends))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.cfg.Parallel)
+	for i, sd := range sends {
+		g.Go(func() error {
+			task, err := NewDeliverTask(sd.ID)
+			if err != nil {
+				return err
+			}
+			_, err = p.client.EnqueueContext(gctx, task,
+				asynq.TaskID(sd.ID),
+				asynq.ProcessAt(sd.DueAt),
+				asynq.Queue(p.cfg.Queue),
+				asynq.MaxRetry(p.cfg.MaxRetry),
+			)
+			switch {
+			case err == nil:
+				fresh[i] = true
+			case errors.Is(err, asynq.ErrTaskIDConflict):
+			default:
+				return fmt.Errorf("enqueue send %s: %w", sd.ID, err)
+			}
+			ids[i] = sd.ID
+			return nil
+		})
+	}
+	gerr := g.Wait()
+	done := ids[:0]
+	for i, id := range ids {
+		if id == "" {
+			continue
+		}
+		done = append(done, id)
+		if fresh[i] {
+			enqueued++
+		} else {
+			present++
+		}
+	}
+	if len(done) > 0 {
+		if err := p.store.SendMarkEnqueued(ctx, done, p.clock.Now()); err != nil {
+			return enqueued, present, fmt.Errorf("mark enqueued: %w", err)
+		}
+	}
+	return enqueued, present, gerr
+}
+
+// cronLogger adapts slog to cron.Logger.
+type cronLogger struct{ l *slog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
+
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.l.Error("cron: "+msg, append(kv, slog.String("error", err.Error()))...)
+}

@@ -1,0 +1,431 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/beckonhealth/beckon/channels"
+	"github.com/beckonhealth/beckon/scheduler"
+	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/templates"
+)
+
+// ErrBusy means another worker holds a fresh claim on the send; the task is
+// retried later without counting as a failure.
+var ErrBusy = errors.New("send is being delivered by another worker")
+
+// Deliverer is the asynq handler for scheduler.TypeDeliver tasks. It claims the
+// send in the store, re-checks it against the latest truth, renders it, hands it
+// to the channel and records the outcome. The claim makes delivery at most once.
+type Deliverer struct {
+	cfg      Config
+	store    store.Store
+	channels channels.Router
+	clock    scheduler.Clock
+	logger   *slog.Logger
+}
+
+// NewDeliverer returns the delivery handler.
+func NewDeliverer(st store.Store, router channels.Router, clock scheduler.Clock, logger *slog.Logger, cfg Config) *Deliverer {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Deliverer{
+		cfg:      cfg.withDefaults(),
+		store:    st,
+		channels: router,
+		clock:    clock,
+		logger:   logger.With(slog.String("component", "deliver")),
+	}
+}
+
+// ProcessTask implements asynq.Handler.
+func (d *Deliverer) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	p, err := scheduler.ParseDeliverPayload(t.Payload())
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	return d.Deliver(ctx, p.SendID, lastAttempt(ctx))
+}
+
+func lastAttempt(ctx context.Context) bool {
+	n, ok1 := asynq.GetRetryCount(ctx)
+	max, ok2 := asynq.GetMaxRetry(ctx)
+	return ok1 && ok2 && n >= max
+}
+
+// Deliver runs one delivery attempt of a send. final says no retry will follow
+// a returned error, so a transient failure ends the send as failed.
+func (d *Deliverer) Deliver(ctx context.Context, sendID string, final bool) error {
+	now := d.clock.Now()
+	token := store.NewID("clm")
+	// First claim only a planned send; take over a claim only when it is stale,
+	// and then remember that it was abandoned so the provider is asked first.
+	sd, claimed, err := d.store.SendClaim(ctx, store.SendClaimParams{ID: sendID, Token: token, Now: now})
+	resumed := false
+	if err == nil && !claimed && sd.Status == store.SendClaimed && !sd.ClaimedAt.After(now.Add(-d.cfg.ClaimTimeout)) {
+		sd, claimed, err = d.store.SendClaim(ctx, store.SendClaimParams{
+			ID:          sendID,
+			Token:       token,
+			Now:         now,
+			StaleBefore: now.Add(-d.cfg.ClaimTimeout),
+		})
+		resumed = claimed
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		d.logger.Warn("task for unknown send", slog.String("send_id", sendID))
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("claim send: %w", err)
+	}
+	log := d.logger.With(slog.String("send_id", sd.ID), slog.String("clinic_id", sd.ClinicID))
+	if !claimed {
+		switch sd.Status {
+		case store.SendClaimed, store.SendPlanned:
+			// Another worker holds it, or it was just released: try later.
+			return ErrBusy
+		default:
+			log.Debug("send already ended", slog.String("status", sd.Status))
+			return nil
+		}
+	}
+	a := attempt{d: d, send: sd, token: token, log: log, final: final, resumed: resumed}
+	return a.run(ctx)
+}
+
+// attempt is one claimed delivery.
+type attempt struct {
+	d       *Deliverer
+	send    store.Send
+	token   string
+	log     *slog.Logger
+	final   bool
+	resumed bool
+}
+
+func (a *attempt) run(ctx context.Context) error {
+	sd := a.send
+	appt, err := a.d.store.AppointmentGet(ctx, sd.ClinicID, sd.AppointmentID)
+	if errors.Is(err, store.ErrNotFound) {
+		return a.finish(ctx, store.SendSuperseded, "appointment no longer exists", "")
+	}
+	if err != nil {
+		return a.release(ctx, fmt.Errorf("load appointment: %w", err))
+	}
+	clinic, err := a.d.store.ClinicGet(ctx, sd.ClinicID)
+	if err != nil {
+		return a.release(ctx, fmt.Errorf("load clinic: %w", err))
+	}
+	patient, err := a.d.store.PatientGet(ctx, sd.ClinicID, sd.PatientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return a.finish(ctx, store.SendSkipped, "patient no longer exists", "")
+	}
+	if err != nil {
+		return a.release(ctx, fmt.Errorf("load patient: %w", err))
+	}
+	campaign, err := a.d.store.CampaignGet(ctx, sd.ClinicID, sd.CampaignID)
+	if errors.Is(err, store.ErrNotFound) {
+		return a.finish(ctx, store.SendSuperseded, "campaign deleted", "")
+	}
+	if err != nil {
+		return a.release(ctx, fmt.Errorf("load campaign: %w", err))
+	}
+
+	now := a.d.clock.Now()
+	if status, reason := a.recheck(appt, campaign, now); status != "" {
+		return a.finish(ctx, status, reason, "")
+	}
+	loc := scheduler.Location(clinic, patient)
+	if end, inside := scheduler.QuietUntil(clinic.QuietHours, loc, now); clinic.QuietHours.Enabled && inside {
+		if sd.BeforeStart && !end.Before(appt.Start) {
+			return a.finish(ctx, store.SendSkipped, "quiet hours until the appointment", "")
+		}
+		return a.snooze(ctx, end, "quiet hours")
+	}
+	if sd.DueAt.Sub(now) > a.d.cfg.EarlyTolerance {
+		return a.snooze(ctx, sd.DueAt, "not due yet")
+	}
+
+	kind, to, reason := resolveChannel(sd.Channel, patient)
+	if reason != "" {
+		return a.finish(ctx, store.SendSkipped, reason, "")
+	}
+	msg, err := a.render(clinic, patient, appt, campaign, kind, to, loc)
+	if err != nil {
+		return a.finish(ctx, store.SendFailed, err.Error(), "")
+	}
+	ch, err := a.d.channels.Channel(ctx, sd.ClinicID, kind)
+	if err != nil {
+		return a.finish(ctx, store.SendFailed, err.Error(), "")
+	}
+	if a.resumed {
+		// A previous claim was abandoned: ask the provider before sending again.
+		if done, err := a.resolve(ctx, ch, msg); done || err != nil {
+			return err
+		}
+	}
+	sendCtx, cancel := context.WithTimeout(ctx, a.d.cfg.SendTimeout)
+	rcpt, err := ch.Send(sendCtx, msg)
+	cancel()
+	if err != nil {
+		return a.failed(ctx, ch, err)
+	}
+	return a.record(ctx, msg, rcpt)
+}
+
+// recheck applies the latest truth: DESIGN.md promise 3.
+func (a *attempt) recheck(appt store.Appointment, c store.Campaign, now time.Time) (status, reason string) {
+	sd := a.send
+	switch {
+	case appt.Version != sd.AppointmentVersion:
+		return store.SendSuperseded, "appointment changed"
+	case c.Revision != sd.CampaignRevision:
+		return store.SendSuperseded, "campaign changed"
+	case !c.Active:
+		return store.SendSuperseded, "campaign inactive"
+	case appt.Status == store.StatusCancelled:
+		return store.SendSkipped, "appointment cancelled"
+	case appt.Status == store.StatusNoShow:
+		return store.SendSkipped, "appointment marked no-show"
+	case sd.BeforeStart && !now.Before(appt.Start):
+		return store.SendSkipped, "appointment already started"
+	case sd.BeforeStart && appt.Status != store.StatusBooked:
+		return store.SendSkipped, "appointment already under way"
+	case sd.OnlyIfUnconfirmed && appt.Confirmation == store.Confirmed:
+		return store.SendSkipped, "appointment confirmed"
+	}
+	if stepOf(c, sd.StepID) == nil {
+		return store.SendSuperseded, "step removed from campaign"
+	}
+	return "", ""
+}
+
+func stepOf(c store.Campaign, id string) *store.Step {
+	for i := range c.Steps {
+		if c.Steps[i].ID == id {
+			return &c.Steps[i]
+		}
+	}
+	return nil
+}
+
+// resolveChannel turns the step's channel into a concrete one the patient can be
+// reached on and has not opted out of; reason explains a skip.
+func resolveChannel(step string, p store.Patient) (kind, to, reason string) {
+	sms := p.Phone != "" && p.SMSConsent != store.ConsentOptedOut
+	email := p.Email != "" && p.EmailConsent != store.ConsentOptedOut
+	switch step {
+	case store.ChannelSMS:
+		if p.Phone == "" {
+			return "", "", "patient has no phone number"
+		}
+		if !sms {
+			return "", "", "patient opted out of sms"
+		}
+		return store.ChannelSMS, p.Phone, ""
+	case store.ChannelEmail:
+		if p.Email == "" {
+			return "", "", "patient has no email address"
+		}
+		if !email {
+			return "", "", "patient opted out of email"
+		}
+		return store.ChannelEmail, p.Email, ""
+	default:
+		first, second := store.ChannelSMS, store.ChannelEmail
+		if p.PreferredChannel == store.ChannelEmail {
+			first, second = second, first
+		}
+		for _, k := range []string{first, second} {
+			if k == store.ChannelSMS && sms {
+				return k, p.Phone, ""
+			}
+			if k == store.ChannelEmail && email {
+				return k, p.Email, ""
+			}
+		}
+		return "", "", "patient has no reachable channel"
+	}
+}
+
+func (a *attempt) render(c store.Clinic, p store.Patient, appt store.Appointment, camp store.Campaign, kind, to string, loc *time.Location) (channels.Message, error) {
+	step := stepOf(camp, a.send.StepID)
+	contents := step.Content
+	if step.Template != "" {
+		cs, ok := templates.Builtin(step.Template)
+		if !ok {
+			return channels.Message{}, fmt.Errorf("unknown template %q", step.Template)
+		}
+		contents = cs
+	}
+	content, _ := templates.Select(contents, p.Language)
+	r, err := templates.Render(kind, content, templates.NewData(c, p, appt, loc))
+	if err != nil {
+		return channels.Message{}, fmt.Errorf("render: %w", err)
+	}
+	m := channels.Message{
+		SendID:   a.send.ID,
+		ClinicID: a.send.ClinicID,
+		Channel:  kind,
+		To:       to,
+		Subject:  r.Subject,
+		Text:     r.Text,
+		HTML:     r.HTML,
+	}
+	if a.send.BeforeStart {
+		m.NotAfter = appt.Start
+	}
+	return m, nil
+}
+
+// resolve settles an abandoned claim: done reports that the send is settled.
+func (a *attempt) resolve(ctx context.Context, ch channels.Channel, m channels.Message) (done bool, err error) {
+	looker, ok := ch.(channels.Looker)
+	if !ok {
+		return true, a.finish(ctx, store.SendUnknown, "a worker stopped during delivery and the provider cannot be asked", "")
+	}
+	r, found, err := looker.Lookup(ctx, m)
+	if err != nil {
+		// Cannot tell yet: keep the claim and try again after the timeout.
+		return true, fmt.Errorf("look up abandoned send: %w", err)
+	}
+	if !found {
+		a.log.Info("abandoned claim had not reached the provider; sending")
+		return false, nil
+	}
+	a.log.Info("abandoned claim had reached the provider; recording it")
+	return true, a.record(ctx, m, r)
+}
+
+// failed handles an error from the channel.
+func (a *attempt) failed(ctx context.Context, ch channels.Channel, err error) error {
+	var ce *channels.Error
+	errors.As(err, &ce)
+	kind := channels.KindOf(err)
+	a.log.Warn("channel refused send", slog.String("kind", kind), slog.String("error", err.Error()))
+	switch kind {
+	case channels.KindPermanent:
+		return a.finish(ctx, store.SendFailed, ce.Reason, "")
+	case channels.KindThrottled:
+		wait := max(ce.RetryAfter, time.Second)
+		return a.snooze(ctx, a.d.clock.Now().Add(wait), "provider throttled")
+	case channels.KindAmbiguous:
+		if _, ok := ch.(channels.Looker); ok {
+			// Keep the claim: once it is stale, an attempt asks the provider.
+			return fmt.Errorf("provider outcome unknown: %w", err)
+		}
+		return a.finish(ctx, store.SendUnknown, "provider outcome unknown: "+ce.Reason, "")
+	default:
+		return a.release(ctx, err)
+	}
+}
+
+// record stores the accepted message and ends the send as sent, atomically.
+func (a *attempt) record(ctx context.Context, m channels.Message, r channels.Receipt) error {
+	now := a.d.clock.Now()
+	msg := store.Message{
+		ID:            store.NewID("msg"),
+		ClinicID:      a.send.ClinicID,
+		PatientID:     a.send.PatientID,
+		AppointmentID: a.send.AppointmentID,
+		SendID:        a.send.ID,
+		Direction:     store.Outbound,
+		Channel:       m.Channel,
+		To:            m.To,
+		From:          r.From,
+		Subject:       m.Subject,
+		Body:          m.Text,
+		HTML:          m.HTML,
+		Status:        store.MessageQueued,
+		Provider:      r.Provider,
+		ProviderID:    r.ProviderID,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}
+	err := a.d.store.InTx(ctx, func(q store.Querier) error {
+		if err := q.MessageInsert(ctx, msg); err != nil {
+			return err
+		}
+		if err := q.MessageEventAppend(ctx, msg.ClinicID, store.MessageEvent{MessageID: msg.ID, Status: store.MessageQueued, At: now}); err != nil {
+			return err
+		}
+		if r.Status != "" && r.Status != store.MessageQueued {
+			if err := q.MessageEventAppend(ctx, msg.ClinicID, store.MessageEvent{MessageID: msg.ID, Status: r.Status, At: now}); err != nil {
+				return err
+			}
+		}
+		return q.SendFinish(ctx, store.SendFinishParams{
+			ID: a.send.ID, Token: a.token, Status: store.SendSent, MessageID: msg.ID, Now: now,
+		})
+	})
+	if err != nil {
+		// The provider has the message: never release. The claim goes stale and
+		// the next attempt finds it through the provider, or records it unknown.
+		return fmt.Errorf("record sent message: %w", err)
+	}
+	a.log.Info("send delivered",
+		slog.String("channel", m.Channel),
+		slog.String("provider", r.Provider),
+		slog.String("message_id", msg.ID),
+		slog.Int("body_size", len(m.Text)),
+		slog.Duration("lateness", now.Sub(a.send.DueAt)))
+	return nil
+}
+
+func (a *attempt) finish(ctx context.Context, status, reason, messageID string) error {
+	err := a.d.store.SendFinish(ctx, store.SendFinishParams{
+		ID: a.send.ID, Token: a.token, Status: status, Reason: reason, MessageID: messageID, Now: a.d.clock.Now(),
+	})
+	if errors.Is(err, store.ErrConflict) {
+		a.log.Warn("claim lost before finishing", slog.String("status", status))
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("finish send: %w", err)
+	}
+	a.log.Info("send ended", slog.String("status", status), slog.String("reason", reason))
+	return nil
+}
+
+// snooze hands the send back with a new due time; the pump enqueues it again.
+func (a *attempt) snooze(ctx context.Context, due time.Time, reason string) error {
+	err := a.d.store.SendRelease(ctx, store.SendReleaseParams{
+		ID: a.send.ID, Token: a.token, Reason: reason, DueAt: due, Now: a.d.clock.Now(),
+	})
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("snooze send: %w", err)
+	}
+	a.log.Info("send snoozed", slog.String("reason", reason), slog.Time("due_at", due))
+	return nil
+}
+
+// release hands the send back after a transient failure and asks asynq to retry;
+// on the final attempt the send fails instead.
+func (a *attempt) release(ctx context.Context, cause error) error {
+	if a.final {
+		return a.finish(ctx, store.SendFailed, "gave up after repeated failures: "+reasonOf(cause), "")
+	}
+	err := a.d.store.SendRelease(ctx, store.SendReleaseParams{
+		ID: a.send.ID, Token: a.token, Reason: "retrying: " + reasonOf(cause), Now: a.d.clock.Now(),
+	})
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return errors.Join(cause, fmt.Errorf("release send: %w", err))
+	}
+	return cause
+}
+
+// reasonOf is an error's reason safe to store and log: a channel error's Reason
+// (which never carries PHI), else the error text of our own code.
+func reasonOf(err error) string {
+	var ce *channels.Error
+	if errors.As(err, &ce) {
+		return ce.Reason
+	}
+	return err.Error()
+}
