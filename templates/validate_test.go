@@ -1,0 +1,78 @@
+package templates
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/beckonhealth/beckon/store"
+)
+
+func TestValidate(t *testing.T) {
+	ok := store.Content{Subject: "Visit {{.Appointment.Date}}", Text: "Hi {{.Patient.FirstName}}", HTML: "<p>Hi</p>"}
+	for _, tc := range []struct {
+		name    string
+		channel string
+		cs      store.Contents
+		want    []string // substrings of the error, in order; none: valid
+		is      error
+	}{
+		{"valid", store.ChannelEmail, store.Contents{"en": ok, "es": ok}, nil, nil},
+		{"sms needs no subject", store.ChannelSMS, store.Contents{"en": {Text: "Hi"}}, nil, nil},
+		{"unknown field", store.ChannelSMS, store.Contents{"en": ok, "es": {Text: "Hola {{.Patient.Nmae}}"}},
+			[]string{"templates: es: text: ", "can't evaluate field Nmae"}, nil},
+		{"unknown function", store.ChannelEmail, store.Contents{"en": {Subject: "{{upper .Clinic.Name}}", Text: "t"}},
+			[]string{"templates: en: subject: ", `function "upper" not defined`}, nil},
+		{"bad syntax", store.ChannelEmail, store.Contents{"en": {Subject: "s", Text: "t", HTML: "<p>{{if .Clinic.Name}}</p>"}},
+			[]string{"templates: en: html: ", "unexpected EOF"}, nil},
+		{"missing subject", store.ChannelEmail, store.Contents{"es": {Text: "Hola"}},
+			[]string{"templates: es: subject: required but empty"}, ErrRequired},
+		{"preferred needs a subject", store.ChannelPreferred, store.Contents{"en": {Text: "Hi"}},
+			[]string{"templates: en: subject: required"}, ErrRequired},
+		{"missing text", store.ChannelSMS, store.Contents{"en": {Subject: "s"}},
+			[]string{"templates: en: text: required"}, ErrRequired},
+		{"sms subject still checked", store.ChannelSMS, store.Contents{"en": {Subject: "{{.Nope}}", Text: "Hi"}},
+			[]string{"templates: en: subject: ", "can't evaluate field Nope"}, nil},
+		{"fails with empty data", store.ChannelSMS, store.Contents{"en": {Text: `Hi {{slice .Patient.FirstName 0 1}}`}},
+			[]string{"templates: en: text: ", "index out of range"}, nil},
+		{"renders empty", store.ChannelSMS, store.Contents{"en": {Text: "{{if false}}x{{end}}"}},
+			[]string{"templates: en: text: renders as empty text"}, ErrEmpty},
+		{"range", store.ChannelSMS, store.Contents{"en": {Text: "{{range 3}}x{{end}}"}},
+			[]string{"templates: en: text: message:1:", "range is not allowed"}, ErrNotAllowed},
+		{"every problem reported", store.ChannelEmail, store.Contents{"en": {Text: "{{.X}}"}, "es": {Subject: "s", Text: "t", HTML: "{{"}},
+			[]string{"templates: en: subject: required", "templates: en: text: ", "templates: es: html: "}, nil},
+		{"empty language key", store.ChannelSMS, store.Contents{"": {Text: "Hi"}},
+			[]string{`templates: "": empty language tag`}, nil},
+		{"no content", store.ChannelSMS, store.Contents{}, []string{"no content"}, ErrNoContent},
+		{"unknown channel", "fax", store.Contents{"en": ok}, []string{`unknown channel "fax"`}, ErrChannel},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Validate(tc.channel, tc.cs)
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("Validate: no error")
+			}
+			msg := err.Error()
+			rest := msg
+			for _, w := range tc.want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("error %q lacks %q (in order)", msg, w)
+				}
+				rest = rest[i+len(w):]
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("error %q is not %v", msg, tc.is)
+			}
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Errorf("error %q holds no *Error", msg)
+			}
+		})
+	}
+}
