@@ -1,0 +1,88 @@
+package twiliofake
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func post(t *testing.T, s *Server, user, pass string, form url.Values) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/2010-04-01/Accounts/"+AccountSID+"/Messages.json", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if user != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("body %q: %v", b, err)
+	}
+	return resp.StatusCode, out
+}
+
+func TestCreateValidation(t *testing.T) {
+	t.Parallel()
+	s := New()
+	t.Cleanup(s.Close)
+	ok := url.Values{"To": {"+14155550123"}, "From": {"+15005550006"}, "Body": {"hi"}}
+	without := func(k string) url.Values {
+		v := url.Values{}
+		for kk, vv := range ok {
+			if kk != k {
+				v[kk] = vv
+			}
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		name       string
+		user, pass string
+		form       url.Values
+		status     int
+		code       float64
+	}{
+		{"no auth", "", "", ok, 401, 20003},
+		{"wrong token", AccountSID, "nope", ok, 401, 20003},
+		{"no To", AccountSID, AuthToken, without("To"), 400, 21604},
+		{"bad To", AccountSID, AuthToken, url.Values{"To": {"555"}, "From": {"+15005550006"}, "Body": {"hi"}}, 400, 21211},
+		{"no From", AccountSID, AuthToken, without("From"), 400, 21603},
+		{"no Body", AccountSID, AuthToken, without("Body"), 400, 21602},
+		{"bad validity", AccountSID, AuthToken, url.Values{"To": {"+14155550123"}, "From": {"+15005550006"}, "Body": {"hi"}, "ValidityPeriod": {"36001"}}, 400, 21623},
+	} {
+		status, body := post(t, s, tc.user, tc.pass, tc.form)
+		if status != tc.status || body["code"] != tc.code || body["status"] != float64(tc.status) || body["more_info"] == nil {
+			t.Errorf("%s: %d %v", tc.name, status, body)
+		}
+	}
+	status, body := post(t, s, AccountSID, AuthToken, ok)
+	if status != 201 || body["status"] != "queued" || !strings.HasPrefix(body["sid"].(string), "SM") || len(body["sid"].(string)) != 34 ||
+		body["date_sent"] != nil || body["date_created"] == nil || body["direction"] != "outbound-api" {
+		t.Errorf("create: %d %v", status, body)
+	}
+	if n := len(s.Messages()); n != 1 {
+		t.Errorf("%d messages", n)
+	}
+	if n := len(s.Requests()); n != 8 {
+		t.Errorf("%d requests recorded, want 8", n)
+	}
+}
+
+func TestSignMatchesSDKVector(t *testing.T) {
+	t.Parallel()
+	form := url.Values{
+		"Digits": {"1234"}, "CallSid": {"CA1234567890ABCDE"}, "To": {"+18005551212"},
+		"Caller": {"+14158675309"}, "From": {"+14158675309"}, "ReasonConferenceEnded": {"test"}, "Reason": {"Participant"},
+	}
+	if got := Sign("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", form); got != "vOEb5UThFn24KEfnOFLQY2AE5FY=" {
+		t.Errorf("Sign = %s", got)
+	}
+}
