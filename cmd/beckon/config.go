@@ -1,0 +1,162 @@
+package main
+
+import (
+	"cmp"
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the binary. Each field's comment gives its
+// environment variable and default; flags of the same name (without BECKON_,
+// lower case, dashes) override the environment.
+type Config struct {
+	// DatabaseURL (BECKON_DATABASE_URL or DATABASE_URL): postgres://… for
+	// PostgreSQL, else a SQLite path. Default "beckon.db" in the working directory.
+	DatabaseURL string
+	// RedisURL (BECKON_REDIS_URL or REDIS_URL): redis://[:password@]host:port/db.
+	// Default empty: an in-process Redis, only for `serve`.
+	RedisURL string
+	// HTTPAddr (BECKON_HTTP_ADDR): where the API listens. Default 127.0.0.1:8080.
+	HTTPAddr string
+	// Queue (BECKON_QUEUE): the asynq queue sends go through. Default "sends".
+	Queue string
+	// Concurrency (BECKON_CONCURRENCY): deliveries one worker runs at once. Default 20.
+	Concurrency int
+	// PumpEvery (BECKON_PUMP_EVERY): the pump's robfig/cron schedule. Default "@every 1s".
+	PumpEvery string
+	// Horizon (BECKON_HORIZON): how far ahead sends are handed to Redis. Default 5m.
+	Horizon time.Duration
+	// Recheck (BECKON_RECHECK): how long before a still-planned send is handed to
+	// Redis again (restores what a flushed Redis lost). Default 30s.
+	Recheck time.Duration
+	// ClaimTimeout (BECKON_CLAIM_TIMEOUT): how long a worker's claim on a send is
+	// honoured before it is treated as abandoned. Default 2m.
+	ClaimTimeout time.Duration
+	// MaxRetry (BECKON_MAX_RETRY): delivery attempts after the first. Default 10.
+	MaxRetry int
+	// PollInterval (BECKON_POLL_INTERVAL): how often asynq looks for due tasks;
+	// bounds how late a send can be. Default 100ms.
+	PollInterval time.Duration
+	// Demo (BECKON_DEMO): on an empty database, `serve` creates a demo clinic and
+	// prints an admin API key. Default true.
+	Demo bool
+	// DemoTimeZone (BECKON_DEMO_TIME_ZONE): the demo clinic's zone. Default America/New_York.
+	DemoTimeZone string
+	// LogLevel (BECKON_LOG_LEVEL): debug, info, warn, error. Default info.
+	LogLevel string
+	// LogFormat (BECKON_LOG_FORMAT): text or json. Default text.
+	LogFormat string
+}
+
+// configFromEnv reads the environment; unset variables leave zero values.
+func configFromEnv(getenv func(string) string) (Config, error) {
+	var c Config
+	var errs []error
+	dur := func(name string) time.Duration {
+		v := getenv(name)
+		if v == "" {
+			return 0
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s: %q is not a positive duration", name, v))
+		}
+		return d
+	}
+	num := func(name string) int {
+		v := getenv(name)
+		if v == "" {
+			return 0
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Errorf("%s: %q is not a positive integer", name, v))
+		}
+		return n
+	}
+	c.DatabaseURL = cmp.Or(getenv("BECKON_DATABASE_URL"), getenv("DATABASE_URL"))
+	c.RedisURL = cmp.Or(getenv("BECKON_REDIS_URL"), getenv("REDIS_URL"))
+	c.HTTPAddr = getenv("BECKON_HTTP_ADDR")
+	c.Queue = getenv("BECKON_QUEUE")
+	c.Concurrency = num("BECKON_CONCURRENCY")
+	c.PumpEvery = getenv("BECKON_PUMP_EVERY")
+	c.Horizon = dur("BECKON_HORIZON")
+	c.Recheck = dur("BECKON_RECHECK")
+	c.ClaimTimeout = dur("BECKON_CLAIM_TIMEOUT")
+	c.MaxRetry = num("BECKON_MAX_RETRY")
+	c.PollInterval = dur("BECKON_POLL_INTERVAL")
+	c.Demo = true
+	if v := getenv("BECKON_DEMO"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("BECKON_DEMO: %q is not true or false", v))
+		}
+		c.Demo = b
+	}
+	c.DemoTimeZone = getenv("BECKON_DEMO_TIME_ZONE")
+	c.LogLevel = getenv("BECKON_LOG_LEVEL")
+	c.LogFormat = getenv("BECKON_LOG_FORMAT")
+	return c, errors.Join(errs...)
+}
+
+// bindFlags lets flags override c.
+func (c *Config) bindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres:// URL or SQLite path (default beckon.db)")
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "redis:// URL (default: in-process Redis, serve only)")
+	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "API listen address (default 127.0.0.1:8080)")
+	fs.StringVar(&c.Queue, "queue", c.Queue, "asynq queue (default sends)")
+	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "deliveries at once per worker (default 20)")
+	fs.StringVar(&c.PumpEvery, "pump-every", c.PumpEvery, "pump schedule (default @every 1s)")
+	fs.DurationVar(&c.Horizon, "horizon", c.Horizon, "how far ahead sends go to Redis (default 5m)")
+	fs.DurationVar(&c.Recheck, "recheck", c.Recheck, "re-enqueue still-planned sends after (default 30s)")
+	fs.DurationVar(&c.ClaimTimeout, "claim-timeout", c.ClaimTimeout, "abandoned-claim timeout (default 2m)")
+	fs.IntVar(&c.MaxRetry, "max-retry", c.MaxRetry, "delivery retries (default 10)")
+	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "asynq due-task poll interval (default 100ms)")
+	fs.BoolVar(&c.Demo, "demo", c.Demo, "create a demo clinic and key on an empty database (default true)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn, error (default info)")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (default text)")
+}
+
+// withDefaults fills every zero field.
+func (c Config) withDefaults() Config {
+	c.DatabaseURL = cmp.Or(c.DatabaseURL, "beckon.db")
+	c.HTTPAddr = cmp.Or(c.HTTPAddr, "127.0.0.1:8080")
+	c.Queue = cmp.Or(c.Queue, "sends")
+	c.Concurrency = cmp.Or(c.Concurrency, 20)
+	c.PumpEvery = cmp.Or(c.PumpEvery, "@every 1s")
+	c.Horizon = cmp.Or(c.Horizon, 5*time.Minute)
+	c.Recheck = cmp.Or(c.Recheck, 30*time.Second)
+	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 2*time.Minute)
+	c.MaxRetry = cmp.Or(c.MaxRetry, 10)
+	c.PollInterval = cmp.Or(c.PollInterval, 100*time.Millisecond)
+	c.DemoTimeZone = cmp.Or(c.DemoTimeZone, "America/New_York")
+	c.LogLevel = cmp.Or(c.LogLevel, "info")
+	c.LogFormat = cmp.Or(c.LogFormat, "text")
+	return c
+}
+
+// validate checks fields against each other.
+func (c Config) validate(role string) error {
+	var errs []error
+	if c.RedisURL == "" && role != "serve" && role != "migrate" && !strings.HasPrefix(role, "admin") {
+		errs = append(errs, fmt.Errorf("%s runs as a separate process and needs REDIS_URL (the in-process Redis exists only in `beckon serve`)", role))
+	}
+	if c.Recheck >= c.Horizon {
+		errs = append(errs, fmt.Errorf("recheck (%s) must be shorter than horizon (%s)", c.Recheck, c.Horizon))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log level %q: use debug, info, warn or error", c.LogLevel))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log format %q: use text or json", c.LogFormat))
+	}
+	return errors.Join(errs...)
+}
