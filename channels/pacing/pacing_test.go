@@ -1,0 +1,115 @@
+package pacing
+
+import (
+	"context"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// client returns the Redis of REDIS_URL when set (CI), else a miniredis.
+func client(t *testing.T) *redis.Client {
+	t.Helper()
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		opt, err := redis.ParseURL(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := redis.NewClient(opt)
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	m := miniredis.RunT(t)
+	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Four concurrent callers sharing a 10/s bucket: the send times the limiter
+// hands out never put more than 10 in any one-second window.
+func TestFourCallersTenPerSecond(t *testing.T) {
+	t.Parallel()
+	l := New(client(t), "test:"+t.Name()+":")
+	const callers, each = 4, 15
+	var (
+		mu    sync.Mutex
+		times []time.Time
+		wg    sync.WaitGroup
+	)
+	for range callers {
+		wg.Go(func() {
+			for range each {
+				at, wait, err := l.reserve(context.Background(), "+15005550006", 10, 1)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				times = append(times, at.Add(wait))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(times) != callers*each {
+		t.Fatalf("%d reservations", len(times))
+	}
+	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+	for i, start := range times {
+		n := 0
+		for _, u := range times[i:] {
+			if u.Sub(start) >= time.Second {
+				break
+			}
+			n++
+		}
+		if n > 10 {
+			t.Fatalf("%d sends in the second from %v", n, start)
+		}
+	}
+	// And the rate is used: 60 sends take about 6 s of schedule, not more.
+	if span := times[len(times)-1].Sub(times[0]); span > 6*time.Second {
+		t.Errorf("schedule spans %v, want under 6s", span)
+	}
+}
+
+func TestBurstAndKeys(t *testing.T) {
+	t.Parallel()
+	l := New(client(t), "test:"+t.Name()+":")
+	ctx := context.Background()
+	for i := range 3 {
+		w, err := l.Reserve(ctx, "a", 1, 3)
+		if err != nil || w != 0 {
+			t.Fatalf("burst slot %d: wait %v, %v", i, w, err)
+		}
+	}
+	w, err := l.Reserve(ctx, "a", 1, 3)
+	if err != nil || w < 900*time.Millisecond || w > time.Second {
+		t.Fatalf("after the burst: wait %v, %v", w, err)
+	}
+	if w, err := l.Reserve(ctx, "b", 1, 1); err != nil || w != 0 {
+		t.Fatalf("other key: wait %v, %v", w, err)
+	}
+	if _, err := l.Reserve(ctx, "a", 0, 1); err == nil {
+		t.Error("zero rate accepted")
+	}
+}
+
+func TestWaitHonoursContext(t *testing.T) {
+	t.Parallel()
+	l := New(client(t), "test:"+t.Name()+":")
+	ctx := context.Background()
+	if err := l.Wait(ctx, "k", 0.01, 1); err != nil { // first slot: no wait
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := l.Wait(cctx, "k", 0.01, 1); err == nil { // next slot in 100 s
+		t.Fatal("Wait returned before its slot")
+	}
+}
