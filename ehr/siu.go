@@ -224,35 +224,37 @@ func (mp Mapper) SIU(m *Message) (Event, error) {
 // schedule fills Start and Duration.
 func (mp Mapper) schedule(m *Message, sch Segment, minor int, ev *Event) error {
 	tq1, hasTQ1 := m.First("TQ1")
+	// A start is read from component cmp, subcomponent 1 (a TS sent in a
+	// component has its time as first subcomponent). Errors name the
+	// component only where the field is a composite: SCH-11.4.
 	type source struct {
-		seg        Segment
-		field, cmp int
-		sub        int
+		seg            Segment
+		field, cmp, at int
 	}
 	var starts []source
 	if hasTQ1 {
-		starts = append(starts, source{tq1, 7, 1, 1})
+		starts = append(starts, source{tq1, 7, 1, 0})
 	}
-	starts = append(starts, source{sch, 11, 4, 1})
+	starts = append(starts, source{sch, 11, 4, 4})
 	for _, r := range []struct {
 		name  string
 		field int
 	}{{"AIS", 4}, {"AIG", 8}, {"AIL", 6}, {"AIP", 6}} {
 		if s, ok := m.First(r.name); ok {
-			starts = append(starts, source{s, r.field, 1, 1})
+			starts = append(starts, source{s, r.field, 1, 0})
 		}
 	}
 	for _, src := range starts {
-		v := hl7Value(src.seg.Field(src.field).Rep(1).Comp(src.cmp).Sub(src.sub))
+		v := hl7Value(src.seg.Field(src.field).Rep(1).Comp(src.cmp).Sub(1))
 		if v == "" {
 			continue
 		}
 		t, p, err := ParseTimestamp(v, mp.Location)
 		if err != nil {
-			return fieldError(src.seg, CodeDataTypeError, src.field, src.cmp, "appointment start is not a valid timestamp")
+			return fieldError(src.seg, CodeDataTypeError, src.field, src.at, "appointment start is not a valid timestamp")
 		}
 		if p < PrecisionHour {
-			return fieldError(src.seg, CodeDataTypeError, src.field, src.cmp, "appointment start has no time of day")
+			return fieldError(src.seg, CodeDataTypeError, src.field, src.at, "appointment start has no time of day")
 		}
 		ev.Start = t
 		break
