@@ -57,7 +57,7 @@ type Send struct {
 }
 
 type putAppointmentInput struct {
-	idPath
+	ID   string `path:"id" minLength:"1" maxLength:"128" pattern:"^[A-Za-z0-9._:\\-]+$" doc:"The id in the EHR (or your own)"`
 	Body AppointmentBody
 }
 

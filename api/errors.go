@@ -22,6 +22,7 @@ const (
 	CodeNotFound     = "not_found"
 	CodeConflict     = "conflict"
 	CodeTooLarge     = "too_large"
+	CodeMediaType    = "unsupported_media_type" // send Content-Type: application/json
 	CodeInternal     = "internal"
 	CodeUnavailable  = "unavailable" // a dependency is down; retry later
 )
@@ -31,7 +32,7 @@ const (
 //	{"status":422,"code":"validation_failed","message":"…","field":"phone","errors":[{"field":"phone","message":"…"}]}
 type Error struct {
 	Status  int          `json:"status" doc:"HTTP status"`
-	Code    string       `json:"code" doc:"Stable machine-readable code" enum:"bad_request,validation_failed,unauthorized,forbidden,not_found,conflict,too_large,internal,unavailable"`
+	Code    string       `json:"code" doc:"Stable machine-readable code" enum:"bad_request,validation_failed,unauthorized,forbidden,not_found,conflict,too_large,unsupported_media_type,internal,unavailable"`
 	Message string       `json:"message" doc:"What is wrong, for people"`
 	Field   string       `json:"field,omitempty" doc:"The first field at fault, e.g. start or steps[1].timing"`
 	Errors  []FieldError `json:"errors,omitempty" doc:"Every field at fault"`
@@ -39,7 +40,7 @@ type Error struct {
 
 // FieldError is one invalid field.
 type FieldError struct {
-	Field   string `json:"field"`
+	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
 }
 
@@ -100,7 +101,9 @@ func installErrorShape() {
 				}
 			}
 			code := codeFor(status)
-			if status == http.StatusUnprocessableEntity || status == http.StatusBadRequest {
+			if status == http.StatusUnsupportedMediaType {
+				msg = "send the body as JSON with Content-Type: application/json"
+			} else if status == http.StatusUnprocessableEntity || status == http.StatusBadRequest {
 				if len(fields) > 0 && fields[0].Field != "" {
 					msg = fields[0].Field + ": " + fields[0].Message
 				} else if len(fields) > 0 {
@@ -140,6 +143,8 @@ func codeFor(status int) string {
 		return CodeConflict
 	case http.StatusRequestEntityTooLarge:
 		return CodeTooLarge
+	case http.StatusUnsupportedMediaType:
+		return CodeMediaType
 	}
 	if status == http.StatusServiceUnavailable {
 		return CodeUnavailable

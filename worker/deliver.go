@@ -63,7 +63,7 @@ func lastAttempt(ctx context.Context) bool {
 // a returned error, so a transient failure ends the send as failed.
 func (d *Deliverer) Deliver(ctx context.Context, sendID string, final bool) error {
 	now := d.clock.Now()
-	token := store.NewID("clm")
+	token := store.NewID("clm_")
 	// First claim only a planned send; take over a claim only when it is stale,
 	// and then remember that it was abandoned so the provider is asked first.
 	sd, claimed, err := d.store.SendClaim(ctx, store.SendClaimParams{ID: sendID, Token: token, Now: now})
@@ -264,8 +264,8 @@ func (a *attempt) render(c store.Clinic, p store.Patient, appt store.Appointment
 		}
 		contents = cs
 	}
-	content, _ := templates.Select(contents, p.Language)
-	r, err := templates.Render(kind, content, templates.NewData(c, p, appt, loc))
+	content, lang := templates.Select(contents, p.Language)
+	r, err := templates.Render(kind, content, templates.NewDataLang(c, p, appt, loc, lang))
 	if err != nil {
 		return channels.Message{}, fmt.Errorf("render: %w", err)
 	}
@@ -330,7 +330,7 @@ func (a *attempt) failed(ctx context.Context, ch channels.Channel, err error) er
 func (a *attempt) record(ctx context.Context, m channels.Message, r channels.Receipt) error {
 	now := a.d.clock.Now()
 	msg := store.Message{
-		ID:            store.NewID("msg"),
+		ID:            store.NewID("msg_"),
 		ClinicID:      a.send.ClinicID,
 		PatientID:     a.send.PatientID,
 		AppointmentID: a.send.AppointmentID,

@@ -37,7 +37,7 @@ const Provider = "outbox"
 // Send stores the message.
 func (c *Channel) Send(ctx context.Context, m channels.Message) (channels.Receipt, error) {
 	e := store.OutboxEntry{
-		ID:        store.NewID("obx"),
+		ID:        store.NewID("obx_"),
 		ClinicID:  m.ClinicID,
 		SendID:    m.SendID,
 		Channel:   m.Channel,

@@ -40,7 +40,7 @@ func (m *Main) createClinic(ctx context.Context) error {
 	}
 	now := m.Clock.Now()
 	c := store.Clinic{
-		ID:         store.NewID("cln"),
+		ID:         store.NewID("cln_"),
 		Name:       m.admin.name,
 		TimeZone:   m.admin.timeZone,
 		Phone:      m.admin.phone,

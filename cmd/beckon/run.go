@@ -285,7 +285,7 @@ func (m *Main) bootstrapDemo(ctx context.Context) error {
 	}
 	now := m.Clock.Now()
 	c := store.Clinic{
-		ID:         store.NewID("cln"),
+		ID:         store.NewID("cln_"),
 		Name:       "Demo Clinic",
 		TimeZone:   m.Config.DemoTimeZone,
 		QuietHours: store.DefaultQuietHours,
@@ -312,7 +312,7 @@ func (m *Main) newKey(ctx context.Context, clinicID, role, name string) (string,
 	}
 	secret := "bk_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
 	err := m.store.APIKeyCreate(ctx, store.APIKey{
-		ID:        store.NewID("key"),
+		ID:        store.NewID("key_"),
 		ClinicID:  clinicID,
 		Name:      name,
 		Role:      role,
