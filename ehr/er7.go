@@ -11,7 +11,8 @@ import (
 const MaxMessageSize = 1 << 20
 
 // Delimiters are a message's encoding characters, read from MSH-1 and MSH-2.
-// A character the sender left out is 0 and then never separates anything.
+// A character that is 0 never separates anything (Parse always sets the
+// first five; Truncation only when MSH-2 has a fifth character).
 type Delimiters struct {
 	Field        byte // MSH-1, usually '|'
 	Component    byte // usually '^'
@@ -169,8 +170,8 @@ func readDelimiters(s string) (Delimiters, error) {
 	if i := strings.IndexAny(enc, string(d.Field)+"\r\n"); i >= 0 {
 		enc = enc[:i]
 	}
-	if len(enc) < 1 || len(enc) > 5 {
-		return Delimiters{}, bad(2, "encoding characters must be 1 to 5 characters")
+	if len(enc) < 4 || len(enc) > 5 {
+		return Delimiters{}, bad(2, "encoding characters must be 4 characters, or 5 with the truncation character")
 	}
 	used := map[byte]bool{d.Field: true}
 	for i := 0; i < len(enc); i++ {

@@ -8,7 +8,7 @@ import (
 // Get returns the decoded value at an HL7 location path, or "" when the
 // path is malformed or names something the message does not hold.
 //
-// A path is SEG[-FIELD[.COMPONENT[.SUBCOMPONENT]]] where SEG may carry a
+// A path is SEG-FIELD[.COMPONENT[.SUBCOMPONENT]] where SEG may carry a
 // 1-based occurrence, SEG[2] or SEG(2), and FIELD a 1-based repetition,
 // 3[2] or 3(2). Missing indexes mean 1: "PID-3" is "PID[1]-3[1].1.1".
 // Examples: "MSH-9.2", "PID-3[2].4.1", "AIS[2]-3.2", "SCH-11.4".
@@ -40,10 +40,7 @@ func parsePath(path string) (hl7Path, bool) {
 	if p.occ, rest, ok = index(rest); !ok {
 		return p, false
 	}
-	if rest == "" {
-		return p, true
-	}
-	if rest[0] != '-' {
+	if rest == "" || rest[0] != '-' {
 		return p, false
 	}
 	rest = rest[1:]
