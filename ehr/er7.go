@@ -1,6 +1,7 @@
 package ehr
 
 import (
+	"iter"
 	"strconv"
 	"strings"
 )
@@ -319,12 +320,37 @@ func (f Field) Rep(i int) Repetition {
 
 // Reps returns every repetition.
 func (f Field) Reps() []Repetition {
-	n := f.NumReps()
-	out := make([]Repetition, n)
-	for i := range out {
-		out[i] = f.Rep(i + 1)
+	out := make([]Repetition, 0, f.NumReps())
+	for _, r := range f.All() {
+		out = append(out, r)
 	}
 	return out
+}
+
+// All yields each repetition with its 1-based number, in one pass over the
+// field and without allocating.
+func (f Field) All() iter.Seq2[int, Repetition] {
+	return func(yield func(int, Repetition) bool) {
+		if f.raw == "" {
+			return
+		}
+		if f.literal || f.d == nil {
+			yield(1, Repetition{raw: f.raw, d: f.d, literal: true})
+			return
+		}
+		rest := f.raw
+		for i := 1; ; i++ {
+			j := strings.IndexByte(rest, f.d.Repetition)
+			if j < 0 || f.d.Repetition == 0 {
+				yield(i, Repetition{raw: rest, d: f.d})
+				return
+			}
+			if !yield(i, Repetition{raw: rest[:j], d: f.d}) {
+				return
+			}
+			rest = rest[j+1:]
+		}
+	}
 }
 
 // Value is the first subcomponent of the first component of the first

@@ -444,7 +444,10 @@ func (mp Mapper) patient(m *Message) (Patient, error) {
 	var best phoneCandidate
 	bestE164 := ""
 	for _, f := range []int{13, 14, 40} {
-		for _, r := range pid.Field(f).Reps() {
+		for i, r := range pid.Field(f).All() {
+			if i > maxReps {
+				break
+			}
 			if p.Email == "" {
 				p.Email = xtnEmail(r)
 			}
@@ -466,11 +469,18 @@ func (mp Mapper) patient(m *Message) (Patient, error) {
 	return p, nil
 }
 
+// maxReps bounds how many repetitions of a field the mapping looks at: real
+// messages send a handful, and a hostile one must not cost more.
+const maxReps = 100
+
 // pickPatientID chooses the PID-3 repetition typed MR or MRN, else the first
 // one that is not a social security number, else the first non-empty one.
 func pickPatientID(f Field) Repetition {
 	var first, firstNotSS Repetition
-	for _, r := range f.Reps() {
+	for i, r := range f.All() {
+		if i > maxReps {
+			break
+		}
 		if hl7Value(r.Comp(1).Value()) == "" {
 			continue
 		}
@@ -493,16 +503,15 @@ func pickPatientID(f Field) Repetition {
 
 // pickName chooses the PID-5 repetition typed L (legal), else the first.
 func pickName(f Field) Repetition {
-	reps := f.Reps()
-	for _, r := range reps {
+	for i, r := range f.All() {
+		if i > maxReps {
+			break
+		}
 		if strings.EqualFold(hl7Value(r.Comp(7).Value()), "L") {
 			return r
 		}
 	}
-	if len(reps) > 0 {
-		return reps[0]
-	}
-	return Repetition{}
+	return f.Rep(1)
 }
 
 func provider(m *Message) Provider {
