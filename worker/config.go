@@ -13,15 +13,12 @@ type Config struct {
 	// ClaimTimeout is how long a claim is honoured before another attempt may
 	// resolve it. It must exceed the slowest provider call. Default 2m.
 	ClaimTimeout time.Duration
-	// EarlyTolerance is how far before its due time a send may still go. Default 1s.
-	EarlyTolerance time.Duration
 	// SendTimeout bounds one provider call. Default 30s.
 	SendTimeout time.Duration
 }
 
 func (c Config) withDefaults() Config {
 	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 2*time.Minute)
-	c.EarlyTolerance = cmp.Or(c.EarlyTolerance, time.Second)
 	c.SendTimeout = cmp.Or(c.SendTimeout, 30*time.Second)
 	return c
 }

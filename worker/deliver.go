@@ -148,7 +148,7 @@ func (a *attempt) run(ctx context.Context) error {
 		}
 		return a.snooze(ctx, end, "quiet hours")
 	}
-	if sd.DueAt.Sub(now) > a.d.cfg.EarlyTolerance {
+	if now.Before(sd.DueAt) {
 		return a.snooze(ctx, sd.DueAt, "not due yet")
 	}
 

@@ -337,9 +337,7 @@ func (m *Main) Close() error {
 	if m.server != nil {
 		m.server.Shutdown()
 	}
-	if m.client != nil {
-		errs = append(errs, m.client.Close())
-	}
+	// The asynq client shares m.rdb, which is closed below.
 	if m.rdb != nil {
 		errs = append(errs, m.rdb.Close())
 	}

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+)
+
+// backends are the (database, redis) pairs the end-to-end tests run on: the
+// embedded defaults always, and the real servers when CI names them.
+func backends() []string {
+	b := []string{"embedded"}
+	if os.Getenv("DATABASE_URL") != "" && os.Getenv("REDIS_URL") != "" {
+		b = append(b, "servers")
+	}
+	return b
+}
+
+// syncBuffer collects logs from many goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// app is a running Beckon for one test.
+type app struct {
+	t     *testing.T
+	m     *Main
+	base  string
+	key   string
+	logs  *syncBuffer
+	queue string
+}
+
+func randomName(prefix string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// startApp runs `beckon serve` in-process on the backend, with the settings a
+// test needs (a queue of its own, a short recheck).
+func startApp(t *testing.T, backend string) *app {
+	t.Helper()
+	env := map[string]string{
+		"BECKON_HTTP_ADDR":     "127.0.0.1:0",
+		"BECKON_QUEUE":         randomName("e2e-"),
+		"BECKON_RECHECK":       "2s",
+		"BECKON_POLL_INTERVAL": "50ms",
+		"BECKON_LOG_LEVEL":     "debug",
+	}
+	switch backend {
+	case "embedded":
+		env["BECKON_DATABASE_URL"] = filepath.Join(t.TempDir(), "beckon.db")
+	case "servers":
+		env["BECKON_DATABASE_URL"] = postgresSchemaDSN(t, os.Getenv("DATABASE_URL"))
+		env["BECKON_REDIS_URL"] = os.Getenv("REDIS_URL")
+	}
+	logs := &syncBuffer{}
+	m := NewMain()
+	m.Stdout = io.Discard
+	m.Stderr = logs
+	m.Getenv = func(k string) string { return env[k] }
+	ctx := context.Background()
+	if err := m.ParseFlags(ctx, []string{"serve"}); err != nil {
+		t.Fatalf("parse flags: %v", err)
+	}
+	if err := m.Run(ctx); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	if m.DemoKey == "" {
+		t.Fatal("serve on an empty database printed no demo key")
+	}
+	return &app{t: t, m: m, base: "http://" + m.Addr(), key: m.DemoKey, logs: logs, queue: env["BECKON_QUEUE"]}
+}
+
+// postgresSchemaDSN creates a schema of its own for the test and returns a DSN
+// that uses it; the schema is dropped afterwards.
+func postgresSchemaDSN(t *testing.T, databaseURL string) string {
+	t.Helper()
+	schema := randomName("beckon_e2e_")
+	db, err := sql.Open("pgx", databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", databaseURL)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer db.Close()
+		if _, err := db.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			t.Errorf("drop schema: %v", err)
+		}
+	})
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// call makes an API request with the app's key and decodes the JSON answer.
+func (a *app) call(method, path string, body any, out any) int {
+	a.t.Helper()
+	return a.callWith(a.key, method, path, body, out)
+}
+
+func (a *app) callWith(key, method, path string, body any, out any) int {
+	a.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, a.base+path, r)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			a.t.Fatalf("%s %s: decode %q: %v", method, path, raw, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// mustCall fails the test unless the status is want.
+func (a *app) mustCall(want int, method, path string, body any, out any) {
+	a.t.Helper()
+	var raw json.RawMessage
+	got := a.call(method, path, body, &raw)
+	if got != want {
+		a.t.Fatalf("%s %s: status %d, want %d: %s", method, path, got, want, raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			a.t.Fatal(err)
+		}
+	}
+}
+
+type outboxEntry struct {
+	ID        string    `json:"id"`
+	SendID    string    `json:"send_id"`
+	Channel   string    `json:"channel"`
+	To        string    `json:"to"`
+	Subject   string    `json:"subject"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func (a *app) outbox() []outboxEntry {
+	a.t.Helper()
+	var out struct {
+		Entries []outboxEntry `json:"entries"`
+	}
+	a.mustCall(http.StatusOK, http.MethodGet, "/v1/outbox?limit=500", nil, &out)
+	return out.Entries
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+		<-time.After(50 * time.Millisecond)
+	}
+}
+
+// entryFor returns the outbox entry of a send.
+func entryFor(entries []outboxEntry, sendID string) (outboxEntry, bool) {
+	for _, e := range entries {
+		if e.SendID == sendID {
+			return e, true
+		}
+	}
+	return outboxEntry{}, false
+}
+
+type sendView struct {
+	ID                 string    `json:"id"`
+	StepID             string    `json:"step_id"`
+	DueAt              time.Time `json:"due_at"`
+	Status             string    `json:"status"`
+	Reason             string    `json:"reason"`
+	AppointmentVersion int64     `json:"appointment_version"`
+}
+
+type appointmentView struct {
+	ID      string     `json:"id"`
+	Version int64      `json:"version"`
+	Status  string     `json:"status"`
+	Sends   []sendView `json:"sends"`
+}
+
+func (v appointmentView) send(step string, version int64) sendView {
+	for _, s := range v.Sends {
+		if s.StepID == step && s.AppointmentVersion == version {
+			return s
+		}
+	}
+	return sendView{}
+}
+
+func rfc(t time.Time) string { return t.Format(time.RFC3339Nano) }
+
+func assertNoPHI(t *testing.T, logs string, phi ...string) {
+	t.Helper()
+	if logs == "" {
+		t.Fatal("no logs were captured")
+	}
+	for _, s := range phi {
+		if s != "" && strings.Contains(logs, s) {
+			t.Errorf("logs contain PHI %q", s)
+		}
+	}
+}
+
