@@ -1,0 +1,61 @@
+package templates_test
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/templates"
+)
+
+func ExampleRender() {
+	clinic := store.Clinic{Name: "Riverside Family Medicine", Phone: "+15550102000"}
+	patient := store.Patient{FirstName: "Ana", Language: "es-MX"}
+	appt := store.Appointment{
+		Start:    time.Date(2026, time.March, 9, 21, 30, 0, 0, time.UTC),
+		Provider: "Dr. Patel",
+	}
+	loc := time.FixedZone("CST", -6*60*60) // in production: the patient's IANA zone
+
+	cs, _ := templates.Builtin("appointment_reminder_confirm")
+	content, lang := templates.Select(cs, patient.Language)
+	data := templates.NewDataLang(clinic, patient, appt, loc, lang)
+	r, err := templates.Render(store.ChannelSMS, content, data)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(lang)
+	fmt.Println(r.Text)
+	// Output:
+	// es
+	// Riverside Family Medicine: Hola Ana, tiene una cita con Dr. Patel el lunes, 9 de marzo a las 15:30. Responda C para confirmar. Responda STOP para darse de baja.
+}
+
+func ExampleSegments() {
+	for _, text := range []string{
+		"Reply C to confirm.",
+		"Costo: 10€",            // € takes two septets
+		"Su cita es el sábado.", // á is not in GSM-7
+		"See you soon 😀",        // an emoji is two UTF-16 units
+	} {
+		enc, parts, units := templates.Segments(text)
+		fmt.Printf("%s: %d part(s), %d units\n", enc, parts, units)
+	}
+	// Output:
+	// GSM-7: 1 part(s), 19 units
+	// GSM-7: 1 part(s), 11 units
+	// UCS-2: 1 part(s), 21 units
+	// UCS-2: 1 part(s), 15 units
+}
+
+func ExampleValidate() {
+	err := templates.Validate(store.ChannelEmail, store.Contents{
+		"en": {Subject: "Your visit", Text: "Hi {{.Patient.Nmae}}"},
+		"es": {Text: "Hola {{.Patient.FirstName}}"},
+	})
+	fmt.Println(err)
+	// Output:
+	// templates: en: text: template: message:1:13: executing "message" at <.Patient.Nmae>: can't evaluate field Nmae in type templates.PatientData
+	// templates: es: subject: required but empty
+}
