@@ -174,7 +174,8 @@ func readDelimiters(s string) (Delimiters, error) {
 	if len(enc) < 4 || len(enc) > 5 {
 		return Delimiters{}, bad(2, "encoding characters must be 4 characters, or 5 with the truncation character")
 	}
-	used := map[byte]bool{d.Field: true}
+	var used [256]bool
+	used[d.Field] = true
 	for i := 0; i < len(enc); i++ {
 		c := enc[i]
 		if !isDelimiterChar(c) {

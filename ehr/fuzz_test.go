@@ -170,7 +170,7 @@ func TestLargeMessages(t *testing.T) {
 			runtime.ReadMemStats(&after)
 			alloc := after.TotalAlloc - before.TotalAlloc
 			t.Logf("allocated %d bytes for %d", alloc, len(raw))
-			if alloc > 64*uint64(len(raw)) {
+			if alloc > 32*uint64(len(raw)) {
 				t.Errorf("allocated %d bytes for a %d byte message", alloc, len(raw))
 			}
 		})
