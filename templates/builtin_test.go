@@ -57,7 +57,7 @@ func TestBuiltinSMSLength(t *testing.T) {
 		cs, _ := Builtin(name)
 		for lang, c := range cs {
 			for _, tc := range []struct {
-				first, clinic string
+				first, clinic   string
 				maxGSM, maxUCS2 int
 			}{
 				{"Maria", "Riverside Family Medicine", 2, 0},

@@ -63,21 +63,25 @@ func validatePart(part, src string, required bool, lang string) error {
 		}
 		return nil
 	}
-	for _, d := range []Data{sampleData(lang), emptySample} {
+	var full string
+	for i, d := range []Data{sampleData(lang), emptySample} {
 		// renderPart wraps its errors in *Error with the part; unwrap so
 		// that Validate's *Error carries the language as well.
-		if _, err := renderPart(part, src, false, d); err != nil {
+		out, err := renderPart(part, src, false, d)
+		if err != nil {
 			var e *Error
 			if errors.As(err, &e) {
 				return e.Err
 			}
 			return err
 		}
+		if i == 0 {
+			full = out
+		}
 	}
 	// Only the full sample must render something: with no data at all a
 	// template may rightly say nothing.
-	out, _ := renderPart(part, src, false, sampleData(lang))
-	if required && strings.TrimSpace(out) == "" {
+	if required && strings.TrimSpace(full) == "" {
 		return ErrEmpty
 	}
 	return nil
