@@ -36,7 +36,7 @@ func TestEndToEnd(t *testing.T) {
 					{"id": "second", "offset": "-18s", "channel": "email", "content": map[string]any{
 						"en": map[string]any{"subject": "Your {{.Appointment.Type}}", "text": "Hi {{.Patient.FirstName}}, second reminder."},
 					}},
-					{"id": "third", "offset": "-15s", "channel": "sms", "only_if_unconfirmed": true, "template": "appointment_reminder_confirm"},
+					{"id": "third", "offset": "-12s", "channel": "sms", "only_if_unconfirmed": true, "template": "appointment_reminder_confirm"},
 				},
 			}, nil)
 			a.mustCall(http.StatusCreated, http.MethodPut, "/v1/patients/pat-1", map[string]any{

@@ -271,4 +271,3 @@ func assertNoPHI(t *testing.T, logs string, phi ...string) {
 		}
 	}
 }
-
