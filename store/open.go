@@ -43,7 +43,11 @@ func Open(ctx context.Context, dsn string) (Store, error) {
 	if err := migrate(ctx, db, dialect); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
-	return &sqlStore{queries: &queries{db: db, root: db}, db: db, dialect: dialect}, nil
+	wrap := func(d dbtx) dbtx { return d }
+	if dialect == DialectSQLite {
+		wrap = func(d dbtx) dbtx { return sqliteConn{d} }
+	}
+	return &sqlStore{queries: newQueries(db, nil, wrap), db: db, dialect: dialect}, nil
 }
 
 func isPostgres(dsn string) bool {
@@ -60,7 +64,7 @@ type sqlStore struct {
 // InTx runs fn in one transaction, committed if fn returns nil and rolled back
 // if it returns an error or panics (the panic continues).
 func (s *sqlStore) InTx(ctx context.Context, fn func(q Querier) error) error {
-	return runTx(ctx, s.db, func(q *queries) error { return fn(q) })
+	return runTx(ctx, s.db, s.wrap, func(q *queries) error { return fn(q) })
 }
 
 func (s *sqlStore) Ping(ctx context.Context) error {

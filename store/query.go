@@ -23,6 +23,16 @@ type queries struct {
 	// root is set when db is the *sql.DB itself (not a transaction), so that
 	// methods of several statements can open their own transaction.
 	root *sql.DB
+	// wrap adapts a *sql.DB or *sql.Tx to the dialect (see sqliteConn).
+	wrap func(dbtx) dbtx
+}
+
+// newQueries returns queries over db, or over tx if it is not nil.
+func newQueries(db *sql.DB, tx *sql.Tx, wrap func(dbtx) dbtx) *queries {
+	if tx != nil {
+		return &queries{db: wrap(tx), wrap: wrap}
+	}
+	return &queries{db: wrap(db), root: db, wrap: wrap}
 }
 
 var _ Querier = (*queries)(nil)
@@ -32,11 +42,11 @@ func (q *queries) atomic(ctx context.Context, fn func(q *queries) error) error {
 	if q.root == nil {
 		return fn(q)
 	}
-	return runTx(ctx, q.root, fn)
+	return runTx(ctx, q.root, q.wrap, fn)
 }
 
 // runTx runs fn in a new transaction on db; it rolls back on error or panic.
-func runTx(ctx context.Context, db *sql.DB, fn func(q *queries) error) (err error) {
+func runTx(ctx context.Context, db *sql.DB, wrap func(dbtx) dbtx, fn func(q *queries) error) (err error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
@@ -47,7 +57,7 @@ func runTx(ctx context.Context, db *sql.DB, fn func(q *queries) error) (err erro
 			panic(p)
 		}
 	}()
-	if err := fn(&queries{db: tx}); err != nil {
+	if err := fn(newQueries(db, tx, wrap)); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

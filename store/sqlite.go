@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	_ "modernc.org/sqlite" // registers "sqlite"
@@ -76,3 +77,59 @@ func openSQLite(ctx context.Context, dsn string) (*sql.DB, error) {
 	}
 	return db, nil
 }
+
+// sqliteConn runs the portable queries on SQLite with anonymous "?"
+// placeholders. SQLite keeps "$1" and "?1" in a list of parameter names that
+// the driver searches once per bound argument, which is quadratic in the
+// number of parameters (seconds for one multi-row INSERT); "?" has no name.
+// The queries hold "$" only in placeholders.
+type sqliteConn struct{ db dbtx }
+
+func (c sqliteConn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	query, args = sqliteRebind(query, args)
+	return c.db.ExecContext(ctx, query, args...)
+}
+
+func (c sqliteConn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	query, args = sqliteRebind(query, args)
+	return c.db.QueryContext(ctx, query, args...)
+}
+
+func (c sqliteConn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	query, args = sqliteRebind(query, args)
+	return c.db.QueryRowContext(ctx, query, args...)
+}
+
+// sqliteRebind turns each "$n" into "?" and lists the arguments in the order
+// of the placeholders ($n may appear more than once, or out of order).
+func sqliteRebind(query string, args []any) (string, []any) {
+	if !strings.Contains(query, "$") {
+		return query, args
+	}
+	var b strings.Builder
+	b.Grow(len(query))
+	out := make([]any, 0, len(args))
+	for i := 0; i < len(query); i++ {
+		if query[i] != '$' || i+1 == len(query) || !isDigit(query[i+1]) {
+			b.WriteByte(query[i])
+			continue
+		}
+		j := i + 1
+		for j < len(query) && isDigit(query[j]) {
+			j++
+		}
+		n, err := strconv.Atoi(query[i+1 : j])
+		if err != nil || n < 1 || n > len(args) {
+			// Leave it as it was: the driver reports the missing argument.
+			b.WriteString(query[i:j])
+			i = j - 1
+			continue
+		}
+		b.WriteByte('?')
+		out = append(out, args[n-1])
+		i = j - 1
+	}
+	return b.String(), out
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }

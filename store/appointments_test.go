@@ -1,0 +1,154 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/store/storetest"
+)
+
+func TestAppointments(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, setup setupFunc) {
+		t.Run("RoundTrip", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			want := store.Appointment{
+				ClinicID:     b.clinic.ID,
+				ID:           "A-100",
+				PatientID:    "MRN-1",
+				Start:        b.now.Add(72 * time.Hour),
+				Duration:     45 * time.Minute,
+				Type:         "new-patient",
+				Provider:     "dr-lee",
+				Location:     "main",
+				Status:       store.StatusBooked,
+				Confirmation: store.Confirmed,
+				Version:      3,
+				CreatedAt:    b.now,
+				UpdatedAt:    b.now.Add(time.Second),
+			}
+			noErr(t, "put", b.st.AppointmentPut(b.ctx, want, 0))
+			got, err := b.st.AppointmentGet(b.ctx, b.clinic.ID, "A-100")
+			noErr(t, "get", err)
+			equal(t, "appointment", got, want)
+		})
+		t.Run("ZeroStart", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			want := store.Appointment{
+				ClinicID:  b.clinic.ID,
+				ID:        "A-0",
+				Version:   1,
+				CreatedAt: b.now,
+				UpdatedAt: b.now,
+			}
+			noErr(t, "put", b.st.AppointmentPut(b.ctx, want, 0))
+			got, err := b.st.AppointmentGet(b.ctx, b.clinic.ID, "A-0")
+			noErr(t, "get", err)
+			equal(t, "appointment", got, want)
+		})
+		t.Run("Versions", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			a := storetest.Appointment(t, b.st, b.clinic.ID, storetest.AppointmentOpts{
+				Start: b.now.Add(time.Hour),
+			})
+			isErr(t, "create again", b.st.AppointmentPut(b.ctx, a, 0), store.ErrConflict)
+
+			next := a
+			next.Version = 2
+			next.Status = store.StatusCancelled
+			next.Start = b.now.Add(2 * time.Hour)
+			next.UpdatedAt = b.now
+			next.CreatedAt = b.now.Add(time.Hour) // ignored on update
+			isErr(t, "wrong version", b.st.AppointmentPut(b.ctx, next, 5), store.ErrConflict)
+			noErr(t, "update", b.st.AppointmentPut(b.ctx, next, 1))
+			isErr(t, "stale version", b.st.AppointmentPut(b.ctx, next, 1), store.ErrConflict)
+
+			got, err := b.st.AppointmentGet(b.ctx, b.clinic.ID, a.ID)
+			noErr(t, "get", err)
+			next.CreatedAt = a.CreatedAt
+			equal(t, "appointment", got, next)
+
+			missing := a
+			missing.ID = "nope"
+			isErr(t, "update missing", b.st.AppointmentPut(b.ctx, missing, 1), store.ErrConflict)
+		})
+		t.Run("Missing", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			_, err := b.st.AppointmentGet(b.ctx, b.clinic.ID, "nope")
+			isErr(t, "get", err, store.ErrNotFound)
+		})
+		t.Run("ListUpcoming", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			other := b.otherClinic(t)
+			mk := func(clinicID, id, patientID string, start time.Duration) {
+				storetest.Appointment(t, b.st, clinicID, storetest.AppointmentOpts{
+					ID:        id,
+					PatientID: patientID,
+					Start:     b.now.Add(start),
+				})
+			}
+			mk(b.clinic.ID, "past", "p1", -time.Hour)
+			mk(b.clinic.ID, "at-from", "p1", 0)
+			mk(b.clinic.ID, "c", "p1", 3*time.Hour)
+			mk(b.clinic.ID, "a", "p2", 1*time.Hour)
+			mk(b.clinic.ID, "b", "p1", 2*time.Hour)
+			mk(other.ID, "other", "p1", 90*time.Minute)
+
+			apptIDs := func(as []store.Appointment) []string {
+				return ids(as, func(a store.Appointment) string { return a.ID })
+			}
+			got, err := b.st.AppointmentListUpcoming(b.ctx, store.AppointmentListParams{
+				ClinicID: b.clinic.ID,
+				After:    b.now,
+			})
+			noErr(t, "list", err)
+			equal(t, "all", apptIDs(got), []string{"a", "b", "c"})
+
+			got, err = b.st.AppointmentListUpcoming(b.ctx, store.AppointmentListParams{
+				ClinicID:  b.clinic.ID,
+				PatientID: "p1",
+				After:     b.now,
+			})
+			noErr(t, "list", err)
+			equal(t, "patient p1", apptIDs(got), []string{"b", "c"})
+
+			got, err = b.st.AppointmentListUpcoming(b.ctx, store.AppointmentListParams{
+				ClinicID: b.clinic.ID,
+				After:    b.now,
+				Limit:    2,
+			})
+			noErr(t, "list", err)
+			equal(t, "limit", apptIDs(got), []string{"a", "b"})
+
+			got, err = b.st.AppointmentListUpcoming(b.ctx, store.AppointmentListParams{
+				ClinicID: other.ID,
+				After:    b.now,
+			})
+			noErr(t, "list", err)
+			equal(t, "other clinic", apptIDs(got), []string{"other"})
+		})
+		t.Run("ClinicIsolation", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			other := b.otherClinic(t)
+			a := storetest.Appointment(t, b.st, b.clinic.ID, storetest.AppointmentOpts{})
+			_, err := b.st.AppointmentGet(b.ctx, other.ID, a.ID)
+			isErr(t, "other clinic's get", err, store.ErrNotFound)
+
+			hijack := a
+			hijack.ClinicID = other.ID
+			hijack.Version = 2
+			hijack.Status = store.StatusCancelled
+			isErr(t, "other clinic's update", b.st.AppointmentPut(b.ctx, hijack, 1), store.ErrConflict)
+			got, err := b.st.AppointmentGet(b.ctx, b.clinic.ID, a.ID)
+			noErr(t, "get", err)
+			equal(t, "unchanged", got, a)
+		})
+	})
+}
