@@ -15,6 +15,9 @@ import (
 	"github.com/beckonhealth/beckon/templates"
 )
 
+// maxEarlyWait is how early a task may arrive and still be held until due.
+const maxEarlyWait = 2 * time.Second
+
 // ErrBusy means another worker holds a fresh claim on the send; the task is
 // retried later without counting as a failure.
 var ErrBusy = errors.New("send is being delivered by another worker")
@@ -138,6 +141,18 @@ func (a *attempt) run(ctx context.Context) error {
 	}
 
 	now := a.d.clock.Now()
+	// asynq schedules in whole seconds, so a task can arrive up to a second
+	// early: wait that out here; anything earlier goes back to the planner.
+	if early := sd.DueAt.Sub(now); early > 0 && early <= maxEarlyWait {
+		t := time.NewTimer(early)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return a.release(ctx, ctx.Err())
+		}
+		now = a.d.clock.Now()
+	}
 	if status, reason := a.recheck(appt, campaign, now); status != "" {
 		return a.finish(ctx, status, reason, "")
 	}
