@@ -73,7 +73,8 @@ func openSQLite(ctx context.Context, dsn string) (*sql.DB, error) {
 	}
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("store: open sqlite: %w", err)
+		path, _, _ := strings.Cut(strings.TrimPrefix(full, "file:"), "?")
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
 	return db, nil
 }

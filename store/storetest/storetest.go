@@ -40,6 +40,14 @@ func OpenSQLite(t testing.TB) store.Store {
 // dropped when the test ends.
 func OpenPostgres(t testing.TB, databaseURL string) store.Store {
 	t.Helper()
+	return open(t, PostgresSchema(t, databaseURL))
+}
+
+// PostgresSchema creates an empty schema with a random name in the database at
+// databaseURL and returns a DSN that uses it (through search_path). The schema
+// is dropped when the test ends, after the stores opened later are closed.
+func PostgresSchema(t testing.TB, databaseURL string) string {
+	t.Helper()
 	u, err := url.Parse(databaseURL)
 	if err != nil {
 		t.Fatalf("storetest: DATABASE_URL is not a URL")
@@ -75,7 +83,7 @@ func OpenPostgres(t testing.TB, databaseURL string) store.Store {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return open(t, u.String())
+	return u.String()
 }
 
 func open(t testing.TB, dsn string) store.Store {

@@ -1,0 +1,57 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/beckonhealth/beckon/store"
+)
+
+func TestAudit(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, setup setupFunc) {
+		t.Run("AppendAndList", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			other := b.otherClinic(t)
+			entries := []store.AuditEntry{
+				{ID: "aud_2", ClinicID: b.clinic.ID, Actor: "key_1", Action: "appointment.update", Entity: "appointment", EntityID: "A-1", Detail: `{"version":2}`, At: b.now.Add(time.Minute)},
+				{ID: "aud_1", ClinicID: b.clinic.ID, Actor: "system", Action: "appointment.create", Entity: "appointment", EntityID: "A-1", Detail: `{}`, At: b.now},
+				{ID: "aud_3", ClinicID: b.clinic.ID, Actor: "ehr:epic", Action: "patient.update", Entity: "patient", EntityID: "MRN-1", At: b.now},
+				{ID: "aud_4", ClinicID: other.ID, Actor: "system", Action: "appointment.create", Entity: "appointment", EntityID: "A-1", At: b.now},
+			}
+			for _, e := range entries {
+				noErr(t, "append", b.st.AuditAppend(b.ctx, e))
+			}
+			isErr(t, "append again", b.st.AuditAppend(b.ctx, entries[0]), store.ErrConflict)
+
+			got, err := b.st.AuditList(b.ctx, b.clinic.ID, "appointment", "A-1")
+			noErr(t, "list", err)
+			equal(t, "appointment A-1", got, []store.AuditEntry{entries[1], entries[0]})
+
+			got, err = b.st.AuditList(b.ctx, b.clinic.ID, "", "")
+			noErr(t, "list", err)
+			equal(t, "whole clinic", ids(got, func(e store.AuditEntry) string { return e.ID }),
+				[]string{"aud_1", "aud_3", "aud_2"})
+
+			got, err = b.st.AuditList(b.ctx, other.ID, "appointment", "A-1")
+			noErr(t, "list", err)
+			equal(t, "other clinic", got, []store.AuditEntry{entries[3]})
+		})
+		t.Run("GeneratedIDAndTime", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			noErr(t, "append", b.st.AuditAppend(b.ctx, store.AuditEntry{
+				ClinicID: b.clinic.ID,
+				Actor:    "system",
+				Entity:   "send",
+				EntityID: "snd_1",
+			}))
+			got, err := b.st.AuditList(b.ctx, b.clinic.ID, "send", "snd_1")
+			noErr(t, "list", err)
+			if len(got) != 1 || len(got[0].ID) != len("aud_")+26 || got[0].At.IsZero() {
+				t.Fatalf("entries %+v", got)
+			}
+		})
+	})
+}

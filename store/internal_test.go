@@ -1,0 +1,89 @@
+package store
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSQLiteRebind(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		query    string
+		args     []any
+		want     string
+		wantArgs []any
+	}{
+		{"SELECT 1", nil, "SELECT 1", nil},
+		{"a = $1 AND b = $2", []any{1, 2}, "a = ? AND b = ?", []any{1, 2}},
+		{"x = $3, y = $3 WHERE id = $1 AND t = $2 AND c <= $4", []any{"id", "t", 3, 4},
+			"x = ?, y = ? WHERE id = ? AND t = ? AND c <= ?", []any{3, 3, "id", "t", 4}},
+		{"($10, $11)", []any{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, "(?, ?)", []any{10, 11}},
+		{"$ and $9", []any{1}, "$ and $9", []any{}},
+	} {
+		got, gotArgs := sqliteRebind(tc.query, tc.args)
+		if got != tc.want || !reflect.DeepEqual(gotArgs, tc.wantArgs) {
+			t.Errorf("sqliteRebind(%q) = %q %v, want %q %v", tc.query, got, gotArgs, tc.want, tc.wantArgs)
+		}
+	}
+}
+
+func TestSQLiteDSN(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		dsn      string
+		wantPath string
+		contains []string
+		missing  []string
+	}{
+		{"beckon.db", "file:beckon.db?", []string{"busy_timeout%2810000%29", "journal_mode%28WAL%29", "foreign_keys%281%29", "_txlock=immediate"}, nil},
+		{"sqlite:/var/lib/beckon/db.sqlite", "file:/var/lib/beckon/db.sqlite?", []string{"_txlock=immediate"}, nil},
+		{"file:data/x.db?_pragma=busy_timeout(100)&_txlock=deferred", "file:data/x.db?",
+			[]string{"busy_timeout%28100%29", "_txlock=deferred", "journal_mode%28WAL%29"},
+			[]string{"busy_timeout%2810000%29", "_txlock=immediate"}},
+	} {
+		got, err := sqliteDSN(tc.dsn)
+		if err != nil {
+			t.Fatalf("sqliteDSN(%q): %v", tc.dsn, err)
+		}
+		if !strings.HasPrefix(got, tc.wantPath) {
+			t.Errorf("sqliteDSN(%q) = %q, want prefix %q", tc.dsn, got, tc.wantPath)
+		}
+		for _, s := range tc.contains {
+			if !strings.Contains(got, s) {
+				t.Errorf("sqliteDSN(%q) = %q, want %q in it", tc.dsn, got, s)
+			}
+		}
+		for _, s := range tc.missing {
+			if strings.Contains(got, s) {
+				t.Errorf("sqliteDSN(%q) = %q, want no %q", tc.dsn, got, s)
+			}
+		}
+	}
+	if _, err := sqliteDSN("sqlite:"); err == nil {
+		t.Error("sqliteDSN(sqlite:): no error")
+	}
+}
+
+func TestTimeScan(t *testing.T) {
+	t.Parallel()
+	var got time.Time
+	if err := (ms{&got}).Scan(int64(1_700_000_000_123)); err != nil {
+		t.Fatal(err)
+	}
+	want := time.UnixMilli(1_700_000_000_123).UTC()
+	if !got.Equal(want) || got.Location() != time.UTC {
+		t.Errorf("scan = %v, want %v UTC", got, want)
+	}
+	if err := (ms{&got}).Scan(nil); err != nil || !got.IsZero() {
+		t.Errorf("scan NULL = %v, %v; want zero", got, err)
+	}
+	if msArg(time.Time{}) != nil {
+		t.Error("msArg(zero) is not NULL")
+	}
+	nyc := time.FixedZone("EST", -5*3600)
+	if got := msArg(time.Date(2026, 1, 1, 7, 0, 0, 999_999, nyc)); got != time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC).UnixMilli() {
+		t.Errorf("msArg = %v", got)
+	}
+}
