@@ -20,6 +20,7 @@ const (
 	CodeUnauthorized = "unauthorized"      // no or unknown API key
 	CodeForbidden    = "forbidden"         // the key's role may not do this
 	CodeNotFound     = "not_found"
+	CodeMethod       = "method_not_allowed"
 	CodeConflict     = "conflict"
 	CodeTooLarge     = "too_large"
 	CodeMediaType    = "unsupported_media_type" // send Content-Type: application/json
@@ -32,7 +33,7 @@ const (
 //	{"status":422,"code":"validation_failed","message":"…","field":"phone","errors":[{"field":"phone","message":"…"}]}
 type Error struct {
 	Status  int          `json:"status" doc:"HTTP status"`
-	Code    string       `json:"code" doc:"Stable machine-readable code" enum:"bad_request,validation_failed,unauthorized,forbidden,not_found,conflict,too_large,unsupported_media_type,internal,unavailable"`
+	Code    string       `json:"code" doc:"Stable machine-readable code" enum:"bad_request,validation_failed,unauthorized,forbidden,not_found,method_not_allowed,conflict,too_large,unsupported_media_type,internal,unavailable"`
 	Message string       `json:"message" doc:"What is wrong, for people"`
 	Field   string       `json:"field,omitempty" doc:"The first field at fault, e.g. start or steps[1].timing"`
 	Errors  []FieldError `json:"errors,omitempty" doc:"Every field at fault"`
@@ -93,7 +94,7 @@ func installErrorShape() {
 			for _, err := range errs {
 				var d *huma.ErrorDetail
 				if errors.As(err, &d) {
-					fields = append(fields, FieldError{Field: fieldName(d.Location), Message: d.Message})
+					fields = append(fields, FieldError{Field: detailField(d), Message: d.Message})
 					continue
 				}
 				if err != nil {
@@ -113,6 +114,20 @@ func installErrorShape() {
 			return newError(status, code, msg, fields...)
 		}
 	})
+}
+
+// detailField names the field of a huma error detail; a missing required
+// property is reported on its parent, so name the property itself.
+func detailField(d *huma.ErrorDetail) string {
+	f := fieldName(d.Location)
+	if name, ok := strings.CutPrefix(d.Message, "expected required property "); ok {
+		name = strings.TrimSuffix(name, " to be present")
+		if f == "" {
+			return name
+		}
+		return f + "." + name
+	}
+	return f
 }
 
 // fieldName turns huma's location ("body.patient.phone", "path.id") into the
@@ -139,6 +154,8 @@ func codeFor(status int) string {
 		return CodeForbidden
 	case http.StatusNotFound:
 		return CodeNotFound
+	case http.StatusMethodNotAllowed:
+		return CodeMethod
 	case http.StatusConflict:
 		return CodeConflict
 	case http.StatusRequestEntityTooLarge:

@@ -6,9 +6,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -79,7 +81,26 @@ func New(cfg Config) *Server {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	if h, pattern := s.mux.Handler(r); pattern == "" {
+		// No route: answer in the API's error shape, keeping the mux's status
+		// (404, or 405 for a known path with another method).
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		msg := "no such route; see /openapi.json"
+		if rec.Code == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", rec.Header().Get("Allow"))
+			msg = "method not allowed on this route"
+		}
+		writeError(w, newError(rec.Code, codeFor(rec.Code), msg))
+		return
+	}
 	s.mux.ServeHTTP(w, r)
+}
+
+func writeError(w http.ResponseWriter, e *Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.Status)
+	_ = json.NewEncoder(w).Encode(e)
 }
 
 // OpenAPI returns the generated OpenAPI document.
