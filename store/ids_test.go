@@ -36,8 +36,3 @@ func TestNewID(t *testing.T) {
 		prev = id
 	}
 }
-
-func ExampleNewID() {
-	id := store.NewID("msg_")
-	_ = id // e.g. msg_01JH5Z6T3ZC4Q4N3M2W1X0Y9AB
-}

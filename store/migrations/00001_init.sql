@@ -128,7 +128,6 @@ CREATE TABLE messages (
 CREATE INDEX messages_clinic_created ON messages (clinic_id, created_at, id);
 CREATE INDEX messages_patient ON messages (clinic_id, patient_id, created_at, id);
 CREATE INDEX messages_send ON messages (send_id);
-CREATE INDEX messages_provider ON messages (provider, provider_id);
 
 CREATE TABLE message_events (
     id         TEXT PRIMARY KEY,
