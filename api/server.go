@@ -15,6 +15,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/hibiken/asynq"
 
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
@@ -30,6 +31,9 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Version is reported in the OpenAPI document.
 	Version string
+	// Tasks enqueues asynq tasks (inbound statuses and messages are applied by
+	// workers, not in the request).
+	Tasks *asynq.Client
 }
 
 // Server serves the API.
@@ -113,6 +117,8 @@ func (s *Server) routes() {
 	s.registerAppointments()
 	s.registerCampaigns()
 	s.registerMessages()
+	s.registerWebhooks()
+	s.registerFeeds()
 }
 
 var bearer = []map[string][]string{{"bearer": {}}}

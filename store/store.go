@@ -19,6 +19,9 @@ var (
 // Querier is every read and write; Store and the transaction handle implement it.
 // All times are written and returned in UTC, to the millisecond.
 type Querier interface {
+	DeliveryQuerier // provider delivery: channel settings, statuses, fallbacks
+	FeedQuerier     // EHR feeds: inbound archive, ordering, confirmations, write-back
+
 	ClinicCreate(ctx context.Context, c Clinic) error
 	ClinicGet(ctx context.Context, id string) (Clinic, error)
 	ClinicList(ctx context.Context) ([]Clinic, error)

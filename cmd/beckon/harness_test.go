@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/beckonhealth/beckon/store/storetest"
 )
 
 // backends are the (database, redis) pairs the end-to-end tests run on: the
@@ -79,7 +77,7 @@ func startApp(t *testing.T, backend string) *app {
 	case "embedded":
 		env["BECKON_DATABASE_URL"] = filepath.Join(t.TempDir(), "beckon.db")
 	case "servers":
-		env["BECKON_DATABASE_URL"] = postgresSchemaDSN(t, os.Getenv("DATABASE_URL"))
+		env["BECKON_DATABASE_URL"] = storetest.PostgresSchema(t, os.Getenv("DATABASE_URL"))
 		env["BECKON_REDIS_URL"] = os.Getenv("REDIS_URL")
 	}
 	logs := &syncBuffer{}
@@ -103,40 +101,6 @@ func startApp(t *testing.T, backend string) *app {
 		t.Fatal("serve on an empty database printed no demo key")
 	}
 	return &app{t: t, m: m, base: "http://" + m.Addr(), key: m.DemoKey, logs: logs, queue: env["BECKON_QUEUE"]}
-}
-
-// postgresSchemaDSN creates a schema of its own for the test and returns a DSN
-// that uses it; the schema is dropped afterwards.
-func postgresSchemaDSN(t *testing.T, databaseURL string) string {
-	t.Helper()
-	schema := randomName("beckon_e2e_")
-	db, err := sql.Open("pgx", databaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", databaseURL)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer db.Close()
-		if _, err := db.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	u, err := url.Parse(databaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // call makes an API request with the app's key and decodes the JSON answer.

@@ -21,8 +21,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/beckonhealth/beckon/api"
-	"github.com/beckonhealth/beckon/channels"
-	"github.com/beckonhealth/beckon/channels/outbox"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/worker"
@@ -185,6 +183,9 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := m.startFeeds(ctx); err != nil {
+		return err
+	}
 	m.logger.Info("beckon started", slog.String("role", m.role), slog.String("store", st.Dialect()), slog.Bool("embedded_redis", m.mini != nil))
 	return nil
 }
@@ -219,6 +220,7 @@ func (m *Main) startAPI(svc *scheduler.Service) error {
 		Clock:   m.Clock,
 		Logger:  m.logger,
 		Ready:   func(ctx context.Context) error { return m.rdb.Ping(ctx).Err() },
+		Tasks:   m.client,
 	})
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
 	if err != nil {
@@ -244,11 +246,16 @@ func (m *Main) startAPI(svc *scheduler.Service) error {
 }
 
 func (m *Main) startWorker() error {
-	ob := outbox.New(m.store, func() time.Time { return m.Clock.Now() })
-	router := channels.Static{store.ChannelSMS: ob, store.ChannelEmail: ob}
+	router, err := m.channelRouter()
+	if err != nil {
+		return err
+	}
 	d := worker.NewDeliverer(m.store, router, m.Clock, m.logger, worker.Config{ClaimTimeout: m.Config.ClaimTimeout})
 	mux := asynq.NewServeMux()
 	mux.Handle(scheduler.TypeDeliver, d)
+	if err := m.registerHandlers(mux, router); err != nil {
+		return err
+	}
 	m.server = asynq.NewServerFromRedisClient(m.rdb, asynq.Config{
 		Concurrency:              m.Config.Concurrency,
 		Queues:                   map[string]int{m.Config.Queue: 1},
