@@ -132,7 +132,7 @@ func (p *Pump) RunOnce(ctx context.Context) (PumpStats, error) {
 		if len(sends) == 0 {
 			break
 		}
-		enq, present, err := p.enqueue(ctx, sends)
+		enq, present, err := p.enqueue(ctx, sends, sendTaskID)
 		stats.Enqueued += enq
 		stats.Present += present
 		if err != nil {
@@ -147,7 +147,7 @@ func (p *Pump) RunOnce(ctx context.Context) (PumpStats, error) {
 		return stats, fmt.Errorf("list stale claims: %w", err)
 	}
 	if len(stale) > 0 {
-		enq, _, err := p.enqueue(ctx, stale)
+		enq, _, err := p.enqueue(ctx, stale, staleTaskID)
 		stats.StaleClaim = enq
 		if err != nil {
 			return stats, err
@@ -162,8 +162,16 @@ func (p *Pump) RunOnce(ctx context.Context) (PumpStats, error) {
 	return stats, nil
 }
 
-// enqueue hands sends to asynq and records that it did.
-func (p *Pump) enqueue(ctx context.Context, sends []store.Send) (enqueued, present int, err error) {
+// sendTaskID is the TaskID of a send's delivery: the send id itself.
+func sendTaskID(s store.Send) string { return s.ID }
+
+// staleTaskID is the TaskID that hands an abandoned claim to a worker: one per
+// claim, so that it goes through even when asynq still holds (or archived) the
+// send's own task.
+func staleTaskID(s store.Send) string { return s.ID + ":claim:" + s.ClaimToken }
+
+// enqueue hands sends to asynq under the given task ids and records that it did.
+func (p *Pump) enqueue(ctx context.Context, sends []store.Send, taskID func(store.Send) string) (enqueued, present int, err error) {
 	ids := make([]string, len(sends))
 	fresh := make([]bool, len(sends))
 	g, gctx := errgroup.WithContext(ctx)
@@ -175,7 +183,7 @@ func (p *Pump) enqueue(ctx context.Context, sends []store.Send) (enqueued, prese
 				return err
 			}
 			_, err = p.client.EnqueueContext(gctx, task,
-				asynq.TaskID(sd.ID),
+				asynq.TaskID(taskID(sd)),
 				asynq.ProcessAt(sd.DueAt),
 				asynq.Queue(p.cfg.Queue),
 				asynq.MaxRetry(p.cfg.MaxRetry),

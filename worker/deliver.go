@@ -331,7 +331,7 @@ func (a *attempt) failed(ctx context.Context, ch channels.Channel, err error) er
 		wait := max(ce.RetryAfter, time.Second)
 		return a.snooze(ctx, a.d.clock.Now().Add(wait), "provider throttled")
 	case channels.KindAmbiguous:
-		if _, ok := ch.(channels.Looker); ok {
+		if _, ok := ch.(channels.Looker); ok && !a.final {
 			// Keep the claim: once it is stale, an attempt asks the provider.
 			return fmt.Errorf("provider outcome unknown: %w", err)
 		}

@@ -1,0 +1,141 @@
+package scheduler_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/beckonhealth/beckon/scheduler"
+	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/store/storetest"
+)
+
+type pumpBundle struct {
+	st    store.Store
+	clock *scheduler.ManualClock
+	rdb   redis.UniversalClient
+	mini  *miniredis.Miniredis // nil on a real Redis
+	queue string
+	pump  *scheduler.Pump
+	insp  *asynq.Inspector
+	clin  store.Clinic
+}
+
+func pumpSetup(t *testing.T) *pumpBundle {
+	t.Helper()
+	b := &pumpBundle{
+		st:    storetest.Open(t),
+		clock: scheduler.NewManualClock(time.Now().UTC().Truncate(time.Millisecond)),
+		queue: fmt.Sprintf("pump-%d", time.Now().UnixNano()),
+	}
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		opt, err := redis.ParseURL(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.rdb = redis.NewClient(opt)
+	} else {
+		b.mini = miniredis.RunT(t)
+		b.rdb = redis.NewClient(&redis.Options{Addr: b.mini.Addr()})
+	}
+	t.Cleanup(func() { _ = b.rdb.Close() })
+	b.pump = scheduler.NewPump(b.st, asynq.NewClientFromRedisClient(b.rdb), b.clock, slog.New(slog.DiscardHandler), scheduler.PumpConfig{
+		Horizon: 5 * time.Minute, Recheck: 30 * time.Second, ClaimTimeout: 2 * time.Minute, Queue: b.queue,
+	})
+	b.insp = asynq.NewInspectorFromRedisClient(b.rdb)
+	b.clin = storetest.Clinic(t, b.st, storetest.ClinicOpts{})
+	return b
+}
+
+func (b *pumpBundle) send(t *testing.T, due time.Time) store.Send {
+	t.Helper()
+	return storetest.Send(t, b.st, b.clin.ID, storetest.SendOpts{DueAt: due})
+}
+
+func (b *pumpBundle) run(t *testing.T) scheduler.PumpStats {
+	t.Helper()
+	s, err := b.pump.RunOnce(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (b *pumpBundle) task(id string) (*asynq.TaskInfo, bool) {
+	info, err := b.insp.GetTaskInfo(b.queue, id)
+	return info, err == nil
+}
+
+func TestPumpEnqueuesOnlyInsideTheHorizon(t *testing.T) {
+	t.Parallel()
+	b := pumpSetup(t)
+	now := b.clock.Now()
+	soon := b.send(t, now.Add(time.Minute))
+	later := b.send(t, now.Add(24*time.Hour))
+	if s := b.run(t); s.Enqueued != 1 {
+		t.Fatalf("stats %+v, want 1 enqueued", s)
+	}
+	info, ok := b.task(soon.ID)
+	if !ok || info.State != asynq.TaskStateScheduled || info.NextProcessAt.Unix() != soon.DueAt.Unix() {
+		t.Fatalf("task of the send due soon: %+v (found %v), want scheduled at %s", info, ok, soon.DueAt)
+	}
+	if _, ok := b.task(later.ID); ok {
+		t.Fatal("a send beyond the horizon is in Redis")
+	}
+	// Nothing new on the next pass; a day later the other one goes in.
+	if s := b.run(t); s.Enqueued+s.Present != 0 {
+		t.Fatalf("second pass %+v, want nothing (enqueued moments ago)", s)
+	}
+	b.clock.Advance(24 * time.Hour)
+	if s := b.run(t); s.Enqueued != 1 {
+		t.Fatalf("a day later: %+v, want the second send enqueued", s)
+	}
+}
+
+func TestPumpRestoresWhatRedisLost(t *testing.T) {
+	t.Parallel()
+	b := pumpSetup(t)
+	sd := b.send(t, b.clock.Now().Add(2*time.Minute))
+	b.run(t)
+	b.clock.Advance(time.Minute) // past the recheck interval
+	if s := b.run(t); s.Present != 1 || s.Enqueued != 0 {
+		t.Fatalf("recheck with Redis intact: %+v, want it found present", s)
+	}
+	if err := b.insp.DeleteTask(b.queue, sd.ID); err != nil {
+		t.Fatal(err)
+	}
+	b.clock.Advance(time.Minute)
+	if s := b.run(t); s.Enqueued != 1 {
+		t.Fatalf("recheck after Redis lost the task: %+v, want it enqueued again", s)
+	}
+	if _, ok := b.task(sd.ID); !ok {
+		t.Fatal("the task was not restored")
+	}
+}
+
+func TestPumpHandsBackAbandonedClaims(t *testing.T) {
+	t.Parallel()
+	b := pumpSetup(t)
+	sd := b.send(t, b.clock.Now())
+	b.run(t) // the send's own task is in Redis
+	if _, ok, err := b.st.SendClaim(context.Background(), store.SendClaimParams{ID: sd.ID, Token: "dead", Now: b.clock.Now()}); err != nil || !ok {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	if s := b.run(t); s.StaleClaim != 0 {
+		t.Fatalf("a fresh claim was handed back: %+v", s)
+	}
+	b.clock.Advance(3 * time.Minute)
+	if s := b.run(t); s.StaleClaim != 1 {
+		t.Fatalf("stats %+v, want the abandoned claim handed back", s)
+	}
+	if _, ok := b.task(sd.ID + ":claim:dead"); !ok {
+		t.Fatal("no task for the abandoned claim, though the send's own task still exists")
+	}
+}
