@@ -1,0 +1,110 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+)
+
+const feedStateCols = `clinic_id, appointment_id, source_at, source_version, digest, tombstone,
+	ehr_version, updated_at`
+
+func scanFeedState(r scanner) (FeedState, error) {
+	var s FeedState
+	err := r.Scan(&s.ClinicID, &s.AppointmentID, ms{&s.SourceAt}, &s.SourceVersion, &s.Digest,
+		&s.Tombstone, &s.EHRVersion, ms{&s.UpdatedAt})
+	return s, err
+}
+
+func (q *queries) FeedStateGet(ctx context.Context, clinicID, appointmentID string) (FeedState, error) {
+	return get(ctx, q, "feed_state.get", scanFeedState,
+		`SELECT `+feedStateCols+` FROM feed_state WHERE clinic_id = $1 AND appointment_id = $2`,
+		clinicID, appointmentID)
+}
+
+func (q *queries) FeedStatePut(ctx context.Context, s FeedState) error {
+	_, err := q.exec(ctx, "feed_state.put", `
+		INSERT INTO feed_state (`+feedStateCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (clinic_id, appointment_id) DO UPDATE SET
+			source_at = excluded.source_at,
+			source_version = excluded.source_version,
+			digest = excluded.digest,
+			tombstone = excluded.tombstone,
+			ehr_version = excluded.ehr_version,
+			updated_at = excluded.updated_at`,
+		s.ClinicID, s.AppointmentID, msArg(s.SourceAt), s.SourceVersion, s.Digest, s.Tombstone,
+		s.EHRVersion, stamp(s.UpdatedAt).UnixMilli())
+	return err
+}
+
+const feedSettingsCols = `clinic_id, fhir_base_url, fhir_auth_header, webhook_url, webhook_secret,
+	writeback, updated_at`
+
+func scanFeedSettings(r scanner) (FeedSettings, error) {
+	var s FeedSettings
+	err := r.Scan(&s.ClinicID, &s.FHIRBaseURL, &s.FHIRAuthHeader, &s.WebhookURL, &s.WebhookSecret,
+		&s.Writeback, ms{&s.UpdatedAt})
+	return s, err
+}
+
+func (q *queries) FeedSettingsGet(ctx context.Context, clinicID string) (FeedSettings, error) {
+	s, err := get(ctx, q, "feed_settings.get", scanFeedSettings,
+		`SELECT `+feedSettingsCols+` FROM feed_settings WHERE clinic_id = $1`, clinicID)
+	if err != nil {
+		return s, err
+	}
+	s.Facilities, err = list(ctx, q, "feed_settings.get", func(r scanner) (string, error) {
+		var f string
+		return f, r.Scan(&f)
+	}, `SELECT facility FROM feed_facilities WHERE clinic_id = $1 ORDER BY facility`, clinicID)
+	if s.Facilities == nil {
+		s.Facilities = []string{}
+	}
+	return s, err
+}
+
+func (q *queries) FeedSettingsPut(ctx context.Context, s FeedSettings) error {
+	return q.atomic(ctx, func(q *queries) error {
+		if _, err := q.exec(ctx, "feed_settings.put", `
+			INSERT INTO feed_settings (`+feedSettingsCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (clinic_id) DO UPDATE SET
+				fhir_base_url = excluded.fhir_base_url,
+				fhir_auth_header = excluded.fhir_auth_header,
+				webhook_url = excluded.webhook_url,
+				webhook_secret = excluded.webhook_secret,
+				writeback = excluded.writeback,
+				updated_at = excluded.updated_at`,
+			s.ClinicID, s.FHIRBaseURL, s.FHIRAuthHeader, s.WebhookURL, s.WebhookSecret,
+			s.Writeback, stamp(s.UpdatedAt).UnixMilli()); err != nil {
+			return err
+		}
+		if _, err := q.exec(ctx, "feed_settings.put", `DELETE FROM feed_facilities WHERE clinic_id = $1`, s.ClinicID); err != nil {
+			return err
+		}
+		fs := append([]string(nil), s.Facilities...)
+		sort.Strings(fs)
+		for i, f := range fs {
+			f = strings.TrimSpace(f)
+			if f == "" || (i > 0 && f == fs[i-1]) {
+				continue
+			}
+			if _, err := q.exec(ctx, "feed_settings.put", `INSERT INTO feed_facilities (facility, clinic_id) VALUES ($1, $2)`, f, s.ClinicID); err != nil {
+				if errors.Is(err, ErrConflict) {
+					return ErrConflict
+				}
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (q *queries) FeedClinicByFacility(ctx context.Context, facility string) (string, error) {
+	return get(ctx, q, "feed_facility.get", func(r scanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	}, `SELECT clinic_id FROM feed_facilities WHERE facility = $1`, facility)
+}

@@ -1,0 +1,97 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/beckonhealth/beckon/store"
+)
+
+func TestFeeds(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, setup setupFunc) {
+		t.Run("InboundArchive", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			msgs := []store.InboundMessage{
+				{ID: "inb_2", ClinicID: b.clinic.ID, Transport: store.TransportMLLP, Format: store.FormatHL7v2, ControlID: "C2", Digest: "d2", Body: "MSH|2", Outcome: "AA", Result: store.FeedApplied, AppointmentID: "A-1", ReceivedAt: b.now},
+				{ID: "inb_1", ClinicID: b.clinic.ID, Transport: store.TransportHTTP, Format: store.FormatHL7v2, ControlID: "C1", Digest: "d1", Body: "MSH|1", Outcome: "AE", Result: store.FeedRejected, Detail: "SCH-2: required field missing", ReceivedAt: b.now},
+				{ID: "inb_3", Transport: store.TransportMLLP, Format: store.FormatHL7v2, Body: "junk", Outcome: "AR", Result: store.FeedRejected, ReceivedAt: b.now.Add(time.Second)},
+			}
+			for _, m := range msgs {
+				noErr(t, "insert", b.st.InboundInsert(b.ctx, m))
+			}
+			got, err := b.st.InboundGet(b.ctx, "inb_2")
+			noErr(t, "get", err)
+			equal(t, "get", got, msgs[0])
+			all, err := b.st.InboundList(b.ctx, store.InboundFilter{})
+			noErr(t, "list", err)
+			equal(t, "order", ids(all, func(m store.InboundMessage) string { return m.ID }), []string{"inb_1", "inb_2", "inb_3"})
+			page, err := b.st.InboundList(b.ctx, store.InboundFilter{ClinicID: b.clinic.ID, AfterID: "inb_1"})
+			noErr(t, "page", err)
+			equal(t, "page", ids(page, func(m store.InboundMessage) string { return m.ID }), []string{"inb_2"})
+			since, err := b.st.InboundList(b.ctx, store.InboundFilter{Since: b.now.Add(time.Second), Limit: 1})
+			noErr(t, "since", err)
+			equal(t, "since", ids(since, func(m store.InboundMessage) string { return m.ID }), []string{"inb_3"})
+		})
+		t.Run("FeedState", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			_, err := b.st.FeedStateGet(b.ctx, b.clinic.ID, "A-1")
+			isErr(t, "missing", err, store.ErrNotFound)
+			s := store.FeedState{ClinicID: b.clinic.ID, AppointmentID: "A-1", SourceAt: b.now, Digest: "d1", Tombstone: true, UpdatedAt: b.now}
+			noErr(t, "put", b.st.FeedStatePut(b.ctx, s))
+			got, err := b.st.FeedStateGet(b.ctx, b.clinic.ID, "A-1")
+			noErr(t, "get", err)
+			equal(t, "get", got, s)
+			s.Tombstone, s.SourceVersion, s.EHRVersion, s.SourceAt = false, 3, "3", time.Time{}
+			noErr(t, "replace", b.st.FeedStatePut(b.ctx, s))
+			got, err = b.st.FeedStateGet(b.ctx, b.clinic.ID, "A-1")
+			noErr(t, "get", err)
+			equal(t, "replaced", got, s)
+		})
+		t.Run("FeedSettings", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			other := b.otherClinic(t)
+			_, err := b.st.FeedSettingsGet(b.ctx, b.clinic.ID)
+			isErr(t, "missing", err, store.ErrNotFound)
+			s := store.FeedSettings{ClinicID: b.clinic.ID, Facilities: []string{"NORTH", "SOUTH", "NORTH"}, FHIRBaseURL: "http://ehr/fhir", FHIRAuthHeader: "Bearer x", Writeback: true, UpdatedAt: b.now}
+			noErr(t, "put", b.st.FeedSettingsPut(b.ctx, s))
+			got, err := b.st.FeedSettingsGet(b.ctx, b.clinic.ID)
+			noErr(t, "get", err)
+			s.Facilities = []string{"NORTH", "SOUTH"}
+			equal(t, "get", got, s)
+			c, err := b.st.FeedClinicByFacility(b.ctx, "SOUTH")
+			noErr(t, "by facility", err)
+			equal(t, "by facility", c, b.clinic.ID)
+			_, err = b.st.FeedClinicByFacility(b.ctx, "WEST")
+			isErr(t, "unknown facility", err, store.ErrNotFound)
+			isErr(t, "taken facility", b.st.FeedSettingsPut(b.ctx, store.FeedSettings{ClinicID: other.ID, Facilities: []string{"NORTH"}}), store.ErrConflict)
+			s.Facilities = []string{"WEST"}
+			noErr(t, "replace", b.st.FeedSettingsPut(b.ctx, s))
+			_, err = b.st.FeedClinicByFacility(b.ctx, "NORTH")
+			isErr(t, "released facility", err, store.ErrNotFound)
+		})
+		t.Run("ConfirmationsAndWritebacks", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			c := store.Confirmation{ID: "cnf_1", ClinicID: b.clinic.ID, AppointmentID: "A-1", AppointmentVersion: 2, Response: store.ResponseConfirmed, By: "staff:front desk", Method: "phone", Actor: "key:k1", At: b.now}
+			noErr(t, "insert", b.st.ConfirmationInsert(b.ctx, c))
+			cs, err := b.st.ConfirmationList(b.ctx, b.clinic.ID, "A-1")
+			noErr(t, "list", err)
+			equal(t, "list", cs, []store.Confirmation{c})
+			w := store.Writeback{ID: "wbk_1", ClinicID: b.clinic.ID, AppointmentID: "A-1", ConfirmationID: "cnf_1", Kind: store.WritebackFHIR, Status: store.WritebackPending, CreatedAt: b.now, UpdatedAt: b.now}
+			noErr(t, "insert", b.st.WritebackInsert(b.ctx, w))
+			w.Status, w.Attempts, w.LastError, w.UpdatedAt = store.WritebackDone, 2, "412", b.now.Add(time.Minute)
+			noErr(t, "update", b.st.WritebackUpdate(b.ctx, w))
+			got, err := b.st.WritebackGet(b.ctx, "wbk_1")
+			noErr(t, "get", err)
+			equal(t, "get", got, w)
+			ws, err := b.st.WritebackList(b.ctx, b.clinic.ID, "A-1")
+			noErr(t, "list", err)
+			equal(t, "list", ws, []store.Writeback{w})
+			isErr(t, "update missing", b.st.WritebackUpdate(b.ctx, store.Writeback{ID: "nope"}), store.ErrNotFound)
+		})
+	})
+}
