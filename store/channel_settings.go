@@ -1,0 +1,59 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+const channelSettingsCols = `clinic_id, twilio_account_sid, twilio_auth_token, twilio_from,
+	twilio_messaging_service_sid, twilio_per_second, sendgrid_api_key, sendgrid_from,
+	sendgrid_from_name, sendgrid_per_second, sendgrid_webhook_key, revision, updated_at`
+
+func scanChannelSettings(r scanner) (ChannelSettings, error) {
+	var s ChannelSettings
+	err := r.Scan(&s.ClinicID, &s.TwilioAccountSID, &s.TwilioAuthToken, &s.TwilioFrom,
+		&s.TwilioMessagingServiceSID, &s.TwilioPerSecond, &s.SendGridAPIKey, &s.SendGridFrom,
+		&s.SendGridFromName, &s.SendGridPerSecond, &s.SendGridWebhookKey, &s.Revision,
+		ms{&s.UpdatedAt})
+	return s, err
+}
+
+func (q *queries) ChannelSettingsGet(ctx context.Context, clinicID string) (ChannelSettings, error) {
+	return get(ctx, q, "channel_settings.get", scanChannelSettings,
+		`SELECT `+channelSettingsCols+` FROM channel_settings WHERE clinic_id = $1`, clinicID)
+}
+
+func (q *queries) ChannelSettingsPut(ctx context.Context, s ChannelSettings) (ChannelSettings, error) {
+	if s.ClinicID == "" {
+		return ChannelSettings{}, fmt.Errorf("store: channel_settings.put: %w", ErrNotFound)
+	}
+	s.UpdatedAt = stamp(s.UpdatedAt)
+	var out ChannelSettings
+	err := q.atomic(ctx, func(q *queries) error {
+		_, err := q.exec(ctx, "channel_settings.put", `
+			INSERT INTO channel_settings (`+channelSettingsCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12)
+			ON CONFLICT (clinic_id) DO UPDATE SET
+				twilio_account_sid = excluded.twilio_account_sid,
+				twilio_auth_token = excluded.twilio_auth_token,
+				twilio_from = excluded.twilio_from,
+				twilio_messaging_service_sid = excluded.twilio_messaging_service_sid,
+				twilio_per_second = excluded.twilio_per_second,
+				sendgrid_api_key = excluded.sendgrid_api_key,
+				sendgrid_from = excluded.sendgrid_from,
+				sendgrid_from_name = excluded.sendgrid_from_name,
+				sendgrid_per_second = excluded.sendgrid_per_second,
+				sendgrid_webhook_key = excluded.sendgrid_webhook_key,
+				revision = channel_settings.revision + 1,
+				updated_at = excluded.updated_at`,
+			s.ClinicID, s.TwilioAccountSID, s.TwilioAuthToken, s.TwilioFrom,
+			s.TwilioMessagingServiceSID, s.TwilioPerSecond, s.SendGridAPIKey, s.SendGridFrom,
+			s.SendGridFromName, s.SendGridPerSecond, s.SendGridWebhookKey, s.UpdatedAt.UnixMilli())
+		if err != nil {
+			return err
+		}
+		out, err = q.ChannelSettingsGet(ctx, s.ClinicID)
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,90 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+func (q *queries) MessageGetByProvider(ctx context.Context, provider, providerID string) (Message, error) {
+	if providerID == "" {
+		return Message{}, ErrNotFound
+	}
+	return get(ctx, q, "message.get_by_provider", scanMessage,
+		`SELECT `+messageCols+` FROM messages
+		WHERE provider = $1 AND provider_id = $2 AND direction = $3
+		ORDER BY created_at, id LIMIT 1`, provider, providerID, Outbound)
+}
+
+func (q *queries) MessageStatusApply(ctx context.Context, clinicID string, e MessageEvent) (bool, error) {
+	at := stamp(e.At).UnixMilli()
+	moved := false
+	err := q.atomic(ctx, func(q *queries) error {
+		var cur string
+		err := q.db.QueryRowContext(ctx,
+			`SELECT status FROM messages WHERE clinic_id = $1 AND id = $2`,
+			clinicID, e.MessageID).Scan(&cur)
+		if err != nil {
+			return translate("message.status_apply", err)
+		}
+		if r := MessageStatusRank(e.Status); r >= 0 && r > MessageStatusRank(cur) {
+			// Conditional on the status read: a concurrent move makes this a no-op.
+			moved, err = q.execOne(ctx, "message.status_apply", `
+				UPDATE messages SET status = $3, updated_at = $4
+				WHERE clinic_id = $1 AND id = $2 AND status = $5`,
+				clinicID, e.MessageID, e.Status, at, cur)
+			if err != nil {
+				return err
+			}
+		}
+		_, err = q.exec(ctx, "message.status_apply", `
+			INSERT INTO message_events (id, message_id, clinic_id, status, detail, at)
+			VALUES ($1, $2, $3, $4, $5, $6)`,
+			NewID("mev_"), e.MessageID, clinicID, e.Status, e.Detail, at)
+		return err
+	})
+	return moved, err
+}
+
+func (q *queries) ProviderEventRecord(ctx context.Context, provider, key string, at time.Time) (bool, error) {
+	return q.execOne(ctx, "provider_event.record", `
+		INSERT INTO provider_events (provider, event_key, at) VALUES ($1, $2, $3)
+		ON CONFLICT DO NOTHING`, provider, key, stamp(at).UnixMilli())
+}
+
+func (q *queries) PatientConsentSet(ctx context.Context, p PatientConsentParams) error {
+	col := ""
+	switch p.Channel {
+	case ChannelSMS:
+		col = "sms_consent"
+	case ChannelEmail:
+		col = "email_consent"
+	default:
+		return ErrNotFound
+	}
+	ok, err := q.execOne(ctx, "patient.consent_set",
+		`UPDATE patients SET `+col+` = $3, updated_at = $4 WHERE clinic_id = $1 AND id = $2`,
+		p.ClinicID, p.PatientID, p.Consent, stamp(p.Now).UnixMilli())
+	if err == nil && !ok {
+		return ErrNotFound
+	}
+	return err
+}
+
+func (q *queries) AddressMarkUndeliverable(ctx context.Context, a UndeliverableAddress) error {
+	_, err := q.exec(ctx, "address.mark_undeliverable", `
+		INSERT INTO undeliverable_addresses (clinic_id, channel, address, reason, at)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (clinic_id, channel, address) DO UPDATE SET
+			reason = excluded.reason, at = excluded.at`,
+		a.ClinicID, a.Channel, a.Address, a.Reason, stamp(a.At).UnixMilli())
+	return err
+}
+
+func (q *queries) AddressUndeliverableGet(ctx context.Context, clinicID, channel, address string) (UndeliverableAddress, error) {
+	return get(ctx, q, "address.undeliverable_get", func(r scanner) (UndeliverableAddress, error) {
+		var a UndeliverableAddress
+		err := r.Scan(&a.ClinicID, &a.Channel, &a.Address, &a.Reason, ms{&a.At})
+		return a, err
+	}, `SELECT clinic_id, channel, address, reason, at FROM undeliverable_addresses
+		WHERE clinic_id = $1 AND channel = $2 AND address = $3`, clinicID, channel, address)
+}
