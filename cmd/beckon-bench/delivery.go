@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/beckonhealth/beckon/channels/twilio"
+	"github.com/beckonhealth/beckon/store"
+)
+
+// plannedClinic makes a clinic with a one-step SMS campaign (one hour before)
+// and its patients, through the planning service.
+func (s *stack) plannedClinic(ctx context.Context, name string) (store.Clinic, error) {
+	c, _, err := s.clinic(ctx, name)
+	if err != nil {
+		return c, err
+	}
+	_, _, err = s.svc.PutCampaign(ctx, store.Campaign{
+		ClinicID: c.ID, ID: "burst", Name: "Burst", Active: true,
+		Steps: []store.Step{{ID: "remind", Timing: store.Timing{Kind: store.TimingOffset, Offset: -time.Hour}, Channel: store.ChannelSMS, Template: "appointment_reminder"}},
+	}, "bench")
+	if err != nil {
+		return c, err
+	}
+	for i := range patients {
+		_, _, err := s.svc.UpsertPatient(ctx, store.Patient{ClinicID: c.ID, ID: fmt.Sprintf("p%d", i), FirstName: "Pat", Phone: fmt.Sprintf("+1415555%04d", i), Language: "en"}, "bench")
+		if err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// book upserts appointments whose single send is due at due(i).
+func (s *stack) book(ctx context.Context, c store.Clinic, n int, due func(i int) time.Time) error {
+	const batch = 1000
+	for from := 0; from < n; from += batch {
+		var as []store.Appointment
+		for i := from; i < min(from+batch, n); i++ {
+			as = append(as, store.Appointment{
+				ID: fmt.Sprintf("a%d", i), PatientID: fmt.Sprintf("p%d", i%patients),
+				Start: due(i).Add(time.Hour), Duration: 30 * time.Minute, Status: store.StatusBooked,
+			})
+		}
+		if _, err := s.svc.UpsertAppointments(ctx, c.ID, as, "bench"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// leadTime estimates how long booking n appointments takes, with margin.
+func leadTime(n int) time.Duration {
+	return time.Duration(n)*time.Second/1500 + 5*time.Second
+}
+
+// benchDelivery measures M sends due at the same instant, delivered end to end
+// through the Twilio stand-in, and a bare asynq server with a no-op handler on
+// the same Redis with the same concurrency.
+func (s *stack) benchDelivery(ctx context.Context) ([]result, error) {
+	c, err := s.plannedClinic(ctx, "delivery")
+	if err != nil {
+		return nil, err
+	}
+	m := s.cfg.sends
+	due := time.Now().Add(leadTime(m)).Truncate(time.Second)
+	if err := s.book(ctx, c, m, func(int) time.Time { return due }); err != nil {
+		return nil, err
+	}
+	if time.Now().After(due) {
+		return nil, fmt.Errorf("booking took longer than the lead time; sends were due before it ended")
+	}
+	start := len(s.fake.Requests())
+	last, err := s.waitRequests(ctx, start+m, due.Add(30*time.Minute))
+	if err != nil {
+		return nil, err
+	}
+	beckon := float64(m) / last.Sub(due).Seconds()
+
+	bare, err := s.bareAsynq(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	return []result{
+		{"delivery", "sends", float64(m), "count"},
+		{"delivery", "Beckon messages/s (Twilio stand-in)", beckon, "1/s"},
+		{"delivery", "bare asynq no-op tasks/s", bare, "1/s"},
+		{"delivery", "ratio Beckon / bare asynq", beckon / bare, ""},
+	}, nil
+}
+
+// waitRequests waits until the stand-in has n requests; it returns the last one's time.
+func (s *stack) waitRequests(ctx context.Context, n int, deadline time.Time) (time.Time, error) {
+	for {
+		reqs := s.fake.Requests()
+		if len(reqs) >= n {
+			last := reqs[0].Time
+			for _, r := range reqs {
+				if r.Time.After(last) {
+					last = r.Time
+				}
+			}
+			return last, nil
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, fmt.Errorf("only %d of %d messages reached the stand-in", len(reqs), n)
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// bareAsynq enqueues m no-op tasks, then measures how fast one asynq server
+// with Beckon's settings drains them.
+func (s *stack) bareAsynq(ctx context.Context, m int) (float64, error) {
+	queue := "bare-" + randomSuffix()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i := range m {
+		g.Go(func() error {
+			_, err := s.client.EnqueueContext(gctx, asynq.NewTask("noop", nil), asynq.Queue(queue), asynq.TaskID(fmt.Sprintf("n%d", i)))
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return 0, err
+	}
+	var done atomic.Int64
+	finished := make(chan struct{})
+	mux := asynq.NewServeMux()
+	mux.HandleFunc("noop", func(context.Context, *asynq.Task) error {
+		if done.Add(1) == int64(m) {
+			close(finished)
+		}
+		return nil
+	})
+	srv := asynq.NewServerFromRedisClient(s.rdb, serverConfig(s.cfg, queue))
+	began := time.Now()
+	if err := srv.Start(mux); err != nil {
+		return 0, err
+	}
+	defer srv.Shutdown()
+	select {
+	case <-finished:
+	case <-time.After(30 * time.Minute):
+		return 0, fmt.Errorf("bare asynq did %d of %d tasks", done.Load(), m)
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	return float64(m) / time.Since(began).Seconds(), nil
+}
+
+// benchTiming spreads sends evenly at the configured rate and measures how
+// late each reached the stand-in.
+func (s *stack) benchTiming(ctx context.Context) ([]result, error) {
+	c, err := s.plannedClinic(ctx, "timing")
+	if err != nil {
+		return nil, err
+	}
+	k := int(float64(s.cfg.rate) * s.cfg.duration.Seconds())
+	first := time.Now().Add(leadTime(k)).Truncate(time.Second)
+	step := time.Second / time.Duration(s.cfg.rate)
+	if err := s.book(ctx, c, k, func(i int) time.Time { return first.Add(time.Duration(i) * step) }); err != nil {
+		return nil, err
+	}
+	start := len(s.fake.Requests())
+	if _, err := s.waitRequests(ctx, start+k, first.Add(s.cfg.duration+10*time.Minute)); err != nil {
+		return nil, err
+	}
+	var late []time.Duration
+	early := 0
+	for _, r := range s.fake.Requests()[start:] {
+		cb, err := url.Parse(r.Form.Get("StatusCallback"))
+		if err != nil {
+			return nil, err
+		}
+		sd, err := s.st.SendGet(ctx, cb.Query().Get(twilio.SendIDParam))
+		if err != nil {
+			return nil, err
+		}
+		d := r.Time.Sub(sd.DueAt)
+		if d < 0 {
+			early++
+		}
+		late = append(late, d)
+	}
+	slices.Sort(late)
+	pct := func(p float64) float64 { return late[int(p*float64(len(late)-1))].Seconds() * 1000 }
+	return []result{
+		{"timing", "sends", float64(k), "count"},
+		{"timing", "rate", float64(s.cfg.rate), "1/s"},
+		{"timing", "lateness p50", pct(0.50), "ms"},
+		{"timing", "lateness p99", pct(0.99), "ms"},
+		{"timing", "lateness max", pct(1), "ms"},
+		{"timing", "sent early", float64(early), "count"},
+	}, nil
+}

@@ -1,0 +1,124 @@
+// Command beckon-bench measures Beckon's real code paths on this machine:
+// ingest through the REST API, delivery through the Twilio stand-in against a
+// bare asynq server on the same Redis, lateness at a steady rate, Redis growth
+// for appointments beyond the horizon, and peak memory. It uses PostgreSQL and
+// Redis when DATABASE_URL and REDIS_URL are set, the embedded defaults otherwise.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"text/tabwriter"
+	"time"
+	_ "time/tzdata"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+)
+
+type config struct {
+	appointments int
+	sends        int
+	rate         int
+	duration     time.Duration
+	concurrency  int
+	phases       string
+	json         bool
+}
+
+// result is one measured figure.
+type result struct {
+	Phase  string  `json:"phase"`
+	Metric string  `json:"metric"`
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit"`
+}
+
+func main() {
+	var cfg config
+	flag.IntVar(&cfg.appointments, "appointments", 100_000, "appointments to ingest (three-step campaign, 30 days ahead)")
+	flag.IntVar(&cfg.sends, "sends", 50_000, "sends due at once for the delivery phase")
+	flag.IntVar(&cfg.rate, "rate", 500, "sends per second for the timing phase")
+	flag.DurationVar(&cfg.duration, "duration", 60*time.Second, "length of the timing phase")
+	flag.IntVar(&cfg.concurrency, "concurrency", 20, "deliveries at once (asynq concurrency), for Beckon and bare asynq alike")
+	flag.StringVar(&cfg.phases, "phases", "ingest,delivery,timing", "phases to run")
+	flag.BoolVar(&cfg.json, "json", false, "print JSON instead of a table")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	results, err := run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "beckon-bench:", err)
+		os.Exit(1)
+	}
+	if cfg.json {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(map[string]any{"backend": backend(), "results": results})
+		return
+	}
+	fmt.Printf("backend: %s\n\n", backend())
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "phase\tmetric\tvalue\tunit\t")
+	for _, r := range results {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t\n", r.Phase, r.Metric, format(r.Value), r.Unit)
+	}
+	_ = w.Flush()
+}
+
+func format(v float64) string {
+	switch {
+	case v == float64(int64(v)):
+		return fmt.Sprintf("%d", int64(v))
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	default:
+		return fmt.Sprintf("%.3f", v)
+	}
+}
+
+func backend() string {
+	db, rd := "SQLite", "in-process Redis (miniredis)"
+	if os.Getenv("DATABASE_URL") != "" {
+		db = "PostgreSQL"
+	}
+	if os.Getenv("REDIS_URL") != "" {
+		rd = "Redis"
+	}
+	return db + " + " + rd
+}
+
+func run(ctx context.Context, cfg config) ([]result, error) {
+	s, err := newStack(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	var all []result
+	for _, phase := range strings.Split(cfg.phases, ",") {
+		resetPeakRSS()
+		var rs []result
+		var err error
+		switch strings.TrimSpace(phase) {
+		case "ingest":
+			rs, err = s.benchIngest(ctx)
+		case "delivery":
+			rs, err = s.benchDelivery(ctx)
+		case "timing":
+			rs, err = s.benchTiming(ctx)
+		default:
+			return nil, fmt.Errorf("unknown phase %q", phase)
+		}
+		if err != nil {
+			return all, fmt.Errorf("%s: %w", phase, err)
+		}
+		rs = append(rs, result{Phase: phase, Metric: "peak RSS", Value: float64(peakRSS()) / (1 << 20), Unit: "MiB"})
+		all = append(all, rs...)
+	}
+	return all, nil
+}

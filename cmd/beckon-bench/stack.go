@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/beckonhealth/beckon/api"
+	"github.com/beckonhealth/beckon/channels"
+	"github.com/beckonhealth/beckon/channels/twilio"
+	"github.com/beckonhealth/beckon/channels/twiliofake"
+	"github.com/beckonhealth/beckon/scheduler"
+	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/worker"
+)
+
+// stack is Beckon's real code paths wired as `beckon serve` wires them, with
+// the Twilio stand-in as the SMS provider.
+type stack struct {
+	cfg     config
+	logger  *slog.Logger
+	st      store.Store
+	dbPath  string // SQLite file, for its size
+	schema  string // PostgreSQL schema, dropped at the end
+	rdb     *redis.Client
+	mini    *miniredis.Miniredis
+	client  *asynq.Client
+	svc     *scheduler.Service
+	httpSrv *httptest.Server
+	pump    *scheduler.Pump
+	server  *asynq.Server
+	fake    *twiliofake.Server
+	queue   string
+}
+
+func randomSuffix() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func newStack(ctx context.Context, cfg config) (*stack, error) {
+	s := &stack{cfg: cfg, logger: slog.New(slog.DiscardHandler), queue: "bench-" + randomSuffix()}
+	dsn := os.Getenv("DATABASE_URL")
+	if dsn == "" {
+		dir, err := os.MkdirTemp("", "beckon-bench-")
+		if err != nil {
+			return nil, err
+		}
+		s.dbPath = filepath.Join(dir, "beckon.db")
+		dsn = s.dbPath
+	} else {
+		s.schema = "beckon_bench_" + randomSuffix()
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, err
+		}
+		_, err = db.ExecContext(ctx, "CREATE SCHEMA "+s.schema)
+		db.Close()
+		if err != nil {
+			return nil, fmt.Errorf("create schema: %w", err)
+		}
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return nil, err
+		}
+		q := u.Query()
+		q.Set("search_path", s.schema)
+		u.RawQuery = q.Encode()
+		dsn = u.String()
+	}
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	s.st = st
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		opt, err := redis.ParseURL(u)
+		if err != nil {
+			return nil, err
+		}
+		s.rdb = redis.NewClient(opt)
+	} else {
+		s.mini = miniredis.NewMiniRedis()
+		if err := s.mini.StartAddr("127.0.0.1:0"); err != nil {
+			return nil, err
+		}
+		s.rdb = redis.NewClient(&redis.Options{Addr: s.mini.Addr()})
+	}
+	s.client = asynq.NewClientFromRedisClient(s.rdb)
+	clock := scheduler.SystemClock{}
+	s.svc = &scheduler.Service{Store: st, Clock: clock, Logger: s.logger}
+	s.httpSrv = httptest.NewServer(api.New(api.Config{Store: st, Service: s.svc, Clock: clock, Logger: s.logger, Tasks: s.client}))
+	s.fake = twiliofake.New()
+	sms, err := twilio.New(twilio.Options{
+		AccountSID:        twiliofake.AccountSID,
+		AuthToken:         twiliofake.AuthToken,
+		From:              "+14155550100",
+		StatusCallbackURL: "http://127.0.0.1:9/webhooks/twilio/status",
+		BaseURL:           s.fake.URL,
+	})
+	if err != nil {
+		return nil, err
+	}
+	d := worker.NewDeliverer(st, channels.Static{store.ChannelSMS: sms}, clock, s.logger, worker.Config{})
+	mux := asynq.NewServeMux()
+	mux.Handle(scheduler.TypeDeliver, d)
+	s.server = asynq.NewServerFromRedisClient(s.rdb, serverConfig(cfg, s.queue))
+	if err := s.server.Start(mux); err != nil {
+		return nil, err
+	}
+	s.pump = scheduler.NewPump(st, s.client, clock, s.logger, scheduler.PumpConfig{Queue: s.queue})
+	if err := s.pump.Start(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// serverConfig is the asynq configuration `beckon serve` uses, for a queue.
+func serverConfig(cfg config, queue string) asynq.Config {
+	return asynq.Config{
+		Concurrency:              cfg.concurrency,
+		Queues:                   map[string]int{queue: 1},
+		TaskCheckInterval:        100 * time.Millisecond,
+		DelayedTaskCheckInterval: 100 * time.Millisecond,
+		IsFailure:                func(err error) bool { return !errors.Is(err, worker.ErrBusy) },
+		LogLevel:                 asynq.FatalLevel,
+	}
+}
+
+// clinic creates a clinic without quiet hours and an admin key for it.
+func (s *stack) clinic(ctx context.Context, name string) (store.Clinic, string, error) {
+	now := time.Now().UTC()
+	c := store.Clinic{ID: store.NewID("cln_"), Name: name, TimeZone: "UTC", CreatedAt: now, UpdatedAt: now}
+	if err := s.st.ClinicCreate(ctx, c); err != nil {
+		return c, "", err
+	}
+	secret := "bk_bench_" + randomSuffix() + randomSuffix()
+	err := s.st.APIKeyCreate(ctx, store.APIKey{ID: store.NewID("key_"), ClinicID: c.ID, Role: store.RoleAdmin, Hash: api.HashKey(secret), CreatedAt: now})
+	return c, secret, err
+}
+
+// redisMemory is Redis's used_memory in bytes, or -1 for the in-process Redis.
+func (s *stack) redisMemory(ctx context.Context) int64 {
+	if s.mini != nil {
+		return -1
+	}
+	info, err := s.rdb.InfoMap(ctx, "memory").Result()
+	if err != nil {
+		return -1
+	}
+	var n int64
+	fmt.Sscan(info["Memory"]["used_memory"], &n)
+	return n
+}
+
+// dbSize is the database's size in bytes.
+func (s *stack) dbSize(ctx context.Context) int64 {
+	if s.dbPath != "" {
+		var n int64
+		for _, suffix := range []string{"", "-wal"} {
+			if fi, err := os.Stat(s.dbPath + suffix); err == nil {
+				n += fi.Size()
+			}
+		}
+		return n
+	}
+	db, err := sql.Open("pgx", os.Getenv("DATABASE_URL"))
+	if err != nil {
+		return -1
+	}
+	defer db.Close()
+	var n int64
+	err = db.QueryRowContext(ctx, `SELECT COALESCE(SUM(pg_total_relation_size(c.oid)),0) FROM pg_class c
+		JOIN pg_namespace ns ON ns.oid = c.relnamespace WHERE ns.nspname = $1 AND c.relkind = 'r'`, s.schema).Scan(&n)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+func (s *stack) close() {
+	s.pump.Stop()
+	s.server.Shutdown()
+	s.httpSrv.Close()
+	s.fake.Close()
+	_ = s.rdb.Close()
+	if s.mini != nil {
+		s.mini.Close()
+	}
+	_ = s.st.Close()
+	if s.dbPath != "" {
+		_ = os.RemoveAll(filepath.Dir(s.dbPath))
+	}
+	if s.schema != "" {
+		if db, err := sql.Open("pgx", os.Getenv("DATABASE_URL")); err == nil {
+			_, _ = db.Exec("DROP SCHEMA " + s.schema + " CASCADE")
+			db.Close()
+		}
+	}
+}
