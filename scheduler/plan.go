@@ -14,6 +14,7 @@ import (
 const (
 	ReasonPastDue          = "due time had passed when planned"
 	ReasonConfirmed        = "appointment confirmed"
+	ReasonChangeRequested  = "patient asked to cancel or reschedule"
 	ReasonUnderWay         = "appointment already under way"
 	ReasonQuietNoTime      = "quiet hours leave no time before the appointment"
 	ReasonQuietMovedLater  = "moved out of quiet hours, to their end"
@@ -140,6 +141,8 @@ func planStep(in PlanInput, loc *time.Location, now time.Time, c store.Campaign,
 		s.Status, s.Reason = store.SendSkipped, ReasonUnderWay
 	case step.OnlyIfUnconfirmed && a.Confirmation == store.Confirmed:
 		s.Status, s.Reason = store.SendSkipped, ReasonConfirmed
+	case step.OnlyIfUnconfirmed && (a.Confirmation == store.ResponseCancelRequested || a.Confirmation == store.ResponseRescheduleRequested):
+		s.Status, s.Reason = store.SendSkipped, ReasonChangeRequested
 	case noTime:
 		s.Status, s.Reason = store.SendSkipped, ReasonQuietNoTime
 	case s.DueAt.Before(now):

@@ -213,6 +213,18 @@ func (s *Service) UpsertPatient(ctx context.Context, p store.Patient, actor stri
 	var saved store.Patient
 	var outcome string
 	err := s.retryConflicts(ctx, func(q store.Querier) error {
+		var err error
+		saved, outcome, err = s.upsertPatient(ctx, q, p, actor)
+		return err
+	})
+	return saved, outcome, err
+}
+
+// upsertPatient is UpsertPatient inside the caller's transaction.
+func (s *Service) upsertPatient(ctx context.Context, q store.Querier, p store.Patient, actor string) (store.Patient, string, error) {
+	var saved store.Patient
+	var outcome string
+	err := func() error {
 		now := s.Clock.Now()
 		old, err := q.PatientGet(ctx, p.ClinicID, p.ID)
 		replan := false
@@ -250,7 +262,7 @@ func (s *Service) UpsertPatient(ctx context.Context, p store.Patient, actor stri
 			return nil
 		}
 		return s.replanUpcoming(ctx, q, p.ClinicID, p.ID)
-	})
+	}()
 	return saved, outcome, err
 }
 

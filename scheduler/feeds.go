@@ -1,0 +1,273 @@
+package scheduler
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/beckonhealth/beckon/ehr"
+	"github.com/beckonhealth/beckon/store"
+)
+
+// ErrIncompleteEvent: a feed event for an appointment Beckon does not know
+// lacks what a booking needs (a patient or a start).
+var ErrIncompleteEvent = errors.New("event lacks the patient or start a new appointment needs")
+
+// FeedEvent is what an EHR feed (HL7 v2 SIU, FHIR R4) says happened to one
+// appointment, in Beckon's terms.
+type FeedEvent struct {
+	AppointmentID string
+	// Patient, when its ID is set, is created or updated first; its empty
+	// fields keep what is stored (a feed never erases a phone it did not send).
+	Patient   store.Patient
+	PatientID string // the appointment's patient; default Patient.ID
+	Start     time.Time
+	Duration  time.Duration
+	Type      string
+	Provider  string
+	Location  string
+	// Status is a store status (booked, arrived, fulfilled, cancelled, noshow).
+	Status string
+	// Partial: only Status is news (an HL7 cancellation or no-show); the
+	// other fields keep what is stored when empty.
+	Partial bool
+	// SourceAt and SourceVersion order events of one appointment: HL7 MSH-7,
+	// FHIR meta.lastUpdated and meta.versionId. Zero when not sent.
+	SourceAt      time.Time
+	SourceVersion int64
+	// EHRVersion is the FHIR versionId as sent, kept for If-Match on write-back.
+	EHRVersion string
+	// Digest identifies the message (hex sha256 of its raw bytes): the same
+	// message applied twice changes nothing the second time.
+	Digest string
+}
+
+// cancels reports whether the event ends the appointment.
+func (ev FeedEvent) cancels() bool {
+	return ev.Status == store.StatusCancelled || ev.Status == store.StatusNoShow
+}
+
+// FeedResult is what ApplyEvent did.
+type FeedResult struct {
+	// Result is store.FeedApplied, FeedUnchanged, FeedDuplicate, FeedStale or
+	// FeedTombstone.
+	Result      string
+	Outcome     string            // Created, Updated, Unchanged when applied
+	Appointment store.Appointment // as it is now; zero for a tombstone
+}
+
+// ApplyEvent applies one feed event to the clinic in one transaction: the
+// patient, the appointment and its re-planned sends, and the feed state that
+// orders later events. An event older than the last one applied (by source
+// version, else source time) is ignored; the same message twice is a
+// duplicate; a cancellation of an unknown appointment is remembered (a
+// tombstone), so that a booking sent before it but arriving later does not
+// resurrect the appointment.
+func (s *Service) ApplyEvent(ctx context.Context, clinicID string, ev FeedEvent, actor string) (FeedResult, error) {
+	var res FeedResult
+	err := s.retryConflicts(ctx, func(q store.Querier) error {
+		var err error
+		res, err = s.applyEvent(ctx, q, clinicID, ev, actor)
+		return err
+	})
+	return res, err
+}
+
+func (s *Service) applyEvent(ctx context.Context, q store.Querier, clinicID string, ev FeedEvent, actor string) (FeedResult, error) {
+	pc, err := s.planContext(ctx, q, clinicID)
+	if err != nil {
+		return FeedResult{}, err
+	}
+	now := s.Clock.Now()
+	state, err := q.FeedStateGet(ctx, clinicID, ev.AppointmentID)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return FeedResult{}, err
+	}
+	old, err := q.AppointmentGet(ctx, clinicID, ev.AppointmentID)
+	exists := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return FeedResult{}, err
+	}
+	current := FeedResult{Appointment: old}
+	if known {
+		switch {
+		case ev.Digest != "" && ev.Digest == state.Digest:
+			current.Result = store.FeedDuplicate
+			return current, nil
+		case olderThan(ev, state):
+			current.Result = store.FeedStale
+			return current, nil
+		case state.Tombstone && !exists && !ev.cancels() && (ev.SourceAt.IsZero() || !ev.SourceAt.After(state.SourceAt)):
+			// A booking not known to be newer than the cancellation we hold.
+			current.Result = store.FeedStale
+			return current, nil
+		}
+	}
+	next := store.FeedState{
+		ClinicID:      clinicID,
+		AppointmentID: ev.AppointmentID,
+		SourceAt:      ev.SourceAt,
+		SourceVersion: ev.SourceVersion,
+		Digest:        ev.Digest,
+		EHRVersion:    cmp.Or(ev.EHRVersion, state.EHRVersion),
+		UpdatedAt:     now,
+	}
+	if next.SourceAt.IsZero() {
+		next.SourceAt = state.SourceAt
+	}
+	if next.SourceVersion == 0 {
+		next.SourceVersion = state.SourceVersion
+	}
+
+	if !exists && ev.cancels() && (ev.Partial || ev.Start.IsZero() || cmp.Or(ev.PatientID, ev.Patient.ID) == "") {
+		next.Tombstone = true
+		if err := q.FeedStatePut(ctx, next); err != nil {
+			return FeedResult{}, err
+		}
+		detail, _ := json.Marshal(map[string]any{"status": ev.Status})
+		err := q.AuditAppend(ctx, store.AuditEntry{
+			ClinicID: clinicID, Actor: actor, Action: "appointment.tombstone",
+			Entity: "appointment", EntityID: ev.AppointmentID, Detail: string(detail), At: now,
+		})
+		return FeedResult{Result: store.FeedTombstone}, err
+	}
+
+	if ev.Patient.ID != "" {
+		p := ev.Patient
+		p.ClinicID = clinicID
+		if stored, err := q.PatientGet(ctx, clinicID, p.ID); err == nil {
+			p = mergePatient(stored, p)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return FeedResult{}, err
+		}
+		saved, _, err := s.upsertPatient(ctx, q, p, actor)
+		if err != nil {
+			return FeedResult{}, err
+		}
+		pc.patients[saved.ID] = saved
+	}
+
+	a := store.Appointment{
+		ClinicID:  clinicID,
+		ID:        ev.AppointmentID,
+		PatientID: cmp.Or(ev.PatientID, ev.Patient.ID),
+		Start:     ev.Start,
+		Duration:  ev.Duration,
+		Type:      ev.Type,
+		Provider:  ev.Provider,
+		Location:  ev.Location,
+		Status:    cmp.Or(ev.Status, store.StatusBooked),
+	}
+	if exists {
+		a.PatientID = cmp.Or(a.PatientID, old.PatientID)
+		if a.Start.IsZero() {
+			a.Start = old.Start
+		}
+		if a.Duration == 0 {
+			a.Duration = old.Duration
+		}
+		if ev.Partial {
+			a.Type = cmp.Or(a.Type, old.Type)
+			a.Provider = cmp.Or(a.Provider, old.Provider)
+			a.Location = cmp.Or(a.Location, old.Location)
+		}
+	}
+	if a.PatientID == "" || a.Start.IsZero() {
+		return FeedResult{}, ErrIncompleteEvent
+	}
+	if a.Duration == 0 {
+		a.Duration = 30 * time.Minute
+	}
+	saved, outcome, err := s.upsertAppointment(ctx, q, pc, a, actor)
+	if err != nil {
+		return FeedResult{}, err
+	}
+	if err := q.FeedStatePut(ctx, next); err != nil {
+		return FeedResult{}, err
+	}
+	result := store.FeedApplied
+	if outcome == Unchanged {
+		result = store.FeedUnchanged
+	}
+	return FeedResult{Result: result, Outcome: outcome, Appointment: saved}, nil
+}
+
+// olderThan reports whether ev was sent before what state last applied: by
+// version when both have one, else by time when both have one.
+func olderThan(ev FeedEvent, state store.FeedState) bool {
+	if ev.SourceVersion > 0 && state.SourceVersion > 0 {
+		return ev.SourceVersion < state.SourceVersion
+	}
+	if !ev.SourceAt.IsZero() && !state.SourceAt.IsZero() {
+		return ev.SourceAt.Before(state.SourceAt)
+	}
+	return false
+}
+
+// mergePatient overlays what a feed sent on what is stored.
+func mergePatient(stored, sent store.Patient) store.Patient {
+	p := stored
+	p.FirstName = cmp.Or(sent.FirstName, p.FirstName)
+	p.LastName = cmp.Or(sent.LastName, p.LastName)
+	p.Phone = cmp.Or(sent.Phone, p.Phone)
+	p.Email = cmp.Or(sent.Email, p.Email)
+	p.Language = cmp.Or(sent.Language, p.Language)
+	p.TimeZone = cmp.Or(sent.TimeZone, p.TimeZone)
+	p.PreferredChannel = cmp.Or(sent.PreferredChannel, p.PreferredChannel)
+	p.SMSConsent, p.EmailConsent = "", ""
+	return p
+}
+
+// FeedEventFromSIU translates a mapped SIU message.
+func FeedEventFromSIU(ev ehr.Event, digest string) FeedEvent {
+	out := FeedEvent{
+		AppointmentID: ev.AppointmentID,
+		Patient: store.Patient{
+			ID:        ev.Patient.ID,
+			FirstName: ev.Patient.FirstName,
+			LastName:  ev.Patient.LastName,
+			Phone:     ev.Patient.Phone,
+			Email:     ev.Patient.Email,
+			Language:  ev.Patient.Language,
+		},
+		Start:    ev.Start,
+		Duration: ev.Duration,
+		Type:     cmp.Or(ev.Type.Code, ev.Type.Text),
+		Provider: cmp.Or(ev.Provider.ID, ev.Provider.Display),
+		Location: cmp.Or(ev.Location.ID, ev.Location.Facility, ev.Location.Description),
+		Status:   siuStatus(ev),
+		SourceAt: ev.MessageTime,
+		Digest:   digest,
+	}
+	switch ev.Kind {
+	case ehr.KindCancel, ehr.KindDelete, ehr.KindNoShow:
+		out.Partial = true
+	}
+	return out
+}
+
+// siuStatus is the Beckon status an SIU event means: the trigger decides for
+// cancellations and no-shows, else the filler status (SCH-25).
+func siuStatus(ev ehr.Event) string {
+	switch ev.Kind {
+	case ehr.KindCancel, ehr.KindDelete:
+		return store.StatusCancelled
+	case ehr.KindNoShow:
+		return store.StatusNoShow
+	}
+	switch strings.ToLower(ev.Status) {
+	case "cancelled", "canceled", "deleted", "blocked":
+		return store.StatusCancelled
+	case "noshow", "no-show", "no show":
+		return store.StatusNoShow
+	case "complete", "completed", "fulfilled":
+		return store.StatusFulfilled
+	case "arrived", "started", "checked in", "checkedin":
+		return store.StatusArrived
+	}
+	return store.StatusBooked
+}

@@ -1,0 +1,148 @@
+package scheduler_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/beckonhealth/beckon/scheduler"
+	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/store/storetest"
+)
+
+type feedBundle struct {
+	ctx  context.Context
+	st   store.Store
+	svc  *scheduler.Service
+	clin store.Clinic
+	now  time.Time
+}
+
+func feedSetup(t *testing.T) *feedBundle {
+	t.Helper()
+	st := storetest.Open(t)
+	now := time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)
+	b := &feedBundle{ctx: t.Context(), st: st, now: now,
+		svc:  &scheduler.Service{Store: st, Clock: scheduler.NewManualClock(now)},
+		clin: storetest.Clinic(t, st, storetest.ClinicOpts{}),
+	}
+	storetest.Campaign(t, st, b.clin.ID, storetest.CampaignOpts{})
+	return b
+}
+
+func (b *feedBundle) apply(t *testing.T, ev scheduler.FeedEvent, want string) scheduler.FeedResult {
+	t.Helper()
+	res, err := b.svc.ApplyEvent(b.ctx, b.clin.ID, ev, "ehr:test")
+	if err != nil {
+		t.Fatalf("apply %s: %v", ev.Digest, err)
+	}
+	if res.Result != want {
+		t.Fatalf("apply %s: result %s, want %s", ev.Digest, res.Result, want)
+	}
+	return res
+}
+
+func TestApplyEvent(t *testing.T) {
+	t.Parallel()
+	booking := func(b *feedBundle, digest string, at time.Time, start time.Time) scheduler.FeedEvent {
+		return scheduler.FeedEvent{
+			AppointmentID: "A-1",
+			Patient:       store.Patient{ID: "MRN-1", FirstName: "Ana", Phone: "+14155550123"},
+			Start:         start,
+			Duration:      30 * time.Minute,
+			Status:        store.StatusBooked,
+			SourceAt:      at,
+			Digest:        digest,
+		}
+	}
+	cancel := func(digest string, at time.Time) scheduler.FeedEvent {
+		return scheduler.FeedEvent{AppointmentID: "A-1", Status: store.StatusCancelled, Partial: true, SourceAt: at, Digest: digest}
+	}
+	t.Run("OrderAndIdempotency", func(t *testing.T) {
+		t.Parallel()
+		b := feedSetup(t)
+		start := b.now.Add(72 * time.Hour)
+		r := b.apply(t, booking(b, "s12", b.now, start), store.FeedApplied)
+		if r.Outcome != scheduler.Created || r.Appointment.Version != 1 {
+			t.Fatalf("first: %+v", r)
+		}
+		b.apply(t, booking(b, "s12", b.now, start), store.FeedDuplicate)
+		r = b.apply(t, booking(b, "s13", b.now.Add(time.Minute), start.Add(time.Hour)), store.FeedApplied)
+		if r.Appointment.Version != 2 || !r.Appointment.Start.Equal(start.Add(time.Hour)) {
+			t.Fatalf("reschedule: %+v", r)
+		}
+		// An older message (sent before the reschedule) arriving late is ignored.
+		b.apply(t, booking(b, "s12-old", b.now.Add(-time.Minute), start), store.FeedStale)
+		r = b.apply(t, cancel("s15", b.now.Add(2*time.Minute)), store.FeedApplied)
+		if r.Appointment.Status != store.StatusCancelled || r.Appointment.Version != 3 || !r.Appointment.Start.Equal(start.Add(time.Hour)) {
+			t.Fatalf("cancel: %+v", r)
+		}
+		sends, err := b.st.SendListByAppointment(b.ctx, b.clin.ID, "A-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range sends {
+			if s.Status == store.SendPlanned {
+				t.Fatalf("send %s still planned after cancel", s.ID)
+			}
+		}
+		p, err := b.st.PatientGet(b.ctx, b.clin.ID, "MRN-1")
+		if err != nil || p.FirstName != "Ana" {
+			t.Fatalf("patient %+v, %v", p, err)
+		}
+	})
+	t.Run("TombstoneStopsLateBooking", func(t *testing.T) {
+		t.Parallel()
+		b := feedSetup(t)
+		b.apply(t, cancel("s15", b.now), store.FeedTombstone)
+		b.apply(t, booking(b, "s12", b.now.Add(-time.Minute), b.now.Add(48*time.Hour)), store.FeedStale)
+		if _, err := b.st.AppointmentGet(b.ctx, b.clin.ID, "A-1"); err != store.ErrNotFound {
+			t.Fatalf("appointment resurrected: %v", err)
+		}
+		// A booking sent after the cancellation is a new booking.
+		b.apply(t, booking(b, "s12-new", b.now.Add(time.Minute), b.now.Add(48*time.Hour)), store.FeedApplied)
+	})
+	t.Run("FHIRVersionOrder", func(t *testing.T) {
+		t.Parallel()
+		b := feedSetup(t)
+		ev := booking(b, "v2", time.Time{}, b.now.Add(48*time.Hour))
+		ev.SourceVersion = 2
+		b.apply(t, ev, store.FeedApplied)
+		ev.SourceVersion, ev.Digest, ev.Start = 1, "v1", b.now.Add(50*time.Hour)
+		b.apply(t, ev, store.FeedStale)
+	})
+	t.Run("IncompleteAndUnknownPatient", func(t *testing.T) {
+		t.Parallel()
+		b := feedSetup(t)
+		_, err := b.svc.ApplyEvent(b.ctx, b.clin.ID, scheduler.FeedEvent{AppointmentID: "A-9", PatientID: "nobody", Start: b.now.Add(time.Hour), Digest: "x"}, "t")
+		if err != scheduler.ErrUnknownPatient {
+			t.Fatalf("err %v, want ErrUnknownPatient", err)
+		}
+		_, err = b.svc.ApplyEvent(b.ctx, b.clin.ID, scheduler.FeedEvent{AppointmentID: "A-9", Patient: store.Patient{ID: "p"}, Digest: "y"}, "t")
+		if err != scheduler.ErrIncompleteEvent {
+			t.Fatalf("err %v, want ErrIncompleteEvent", err)
+		}
+	})
+	t.Run("Confirm", func(t *testing.T) {
+		t.Parallel()
+		b := feedSetup(t)
+		b.apply(t, booking(b, "s12", b.now, b.now.Add(72*time.Hour)), store.FeedApplied)
+		if err := b.st.FeedSettingsPut(b.ctx, store.FeedSettings{ClinicID: b.clin.ID, FHIRBaseURL: "http://ehr.test/fhir", Writeback: true}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := b.svc.Confirm(b.ctx, store.Confirmation{ClinicID: b.clin.ID, AppointmentID: "A-1", Response: store.ResponseRescheduleRequested, By: "patient", Method: "phone", Actor: "key:k"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Appointment.Confirmation != store.ResponseRescheduleRequested || res.Appointment.Version != 2 || res.Confirmation.AppointmentVersion != 2 {
+			t.Fatalf("confirm: %+v", res)
+		}
+		if len(res.Writebacks) != 1 || res.Writebacks[0].Kind != store.WritebackFHIR {
+			t.Fatalf("writebacks %+v", res.Writebacks)
+		}
+		_, err = b.svc.Confirm(b.ctx, store.Confirmation{ClinicID: b.clin.ID, AppointmentID: "nope", Response: store.ResponseConfirmed})
+		if err != store.ErrNotFound {
+			t.Fatalf("unknown appointment: %v", err)
+		}
+	})
+}
