@@ -149,6 +149,9 @@ type Step struct {
 	Content           Contents `json:"content,omitempty"`  // inline content per language, instead of Template
 	OnlyIfUnconfirmed bool     `json:"only_if_unconfirmed,omitempty"`
 	Match             Match    `json:"match,omitempty"`
+	// Fallback: when the provider refuses the message for good or reports it
+	// undelivered, send it once on the other channel (a separate send).
+	Fallback bool `json:"fallback,omitempty"`
 }
 
 // Contents maps a language tag to the content in that language.

@@ -1,9 +1,10 @@
 // Package worker holds Beckon's asynq handlers: delivering a planned send
-// (and, later, interpreting replies and applying delivery statuses).
+// and applying the delivery statuses providers report.
 package worker
 
 import (
 	"cmp"
+	"context"
 	"math"
 	"time"
 )
@@ -15,11 +16,25 @@ type Config struct {
 	ClaimTimeout time.Duration
 	// SendTimeout bounds one provider call. Default 30s.
 	SendTimeout time.Duration
+	// Limiter paces sends through channels that implement channels.Paced,
+	// across every worker (pacing.Limiter). Nil: no pacing.
+	Limiter Limiter
+	// MaxPaceWait is the longest a send waits in the worker for its sender's
+	// next slot; a longer wait hands the send back with a later due time.
+	// Default 10s.
+	MaxPaceWait time.Duration
+}
+
+// Limiter reserves sending slots of a sender; pacing.Limiter implements it.
+type Limiter interface {
+	// Reserve takes the next slot of key and returns how long to wait for it.
+	Reserve(ctx context.Context, key string, perSecond float64, burst int) (time.Duration, error)
 }
 
 func (c Config) withDefaults() Config {
 	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 2*time.Minute)
 	c.SendTimeout = cmp.Or(c.SendTimeout, 30*time.Second)
+	c.MaxPaceWait = cmp.Or(c.MaxPaceWait, 10*time.Second)
 	return c
 }
 

@@ -110,6 +110,9 @@ type attempt struct {
 	log     *slog.Logger
 	final   bool
 	resumed bool
+	// kind and to are the channel and address resolved for this attempt.
+	kind, to string
+	step     *store.Step
 }
 
 func (a *attempt) run(ctx context.Context) error {
@@ -171,6 +174,10 @@ func (a *attempt) run(ctx context.Context) error {
 	if reason != "" {
 		return a.finish(ctx, store.SendSkipped, reason, "")
 	}
+	a.kind, a.to, a.step = kind, to, stepOf(campaign, sd.StepID)
+	if done, err := a.checkAddress(ctx); done || err != nil {
+		return err
+	}
 	msg, err := a.render(clinic, patient, appt, campaign, kind, to, loc)
 	if err != nil {
 		return a.finish(ctx, store.SendFailed, err.Error(), "")
@@ -184,6 +191,9 @@ func (a *attempt) run(ctx context.Context) error {
 		if done, err := a.resolve(ctx, ch, msg); done || err != nil {
 			return err
 		}
+	}
+	if done, err := a.pace(ctx, ch, appt); done || err != nil {
+		return err
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, a.d.cfg.SendTimeout)
 	rcpt, err := ch.Send(sendCtx, msg)
@@ -326,7 +336,7 @@ func (a *attempt) failed(ctx context.Context, ch channels.Channel, err error) er
 	a.log.Warn("channel refused send", slog.String("kind", kind), slog.String("error", err.Error()))
 	switch kind {
 	case channels.KindPermanent:
-		return a.finish(ctx, store.SendFailed, ce.Reason, "")
+		return a.refused(ctx, ce)
 	case channels.KindThrottled:
 		wait := max(ce.RetryAfter, time.Second)
 		return a.snooze(ctx, a.d.clock.Now().Add(wait), "provider throttled")

@@ -1,0 +1,187 @@
+package worker_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beckonhealth/beckon/channels"
+	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/worker"
+)
+
+func fallbackStep() *store.Step {
+	return &store.Step{
+		ID:       "remind",
+		Timing:   store.Timing{Kind: store.TimingOffset, Offset: -24 * time.Hour},
+		Channel:  store.ChannelSMS,
+		Fallback: true,
+		Content:  store.Contents{"en": {Subject: "Reminder", Text: "Hi {{.Patient.FirstName}}, see you {{.Appointment.Date}}."}},
+	}
+}
+
+func (b *bundle) sendByID(t *testing.T, id string) (store.Send, error) {
+	t.Helper()
+	return b.st.SendGet(context.Background(), id)
+}
+
+func (b *bundle) patientNow(t *testing.T) store.Patient {
+	t.Helper()
+	p, err := b.st.PatientGet(context.Background(), b.clinic.ID, b.patient.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDeliverPermanentFallsBackOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{step: fallbackStep()})
+	b.ch.fail = []error{&channels.Error{Kind: channels.KindPermanent, Code: "21610", Reason: "twilio: recipient unsubscribed (STOP)", OptOut: true}}
+	if err := b.deliver(t); err != nil {
+		t.Fatal(err)
+	}
+	s := b.reload(t)
+	if s.Status != store.SendFailed || !strings.Contains(s.Reason, "unsubscribed") || !strings.Contains(s.Reason, "falling back to email") {
+		t.Fatalf("send = %s (%q), want failed with the reason and the fallback", s.Status, s.Reason)
+	}
+	if p := b.patientNow(t); p.SMSConsent != store.ConsentOptedOut || p.EmailConsent == store.ConsentOptedOut {
+		t.Fatalf("consent sms=%s email=%s, want sms opted out only", p.SMSConsent, p.EmailConsent)
+	}
+	fb, err := b.sendByID(t, b.send.ID+worker.FallbackSuffix)
+	if err != nil {
+		t.Fatalf("fallback send: %v", err)
+	}
+	if fb.Status != store.SendPlanned || fb.Channel != store.ChannelEmail || !fb.DueAt.Equal(b.clock.Now()) {
+		t.Fatalf("fallback = %+v, want planned email due now", fb)
+	}
+	// The fallback is refused too: it ends, and does not fall back again.
+	b.ch.fail = []error{&channels.Error{Kind: channels.KindPermanent, Code: "http_400", Reason: "sendgrid: rejected"}}
+	if err := b.d.Deliver(context.Background(), fb.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	fb, _ = b.sendByID(t, fb.ID)
+	if fb.Status != store.SendFailed || strings.Contains(fb.Reason, "falling back") {
+		t.Fatalf("fallback = %s (%q), want failed without another fallback", fb.Status, fb.Reason)
+	}
+	if _, err := b.sendByID(t, fb.ID+worker.FallbackSuffix); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a fallback of the fallback exists (%v)", err)
+	}
+	if n := b.ch.calls.Load(); n != 2 {
+		t.Fatalf("channel called %d times, want 2 (one per channel)", n)
+	}
+}
+
+func TestDeliverFallbackSendIsDelivered(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{step: fallbackStep()})
+	b.ch.fail = []error{&channels.Error{Kind: channels.KindPermanent, Code: "21614", Reason: "twilio: To number is not a mobile number"}}
+	if err := b.deliver(t); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.patientNow(t); p.SMSConsent == store.ConsentOptedOut {
+		t.Fatal("21614 is no opt-out")
+	}
+	if err := b.d.Deliver(context.Background(), b.send.ID+worker.FallbackSuffix, false); err != nil {
+		t.Fatal(err)
+	}
+	es, err := b.st.OutboxList(context.Background(), store.OutboxFilter{ClinicID: b.clinic.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 1 || es[0].Channel != store.ChannelEmail || es[0].To != b.patient.Email || es[0].Subject != "Reminder" {
+		t.Fatalf("outbox = %+v, want the one email", es)
+	}
+}
+
+func TestDeliverPermanentWithoutFallbackStep(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{})
+	b.ch.fail = []error{&channels.Error{Kind: channels.KindPermanent, Code: "21211", Reason: "twilio: invalid To number"}}
+	if err := b.deliver(t); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.sendByID(t, b.send.ID+worker.FallbackSuffix); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("fallback planned for a step without fallback (%v)", err)
+	}
+}
+
+func TestDeliverSkipsUndeliverableAddress(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{})
+	if err := b.st.AddressMarkUndeliverable(context.Background(), store.UndeliverableAddress{
+		ClinicID: b.clinic.ID, Channel: store.ChannelSMS, Address: b.patient.Phone, Reason: "twilio undelivered (error 30006)",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.deliver(t); err != nil {
+		t.Fatal(err)
+	}
+	if s := b.reload(t); s.Status != store.SendSkipped || !strings.Contains(s.Reason, "undeliverable") {
+		t.Fatalf("send = %s (%q), want skipped as undeliverable", s.Status, s.Reason)
+	}
+	if n := b.ch.calls.Load(); n != 0 {
+		t.Fatalf("channel called %d times", n)
+	}
+}
+
+// pacedChannel is the fake channel with a sender rate.
+type pacedChannel struct{ *fakeChannel }
+
+func (pacedChannel) Pace() (string, float64) { return "twilio:+15550000000", 10 }
+
+// fixedLimiter always answers wait.
+type fixedLimiter struct {
+	wait time.Duration
+	keys []string
+}
+
+func (l *fixedLimiter) Reserve(_ context.Context, key string, perSecond float64, burst int) (time.Duration, error) {
+	l.keys = append(l.keys, key)
+	return l.wait, nil
+}
+
+func TestDeliverPacing(t *testing.T) {
+	t.Parallel()
+	paced := func(t *testing.T, wait time.Duration) (*bundle, *worker.Deliverer, *fixedLimiter) {
+		b := setup(t, setupOpts{})
+		l := &fixedLimiter{wait: wait}
+		ch := pacedChannel{b.ch}
+		d := worker.NewDeliverer(b.st, channels.Static{store.ChannelSMS: ch, store.ChannelEmail: ch}, b.clock, quiet,
+			worker.Config{Limiter: l, MaxPaceWait: 5 * time.Second})
+		return b, d, l
+	}
+	t.Run("short wait sends", func(t *testing.T) {
+		t.Parallel()
+		b, d, l := paced(t, 20*time.Millisecond)
+		if err := d.Deliver(context.Background(), b.send.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		if s := b.reload(t); s.Status != store.SendSent || len(l.keys) != 1 || l.keys[0] != "twilio:+15550000000" {
+			t.Fatalf("send %s, reservations %v", s.Status, l.keys)
+		}
+	})
+	t.Run("long wait snoozes", func(t *testing.T) {
+		t.Parallel()
+		b, d, _ := paced(t, time.Minute)
+		if err := d.Deliver(context.Background(), b.send.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		s := b.reload(t)
+		if s.Status != store.SendPlanned || !s.DueAt.Equal(b.clock.Now().Add(time.Minute)) || b.ch.calls.Load() != 0 {
+			t.Fatalf("send = %s due %s, want planned a minute later, not sent", s.Status, s.DueAt)
+		}
+	})
+	t.Run("wait past the appointment skips", func(t *testing.T) {
+		t.Parallel()
+		b, d, _ := paced(t, 25*time.Hour)
+		if err := d.Deliver(context.Background(), b.send.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		if s := b.reload(t); s.Status != store.SendSkipped || !strings.Contains(s.Reason, "sender backlog") {
+			t.Fatalf("send = %s (%q), want skipped for the backlog", s.Status, s.Reason)
+		}
+	})
+}

@@ -1,0 +1,156 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/beckonhealth/beckon/channels"
+	"github.com/beckonhealth/beckon/store"
+)
+
+// FallbackSuffix ends the id of a fallback send: the original send's id plus
+// this suffix, so a send has at most one fallback (SendInsert keeps an
+// existing id as it is).
+const FallbackSuffix = "~fallback"
+
+// otherChannel is the channel a fallback goes to.
+func otherChannel(kind string) string {
+	if kind == store.ChannelSMS {
+		return store.ChannelEmail
+	}
+	return store.ChannelSMS
+}
+
+// fallbackSend returns the fallback of sd on the channel other than used, or
+// ok=false when the step does not ask for one or sd is itself a fallback.
+// A fallback is a separate send: it is re-checked, claimed and recorded like
+// any other, and never falls back again.
+func fallbackSend(sd store.Send, step *store.Step, used string, now time.Time) (store.Send, bool) {
+	if step == nil || !step.Fallback || sd.Channel != step.Channel || used == "" {
+		return store.Send{}, false
+	}
+	fb := sd
+	fb.ID = sd.ID + FallbackSuffix
+	fb.Channel = otherChannel(used)
+	fb.DueAt = now
+	fb.Status = store.SendPlanned
+	fb.Attempts = 0
+	fb.ClaimToken = ""
+	fb.ClaimedAt, fb.EnqueuedAt, fb.SentAt = time.Time{}, time.Time{}, time.Time{}
+	fb.MessageID = ""
+	fb.CreatedAt, fb.UpdatedAt = now, now
+	return fb, true
+}
+
+// refused ends a send the provider refused for good: it records an opt-out the
+// provider reported, ends the send with the reason and, when the step asks
+// for it, plans the fallback on the other channel, all in one transaction.
+func (a *attempt) refused(ctx context.Context, ce *channels.Error) error {
+	return a.endWithFallback(ctx, store.SendFailed, ce.Reason, ce.OptOut)
+}
+
+// checkAddress ends the send when the provider reported the address
+// undeliverable before; done reports that the send is settled.
+func (a *attempt) checkAddress(ctx context.Context) (done bool, err error) {
+	u, err := a.d.store.AddressUndeliverableGet(ctx, a.send.ClinicID, a.kind, a.to)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return true, a.release(ctx, fmt.Errorf("check address: %w", err))
+	}
+	return true, a.endWithFallback(ctx, store.SendSkipped, a.kind+" address undeliverable ("+u.Reason+")", false)
+}
+
+func (a *attempt) endWithFallback(ctx context.Context, status, reason string, optOut bool) error {
+	now := a.d.clock.Now()
+	fb, hasFallback := fallbackSend(a.send, a.step, a.kind, now)
+	if hasFallback {
+		reason += "; falling back to " + fb.Channel
+	}
+	err := a.d.store.InTx(ctx, func(q store.Querier) error {
+		if optOut && a.kind == store.ChannelSMS {
+			if err := optOutSMS(ctx, q, a.send.ClinicID, a.send.PatientID, reason, now); err != nil {
+				return err
+			}
+		}
+		if err := q.SendFinish(ctx, store.SendFinishParams{
+			ID: a.send.ID, Token: a.token, Status: status, Reason: reason, Now: now,
+		}); err != nil {
+			return err
+		}
+		if hasFallback {
+			return q.SendInsert(ctx, []store.Send{fb})
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrConflict) {
+		a.log.Warn("claim lost before finishing", slog.String("status", status))
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("finish send: %w", err)
+	}
+	a.log.Info("send ended", slog.String("status", status), slog.String("reason", reason),
+		slog.Bool("fallback", hasFallback), slog.Bool("opt_out", optOut))
+	return nil
+}
+
+// optOutSMS records that the provider reported the patient unsubscribed.
+func optOutSMS(ctx context.Context, q store.Querier, clinicID, patientID, reason string, now time.Time) error {
+	err := q.PatientConsentSet(ctx, store.PatientConsentParams{
+		ClinicID: clinicID, PatientID: patientID, Channel: store.ChannelSMS, Consent: store.ConsentOptedOut, Now: now,
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return q.AuditAppend(ctx, store.AuditEntry{
+		ClinicID: clinicID, Actor: "system", Action: "patient.sms_opted_out",
+		Entity: "patient", EntityID: patientID, Detail: fmt.Sprintf("{\"reason\":%q}", reason), At: now,
+	})
+}
+
+// pace waits for the sender's next slot; done reports that the send was
+// handed back (a long wait) or ended (it would reach the patient after the
+// appointment began).
+func (a *attempt) pace(ctx context.Context, ch channels.Channel, appt store.Appointment) (done bool, err error) {
+	p, ok := ch.(channels.Paced)
+	if !ok || a.d.cfg.Limiter == nil {
+		return false, nil
+	}
+	key, rate := p.Pace()
+	if rate <= 0 {
+		return false, nil
+	}
+	wait, err := a.d.cfg.Limiter.Reserve(ctx, key, rate, 1)
+	if err != nil {
+		return true, a.release(ctx, err)
+	}
+	if wait <= 0 {
+		return false, nil
+	}
+	now := a.d.clock.Now()
+	if a.send.BeforeStart && !now.Add(wait).Before(appt.Start) {
+		// The backlog cannot be cleared before the appointment: report it.
+		a.log.Warn("sender backlog: reminder would go out after the appointment began",
+			slog.String("sender", key), slog.Duration("wait", wait))
+		return true, a.finish(ctx, store.SendSkipped, fmt.Sprintf("sender backlog: the next slot (in %s) is after the appointment start", wait.Round(time.Second)), "")
+	}
+	if wait > a.d.cfg.MaxPaceWait {
+		return true, a.snooze(ctx, now.Add(wait), "paced: sender busy")
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return false, nil
+	case <-ctx.Done():
+		return true, a.release(ctx, ctx.Err())
+	}
+}

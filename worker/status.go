@@ -1,0 +1,244 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/beckonhealth/beckon/scheduler"
+	"github.com/beckonhealth/beckon/store"
+)
+
+// TypeStatus is the asynq task type of a provider's delivery status, enqueued
+// by the webhooks once the callback's signature is verified.
+const TypeStatus = "provider:status"
+
+// Providers of status callbacks.
+const (
+	ProviderTwilio   = "twilio"
+	ProviderSendGrid = "sendgrid"
+)
+
+// StatusPayload is one delivery status reported by a provider. It holds ids
+// and codes only: no address, no body.
+type StatusPayload struct {
+	Provider   string    `json:"provider"`
+	Key        string    `json:"key"`                   // idempotency key: MessageSid+status, sg_event_id
+	ProviderID string    `json:"provider_id,omitempty"` // MessageSid; SendGrid's X-Message-Id
+	SendID     string    `json:"send_id,omitempty"`     // from the callback URL or custom_args
+	Event      string    `json:"event"`                 // the provider's status or event name
+	ErrorCode  string    `json:"error_code,omitempty"`
+	At         time.Time `json:"at"`
+}
+
+// NewStatusTask encodes p as a task; its TaskID should be StatusTaskID(p).
+func NewStatusTask(p StatusPayload) (*asynq.Task, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	return asynq.NewTask(TypeStatus, b), nil
+}
+
+// StatusTaskID is the asynq TaskID of a status: duplicates of a callback that
+// arrive while the first is queued are refused by asynq; later ones by the store.
+func StatusTaskID(p StatusPayload) string { return "status:" + p.Provider + ":" + p.Key }
+
+// ErrMessageNotYetRecorded means the status arrived before the worker that
+// sent the message recorded it; the task is retried.
+var ErrMessageNotYetRecorded = errors.New("status for a message not recorded (yet)")
+
+// StatusApplier is the asynq handler for TypeStatus tasks.
+type StatusApplier struct {
+	store  store.Store
+	clock  scheduler.Clock
+	logger *slog.Logger
+}
+
+// NewStatusApplier returns the status handler.
+func NewStatusApplier(st store.Store, clock scheduler.Clock, logger *slog.Logger) *StatusApplier {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &StatusApplier{store: st, clock: clock, logger: logger.With(slog.String("component", "status"))}
+}
+
+// ProcessTask implements asynq.Handler.
+func (s *StatusApplier) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	var p StatusPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.Provider == "" || p.Key == "" {
+		return fmt.Errorf("bad status payload: %w", asynq.SkipRetry)
+	}
+	return s.Apply(ctx, p)
+}
+
+// effect is what a provider event means for the message and the patient.
+type effect struct {
+	status        string // the event's status in the message history (a message status moves forward)
+	undeliverable bool   // the address is bad: later sends to it are skipped
+	optOutEmail   bool   // the patient asked for no more email
+	fallback      bool   // try the other channel, if the step says so
+}
+
+// twilioEffect maps a Twilio message status (and error code).
+func twilioEffect(status, code string) effect {
+	switch status {
+	case "accepted", "scheduled", "queued":
+		return effect{status: store.MessageQueued}
+	case "sending", "sent":
+		return effect{status: store.MessageSent}
+	case "delivered", "read":
+		return effect{status: store.MessageDelivered}
+	case "undelivered":
+		return effect{status: store.MessageUndelivered, fallback: true, undeliverable: code == "30005" || code == "30006"}
+	case "failed", "canceled":
+		return effect{status: store.MessageFailed, fallback: true}
+	}
+	return effect{status: status}
+}
+
+// sendgridEffect maps a SendGrid event.
+func sendgridEffect(event string) effect {
+	switch event {
+	case "processed":
+		return effect{status: store.MessageSent}
+	case "delivered":
+		return effect{status: store.MessageDelivered}
+	case "bounce":
+		return effect{status: store.MessageUndelivered, undeliverable: true, fallback: true}
+	case "dropped":
+		return effect{status: store.MessageFailed, undeliverable: true, fallback: true}
+	case "spamreport", "unsubscribe", "group_unsubscribe":
+		return effect{status: event, optOutEmail: true}
+	}
+	return effect{status: event} // deferred, open, click: history only
+}
+
+// Apply records one status: once per idempotency key, never moving the
+// message's status backwards, every event kept in its history.
+func (s *StatusApplier) Apply(ctx context.Context, p StatusPayload) error {
+	log := s.logger.With(slog.String("provider", p.Provider), slog.String("event", p.Event))
+	msg, err := s.findMessage(ctx, p)
+	if errors.Is(err, store.ErrNotFound) {
+		log.Debug("status for an unknown message", slog.String("send_id", p.SendID))
+		return ErrMessageNotYetRecorded
+	}
+	if err != nil {
+		return err
+	}
+	var eff effect
+	detail := p.Provider + " " + p.Event
+	if p.Provider == ProviderTwilio {
+		eff = twilioEffect(p.Event, p.ErrorCode)
+	} else {
+		eff = sendgridEffect(p.Event)
+	}
+	if p.ErrorCode != "" {
+		detail += " (error " + p.ErrorCode + ")"
+	}
+	now := s.clock.Now()
+	at := p.At
+	if at.IsZero() {
+		at = now
+	}
+	var moved, duplicate bool
+	var fb store.Send
+	var hasFallback bool
+	err = s.store.InTx(ctx, func(q store.Querier) error {
+		first, err := q.ProviderEventRecord(ctx, p.Provider, p.Key, now)
+		if err != nil || !first {
+			duplicate = !first
+			return err
+		}
+		moved, err = q.MessageStatusApply(ctx, msg.ClinicID, store.MessageEvent{
+			MessageID: msg.ID, Status: eff.status, Detail: detail, At: at,
+		})
+		if err != nil {
+			return err
+		}
+		if eff.undeliverable && msg.To != "" {
+			if err := q.AddressMarkUndeliverable(ctx, store.UndeliverableAddress{
+				ClinicID: msg.ClinicID, Channel: msg.Channel, Address: msg.To, Reason: detail, At: at,
+			}); err != nil {
+				return err
+			}
+		}
+		if eff.optOutEmail && msg.PatientID != "" {
+			if err := q.PatientConsentSet(ctx, store.PatientConsentParams{
+				ClinicID: msg.ClinicID, PatientID: msg.PatientID, Channel: store.ChannelEmail,
+				Consent: store.ConsentOptedOut, Now: now,
+			}); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		if eff.fallback && moved && msg.SendID != "" {
+			fb, hasFallback, err = fallbackFor(ctx, q, msg, now)
+			if err != nil || !hasFallback {
+				return err
+			}
+			return q.SendInsert(ctx, []store.Send{fb})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("apply status: %w", err)
+	}
+	log.Info("status applied", slog.String("message_id", msg.ID), slog.String("clinic_id", msg.ClinicID),
+		slog.Bool("duplicate", duplicate), slog.Bool("moved", moved), slog.Bool("fallback", hasFallback))
+	return nil
+}
+
+// findMessage finds the message a status is about: by the provider's id,
+// else by the send id it carries.
+func (s *StatusApplier) findMessage(ctx context.Context, p StatusPayload) (store.Message, error) {
+	if p.ProviderID != "" {
+		m, err := s.store.MessageGetByProvider(ctx, p.Provider, p.ProviderID)
+		if !errors.Is(err, store.ErrNotFound) {
+			return m, err
+		}
+	}
+	if p.SendID == "" {
+		return store.Message{}, store.ErrNotFound
+	}
+	sd, err := s.store.SendGet(ctx, p.SendID)
+	if err != nil {
+		return store.Message{}, err
+	}
+	if sd.MessageID == "" {
+		return store.Message{}, store.ErrNotFound
+	}
+	m, err := s.store.MessageGet(ctx, sd.ClinicID, sd.MessageID)
+	if err == nil && m.Provider != p.Provider {
+		return store.Message{}, store.ErrNotFound
+	}
+	return m, err
+}
+
+// fallbackFor plans the fallback of the message's send when its step asks
+// for one and the appointment has not begun.
+func fallbackFor(ctx context.Context, q store.Querier, msg store.Message, now time.Time) (store.Send, bool, error) {
+	sd, err := q.SendGet(ctx, msg.SendID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Send{}, false, nil
+	}
+	if err != nil {
+		return store.Send{}, false, err
+	}
+	c, err := q.CampaignGet(ctx, sd.ClinicID, sd.CampaignID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Send{}, false, nil
+	}
+	if err != nil {
+		return store.Send{}, false, err
+	}
+	fb, ok := fallbackSend(sd, stepOf(c, sd.StepID), msg.Channel, now)
+	if ok {
+		fb.Reason = "fallback: the " + msg.Channel + " message was not delivered"
+	}
+	return fb, ok, nil
+}
