@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -60,18 +59,8 @@ func (s *Service) UpsertAppointments(ctx context.Context, clinicID string, as []
 		if err != nil {
 			return err
 		}
-		for i, a := range as {
-			a.ClinicID = clinicID
-			saved, outcome, err := s.upsertAppointment(ctx, q, pc, a, actor)
-			if err != nil {
-				if len(as) > 1 {
-					return fmt.Errorf("appointments[%d]: %w", i, err)
-				}
-				return err
-			}
-			out = append(out, AppointmentResult{Appointment: saved, Outcome: outcome})
-		}
-		return nil
+		out, err = s.upsertAppointmentBatch(ctx, q, pc, as, actor)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -122,36 +111,55 @@ func (s *Service) upsertAppointment(ctx context.Context, q store.Querier, pc *pl
 	if err != nil {
 		return a, "", err
 	}
-	a.Start = a.Start.UTC()
 	old, err := q.AppointmentGet(ctx, a.ClinicID, a.ID)
-	outcome := Updated
+	var prev *store.Appointment
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		outcome = Created
-		if a.Confirmation == "" {
-			a.Confirmation = store.Unconfirmed
-		}
-		a.Version, a.CreatedAt = 1, now
 	case err != nil:
 		return a, "", err
 	default:
-		if a.Confirmation == "" {
-			a.Confirmation = old.Confirmation
-		}
-		if sameAppointment(old, a) {
-			return old, Unchanged, nil
-		}
-		a.Version, a.CreatedAt = old.Version+1, old.CreatedAt
+		prev = &old
 	}
-	a.UpdatedAt = now
+	a, outcome := mergeAppointment(prev, a, now)
+	if outcome == Unchanged {
+		return a, Unchanged, nil
+	}
 	if err := q.AppointmentPut(ctx, a, a.Version-1); err != nil {
 		return a, "", err
 	}
 	if err := s.replan(ctx, q, pc.clinic, patient, a, pc.campaigns, now); err != nil {
 		return a, "", err
 	}
+	err = q.AuditAppend(ctx, appointmentAudit(a, outcome, actor, now))
+	return a, outcome, err
+}
+
+// mergeAppointment applies an upsert of a onto the stored appointment (nil if
+// there is none): versions, creation time, and a confirmation left empty keeps
+// the stored one. An Unchanged outcome returns the stored appointment.
+func mergeAppointment(old *store.Appointment, a store.Appointment, now time.Time) (store.Appointment, string) {
+	a.Start = a.Start.UTC()
+	if old == nil {
+		if a.Confirmation == "" {
+			a.Confirmation = store.Unconfirmed
+		}
+		a.Version, a.CreatedAt, a.UpdatedAt = 1, now, now
+		return a, Created
+	}
+	if a.Confirmation == "" {
+		a.Confirmation = old.Confirmation
+	}
+	if sameAppointment(*old, a) {
+		return *old, Unchanged
+	}
+	a.Version, a.CreatedAt, a.UpdatedAt = old.Version+1, old.CreatedAt, now
+	return a, Updated
+}
+
+// appointmentAudit is the audit entry of an appointment change (ids only).
+func appointmentAudit(a store.Appointment, outcome, actor string, now time.Time) store.AuditEntry {
 	detail, _ := json.Marshal(map[string]any{"version": a.Version, "status": a.Status, "start": a.Start})
-	err = q.AuditAppend(ctx, store.AuditEntry{
+	return store.AuditEntry{
 		ClinicID: a.ClinicID,
 		Actor:    actor,
 		Action:   "appointment." + outcome,
@@ -159,8 +167,7 @@ func (s *Service) upsertAppointment(ctx context.Context, q store.Querier, pc *pl
 		EntityID: a.ID,
 		Detail:   string(detail),
 		At:       now,
-	})
-	return a, outcome, err
+	}
 }
 
 func sameAppointment(a, b store.Appointment) bool {
@@ -180,13 +187,7 @@ func (s *Service) replan(ctx context.Context, q store.Querier, c store.Clinic, p
 	for i, sd := range sends {
 		keep[i] = sd.ID
 	}
-	reason := "appointment changed"
-	switch a.Status {
-	case store.StatusCancelled:
-		reason = "appointment cancelled"
-	case store.StatusNoShow:
-		reason = "appointment marked no-show"
-	}
+	reason := supersedeReason(a)
 	n, err := q.SendSupersede(ctx, store.SendSupersedeParams{
 		ClinicID:      a.ClinicID,
 		AppointmentID: a.ID,

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -28,6 +29,7 @@ type config struct {
 	concurrency  int
 	phases       string
 	json         bool
+	cpuProfile   string
 }
 
 // result is one measured figure.
@@ -47,12 +49,23 @@ func main() {
 	flag.IntVar(&cfg.concurrency, "concurrency", 20, "deliveries at once (asynq concurrency), for Beckon and bare asynq alike")
 	flag.StringVar(&cfg.phases, "phases", "ingest,delivery,timing", "phases to run")
 	flag.BoolVar(&cfg.json, "json", false, "print JSON instead of a table")
+	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "beckon-bench:", err)
+			os.Exit(1)
+		}
+		_ = pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	results, err := run(ctx, cfg)
 	if err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "beckon-bench:", err)
 		os.Exit(1)
 	}

@@ -1,0 +1,213 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// BatchQuerier holds the set-at-a-time queries that keep a schedule sync (a
+// thousand appointments in one request) to a handful of round trips.
+type BatchQuerier interface {
+	// AppointmentGetMany returns the clinic's appointments among ids, by id.
+	AppointmentGetMany(ctx context.Context, clinicID string, ids []string) (map[string]Appointment, error)
+	// PatientGetMany returns the clinic's patients among ids, by id.
+	PatientGetMany(ctx context.Context, clinicID string, ids []string) (map[string]Patient, error)
+	// AppointmentPutMany writes each appointment as AppointmentPut would with
+	// expect[i]; ErrConflict (and nothing written, when run in a transaction)
+	// if any of them lost its version race.
+	AppointmentPutMany(ctx context.Context, as []Appointment, expect []int64) error
+	// SendSupersedeMany supersedes the planned sends of the clinic's
+	// appointments whose id is not in Keep.
+	SendSupersedeMany(ctx context.Context, p SendSupersedeManyParams) (int, error)
+	// AuditAppendMany appends the entries (empty ids are generated).
+	AuditAppendMany(ctx context.Context, es []AuditEntry) error
+}
+
+// SendSupersedeManyParams selects the sends to supersede for many appointments.
+type SendSupersedeManyParams struct {
+	ClinicID       string
+	AppointmentIDs []string
+	Keep           []string
+	Reason         string
+	Now            time.Time
+}
+
+// batchChunk bounds the rows (or ids) of one statement, well under the
+// parameter limits of both PostgreSQL (65535) and SQLite (32766).
+const batchChunk = 500
+
+func chunks[T any](xs []T, n int, fn func([]T) error) error {
+	for start := 0; start < len(xs); start += n {
+		if err := fn(xs[start:min(start+n, len(xs))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func inList(w *where, ids []string) string {
+	ph := make([]string, len(ids))
+	for i, id := range ids {
+		ph[i] = w.arg(id)
+	}
+	return "(" + strings.Join(ph, ", ") + ")"
+}
+
+func (q *queries) AppointmentGetMany(ctx context.Context, clinicID string, ids []string) (map[string]Appointment, error) {
+	out := make(map[string]Appointment, len(ids))
+	err := chunks(ids, batchChunk, func(part []string) error {
+		var w where
+		w.add("clinic_id = ?", clinicID)
+		w.add("id IN " + inList(&w, part))
+		as, err := list(ctx, q, "appointment.get_many", scanAppointment,
+			`SELECT `+appointmentCols+` FROM appointments`+w.String(), w.args...)
+		for _, a := range as {
+			out[a.ID] = a
+		}
+		return err
+	})
+	return out, err
+}
+
+func (q *queries) PatientGetMany(ctx context.Context, clinicID string, ids []string) (map[string]Patient, error) {
+	out := make(map[string]Patient, len(ids))
+	err := chunks(ids, batchChunk, func(part []string) error {
+		var w where
+		w.add("clinic_id = ?", clinicID)
+		w.add("id IN " + inList(&w, part))
+		ps, err := list(ctx, q, "patient.get_many", scanPatient,
+			`SELECT `+patientCols+` FROM patients`+w.String(), w.args...)
+		for _, p := range ps {
+			out[p.ID] = p
+		}
+		return err
+	})
+	return out, err
+}
+
+// appointmentColCount is the number of columns in appointmentCols.
+const appointmentColCount = 13
+
+// AppointmentPutMany is one upsert per chunk whose update applies only where
+// the stored version is the expected one; a short row count is a lost race.
+func (q *queries) AppointmentPutMany(ctx context.Context, as []Appointment, expect []int64) error {
+	type row struct {
+		a      Appointment
+		expect int64
+	}
+	rows := make([]row, len(as))
+	for i := range as {
+		rows[i] = row{as[i], expect[i]}
+	}
+	return q.atomic(ctx, func(q *queries) error {
+		return chunks(rows, batchChunk/2, func(part []row) error {
+			var b strings.Builder
+			b.WriteString(`INSERT INTO appointments (` + appointmentCols + `) VALUES `)
+			args := make([]any, 0, len(part)*(appointmentColCount+1))
+			for i, r := range part {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString("(" + placeholders(len(args)+1, appointmentColCount) + ")")
+				a := r.a
+				created := stamp(a.CreatedAt)
+				args = append(args, a.ClinicID, a.ID, a.PatientID, msArg(a.Start), a.Duration.Milliseconds(),
+					a.Type, a.Provider, a.Location, a.Status, a.Confirmation, a.Version,
+					created.UnixMilli(), orTime(a.UpdatedAt, created).UnixMilli())
+			}
+			// The expected version is the new one minus one: AppointmentPut's
+			// contract (a.Version = expect + 1) holds for every caller.
+			b.WriteString(` ON CONFLICT (clinic_id, id) DO UPDATE SET
+				patient_id = excluded.patient_id, start_at = excluded.start_at,
+				duration_ms = excluded.duration_ms, type = excluded.type,
+				provider = excluded.provider, location = excluded.location,
+				status = excluded.status, confirmation = excluded.confirmation,
+				version = excluded.version, updated_at = excluded.updated_at
+				WHERE appointments.version = excluded.version - 1`)
+			for _, r := range part {
+				if r.a.Version != r.expect+1 {
+					return ErrConflict
+				}
+			}
+			n, err := q.exec(ctx, "appointment.put_many", b.String(), args...)
+			if err != nil {
+				return err
+			}
+			if int(n) != len(part) {
+				return ErrConflict
+			}
+			return nil
+		})
+	})
+}
+
+func (q *queries) SendSupersedeMany(ctx context.Context, p SendSupersedeManyParams) (int, error) {
+	total := 0
+	keep := make(map[string]bool, len(p.Keep))
+	for _, id := range p.Keep {
+		keep[id] = true
+	}
+	err := chunks(p.AppointmentIDs, batchChunk/5, func(part []string) error {
+		// Only the planned sends of these appointments can be superseded; find
+		// them first so the NOT IN list stays as short as the chunk.
+		var w where
+		w.add("clinic_id = ?", p.ClinicID)
+		w.add("status = '" + SendPlanned + "'")
+		w.add("appointment_id IN " + inList(&w, part))
+		rows, err := q.db.QueryContext(ctx, `SELECT id FROM sends`+w.String(), w.args...)
+		if err != nil {
+			return translate("send.supersede_many", err)
+		}
+		var drop []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return translate("send.supersede_many", err)
+			}
+			if !keep[id] {
+				drop = append(drop, id)
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return translate("send.supersede_many", err)
+		}
+		return chunks(drop, batchChunk, func(ids []string) error {
+			var u where
+			reason, now := u.arg(p.Reason), u.arg(stamp(p.Now).UnixMilli())
+			u.add("status = '" + SendPlanned + "'")
+			u.add("id IN " + inList(&u, ids))
+			n, err := q.exec(ctx, "send.supersede_many", `UPDATE sends SET status = '`+SendSuperseded+
+				`', reason = `+reason+`, updated_at = `+now+u.String(), u.args...)
+			total += int(n)
+			return err
+		})
+	})
+	return total, err
+}
+
+// auditColCount is the number of columns in auditCols.
+const auditColCount = 8
+
+func (q *queries) AuditAppendMany(ctx context.Context, es []AuditEntry) error {
+	return q.atomic(ctx, func(q *queries) error {
+		return chunks(es, batchChunk, func(part []AuditEntry) error {
+			var b strings.Builder
+			b.WriteString(`INSERT INTO audit (` + auditCols + `) VALUES `)
+			args := make([]any, 0, len(part)*auditColCount)
+			for i, e := range part {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				if e.ID == "" {
+					e.ID = NewID("aud_")
+				}
+				b.WriteString("(" + placeholders(len(args)+1, auditColCount) + ")")
+				args = append(args, e.ID, e.ClinicID, e.Actor, e.Action, e.Entity, e.EntityID, e.Detail, stamp(e.At).UnixMilli())
+			}
+			_, err := q.exec(ctx, "audit.append_many", b.String(), args...)
+			return err
+		})
+	})
+}
