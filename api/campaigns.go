@@ -39,6 +39,7 @@ type StepBody struct {
 	Content           map[string]ContentBody `json:"content,omitempty" doc:"Instead of template: content per language tag (Go text/template)"`
 	OnlyIfUnconfirmed bool                   `json:"only_if_unconfirmed,omitempty" doc:"Skip when the appointment is confirmed"`
 	Match             *MatchBody             `json:"match,omitempty"`
+	Fallback          bool                   `json:"fallback,omitempty" doc:"If the provider refuses the message for good or reports it undelivered, send it once on the other channel (the content must render there too)"`
 }
 
 // ContentBody is a message's source in one language.
@@ -136,6 +137,7 @@ func campaignFromBody(clinicID, id string, b CampaignBody) (store.Campaign, erro
 			Channel:           sb.Channel,
 			Template:          sb.Template,
 			OnlyIfUnconfirmed: sb.OnlyIfUnconfirmed,
+			Fallback:          sb.Fallback,
 		}
 		if st.ID == "" {
 			st.ID = fmt.Sprintf("step-%d", i+1)
@@ -180,6 +182,8 @@ func campaignFromBody(clinicID, id string, b CampaignBody) (store.Campaign, erro
 				fe.add(f+"template", "unknown template; built-in templates are %v", templates.Names())
 			} else if err := templates.Validate(sb.Channel, cs); err != nil {
 				fe.add(f+"template", "%v", err)
+			} else if err := validFallback(sb, cs); err != nil {
+				fe.add(f+"fallback", "%v", err)
 			}
 		case len(sb.Content) > 0:
 			st.Content = store.Contents{}
@@ -193,6 +197,8 @@ func campaignFromBody(clinicID, id string, b CampaignBody) (store.Campaign, erro
 			}
 			if err := templates.Validate(sb.Channel, st.Content); err != nil {
 				fe.add(f+"content", "%v", err)
+			} else if err := validFallback(sb, st.Content); err != nil {
+				fe.add(f+"fallback", "%v", err)
 			}
 		default:
 			fe.add(f+"template", "give a template or content")
@@ -222,6 +228,7 @@ func campaignOut(c store.Campaign) Campaign {
 			Template:          st.Template,
 			OnlyIfUnconfirmed: st.OnlyIfUnconfirmed,
 			Match:             matchOut(st.Match),
+			Fallback:          st.Fallback,
 		}
 		switch st.Timing.Kind {
 		case store.TimingDay:
@@ -247,4 +254,25 @@ func matchOut(m store.Match) *MatchBody {
 	}
 	mb := MatchBody(m)
 	return &mb
+}
+
+// validFallback checks that a step with fallback renders on the other channel
+// (an SMS step falling back to email needs a subject).
+func validFallback(sb StepBody, cs store.Contents) error {
+	if !sb.Fallback {
+		return nil
+	}
+	others := []string{store.ChannelSMS, store.ChannelEmail}
+	switch sb.Channel {
+	case store.ChannelSMS:
+		others = []string{store.ChannelEmail}
+	case store.ChannelEmail:
+		others = []string{store.ChannelSMS}
+	}
+	for _, ch := range others {
+		if err := templates.Validate(ch, cs); err != nil {
+			return fmt.Errorf("the content cannot fall back to %s: %w", ch, err)
+		}
+	}
+	return nil
 }

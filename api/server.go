@@ -34,6 +34,10 @@ type Config struct {
 	// Tasks enqueues asynq tasks (inbound statuses and messages are applied by
 	// workers, not in the request).
 	Tasks *asynq.Client
+	// Queue is the asynq queue of Tasks (EHR write-backs). Default "sends".
+	Queue string
+	// Delivery configures the provider webhooks (public URL, default secrets).
+	Delivery DeliveryConfig
 }
 
 // Server serves the API.
