@@ -10,6 +10,10 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 )
 
+// postgresPoolSize bounds a process's connections; PostgreSQL's default
+// max_connections (100) leaves room for a few processes.
+const postgresPoolSize = 30
+
 func openPostgres(ctx context.Context, dsn string) (*sql.DB, error) {
 	name := redact(dsn)
 	db, err := sql.Open("pgx", dsn)
@@ -17,8 +21,10 @@ func openPostgres(ctx context.Context, dsn string) (*sql.DB, error) {
 		// pgx redacts passwords from its own errors.
 		return nil, fmt.Errorf("store: open postgres %s: %w", name, err)
 	}
-	db.SetMaxOpenConns(20)
-	db.SetMaxIdleConns(10)
+	// Keep as many idle connections as open ones: a busy worker otherwise
+	// closes and reopens connections (each a TCP and auth handshake) all day.
+	db.SetMaxOpenConns(postgresPoolSize)
+	db.SetMaxIdleConns(postgresPoolSize)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	db.SetConnMaxLifetime(time.Hour)
 	if err := db.PingContext(ctx); err != nil {
