@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -111,6 +112,7 @@ func newStack(ctx context.Context, cfg config) (*stack, error) {
 		From:              "+14155550100",
 		StatusCallbackURL: "http://127.0.0.1:9/webhooks/twilio/status",
 		BaseURL:           s.fake.URL,
+		Transport:         &http.Transport{MaxIdleConnsPerHost: 128, IdleConnTimeout: time.Minute},
 	})
 	if err != nil {
 		return nil, err
