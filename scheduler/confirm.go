@@ -1,8 +1,12 @@
 package scheduler
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
+
+	"github.com/hibiken/asynq"
 
 	"github.com/beckonhealth/beckon/store"
 )
@@ -78,4 +82,28 @@ func (s *Service) Confirm(ctx context.Context, c store.Confirmation) (ConfirmRes
 		return nil
 	})
 	return res, err
+}
+
+// TypeWriteback is the asynq task type that updates the EHR after a
+// confirmation; its TaskID is the write-back id.
+const TypeWriteback = "ehr:writeback"
+
+// WritebackPayload is the body of a TypeWriteback task: only the id.
+type WritebackPayload struct {
+	WritebackID string `json:"writeback_id"`
+}
+
+// EnqueueWritebacks hands pending write-backs to asynq (a task that exists
+// already is left as it is).
+func EnqueueWritebacks(ctx context.Context, c *asynq.Client, queue string, ws []store.Writeback) error {
+	var errs []error
+	for _, w := range ws {
+		b, _ := json.Marshal(WritebackPayload{WritebackID: w.ID})
+		_, err := c.EnqueueContext(ctx, asynq.NewTask(TypeWriteback, b),
+			asynq.TaskID(w.ID), asynq.Queue(cmp.Or(queue, DefaultQueue)), asynq.MaxRetry(12))
+		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -46,6 +46,15 @@ type Config struct {
 	Demo bool
 	// DemoTimeZone (BECKON_DEMO_TIME_ZONE): the demo clinic's zone. Default America/New_York.
 	DemoTimeZone string
+	// MLLPAddr (BECKON_MLLP_ADDR): where the HL7 v2 MLLP listener listens
+	// (serve and api). Default empty: no listener.
+	MLLPAddr string
+	// MLLPClinic (BECKON_MLLP_CLINIC): the clinic every MLLP message belongs
+	// to. Default empty: the clinic is found by the sending facility (MSH-4).
+	MLLPClinic string
+	// MLLPIdleTimeout (BECKON_MLLP_IDLE_TIMEOUT): an MLLP connection that
+	// starts no frame (or does not finish one) for this long is closed. Default 2m.
+	MLLPIdleTimeout time.Duration
 	// LogLevel (BECKON_LOG_LEVEL): debug, info, warn, error. Default info.
 	LogLevel string
 	// LogFormat (BECKON_LOG_FORMAT): text or json. Default text.
@@ -98,6 +107,9 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		c.Demo = b
 	}
 	c.DemoTimeZone = getenv("BECKON_DEMO_TIME_ZONE")
+	c.MLLPAddr = getenv("BECKON_MLLP_ADDR")
+	c.MLLPClinic = getenv("BECKON_MLLP_CLINIC")
+	c.MLLPIdleTimeout = dur("BECKON_MLLP_IDLE_TIMEOUT")
 	c.LogLevel = getenv("BECKON_LOG_LEVEL")
 	c.LogFormat = getenv("BECKON_LOG_FORMAT")
 	return c, errors.Join(errs...)
@@ -117,6 +129,9 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxRetry, "max-retry", c.MaxRetry, "delivery retries (default 10)")
 	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "asynq due-task poll interval (default 100ms)")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "create a demo clinic and key on an empty database (default true)")
+	fs.StringVar(&c.MLLPAddr, "mllp-addr", c.MLLPAddr, "HL7 v2 MLLP listen address (default: none)")
+	fs.StringVar(&c.MLLPClinic, "mllp-clinic", c.MLLPClinic, "clinic of every MLLP message (default: by sending facility)")
+	fs.DurationVar(&c.MLLPIdleTimeout, "mllp-idle-timeout", c.MLLPIdleTimeout, "MLLP idle/frame timeout (default 2m)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn, error (default info)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (default text)")
 }
@@ -134,6 +149,7 @@ func (c Config) withDefaults() Config {
 	c.MaxRetry = cmp.Or(c.MaxRetry, 10)
 	c.PollInterval = cmp.Or(c.PollInterval, 100*time.Millisecond)
 	c.DemoTimeZone = cmp.Or(c.DemoTimeZone, "America/New_York")
+	c.MLLPIdleTimeout = cmp.Or(c.MLLPIdleTimeout, 2*time.Minute)
 	c.LogLevel = cmp.Or(c.LogLevel, "info")
 	c.LogFormat = cmp.Or(c.LogFormat, "text")
 	return c

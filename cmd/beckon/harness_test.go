@@ -66,6 +66,12 @@ func randomName(prefix string) string {
 // test needs (a queue of its own, a short recheck).
 func startApp(t *testing.T, backend string) *app {
 	t.Helper()
+	return startAppEnv(t, backend, nil)
+}
+
+// startAppEnv is startApp with extra environment variables.
+func startAppEnv(t *testing.T, backend string, extra map[string]string) *app {
+	t.Helper()
 	env := map[string]string{
 		"BECKON_HTTP_ADDR":     "127.0.0.1:0",
 		"BECKON_QUEUE":         randomName("e2e-"),
@@ -79,6 +85,9 @@ func startApp(t *testing.T, backend string) *app {
 	case "servers":
 		env["BECKON_DATABASE_URL"] = storetest.PostgresSchema(t, os.Getenv("DATABASE_URL"))
 		env["BECKON_REDIS_URL"] = os.Getenv("REDIS_URL")
+	}
+	for k, v := range extra {
+		env[k] = v
 	}
 	logs := &syncBuffer{}
 	m := NewMain()

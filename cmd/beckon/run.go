@@ -49,6 +49,7 @@ type Main struct {
 	http   *http.Server
 	ln     net.Listener
 	serveW sync.WaitGroup
+	feeds  feeds // the MLLP listener (feeds.go)
 
 	// DemoKey is the admin key printed for a new demo clinic (empty otherwise).
 	DemoKey string
@@ -221,6 +222,7 @@ func (m *Main) startAPI(svc *scheduler.Service) error {
 		Logger:  m.logger,
 		Ready:   func(ctx context.Context) error { return m.rdb.Ping(ctx).Err() },
 		Tasks:   m.client,
+		Queue:   m.Config.Queue,
 	})
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
 	if err != nil {
@@ -334,6 +336,7 @@ func (m *Main) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var errs []error
+	errs = append(errs, m.closeFeeds())
 	if m.http != nil {
 		errs = append(errs, m.http.Shutdown(ctx))
 		m.serveW.Wait()
