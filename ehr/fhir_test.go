@@ -1,0 +1,148 @@
+package ehr_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/beckonhealth/beckon/ehr"
+)
+
+func readFHIR(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "fhir", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestMapFHIRAppointmentExamples(t *testing.T) {
+	t.Parallel()
+	ny, _ := time.LoadLocation("America/New_York")
+	tests := []struct {
+		file string
+		want ehr.FHIRAppointment
+	}{
+		{"appointment-example.json", ehr.FHIRAppointment{
+			ID: "example", FHIRState: "booked", Status: "booked", Scheduled: true,
+			Start: time.Date(2013, 12, 10, 9, 0, 0, 0, time.UTC), Duration: 2 * time.Hour,
+			Type: "FOLLOWUP", Provider: "example", Location: "1",
+			PatientRef: "Patient/example", PatientID: "example", PatientIndex: 0,
+		}},
+		{"appointment-example-request.json", ehr.FHIRAppointment{
+			ID: "examplereq", FHIRState: "proposed", Status: "cancelled", Scheduled: false,
+			Duration: 15 * time.Minute, Type: "WALKIN", Location: "1",
+			PatientRef: "Patient/example", PatientID: "example", PatientIndex: 0,
+		}},
+		{"appointment-example2doctors.json", ehr.FHIRAppointment{
+			ID: "2docs", FHIRState: "booked", Status: "booked", Scheduled: true,
+			Start: time.Date(2013, 12, 9, 9, 0, 0, 0, time.UTC), Duration: 2 * time.Hour,
+			Type: "WALKIN", Provider: "example",
+			PatientRef: "Patient/example", PatientID: "example", PatientIndex: 0,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			got, err := ehr.MapFHIRAppointment(readFHIR(t, tt.file), ny, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Fatalf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMapFHIRStatuses(t *testing.T) {
+	t.Parallel()
+	for status, want := range map[string]string{
+		"proposed": "cancelled", "pending": "cancelled", "waitlist": "cancelled",
+		"booked": "booked", "arrived": "arrived", "checked-in": "arrived", "fulfilled": "fulfilled",
+		"cancelled": "cancelled", "entered-in-error": "cancelled", "noshow": "noshow",
+	} {
+		raw := `{"resourceType":"Appointment","id":"a1","status":"` + status + `","start":"2030-01-01T10:00:00-05:00",
+			"participant":[{"actor":{"reference":"Patient/p1"},"status":"needs-action"}]}`
+		got, err := ehr.MapFHIRAppointment([]byte(raw), time.UTC, nil)
+		if err != nil || got.Status != want {
+			t.Errorf("%s: status %q, err %v; want %q", status, got.Status, err, want)
+		}
+	}
+}
+
+func TestMapFHIRInvalid(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, raw, expr string
+	}{
+		{"not json", `{`, ""},
+		{"not an appointment", `{"resourceType":"Patient"}`, "resourceType"},
+		{"no status", `{"resourceType":"Appointment","participant":[{"actor":{"reference":"Patient/p"},"status":"accepted"}]}`, "Appointment.status"},
+		{"bad status", `{"resourceType":"Appointment","status":"maybe","participant":[{"actor":{"reference":"Patient/p"},"status":"accepted"}]}`, "Appointment.status"},
+		{"no participant", `{"resourceType":"Appointment","status":"booked","start":"2030-01-01T10:00:00Z"}`, "Appointment.participant"},
+		{"no start", `{"resourceType":"Appointment","status":"booked","participant":[{"actor":{"reference":"Patient/p"},"status":"accepted"}]}`, "Appointment.start"},
+		{"bad start", `{"resourceType":"Appointment","status":"booked","start":"tomorrow","participant":[{"actor":{"reference":"Patient/p"},"status":"accepted"}]}`, "Appointment.start"},
+		{"no patient", `{"resourceType":"Appointment","status":"booked","start":"2030-01-01T10:00:00Z","participant":[{"actor":{"reference":"Practitioner/d"},"status":"accepted"}]}`, "Appointment.participant"},
+		{"missing contained", `{"resourceType":"Appointment","status":"booked","start":"2030-01-01T10:00:00Z","participant":[{"actor":{"reference":"#p1"},"status":"accepted"}]}`, "Appointment.participant[0].actor"},
+	}
+	for _, tt := range tests {
+		_, err := ehr.MapFHIRAppointment([]byte(tt.raw), time.UTC, nil)
+		var fe *ehr.FHIRError
+		if !errors.As(err, &fe) || fe.Expression != tt.expr {
+			t.Errorf("%s: err %v, want expression %q", tt.name, err, tt.expr)
+		}
+	}
+}
+
+func TestMapFHIRContainedAndBundle(t *testing.T) {
+	t.Parallel()
+	raw := `{"resourceType":"Appointment","id":"a9","status":"booked","start":"2030-01-01T10:00:00Z",
+		"contained":[{"resourceType":"Patient","id":"p1","identifier":[{"value":"MRN-9"}],"name":[{"given":["Ana"],"family":"Lopez"}],
+		"telecom":[{"system":"phone","value":"+14155550123","use":"mobile"}]}],
+		"participant":[{"actor":{"reference":"#p1"},"status":"needs-action"}]}`
+	got, err := ehr.MapFHIRAppointment([]byte(raw), time.UTC, nil)
+	if err != nil || got.PatientID != "MRN-9" || got.Patient == nil || got.Patient.FirstName != "Ana" || got.Patient.Phone != "+14155550123" {
+		t.Fatalf("contained: %+v %v", got, err)
+	}
+	b, err := ehr.MapFHIRBundle(readFHIR(t, "bundle-transaction-patient.json"), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Entries) != 2 || b.Entries[0].Patient == nil || b.Entries[1].Appointment == nil {
+		t.Fatalf("bundle: %+v", b)
+	}
+	p, a := b.Entries[0].Patient, b.Entries[1].Appointment
+	if p.ID != "pat-5001" || p.Phone != "+16175550142" || p.Language != "es" || p.Email != "peter@example.org" {
+		t.Fatalf("patient %+v", p)
+	}
+	if a.PatientID != "pat-5001" || a.Version != 1 || a.Duration != 20*time.Minute || a.Provider != "dr-1" {
+		t.Fatalf("appointment %+v", a)
+	}
+	_, err = ehr.MapFHIRBundle([]byte(`{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Observation"}}]}`), time.UTC)
+	var fe *ehr.FHIRError
+	if !errors.As(err, &fe) || fe.Expression != "Bundle.entry[0].resource" {
+		t.Fatalf("bad entry: %v", err)
+	}
+}
+
+func FuzzMapFHIR(f *testing.F) {
+	for _, name := range []string{"appointment-example.json", "appointment-example-request.json", "appointment-example2doctors.json", "bundle-transaction-patient.json"} {
+		f.Add(readFHIR(f, name))
+	}
+	f.Add([]byte(`{"resourceType":"Appointment","status":"booked","contained":[{"resourceType":"Patient","id":"p"}],"participant":[{"actor":{"reference":"#p"}}]}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		a, err := ehr.MapFHIRAppointment(raw, time.UTC, nil)
+		if err == nil && (a.PatientID == "" || (a.Scheduled && a.Status != "cancelled" && a.Start.IsZero())) {
+			t.Fatalf("accepted without patient or start: %+v", a)
+		}
+		var fe *ehr.FHIRError
+		if err != nil && !errors.As(err, &fe) {
+			t.Fatalf("error of type %T", err)
+		}
+		_, _ = ehr.MapFHIRBundle(raw, time.UTC)
+	})
+}
