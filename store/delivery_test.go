@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -104,6 +106,31 @@ func TestMessageStatus(t *testing.T) {
 			}
 			_, err := b.st.MessageStatusApply(b.ctx, b.otherClinic(t).ID, store.MessageEvent{MessageID: m.ID, Status: store.MessageSent})
 			isErr(t, "other clinic", err, store.ErrNotFound)
+		})
+		t.Run("ConcurrentNeverBackwards", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			for i := range 10 {
+				m := insert(t, b, fmt.Sprintf("msg_%d", i), fmt.Sprintf("SM%d", i))
+				var wg sync.WaitGroup
+				errs := make(chan error, 2)
+				for _, st := range []string{store.MessageSent, store.MessageDelivered} {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						_, err := b.st.MessageStatusApply(b.ctx, b.clinic.ID, store.MessageEvent{MessageID: m.ID, Status: st, At: b.now})
+						errs <- err
+					}()
+				}
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					noErr(t, "apply", err)
+				}
+				got, err := b.st.MessageGet(b.ctx, b.clinic.ID, m.ID)
+				noErr(t, "get", err)
+				equal(t, "status", got.Status, store.MessageDelivered)
+			}
 		})
 		t.Run("ProviderEventOnce", func(t *testing.T) {
 			t.Parallel()

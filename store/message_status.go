@@ -15,23 +15,30 @@ func (q *queries) MessageGetByProvider(ctx context.Context, provider, providerID
 		ORDER BY created_at, id LIMIT 1`, provider, providerID, Outbound)
 }
 
+// statusRankSQL is MessageStatusRank in SQL; a status it does not know
+// (inbound "received") ranks above every other, so it is never replaced.
+const statusRankSQL = `CASE status WHEN 'queued' THEN 0 WHEN 'sent' THEN 1
+	WHEN 'delivered' THEN 2 WHEN 'undelivered' THEN 2 WHEN 'failed' THEN 2 ELSE 99 END`
+
 func (q *queries) MessageStatusApply(ctx context.Context, clinicID string, e MessageEvent) (bool, error) {
 	at := stamp(e.At).UnixMilli()
 	moved := false
 	err := q.atomic(ctx, func(q *queries) error {
-		var cur string
+		var one int
 		err := q.db.QueryRowContext(ctx,
-			`SELECT status FROM messages WHERE clinic_id = $1 AND id = $2`,
-			clinicID, e.MessageID).Scan(&cur)
+			`SELECT 1 FROM messages WHERE clinic_id = $1 AND id = $2`,
+			clinicID, e.MessageID).Scan(&one)
 		if err != nil {
 			return translate("message.status_apply", err)
 		}
-		if r := MessageStatusRank(e.Status); r >= 0 && r > MessageStatusRank(cur) {
-			// Conditional on the status read: a concurrent move makes this a no-op.
+		if r := MessageStatusRank(e.Status); r >= 0 {
+			// One statement compares and moves, so two callbacks applied at
+			// once cannot move the status backwards (PostgreSQL re-checks the
+			// condition on the row it waited for).
 			moved, err = q.execOne(ctx, "message.status_apply", `
 				UPDATE messages SET status = $3, updated_at = $4
-				WHERE clinic_id = $1 AND id = $2 AND status = $5`,
-				clinicID, e.MessageID, e.Status, at, cur)
+				WHERE clinic_id = $1 AND id = $2 AND `+statusRankSQL+` < $5`,
+				clinicID, e.MessageID, e.Status, at, r)
 			if err != nil {
 				return err
 			}
