@@ -184,7 +184,10 @@ func (a *attempt) run(ctx context.Context) error {
 	}
 	ch, err := a.d.channels.Channel(ctx, sd.ClinicID, kind)
 	if err != nil {
-		return a.finish(ctx, store.SendFailed, err.Error(), "")
+		if channels.KindOf(err) != channels.KindPermanent {
+			return a.release(ctx, err) // e.g. the settings could not be read
+		}
+		return a.finish(ctx, store.SendFailed, reasonOf(err), "")
 	}
 	if a.resumed {
 		// A previous claim was abandoned: ask the provider before sending again.

@@ -216,13 +216,14 @@ func (m *Main) openRedis(ctx context.Context) error {
 
 func (m *Main) startAPI(svc *scheduler.Service) error {
 	srv := api.New(api.Config{
-		Store:   m.store,
-		Service: svc,
-		Clock:   m.Clock,
-		Logger:  m.logger,
-		Ready:   func(ctx context.Context) error { return m.rdb.Ping(ctx).Err() },
-		Tasks:   m.client,
-		Queue:   m.Config.Queue,
+		Store:    m.store,
+		Service:  svc,
+		Clock:    m.Clock,
+		Logger:   m.logger,
+		Ready:    func(ctx context.Context) error { return m.rdb.Ping(ctx).Err() },
+		Tasks:    m.client,
+		Delivery: m.deliveryConfig(),
+		Queue:    m.Config.Queue,
 	})
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
 	if err != nil {
@@ -252,7 +253,7 @@ func (m *Main) startWorker() error {
 	if err != nil {
 		return err
 	}
-	d := worker.NewDeliverer(m.store, router, m.Clock, m.logger, worker.Config{ClaimTimeout: m.Config.ClaimTimeout})
+	d := worker.NewDeliverer(m.store, router, m.Clock, m.logger, m.workerConfig())
 	mux := asynq.NewServeMux()
 	mux.Handle(scheduler.TypeDeliver, d)
 	if err := m.registerHandlers(mux, router); err != nil {
