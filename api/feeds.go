@@ -13,5 +13,6 @@ func (s *Server) registerFeeds() {
 	}
 	s.mux.HandleFunc("POST /hl7/v2", func(w http.ResponseWriter, r *http.Request) { s.handleHL7(hl7, w, r) })
 	s.registerConfirmation()
+	s.registerFHIR()
 	s.registerFeedSettings()
 }

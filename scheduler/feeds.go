@@ -101,7 +101,7 @@ func (s *Service) applyEvent(ctx context.Context, q store.Querier, clinicID stri
 		case olderThan(ev, state):
 			current.Result = store.FeedStale
 			return current, nil
-		case state.Tombstone && !exists && !ev.cancels() && (ev.SourceAt.IsZero() || !ev.SourceAt.After(state.SourceAt)):
+		case state.Tombstone && !exists && !ev.cancels() && !newerThan(ev, state):
 			// A booking not known to be newer than the cancellation we hold.
 			current.Result = store.FeedStale
 			return current, nil
@@ -206,6 +206,15 @@ func olderThan(ev FeedEvent, state store.FeedState) bool {
 		return ev.SourceAt.Before(state.SourceAt)
 	}
 	return false
+}
+
+// newerThan reports whether ev is known to be sent after what state last
+// applied.
+func newerThan(ev FeedEvent, state store.FeedState) bool {
+	if ev.SourceVersion > 0 && state.SourceVersion > 0 {
+		return ev.SourceVersion > state.SourceVersion
+	}
+	return !ev.SourceAt.IsZero() && !state.SourceAt.IsZero() && ev.SourceAt.After(state.SourceAt)
 }
 
 // mergePatient overlays what a feed sent on what is stored.

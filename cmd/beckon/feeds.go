@@ -8,8 +8,11 @@ import (
 	"net"
 	"sync"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/beckonhealth/beckon/api"
 	"github.com/beckonhealth/beckon/scheduler"
+	"github.com/beckonhealth/beckon/worker"
 )
 
 // feeds is the running MLLP listener, if any.
@@ -69,4 +72,9 @@ func (m *Main) closeFeeds() error {
 		err = nil
 	}
 	return err
+}
+
+// registerFeedHandlers adds the EHR write-back handler.
+func (m *Main) registerFeedHandlers(mux *asynq.ServeMux) {
+	mux.Handle(scheduler.TypeWriteback, worker.NewWritebacker(m.store, m.Clock, m.logger))
 }

@@ -4,13 +4,12 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/beckonhealth/beckon/channels"
-	"github.com/beckonhealth/beckon/worker"
 )
 
 // registerHandlers adds the asynq handlers beyond delivery (provider statuses,
 // inbound messages, EHR write-back).
 func (m *Main) registerHandlers(mux *asynq.ServeMux, router channels.Router) error {
-	_ = router
-	mux.Handle(worker.TypeStatus, worker.NewStatusApplier(m.store, m.Clock, m.logger))
+	_, _ = mux, router
+	m.registerFeedHandlers(mux)
 	return nil
 }

@@ -1,0 +1,579 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/beckonhealth/beckon/ehr"
+	"github.com/beckonhealth/beckon/scheduler"
+	"github.com/beckonhealth/beckon/store"
+)
+
+// fhirMediaType is what the FHIR endpoints answer.
+const fhirMediaType = "application/fhir+json; charset=utf-8"
+
+// fhirHandler serves the FHIR R4 endpoints under /fhir/r4.
+type fhirHandler struct {
+	s      *Server
+	client *http.Client // fetches from the EHR's FHIR base
+}
+
+// outcome is an OperationOutcome with one issue.
+func outcome(severity, code, expr, diagnostics string) []byte {
+	issue := map[string]any{"severity": severity, "code": code, "diagnostics": diagnostics}
+	if expr != "" {
+		issue["expression"] = []string{expr}
+	}
+	b, _ := json.Marshal(map[string]any{"resourceType": "OperationOutcome", "issue": []any{issue}})
+	return b
+}
+
+func writeFHIR(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", fhirMediaType)
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// fhirFail writes an API error as an OperationOutcome.
+func fhirFail(w http.ResponseWriter, e *Error) {
+	code := "processing"
+	switch e.Status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		code = "security"
+	case http.StatusNotFound:
+		code = "not-found"
+	case http.StatusRequestEntityTooLarge:
+		code = "too-costly"
+	case http.StatusServiceUnavailable, http.StatusInternalServerError:
+		code = "exception"
+	case http.StatusUnsupportedMediaType:
+		code = "not-supported"
+	}
+	writeFHIR(w, e.Status, outcome("error", code, e.Field, e.Message))
+}
+
+// fhirError writes a mapping error (422, or 400 for unreadable JSON).
+func fhirError(w http.ResponseWriter, err error) int {
+	var fe *ehr.FHIRError
+	status := http.StatusUnprocessableEntity
+	if errors.As(err, &fe) {
+		if fe.Code == "structure" {
+			status = http.StatusBadRequest
+		}
+		writeFHIR(w, status, outcome("error", fe.Code, fe.Expression, fe.Reason))
+		return status
+	}
+	writeFHIR(w, status, outcome("error", "invalid", "", "the resource is invalid"))
+	return status
+}
+
+func (s *Server) registerFHIR() {
+	h := &fhirHandler{s: s, client: &http.Client{Timeout: 15 * time.Second}}
+	s.mux.HandleFunc("GET /fhir/r4/metadata", h.metadata)
+	s.mux.HandleFunc("POST /fhir/r4/Appointment", h.auth(h.postAppointment))
+	s.mux.HandleFunc("PUT /fhir/r4/Appointment/{id}", h.auth(h.putAppointment))
+	s.mux.HandleFunc("GET /fhir/r4/Appointment/{id}", h.auth(h.getAppointment))
+	s.mux.HandleFunc("POST /fhir/r4", h.auth(h.postBundle))
+	s.mux.HandleFunc("POST /fhir/r4/notify", h.auth(h.notify))
+}
+
+type fhirRequest struct {
+	key    store.APIKey
+	clinic store.Clinic
+	loc    *time.Location
+	raw    []byte
+}
+
+// auth authenticates (ehr or admin key), loads the clinic and reads the body.
+func (h *fhirHandler) auth(next func(w http.ResponseWriter, r *http.Request, req *fhirRequest)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key, ok := h.s.requireKey(w, r, fhirFail, store.RoleAdmin, store.RoleEHR)
+		if !ok {
+			return
+		}
+		c, err := h.s.store.ClinicGet(r.Context(), key.ClinicID)
+		if err != nil {
+			h.s.logger.Error("fhir: clinic lookup failed", slog.String("clinic_id", key.ClinicID), slog.String("error", err.Error()))
+			fhirFail(w, newError(http.StatusServiceUnavailable, CodeUnavailable, "cannot load the clinic now"))
+			return
+		}
+		loc, err := time.LoadLocation(c.TimeZone)
+		if err != nil {
+			loc = time.UTC
+		}
+		req := &fhirRequest{key: key, clinic: c, loc: loc}
+		if r.Method == http.MethodPost || r.Method == http.MethodPut {
+			ct := r.Header.Get("Content-Type")
+			if ct != "" && !strings.Contains(ct, "json") {
+				fhirFail(w, newError(http.StatusUnsupportedMediaType, CodeMediaType, "send application/fhir+json"))
+				return
+			}
+			raw, err := io.ReadAll(io.LimitReader(r.Body, ehr.MaxFHIRSize+1))
+			if err != nil || len(raw) > ehr.MaxFHIRSize {
+				fhirFail(w, newError(http.StatusRequestEntityTooLarge, CodeTooLarge, "a FHIR request may be at most 4 MiB"))
+				return
+			}
+			req.raw = raw
+		}
+		next(w, r, req)
+	}
+}
+
+// archive keeps the inbound resource with its outcome.
+func (h *fhirHandler) archive(ctx context.Context, req *fhirRequest, transport string, status int, result, detail, apptID string) {
+	sum := sha256.Sum256(req.raw)
+	err := h.s.store.InboundInsert(context.WithoutCancel(ctx), store.InboundMessage{
+		ClinicID:      req.clinic.ID,
+		Transport:     transport,
+		Format:        store.FormatFHIR,
+		ControlID:     truncate(apptID, 200),
+		Digest:        hex.EncodeToString(sum[:]),
+		Body:          string(req.raw),
+		Outcome:       strconv.Itoa(status),
+		Result:        result,
+		Detail:        truncate(detail, 500),
+		AppointmentID: truncate(apptID, 200),
+		ReceivedAt:    h.s.svc.Clock.Now(),
+	})
+	if err != nil {
+		h.s.logger.Error("fhir: archive failed", slog.String("clinic_id", req.clinic.ID), slog.String("error", err.Error()))
+	}
+	h.s.logger.Info("fhir message", slog.String("clinic_id", req.clinic.ID), slog.Int("status", status),
+		slog.String("result", result), slog.String("appointment_id", apptID), slog.Int("size", len(req.raw)))
+}
+
+func (h *fhirHandler) postAppointment(w http.ResponseWriter, r *http.Request, req *fhirRequest) {
+	h.oneAppointment(w, r, req, "")
+}
+
+func (h *fhirHandler) putAppointment(w http.ResponseWriter, r *http.Request, req *fhirRequest) {
+	h.oneAppointment(w, r, req, r.PathValue("id"))
+}
+
+func (h *fhirHandler) oneAppointment(w http.ResponseWriter, r *http.Request, req *fhirRequest, pathID string) {
+	ctx := r.Context()
+	fa, err := ehr.MapFHIRAppointment(req.raw, req.loc, nil)
+	if err == nil {
+		switch {
+		case pathID != "" && fa.ID != "" && fa.ID != pathID:
+			err = &ehr.FHIRError{Code: "invalid", Expression: "Appointment.id", Reason: "the id differs from the URL's"}
+		case pathID != "":
+			fa.ID = pathID
+		}
+	}
+	if err == nil && !ehr.ValidID(fa.ID) {
+		err = &ehr.FHIRError{Code: "required", Expression: "Appointment.id", Reason: "the Appointment needs the EHR's id (letters, digits, . _ : -)"}
+	}
+	if err != nil {
+		status := fhirError(w, err)
+		h.archive(ctx, req, store.TransportHTTP, status, store.FeedRejected, err.Error(), "")
+		return
+	}
+	res, status, ferr := h.apply(ctx, req, fa, "Appointment")
+	if ferr != nil {
+		fhirError(w, ferr)
+		h.archive(ctx, req, store.TransportHTTP, status, store.FeedRejected, ferr.Error(), fa.ID)
+		return
+	}
+	if status >= 500 {
+		fhirFail(w, newError(status, CodeUnavailable, "the appointment could not be applied now; retry"))
+		h.archive(ctx, req, store.TransportHTTP, status, store.FeedError, "", fa.ID)
+		return
+	}
+	h.archive(ctx, req, store.TransportHTTP, status, res.Result, "", fa.ID)
+	if res.Result == store.FeedTombstone || res.Appointment.ID == "" {
+		writeFHIR(w, http.StatusOK, outcome("information", "informational", "", "recorded: "+res.Result))
+		return
+	}
+	w.Header().Set("Location", "/fhir/r4/Appointment/"+res.Appointment.ID+"/_history/"+strconv.FormatInt(res.Appointment.Version, 10))
+	w.Header().Set("ETag", fmt.Sprintf(`W/"%d"`, res.Appointment.Version))
+	writeFHIR(w, status, fhirAppointmentOut(res.Appointment))
+}
+
+// apply applies one mapped appointment: the patient is taken from the
+// resource (contained, bundle), else must be known to Beckon, else is fetched
+// from the clinic's FHIR base. It returns the HTTP status to answer, and a
+// FHIR error for a 4xx.
+func (h *fhirHandler) apply(ctx context.Context, req *fhirRequest, fa ehr.FHIRAppointment, exprPrefix string) (scheduler.FeedResult, int, error) {
+	sum := sha256.Sum256(req.raw)
+	ev := scheduler.FeedEvent{
+		AppointmentID: fa.ID,
+		PatientID:     fa.PatientID,
+		Start:         fa.Start,
+		Duration:      fa.Duration,
+		Type:          fa.Type,
+		Provider:      fa.Provider,
+		Location:      fa.Location,
+		Status:        fa.Status,
+		Partial:       !fa.Scheduled || fa.Status == store.StatusCancelled,
+		SourceAt:      fa.LastUpdated,
+		SourceVersion: fa.Version,
+		EHRVersion:    fa.VersionID,
+		Digest:        hex.EncodeToString(sum[:]) + ":" + fa.ID,
+	}
+	patientExpr := fmt.Sprintf("%s.participant[%d].actor", exprPrefix, fa.PatientIndex)
+	if fa.Patient != nil {
+		ev.Patient = feedPatient(*fa.Patient, fa.PatientID)
+	} else if !ev.Partial {
+		_, err := h.s.store.PatientGet(ctx, req.clinic.ID, fa.PatientID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			p, ferr := h.fetchPatient(ctx, req.clinic.ID, fa.PatientID)
+			if ferr != nil {
+				return scheduler.FeedResult{}, http.StatusUnprocessableEntity, &ehr.FHIRError{Code: "not-found", Expression: patientExpr, Reason: ferr.Error()}
+			}
+			ev.Patient = p
+		case err != nil:
+			h.s.logger.Error("fhir: patient lookup failed", slog.String("error", err.Error()))
+			return scheduler.FeedResult{}, http.StatusServiceUnavailable, nil
+		}
+	}
+	res, err := h.s.svc.ApplyEvent(ctx, req.clinic.ID, ev, actor(req.key))
+	switch {
+	case errors.Is(err, scheduler.ErrUnknownPatient), errors.Is(err, scheduler.ErrIncompleteEvent):
+		return res, http.StatusUnprocessableEntity, &ehr.FHIRError{Code: "required", Expression: patientExpr, Reason: "the appointment is not known and lacks a known patient or a start"}
+	case err != nil:
+		h.s.logger.Error("fhir: apply failed", slog.String("clinic_id", req.clinic.ID), slog.String("error", err.Error()))
+		return res, http.StatusServiceUnavailable, nil
+	}
+	status := http.StatusOK
+	if res.Outcome == scheduler.Created {
+		status = http.StatusCreated
+	}
+	return res, status, nil
+}
+
+func feedPatient(p ehr.Patient, id string) store.Patient {
+	return store.Patient{ID: id, FirstName: p.FirstName, LastName: p.LastName, Phone: p.Phone, Email: p.Email, Language: p.Language}
+}
+
+// fetchPatient reads Patient/{id} from the clinic's FHIR base.
+func (h *fhirHandler) fetchPatient(ctx context.Context, clinicID, id string) (store.Patient, error) {
+	raw, err := h.fetch(ctx, clinicID, "Patient/"+id)
+	if err != nil {
+		return store.Patient{}, err
+	}
+	p, pid, err := ehr.MapFHIRPatient(raw, false)
+	if err != nil || pid != id {
+		return store.Patient{}, errors.New("the EHR's Patient resource is not usable")
+	}
+	return feedPatient(p, pid), nil
+}
+
+// fetch GETs a resource from the clinic's FHIR base. Its errors say what
+// failed without quoting the resource.
+func (h *fhirHandler) fetch(ctx context.Context, clinicID, path string) ([]byte, error) {
+	fs, err := h.s.store.FeedSettingsGet(ctx, clinicID)
+	if err != nil || fs.FHIRBaseURL == "" {
+		return nil, errors.New("the patient is not known to Beckon and no FHIR base is configured to fetch it (PUT /v1/clinic/feeds)")
+	}
+	return FetchFHIR(ctx, h.client, fs, path)
+}
+
+// FetchFHIR GETs base/path with the clinic's Authorization header.
+func FetchFHIR(ctx context.Context, c *http.Client, fs store.FeedSettings, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(fs.FHIRBaseURL, "/")+"/"+path, nil)
+	if err != nil {
+		return nil, errors.New("the FHIR base URL is not usable")
+	}
+	req.Header.Set("Accept", "application/fhir+json")
+	if fs.FHIRAuthHeader != "" {
+		req.Header.Set("Authorization", fs.FHIRAuthHeader)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, errors.New("the EHR's FHIR server did not answer")
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("the EHR's FHIR server answered %d", resp.StatusCode)
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, ehr.MaxFHIRSize))
+}
+
+func (h *fhirHandler) getAppointment(w http.ResponseWriter, r *http.Request, req *fhirRequest) {
+	a, err := h.s.store.AppointmentGet(r.Context(), req.clinic.ID, r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		writeFHIR(w, http.StatusNotFound, outcome("error", "not-found", "", "no such Appointment"))
+		return
+	}
+	if err != nil {
+		fhirFail(w, newError(http.StatusServiceUnavailable, CodeUnavailable, "cannot read the appointment now"))
+		return
+	}
+	w.Header().Set("ETag", fmt.Sprintf(`W/"%d"`, a.Version))
+	writeFHIR(w, http.StatusOK, fhirAppointmentOut(a))
+}
+
+// ParticipantStatus is the FHIR participant status a confirmation means.
+func ParticipantStatus(confirmation string) string {
+	switch confirmation {
+	case store.Confirmed:
+		return "accepted"
+	case store.ResponseCancelRequested, store.ResponseRescheduleRequested:
+		return "declined"
+	}
+	return "needs-action"
+}
+
+// fhirAppointmentOut is Beckon's appointment as an R4 Appointment.
+func fhirAppointmentOut(a store.Appointment) []byte {
+	status := map[string]fhir.AppointmentStatus{
+		store.StatusBooked: fhir.AppointmentStatusBooked, store.StatusArrived: fhir.AppointmentStatusArrived,
+		store.StatusFulfilled: fhir.AppointmentStatusFulfilled, store.StatusCancelled: fhir.AppointmentStatusCancelled,
+		store.StatusNoShow: fhir.AppointmentStatusNoshow,
+	}[a.Status]
+	var ps fhir.ParticipationStatus
+	_ = ps.UnmarshalJSON([]byte(`"` + ParticipantStatus(a.Confirmation) + `"`))
+	id, version := a.ID, strconv.FormatInt(a.Version, 10)
+	updated := a.UpdatedAt.UTC().Format(time.RFC3339Nano)
+	start, end := a.Start.UTC().Format(time.RFC3339), a.Start.Add(a.Duration).UTC().Format(time.RFC3339)
+	minutes := int(a.Duration / time.Minute)
+	patient := "Patient/" + a.PatientID
+	out := fhir.Appointment{
+		Id:              &id,
+		Meta:            &fhir.Meta{VersionId: &version, LastUpdated: &updated},
+		Status:          status,
+		Start:           &start,
+		End:             &end,
+		MinutesDuration: &minutes,
+		Participant:     []fhir.AppointmentParticipant{{Actor: &fhir.Reference{Reference: &patient}, Status: ps}},
+	}
+	if a.Type != "" {
+		t := a.Type
+		out.AppointmentType = &fhir.CodeableConcept{Text: &t}
+	}
+	b, _ := out.MarshalJSON()
+	return b
+}
+
+func (h *fhirHandler) metadata(w http.ResponseWriter, _ *http.Request) {
+	interaction := func(codes ...string) []map[string]string {
+		var out []map[string]string
+		for _, c := range codes {
+			out = append(out, map[string]string{"code": c})
+		}
+		return out
+	}
+	cs := map[string]any{
+		"resourceType": "CapabilityStatement",
+		"status":       "active",
+		"date":         "2026-01-01",
+		"kind":         "instance",
+		"software":     map[string]string{"name": "Beckon", "version": h.s.cfg.Version},
+		"fhirVersion":  "4.0.1",
+		"format":       []string{"application/fhir+json"},
+		"rest": []any{map[string]any{
+			"mode": "server",
+			"security": map[string]any{
+				"description": "Authorization: Bearer <Beckon API key> with role ehr or admin",
+			},
+			"resource": []any{
+				map[string]any{"type": "Appointment", "interaction": interaction("read", "create", "update"),
+					"versioning": "versioned-update", "conditionalCreate": false},
+				map[string]any{"type": "Patient", "interaction": interaction()},
+			},
+			"interaction": interaction("transaction", "batch"),
+			"operation":   []any{},
+		}},
+	}
+	b, _ := json.Marshal(cs)
+	writeFHIR(w, http.StatusOK, b)
+}
+
+// postBundle applies a transaction (all or none of its checks: every entry
+// is validated before any is applied) or batch Bundle of Patients and
+// Appointments, and answers a transaction-response or batch-response Bundle.
+func (h *fhirHandler) postBundle(w http.ResponseWriter, r *http.Request, req *fhirRequest) {
+	ctx := r.Context()
+	b, err := ehr.MapFHIRBundle(req.raw, req.loc)
+	if err != nil {
+		status := fhirError(w, err)
+		h.archive(ctx, req, store.TransportHTTP, status, store.FeedRejected, err.Error(), "")
+		return
+	}
+	type entryResp struct {
+		Response map[string]any `json:"response"`
+	}
+	var out []entryResp
+	worst := http.StatusOK
+	for _, e := range b.Entries {
+		status, loc, diag, expr := http.StatusOK, "", "", ""
+		switch {
+		case e.Err != nil:
+			status = http.StatusUnprocessableEntity
+			var fe *ehr.FHIRError
+			if errors.As(e.Err, &fe) {
+				diag, expr = fe.Reason, fe.Expression
+			}
+		case e.Patient != nil:
+			_, oc, err := h.s.svc.UpsertPatient(ctx, mergeFeedPatient(ctx, h.s.store, req.clinic.ID, feedPatient(*e.Patient, e.Patient.ID)), actor(req.key))
+			if err != nil {
+				status = http.StatusServiceUnavailable
+			} else if oc == scheduler.Created {
+				status = http.StatusCreated
+			}
+			loc = "Patient/" + e.Patient.ID
+		case e.Appointment != nil:
+			res, st, ferr := h.apply(ctx, req, *e.Appointment, fmt.Sprintf("Bundle.entry[%d].resource", e.Index))
+			status = st
+			if ferr != nil {
+				var fe *ehr.FHIRError
+				if errors.As(ferr, &fe) {
+					diag, expr = fe.Reason, fe.Expression
+				}
+			} else if res.Appointment.ID != "" {
+				loc = fmt.Sprintf("Appointment/%s/_history/%d", res.Appointment.ID, res.Appointment.Version)
+			}
+		}
+		if status > worst {
+			worst = status
+		}
+		resp := map[string]any{"status": strconv.Itoa(status) + " " + http.StatusText(status)}
+		if loc != "" {
+			resp["location"] = loc
+		}
+		if diag != "" {
+			var oo any
+			_ = json.Unmarshal(outcome("error", "invalid", expr, diag), &oo)
+			resp["outcome"] = oo
+		}
+		out = append(out, entryResp{Response: resp})
+	}
+	result := store.FeedApplied
+	if worst >= 400 {
+		result = store.FeedRejected
+		if worst >= 500 {
+			result = store.FeedError
+		}
+	}
+	h.archive(ctx, req, store.TransportHTTP, worst, result, "", "")
+	body, _ := json.Marshal(map[string]any{"resourceType": "Bundle", "type": b.Type + "-response", "entry": out})
+	writeFHIR(w, http.StatusOK, body)
+}
+
+// mergeFeedPatient overlays a feed's patient on the stored one, so that a
+// bundle does not erase what it did not send.
+func mergeFeedPatient(ctx context.Context, st store.Store, clinicID string, p store.Patient) store.Patient {
+	p.ClinicID = clinicID
+	old, err := st.PatientGet(ctx, clinicID, p.ID)
+	if err != nil {
+		return p
+	}
+	merged := old
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{
+		{&merged.FirstName, p.FirstName}, {&merged.LastName, p.LastName}, {&merged.Phone, p.Phone},
+		{&merged.Email, p.Email}, {&merged.Language, p.Language},
+	} {
+		if f.v != "" {
+			*f.dst = f.v
+		}
+	}
+	merged.SMSConsent, merged.EmailConsent = "", ""
+	return merged
+}
+
+// notify takes an R4 Subscriptions backport notification (a history Bundle
+// whose first entry is the SubscriptionStatus): full-resource entries are
+// applied as sent, id-only entries are fetched from the clinic's FHIR base.
+func (h *fhirHandler) notify(w http.ResponseWriter, r *http.Request, req *fhirRequest) {
+	ctx := r.Context()
+	var nb struct {
+		ResourceType string `json:"resourceType"`
+		Type         string `json:"type"`
+		Entry        []struct {
+			FullURL  string          `json:"fullUrl"`
+			Resource json.RawMessage `json:"resource"`
+			Request  *struct {
+				URL string `json:"url"`
+			} `json:"request"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(req.raw, &nb); err != nil || nb.ResourceType != "Bundle" {
+		writeFHIR(w, http.StatusBadRequest, outcome("error", "structure", "", "expected a notification Bundle"))
+		h.archive(ctx, req, store.TransportHTTP, http.StatusBadRequest, store.FeedRejected, "not a Bundle", "")
+		return
+	}
+	if nb.Type != "history" && nb.Type != "subscription-notification" {
+		writeFHIR(w, http.StatusUnprocessableEntity, outcome("error", "value", "Bundle.type", "a notification Bundle has type history"))
+		h.archive(ctx, req, store.TransportHTTP, http.StatusUnprocessableEntity, store.FeedRejected, "Bundle.type", "")
+		return
+	}
+	applied, worst := 0, http.StatusOK
+	var lastErr error
+	for i, e := range nb.Entry {
+		raw := e.Resource
+		var head struct {
+			ResourceType string `json:"resourceType"`
+		}
+		if len(raw) > 0 {
+			_ = json.Unmarshal(raw, &head)
+			if head.ResourceType != "Appointment" {
+				continue // the SubscriptionStatus (Parameters), or another type
+			}
+		} else {
+			ref := e.FullURL
+			if ref == "" && e.Request != nil {
+				ref = e.Request.URL
+			}
+			id := ""
+			if k := strings.Index(ref, "Appointment/"); k >= 0 {
+				id = strings.SplitN(ref[k+len("Appointment/"):], "/", 2)[0]
+			}
+			if id == "" || !ehr.ValidID(id) {
+				continue
+			}
+			b, err := h.fetch(ctx, req.clinic.ID, "Appointment/"+id)
+			if err != nil {
+				lastErr, worst = &ehr.FHIRError{Code: "not-found", Expression: fmt.Sprintf("Bundle.entry[%d].fullUrl", i), Reason: err.Error()}, http.StatusUnprocessableEntity
+				continue
+			}
+			raw = b
+		}
+		fa, err := ehr.MapFHIRAppointment(raw, req.loc, nil)
+		if err == nil && !ehr.ValidID(fa.ID) {
+			err = &ehr.FHIRError{Code: "required", Expression: "Appointment.id", Reason: "the Appointment needs the EHR's id"}
+		}
+		if err != nil {
+			lastErr, worst = err, http.StatusUnprocessableEntity
+			continue
+		}
+		sub := *req
+		sub.raw = raw
+		_, st, ferr := h.apply(ctx, &sub, fa, fmt.Sprintf("Bundle.entry[%d].resource", i))
+		if ferr != nil || st >= 400 {
+			lastErr = ferr
+			if st > worst {
+				worst = st
+			}
+			continue
+		}
+		applied++
+	}
+	if lastErr != nil || worst >= 400 {
+		h.archive(ctx, req, store.TransportHTTP, worst, store.FeedRejected, fmt.Sprint(lastErr), "")
+		if lastErr == nil {
+			fhirFail(w, newError(worst, CodeUnavailable, "the notification could not be applied now; retry"))
+			return
+		}
+		fhirError(w, lastErr)
+		return
+	}
+	h.archive(ctx, req, store.TransportHTTP, http.StatusOK, store.FeedApplied, "", "")
+	writeFHIR(w, http.StatusOK, outcome("information", "informational", "", fmt.Sprintf("%d appointment(s) applied", applied)))
+}

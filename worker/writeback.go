@@ -1,0 +1,313 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/beckonhealth/beckon/scheduler"
+	"github.com/beckonhealth/beckon/store"
+)
+
+// Writebacker updates the EHR after a confirmation (scheduler.TypeWriteback):
+// for FHIR EHRs the patient participant's status on the Appointment at the
+// clinic's FHIR base, with If-Match, never over a newer human change; for
+// HL7-only EHRs a signed event (Standard Webhooks) to the clinic's URL.
+type Writebacker struct {
+	Store  store.Store
+	Client *http.Client
+	Clock  scheduler.Clock
+	Logger *slog.Logger
+}
+
+// NewWritebacker returns a handler with a bounded HTTP client.
+func NewWritebacker(st store.Store, clock scheduler.Clock, logger *slog.Logger) *Writebacker {
+	return &Writebacker{Store: st, Client: &http.Client{Timeout: 20 * time.Second}, Clock: clock,
+		Logger: logger.With(slog.String("component", "writeback"))}
+}
+
+// errSkipped ends a write-back that must not overwrite a newer EHR change.
+var errSkipped = errors.New("the EHR has a newer change by someone else")
+
+// ProcessTask implements asynq.Handler.
+func (wb *Writebacker) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	var p scheduler.WritebackPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.WritebackID == "" {
+		return fmt.Errorf("bad write-back payload: %w", asynq.SkipRetry)
+	}
+	w, err := wb.Store.WritebackGet(ctx, p.WritebackID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("write-back %s: %w", p.WritebackID, asynq.SkipRetry)
+	}
+	if err != nil {
+		return err
+	}
+	if w.Status != store.WritebackPending {
+		return nil
+	}
+	err = wb.run(ctx, w)
+	w.Attempts++
+	w.UpdatedAt = wb.Clock.Now()
+	switch {
+	case err == nil:
+		w.Status, w.LastError = store.WritebackDone, ""
+	case errors.Is(err, errSkipped):
+		w.Status, w.LastError = store.WritebackSkipped, err.Error()
+		err = nil
+	default:
+		w.LastError = err.Error()
+		retried, _ := asynq.GetRetryCount(ctx)
+		max, ok := asynq.GetMaxRetry(ctx)
+		if errors.Is(err, asynq.SkipRetry) || (ok && retried >= max) {
+			w.Status = store.WritebackFailed
+		}
+	}
+	if uerr := wb.Store.WritebackUpdate(context.WithoutCancel(ctx), w); uerr != nil {
+		return uerr
+	}
+	wb.Logger.Info("write-back", slog.String("writeback_id", w.ID), slog.String("clinic_id", w.ClinicID),
+		slog.String("appointment_id", w.AppointmentID), slog.String("kind", w.Kind), slog.String("status", w.Status),
+		slog.Int("attempts", w.Attempts))
+	return err
+}
+
+func (wb *Writebacker) run(ctx context.Context, w store.Writeback) error {
+	fs, err := wb.Store.FeedSettingsGet(ctx, w.ClinicID)
+	if err != nil {
+		return fmt.Errorf("feed settings: %w", err)
+	}
+	a, err := wb.Store.AppointmentGet(ctx, w.ClinicID, w.AppointmentID)
+	if err != nil {
+		return fmt.Errorf("appointment: %w", err)
+	}
+	switch w.Kind {
+	case store.WritebackFHIR:
+		return wb.fhir(ctx, fs, a)
+	case store.WritebackWebhook:
+		return wb.webhook(ctx, fs, w, a)
+	}
+	return fmt.Errorf("unknown write-back kind: %w", asynq.SkipRetry)
+}
+
+// participantStatus is the FHIR participant status a confirmation means.
+func participantStatus(confirmation string) string {
+	switch confirmation {
+	case store.Confirmed:
+		return "accepted"
+	case store.ResponseCancelRequested, store.ResponseRescheduleRequested:
+		return "declined"
+	}
+	return "needs-action"
+}
+
+// fhir sets the patient participant's status. It reads the Appointment, and
+// writes it back with If-Match on the version read. On 412 it reads again:
+// when a person has meanwhile set the patient's status (anything but
+// needs-action, other than what we would write), it stops without
+// overwriting; otherwise it tries again on the new version.
+func (wb *Writebacker) fhir(ctx context.Context, fs store.FeedSettings, a store.Appointment) error {
+	want := participantStatus(a.Confirmation)
+	base := strings.TrimRight(fs.FHIRBaseURL, "/") + "/Appointment/" + a.ID
+	state, _ := wb.Store.FeedStateGet(ctx, a.ClinicID, a.ID)
+	lastSeen := state.EHRVersion
+	for attempt := 0; attempt < 3; attempt++ {
+		doc, version, err := wb.fhirRead(ctx, fs, base)
+		if err != nil {
+			return err
+		}
+		idx, current, err := patientParticipant(doc)
+		if err != nil {
+			return err
+		}
+		if current == want {
+			return nil
+		}
+		// A version newer than the one Beckon last saw, in which a person
+		// answered for the patient: theirs is the newer truth.
+		if lastSeen != "" && version != lastSeen && current != "needs-action" {
+			return errSkipped
+		}
+		if err := setParticipantStatus(doc, idx, want); err != nil {
+			return err
+		}
+		body, _ := json.Marshal(doc)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, base, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/fhir+json")
+		if version != "" {
+			req.Header.Set("If-Match", `W/"`+version+`"`)
+		}
+		if fs.FHIRAuthHeader != "" {
+			req.Header.Set("Authorization", fs.FHIRAuthHeader)
+		}
+		resp, err := wb.Client.Do(req)
+		if err != nil {
+			return errors.New("the EHR's FHIR server did not answer")
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated:
+			if nv := etagVersion(resp.Header.Get("ETag")); nv != "" {
+				state.EHRVersion = nv
+				if state.ClinicID != "" {
+					_ = wb.Store.FeedStatePut(ctx, state)
+				}
+			}
+			return nil
+		case resp.StatusCode == http.StatusPreconditionFailed || resp.StatusCode == http.StatusConflict:
+			// Someone changed it between our read and write: read again, and
+			// judge against the version we had read.
+			lastSeen = version
+			continue
+		case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests:
+			return fmt.Errorf("the EHR refused the update with %d: %w", resp.StatusCode, asynq.SkipRetry)
+		default:
+			return fmt.Errorf("the EHR answered %d", resp.StatusCode)
+		}
+	}
+	return errors.New("the EHR's Appointment kept changing")
+}
+
+func (wb *Writebacker) fhirRead(ctx context.Context, fs store.FeedSettings, url string) (map[string]json.RawMessage, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, "", fmt.Errorf("the FHIR base URL is not usable: %w", asynq.SkipRetry)
+	}
+	req.Header.Set("Accept", "application/fhir+json")
+	if fs.FHIRAuthHeader != "" {
+		req.Header.Set("Authorization", fs.FHIRAuthHeader)
+	}
+	resp, err := wb.Client.Do(req)
+	if err != nil {
+		return nil, "", errors.New("the EHR's FHIR server did not answer")
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone {
+			return nil, "", fmt.Errorf("the EHR has no such Appointment (%d): %w", resp.StatusCode, asynq.SkipRetry)
+		}
+		return nil, "", fmt.Errorf("reading the Appointment: the EHR answered %d", resp.StatusCode)
+	}
+	var doc map[string]json.RawMessage
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&doc); err != nil {
+		return nil, "", errors.New("the EHR's Appointment is not JSON")
+	}
+	version := etagVersion(resp.Header.Get("ETag"))
+	var meta struct {
+		VersionID string `json:"versionId"`
+	}
+	if m, ok := doc["meta"]; ok && json.Unmarshal(m, &meta) == nil && meta.VersionID != "" {
+		version = meta.VersionID
+	}
+	return doc, version, nil
+}
+
+// patientParticipant finds the participant whose actor is a Patient.
+func patientParticipant(doc map[string]json.RawMessage) (int, string, error) {
+	var parts []fhir.AppointmentParticipant
+	if err := json.Unmarshal(doc["participant"], &parts); err != nil {
+		return 0, "", fmt.Errorf("the EHR's Appointment has unreadable participants: %w", asynq.SkipRetry)
+	}
+	for i, p := range parts {
+		if p.Actor != nil && p.Actor.Reference != nil && strings.Contains(*p.Actor.Reference, "Patient/") {
+			return i, p.Status.Code(), nil
+		}
+		if p.Actor != nil && p.Actor.Type != nil && *p.Actor.Type == "Patient" {
+			return i, p.Status.Code(), nil
+		}
+	}
+	return 0, "", fmt.Errorf("the EHR's Appointment has no patient participant: %w", asynq.SkipRetry)
+}
+
+// setParticipantStatus changes only participant[idx].status, keeping every
+// other element as the EHR sent it.
+func setParticipantStatus(doc map[string]json.RawMessage, idx int, status string) error {
+	var parts []map[string]json.RawMessage
+	if err := json.Unmarshal(doc["participant"], &parts); err != nil || idx >= len(parts) {
+		return fmt.Errorf("the EHR's Appointment has unreadable participants: %w", asynq.SkipRetry)
+	}
+	parts[idx]["status"], _ = json.Marshal(status)
+	doc["participant"], _ = json.Marshal(parts)
+	return nil
+}
+
+func etagVersion(etag string) string {
+	etag = strings.TrimPrefix(strings.TrimSpace(etag), "W/")
+	return strings.Trim(etag, `"`)
+}
+
+// webhook posts a signed event as the Standard Webhooks specification
+// describes: webhook-id, webhook-timestamp and webhook-signature
+// "v1,<base64 HMAC-SHA256 of id.timestamp.body>" with the secret's bytes.
+func (wb *Writebacker) webhook(ctx context.Context, fs store.FeedSettings, w store.Writeback, a store.Appointment) error {
+	secret, err := webhookKey(fs.WebhookSecret)
+	if err != nil {
+		return fmt.Errorf("webhook secret: %w", asynq.SkipRetry)
+	}
+	now := wb.Clock.Now()
+	var conf store.Confirmation
+	if cs, err := wb.Store.ConfirmationList(ctx, w.ClinicID, w.AppointmentID); err == nil {
+		for _, c := range cs {
+			if c.ID == w.ConfirmationID {
+				conf = c
+			}
+		}
+	}
+	body, _ := json.Marshal(map[string]any{
+		"type":      "appointment.confirmation",
+		"timestamp": now.UTC().Format(time.RFC3339Nano),
+		"data": map[string]any{
+			"appointment_id":      a.ID,
+			"patient_id":          a.PatientID,
+			"confirmation":        a.Confirmation,
+			"participant_status":  participantStatus(a.Confirmation),
+			"appointment_version": a.Version,
+			"by":                  conf.By,
+			"method":              conf.Method,
+			"at":                  conf.At,
+		},
+	})
+	ts := strconv.FormatInt(now.Unix(), 10)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, fs.WebhookURL, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("webhook-id", w.ID)
+	req.Header.Set("webhook-timestamp", ts)
+	req.Header.Set("webhook-signature", "v1,"+SignWebhook(secret, w.ID, ts, body))
+	resp, err := wb.Client.Do(req)
+	if err != nil {
+		return errors.New("the clinic's webhook did not answer")
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("the clinic's webhook answered %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// webhookKey decodes a Standard Webhooks secret ("whsec_" + base64).
+func webhookKey(secret string) ([]byte, error) {
+	return base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+}
+
+// SignWebhook is the Standard Webhooks v1 signature of a message.
+func SignWebhook(key []byte, id, timestamp string, body []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(id + "." + timestamp + "."))
+	m.Write(body)
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
