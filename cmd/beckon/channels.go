@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -148,7 +149,10 @@ func (m *Main) providerConfig() (ProviderConfig, error) {
 
 // deliveryConfig is what the API's webhooks need.
 func (m *Main) deliveryConfig() api.DeliveryConfig {
-	p, _ := m.providerConfig() // checked by Run before the API starts
+	p, err := m.providerConfig() // the worker role refuses to start on an error
+	if err != nil && m.logger != nil {
+		m.logger.Error("provider settings are not valid; webhooks use what is valid", slog.String("error", err.Error()))
+	}
 	return api.DeliveryConfig{
 		PublicURL:          p.PublicURL,
 		Queue:              m.Config.Queue,
