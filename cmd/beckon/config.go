@@ -158,7 +158,7 @@ func (c Config) withDefaults() Config {
 // validate checks fields against each other.
 func (c Config) validate(role string) error {
 	var errs []error
-	if c.RedisURL == "" && role != "serve" && role != "migrate" && !strings.HasPrefix(role, "admin") {
+	if c.RedisURL == "" && role != "serve" && role != "migrate" && role != "ehr-replay" && !strings.HasPrefix(role, "admin") {
 		errs = append(errs, fmt.Errorf("%s runs as a separate process and needs REDIS_URL (the in-process Redis exists only in `beckon serve`)", role))
 	}
 	if c.Recheck >= c.Horizon {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -257,5 +258,43 @@ func TestFeedsMLLPLimits(t *testing.T) {
 		if r2.StatusCode != http.StatusRequestEntityTooLarge {
 			t.Fatalf("10 MB over HTTP: %d", r2.StatusCode)
 		}
+	}
+}
+
+// TestFeedsReplay: a message refused because its facility was not allowed
+// is applied by `beckon ehr replay -failed` once the facility is added.
+func TestFeedsReplay(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "beckon.db")
+	a := startAppEnv(t, "embedded", map[string]string{
+		"BECKON_DATABASE_URL": db,
+		"BECKON_MLLP_ADDR":    "127.0.0.1:0",
+	})
+	a.mustCall(http.StatusOK, http.MethodPut, "/v1/clinic/feeds", map[string]any{"sending_facilities": []string{"NORTHCLINIC"}}, nil)
+	conn := dialMLLP(t, a.m.MLLPAddr())
+	msg := strings.Replace(siu("S12", "SOUTH-1", "APT-SOUTH", time.Now(), time.Now().Add(48*time.Hour)), "|NORTHCLINIC|", "|SOUTHCLINIC|", 1)
+	if got := ackCode(t, conn.send(msg), "SOUTH-1"); got != "AR" {
+		t.Fatalf("unknown facility: %s", got)
+	}
+	a.mustCall(http.StatusOK, http.MethodPut, "/v1/clinic/feeds", map[string]any{"sending_facilities": []string{"NORTHCLINIC", "SOUTHCLINIC"}}, nil)
+
+	var out bytes.Buffer
+	m := NewMain()
+	m.Stdout, m.Stderr = &out, io.Discard
+	m.Getenv = func(k string) string { return map[string]string{"BECKON_DATABASE_URL": db}[k] }
+	if err := m.ParseFlags(t.Context(), []string{"ehr", "replay", "-failed"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "now AA/applied") {
+		t.Fatalf("replay output: %s", out.String())
+	}
+	if v := a.appointment("APT-SOUTH"); v.Version != 1 {
+		t.Fatalf("replayed appointment: %+v", v)
 	}
 }

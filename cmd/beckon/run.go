@@ -38,6 +38,8 @@ type Main struct {
 	Config Config
 	role   string
 	admin  adminArgs
+	// feedReplay holds the flags of `beckon ehr replay` (replay.go).
+	feedReplay replayArgs
 
 	logger *slog.Logger
 	store  store.Store
@@ -72,6 +74,7 @@ Usage:
   beckon migrate    apply database migrations and exit
   beckon clinic create -name NAME [-time-zone ZONE] [-phone E164]
   beckon key create -clinic ID [-role admin|ehr] [-name NAME]
+  beckon ehr replay [-clinic ID] [-since TIME] [-id inb_…] [-failed] [-from DB] [-dry-run]
 
 Run "beckon serve -h" for the settings; each also reads BECKON_* variables.
 `
@@ -89,6 +92,12 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	role, rest := args[0], args[1:]
 	switch role {
 	case "serve", "api", "worker", "scheduler", "migrate":
+	case "ehr":
+		if len(rest) == 0 || rest[0] != "replay" {
+			fmt.Fprint(m.Stderr, usage)
+			return errUsage
+		}
+		role, rest = "ehr-replay", rest[1:]
 	case "clinic", "key":
 		if len(rest) == 0 || rest[0] != "create" {
 			fmt.Fprint(m.Stderr, usage)
@@ -106,6 +115,7 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	fs.SetOutput(m.Stderr)
 	cfg.bindFlags(fs)
 	m.admin.bindFlags(fs, role)
+	m.feedReplay.bindFlags(fs, role)
 	if err := fs.Parse(rest); err != nil {
 		return errUsage
 	}
@@ -151,6 +161,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return m.createClinic(ctx)
 	case "admin-key":
 		return m.createKey(ctx)
+	case "ehr-replay":
+		return m.replay(ctx)
 	}
 	if err := m.openRedis(ctx); err != nil {
 		return err
