@@ -31,6 +31,12 @@ type Limiter interface {
 	Reserve(ctx context.Context, key string, perSecond float64, burst int) (time.Duration, error)
 }
 
+// Peeker is a Limiter that can tell the wait without taking a slot;
+// pacing.Limiter implements it.
+type Peeker interface {
+	Peek(ctx context.Context, key string, perSecond float64, burst int) (time.Duration, error)
+}
+
 func (c Config) withDefaults() Config {
 	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 2*time.Minute)
 	c.SendTimeout = cmp.Or(c.SendTimeout, 30*time.Second)

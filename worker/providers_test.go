@@ -174,6 +174,19 @@ func TestDeliverPacing(t *testing.T) {
 			t.Fatalf("send = %s due %s, want planned a minute later, not sent", s.Status, s.DueAt)
 		}
 	})
+	t.Run("long wait seen by a peek takes no slot", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, setupOpts{})
+		l := &peekLimiter{fixedLimiter{wait: time.Minute}}
+		d := worker.NewDeliverer(b.st, channels.Static{store.ChannelSMS: pacedChannel{b.ch}}, b.clock, quiet,
+			worker.Config{Limiter: l, MaxPaceWait: 5 * time.Second})
+		if err := d.Deliver(context.Background(), b.send.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		if s := b.reload(t); s.Status != store.SendPlanned || !s.DueAt.Equal(b.clock.Now().Add(time.Minute)) || len(l.keys) != 0 {
+			t.Fatalf("send = %s due %s, reservations %v: want snoozed a minute without a reservation", s.Status, s.DueAt, l.keys)
+		}
+	})
 	t.Run("wait past the appointment skips", func(t *testing.T) {
 		t.Parallel()
 		b, d, _ := paced(t, 25*time.Hour)
@@ -184,4 +197,11 @@ func TestDeliverPacing(t *testing.T) {
 			t.Fatalf("send = %s (%q), want skipped for the backlog", s.Status, s.Reason)
 		}
 	})
+}
+
+// peekLimiter can also peek (the same wait), without reserving.
+type peekLimiter struct{ fixedLimiter }
+
+func (l *peekLimiter) Peek(context.Context, string, float64, int) (time.Duration, error) {
+	return l.wait, nil
 }

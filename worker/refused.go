@@ -118,7 +118,9 @@ func optOutSMS(ctx context.Context, q store.Querier, clinicID, patientID, reason
 
 // pace waits for the sender's next slot; done reports that the send was
 // handed back (a long wait) or ended (it would reach the patient after the
-// appointment began).
+// appointment began). With a Peeker, a long wait takes no slot: the send
+// comes back when the backlog has cleared, and the slots stay with the
+// sends that go now.
 func (a *attempt) pace(ctx context.Context, ch channels.Channel, appt store.Appointment) (done bool, err error) {
 	p, ok := ch.(channels.Paced)
 	if !ok || a.d.cfg.Limiter == nil {
@@ -128,6 +130,15 @@ func (a *attempt) pace(ctx context.Context, ch channels.Channel, appt store.Appo
 	if rate <= 0 {
 		return false, nil
 	}
+	if pk, ok := a.d.cfg.Limiter.(Peeker); ok {
+		wait, err := pk.Peek(ctx, key, rate, 1)
+		if err != nil {
+			return true, a.release(ctx, err)
+		}
+		if wait > a.d.cfg.MaxPaceWait {
+			return true, a.backlog(ctx, key, wait, appt)
+		}
+	}
 	wait, err := a.d.cfg.Limiter.Reserve(ctx, key, rate, 1)
 	if err != nil {
 		return true, a.release(ctx, err)
@@ -135,15 +146,8 @@ func (a *attempt) pace(ctx context.Context, ch channels.Channel, appt store.Appo
 	if wait <= 0 {
 		return false, nil
 	}
-	now := a.d.clock.Now()
-	if a.send.BeforeStart && !now.Add(wait).Before(appt.Start) {
-		// The backlog cannot be cleared before the appointment: report it.
-		a.log.Warn("sender backlog: reminder would go out after the appointment began",
-			slog.String("sender", key), slog.Duration("wait", wait))
-		return true, a.finish(ctx, store.SendSkipped, fmt.Sprintf("sender backlog: the next slot (in %s) is after the appointment start", wait.Round(time.Second)), "")
-	}
-	if wait > a.d.cfg.MaxPaceWait {
-		return true, a.snooze(ctx, now.Add(wait), "paced: sender busy")
+	if wait > a.d.cfg.MaxPaceWait || (a.send.BeforeStart && !a.d.clock.Now().Add(wait).Before(appt.Start)) {
+		return true, a.backlog(ctx, key, wait, appt)
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
@@ -153,4 +157,16 @@ func (a *attempt) pace(ctx context.Context, ch channels.Channel, appt store.Appo
 	case <-ctx.Done():
 		return true, a.release(ctx, ctx.Err())
 	}
+}
+
+// backlog hands the send back until its sender has a slot, or ends it when
+// that is after the appointment began (and reports it).
+func (a *attempt) backlog(ctx context.Context, key string, wait time.Duration, appt store.Appointment) error {
+	now := a.d.clock.Now()
+	if a.send.BeforeStart && !now.Add(wait).Before(appt.Start) {
+		a.log.Warn("sender backlog: reminder would go out after the appointment began",
+			slog.String("sender", key), slog.Duration("wait", wait))
+		return a.finish(ctx, store.SendSkipped, fmt.Sprintf("sender backlog: the next slot (in %s) is after the appointment start", wait.Round(time.Second)), "")
+	}
+	return a.snooze(ctx, now.Add(wait), "paced: sender busy")
 }

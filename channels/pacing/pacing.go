@@ -37,6 +37,20 @@ redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_
 return {string.format('%.0f', now), string.format('%.0f', wait)}
 `)
 
+// peekScript is script without the reservation: it returns {now, wait} of
+// the next slot, and changes nothing.
+var peekScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local wait = tat - (burst - 1) * interval - now
+if wait < 0 then wait = 0 end
+return {string.format('%.0f', now), string.format('%.0f', wait)}
+`)
+
 // Limiter paces sends through Redis. It is safe for concurrent use.
 type Limiter struct {
 	rdb    redis.Scripter
@@ -58,6 +72,14 @@ func (l *Limiter) Reserve(ctx context.Context, key string, perSecond float64, bu
 	return wait, err
 }
 
+// Peek returns how long a reservation made now would wait, without taking a
+// slot: a caller that will not wait that long (and sends later instead)
+// leaves the slot to others.
+func (l *Limiter) Peek(ctx context.Context, key string, perSecond float64, burst int) (time.Duration, error) {
+	_, wait, err := l.run(ctx, peekScript, key, perSecond, burst)
+	return wait, err
+}
+
 // Wait reserves a slot and sleeps until it comes, or ctx ends.
 func (l *Limiter) Wait(ctx context.Context, key string, perSecond float64, burst int) error {
 	wait, err := l.Reserve(ctx, key, perSecond, burst)
@@ -76,6 +98,10 @@ func (l *Limiter) Wait(ctx context.Context, key string, perSecond float64, burst
 
 // reserve also returns the Redis time of the reservation (for tests).
 func (l *Limiter) reserve(ctx context.Context, key string, perSecond float64, burst int) (time.Time, time.Duration, error) {
+	return l.run(ctx, script, key, perSecond, burst)
+}
+
+func (l *Limiter) run(ctx context.Context, script *redis.Script, key string, perSecond float64, burst int) (time.Time, time.Duration, error) {
 	if perSecond <= 0 || burst < 1 {
 		return time.Time{}, 0, errors.New("pacing: perSecond must be > 0 and burst >= 1")
 	}

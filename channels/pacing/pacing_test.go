@@ -113,3 +113,36 @@ func TestWaitHonoursContext(t *testing.T) {
 		t.Fatal("Wait returned before its slot")
 	}
 }
+
+// Peek tells the wait a reservation would have, and takes nothing.
+func TestPeekTakesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l := New(client(t), "test:"+t.Name()+":")
+	for range 3 {
+		if _, err := l.Reserve(ctx, "k", 1, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var peeks []time.Duration
+	for range 3 {
+		w, err := l.Peek(ctx, "k", 1, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		peeks = append(peeks, w)
+	}
+	// Three reserved at 1/s: the next slot is about 3 s away, every time.
+	for _, w := range peeks {
+		if w < 2*time.Second || w > 3*time.Second {
+			t.Fatalf("peeks %v, want about 3s each", peeks)
+		}
+	}
+	w, err := l.Reserve(ctx, "k", 1, 1)
+	if err != nil || w < 2*time.Second || w > 3*time.Second {
+		t.Fatalf("reserve after peeks: %v %v, want the slot peeked", w, err)
+	}
+	if w, err := l.Peek(ctx, "empty", 1, 1); err != nil || w != 0 {
+		t.Fatalf("peek of an empty bucket: %v %v", w, err)
+	}
+}
