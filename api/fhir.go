@@ -218,6 +218,7 @@ func (h *fhirHandler) apply(ctx context.Context, req *fhirRequest, fa ehr.FHIRAp
 		Location:      fa.Location,
 		Status:        fa.Status,
 		Partial:       !fa.Scheduled || fa.Status == store.StatusCancelled,
+		NotScheduled:  !fa.Scheduled,
 		SourceAt:      fa.LastUpdated,
 		SourceVersion: fa.Version,
 		EHRVersion:    fa.VersionID,

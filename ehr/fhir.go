@@ -41,7 +41,9 @@ type FHIRStatus struct {
 	// Status is the Beckon status: booked, arrived, fulfilled, cancelled, noshow.
 	Status string
 	// Scheduled is false for proposed, pending and waitlist: not (or no
-	// longer) a booking, so no reminders; Beckon treats it like a cancellation.
+	// longer) a booking, so no reminders. It stops a known appointment like a
+	// cancellation, but is no cancellation: for an appointment Beckon does
+	// not know it changes nothing (no tombstone).
 	Scheduled bool
 }
 

@@ -34,6 +34,12 @@ type FeedEvent struct {
 	// Partial: only Status is news (an HL7 cancellation or no-show); the
 	// other fields keep what is stored when empty.
 	Partial bool
+	// NotScheduled: the source says the appointment is not (or no longer)
+	// booked without cancelling it (FHIR proposed, pending, waitlist). It
+	// stops a known appointment's reminders like a cancellation, but for an
+	// unknown appointment it changes nothing and leaves no tombstone: a
+	// later booking must go through.
+	NotScheduled bool
 	// SourceAt and SourceVersion order events of one appointment: HL7 MSH-7,
 	// FHIR meta.lastUpdated and meta.versionId. Zero when not sent.
 	SourceAt      time.Time
@@ -45,9 +51,11 @@ type FeedEvent struct {
 	Digest string
 }
 
-// cancels reports whether the event ends the appointment.
+// cancels reports whether the event ends the appointment: a cancellation
+// (FHIR cancelled, entered-in-error; HL7 S15, S17) or a no-show, not a
+// status that is merely not scheduled.
 func (ev FeedEvent) cancels() bool {
-	return ev.Status == store.StatusCancelled || ev.Status == store.StatusNoShow
+	return !ev.NotScheduled && (ev.Status == store.StatusCancelled || ev.Status == store.StatusNoShow)
 }
 
 // FeedResult is what ApplyEvent did.
@@ -61,11 +69,13 @@ type FeedResult struct {
 
 // ApplyEvent applies one feed event to the clinic in one transaction: the
 // patient, the appointment and its re-planned sends, and the feed state that
-// orders later events. An event older than the last one applied (by source
-// version, else source time) is ignored; the same message twice is a
-// duplicate; a cancellation of an unknown appointment is remembered (a
-// tombstone), so that a booking sent before it but arriving later does not
-// resurrect the appointment.
+// orders later events. An event known to be older than the last one applied
+// is ignored (see olderThan: an event without a version or source time is
+// ordered by arrival); the same message twice is a duplicate; a cancellation
+// of an unknown appointment is remembered (a tombstone), so that a booking
+// sent before it but arriving later does not resurrect the appointment. A
+// not-scheduled status (NotScheduled) of an unknown appointment changes
+// nothing.
 func (s *Service) ApplyEvent(ctx context.Context, clinicID string, ev FeedEvent, actor string) (FeedResult, error) {
 	var res FeedResult
 	err := s.retryConflicts(ctx, func(q store.Querier) error {
@@ -101,8 +111,8 @@ func (s *Service) applyEvent(ctx context.Context, q store.Querier, clinicID stri
 		case olderThan(ev, state):
 			current.Result = store.FeedStale
 			return current, nil
-		case state.Tombstone && !exists && !ev.cancels() && !newerThan(ev, state):
-			// A booking not known to be newer than the cancellation we hold.
+		case state.Tombstone && !exists && !ev.cancels() && notNewer(ev, state):
+			// A booking sent at the same time as the cancellation we hold.
 			current.Result = store.FeedStale
 			return current, nil
 		}
@@ -123,6 +133,16 @@ func (s *Service) applyEvent(ctx context.Context, q store.Querier, clinicID stri
 		next.SourceVersion = state.SourceVersion
 	}
 
+	if !exists && ev.NotScheduled {
+		// Nothing to stop, nothing to remember but the ordering key.
+		if state.Tombstone {
+			next.Tombstone = true // a cancellation we hold still stands
+		}
+		if err := q.FeedStatePut(ctx, next); err != nil {
+			return FeedResult{}, err
+		}
+		return FeedResult{Result: store.FeedUnchanged}, nil
+	}
 	if !exists && ev.cancels() && (ev.Partial || ev.Start.IsZero() || cmp.Or(ev.PatientID, ev.Patient.ID) == "") {
 		next.Tombstone = true
 		if err := q.FeedStatePut(ctx, next); err != nil {
@@ -196,25 +216,35 @@ func (s *Service) applyEvent(ctx context.Context, q store.Querier, clinicID stri
 	return FeedResult{Result: result, Outcome: outcome, Appointment: saved}, nil
 }
 
-// olderThan reports whether ev was sent before what state last applied: by
-// version when both have one, else by time when both have one.
-func olderThan(ev FeedEvent, state store.FeedState) bool {
+// compareSource orders ev against what state last applied: by version when
+// both have one (FHIR meta.versionId), else by source time when both have one
+// (FHIR meta.lastUpdated, HL7 MSH-7). ok is false when they cannot be
+// compared (a FHIR resource without meta, say).
+func compareSource(ev FeedEvent, state store.FeedState) (c int, ok bool) {
 	if ev.SourceVersion > 0 && state.SourceVersion > 0 {
-		return ev.SourceVersion < state.SourceVersion
+		return cmp.Compare(ev.SourceVersion, state.SourceVersion), true
 	}
 	if !ev.SourceAt.IsZero() && !state.SourceAt.IsZero() {
-		return ev.SourceAt.Before(state.SourceAt)
+		return ev.SourceAt.Compare(state.SourceAt), true
 	}
-	return false
+	return 0, false
 }
 
-// newerThan reports whether ev is known to be sent after what state last
-// applied.
-func newerThan(ev FeedEvent, state store.FeedState) bool {
-	if ev.SourceVersion > 0 && state.SourceVersion > 0 {
-		return ev.SourceVersion > state.SourceVersion
-	}
-	return !ev.SourceAt.IsZero() && !state.SourceAt.IsZero() && ev.SourceAt.After(state.SourceAt)
+// olderThan reports whether ev is known to be sent before what state last
+// applied. An event that cannot be compared is not older: without a version
+// or a source time, the order in which messages arrive is the EHR's order
+// (as an interface engine that queues in order expects), so a later message
+// wins.
+func olderThan(ev FeedEvent, state store.FeedState) bool {
+	c, ok := compareSource(ev, state)
+	return ok && c < 0
+}
+
+// notNewer reports whether ev is known to be sent no later than what state
+// last applied (the same instant included).
+func notNewer(ev FeedEvent, state store.FeedState) bool {
+	c, ok := compareSource(ev, state)
+	return ok && c <= 0
 }
 
 // mergePatient overlays what a feed sent on what is stored.

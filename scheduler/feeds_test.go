@@ -102,6 +102,52 @@ func TestApplyEvent(t *testing.T) {
 		// A booking sent after the cancellation is a new booking.
 		b.apply(t, booking(b, "s12-new", b.now.Add(time.Minute), b.now.Add(48*time.Hour)), store.FeedApplied)
 	})
+	t.Run("NotScheduledLeavesNoTombstone", func(t *testing.T) {
+		t.Parallel()
+		b := feedSetup(t)
+		// A FHIR "proposed" without meta for an appointment Beckon never saw.
+		proposed := scheduler.FeedEvent{AppointmentID: "A-1", PatientID: "MRN-1", Status: store.StatusCancelled,
+			Partial: true, NotScheduled: true, Digest: "proposed"}
+		b.apply(t, proposed, store.FeedUnchanged)
+		if st, err := b.st.FeedStateGet(b.ctx, b.clin.ID, "A-1"); err == nil && st.Tombstone {
+			t.Fatal("a proposed appointment left a tombstone")
+		}
+		// The booking without meta that follows is news, not older.
+		r := b.apply(t, booking(b, "booked", time.Time{}, b.now.Add(48*time.Hour)), store.FeedApplied)
+		if r.Appointment.Status != store.StatusBooked {
+			t.Fatalf("booked: %+v", r)
+		}
+		// Back to waitlist: a known appointment stops like a cancellation.
+		proposed.Digest = "waitlist"
+		r = b.apply(t, proposed, store.FeedApplied)
+		if r.Appointment.Status != store.StatusCancelled {
+			t.Fatalf("waitlist: %+v", r)
+		}
+	})
+	t.Run("NoMetaArrivalOrder", func(t *testing.T) {
+		t.Parallel()
+		b := feedSetup(t)
+		// A real cancellation of an unknown appointment leaves a tombstone…
+		b.apply(t, cancel("cancelled", time.Time{}), store.FeedTombstone)
+		// …but a booking without version or time that arrives after it is
+		// later by arrival: it books.
+		b.apply(t, booking(b, "booked", time.Time{}, b.now.Add(48*time.Hour)), store.FeedApplied)
+		// Stamped messages followed by unstamped ones: arrival order.
+		ev := booking(b, "v3", time.Time{}, b.now.Add(50*time.Hour))
+		ev.SourceVersion = 3
+		b.apply(t, ev, store.FeedApplied)
+		r := b.apply(t, cancel("cancelled-again", time.Time{}), store.FeedApplied)
+		if r.Appointment.Status != store.StatusCancelled {
+			t.Fatalf("cancel: %+v", r)
+		}
+		// A tombstone with a time still stops a booking of the same instant.
+		ev = cancel("c2", b.now)
+		ev.AppointmentID = "A-2"
+		b.apply(t, ev, store.FeedTombstone)
+		bk := booking(b, "b2", b.now, b.now.Add(48*time.Hour))
+		bk.AppointmentID = "A-2"
+		b.apply(t, bk, store.FeedStale)
+	})
 	t.Run("FHIRVersionOrder", func(t *testing.T) {
 		t.Parallel()
 		b := feedSetup(t)
