@@ -450,17 +450,26 @@ func TestProvidersFailures(t *testing.T) {
 			}
 
 			// Permanent: one request, the send ends with the reason.
-			p.mustCall(http.StatusCreated, http.MethodPut, "/v1/campaigns/perm", map[string]any{"name": "Perm", "steps": []map[string]any{
-				{"id": "one", "offset": "-10s", "channel": "sms", "content": map[string]any{"en": map[string]any{"text": "Hi {{.Patient.FirstName}}"}}},
-			}}, nil)
+			// Its own appointment type, so that the storm's appointment gets no send of it.
+			p.mustCall(http.StatusCreated, http.MethodPut, "/v1/campaigns/perm", map[string]any{"name": "Perm",
+				"match": map[string]any{"types": []string{"permanent"}},
+				"steps": []map[string]any{
+					{"id": "one", "offset": "-10s", "channel": "sms", "content": map[string]any{"en": map[string]any{"text": "Hi {{.Patient.FirstName}}"}}},
+				}}, nil)
 			before := len(creates(p.tw))
 			p.tw.FailNext(1, twiliofake.ErrInvalidTo)
-			perm := p.book("apt-perm", 14*time.Second)
+			var perm appointmentView
+			p.mustCall(http.StatusCreated, http.MethodPut, "/v1/appointments/apt-perm", map[string]any{
+				"patient_id": "pat-1", "start": rfc(time.Now().Add(14 * time.Second).Truncate(time.Second)), "type": "permanent",
+			}, &perm)
 			var one sendView
 			for _, s := range perm.Sends {
 				if s.StepID == "one" {
 					one = s
 				}
+			}
+			if one.ID == "" {
+				t.Fatalf("sends %+v, want the step of the permanent campaign", perm.Sends)
 			}
 			got := p.waitSend("apt-perm", one.ID, "failed")
 			if !strings.Contains(got.Reason, "invalid To number") {
