@@ -318,17 +318,6 @@ func (h *fhirHandler) getAppointment(w http.ResponseWriter, r *http.Request, req
 	writeFHIR(w, http.StatusOK, fhirAppointmentOut(a))
 }
 
-// ParticipantStatus is the FHIR participant status a confirmation means.
-func ParticipantStatus(confirmation string) string {
-	switch confirmation {
-	case store.Confirmed:
-		return "accepted"
-	case store.ResponseCancelRequested, store.ResponseRescheduleRequested:
-		return "declined"
-	}
-	return "needs-action"
-}
-
 // fhirAppointmentOut is Beckon's appointment as an R4 Appointment.
 func fhirAppointmentOut(a store.Appointment) []byte {
 	status := map[string]fhir.AppointmentStatus{
@@ -337,7 +326,7 @@ func fhirAppointmentOut(a store.Appointment) []byte {
 		store.StatusNoShow: fhir.AppointmentStatusNoshow,
 	}[a.Status]
 	var ps fhir.ParticipationStatus
-	_ = ps.UnmarshalJSON([]byte(`"` + ParticipantStatus(a.Confirmation) + `"`))
+	_ = ps.UnmarshalJSON([]byte(`"` + ehr.ParticipantStatus(a.Confirmation) + `"`))
 	id, version := a.ID, strconv.FormatInt(a.Version, 10)
 	updated := a.UpdatedAt.UTC().Format(time.RFC3339Nano)
 	start, end := a.Start.UTC().Format(time.RFC3339), a.Start.Add(a.Duration).UTC().Format(time.RFC3339)

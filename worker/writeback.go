@@ -19,6 +19,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/beckonhealth/beckon/ehr"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
 )
@@ -103,24 +104,13 @@ func (wb *Writebacker) run(ctx context.Context, w store.Writeback) error {
 	return fmt.Errorf("unknown write-back kind: %w", asynq.SkipRetry)
 }
 
-// participantStatus is the FHIR participant status a confirmation means.
-func participantStatus(confirmation string) string {
-	switch confirmation {
-	case store.Confirmed:
-		return "accepted"
-	case store.ResponseCancelRequested, store.ResponseRescheduleRequested:
-		return "declined"
-	}
-	return "needs-action"
-}
-
 // fhir sets the patient participant's status. It reads the Appointment, and
 // writes it back with If-Match on the version read. On 412 it reads again:
 // when a person has meanwhile set the patient's status (anything but
 // needs-action, other than what we would write), it stops without
 // overwriting; otherwise it tries again on the new version.
 func (wb *Writebacker) fhir(ctx context.Context, fs store.FeedSettings, a store.Appointment) error {
-	want := participantStatus(a.Confirmation)
+	want := ehr.ParticipantStatus(a.Confirmation)
 	base := strings.TrimRight(fs.FHIRBaseURL, "/") + "/Appointment/" + a.ID
 	state, _ := wb.Store.FeedStateGet(ctx, a.ClinicID, a.ID)
 	lastSeen := state.EHRVersion
@@ -274,7 +264,7 @@ func (wb *Writebacker) webhook(ctx context.Context, fs store.FeedSettings, w sto
 			"appointment_id":      a.ID,
 			"patient_id":          a.PatientID,
 			"confirmation":        a.Confirmation,
-			"participant_status":  participantStatus(a.Confirmation),
+			"participant_status":  ehr.ParticipantStatus(a.Confirmation),
 			"appointment_version": a.Version,
 			"by":                  conf.By,
 			"method":              conf.Method,
