@@ -207,6 +207,20 @@ func (h *fhirHandler) oneAppointment(w http.ResponseWriter, r *http.Request, req
 // from the clinic's FHIR base. It returns the HTTP status to answer, and a
 // FHIR error for a 4xx.
 func (h *fhirHandler) apply(ctx context.Context, req *fhirRequest, fa ehr.FHIRAppointment, exprPrefix string) (scheduler.FeedResult, int, error) {
+	ev, patientExpr, status, err := h.event(ctx, req, fa, exprPrefix)
+	if err != nil || status >= 400 {
+		return scheduler.FeedResult{}, status, err
+	}
+	res, err := h.s.svc.ApplyEvent(ctx, req.clinic.ID, ev, actor(req.key))
+	status, err = h.applyStatus(req, res, err, patientExpr)
+	return res, status, err
+}
+
+// event builds the feed event of a mapped appointment, fetching its patient
+// from the clinic's FHIR base when Beckon does not know it. It returns the
+// expression of the patient participant (for errors), and a status >= 400
+// (with a FHIR error for a 4xx) when the event cannot be applied.
+func (h *fhirHandler) event(ctx context.Context, req *fhirRequest, fa ehr.FHIRAppointment, exprPrefix string) (scheduler.FeedEvent, string, int, error) {
 	sum := sha256.Sum256(req.raw)
 	ev := scheduler.FeedEvent{
 		AppointmentID: fa.ID,
@@ -233,27 +247,31 @@ func (h *fhirHandler) apply(ctx context.Context, req *fhirRequest, fa ehr.FHIRAp
 		case errors.Is(err, store.ErrNotFound):
 			p, ferr := h.fetchPatient(ctx, req.clinic.ID, fa.PatientID)
 			if ferr != nil {
-				return scheduler.FeedResult{}, http.StatusUnprocessableEntity, &ehr.FHIRError{Code: "not-found", Expression: patientExpr, Reason: ferr.Error()}
+				return ev, patientExpr, http.StatusUnprocessableEntity, &ehr.FHIRError{Code: "not-found", Expression: patientExpr, Reason: ferr.Error()}
 			}
 			ev.Patient = p
 		case err != nil:
 			h.s.logger.Error("fhir: patient lookup failed", slog.String("error", err.Error()))
-			return scheduler.FeedResult{}, http.StatusServiceUnavailable, nil
+			return ev, patientExpr, http.StatusServiceUnavailable, nil
 		}
 	}
-	res, err := h.s.svc.ApplyEvent(ctx, req.clinic.ID, ev, actor(req.key))
+	return ev, patientExpr, http.StatusOK, nil
+}
+
+// applyStatus is the HTTP status (and FHIR error for a 4xx) of an applied
+// event.
+func (h *fhirHandler) applyStatus(req *fhirRequest, res scheduler.FeedResult, err error, patientExpr string) (int, error) {
 	switch {
 	case errors.Is(err, scheduler.ErrUnknownPatient), errors.Is(err, scheduler.ErrIncompleteEvent):
-		return res, http.StatusUnprocessableEntity, &ehr.FHIRError{Code: "required", Expression: patientExpr, Reason: "the appointment is not known and lacks a known patient or a start"}
+		return http.StatusUnprocessableEntity, &ehr.FHIRError{Code: "required", Expression: patientExpr, Reason: "the appointment is not known and lacks a known patient or a start"}
 	case err != nil:
 		h.s.logger.Error("fhir: apply failed", slog.String("clinic_id", req.clinic.ID), slog.String("error", err.Error()))
-		return res, http.StatusServiceUnavailable, nil
+		return http.StatusServiceUnavailable, nil
 	}
-	status := http.StatusOK
 	if res.Outcome == scheduler.Created {
-		status = http.StatusCreated
+		return http.StatusCreated, nil
 	}
-	return res, status, nil
+	return http.StatusOK, nil
 }
 
 func feedPatient(p ehr.Patient, id string) store.Patient {
@@ -383,9 +401,12 @@ func (h *fhirHandler) metadata(w http.ResponseWriter, _ *http.Request) {
 	writeFHIR(w, http.StatusOK, b)
 }
 
-// postBundle applies a transaction (all or none of its checks: every entry
-// is validated before any is applied) or batch Bundle of Patients and
-// Appointments, and answers a transaction-response or batch-response Bundle.
+// postBundle applies a transaction or batch Bundle of Patients and
+// Appointments. A transaction is atomic, as FHIR R4 asks: every entry is
+// applied in one store transaction, or, when any fails, none is and the answer
+// is one OperationOutcome naming the entry. A batch applies each entry on its
+// own and answers a batch-response Bundle with each entry's status (and an
+// OperationOutcome for each failure).
 func (h *fhirHandler) postBundle(w http.ResponseWriter, r *http.Request, req *fhirRequest) {
 	ctx := r.Context()
 	b, err := ehr.MapFHIRBundle(req.raw, req.loc)
@@ -394,53 +415,36 @@ func (h *fhirHandler) postBundle(w http.ResponseWriter, r *http.Request, req *fh
 		h.archive(ctx, req, store.TransportHTTP, status, store.FeedRejected, err.Error(), "")
 		return
 	}
-	type entryResp struct {
-		Response map[string]any `json:"response"`
+	if b.Type == "transaction" {
+		h.transaction(w, r, req, b)
+		return
 	}
-	var out []entryResp
+	var out []bundleEntryResponse
 	worst := http.StatusOK
 	for _, e := range b.Entries {
-		status, loc, diag, expr := http.StatusOK, "", "", ""
+		status, loc := http.StatusOK, ""
+		var ferr error
 		switch {
 		case e.Err != nil:
-			status = http.StatusUnprocessableEntity
-			var fe *ehr.FHIRError
-			if errors.As(e.Err, &fe) {
-				diag, expr = fe.Reason, fe.Expression
-			}
+			status, ferr = http.StatusUnprocessableEntity, e.Err
 		case e.Patient != nil:
 			_, oc, err := h.s.svc.UpsertPatient(ctx, mergeFeedPatient(ctx, h.s.store, req.clinic.ID, feedPatient(*e.Patient, e.Patient.ID)), actor(req.key))
 			if err != nil {
+				h.s.logger.Error("fhir: patient upsert failed", slog.String("clinic_id", req.clinic.ID), slog.String("error", err.Error()))
 				status = http.StatusServiceUnavailable
 			} else if oc == scheduler.Created {
 				status = http.StatusCreated
 			}
 			loc = "Patient/" + e.Patient.ID
 		case e.Appointment != nil:
-			res, st, ferr := h.apply(ctx, req, *e.Appointment, fmt.Sprintf("Bundle.entry[%d].resource", e.Index))
-			status = st
-			if ferr != nil {
-				var fe *ehr.FHIRError
-				if errors.As(ferr, &fe) {
-					diag, expr = fe.Reason, fe.Expression
-				}
-			} else if res.Appointment.ID != "" {
+			res, st, err := h.apply(ctx, req, *e.Appointment, fmt.Sprintf("Bundle.entry[%d].resource", e.Index))
+			status, ferr = st, err
+			if err == nil && st < 400 && res.Appointment.ID != "" {
 				loc = fmt.Sprintf("Appointment/%s/_history/%d", res.Appointment.ID, res.Appointment.Version)
 			}
 		}
-		if status > worst {
-			worst = status
-		}
-		resp := map[string]any{"status": strconv.Itoa(status) + " " + http.StatusText(status)}
-		if loc != "" {
-			resp["location"] = loc
-		}
-		if diag != "" {
-			var oo any
-			_ = json.Unmarshal(outcome("error", "invalid", expr, diag), &oo)
-			resp["outcome"] = oo
-		}
-		out = append(out, entryResp{Response: resp})
+		worst = max(worst, status)
+		out = append(out, entryResponse(status, loc, ferr))
 	}
 	result := store.FeedApplied
 	if worst >= 400 {
@@ -450,7 +454,101 @@ func (h *fhirHandler) postBundle(w http.ResponseWriter, r *http.Request, req *fh
 		}
 	}
 	h.archive(ctx, req, store.TransportHTTP, worst, result, "", "")
-	body, _ := json.Marshal(map[string]any{"resourceType": "Bundle", "type": b.Type + "-response", "entry": out})
+	body, _ := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "batch-response", "entry": out})
+	writeFHIR(w, http.StatusOK, body)
+}
+
+// bundleEntryResponse is one entry of a transaction-response or
+// batch-response Bundle.
+type bundleEntryResponse struct {
+	Response map[string]any `json:"response"`
+}
+
+// entryResponse is an entry's response: its status, where the resource now
+// is, and for a failure an OperationOutcome.
+func entryResponse(status int, loc string, err error) bundleEntryResponse {
+	resp := map[string]any{"status": strconv.Itoa(status) + " " + http.StatusText(status)}
+	if loc != "" {
+		resp["location"] = loc
+	}
+	if status >= 400 {
+		code, expr, diag := "exception", "", "could not be applied now; retry"
+		var fe *ehr.FHIRError
+		if errors.As(err, &fe) {
+			code, expr, diag = fe.Code, fe.Expression, fe.Reason
+		} else if status < 500 {
+			code, diag = "invalid", "the entry is invalid"
+		}
+		var oo any
+		_ = json.Unmarshal(outcome("error", code, expr, diag), &oo)
+		resp["outcome"] = oo
+	}
+	return bundleEntryResponse{Response: resp}
+}
+
+// transaction applies every entry of a transaction Bundle in one store
+// transaction. Patients missing from Beckon are fetched from the EHR first
+// (outside the transaction); then all entries are applied, or none.
+func (h *fhirHandler) transaction(w http.ResponseWriter, r *http.Request, req *fhirRequest, b ehr.FHIRBundle) {
+	ctx := r.Context()
+	fail := func(status int, err error) {
+		if status >= 500 {
+			fhirFail(w, newError(status, CodeUnavailable, "the transaction could not be applied now; nothing was applied; retry"))
+			h.archive(ctx, req, store.TransportHTTP, status, store.FeedError, "", "")
+			return
+		}
+		fhirError(w, err)
+		h.archive(ctx, req, store.TransportHTTP, http.StatusUnprocessableEntity, store.FeedRejected, fmt.Sprint(err), "")
+	}
+	steps := make([]scheduler.FeedStep, len(b.Entries))
+	exprs := make([]string, len(b.Entries))
+	for i, e := range b.Entries {
+		switch {
+		case e.Err != nil: // MapFHIRBundle fails a transaction first; kept for safety
+			fail(http.StatusUnprocessableEntity, e.Err)
+			return
+		case e.Patient != nil:
+			p := feedPatient(*e.Patient, e.Patient.ID)
+			steps[i].Patient = &p
+		case e.Appointment != nil:
+			ev, expr, st, err := h.event(ctx, req, *e.Appointment, fmt.Sprintf("Bundle.entry[%d].resource", e.Index))
+			if err != nil || st >= 400 {
+				fail(st, err)
+				return
+			}
+			steps[i].Event, exprs[i] = &ev, expr
+		}
+	}
+	results, err := h.s.svc.ApplyEvents(ctx, req.clinic.ID, steps, actor(req.key))
+	if err != nil {
+		var se *scheduler.FeedStepError
+		expr := ""
+		if errors.As(err, &se) && se.Index < len(exprs) {
+			expr = exprs[se.Index]
+		}
+		st, ferr := h.applyStatus(req, scheduler.FeedResult{}, err, expr)
+		fail(st, ferr)
+		return
+	}
+	out := make([]bundleEntryResponse, len(results))
+	for i, res := range results {
+		status, loc := http.StatusOK, ""
+		switch {
+		case steps[i].Patient != nil:
+			loc = "Patient/" + res.Patient.ID
+			if res.PatientOutcome == scheduler.Created {
+				status = http.StatusCreated
+			}
+		case res.Feed.Appointment.ID != "" && res.Feed.Result != store.FeedTombstone:
+			loc = fmt.Sprintf("Appointment/%s/_history/%d", res.Feed.Appointment.ID, res.Feed.Appointment.Version)
+			if res.Feed.Outcome == scheduler.Created {
+				status = http.StatusCreated
+			}
+		}
+		out[i] = entryResponse(status, loc, nil)
+	}
+	h.archive(ctx, req, store.TransportHTTP, http.StatusOK, store.FeedApplied, "", "")
+	body, _ := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "transaction-response", "entry": out})
 	writeFHIR(w, http.StatusOK, body)
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -309,4 +310,68 @@ func siuStatus(ev ehr.Event) string {
 		return store.StatusArrived
 	}
 	return store.StatusBooked
+}
+
+// FeedStep is one entry of a feed transaction (a FHIR transaction Bundle):
+// a patient to create or update (merged over what is stored, as an event's
+// patient is), or an appointment event.
+type FeedStep struct {
+	Patient *store.Patient
+	Event   *FeedEvent
+}
+
+// FeedStepResult is what one step did: PatientOutcome (Created, Updated,
+// Unchanged) for a patient, Feed for an event.
+type FeedStepResult struct {
+	Patient        store.Patient
+	PatientOutcome string
+	Feed           FeedResult
+}
+
+// FeedStepError is the step of a feed transaction that failed, and why.
+type FeedStepError struct {
+	Index int // into the steps
+	Err   error
+}
+
+func (e *FeedStepError) Error() string { return fmt.Sprintf("step %d: %v", e.Index, e.Err) }
+func (e *FeedStepError) Unwrap() error { return e.Err }
+
+// ApplyEvents applies every step in one transaction, in order, all or none:
+// each event as ApplyEvent does (ordering, duplicates, tombstones; a later
+// step sees what the earlier ones did). When a step fails nothing is
+// applied, and the error is a *FeedStepError naming it.
+func (s *Service) ApplyEvents(ctx context.Context, clinicID string, steps []FeedStep, actor string) ([]FeedStepResult, error) {
+	var out []FeedStepResult
+	err := s.retryConflicts(ctx, func(q store.Querier) error {
+		out = make([]FeedStepResult, len(steps))
+		for i, st := range steps {
+			var err error
+			switch {
+			case st.Patient != nil:
+				p := *st.Patient
+				p.ClinicID = clinicID
+				if stored, gerr := q.PatientGet(ctx, clinicID, p.ID); gerr == nil {
+					p = mergePatient(stored, p)
+				} else if !errors.Is(gerr, store.ErrNotFound) {
+					err = gerr
+					break
+				}
+				out[i].Patient, out[i].PatientOutcome, err = s.upsertPatient(ctx, q, p, actor)
+			case st.Event != nil:
+				out[i].Feed, err = s.applyEvent(ctx, q, clinicID, *st.Event, actor)
+			}
+			if err != nil {
+				if errors.Is(err, store.ErrConflict) {
+					return err // retried as a whole
+				}
+				return &FeedStepError{Index: i, Err: err}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

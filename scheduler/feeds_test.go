@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -147,6 +148,39 @@ func TestApplyEvent(t *testing.T) {
 		bk := booking(b, "b2", b.now, b.now.Add(48*time.Hour))
 		bk.AppointmentID = "A-2"
 		b.apply(t, bk, store.FeedStale)
+	})
+	t.Run("ApplyEventsAllOrNone", func(t *testing.T) {
+		t.Parallel()
+		b := feedSetup(t)
+		ok := booking(b, "t1", time.Time{}, b.now.Add(48*time.Hour))
+		bad := scheduler.FeedEvent{AppointmentID: "A-2", PatientID: "nobody", Start: b.now.Add(time.Hour), Digest: "t2"}
+		_, err := b.svc.ApplyEvents(b.ctx, b.clin.ID, []scheduler.FeedStep{
+			{Patient: &store.Patient{ID: "MRN-2", FirstName: "Bo"}}, {Event: &ok}, {Event: &bad},
+		}, "ehr:test")
+		var se *scheduler.FeedStepError
+		if !errors.As(err, &se) || se.Index != 2 || !errors.Is(err, scheduler.ErrUnknownPatient) {
+			t.Fatalf("err %v, want step 2 ErrUnknownPatient", err)
+		}
+		if _, err := b.st.AppointmentGet(b.ctx, b.clin.ID, "A-1"); err != store.ErrNotFound {
+			t.Fatalf("A-1 applied by a failed transaction: %v", err)
+		}
+		if _, err := b.st.PatientGet(b.ctx, b.clin.ID, "MRN-2"); err != store.ErrNotFound {
+			t.Fatalf("MRN-2 applied by a failed transaction: %v", err)
+		}
+		if _, err := b.st.FeedStateGet(b.ctx, b.clin.ID, "A-1"); err != store.ErrNotFound {
+			t.Fatalf("feed state of a failed transaction: %v", err)
+		}
+		// The same steps with the patient the event needs: all applied, in order.
+		bad.PatientID = "MRN-2"
+		res, err := b.svc.ApplyEvents(b.ctx, b.clin.ID, []scheduler.FeedStep{
+			{Patient: &store.Patient{ID: "MRN-2", FirstName: "Bo"}}, {Event: &ok}, {Event: &bad},
+		}, "ehr:test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res[0].PatientOutcome != scheduler.Created || res[1].Feed.Result != store.FeedApplied || res[2].Feed.Outcome != scheduler.Created {
+			t.Fatalf("results %+v", res)
+		}
 	})
 	t.Run("FHIRVersionOrder", func(t *testing.T) {
 		t.Parallel()
