@@ -96,14 +96,24 @@ type WritebackPayload struct {
 // EnqueueWritebacks hands pending write-backs to asynq (a task that exists
 // already is left as it is).
 func EnqueueWritebacks(ctx context.Context, c *asynq.Client, queue string, ws []store.Writeback) error {
+	_, err := enqueueWritebacks(ctx, c, queue, ws)
+	return err
+}
+
+// enqueueWritebacks is EnqueueWritebacks, counting the tasks it created.
+func enqueueWritebacks(ctx context.Context, c *asynq.Client, queue string, ws []store.Writeback) (int, error) {
 	var errs []error
+	n := 0
 	for _, w := range ws {
 		b, _ := json.Marshal(WritebackPayload{WritebackID: w.ID})
 		_, err := c.EnqueueContext(ctx, asynq.NewTask(TypeWriteback, b),
 			asynq.TaskID(w.ID), asynq.Queue(cmp.Or(queue, DefaultQueue)), asynq.MaxRetry(12))
-		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		switch {
+		case err == nil:
+			n++
+		case !errors.Is(err, asynq.ErrTaskIDConflict):
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return n, errors.Join(errs...)
 }

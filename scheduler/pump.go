@@ -37,6 +37,11 @@ type PumpConfig struct {
 	Queue string
 	// MaxRetry is each task's asynq retry budget. Default 10.
 	MaxRetry int
+	// WritebackRecheck is how often pending write-backs to the EHR are
+	// handed to asynq again, and how long one may go without an update before
+	// it is (a no-op while asynq holds its task; a restore when the API could
+	// not enqueue it or Redis lost it). Default 1m.
+	WritebackRecheck time.Duration
 }
 
 func (c PumpConfig) withDefaults() PumpConfig {
@@ -48,6 +53,7 @@ func (c PumpConfig) withDefaults() PumpConfig {
 	c.Parallel = cmp.Or(c.Parallel, 8)
 	c.Queue = cmp.Or(c.Queue, DefaultQueue)
 	c.MaxRetry = cmp.Or(c.MaxRetry, 10)
+	c.WritebackRecheck = cmp.Or(c.WritebackRecheck, time.Minute)
 	return c
 }
 
@@ -61,8 +67,9 @@ type Pump struct {
 	clock  Clock
 	logger *slog.Logger
 
-	mu   sync.Mutex
-	cron *cron.Cron
+	mu         sync.Mutex
+	cron       *cron.Cron
+	writebacks time.Time // when pending write-backs were last re-enqueued
 }
 
 // PumpStats counts what one pass did.
@@ -70,6 +77,7 @@ type PumpStats struct {
 	Enqueued   int // newly handed to asynq
 	Present    int // asynq had them already
 	StaleClaim int // abandoned claims handed back to a worker
+	Writebacks int // pending write-backs handed to asynq again
 }
 
 // NewPump returns a pump; call Start to run it on its schedule, or RunOnce.
@@ -153,13 +161,43 @@ func (p *Pump) RunOnce(ctx context.Context) (PumpStats, error) {
 			return stats, err
 		}
 	}
-	if stats.Enqueued+stats.StaleClaim > 0 {
+	n, err := p.requeueWritebacks(ctx, now)
+	stats.Writebacks = n
+	if err != nil {
+		return stats, err
+	}
+	if stats.Enqueued+stats.StaleClaim+stats.Writebacks > 0 {
 		p.logger.Debug("pump pass",
 			slog.Int("enqueued", stats.Enqueued),
 			slog.Int("present", stats.Present),
-			slog.Int("stale_claims", stats.StaleClaim))
+			slog.Int("stale_claims", stats.StaleClaim),
+			slog.Int("writebacks", stats.Writebacks))
 	}
 	return stats, nil
+}
+
+// requeueWritebacks hands pending write-backs not updated for a while to
+// asynq again, at most once per WritebackRecheck: a write-back the API could
+// not enqueue (Redis down) or that Redis lost would otherwise stay pending.
+func (p *Pump) requeueWritebacks(ctx context.Context, now time.Time) (int, error) {
+	p.mu.Lock()
+	due := p.writebacks.IsZero() || !now.Before(p.writebacks.Add(p.cfg.WritebackRecheck))
+	if due {
+		p.writebacks = now
+	}
+	p.mu.Unlock()
+	if !due {
+		return 0, nil
+	}
+	ws, err := p.store.WritebackListPending(ctx, now.Add(-p.cfg.WritebackRecheck), p.cfg.BatchSize)
+	if err != nil {
+		return 0, fmt.Errorf("list pending write-backs: %w", err)
+	}
+	n, err := enqueueWritebacks(ctx, p.client, p.cfg.Queue, ws)
+	if err != nil {
+		return n, fmt.Errorf("enqueue write-backs: %w", err)
+	}
+	return n, nil
 }
 
 // sendTaskID is the TaskID of a send's delivery: the send id itself.

@@ -139,3 +139,47 @@ func TestPumpHandsBackAbandonedClaims(t *testing.T) {
 		t.Fatal("no task for the abandoned claim, though the send's own task still exists")
 	}
 }
+
+func TestPumpRequeuesPendingWritebacks(t *testing.T) {
+	t.Parallel()
+	b := pumpSetup(t)
+	ctx := context.Background()
+	now := b.clock.Now()
+	// A write-back recorded while Redis was down: no task for it.
+	w := store.Writeback{
+		ID:            store.NewID("wbk_"),
+		ClinicID:      b.clin.ID,
+		AppointmentID: "A-1",
+		Kind:          store.WritebackWebhook,
+		Status:        store.WritebackPending,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}
+	if err := b.st.WritebackInsert(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	done := w
+	done.ID, done.Status = store.NewID("wbk_"), store.WritebackDone
+	if err := b.st.WritebackInsert(ctx, done); err != nil {
+		t.Fatal(err)
+	}
+	if s := b.run(t); s.Writebacks != 0 {
+		t.Fatalf("a fresh write-back was re-enqueued: %+v", s)
+	}
+	b.clock.Advance(2 * time.Minute)
+	if s := b.run(t); s.Writebacks != 1 {
+		t.Fatalf("stats %+v, want the pending write-back handed to asynq", s)
+	}
+	info, ok := b.task(w.ID)
+	if !ok || info.Type != scheduler.TypeWriteback {
+		t.Fatalf("task %+v (found %v), want a %s task", info, ok, scheduler.TypeWriteback)
+	}
+	if _, ok := b.task(done.ID); ok {
+		t.Fatal("a done write-back was enqueued")
+	}
+	// While asynq holds it, later passes change nothing.
+	b.clock.Advance(2 * time.Minute)
+	if s := b.run(t); s.Writebacks != 0 {
+		t.Fatalf("stats %+v, want nothing new while asynq holds the task", s)
+	}
+}

@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 const confirmationCols = `id, clinic_id, appointment_id, appointment_version, response, by_whom,
 	method, note, actor, at`
@@ -72,4 +75,13 @@ func (q *queries) WritebackList(ctx context.Context, clinicID, appointmentID str
 	return list(ctx, q, "writeback.list", scanWriteback,
 		`SELECT `+writebackCols+` FROM writebacks WHERE clinic_id = $1 AND appointment_id = $2
 		ORDER BY created_at, id`, clinicID, appointmentID)
+}
+
+func (q *queries) WritebackListPending(ctx context.Context, updatedBefore time.Time, limit int) ([]Writeback, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return list(ctx, q, "writeback.list_pending", scanWriteback,
+		`SELECT `+writebackCols+` FROM writebacks WHERE status = $1 AND updated_at < $2
+		ORDER BY updated_at, id LIMIT $3`, WritebackPending, updatedBefore.UnixMilli(), limit)
 }

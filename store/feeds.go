@@ -40,6 +40,10 @@ type FeedQuerier interface {
 	WritebackUpdate(ctx context.Context, w Writeback) error
 	// WritebackList lists an appointment's write-backs, oldest first.
 	WritebackList(ctx context.Context, clinicID, appointmentID string) ([]Writeback, error)
+	// WritebackListPending lists pending write-backs of every clinic last
+	// updated before updatedBefore, oldest first, at most limit (default
+	// 100): those to hand to asynq again.
+	WritebackListPending(ctx context.Context, updatedBefore time.Time, limit int) ([]Writeback, error)
 }
 
 // Inbound message formats and transports.

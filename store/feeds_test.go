@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -92,6 +93,25 @@ func TestFeeds(t *testing.T) {
 			noErr(t, "list", err)
 			equal(t, "list", ws, []store.Writeback{w})
 			isErr(t, "update missing", b.st.WritebackUpdate(b.ctx, store.Writeback{ID: "nope"}), store.ErrNotFound)
+
+			// Pending ones, oldest first, only those not touched since the cut-off.
+			for i, at := range []time.Time{b.now.Add(-2 * time.Minute), b.now.Add(-3 * time.Minute), b.now} {
+				noErr(t, "insert", b.st.WritebackInsert(b.ctx, store.Writeback{
+					ID:            fmt.Sprintf("wbk_p%d", i),
+					ClinicID:      b.clinic.ID,
+					AppointmentID: "A-1",
+					Kind:          store.WritebackWebhook,
+					Status:        store.WritebackPending,
+					CreatedAt:     at,
+					UpdatedAt:     at,
+				}))
+			}
+			pending, err := b.st.WritebackListPending(b.ctx, b.now.Add(-time.Minute), 0)
+			noErr(t, "list pending", err)
+			equal(t, "pending", ids(pending, func(w store.Writeback) string { return w.ID }), []string{"wbk_p1", "wbk_p0"})
+			pending, err = b.st.WritebackListPending(b.ctx, b.now.Add(time.Minute), 1)
+			noErr(t, "list pending", err)
+			equal(t, "pending limit", ids(pending, func(w store.Writeback) string { return w.ID }), []string{"wbk_p1"})
 		})
 	})
 }
