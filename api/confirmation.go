@@ -2,9 +2,11 @@ package api
 
 import (
 	"context"
+	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -198,6 +200,9 @@ func (s *Server) registerFeedSettings() {
 			if in.Body.WebhookURL != "" && in.Body.WebhookSecret == "" {
 				fe.add("webhook_secret", "is required with webhook_url")
 			}
+			if in.Body.WebhookSecret != "" && !validWebhookSecret(in.Body.WebhookSecret) {
+				fe.add("webhook_secret", `must be "whsec_" followed by the base64 of 24 to 64 random bytes (Standard Webhooks)`)
+			}
 			if err := fe.err(); err != nil {
 				return nil, err
 			}
@@ -219,6 +224,18 @@ func (s *Server) registerFeedSettings() {
 			}
 			return &feedSettingsOutput{Body: feedSettingsOut(saved)}, nil
 		})
+}
+
+// validWebhookSecret reports whether s is a Standard Webhooks secret:
+// "whsec_" and the standard base64 of a 24 to 64 byte key. A secret that does
+// not decode would fail every signed write-back.
+func validWebhookSecret(s string) bool {
+	raw, ok := strings.CutPrefix(s, "whsec_")
+	if !ok {
+		return false
+	}
+	key, err := base64.StdEncoding.DecodeString(raw)
+	return err == nil && len(key) >= 24 && len(key) <= 64
 }
 
 func validHTTPURL(s string) bool {

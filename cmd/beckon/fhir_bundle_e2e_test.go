@@ -190,6 +190,15 @@ func TestFeedsWebhookWriteback(t *testing.T) {
 			key := []byte("a 32-byte test key for webhooks!")
 			secret := "whsec_" + base64.StdEncoding.EncodeToString(key)
 			a := startApp(t, backend)
+			// A secret that is not "whsec_" + base64 of 24–64 bytes would fail
+			// every write-back: refused up front.
+			for _, bad := range []string{"plain-secret", "whsec_not base64!", "whsec_" + base64.StdEncoding.EncodeToString([]byte("short"))} {
+				if code := a.call(http.MethodPut, "/v1/clinic/feeds", map[string]any{
+					"webhook_url": hook.URL, "webhook_secret": bad, "writeback": true,
+				}, nil); code != http.StatusUnprocessableEntity {
+					t.Fatalf("secret %q: %d, want 422", bad, code)
+				}
+			}
 			a.mustCall(http.StatusOK, http.MethodPut, "/v1/clinic/feeds", map[string]any{
 				"webhook_url": hook.URL, "webhook_secret": secret, "writeback": true,
 			}, nil)
