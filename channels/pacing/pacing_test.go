@@ -2,6 +2,7 @@ package pacing
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"sync"
@@ -34,7 +35,7 @@ func client(t *testing.T) *redis.Client {
 // hands out never put more than 10 in any one-second window.
 func TestFourCallersTenPerSecond(t *testing.T) {
 	t.Parallel()
-	l := New(client(t), "test:"+t.Name()+":")
+	l := New(client(t), prefix(t))
 	const callers, each = 4, 15
 	var (
 		mu    sync.Mutex
@@ -80,7 +81,7 @@ func TestFourCallersTenPerSecond(t *testing.T) {
 
 func TestBurstAndKeys(t *testing.T) {
 	t.Parallel()
-	l := New(client(t), "test:"+t.Name()+":")
+	l := New(client(t), prefix(t))
 	ctx := context.Background()
 	for i := range 3 {
 		w, err := l.Reserve(ctx, "a", 1, 3)
@@ -102,7 +103,7 @@ func TestBurstAndKeys(t *testing.T) {
 
 func TestWaitHonoursContext(t *testing.T) {
 	t.Parallel()
-	l := New(client(t), "test:"+t.Name()+":")
+	l := New(client(t), prefix(t))
 	ctx := context.Background()
 	if err := l.Wait(ctx, "k", 0.01, 1); err != nil { // first slot: no wait
 		t.Fatal(err)
@@ -118,7 +119,7 @@ func TestWaitHonoursContext(t *testing.T) {
 func TestPeekTakesNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	l := New(client(t), "test:"+t.Name()+":")
+	l := New(client(t), prefix(t))
 	for range 3 {
 		if _, err := l.Reserve(ctx, "k", 1, 1); err != nil {
 			t.Fatal(err)
@@ -145,4 +146,10 @@ func TestPeekTakesNothing(t *testing.T) {
 	if w, err := l.Peek(ctx, "empty", 1, 1); err != nil || w != 0 {
 		t.Fatalf("peek of an empty bucket: %v %v", w, err)
 	}
+}
+
+// prefix is a key prefix of the test's own: keys outlive a run on a shared
+// Redis, and a slow bucket left by an earlier run would make this one wait.
+func prefix(t *testing.T) string {
+	return fmt.Sprintf("test:%s:%d:", t.Name(), time.Now().UnixNano())
 }
