@@ -22,6 +22,10 @@ type BatchQuerier interface {
 	SendSupersedeMany(ctx context.Context, p SendSupersedeManyParams) (int, error)
 	// AuditAppendMany appends the entries (empty ids are generated).
 	AuditAppendMany(ctx context.Context, es []AuditEntry) error
+	// MessageRecord inserts a message with its first events in two statements:
+	// the message takes the status of the last event (m.Status if none);
+	// ErrConflict if the id exists.
+	MessageRecord(ctx context.Context, m Message, events []MessageEvent) error
 }
 
 // SendSupersedeManyParams selects the sends to supersede for many appointments.
@@ -209,5 +213,34 @@ func (q *queries) AuditAppendMany(ctx context.Context, es []AuditEntry) error {
 			_, err := q.exec(ctx, "audit.append_many", b.String(), args...)
 			return err
 		})
+	})
+}
+
+func (q *queries) MessageRecord(ctx context.Context, m Message, events []MessageEvent) error {
+	if len(events) > 0 {
+		m.Status = events[len(events)-1].Status
+	}
+	if m.ID == "" {
+		m.ID = NewID("msg_")
+	}
+	return q.atomic(ctx, func(q *queries) error {
+		if err := q.MessageInsert(ctx, m); err != nil {
+			return err
+		}
+		if len(events) == 0 {
+			return nil
+		}
+		var b strings.Builder
+		b.WriteString(`INSERT INTO message_events (id, message_id, clinic_id, status, detail, at) VALUES `)
+		args := make([]any, 0, len(events)*6)
+		for i, e := range events {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(" + placeholders(len(args)+1, 6) + ")")
+			args = append(args, NewID("mev_"), m.ID, m.ClinicID, e.Status, e.Detail, stamp(e.At).UnixMilli())
+		}
+		_, err := q.exec(ctx, "message.record", b.String(), args...)
+		return err
 	})
 }

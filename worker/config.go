@@ -23,6 +23,9 @@ type Config struct {
 	// next slot; a longer wait hands the send back with a later due time.
 	// Default 10s.
 	MaxPaceWait time.Duration
+	// SnapshotTTL is how long a clinic, or a campaign at a send's revision, is
+	// reused across sends before it is read again. Default 2s; negative: never.
+	SnapshotTTL time.Duration
 }
 
 // Limiter reserves sending slots of a sender; pacing.Limiter implements it.
@@ -38,6 +41,7 @@ type Peeker interface {
 }
 
 func (c Config) withDefaults() Config {
+	c.SnapshotTTL = cmp.Or(c.SnapshotTTL, 2*time.Second)
 	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 2*time.Minute)
 	c.SendTimeout = cmp.Or(c.SendTimeout, 30*time.Second)
 	c.MaxPaceWait = cmp.Or(c.MaxPaceWait, 10*time.Second)

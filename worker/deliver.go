@@ -31,6 +31,7 @@ type Deliverer struct {
 	channels channels.Router
 	clock    scheduler.Clock
 	logger   *slog.Logger
+	snap     *snapshots
 }
 
 // NewDeliverer returns the delivery handler.
@@ -38,8 +39,10 @@ func NewDeliverer(st store.Store, router channels.Router, clock scheduler.Clock,
 	if logger == nil {
 		logger = slog.Default()
 	}
+	cfg = cfg.withDefaults()
 	return &Deliverer{
-		cfg:      cfg.withDefaults(),
+		cfg:      cfg,
+		snap:     newSnapshots(st, cfg.SnapshotTTL),
 		store:    st,
 		channels: router,
 		clock:    clock,
@@ -124,7 +127,7 @@ func (a *attempt) run(ctx context.Context) error {
 	if err != nil {
 		return a.release(ctx, fmt.Errorf("load appointment: %w", err))
 	}
-	clinic, err := a.d.store.ClinicGet(ctx, sd.ClinicID)
+	clinic, err := a.d.snap.clinic(ctx, sd.ClinicID)
 	if err != nil {
 		return a.release(ctx, fmt.Errorf("load clinic: %w", err))
 	}
@@ -135,7 +138,7 @@ func (a *attempt) run(ctx context.Context) error {
 	if err != nil {
 		return a.release(ctx, fmt.Errorf("load patient: %w", err))
 	}
-	campaign, err := a.d.store.CampaignGet(ctx, sd.ClinicID, sd.CampaignID)
+	campaign, err := a.d.snap.campaign(ctx, sd.ClinicID, sd.CampaignID, sd.CampaignRevision)
 	if errors.Is(err, store.ErrNotFound) {
 		return a.finish(ctx, store.SendSuperseded, "campaign deleted", "")
 	}
@@ -377,16 +380,12 @@ func (a *attempt) record(ctx context.Context, m channels.Message, r channels.Rec
 		UpdatedAt:     now,
 	}
 	err := a.d.store.InTx(ctx, func(q store.Querier) error {
-		if err := q.MessageInsert(ctx, msg); err != nil {
-			return err
-		}
-		if err := q.MessageEventAppend(ctx, msg.ClinicID, store.MessageEvent{MessageID: msg.ID, Status: store.MessageQueued, At: now}); err != nil {
-			return err
-		}
+		events := []store.MessageEvent{{MessageID: msg.ID, Status: store.MessageQueued, At: now}}
 		if r.Status != "" && r.Status != store.MessageQueued {
-			if err := q.MessageEventAppend(ctx, msg.ClinicID, store.MessageEvent{MessageID: msg.ID, Status: r.Status, At: now}); err != nil {
-				return err
-			}
+			events = append(events, store.MessageEvent{MessageID: msg.ID, Status: r.Status, At: now})
+		}
+		if err := q.MessageRecord(ctx, msg, events); err != nil {
+			return err
 		}
 		return q.SendFinish(ctx, store.SendFinishParams{
 			ID: a.send.ID, Token: a.token, Status: store.SendSent, MessageID: msg.ID, Now: now,
