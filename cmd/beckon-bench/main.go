@@ -64,11 +64,16 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	results, err := run(ctx, cfg)
+	report(cfg, results)
 	if err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "beckon-bench:", err)
 		os.Exit(1)
 	}
+}
+
+// report writes the results as a table, or as JSON.
+func report(cfg config, results []result) {
 	if cfg.json {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
