@@ -46,7 +46,7 @@ func main() {
 	flag.IntVar(&cfg.sends, "sends", 50_000, "sends due at once for the delivery phase")
 	flag.IntVar(&cfg.rate, "rate", 500, "sends per second for the timing phase")
 	flag.DurationVar(&cfg.duration, "duration", 60*time.Second, "length of the timing phase")
-	flag.IntVar(&cfg.concurrency, "concurrency", 20, "deliveries at once (asynq concurrency), for Beckon and bare asynq alike")
+	flag.IntVar(&cfg.concurrency, "concurrency", 500, "deliveries at once (asynq concurrency), for Beckon and bare asynq alike")
 	flag.StringVar(&cfg.phases, "phases", "ingest,delivery,timing", "phases to run")
 	flag.BoolVar(&cfg.json, "json", false, "print JSON instead of a table")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")

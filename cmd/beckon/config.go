@@ -24,7 +24,10 @@ type Config struct {
 	HTTPAddr string
 	// Queue (BECKON_QUEUE): the asynq queue sends go through. Default "sends".
 	Queue string
-	// Concurrency (BECKON_CONCURRENCY): deliveries one worker runs at once. Default 20.
+	// Concurrency (BECKON_CONCURRENCY): tasks one worker runs at once. Default 500:
+	// asynq schedules in whole seconds, so a task arrives up to a second before
+	// its send is due and waits for it in a goroutine; at 500 sends/s spread
+	// evenly about 250 wait at any moment. Database work is bounded by the pool.
 	Concurrency int
 	// PumpEvery (BECKON_PUMP_EVERY): the pump's robfig/cron schedule. Default "@every 1s".
 	PumpEvery string
@@ -121,7 +124,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "redis:// URL (default: in-process Redis, serve only)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "API listen address (default 127.0.0.1:8080)")
 	fs.StringVar(&c.Queue, "queue", c.Queue, "asynq queue (default sends)")
-	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "deliveries at once per worker (default 20)")
+	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "tasks at once per worker (default 500)")
 	fs.StringVar(&c.PumpEvery, "pump-every", c.PumpEvery, "pump schedule (default @every 1s)")
 	fs.DurationVar(&c.Horizon, "horizon", c.Horizon, "how far ahead sends go to Redis (default 5m)")
 	fs.DurationVar(&c.Recheck, "recheck", c.Recheck, "re-enqueue still-planned sends after (default 30s)")
@@ -141,7 +144,7 @@ func (c Config) withDefaults() Config {
 	c.DatabaseURL = cmp.Or(c.DatabaseURL, "beckon.db")
 	c.HTTPAddr = cmp.Or(c.HTTPAddr, "127.0.0.1:8080")
 	c.Queue = cmp.Or(c.Queue, "sends")
-	c.Concurrency = cmp.Or(c.Concurrency, 20)
+	c.Concurrency = cmp.Or(c.Concurrency, 500)
 	c.PumpEvery = cmp.Or(c.PumpEvery, "@every 1s")
 	c.Horizon = cmp.Or(c.Horizon, 5*time.Minute)
 	c.Recheck = cmp.Or(c.Recheck, 30*time.Second)
