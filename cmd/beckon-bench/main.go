@@ -25,6 +25,7 @@ type config struct {
 	appointments int
 	sends        int
 	rate         int
+	hl7          int
 	duration     time.Duration
 	concurrency  int
 	phases       string
@@ -44,10 +45,11 @@ func main() {
 	var cfg config
 	flag.IntVar(&cfg.appointments, "appointments", 100_000, "appointments to ingest (three-step campaign, 30 days ahead)")
 	flag.IntVar(&cfg.sends, "sends", 50_000, "sends due at once for the delivery phase")
+	flag.IntVar(&cfg.hl7, "hl7", 20_000, "SIU S12 messages for the mllp phase")
 	flag.IntVar(&cfg.rate, "rate", 500, "sends per second for the timing phase")
 	flag.DurationVar(&cfg.duration, "duration", 60*time.Second, "length of the timing phase")
 	flag.IntVar(&cfg.concurrency, "concurrency", 500, "deliveries at once (asynq concurrency), for Beckon and bare asynq alike")
-	flag.StringVar(&cfg.phases, "phases", "ingest,delivery,timing", "phases to run")
+	flag.StringVar(&cfg.phases, "phases", "ingest,mllp,delivery,timing", "phases to run")
 	flag.BoolVar(&cfg.json, "json", false, "print JSON instead of a table")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
@@ -129,6 +131,8 @@ func run(ctx context.Context, cfg config) ([]result, error) {
 			rs, err = s.benchDelivery(ctx)
 		case "timing":
 			rs, err = s.benchTiming(ctx)
+		case "mllp":
+			rs, err = s.benchMLLP(ctx)
 		default:
 			return nil, fmt.Errorf("unknown phase %q", phase)
 		}
