@@ -107,13 +107,10 @@ func (q *queries) AppointmentPutMany(ctx context.Context, as []Appointment, expe
 	return q.atomic(ctx, func(q *queries) error {
 		return chunks(rows, batchChunk/2, func(part []row) error {
 			var b strings.Builder
-			b.WriteString(`INSERT INTO appointments (` + appointmentCols + `) VALUES `)
-			args := make([]any, 0, len(part)*(appointmentColCount+1))
-			for i, r := range part {
-				if i > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteString("(" + placeholders(len(args)+1, appointmentColCount) + ")")
+			b.WriteString(`INSERT INTO appointments (` + appointmentCols + `) VALUES ` +
+				valueRows(len(part), appointmentColCount))
+			args := make([]any, 0, len(part)*appointmentColCount)
+			for _, r := range part {
 				a := r.a
 				created := stamp(a.CreatedAt)
 				args = append(args, a.ClinicID, a.ID, a.PatientID, msArg(a.Start), a.Duration.Milliseconds(),
@@ -197,20 +194,15 @@ const auditColCount = 8
 func (q *queries) AuditAppendMany(ctx context.Context, es []AuditEntry) error {
 	return q.atomic(ctx, func(q *queries) error {
 		return chunks(es, batchChunk, func(part []AuditEntry) error {
-			var b strings.Builder
-			b.WriteString(`INSERT INTO audit (` + auditCols + `) VALUES `)
 			args := make([]any, 0, len(part)*auditColCount)
-			for i, e := range part {
-				if i > 0 {
-					b.WriteString(", ")
-				}
+			for _, e := range part {
 				if e.ID == "" {
 					e.ID = NewID("aud_")
 				}
-				b.WriteString("(" + placeholders(len(args)+1, auditColCount) + ")")
 				args = append(args, e.ID, e.ClinicID, e.Actor, e.Action, e.Entity, e.EntityID, e.Detail, stamp(e.At).UnixMilli())
 			}
-			_, err := q.exec(ctx, "audit.append_many", b.String(), args...)
+			_, err := q.exec(ctx, "audit.append_many",
+				`INSERT INTO audit (`+auditCols+`) VALUES `+valueRows(len(part), auditColCount), args...)
 			return err
 		})
 	})
@@ -230,17 +222,12 @@ func (q *queries) MessageRecord(ctx context.Context, m Message, events []Message
 		if len(events) == 0 {
 			return nil
 		}
-		var b strings.Builder
-		b.WriteString(`INSERT INTO message_events (id, message_id, clinic_id, status, detail, at) VALUES `)
 		args := make([]any, 0, len(events)*6)
-		for i, e := range events {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(" + placeholders(len(args)+1, 6) + ")")
+		for _, e := range events {
 			args = append(args, NewID("mev_"), m.ID, m.ClinicID, e.Status, e.Detail, stamp(e.At).UnixMilli())
 		}
-		_, err := q.exec(ctx, "message.record", b.String(), args...)
+		_, err := q.exec(ctx, "message.record", `INSERT INTO message_events (id, message_id, clinic_id, status, detail, at) VALUES `+
+			valueRows(len(events), 6), args...)
 		return err
 	})
 }

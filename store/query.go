@@ -225,6 +225,19 @@ func placeholders(from, n int) string {
 	return b.String()
 }
 
+// valueRows returns the VALUES list of a multi-row insert:
+// "($1, …, $cols), ($cols+1, …)" for rows rows, numbered in order.
+func valueRows(rows, cols int) string {
+	var b strings.Builder
+	for i := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(" + placeholders(i*cols+1, cols) + ")")
+	}
+	return b.String()
+}
+
 // limitClause is " LIMIT n" for n > 0, else "".
 func limitClause(n int) string {
 	if n <= 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -55,18 +54,13 @@ func (q *queries) SendInsert(ctx context.Context, sends []Send) error {
 	return q.atomic(ctx, func(q *queries) error {
 		for start := 0; start < len(sends); start += sendInsertChunk {
 			chunk := sends[start:min(start+sendInsertChunk, len(sends))]
-			var b strings.Builder
-			b.WriteString(`INSERT INTO sends (` + sendCols + `) VALUES `)
 			args := make([]any, 0, len(chunk)*sendColCount)
-			for i, s := range chunk {
-				if i > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteString("(" + placeholders(len(args)+1, sendColCount) + ")")
+			for _, s := range chunk {
 				args = append(args, sendArgs(s, now)...)
 			}
-			b.WriteString(` ON CONFLICT (id) DO NOTHING`)
-			if _, err := q.exec(ctx, "send.insert", b.String(), args...); err != nil {
+			query := `INSERT INTO sends (` + sendCols + `) VALUES ` + valueRows(len(chunk), sendColCount) +
+				` ON CONFLICT (id) DO NOTHING`
+			if _, err := q.exec(ctx, "send.insert", query, args...); err != nil {
 				return err
 			}
 		}
@@ -94,11 +88,7 @@ func (q *queries) SendSupersede(ctx context.Context, p SendSupersedeParams) (int
 		w.add("campaign_id = ?", p.CampaignID)
 	}
 	if len(p.Keep) > 0 {
-		ph := make([]string, len(p.Keep))
-		for i, id := range p.Keep {
-			ph[i] = w.arg(id)
-		}
-		w.add("id NOT IN (" + strings.Join(ph, ", ") + ")")
+		w.add("id NOT IN " + inList(&w, p.Keep))
 	}
 	reason, now := w.arg(p.Reason), w.arg(stamp(p.Now).UnixMilli())
 	n, err := q.exec(ctx, "send.supersede", `
