@@ -88,10 +88,6 @@ func (q *queries) AddressMarkUndeliverable(ctx context.Context, a UndeliverableA
 }
 
 func (q *queries) AddressUndeliverableGet(ctx context.Context, clinicID, channel, address string) (UndeliverableAddress, error) {
-	return get(ctx, q, "address.undeliverable_get", func(r scanner) (UndeliverableAddress, error) {
-		var a UndeliverableAddress
-		err := r.Scan(&a.ClinicID, &a.Channel, &a.Address, &a.Reason, ms{&a.At})
-		return a, err
-	}, `SELECT clinic_id, channel, address, reason, at FROM undeliverable_addresses
+	return get(ctx, q, "address.undeliverable_get", scanUndeliverable, `SELECT clinic_id, channel, address, reason, at FROM undeliverable_addresses
 		WHERE clinic_id = $1 AND channel = $2 AND address = $3`, clinicID, channel, address)
 }

@@ -22,6 +22,7 @@ type Querier interface {
 	DeliveryQuerier // provider delivery: channel settings, statuses, fallbacks
 	FeedQuerier     // EHR feeds: inbound archive, ordering, confirmations, write-back
 	BatchQuerier    // set-at-a-time reads and writes for schedule syncs
+	DispatchQuerier // set-at-a-time claims and records of concurrent deliveries
 
 	ClinicCreate(ctx context.Context, c Clinic) error
 	ClinicGet(ctx context.Context, id string) (Clinic, error)

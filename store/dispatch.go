@@ -1,0 +1,188 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+)
+
+// DispatchQuerier holds the set-at-a-time queries of delivery: deliveries
+// running at the same moment share one claim statement and one record
+// transaction instead of paying for their own.
+type DispatchQuerier interface {
+	// SendClaimMany claims, with one token, those of ids that are planned, and
+	// returns them as claimed. Ids not returned were not planned (claimed by
+	// someone else, ended, or unknown): SendClaim tells which.
+	SendClaimMany(ctx context.Context, ids []string, token string, now time.Time) ([]Send, error)
+	// AddressUndeliverableGetMany returns the clinic's undeliverable records
+	// among addresses (phone numbers and email addresses, any channel).
+	AddressUndeliverableGetMany(ctx context.Context, clinicID string, addresses []string) ([]UndeliverableAddress, error)
+	// SendRecordMany ends each record's send as sent with its message, as
+	// SendFinish and MessageRecord would, in one transaction. A send whose
+	// claim is no longer the record's token is left alone and its message is
+	// not stored: its id is returned in lost.
+	SendRecordMany(ctx context.Context, recs []SentRecord, now time.Time) (lost []string, err error)
+}
+
+// SentRecord is a message a provider accepted for a claimed send.
+type SentRecord struct {
+	Token   string // the claim under which the message was sent
+	Message Message
+	// Events are the message's first events; the message takes the status of
+	// the last one (Message.Status if none).
+	Events []MessageEvent
+}
+
+func (q *queries) SendClaimMany(ctx context.Context, ids []string, token string, now time.Time) ([]Send, error) {
+	var out []Send
+	err := chunks(ids, idChunk, func(part []string) error {
+		var w where
+		at := w.arg(stamp(now).UnixMilli())
+		tok := w.arg(token)
+		w.add("status = '" + SendPlanned + "'")
+		w.add("id IN " + inList(&w, part))
+		ss, err := list(ctx, q, "send.claim_many", scanSend, `
+			UPDATE sends SET status = '`+SendClaimed+`', claim_token = `+tok+`, claimed_at = `+at+`,
+				attempts = attempts + 1, updated_at = `+at+w.String()+`
+			RETURNING `+sendCols, w.args...)
+		out = append(out, ss...)
+		return err
+	})
+	return out, err
+}
+
+func (q *queries) AddressUndeliverableGetMany(ctx context.Context, clinicID string, addresses []string) ([]UndeliverableAddress, error) {
+	var out []UndeliverableAddress
+	err := chunks(addresses, batchChunk, func(part []string) error {
+		var w where
+		w.add("clinic_id = ?", clinicID)
+		w.add("address IN " + inList(&w, part))
+		us, err := list(ctx, q, "address.undeliverable_get_many", scanUndeliverable,
+			`SELECT clinic_id, channel, address, reason, at FROM undeliverable_addresses`+w.String(), w.args...)
+		out = append(out, us...)
+		return err
+	})
+	return out, err
+}
+
+func scanUndeliverable(r scanner) (UndeliverableAddress, error) {
+	var a UndeliverableAddress
+	err := r.Scan(&a.ClinicID, &a.Channel, &a.Address, &a.Reason, ms{&a.At})
+	return a, err
+}
+
+// messageColCount is the number of columns in messageCols.
+const messageColCount = 17
+
+// recordChunk bounds the records of one statement: a message is 17 bound
+// parameters, well under both dialects' limits at this size.
+const recordChunk = 200
+
+// SendRecordMany first ends the sends whose claim still holds (one UPDATE,
+// RETURNING the ids it changed), then inserts the messages and events of
+// those only, so a lost claim leaves nothing behind.
+func (q *queries) SendRecordMany(ctx context.Context, recs []SentRecord, now time.Time) ([]string, error) {
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	for _, r := range recs {
+		if r.Message.ID == "" || r.Message.SendID == "" {
+			return nil, errors.New("store: send.record_many: a record needs its message id and send id")
+		}
+	}
+	at := stamp(now).UnixMilli()
+	var lost []string
+	err := q.atomic(ctx, func(q *queries) error {
+		lost = lost[:0]
+		return chunks(recs, recordChunk, func(part []SentRecord) error {
+			ended, err := q.sendEndSent(ctx, part, at)
+			if err != nil {
+				return err
+			}
+			kept := part[:0:0]
+			for _, r := range part {
+				if ended[r.Message.SendID] {
+					kept = append(kept, r)
+				} else {
+					lost = append(lost, r.Message.SendID)
+				}
+			}
+			return q.messageInsertMany(ctx, kept)
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return lost, nil
+}
+
+// sendEndSent marks the records' sends sent, each with its message id, where
+// the claim is still the record's; it returns the ids it changed.
+func (q *queries) sendEndSent(ctx context.Context, recs []SentRecord, at int64) (map[string]bool, error) {
+	var w where
+	ts := w.arg(at)
+	msgID := "CASE id"
+	claims := make([]string, len(recs))
+	for i, r := range recs {
+		msgID += " WHEN " + w.arg(r.Message.SendID) + " THEN " + w.arg(r.Message.ID)
+		claims[i] = "(" + w.arg(r.Message.SendID) + ", " + w.arg(r.Token) + ")"
+	}
+	msgID += " END"
+	w.add("status = '" + SendClaimed + "'")
+	w.add("(id, claim_token) IN (" + strings.Join(claims, ", ") + ")")
+	rows, err := q.db.QueryContext(ctx, `
+		UPDATE sends SET status = '`+SendSent+`', reason = '', sent_at = `+ts+`, updated_at = `+ts+`,
+			message_id = `+msgID+w.String()+`
+		RETURNING id`, w.args...)
+	if err != nil {
+		return nil, translate("send.end_sent", err)
+	}
+	ids, err := scanAll(rows, func(r scanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+	if err != nil {
+		return nil, translate("send.end_sent", err)
+	}
+	ended := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		ended[id] = true
+	}
+	return ended, nil
+}
+
+// messageInsertMany inserts the records' messages and their events, two
+// statements in all.
+func (q *queries) messageInsertMany(ctx context.Context, recs []SentRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	margs := make([]any, 0, len(recs)*messageColCount)
+	var eargs []any
+	events := 0
+	for _, r := range recs {
+		m := r.Message
+		if len(r.Events) > 0 {
+			m.Status = r.Events[len(r.Events)-1].Status
+		}
+		created := stamp(m.CreatedAt)
+		margs = append(margs, m.ID, m.ClinicID, m.PatientID, m.AppointmentID, m.SendID, m.Direction, m.Channel,
+			m.To, m.From, m.Subject, m.Body, m.HTML, m.Status, m.Provider, m.ProviderID,
+			created.UnixMilli(), orTime(m.UpdatedAt, created).UnixMilli())
+		for _, e := range r.Events {
+			eargs = append(eargs, NewID("mev_"), m.ID, m.ClinicID, e.Status, e.Detail, stamp(e.At).UnixMilli())
+			events++
+		}
+	}
+	if _, err := q.exec(ctx, "message.insert_many", `INSERT INTO messages (`+messageCols+`) VALUES `+
+		valueRows(len(recs), messageColCount), margs...); err != nil {
+		return err
+	}
+	if events == 0 {
+		return nil
+	}
+	_, err := q.exec(ctx, "message.insert_many_events", `INSERT INTO message_events (id, message_id, clinic_id, status, detail, at) VALUES `+
+		valueRows(events, 6), eargs...)
+	return err
+}

@@ -1,0 +1,139 @@
+package store_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/store/storetest"
+)
+
+func TestSendClaimMany(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, setup setupFunc) {
+		b := setup(t)
+		planned1 := storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_1"})
+		planned2 := storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_2", Attempts: 2})
+		taken := storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{
+			ID: "snd_taken", Status: store.SendClaimed, ClaimToken: "other", ClaimedAt: b.now.Add(-time.Hour),
+		})
+		ended := storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_ended", Status: store.SendSkipped})
+
+		got, err := b.st.SendClaimMany(b.ctx, []string{planned1.ID, taken.ID, ended.ID, "snd_missing", planned2.ID, planned1.ID}, "tok_1", b.now)
+		noErr(t, "claim many", err)
+		slices.SortFunc(got, func(x, y store.Send) int { return strings.Compare(x.ID, y.ID) })
+		equal(t, "claimed", sendIDs(got), []string{planned1.ID, planned2.ID})
+		for _, s := range got {
+			if s.Status != store.SendClaimed || s.ClaimToken != "tok_1" || !s.ClaimedAt.Equal(b.now) {
+				t.Fatalf("claimed send %s: status %q token %q at %v", s.ID, s.Status, s.ClaimToken, s.ClaimedAt)
+			}
+		}
+		equal(t, "attempts", []int{got[0].Attempts, got[1].Attempts}, []int{1, 3})
+
+		// Nothing else moved, and a second claim finds nothing planned.
+		for _, s := range []store.Send{taken, ended} {
+			now, err := b.st.SendGet(b.ctx, s.ID)
+			noErr(t, "get", err)
+			equal(t, "untouched "+s.ID, now, s)
+		}
+		again, err := b.st.SendClaimMany(b.ctx, []string{planned1.ID, planned2.ID}, "tok_2", b.now)
+		noErr(t, "claim again", err)
+		equal(t, "claimed twice", len(again), 0)
+	})
+}
+
+func TestSendRecordMany(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, setup setupFunc) {
+		b := setup(t)
+		var recs []store.SentRecord
+		for _, id := range []string{"snd_1", "snd_2", "snd_lost"} {
+			storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: id, PatientID: "pat_1", AppointmentID: "apt_1"})
+		}
+		claimed, err := b.st.SendClaimMany(b.ctx, []string{"snd_1", "snd_2", "snd_lost"}, "tok", b.now)
+		noErr(t, "claim", err)
+		equal(t, "claimed", len(claimed), 3)
+		// Another worker took snd_lost over after its claim went stale.
+		_, ok, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ID: "snd_lost", Token: "tok_new", Now: b.now.Add(time.Hour), StaleBefore: b.now.Add(time.Minute)})
+		noErr(t, "take over", err)
+		if !ok {
+			t.Fatal("take over: not claimed")
+		}
+		for _, id := range []string{"snd_1", "snd_2", "snd_lost"} {
+			events := []store.MessageEvent{{Status: store.MessageQueued, At: b.now}}
+			if id == "snd_2" {
+				events = append(events, store.MessageEvent{Status: store.MessageSent, At: b.now})
+			}
+			recs = append(recs, store.SentRecord{
+				Token: "tok",
+				Message: store.Message{
+					ID: "msg_" + id, ClinicID: b.clinic.ID, PatientID: "pat_1", AppointmentID: "apt_1", SendID: id,
+					Direction: store.Outbound, Channel: store.ChannelSMS, To: "+14155550101", From: "+14155550100",
+					Body: "See you soon", Status: store.MessageQueued, Provider: "twilio", ProviderID: "SM" + id,
+					CreatedAt: b.now, UpdatedAt: b.now,
+				},
+				Events: events,
+			})
+		}
+		at := b.now.Add(time.Second)
+		lost, err := b.st.SendRecordMany(b.ctx, recs, at)
+		noErr(t, "record many", err)
+		equal(t, "lost", lost, []string{"snd_lost"})
+
+		for _, r := range recs[:2] {
+			sd, err := b.st.SendGet(b.ctx, r.Message.SendID)
+			noErr(t, "get send", err)
+			if sd.Status != store.SendSent || sd.MessageID != r.Message.ID || !sd.SentAt.Equal(at) || sd.ClaimToken != "tok" {
+				t.Fatalf("send %s: status %q message %q sent_at %v token %q", sd.ID, sd.Status, sd.MessageID, sd.SentAt, sd.ClaimToken)
+			}
+			m, err := b.st.MessageGet(b.ctx, b.clinic.ID, r.Message.ID)
+			noErr(t, "get message", err)
+			wantStatus := r.Events[len(r.Events)-1].Status
+			if m.Status != wantStatus || m.Body != r.Message.Body || m.ProviderID != r.Message.ProviderID || len(m.Events) != len(r.Events) {
+				t.Fatalf("message %s: status %q body %q provider id %q events %d", m.ID, m.Status, m.Body, m.ProviderID, len(m.Events))
+			}
+		}
+		// The lost claim keeps its new owner, and its message was not stored.
+		sd, err := b.st.SendGet(b.ctx, "snd_lost")
+		noErr(t, "get lost", err)
+		if sd.Status != store.SendClaimed || sd.ClaimToken != "tok_new" || sd.MessageID != "" {
+			t.Fatalf("lost send: status %q token %q message %q", sd.Status, sd.ClaimToken, sd.MessageID)
+		}
+		_, err = b.st.MessageGet(b.ctx, b.clinic.ID, "msg_snd_lost")
+		isErr(t, "lost message", err, store.ErrNotFound)
+
+		// Recording again under the same token changes nothing.
+		lost, err = b.st.SendRecordMany(b.ctx, recs[:1], at.Add(time.Second))
+		noErr(t, "record again", err)
+		equal(t, "lost again", lost, []string{"snd_1"})
+
+		_, err = b.st.SendRecordMany(b.ctx, []store.SentRecord{{Token: "tok", Message: store.Message{SendID: "snd_1"}}}, at)
+		if err == nil {
+			t.Fatal("a record without a message id was accepted")
+		}
+	})
+}
+
+func TestAddressUndeliverableGetMany(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, setup setupFunc) {
+		b := setup(t)
+		other := b.otherClinic(t)
+		noErr(t, "mark", b.st.AddressMarkUndeliverable(b.ctx, store.UndeliverableAddress{ClinicID: b.clinic.ID, Channel: store.ChannelSMS, Address: "+14155550101", Reason: "landline", At: b.now}))
+		noErr(t, "mark", b.st.AddressMarkUndeliverable(b.ctx, store.UndeliverableAddress{ClinicID: b.clinic.ID, Channel: store.ChannelEmail, Address: "a@example.org", Reason: "bounce", At: b.now}))
+		noErr(t, "mark other clinic", b.st.AddressMarkUndeliverable(b.ctx, store.UndeliverableAddress{ClinicID: other.ID, Channel: store.ChannelSMS, Address: "+14155550102", Reason: "landline", At: b.now}))
+
+		got, err := b.st.AddressUndeliverableGetMany(b.ctx, b.clinic.ID, []string{"+14155550101", "+14155550102", "a@example.org", "b@example.org"})
+		noErr(t, "get many", err)
+		slices.SortFunc(got, func(x, y store.UndeliverableAddress) int { return strings.Compare(x.Address, y.Address) })
+		equal(t, "found", got, []store.UndeliverableAddress{
+			{ClinicID: b.clinic.ID, Channel: store.ChannelSMS, Address: "+14155550101", Reason: "landline", At: b.now.Truncate(time.Millisecond)},
+			{ClinicID: b.clinic.ID, Channel: store.ChannelEmail, Address: "a@example.org", Reason: "bounce", At: b.now.Truncate(time.Millisecond)},
+		})
+		none, err := b.st.AddressUndeliverableGetMany(b.ctx, b.clinic.ID, nil)
+		noErr(t, "none", err)
+		equal(t, "none", len(none), 0)
+	})
+}
