@@ -32,7 +32,18 @@ type Deliverer struct {
 	clock    scheduler.Clock
 	logger   *slog.Logger
 	snap     *snapshots
+	// claims and records share statements among deliveries running at once.
+	claims  *coalescer[string, claim]
+	records *coalescer[store.SentRecord, error]
 }
+
+// Batches of concurrent deliveries: at most this many sends per statement,
+// this many batches in flight, each bounded by batchTimeout.
+const (
+	batchMax     = 200
+	batchLanes   = 1
+	batchTimeout = 30 * time.Second
+)
 
 // NewDeliverer returns the delivery handler.
 func NewDeliverer(st store.Store, router channels.Router, clock scheduler.Clock, logger *slog.Logger, cfg Config) *Deliverer {
@@ -40,7 +51,7 @@ func NewDeliverer(st store.Store, router channels.Router, clock scheduler.Clock,
 		logger = slog.Default()
 	}
 	cfg = cfg.withDefaults()
-	return &Deliverer{
+	d := &Deliverer{
 		cfg:      cfg,
 		snap:     newSnapshots(st, cfg.SnapshotTTL),
 		store:    st,
@@ -48,6 +59,9 @@ func NewDeliverer(st store.Store, router channels.Router, clock scheduler.Clock,
 		clock:    clock,
 		logger:   logger.With(slog.String("component", "deliver")),
 	}
+	d.claims = &coalescer[string, claim]{max: batchMax, lanes: batchLanes, timeout: batchTimeout, run: d.claimBatch}
+	d.records = &coalescer[store.SentRecord, error]{max: batchMax, lanes: batchLanes, timeout: batchTimeout, run: d.recordBatch}
+	return d
 }
 
 // ProcessTask implements asynq.Handler.
@@ -68,6 +82,18 @@ func lastAttempt(ctx context.Context) bool {
 // Deliver runs one delivery attempt of a send. final says no retry will follow
 // a returned error, so a transient failure ends the send as failed.
 func (d *Deliverer) Deliver(ctx context.Context, sendID string, final bool) error {
+	// The common case, a planned send, is claimed and loaded in a batch with
+	// the deliveries running at the same moment.
+	c, err := d.claims.do(ctx, sendID)
+	if err != nil {
+		return err
+	}
+	if c.ok {
+		log := d.logger.With(slog.String("send_id", c.send.ID), slog.String("clinic_id", c.send.ClinicID))
+		a := attempt{d: d, send: c.send, token: c.token, log: log, final: final, pre: &c}
+		return a.run(ctx)
+	}
+	// Not planned: claimed (perhaps stale), ended or unknown. Look one by one.
 	now := d.clock.Now()
 	token := store.NewID("clm_")
 	// First claim only a planned send; take over a claim only when it is stale,
@@ -116,11 +142,16 @@ type attempt struct {
 	// kind and to are the channel and address resolved for this attempt.
 	kind, to string
 	step     *store.Step
+	// pre is what the claim batch read for this send; nil: read it here.
+	pre *claim
 }
 
 func (a *attempt) run(ctx context.Context) error {
 	sd := a.send
-	appt, err := a.d.store.AppointmentGet(ctx, sd.ClinicID, sd.AppointmentID)
+	if a.pre != nil && a.pre.loadErr != nil {
+		return a.release(ctx, a.pre.loadErr)
+	}
+	appt, err := a.appointment(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		return a.finish(ctx, store.SendSuperseded, "appointment no longer exists", "")
 	}
@@ -131,7 +162,7 @@ func (a *attempt) run(ctx context.Context) error {
 	if err != nil {
 		return a.release(ctx, fmt.Errorf("load clinic: %w", err))
 	}
-	patient, err := a.d.store.PatientGet(ctx, sd.ClinicID, sd.PatientID)
+	patient, err := a.patient(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		return a.finish(ctx, store.SendSkipped, "patient no longer exists", "")
 	}
@@ -208,6 +239,28 @@ func (a *attempt) run(ctx context.Context) error {
 		return a.failed(ctx, ch, err)
 	}
 	return a.record(ctx, msg, rcpt)
+}
+
+// appointment is the send's appointment as read after the claim.
+func (a *attempt) appointment(ctx context.Context) (store.Appointment, error) {
+	if a.pre != nil && a.pre.loaded {
+		if a.pre.appt == nil {
+			return store.Appointment{}, store.ErrNotFound
+		}
+		return *a.pre.appt, nil
+	}
+	return a.d.store.AppointmentGet(ctx, a.send.ClinicID, a.send.AppointmentID)
+}
+
+// patient is the send's patient as read after the claim.
+func (a *attempt) patient(ctx context.Context) (store.Patient, error) {
+	if a.pre != nil && a.pre.loaded {
+		if a.pre.patient == nil {
+			return store.Patient{}, store.ErrNotFound
+		}
+		return *a.pre.patient, nil
+	}
+	return a.d.store.PatientGet(ctx, a.send.ClinicID, a.send.PatientID)
 }
 
 // recheck applies the latest truth: DESIGN.md promise 3.
@@ -379,18 +432,13 @@ func (a *attempt) record(ctx context.Context, m channels.Message, r channels.Rec
 		CreatedAt:     now,
 		UpdatedAt:     now,
 	}
-	err := a.d.store.InTx(ctx, func(q store.Querier) error {
-		events := []store.MessageEvent{{MessageID: msg.ID, Status: store.MessageQueued, At: now}}
-		if r.Status != "" && r.Status != store.MessageQueued {
-			events = append(events, store.MessageEvent{MessageID: msg.ID, Status: r.Status, At: now})
-		}
-		if err := q.MessageRecord(ctx, msg, events); err != nil {
-			return err
-		}
-		return q.SendFinish(ctx, store.SendFinishParams{
-			ID: a.send.ID, Token: a.token, Status: store.SendSent, MessageID: msg.ID, Now: now,
-		})
-	})
+	events := []store.MessageEvent{{MessageID: msg.ID, Status: store.MessageQueued, At: now}}
+	if r.Status != "" && r.Status != store.MessageQueued {
+		events = append(events, store.MessageEvent{MessageID: msg.ID, Status: r.Status, At: now})
+	}
+	// Recorded with the other deliveries of the moment, in one transaction;
+	// a claim lost meanwhile is store.ErrConflict and stores nothing.
+	err := a.d.recordOne(ctx, store.SentRecord{Token: a.token, Message: msg, Events: events})
 	if err != nil {
 		// The provider has the message: never release. The claim goes stale and
 		// the next attempt finds it through the provider, or records it unknown.

@@ -442,18 +442,18 @@ func TestDeliverFailures(t *testing.T) {
 	})
 }
 
-// failingStore fails the first transaction that records a sent message, as a
-// crash between the provider call and the record would.
+// failingStore fails the first record of sent messages, as a crash between
+// the provider call and the record would.
 type failingStore struct {
 	store.Store
 	failed atomic.Bool
 }
 
-func (f *failingStore) InTx(ctx context.Context, fn func(q store.Querier) error) error {
+func (f *failingStore) SendRecordMany(ctx context.Context, recs []store.SentRecord, now time.Time) ([]string, error) {
 	if f.failed.CompareAndSwap(false, true) {
-		return errors.New("connection lost")
+		return nil, errors.New("connection lost")
 	}
-	return f.Store.InTx(ctx, fn)
+	return f.Store.SendRecordMany(ctx, recs, now)
 }
 
 func TestCrashBetweenClaimAndRecord(t *testing.T) {

@@ -55,7 +55,16 @@ func (a *attempt) refused(ctx context.Context, ce *channels.Error) error {
 // checkAddress ends the send when the provider reported the address
 // undeliverable before; done reports that the send is settled.
 func (a *attempt) checkAddress(ctx context.Context) (done bool, err error) {
-	u, err := a.d.store.AddressUndeliverableGet(ctx, a.send.ClinicID, a.kind, a.to)
+	var u store.UndeliverableAddress
+	if a.pre != nil && a.pre.loaded {
+		var found bool
+		u, found = a.pre.undeliverable[a.kind][a.to]
+		if !found {
+			err = store.ErrNotFound
+		}
+	} else {
+		u, err = a.d.store.AddressUndeliverableGet(ctx, a.send.ClinicID, a.kind, a.to)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}

@@ -1,0 +1,137 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/beckonhealth/beckon/store"
+)
+
+// claim is one send's share of a claim batch: the send as claimed, with what
+// the attempt reads next (its appointment, its patient, and which of the
+// patient's addresses a provider reported undeliverable), read for the whole
+// batch in a few statements.
+type claim struct {
+	ok      bool // the batch claimed the send
+	send    store.Send
+	token   string
+	loaded  bool // appt, patient and undeliverable were read
+	appt    *store.Appointment
+	patient *store.Patient
+	// undeliverable holds the patient's undeliverable addresses by channel.
+	undeliverable map[string]map[string]store.UndeliverableAddress
+	// loadErr is why the reads failed; the attempt releases the claim.
+	loadErr error
+}
+
+// claimBatch claims the planned sends among ids under one token, then reads
+// their appointments, patients and undeliverable addresses clinic by clinic.
+// A send id twice in the batch (a duplicated task) is claimed for the first
+// only: the other finds it taken and backs off, as DESIGN.md promise 2 asks.
+func (d *Deliverer) claimBatch(ctx context.Context, ids []string) ([]claim, error) {
+	token := store.NewID("clm_")
+	sends, err := d.store.SendClaimMany(ctx, ids, token, d.clock.Now())
+	if err != nil {
+		return nil, fmt.Errorf("claim sends: %w", err)
+	}
+	byID := make(map[string]store.Send, len(sends))
+	for _, s := range sends {
+		byID[s.ID] = s
+	}
+	out := make([]claim, len(ids))
+	byClinic := map[string][]int{}
+	for i, id := range ids {
+		s, ok := byID[id]
+		if !ok {
+			continue
+		}
+		delete(byID, id)
+		out[i] = claim{ok: true, send: s, token: token}
+		byClinic[s.ClinicID] = append(byClinic[s.ClinicID], i)
+	}
+	for clinicID, idx := range byClinic {
+		err := d.load(ctx, clinicID, out, idx)
+		for _, i := range idx {
+			out[i].loadErr = err
+			out[i].loaded = err == nil
+		}
+	}
+	return out, nil
+}
+
+// load reads the appointments, patients and undeliverable addresses of the
+// claims out[idx], all of one clinic.
+func (d *Deliverer) load(ctx context.Context, clinicID string, out []claim, idx []int) error {
+	apptIDs := make([]string, 0, len(idx))
+	patientIDs := make([]string, 0, len(idx))
+	for _, i := range idx {
+		apptIDs = append(apptIDs, out[i].send.AppointmentID)
+		patientIDs = append(patientIDs, out[i].send.PatientID)
+	}
+	appts, err := d.store.AppointmentGetMany(ctx, clinicID, apptIDs)
+	if err != nil {
+		return fmt.Errorf("load appointments: %w", err)
+	}
+	patients, err := d.store.PatientGetMany(ctx, clinicID, patientIDs)
+	if err != nil {
+		return fmt.Errorf("load patients: %w", err)
+	}
+	var addresses []string
+	for _, p := range patients {
+		if p.Phone != "" {
+			addresses = append(addresses, p.Phone)
+		}
+		if p.Email != "" {
+			addresses = append(addresses, p.Email)
+		}
+	}
+	und, err := d.store.AddressUndeliverableGetMany(ctx, clinicID, addresses)
+	if err != nil {
+		return fmt.Errorf("check addresses: %w", err)
+	}
+	byChannel := map[string]map[string]store.UndeliverableAddress{}
+	for _, u := range und {
+		if byChannel[u.Channel] == nil {
+			byChannel[u.Channel] = map[string]store.UndeliverableAddress{}
+		}
+		byChannel[u.Channel][u.Address] = u
+	}
+	for _, i := range idx {
+		c := &out[i]
+		if a, ok := appts[c.send.AppointmentID]; ok {
+			c.appt = &a
+		}
+		if p, ok := patients[c.send.PatientID]; ok {
+			c.patient = &p
+		}
+		c.undeliverable = byChannel
+	}
+	return nil
+}
+
+// recordBatch ends the records' sends as sent with their messages in one
+// transaction; a record whose claim was lost gets store.ErrConflict.
+func (d *Deliverer) recordBatch(ctx context.Context, recs []store.SentRecord) ([]error, error) {
+	lost, err := d.store.SendRecordMany(ctx, recs, d.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	gone := make(map[string]bool, len(lost))
+	for _, id := range lost {
+		gone[id] = true
+	}
+	out := make([]error, len(recs))
+	for i, r := range recs {
+		if gone[r.Message.SendID] {
+			out[i] = store.ErrConflict
+		}
+	}
+	return out, nil
+}
+
+// recordOne records through the batch and unwraps the record's own outcome.
+func (d *Deliverer) recordOne(ctx context.Context, rec store.SentRecord) error {
+	res, err := d.records.do(ctx, rec)
+	return errors.Join(err, res)
+}
