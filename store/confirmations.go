@@ -82,6 +82,6 @@ func (q *queries) WritebackListPending(ctx context.Context, updatedBefore time.T
 		limit = 100
 	}
 	return list(ctx, q, "writeback.list_pending", scanWriteback,
-		`SELECT `+writebackCols+` FROM writebacks WHERE status = $1 AND updated_at < $2
-		ORDER BY updated_at, id LIMIT $3`, WritebackPending, updatedBefore.UnixMilli(), limit)
+		`SELECT `+writebackCols+` FROM writebacks WHERE status = '`+WritebackPending+`' AND updated_at < $1
+		ORDER BY updated_at, id LIMIT $2`, updatedBefore.UnixMilli(), limit)
 }
