@@ -52,6 +52,11 @@ func (mp Mapper) Classify(raw []byte) Outcome {
 	if err != nil {
 		return Outcome{Code: AR, Err: err}
 	}
+	return mp.ClassifyMessage(m)
+}
+
+// ClassifyMessage is [Mapper.Classify] of a message already parsed.
+func (mp Mapper) ClassifyMessage(m *Message) Outcome {
 	ev, err := mp.SIU(m)
 	if err != nil {
 		code := AE

@@ -91,6 +91,7 @@ type Querier interface {
 
 	AuditAppend(ctx context.Context, e AuditEntry) error
 	AuditList(ctx context.Context, clinicID, entity, entityID string) ([]AuditEntry, error) // oldest first
+	FeedBatchQuerier
 }
 
 // Store is a database: the Querier plus transactions and lifecycle.
