@@ -101,6 +101,8 @@ type Server struct {
 	delays    []time.Duration // per next call
 	delayAll  time.Duration
 	pageSeqNo int
+	forget    bool          // do not keep requests (Requests stays empty)
+	tap       func(Request) // sees every request
 }
 
 // New starts a fake with one account (AccountSID, AuthToken).
@@ -183,6 +185,24 @@ func (s *Server) Message(sid string) (Message, bool) {
 	return Message{}, false
 }
 
+// KeepRequests sets whether requests are kept for Requests (the default).
+// A benchmark that sends hundreds of thousands of messages turns it off and
+// watches requests with Tap instead; messages are always kept.
+func (s *Server) KeepRequests(keep bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forget = !keep
+}
+
+// Tap calls fn with every request as it arrives (nil: stop). fn runs on the
+// request's goroutine, outside the fake's lock, and must be safe for
+// concurrent use.
+func (s *Server) Tap(fn func(Request)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tap = fn
+}
+
 // Reset forgets requests, messages, pending failures and delays.
 func (s *Server) Reset() {
 	s.mu.Lock()
@@ -207,7 +227,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	rec.Time = s.now()
-	s.requests = append(s.requests, rec)
+	if !s.forget {
+		s.requests = append(s.requests, rec)
+	}
+	tap := s.tap
 	var fail *Failure
 	if len(s.failures) > 0 {
 		f := s.failures[0]
@@ -220,6 +243,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.delays = s.delays[1:]
 	}
 	s.mu.Unlock()
+	if tap != nil {
+		tap(rec)
+	}
 
 	// The answer is computed (and a create recorded) before the delay.
 	status, header, out := s.answer(r, rec, fail)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -84,5 +85,35 @@ func TestSignMatchesSDKVector(t *testing.T) {
 	}
 	if got := Sign("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", form); got != "vOEb5UThFn24KEfnOFLQY2AE5FY=" {
 		t.Errorf("Sign = %s", got)
+	}
+}
+
+func TestTapWithoutKeepingRequests(t *testing.T) {
+	t.Parallel()
+	s := New()
+	t.Cleanup(s.Close)
+	var mu sync.Mutex
+	var seen []string
+	s.KeepRequests(false)
+	s.Tap(func(r Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, r.Form.Get("To"))
+	})
+	for _, to := range []string{"+14155550123", "+14155550124"} {
+		if status, body := post(t, s, AccountSID, AuthToken, url.Values{"To": {to}, "From": {"+15005550006"}, "Body": {"hi"}}); status != 201 {
+			t.Fatalf("create: %d %v", status, body)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(seen, ",") != "+14155550123,+14155550124" {
+		t.Fatalf("tapped %v", seen)
+	}
+	if n := len(s.Requests()); n != 0 {
+		t.Fatalf("%d requests kept, want none", n)
+	}
+	if n := len(s.Messages()); n != 2 {
+		t.Fatalf("%d messages, want 2 (messages are always kept)", n)
 	}
 }

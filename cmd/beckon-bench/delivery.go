@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/hibiken/asynq"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/beckonhealth/beckon/channels/twilio"
 	"github.com/beckonhealth/beckon/store"
 )
 
@@ -81,8 +79,8 @@ func (s *stack) benchDelivery(ctx context.Context) ([]result, error) {
 	if time.Now().After(due) {
 		return nil, fmt.Errorf("booking took longer than the lead time; sends were due before it ended")
 	}
-	start := len(s.fake.Requests())
-	last, err := s.waitRequests(ctx, start+m, due.Add(30*time.Minute))
+	start := s.arrivals.count()
+	last, err := s.arrivals.wait(ctx, start+m, due.Add(30*time.Minute))
 	if err != nil {
 		return nil, err
 	}
@@ -98,30 +96,6 @@ func (s *stack) benchDelivery(ctx context.Context) ([]result, error) {
 		{"delivery", "bare asynq no-op tasks/s", bare, "1/s"},
 		{"delivery", "ratio Beckon / bare asynq", beckon / bare, ""},
 	}, nil
-}
-
-// waitRequests waits until the stand-in has n requests; it returns the last one's time.
-func (s *stack) waitRequests(ctx context.Context, n int, deadline time.Time) (time.Time, error) {
-	for {
-		reqs := s.fake.Requests()
-		if len(reqs) >= n {
-			last := reqs[0].Time
-			for _, r := range reqs {
-				if r.Time.After(last) {
-					last = r.Time
-				}
-			}
-			return last, nil
-		}
-		if time.Now().After(deadline) {
-			return time.Time{}, fmt.Errorf("only %d of %d messages reached the stand-in", len(reqs), n)
-		}
-		select {
-		case <-ctx.Done():
-			return time.Time{}, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 // bareAsynq enqueues m no-op tasks, then measures how fast one asynq server
@@ -177,22 +151,19 @@ func (s *stack) benchTiming(ctx context.Context) ([]result, error) {
 	if err := s.book(ctx, c, k, func(i int) time.Time { return first.Add(time.Duration(i) * step) }); err != nil {
 		return nil, err
 	}
-	start := len(s.fake.Requests())
-	if _, err := s.waitRequests(ctx, start+k, first.Add(s.cfg.duration+10*time.Minute)); err != nil {
+	start := s.arrivals.count()
+	if _, err := s.arrivals.wait(ctx, start+k, first.Add(s.cfg.duration+10*time.Minute)); err != nil {
 		return nil, err
 	}
 	var late []time.Duration
 	early := 0
-	for _, r := range s.fake.Requests()[start:] {
-		cb, err := url.Parse(r.Form.Get("StatusCallback"))
+	times, sends := s.arrivals.since(start)
+	for i, at := range times {
+		sd, err := s.st.SendGet(ctx, sends[i])
 		if err != nil {
 			return nil, err
 		}
-		sd, err := s.st.SendGet(ctx, cb.Query().Get(twilio.SendIDParam))
-		if err != nil {
-			return nil, err
-		}
-		d := r.Time.Sub(sd.DueAt)
+		d := at.Sub(sd.DueAt)
 		if d < 0 {
 			early++
 		}

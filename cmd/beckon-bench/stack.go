@@ -44,7 +44,10 @@ type stack struct {
 	pump    *scheduler.Pump
 	server  *asynq.Server
 	fake    *twiliofake.Server
-	queue   string
+	// arrivals replaces the stand-in's request log, which would hold every
+	// request with its headers and body.
+	arrivals *arrivals
+	queue    string
 }
 
 func randomSuffix() string {
@@ -106,6 +109,9 @@ func newStack(ctx context.Context, cfg config) (*stack, error) {
 	s.svc = &scheduler.Service{Store: st, Clock: clock, Logger: s.logger}
 	s.httpSrv = httptest.NewServer(api.New(api.Config{Store: st, Service: s.svc, Clock: clock, Logger: s.logger, Tasks: s.client}))
 	s.fake = twiliofake.New()
+	s.fake.KeepRequests(false)
+	s.arrivals = newArrivals()
+	s.fake.Tap(s.arrivals.observe)
 	sms, err := twilio.New(twilio.Options{
 		AccountSID:        twiliofake.AccountSID,
 		AuthToken:         twiliofake.AuthToken,
