@@ -122,18 +122,21 @@ func (q *queries) SendRecordMany(ctx context.Context, recs []SentRecord, now tim
 func (q *queries) sendEndSent(ctx context.Context, recs []SentRecord, at int64) (map[string]bool, error) {
 	var w where
 	ts := w.arg(at)
-	msgID := "CASE id"
-	claims := make([]string, len(recs))
+	var msgID, claims strings.Builder
+	msgID.WriteString("CASE id")
 	for i, r := range recs {
-		msgID += " WHEN " + w.arg(r.Message.SendID) + " THEN " + w.arg(r.Message.ID)
-		claims[i] = "(" + w.arg(r.Message.SendID) + ", " + w.arg(r.Token) + ")"
+		msgID.WriteString(" WHEN " + w.arg(r.Message.SendID) + " THEN " + w.arg(r.Message.ID))
+		if i > 0 {
+			claims.WriteString(", ")
+		}
+		claims.WriteString("(" + w.arg(r.Message.SendID) + ", " + w.arg(r.Token) + ")")
 	}
-	msgID += " END"
+	msgID.WriteString(" END")
 	w.add("status = '" + SendClaimed + "'")
-	w.add("(id, claim_token) IN (" + strings.Join(claims, ", ") + ")")
+	w.add("(id, claim_token) IN (" + claims.String() + ")")
 	rows, err := q.db.QueryContext(ctx, `
 		UPDATE sends SET status = '`+SendSent+`', reason = '', sent_at = `+ts+`, updated_at = `+ts+`,
-			message_id = `+msgID+w.String()+`
+			message_id = `+msgID.String()+w.String()+`
 		RETURNING id`, w.args...)
 	if err != nil {
 		return nil, translate("send.end_sent", err)

@@ -31,6 +31,7 @@ type config struct {
 	phases       string
 	json         bool
 	cpuProfile   string
+	memProfile   string
 }
 
 // result is one measured figure.
@@ -52,6 +53,7 @@ func main() {
 	flag.StringVar(&cfg.phases, "phases", "ingest,mllp,delivery,timing", "phases to run")
 	flag.BoolVar(&cfg.json, "json", false, "print JSON instead of a table")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile of the whole run to this file")
 	flag.Parse()
 	if cfg.cpuProfile != "" {
 		f, err := os.Create(cfg.cpuProfile)
@@ -67,6 +69,12 @@ func main() {
 	defer stop()
 	results, err := run(ctx, cfg)
 	report(cfg, results)
+	if cfg.memProfile != "" {
+		if f, ferr := os.Create(cfg.memProfile); ferr == nil {
+			_ = pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+	}
 	if err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "beckon-bench:", err)
