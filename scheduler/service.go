@@ -335,28 +335,6 @@ func (s *Service) DeleteCampaign(ctx context.Context, clinicID, id, actor string
 	})
 }
 
-// replanUpcoming re-plans the clinic's (or one patient's) upcoming appointments.
-func (s *Service) replanUpcoming(ctx context.Context, q store.Querier, clinicID, patientID string) error {
-	pc, err := s.planContext(ctx, q, clinicID)
-	if err != nil {
-		return err
-	}
-	now := s.Clock.Now()
-	as, err := q.AppointmentListUpcoming(ctx, store.AppointmentListParams{ClinicID: clinicID, PatientID: patientID, After: now})
-	if err != nil {
-		return err
-	}
-	for _, a := range as {
-		p, err := pc.patient(ctx, q, a.PatientID)
-		if err != nil {
-			return err
-		}
-		if err := s.replan(ctx, q, pc.clinic, p, a, pc.campaigns, now); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // retryConflicts runs fn in a transaction, again when it lost a version race.
 func (s *Service) retryConflicts(ctx context.Context, fn func(q store.Querier) error) error {
