@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/beckonhealth/beckon/store"
@@ -17,15 +19,19 @@ type FeedBatch struct {
 	ClinicID string
 	Events   []FeedEvent
 	Actor    string
-	// Check, when set, vets the clinic as the transaction reads it (the
-	// events were mapped in its time zone, say): its error is returned and
-	// nothing is applied.
+	// Check, when set, vets the clinic (the events were mapped in its time
+	// zone, say): its error is returned and nothing is applied. It may see a
+	// cached copy of the clinic that the writes then check is current.
 	Check func(store.Clinic) error
-	// Finish, when set, runs in the transaction after the events, with what
-	// became of each: to write what must commit with them (the inbound
-	// archive). Its error rolls everything back. It may run more than once
-	// (a transaction that lost a version race is run again).
-	Finish func(ctx context.Context, q store.Querier, out []FeedOutcome) error
+	// Plans, when set, keeps the clinic and its campaigns between batches;
+	// the writes check they are still the stored ones (and the batch is run
+	// again with them read afresh if not).
+	Plans *PlanCache
+	// Archive, when set, is told what became of each event before anything
+	// is written, and returns the inbound messages to archive in the same
+	// transaction. It may run more than once (a transaction that lost a
+	// version race is run again).
+	Archive func(out []FeedOutcome) []store.InboundMessage
 }
 
 // FeedOutcome is what became of one event of a batch: Err is why it was
@@ -37,46 +43,80 @@ type FeedOutcome struct {
 }
 
 // ApplyFeedBatch applies the events in order as ApplyEvent would apply each
-// in its own transaction, in one transaction of a few set-at-a-time
+// in its own transaction, all of them together with a few set-at-a-time
 // statements. An error is the whole batch's (a database failure): nothing
 // was applied, and the caller may apply the events one by one to find the
 // one at fault.
+//
+// On PostgreSQL, a batch whose writes fit one statement (each appointment
+// once, no patient's time zone moved) runs without an explicit
+// transaction: its reads see what was committed when each ran, as they
+// would in a READ COMMITTED transaction, and its one write statement
+// commits all or nothing, checking the appointments' versions (and the
+// cached clinic and campaigns) as it goes. That saves the BEGIN and COMMIT
+// round trips of every batch.
 func (s *Service) ApplyFeedBatch(ctx context.Context, b FeedBatch) ([]FeedOutcome, error) {
+	rounds := feedRounds(b.Events)
 	var out []FeedOutcome
-	err := s.retryConflicts(ctx, func(q store.Querier) error {
-		pc, err := s.planContext(ctx, q, b.ClinicID)
-		if err != nil {
-			return err
-		}
-		if b.Check != nil {
-			if err := b.Check(pc.clinic); err != nil {
-				return err
-			}
-		}
+	apply := func(q store.Querier, oneStatement bool) error {
+		var pc *planContext // read with the first round
 		out = make([]FeedOutcome, len(b.Events))
-		// A round holds each appointment at most once: its writes are one row
-		// per appointment, checked against the version read.
-		for start := 0; start < len(b.Events); {
-			end := start + 1
-			seen := map[string]bool{b.Events[start].AppointmentID: true}
-			for end < len(b.Events) && !seen[b.Events[end].AppointmentID] {
-				seen[b.Events[end].AppointmentID] = true
-				end++
-			}
-			if err := s.applyFeedRound(ctx, q, pc, b.Events[start:end], b.Actor, out[start:end]); err != nil {
+		for _, rg := range rounds {
+			start, end := rg[0], rg[1]
+			r, err := s.decideFeedRound(ctx, q, &pc, b, b.Events[start:end], out[start:end])
+			if err != nil {
 				return err
 			}
-			start = end
-		}
-		if b.Finish != nil {
-			return b.Finish(ctx, q, out)
+			if oneStatement && len(r.tzMoved) > 0 {
+				return errNeedsTx
+			}
+			if end == len(b.Events) && b.Archive != nil {
+				r.inbound = b.Archive(out) // every event is decided now
+			}
+			if err := s.writeFeedRound(ctx, q, r); err != nil {
+				return err
+			}
 		}
 		return nil
-	})
+	}
+	var err error
+	if s.Store.Dialect() == store.DialectPostgres && len(rounds) == 1 {
+		for range maxConflictRetries {
+			if err = apply(s.Store, true); !errors.Is(err, store.ErrConflict) {
+				break
+			}
+		}
+		if errors.Is(err, errNeedsTx) {
+			err = s.retryConflicts(ctx, func(q store.Querier) error { return apply(q, false) })
+		}
+	} else {
+		err = s.retryConflicts(ctx, func(q store.Querier) error { return apply(q, false) })
+	}
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// errNeedsTx: a batch's writes do not fit one statement.
+var errNeedsTx = errors.New("the batch needs a transaction")
+
+// feedRounds cuts events into rounds, [start, end) each, that hold an
+// appointment at most once (its writes are one row per appointment, checked
+// against the version read) and at most maxFeedRound events.
+func feedRounds(evs []FeedEvent) [][2]int {
+	var out [][2]int
+	for start := 0; start < len(evs); {
+		end := start + 1
+		seen := map[string]bool{evs[start].AppointmentID: true}
+		for end < len(evs) && end-start < maxFeedRound && !seen[evs[end].AppointmentID] {
+			seen[evs[end].AppointmentID] = true
+			end++
+		}
+		out = append(out, [2]int{start, end})
+		start = end
+	}
+	return out
 }
 
 // feedRound is what a round of events reads and will write.
@@ -85,6 +125,8 @@ type feedRound struct {
 	now      time.Time
 	actor    string
 	pc       *planContext
+	verify   bool       // pc is a cached copy: the writes check it
+	plans    *PlanCache // where it came from
 
 	states  map[string]store.FeedState   // by appointment, as read
 	appts   map[string]store.Appointment // by appointment, as read
@@ -94,55 +136,89 @@ type feedRound struct {
 	apptWrites []store.Appointment
 	sends      []store.Send
 	supersede  map[string][]string // reason → appointment ids
-	keep       []string
 	audits     []store.AuditEntry
 	feedWrites []store.FeedState
+	inbound    []store.InboundMessage
 }
 
-// applyFeedRound applies events of distinct appointments: read what they
-// touch in a few statements, decide each in memory as applyEvent does, and
-// write the changes in a few more.
-func (s *Service) applyFeedRound(ctx context.Context, q store.Querier, pc *planContext, evs []FeedEvent, actor string, out []FeedOutcome) error {
-	r := &feedRound{
-		clinicID: pc.clinic.ID, now: s.Clock.Now(), actor: actor, pc: pc,
-		changed: map[string]bool{}, tzMoved: map[string]bool{},
-		supersede: map[string][]string{},
+// maxFeedRound bounds the events of a round (its read names at most
+// three ids per event).
+const maxFeedRound = 150
+
+// decideFeedRound reads what events of distinct appointments touch, in a
+// few statements (the clinic and its campaigns with the first round), and
+// decides each in memory as applyEvent does.
+func (s *Service) decideFeedRound(ctx context.Context, q store.Querier, pcp **planContext, b FeedBatch, evs []FeedEvent, out []FeedOutcome) (*feedRound, error) {
+	verify := false
+	if *pcp == nil {
+		pc, cached := b.Plans.get(b.ClinicID)
+		if cached && b.Check != nil && b.Check(pc.clinic) != nil {
+			cached = false // the copy may be stale: check the stored clinic
+		}
+		if !cached {
+			var err error
+			if pc, err = s.planContext(ctx, q, b.ClinicID); err != nil {
+				return nil, err
+			}
+			b.Plans.put(pc)
+		}
+		verify = cached
+		if b.Check != nil {
+			if err := b.Check(pc.clinic); err != nil {
+				return nil, err
+			}
+		}
+		*pcp = pc
 	}
+	pc := *pcp
 	ids := make([]string, len(evs))
-	for i, ev := range evs {
-		ids[i] = ev.AppointmentID
-	}
-	var err error
-	if r.states, err = q.FeedStateGetMany(ctx, r.clinicID, ids); err != nil {
-		return err
-	}
-	if r.appts, err = q.AppointmentGetMany(ctx, r.clinicID, ids); err != nil {
-		return err
-	}
 	var pids []string
 	addPatient := func(id string) {
 		if _, ok := pc.patients[id]; !ok && id != "" && !slices.Contains(pids, id) {
 			pids = append(pids, id)
 		}
 	}
-	for _, ev := range evs {
+	for i, ev := range evs {
+		ids[i] = ev.AppointmentID
 		addPatient(ev.Patient.ID)
 		addPatient(ev.PatientID)
-		addPatient(r.appts[ev.AppointmentID].PatientID)
+	}
+	read, err := q.FeedReadMany(ctx, pc.clinic.ID, ids, pids)
+	if err != nil {
+		return nil, err
+	}
+	states, appts := read.States, read.Appointments
+	for id, p := range read.Patients {
+		pc.patients[id] = p
+	}
+	// The patients of stored appointments the events do not name (a
+	// cancellation without PID, say).
+	pids = pids[:0]
+	for _, a := range appts {
+		if _, ok := pc.patients[a.PatientID]; !ok && !slices.Contains(pids, a.PatientID) {
+			pids = append(pids, a.PatientID)
+		}
 	}
 	if len(pids) > 0 {
-		ps, err := q.PatientGetMany(ctx, r.clinicID, pids)
+		ps, err := q.PatientGetMany(ctx, pc.clinic.ID, pids)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for id, p := range ps {
 			pc.patients[id] = p
 		}
 	}
+	r := &feedRound{
+		verify: verify, plans: b.Plans,
+		clinicID: pc.clinic.ID, now: s.Clock.Now(), actor: b.Actor, pc: pc,
+		states: states, appts: appts,
+		changed: map[string]bool{}, tzMoved: map[string]bool{},
+		supersede: map[string][]string{},
+	}
 	for i, ev := range evs {
 		out[i].Result, out[i].Err = r.apply(ev)
 	}
-	return s.writeFeedRound(ctx, q, r)
+	return r, nil
 }
 
 // apply decides one event as applyEvent does and records its writes; an
@@ -278,9 +354,6 @@ func (r *feedRound) apply(ev FeedEvent) (FeedResult, error) {
 		r.apptWrites = append(r.apptWrites, saved)
 		plan := Plan(PlanInput{Clinic: r.pc.clinic, Patient: p, Appointment: saved, Campaigns: r.pc.campaigns, Now: r.now})
 		r.sends = append(r.sends, plan...)
-		for _, sd := range plan {
-			r.keep = append(r.keep, sd.ID)
-		}
 		if saved.Version > 1 {
 			reason := supersedeReason(saved)
 			r.supersede[reason] = append(r.supersede[reason], saved.ID)
@@ -317,55 +390,38 @@ func (r *feedRound) upsertPatient(old store.Patient, ok bool, p store.Patient) (
 }
 
 // writeFeedRound writes what a round decided: patients, appointments and
-// their sends, superseded sends, audit entries and feed states, a statement
-// or two each.
+// their sends, the changed appointments' superseded sends, audit entries,
+// feed states and the archive, in one statement on PostgreSQL
+// (store.FeedWrite); then re-plans the patients whose time zone moved.
 func (s *Service) writeFeedRound(ctx context.Context, q store.Querier, r *feedRound) error {
-	if len(r.changed) > 0 {
-		ps := make([]store.Patient, 0, len(r.changed))
-		for id := range r.changed {
-			ps = append(ps, r.pc.patients[id])
-		}
-		slices.SortFunc(ps, func(a, b store.Patient) int { return cmp.Compare(a.ID, b.ID) })
-		if err := q.PatientUpsertMany(ctx, ps); err != nil {
-			return err
-		}
+	ps := make([]store.Patient, 0, len(r.changed))
+	for _, id := range sortedKeys(r.changed) {
+		ps = append(ps, r.pc.patients[id])
 	}
 	// Rows in id order: concurrent transactions lock them in one order.
-	byID := func(a, b store.Appointment) int { return cmp.Compare(a.ID, b.ID) }
-	slices.SortFunc(r.apptWrites, byID)
+	slices.SortFunc(r.apptWrites, func(a, b store.Appointment) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(r.feedWrites, func(a, b store.FeedState) int { return cmp.Compare(a.AppointmentID, b.AppointmentID) })
-	if len(r.apptWrites) > 0 {
-		expect := make([]int64, len(r.apptWrites))
-		for i, a := range r.apptWrites {
-			expect[i] = a.Version - 1
-		}
-		if err := q.AppointmentPutMany(ctx, r.apptWrites, expect); err != nil {
-			return err
-		}
-		if err := q.SendInsert(ctx, r.sends); err != nil {
-			return err
-		}
-		for _, reason := range sortedKeys(r.supersede) {
-			if _, err := q.SendSupersedeMany(ctx, store.SendSupersedeManyParams{
-				ClinicID:       r.clinicID,
-				AppointmentIDs: r.supersede[reason],
-				Keep:           r.keep,
-				Reason:         reason,
-				Now:            r.now,
-			}); err != nil {
-				return err
-			}
-		}
+	w := store.FeedWrites{
+		ClinicID:     r.clinicID,
+		Patients:     ps,
+		Appointments: r.apptWrites,
+		Sends:        r.sends,
+		Audits:       r.audits,
+		FeedStates:   r.feedWrites,
+		Inbound:      r.inbound,
+		Now:          r.now,
 	}
-	if len(r.audits) > 0 {
-		if err := q.AuditAppendMany(ctx, r.audits); err != nil {
-			return err
-		}
+	for _, reason := range sortedKeys(r.supersede) {
+		w.Supersede = append(w.Supersede, store.FeedSupersede{AppointmentIDs: r.supersede[reason], Reason: reason})
 	}
-	if len(r.feedWrites) > 0 {
-		if err := q.FeedStatePutMany(ctx, r.feedWrites); err != nil {
-			return err
+	if r.verify {
+		w.Verify = &store.FeedPlan{Clinic: r.pc.clinic, Campaigns: r.pc.campaigns}
+	}
+	if err := q.FeedWrite(ctx, w); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			r.plans.forget(r.clinicID) // run again with them read afresh
 		}
+		return err
 	}
 	for _, id := range sortedKeys(r.tzMoved) {
 		// As UpsertPatient does: the patient's other appointments follow
@@ -388,4 +444,56 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(ks)
 	return ks
+}
+
+// PlanCache keeps clinics and their campaigns between feed batches: every
+// batch needs them and they rarely change. A batch planned with a cached
+// copy has its writes check that copy against the store (in the same
+// statement on PostgreSQL) and runs again, reading them afresh, if it is
+// stale. The zero value is ready to use; a nil cache keeps nothing.
+type PlanCache struct {
+	mu sync.Mutex
+	m  map[string]planSnapshot // by clinic
+}
+
+type planSnapshot struct {
+	clinic    store.Clinic
+	campaigns []store.Campaign // shared: never modified
+}
+
+// maxCachedPlans bounds the cache; past it, it starts over.
+const maxCachedPlans = 10_000
+
+func (c *PlanCache) get(clinicID string) (*planContext, bool) {
+	if c == nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	p, ok := c.m[clinicID]
+	c.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	return &planContext{clinic: p.clinic, campaigns: p.campaigns, patients: map[string]store.Patient{}}, true
+}
+
+func (c *PlanCache) put(pc *planContext) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCachedPlans {
+		c.m = map[string]planSnapshot{}
+	}
+	c.m[pc.clinic.ID] = planSnapshot{clinic: pc.clinic, campaigns: pc.campaigns}
+	c.mu.Unlock()
+}
+
+func (c *PlanCache) forget(clinicID string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	delete(c.m, clinicID)
+	c.mu.Unlock()
 }

@@ -2,6 +2,15 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // FeedBatchQuerier holds the set-at-a-time queries that let the feeds apply
@@ -11,14 +20,89 @@ type FeedBatchQuerier interface {
 	// FeedStateGetMany returns the feed state of the clinic's appointments
 	// among ids, by appointment id (absent: nothing applied yet).
 	FeedStateGetMany(ctx context.Context, clinicID string, appointmentIDs []string) (map[string]FeedState, error)
-	// FeedStatePutMany inserts or replaces each state, as FeedStatePut does;
-	// an appointment must appear at most once.
-	FeedStatePutMany(ctx context.Context, states []FeedState) error
-	// PatientUpsertMany inserts or replaces each patient, as PatientUpsert
-	// does; a patient must appear at most once.
-	PatientUpsertMany(ctx context.Context, ps []Patient) error
-	// InboundInsertMany archives the messages, as InboundInsert does.
-	InboundInsertMany(ctx context.Context, ms []InboundMessage) error
+	// FeedWrite writes what a batch of feed events decided, all or nothing
+	// (in the caller's transaction, or its own): on PostgreSQL in one
+	// statement, on SQLite in one per kind of row. ErrConflict (and nothing
+	// written) when an appointment lost its version race or Verify failed.
+	FeedWrite(ctx context.Context, w FeedWrites) error
+	// FeedReadMany reads in one statement the clinic's feed state and
+	// appointments among appointmentIDs and patients among patientIDs; at
+	// most 500 ids in all.
+	FeedReadMany(ctx context.Context, clinicID string, appointmentIDs, patientIDs []string) (FeedRead, error)
+}
+
+// FeedWrites is what a batch of feed events writes.
+type FeedWrites struct {
+	ClinicID string // the clinic of Supersede's appointments
+	// Patients are inserted or replaced as PatientUpsert does; each at most once.
+	Patients []Patient
+	// Appointments are written as AppointmentPutMany does, each expecting
+	// the stored version to be Version-1 (none for Version 1); each at most once.
+	Appointments []Appointment
+	// Sends are inserted as SendInsert does (an id that exists is left as it is).
+	Sends []Send
+	// Supersede marks the planned sends of these appointments whose id is
+	// not among Sends superseded, as SendSupersedeMany does, at Now.
+	Supersede []FeedSupersede
+	Now       time.Time
+	Audits    []AuditEntry // empty ids are generated
+	// FeedStates are inserted or replaced as FeedStatePut does; each
+	// appointment at most once.
+	FeedStates []FeedState
+	Inbound    []InboundMessage // archived as InboundInsert does
+	// Verify, when set, is the clinic and campaigns the writes were planned
+	// with (a copy kept between transactions): FeedWrite checks they are
+	// still the stored ones, in the same statement on PostgreSQL, and
+	// returns ErrConflict if not (having written: run it in a transaction).
+	Verify *FeedPlan
+}
+
+// FeedSupersede is appointments whose older sends no longer hold, and why.
+type FeedSupersede struct {
+	AppointmentIDs []string
+	Reason         string
+}
+
+// FeedPlan is a clinic and its campaigns, as planning used them.
+type FeedPlan struct {
+	Clinic    Clinic
+	Campaigns []Campaign
+}
+
+// campaignsStamp identifies campaigns' content: CampaignPut bumps the
+// revision of every change, and a campaign deleted and created again has
+// new times. Sorted by id (bytewise).
+func campaignsStamp(cs []Campaign) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = fmt.Sprintf("%s:%d:%d:%d", c.ID, c.Revision, c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli())
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+func sameClinic(a, b Clinic) bool {
+	return a.ID == b.ID && a.Name == b.Name && a.TimeZone == b.TimeZone && a.Phone == b.Phone &&
+		a.QuietHours == b.QuietHours && a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt)
+}
+
+// verifyPlan reads the clinic and campaigns again and compares.
+func (q *queries) verifyPlan(ctx context.Context, p *FeedPlan) error {
+	c, err := q.ClinicGet(ctx, p.Clinic.ID)
+	if errors.Is(err, ErrNotFound) {
+		return ErrConflict
+	}
+	if err != nil {
+		return err
+	}
+	cs, err := q.CampaignList(ctx, p.Clinic.ID)
+	if err != nil {
+		return err
+	}
+	if !sameClinic(c, p.Clinic) || campaignsStamp(cs) != campaignsStamp(p.Campaigns) {
+		return ErrConflict
+	}
+	return nil
 }
 
 func (q *queries) FeedStateGetMany(ctx context.Context, clinicID string, ids []string) (map[string]FeedState, error) {
@@ -40,7 +124,7 @@ func (q *queries) FeedStateGetMany(ctx context.Context, clinicID string, ids []s
 // feedStateColCount is the number of columns in feedStateCols.
 const feedStateColCount = 8
 
-func (q *queries) FeedStatePutMany(ctx context.Context, states []FeedState) error {
+func (q *queries) feedStatePutMany(ctx context.Context, states []FeedState) error {
 	return q.atomic(ctx, func(q *queries) error {
 		return chunks(states, batchChunk, func(part []FeedState) error {
 			args := make([]any, 0, len(part)*feedStateColCount)
@@ -66,7 +150,7 @@ func (q *queries) FeedStatePutMany(ctx context.Context, states []FeedState) erro
 // patientColCount is the number of columns in patientCols.
 const patientColCount = 13
 
-func (q *queries) PatientUpsertMany(ctx context.Context, ps []Patient) error {
+func (q *queries) patientUpsertMany(ctx context.Context, ps []Patient) error {
 	return q.atomic(ctx, func(q *queries) error {
 		return chunks(ps, batchChunk/2, func(part []Patient) error {
 			args := make([]any, 0, len(part)*patientColCount)
@@ -98,7 +182,7 @@ func (q *queries) PatientUpsertMany(ctx context.Context, ps []Patient) error {
 // inboundColCount is the number of columns in inboundCols.
 const inboundColCount = 12
 
-func (q *queries) InboundInsertMany(ctx context.Context, ms []InboundMessage) error {
+func (q *queries) inboundInsertMany(ctx context.Context, ms []InboundMessage) error {
 	return q.atomic(ctx, func(q *queries) error {
 		return chunks(ms, batchChunk/4, func(part []InboundMessage) error {
 			args := make([]any, 0, len(part)*inboundColCount)
@@ -114,4 +198,448 @@ func (q *queries) InboundInsertMany(ctx context.Context, ms []InboundMessage) er
 			return err
 		})
 	})
+}
+
+// feedWriteMaxArgs bounds the arguments of the single FeedWrite statement
+// (PostgreSQL allows 65535); a larger batch is written a kind at a time.
+const feedWriteMaxArgs = 30_000
+
+func (q *queries) FeedWrite(ctx context.Context, w FeedWrites) error {
+	_, sqlite := q.db.(sqliteConn)
+	n := len(w.Patients)*patientColCount + len(w.Appointments)*appointmentColCount + len(w.Sends)*(sendColCount+1) +
+		len(w.Audits)*auditColCount + len(w.FeedStates)*feedStateColCount + len(w.Inbound)*inboundColCount
+	for _, sp := range w.Supersede {
+		n += len(sp.AppointmentIDs) + 1
+	}
+	if sqlite || n > feedWriteMaxArgs {
+		return q.feedWriteEach(ctx, w)
+	}
+	return q.feedWriteOne(ctx, w)
+}
+
+// feedWriteEach writes w a kind of row at a time.
+func (q *queries) feedWriteEach(ctx context.Context, w FeedWrites) error {
+	return q.atomic(ctx, func(q *queries) error {
+		if w.Verify != nil {
+			if err := q.verifyPlan(ctx, w.Verify); err != nil {
+				return err
+			}
+		}
+		if len(w.Patients) > 0 {
+			if err := q.patientUpsertMany(ctx, w.Patients); err != nil {
+				return err
+			}
+		}
+		if len(w.Appointments) > 0 {
+			expect := make([]int64, len(w.Appointments))
+			for i, a := range w.Appointments {
+				expect[i] = a.Version - 1
+			}
+			if err := q.AppointmentPutMany(ctx, w.Appointments, expect); err != nil {
+				return err
+			}
+		}
+		if err := q.SendInsert(ctx, w.Sends); err != nil {
+			return err
+		}
+		keep := make([]string, len(w.Sends))
+		for i, sd := range w.Sends {
+			keep[i] = sd.ID
+		}
+		for _, sp := range w.Supersede {
+			if _, err := q.SendSupersedeMany(ctx, SendSupersedeManyParams{
+				ClinicID:       w.ClinicID,
+				AppointmentIDs: sp.AppointmentIDs,
+				Keep:           keep,
+				Reason:         sp.Reason,
+				Now:            w.Now,
+			}); err != nil {
+				return err
+			}
+		}
+		if len(w.Audits) > 0 {
+			if err := q.AuditAppendMany(ctx, w.Audits); err != nil {
+				return err
+			}
+		}
+		if len(w.FeedStates) > 0 {
+			if err := q.feedStatePutMany(ctx, w.FeedStates); err != nil {
+				return err
+			}
+		}
+		if len(w.Inbound) > 0 {
+			return q.inboundInsertMany(ctx, w.Inbound)
+		}
+		return nil
+	})
+}
+
+// feedWriteOne writes w in one PostgreSQL statement of data-modifying WITH
+// clauses: a round trip instead of six. The appointments' clause returns
+// the rows it wrote, to tell a lost version race.
+func (q *queries) feedWriteOne(ctx context.Context, w FeedWrites) error {
+	var (
+		b     strings.Builder
+		args  []any
+		parts int
+	)
+	clause := func(sql string) {
+		if parts == 0 {
+			b.WriteString("WITH ")
+		} else {
+			b.WriteString(",\n")
+		}
+		parts++
+		fmt.Fprintf(&b, "w%d AS (%s)", parts, sql)
+	}
+	values := func(rows, cols int) string {
+		v := valueRowsFrom(len(args)+1, rows, cols)
+		return v
+	}
+	now := time.Now().UTC()
+	if len(w.Patients) > 0 {
+		v := values(len(w.Patients), patientColCount)
+		for _, p := range w.Patients {
+			created := stamp(p.CreatedAt)
+			args = append(args, p.ClinicID, p.ID, p.FirstName, p.LastName, p.Phone, p.Email,
+				p.Language, p.TimeZone, p.PreferredChannel, p.SMSConsent, p.EmailConsent,
+				created.UnixMilli(), orTime(p.UpdatedAt, created).UnixMilli())
+		}
+		clause(`INSERT INTO patients (` + patientCols + `) VALUES ` + v + `
+			ON CONFLICT (clinic_id, id) DO UPDATE SET
+				first_name = excluded.first_name, last_name = excluded.last_name,
+				phone = excluded.phone, email = excluded.email, language = excluded.language,
+				time_zone = excluded.time_zone, preferred_channel = excluded.preferred_channel,
+				sms_consent = excluded.sms_consent, email_consent = excluded.email_consent,
+				updated_at = excluded.updated_at`)
+	}
+	appts := 0
+	if len(w.Appointments) > 0 {
+		v := values(len(w.Appointments), appointmentColCount)
+		for _, a := range w.Appointments {
+			created := stamp(a.CreatedAt)
+			args = append(args, a.ClinicID, a.ID, a.PatientID, msArg(a.Start), a.Duration.Milliseconds(),
+				a.Type, a.Provider, a.Location, a.Status, a.Confirmation, a.Version,
+				created.UnixMilli(), orTime(a.UpdatedAt, created).UnixMilli())
+		}
+		// As AppointmentPutMany: the update applies only where the stored
+		// version is the one before.
+		clause(`INSERT INTO appointments (` + appointmentCols + `) VALUES ` + v + `
+			ON CONFLICT (clinic_id, id) DO UPDATE SET
+				patient_id = excluded.patient_id, start_at = excluded.start_at,
+				duration_ms = excluded.duration_ms, type = excluded.type,
+				provider = excluded.provider, location = excluded.location,
+				status = excluded.status, confirmation = excluded.confirmation,
+				version = excluded.version, updated_at = excluded.updated_at
+				WHERE appointments.version = excluded.version - 1
+			RETURNING 1`)
+		appts = parts
+	}
+	if len(w.Sends) > 0 {
+		v := values(len(w.Sends), sendColCount)
+		for _, s := range w.Sends {
+			args = append(args, sendArgs(s, now)...)
+		}
+		clause(`INSERT INTO sends (` + sendCols + `) VALUES ` + v + ` ON CONFLICT (id) DO NOTHING`)
+	}
+	if len(w.Audits) > 0 {
+		v := values(len(w.Audits), auditColCount)
+		for _, e := range w.Audits {
+			if e.ID == "" {
+				e.ID = NewID("aud_")
+			}
+			args = append(args, e.ID, e.ClinicID, e.Actor, e.Action, e.Entity, e.EntityID, e.Detail, stamp(e.At).UnixMilli())
+		}
+		clause(`INSERT INTO audit (` + auditCols + `) VALUES ` + v)
+	}
+	if len(w.FeedStates) > 0 {
+		v := values(len(w.FeedStates), feedStateColCount)
+		for _, s := range w.FeedStates {
+			args = append(args, s.ClinicID, s.AppointmentID, msArg(s.SourceAt), s.SourceVersion, s.Digest,
+				s.Tombstone, s.EHRVersion, stamp(s.UpdatedAt).UnixMilli())
+		}
+		clause(`INSERT INTO feed_state (` + feedStateCols + `) VALUES ` + v + `
+			ON CONFLICT (clinic_id, appointment_id) DO UPDATE SET
+				source_at = excluded.source_at, source_version = excluded.source_version,
+				digest = excluded.digest, tombstone = excluded.tombstone,
+				ehr_version = excluded.ehr_version, updated_at = excluded.updated_at`)
+	}
+	if len(w.Supersede) > 0 {
+		keep := ""
+		if len(w.Sends) > 0 {
+			ph := make([]string, len(w.Sends))
+			for i, sd := range w.Sends {
+				args = append(args, sd.ID)
+				ph[i] = "$" + strconv.Itoa(len(args))
+			}
+			keep = " AND id NOT IN (" + strings.Join(ph, ", ") + ")"
+		}
+		args = append(args, w.ClinicID, stamp(w.Now).UnixMilli())
+		clinic, at := "$"+strconv.Itoa(len(args)-1), "$"+strconv.Itoa(len(args))
+		for _, sp := range w.Supersede {
+			ph := make([]string, len(sp.AppointmentIDs))
+			for i, id := range sp.AppointmentIDs {
+				args = append(args, id)
+				ph[i] = "$" + strconv.Itoa(len(args))
+			}
+			args = append(args, sp.Reason)
+			// As SendSupersedeMany. The statement's snapshot does not hold
+			// the sends it inserts: only older ones are superseded.
+			clause(`UPDATE sends SET status = '` + SendSuperseded + `', reason = $` + strconv.Itoa(len(args)) +
+				`, updated_at = ` + at + ` WHERE clinic_id = ` + clinic + ` AND status = '` + SendPlanned +
+				`' AND appointment_id IN (` + strings.Join(ph, ", ") + `)` + keep)
+		}
+	}
+	if len(w.Inbound) > 0 {
+		v := values(len(w.Inbound), inboundColCount)
+		for _, m := range w.Inbound {
+			if m.ID == "" {
+				m.ID = NewID("inb_")
+			}
+			args = append(args, m.ID, m.ClinicID, m.Transport, m.Format, m.ControlID, m.Digest, m.Body, m.Outcome,
+				m.Result, m.Detail, m.AppointmentID, stamp(m.ReceivedAt).UnixMilli())
+		}
+		clause(`INSERT INTO inbound_messages (` + inboundCols + `) VALUES ` + v)
+	}
+	if parts == 0 && w.Verify == nil {
+		return nil
+	}
+	// What must hold for the statement to stand: every appointment written
+	// (none lost its version race) and, with Verify, the clinic and its
+	// campaigns as planning saw them. The statement's snapshot is taken
+	// before its writes: a change committed after it is one that a
+	// transaction reading them first would have missed too. When a
+	// condition fails the statement divides by zero, which undoes all of
+	// it, in a transaction or not.
+	var conds []string
+	if appts > 0 {
+		args = append(args, int64(len(w.Appointments)))
+		conds = append(conds, fmt.Sprintf("(SELECT count(*) FROM w%d) = $%d", appts, len(args)))
+	}
+	if w.Verify != nil {
+		args = append(args, w.Verify.Clinic.ID, clinicStamp(w.Verify.Clinic), nullText(campaignsStamp(w.Verify.Campaigns)))
+		clinic, clinicWant, campaignsWant := len(args)-2, len(args)-1, len(args)
+		conds = append(conds,
+			fmt.Sprintf(`(SELECT concat_ws('|', id, name, time_zone, phone, CASE WHEN quiet_enabled THEN 't' ELSE 'f' END,
+				quiet_start_minute, quiet_end_minute, created_at, updated_at) FROM clinics WHERE id = $%d) IS NOT DISTINCT FROM $%d`,
+				clinic, clinicWant),
+			fmt.Sprintf(`(SELECT string_agg(id || ':' || revision || ':' || created_at || ':' || updated_at, ',' ORDER BY id COLLATE "C")
+				FROM campaigns WHERE clinic_id = $%d) IS NOT DISTINCT FROM $%d`, clinic, campaignsWant))
+	}
+	if len(conds) == 0 {
+		conds = append(conds, "TRUE")
+	}
+	fmt.Fprintf(&b, "\nSELECT 1 / CASE WHEN %s THEN 1 ELSE 0 END", strings.Join(conds, " AND "))
+	var one int
+	err := q.db.QueryRowContext(ctx, b.String(), args...).Scan(&one)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == pgDivisionByZero {
+		return ErrConflict
+	}
+	return translate("feed.write", err)
+}
+
+// pgDivisionByZero is the SQLSTATE of feedWriteOne's failed conditions
+// (nothing else in that statement divides).
+const pgDivisionByZero = "22012"
+
+// clinicStamp is the clinic's columns as feedWriteOne's condition joins them.
+func clinicStamp(c Clinic) string {
+	quiet := "f"
+	if c.QuietHours.Enabled {
+		quiet = "t"
+	}
+	return fmt.Sprintf("%s|%s|%s|%s|%s|%d|%d|%d|%d", c.ID, c.Name, c.TimeZone, c.Phone, quiet,
+		c.QuietHours.StartMinute, c.QuietHours.EndMinute, c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli())
+}
+
+// valueRowsFrom is valueRows numbered from $from.
+func valueRowsFrom(from, rows, cols int) string {
+	var b strings.Builder
+	for i := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(" + placeholders(from+i*cols, cols) + ")")
+	}
+	return b.String()
+}
+
+// FeedRead is what FeedReadMany read, by id.
+type FeedRead struct {
+	States       map[string]FeedState // by appointment id
+	Appointments map[string]Appointment
+	Patients     map[string]Patient
+}
+
+// feedReadKinds are the column types of each kind of row FeedReadMany
+// returns side by side in one UNION ALL (PostgreSQL needs a typed NULL in
+// the columns of the other kinds).
+var feedReadKinds = []struct {
+	kind  string
+	types []string
+}{
+	{"f", []string{"TEXT", "TEXT", "BIGINT", "BIGINT", "TEXT", "BOOLEAN", "TEXT", "BIGINT"}},                                          // feedStateCols
+	{"a", []string{"TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT"}}, // appointmentCols
+	{"p", []string{"TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT"}},       // patientCols
+}
+
+func (q *queries) FeedReadMany(ctx context.Context, clinicID string, appointmentIDs, patientIDs []string) (FeedRead, error) {
+	out := FeedRead{
+		States:       make(map[string]FeedState, len(appointmentIDs)),
+		Appointments: make(map[string]Appointment, len(appointmentIDs)),
+		Patients:     make(map[string]Patient, len(patientIDs)),
+	}
+	if len(appointmentIDs)+len(patientIDs) > batchChunk {
+		return out, fmt.Errorf("store: feed.read: %d ids, at most %d", len(appointmentIDs)+len(patientIDs), batchChunk)
+	}
+	if _, sqlite := q.db.(sqliteConn); sqlite {
+		// In process, a statement costs no round trip, and SQLite prepares
+		// three small ones faster than their union.
+		var err error
+		if out.States, err = q.FeedStateGetMany(ctx, clinicID, appointmentIDs); err != nil {
+			return out, err
+		}
+		if out.Appointments, err = q.AppointmentGetMany(ctx, clinicID, appointmentIDs); err != nil {
+			return out, err
+		}
+		out.Patients, err = q.PatientGetMany(ctx, clinicID, patientIDs)
+		return out, err
+	}
+	var w where
+	clinic := w.arg(clinicID)
+	branch := func(kind, cols, from string) string {
+		var b strings.Builder
+		b.WriteString("SELECT '" + kind + "'")
+		for _, k := range feedReadKinds {
+			if k.kind == kind {
+				b.WriteString(", " + cols)
+				continue
+			}
+			for _, t := range k.types {
+				b.WriteString(", CAST(NULL AS " + t + ")")
+			}
+		}
+		b.WriteString(" FROM " + from)
+		return b.String()
+	}
+	var branches []string
+	if len(appointmentIDs) > 0 {
+		appts := inList(&w, appointmentIDs)
+		branches = append(branches,
+			branch("f", feedStateCols, "feed_state WHERE clinic_id = "+clinic+" AND appointment_id IN "+appts),
+			branch("a", appointmentCols, "appointments WHERE clinic_id = "+clinic+" AND id IN "+appts))
+	}
+	if len(patientIDs) > 0 {
+		branches = append(branches, branch("p", patientCols, "patients WHERE clinic_id = "+clinic+" AND id IN "+inList(&w, patientIDs)))
+	}
+	if len(branches) == 0 {
+		return out, nil
+	}
+	rows, err := q.db.QueryContext(ctx, strings.Join(branches, "\nUNION ALL\n"), w.args...)
+	if err != nil {
+		return out, translate("feed.read", err)
+	}
+	defer rows.Close()
+	width := 1
+	for _, k := range feedReadKinds {
+		width += len(k.types)
+	}
+	vals := make([]any, width)
+	ptrs := make([]any, width)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return out, translate("feed.read", err)
+		}
+		kind, _ := vals[0].(string)
+		off := 1
+		for _, k := range feedReadKinds {
+			if k.kind == kind {
+				break
+			}
+			off += len(k.types)
+		}
+		r := valueRow(vals[off:])
+		switch kind {
+		case "f":
+			var s FeedState
+			s, err = scanFeedState(r)
+			out.States[s.AppointmentID] = s
+		case "a":
+			var a Appointment
+			a, err = scanAppointment(r)
+			out.Appointments[a.ID] = a
+		case "p":
+			var p Patient
+			p, err = scanPatient(r)
+			out.Patients[p.ID] = p
+		default:
+			err = fmt.Errorf("unexpected row kind %q", kind)
+		}
+		if err != nil {
+			return out, translate("feed.read", err)
+		}
+	}
+	return out, translate("feed.read", rows.Err())
+}
+
+// valueRow is a row already read as driver values, scanned again into the
+// types the scan functions ask for.
+type valueRow []any
+
+func (r valueRow) Scan(dest ...any) error {
+	if len(dest) > len(r) {
+		return fmt.Errorf("scan %d columns from %d", len(dest), len(r))
+	}
+	for i, d := range dest {
+		if err := assign(d, r[i]); err != nil {
+			return fmt.Errorf("column %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// assign stores a driver value (nil, int64, string, []byte, bool) in dest.
+func assign(dest, src any) error {
+	switch d := dest.(type) {
+	case sql.Scanner:
+		return d.Scan(src)
+	case *string:
+		switch v := src.(type) {
+		case nil:
+			*d = ""
+		case string:
+			*d = v
+		case []byte:
+			*d = string(v)
+		default:
+			return fmt.Errorf("%T into string", src)
+		}
+	case *int64:
+		switch v := src.(type) {
+		case nil:
+			*d = 0
+		case int64:
+			*d = v
+		default:
+			return fmt.Errorf("%T into int64", src)
+		}
+	case *bool:
+		switch v := src.(type) {
+		case nil:
+			*d = false
+		case bool:
+			*d = v
+		case int64:
+			*d = v != 0
+		default:
+			return fmt.Errorf("%T into bool", src)
+		}
+	default:
+		return fmt.Errorf("unsupported destination %T", dest)
+	}
+	return nil
 }

@@ -1,0 +1,118 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/store/storetest"
+)
+
+func TestFeedBatch(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, setup setupFunc) {
+		// writes is a batch that books appointment A-1 (version v) for
+		// patient P-1, with a send, its feed state and its archive row.
+		writes := func(b *bundle, v int64, sendID string) store.FeedWrites {
+			return store.FeedWrites{
+				ClinicID: b.clinic.ID,
+				Patients: []store.Patient{{ClinicID: b.clinic.ID, ID: "P-1", FirstName: "Ana", SMSConsent: store.ConsentUnknown,
+					EmailConsent: store.ConsentUnknown, CreatedAt: b.now, UpdatedAt: b.now}},
+				Appointments: []store.Appointment{{ClinicID: b.clinic.ID, ID: "A-1", PatientID: "P-1", Start: b.now.Add(48 * time.Hour),
+					Duration: 30 * time.Minute, Status: store.StatusBooked, Confirmation: store.Unconfirmed, Version: v,
+					CreatedAt: b.now, UpdatedAt: b.now}},
+				Sends: []store.Send{{ID: sendID, ClinicID: b.clinic.ID, AppointmentID: "A-1", AppointmentVersion: v, PatientID: "P-1",
+					CampaignID: "C-1", CampaignRevision: 1, StepID: "remind", Channel: store.ChannelSMS, DueAt: b.now.Add(24 * time.Hour),
+					Status: store.SendPlanned, CreatedAt: b.now, UpdatedAt: b.now}},
+				Audits:     []store.AuditEntry{{ClinicID: b.clinic.ID, Actor: "ehr:test", Action: "appointment.created", Entity: "appointment", EntityID: "A-1", At: b.now}},
+				FeedStates: []store.FeedState{{ClinicID: b.clinic.ID, AppointmentID: "A-1", SourceAt: b.now, Digest: sendID, UpdatedAt: b.now}},
+				Inbound:    []store.InboundMessage{{ID: "inb_" + sendID, ClinicID: b.clinic.ID, Transport: store.TransportMLLP, Format: store.FormatHL7v2, Body: "MSH|", Outcome: "AA", Result: store.FeedApplied, AppointmentID: "A-1", ReceivedAt: b.now}},
+				Now:        b.now,
+			}
+		}
+		nothingOf := func(t *testing.T, b *bundle, sendID string) {
+			t.Helper()
+			_, err := b.st.SendGet(b.ctx, sendID)
+			isErr(t, "send of a failed write", err, store.ErrNotFound)
+			_, err = b.st.InboundGet(b.ctx, "inb_"+sendID)
+			isErr(t, "archive of a failed write", err, store.ErrNotFound)
+			if s, err := b.st.FeedStateGet(b.ctx, b.clinic.ID, "A-1"); err == nil && s.Digest == sendID {
+				t.Fatalf("feed state of a failed write: %+v", s)
+			}
+		}
+
+		t.Run("WriteReadSupersede", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			noErr(t, "write v1", b.st.FeedWrite(b.ctx, writes(b, 1, "s1")))
+			read, err := b.st.FeedReadMany(b.ctx, b.clinic.ID, []string{"A-1", "A-2"}, []string{"P-1", "P-2"})
+			noErr(t, "read", err)
+			if len(read.Appointments) != 1 || read.Appointments["A-1"].Version != 1 || read.Patients["P-1"].FirstName != "Ana" ||
+				read.States["A-1"].Digest != "s1" || len(read.States) != 1 || len(read.Patients) != 1 {
+				t.Fatalf("read %+v", read)
+			}
+			// Version 2 supersedes the planned sends of version 1, not its own.
+			w := writes(b, 2, "s2")
+			w.Patients, w.Inbound = nil, nil
+			w.Supersede = []store.FeedSupersede{{AppointmentIDs: []string{"A-1"}, Reason: "appointment changed"}}
+			noErr(t, "write v2", b.st.FeedWrite(b.ctx, w))
+			s1, err := b.st.SendGet(b.ctx, "s1")
+			noErr(t, "s1", err)
+			s2, err := b.st.SendGet(b.ctx, "s2")
+			noErr(t, "s2", err)
+			if s1.Status != store.SendSuperseded || s1.Reason != "appointment changed" || s2.Status != store.SendPlanned {
+				t.Fatalf("after v2: s1 %s %q, s2 %s", s1.Status, s1.Reason, s2.Status)
+			}
+			audits, err := b.st.AuditList(b.ctx, b.clinic.ID, "appointment", "A-1")
+			noErr(t, "audit", err)
+			equal(t, "audit entries", len(audits), 2)
+		})
+		t.Run("LostRaceWritesNothing", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			noErr(t, "write v1", b.st.FeedWrite(b.ctx, writes(b, 1, "s1")))
+			// Another writer moved A-1 to version 2; this batch planned from version 1.
+			a, err := b.st.AppointmentGet(b.ctx, b.clinic.ID, "A-1")
+			noErr(t, "get", err)
+			a.Version, a.Status = 2, store.StatusArrived
+			noErr(t, "put v2", b.st.AppointmentPut(b.ctx, a, 1))
+			w := writes(b, 2, "s2")
+			w.Patients[0].FirstName = "Bo"
+			isErr(t, "stale write", b.st.FeedWrite(b.ctx, w), store.ErrConflict)
+			nothingOf(t, b, "s2")
+			p, err := b.st.PatientGet(b.ctx, b.clinic.ID, "P-1")
+			noErr(t, "patient", err)
+			equal(t, "patient of a failed write", p.FirstName, "Ana")
+		})
+		t.Run("StalePlanWritesNothing", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			c := storetest.Campaign(t, b.st, b.clinic.ID, storetest.CampaignOpts{})
+			clinic, err := b.st.ClinicGet(b.ctx, b.clinic.ID)
+			noErr(t, "clinic", err)
+			w := writes(b, 1, "s1")
+			w.Verify = &store.FeedPlan{Clinic: clinic, Campaigns: []store.Campaign{c}}
+			noErr(t, "current plan", b.st.FeedWrite(b.ctx, w))
+
+			// The campaign changed since.
+			c2 := c
+			c2.Revision, c2.UpdatedAt = 2, c.UpdatedAt.Add(time.Second)
+			noErr(t, "campaign v2", b.st.CampaignPut(b.ctx, c2, 1))
+			w = writes(b, 2, "s2")
+			w.Verify = &store.FeedPlan{Clinic: clinic, Campaigns: []store.Campaign{c}}
+			isErr(t, "stale campaign", b.st.FeedWrite(b.ctx, w), store.ErrConflict)
+			nothingOf(t, b, "s2")
+
+			// The clinic changed since.
+			moved := clinic
+			moved.TimeZone, moved.UpdatedAt = "Asia/Tokyo", clinic.UpdatedAt.Add(time.Second)
+			noErr(t, "clinic update", b.st.ClinicUpdate(b.ctx, moved))
+			w.Verify = &store.FeedPlan{Clinic: clinic, Campaigns: []store.Campaign{c2}}
+			isErr(t, "stale clinic", b.st.FeedWrite(b.ctx, w), store.ErrConflict)
+			nothingOf(t, b, "s2")
+
+			w.Verify = &store.FeedPlan{Clinic: moved, Campaigns: []store.Campaign{c2}}
+			noErr(t, "current again", b.st.FeedWrite(b.ctx, w))
+		})
+	})
+}
