@@ -2,14 +2,11 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/beckonhealth/beckon/ehr"
 	"github.com/beckonhealth/beckon/scheduler"
@@ -24,6 +21,9 @@ type HL7Processor struct {
 	Service *scheduler.Service
 	Clock   scheduler.Clock
 	Logger  *slog.Logger
+
+	zones zoneCache           // clinics' time zones, checked again when applying
+	plans scheduler.PlanCache // clinics and campaigns, checked again when applying
 }
 
 // HL7Input is one message to process.
@@ -51,112 +51,9 @@ type HL7Result struct {
 // Process handles one message and returns its acknowledgement; it never
 // fails (a failure is an AE with code 207, archived for replay).
 func (p *HL7Processor) Process(ctx context.Context, in HL7Input) HL7Result {
-	now := p.Clock.Now()
-	sum := sha256.Sum256(in.Raw)
-	digest := hex.EncodeToString(sum[:])
-	res := HL7Result{ClinicID: in.ClinicID}
-	var (
-		msg            *ehr.Message
-		ackErr         error
-		apptID, detail string
-	)
-	finish := func() HL7Result {
-		if ackErr != nil {
-			var e *ehr.Error
-			if errors.As(ackErr, &e) {
-				detail = e.Error()
-			}
-		}
-		if msg == nil {
-			msg, _ = ehr.Parse(in.Raw)
-		}
-		res.Ack = ehr.Ack(msg, res.Code, ackErr, now, store.NewID("ACK"))
-		if in.Archive {
-			controlID := ""
-			if msg != nil {
-				controlID = truncate(msg.ControlID(), 200)
-			}
-			err := p.Store.InboundInsert(context.WithoutCancel(ctx), store.InboundMessage{
-				ClinicID:      res.ClinicID,
-				Transport:     in.Transport,
-				Format:        store.FormatHL7v2,
-				ControlID:     controlID,
-				Digest:        digest,
-				Body:          string(in.Raw),
-				Outcome:       string(res.Code),
-				Result:        res.Result,
-				Detail:        detail,
-				AppointmentID: apptID,
-				ReceivedAt:    now,
-			})
-			if err != nil {
-				p.Logger.Error("inbound archive failed", slog.String("clinic_id", res.ClinicID), slog.String("error", err.Error()))
-			}
-		}
-		p.Logger.Info("hl7 message",
-			slog.String("clinic_id", res.ClinicID),
-			slog.String("transport", in.Transport),
-			slog.String("ack", string(res.Code)),
-			slog.String("result", res.Result),
-			slog.String("appointment_id", apptID),
-			slog.Int("size", len(in.Raw)))
-		return res
-	}
-	reject := func(code ehr.AckCode, err error) HL7Result {
-		res.Code, res.Result, ackErr = code, store.FeedRejected, err
-		return finish()
-	}
-	internal := func(err error) HL7Result {
-		p.Logger.Error("hl7 message failed", slog.String("clinic_id", res.ClinicID), slog.String("error", err.Error()))
-		res.Internal = true
-		res.Code, res.Result = ehr.AE, store.FeedError
-		ackErr = &ehr.Error{Code: ehr.CodeInternalError, Reason: "the message could not be applied now; send it again later"}
-		return finish()
-	}
-
-	m, err := ehr.Parse(in.Raw)
-	if err != nil {
-		return reject(ehr.AR, err)
-	}
-	msg = m
-	if res.ClinicID == "" {
-		facility := strings.TrimSpace(m.Get("MSH-4.1"))
-		if facility == "" {
-			facility = strings.TrimSpace(m.Get("MSH-4.2"))
-		}
-		id, err := p.Store.FeedClinicByFacility(ctx, facility)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && facility == "") {
-			return reject(ehr.AR, &ehr.Error{Code: ehr.CodeTableValueNotFound, Segment: "MSH", Sequence: 1, Field: 4,
-				Reason: "the sending facility is not on any clinic's allow-list"})
-		}
-		if err != nil {
-			return internal(err)
-		}
-		res.ClinicID = id
-	}
-	clinic, err := p.Store.ClinicGet(ctx, res.ClinicID)
-	if err != nil {
-		return internal(err)
-	}
-	loc, err := time.LoadLocation(clinic.TimeZone)
-	if err != nil {
-		loc = time.UTC
-	}
-	out := ehr.Mapper{Location: loc}.Classify(in.Raw)
-	if out.Code != ehr.AA {
-		return reject(out.Code, out.Err)
-	}
-	apptID = truncate(out.Event.AppointmentID, 200)
-	fr, err := p.Service.ApplyEvent(ctx, res.ClinicID, scheduler.FeedEventFromSIU(out.Event, digest), in.Actor)
-	switch {
-	case errors.Is(err, scheduler.ErrUnknownPatient), errors.Is(err, scheduler.ErrIncompleteEvent):
-		return reject(ehr.AE, &ehr.Error{Code: ehr.CodeRequiredFieldMissing, Segment: "PID", Sequence: 1, Field: 3,
-			Reason: "the appointment is not known and the message does not carry the patient and start a booking needs"})
-	case err != nil:
-		return internal(err)
-	}
-	res.Code, res.Result = ehr.AA, fr.Result
-	return finish()
+	it := p.prepare(ctx, in)
+	p.apply(ctx, []*hl7Item{it})
+	return p.answer(it)
 }
 
 func truncate(s string, n int) string {

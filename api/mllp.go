@@ -39,6 +39,7 @@ type MLLPServer struct {
 	proc   *HL7Processor
 	cfg    MLLPConfig
 	logger *slog.Logger
+	group  *groupCommit
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -59,7 +60,7 @@ func NewMLLPServer(proc *HL7Processor, cfg MLLPConfig) *MLLPServer {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &MLLPServer{proc: proc, cfg: cfg, logger: proc.Logger.With(slog.String("component", "mllp")),
-		conns: map[net.Conn]struct{}{}, ctx: ctx, cancel: cancel}
+		conns: map[net.Conn]struct{}{}, ctx: ctx, cancel: cancel, group: newGroupCommit(proc)}
 }
 
 // Serve accepts connections on ln until Close.
@@ -70,6 +71,7 @@ func (s *MLLPServer) Serve(ln net.Listener) error {
 		return net.ErrClosed
 	}
 	s.ln = ln
+	s.group.start(s.ctx)
 	s.mu.Unlock()
 	for {
 		c, err := ln.Accept()
@@ -114,6 +116,7 @@ func (s *MLLPServer) Close() error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.group.close()
 	s.cancel()
 	return err
 }
@@ -142,13 +145,17 @@ func (s *MLLPServer) serveConn(c net.Conn) {
 			}
 			return
 		}
-		res := s.proc.Process(s.ctx, HL7Input{
+		it := s.proc.prepare(s.ctx, HL7Input{
 			ClinicID:  s.cfg.ClinicID,
 			Transport: store.TransportMLLP,
 			Raw:       raw,
 			Actor:     "ehr:mllp",
 			Archive:   true,
 		})
+		// Applied with what arrives meanwhile on other connections, in
+		// one transaction; acknowledged only once that has committed.
+		s.group.apply(c, it)
+		res := s.proc.answer(it)
 		if err := s.writeFrame(c, res.Ack); err != nil {
 			return
 		}
