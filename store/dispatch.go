@@ -122,18 +122,25 @@ func (q *queries) SendRecordMany(ctx context.Context, recs []SentRecord, now tim
 func (q *queries) sendEndSent(ctx context.Context, recs []SentRecord, at int64) (map[string]bool, error) {
 	var w where
 	ts := w.arg(at)
-	var msgID, claims strings.Builder
+	// One placeholder per send id, reused: the message id and the claim token
+	// are looked up by it, and id IN (…) stays a primary key lookup.
+	var msgID, token, idList strings.Builder
 	msgID.WriteString("CASE id")
+	token.WriteString("CASE id")
 	for i, r := range recs {
-		msgID.WriteString(" WHEN " + w.arg(r.Message.SendID) + " THEN " + w.arg(r.Message.ID))
+		id := w.arg(r.Message.SendID)
+		msgID.WriteString(" WHEN " + id + " THEN " + w.arg(r.Message.ID))
+		token.WriteString(" WHEN " + id + " THEN " + w.arg(r.Token))
 		if i > 0 {
-			claims.WriteString(", ")
+			idList.WriteString(", ")
 		}
-		claims.WriteString("(" + w.arg(r.Message.SendID) + ", " + w.arg(r.Token) + ")")
+		idList.WriteString(id)
 	}
 	msgID.WriteString(" END")
+	token.WriteString(" END")
 	w.add("status = '" + SendClaimed + "'")
-	w.add("(id, claim_token) IN (" + claims.String() + ")")
+	w.add("id IN (" + idList.String() + ")")
+	w.add("claim_token = " + token.String())
 	rows, err := q.db.QueryContext(ctx, `
 		UPDATE sends SET status = '`+SendSent+`', reason = '', sent_at = `+ts+`, updated_at = `+ts+`,
 			message_id = `+msgID.String()+w.String()+`

@@ -3,13 +3,17 @@
 -- write-back retry pending write-backs by last update. Indexing only those
 -- rows keeps the indexes the size of the queue, not of the history, and a
 -- send that moves on to sent/skipped/... no longer adds entries to them.
+-- They hold the time alone, not the id: with the id in them, PostgreSQL would
+-- use them for "status = 'planned' AND id IN (…)" (a claim) as an index
+-- condition on a non-leading column, scanning the whole queue instead of
+-- looking the ids up in the primary key.
 
 -- +goose Up
 DROP INDEX sends_due;
-CREATE INDEX sends_due ON sends (due_at, id) WHERE status = 'planned';
+CREATE INDEX sends_due ON sends (due_at) WHERE status = 'planned';
 DROP INDEX sends_claimed;
-CREATE INDEX sends_claimed ON sends (claimed_at, id) WHERE status = 'claimed';
-CREATE INDEX writebacks_pending ON writebacks (updated_at, id) WHERE status = 'pending';
+CREATE INDEX sends_claimed ON sends (claimed_at) WHERE status = 'claimed';
+CREATE INDEX writebacks_pending ON writebacks (updated_at) WHERE status = 'pending';
 
 -- +goose Down
 DROP INDEX writebacks_pending;
