@@ -335,7 +335,6 @@ func (s *Service) DeleteCampaign(ctx context.Context, clinicID, id, actor string
 	})
 }
 
-
 // retryConflicts runs fn in a transaction, again when it lost a version race.
 func (s *Service) retryConflicts(ctx context.Context, fn func(q store.Querier) error) error {
 	var err error
