@@ -53,7 +53,7 @@ func main() {
 	flag.StringVar(&cfg.phases, "phases", "ingest,mllp,delivery,timing", "phases to run")
 	flag.BoolVar(&cfg.json, "json", false, "print JSON instead of a table")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
-	flag.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile of the whole run to this file")
+	flag.StringVar(&cfg.memProfile, "memprofile", "", "write a heap profile of the whole run to this file, and of each phase as it ends to this file.<phase>")
 	flag.Parse()
 	if cfg.cpuProfile != "" {
 		f, err := os.Create(cfg.cpuProfile)
@@ -70,16 +70,25 @@ func main() {
 	results, err := run(ctx, cfg)
 	report(cfg, results)
 	if cfg.memProfile != "" {
-		if f, ferr := os.Create(cfg.memProfile); ferr == nil {
-			_ = pprof.Lookup("allocs").WriteTo(f, 0)
-			f.Close()
-		}
+		writeHeapProfile(cfg.memProfile)
 	}
 	if err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "beckon-bench:", err)
 		os.Exit(1)
 	}
+}
+
+// writeHeapProfile writes the heap profile (allocations, and what is live
+// now) to path; a failure only loses the profile.
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "beckon-bench:", err)
+		return
+	}
+	defer f.Close()
+	_ = pprof.Lookup("allocs").WriteTo(f, 0)
 }
 
 // report writes the results as a table, or as JSON.
@@ -148,6 +157,9 @@ func run(ctx context.Context, cfg config) ([]result, error) {
 			return all, fmt.Errorf("%s: %w", phase, err)
 		}
 		rs = append(rs, result{Phase: phase, Metric: "peak RSS", Value: float64(peakRSS()) / (1 << 20), Unit: "MiB"})
+		if cfg.memProfile != "" {
+			writeHeapProfile(cfg.memProfile + "." + strings.TrimSpace(phase))
+		}
 		all = append(all, rs...)
 	}
 	return all, nil
