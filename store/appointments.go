@@ -25,20 +25,34 @@ func (q *queries) AppointmentGet(ctx context.Context, clinicID, id string) (Appo
 
 // AppointmentPut inserts (expectVersion 0) or updates the appointment in one
 // conditional statement. Duration is kept to the millisecond.
+// appointmentArgs are an appointment's values in appointmentCols order.
+func appointmentArgs(a Appointment) []any {
+	created := stamp(a.CreatedAt)
+	return []any{a.ClinicID, a.ID, a.PatientID, msArg(a.Start), a.Duration.Milliseconds(),
+		a.Type, a.Provider, a.Location, a.Status, a.Confirmation, a.Version,
+		created.UnixMilli(), orTime(a.UpdatedAt, created).UnixMilli()}
+}
+
+// appointmentPutConflict ends an INSERT of appointments: a stored one is
+// replaced only where its version is the new one minus one (AppointmentPut's
+// contract, a.Version = expect + 1), so a row not written is a lost race.
+const appointmentPutConflict = `
+	ON CONFLICT (clinic_id, id) DO UPDATE SET
+		patient_id = excluded.patient_id, start_at = excluded.start_at,
+		duration_ms = excluded.duration_ms, type = excluded.type,
+		provider = excluded.provider, location = excluded.location,
+		status = excluded.status, confirmation = excluded.confirmation,
+		version = excluded.version, updated_at = excluded.updated_at
+		WHERE appointments.version = excluded.version - 1`
+
 func (q *queries) AppointmentPut(ctx context.Context, a Appointment, expectVersion int64) error {
 	var (
 		ok  bool
 		err error
 	)
-	created := stamp(a.CreatedAt)
 	if expectVersion == 0 {
-		ok, err = q.execOne(ctx, "appointment.put", `
-			INSERT INTO appointments (`+appointmentCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-			ON CONFLICT DO NOTHING`,
-			a.ClinicID, a.ID, a.PatientID, msArg(a.Start), a.Duration.Milliseconds(),
-			a.Type, a.Provider, a.Location, a.Status, a.Confirmation, a.Version,
-			created.UnixMilli(), orTime(a.UpdatedAt, created).UnixMilli())
+		ok, err = q.execOne(ctx, "appointment.put", `INSERT INTO appointments (`+appointmentCols+`) VALUES `+
+			valueRows(1, appointmentColCount)+` ON CONFLICT DO NOTHING`, appointmentArgs(a)...)
 	} else {
 		ok, err = q.execOne(ctx, "appointment.put", `
 			UPDATE appointments SET patient_id = $3, start_at = $4, duration_ms = $5,

@@ -111,21 +111,9 @@ func (q *queries) AppointmentPutMany(ctx context.Context, as []Appointment, expe
 				valueRows(len(part), appointmentColCount))
 			args := make([]any, 0, len(part)*appointmentColCount)
 			for _, r := range part {
-				a := r.a
-				created := stamp(a.CreatedAt)
-				args = append(args, a.ClinicID, a.ID, a.PatientID, msArg(a.Start), a.Duration.Milliseconds(),
-					a.Type, a.Provider, a.Location, a.Status, a.Confirmation, a.Version,
-					created.UnixMilli(), orTime(a.UpdatedAt, created).UnixMilli())
+				args = append(args, appointmentArgs(r.a)...)
 			}
-			// The expected version is the new one minus one: AppointmentPut's
-			// contract (a.Version = expect + 1) holds for every caller.
-			b.WriteString(` ON CONFLICT (clinic_id, id) DO UPDATE SET
-				patient_id = excluded.patient_id, start_at = excluded.start_at,
-				duration_ms = excluded.duration_ms, type = excluded.type,
-				provider = excluded.provider, location = excluded.location,
-				status = excluded.status, confirmation = excluded.confirmation,
-				version = excluded.version, updated_at = excluded.updated_at
-				WHERE appointments.version = excluded.version - 1`)
+			b.WriteString(appointmentPutConflict)
 			for _, r := range part {
 				if r.a.Version != r.expect+1 {
 					return ErrConflict
@@ -196,10 +184,7 @@ func (q *queries) AuditAppendMany(ctx context.Context, es []AuditEntry) error {
 		return chunks(es, batchChunk, func(part []AuditEntry) error {
 			args := make([]any, 0, len(part)*auditColCount)
 			for _, e := range part {
-				if e.ID == "" {
-					e.ID = NewID("aud_")
-				}
-				args = append(args, e.ID, e.ClinicID, e.Actor, e.Action, e.Entity, e.EntityID, e.Detail, stamp(e.At).UnixMilli())
+				args = append(args, auditArgs(e)...)
 			}
 			_, err := q.exec(ctx, "audit.append_many",
 				`INSERT INTO audit (`+auditCols+`) VALUES `+valueRows(len(part), auditColCount), args...)

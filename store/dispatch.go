@@ -72,9 +72,6 @@ func scanUndeliverable(r scanner) (UndeliverableAddress, error) {
 	return a, err
 }
 
-// messageColCount is the number of columns in messageCols.
-const messageColCount = 17
-
 // recordChunk bounds the records of one statement: a message is 17 bound
 // parameters, well under both dialects' limits at this size.
 const recordChunk = 200
@@ -176,10 +173,7 @@ func (q *queries) messageInsertMany(ctx context.Context, recs []SentRecord) erro
 		if len(r.Events) > 0 {
 			m.Status = r.Events[len(r.Events)-1].Status
 		}
-		created := stamp(m.CreatedAt)
-		margs = append(margs, m.ID, m.ClinicID, m.PatientID, m.AppointmentID, m.SendID, m.Direction, m.Channel,
-			m.To, m.From, m.Subject, m.Body, m.HTML, m.Status, m.Provider, m.ProviderID,
-			created.UnixMilli(), orTime(m.UpdatedAt, created).UnixMilli())
+		margs = append(margs, messageArgs(m)...)
 		for _, e := range r.Events {
 			eargs = append(eargs, NewID("mev_"), m.ID, m.ClinicID, e.Status, e.Detail, stamp(e.At).UnixMilli())
 			events++

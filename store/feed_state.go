@@ -23,19 +23,25 @@ func (q *queries) FeedStateGet(ctx context.Context, clinicID, appointmentID stri
 		clinicID, appointmentID)
 }
 
+// feedStateColCount is the number of columns in feedStateCols.
+const feedStateColCount = 8
+
+// feedStateArgs are a feed state's values in feedStateCols order.
+func feedStateArgs(s FeedState) []any {
+	return []any{s.ClinicID, s.AppointmentID, msArg(s.SourceAt), s.SourceVersion, s.Digest,
+		s.Tombstone, s.EHRVersion, stamp(s.UpdatedAt).UnixMilli()}
+}
+
+// feedStateUpsertConflict ends an INSERT of feed states: a stored one is replaced.
+const feedStateUpsertConflict = `
+	ON CONFLICT (clinic_id, appointment_id) DO UPDATE SET
+		source_at = excluded.source_at, source_version = excluded.source_version,
+		digest = excluded.digest, tombstone = excluded.tombstone,
+		ehr_version = excluded.ehr_version, updated_at = excluded.updated_at`
+
 func (q *queries) FeedStatePut(ctx context.Context, s FeedState) error {
-	_, err := q.exec(ctx, "feed_state.put", `
-		INSERT INTO feed_state (`+feedStateCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-		ON CONFLICT (clinic_id, appointment_id) DO UPDATE SET
-			source_at = excluded.source_at,
-			source_version = excluded.source_version,
-			digest = excluded.digest,
-			tombstone = excluded.tombstone,
-			ehr_version = excluded.ehr_version,
-			updated_at = excluded.updated_at`,
-		s.ClinicID, s.AppointmentID, msArg(s.SourceAt), s.SourceVersion, s.Digest, s.Tombstone,
-		s.EHRVersion, stamp(s.UpdatedAt).UnixMilli())
+	_, err := q.exec(ctx, "feed_state.put", `INSERT INTO feed_state (`+feedStateCols+`) VALUES `+
+		valueRows(1, feedStateColCount)+feedStateUpsertConflict, feedStateArgs(s)...)
 	return err
 }
 

@@ -121,77 +121,40 @@ func (q *queries) FeedStateGetMany(ctx context.Context, clinicID string, ids []s
 	return out, err
 }
 
-// feedStateColCount is the number of columns in feedStateCols.
-const feedStateColCount = 8
-
 func (q *queries) feedStatePutMany(ctx context.Context, states []FeedState) error {
 	return q.atomic(ctx, func(q *queries) error {
 		return chunks(states, batchChunk, func(part []FeedState) error {
 			args := make([]any, 0, len(part)*feedStateColCount)
 			for _, s := range part {
-				args = append(args, s.ClinicID, s.AppointmentID, msArg(s.SourceAt), s.SourceVersion, s.Digest,
-					s.Tombstone, s.EHRVersion, stamp(s.UpdatedAt).UnixMilli())
+				args = append(args, feedStateArgs(s)...)
 			}
-			_, err := q.exec(ctx, "feed_state.put_many", `
-				INSERT INTO feed_state (`+feedStateCols+`)
-				VALUES `+valueRows(len(part), feedStateColCount)+`
-				ON CONFLICT (clinic_id, appointment_id) DO UPDATE SET
-					source_at = excluded.source_at,
-					source_version = excluded.source_version,
-					digest = excluded.digest,
-					tombstone = excluded.tombstone,
-					ehr_version = excluded.ehr_version,
-					updated_at = excluded.updated_at`, args...)
+			_, err := q.exec(ctx, "feed_state.put_many", `INSERT INTO feed_state (`+feedStateCols+`) VALUES `+
+				valueRows(len(part), feedStateColCount)+feedStateUpsertConflict, args...)
 			return err
 		})
 	})
 }
-
-// patientColCount is the number of columns in patientCols.
-const patientColCount = 13
 
 func (q *queries) patientUpsertMany(ctx context.Context, ps []Patient) error {
 	return q.atomic(ctx, func(q *queries) error {
 		return chunks(ps, batchChunk/2, func(part []Patient) error {
 			args := make([]any, 0, len(part)*patientColCount)
 			for _, p := range part {
-				created := stamp(p.CreatedAt)
-				args = append(args, p.ClinicID, p.ID, p.FirstName, p.LastName, p.Phone, p.Email,
-					p.Language, p.TimeZone, p.PreferredChannel, p.SMSConsent, p.EmailConsent,
-					created.UnixMilli(), orTime(p.UpdatedAt, created).UnixMilli())
+				args = append(args, patientArgs(p)...)
 			}
-			_, err := q.exec(ctx, "patient.upsert_many", `
-				INSERT INTO patients (`+patientCols+`)
-				VALUES `+valueRows(len(part), patientColCount)+`
-				ON CONFLICT (clinic_id, id) DO UPDATE SET
-					first_name = excluded.first_name,
-					last_name = excluded.last_name,
-					phone = excluded.phone,
-					email = excluded.email,
-					language = excluded.language,
-					time_zone = excluded.time_zone,
-					preferred_channel = excluded.preferred_channel,
-					sms_consent = excluded.sms_consent,
-					email_consent = excluded.email_consent,
-					updated_at = excluded.updated_at`, args...)
+			_, err := q.exec(ctx, "patient.upsert_many", `INSERT INTO patients (`+patientCols+`) VALUES `+
+				valueRows(len(part), patientColCount)+patientUpsertConflict, args...)
 			return err
 		})
 	})
 }
-
-// inboundColCount is the number of columns in inboundCols.
-const inboundColCount = 12
 
 func (q *queries) inboundInsertMany(ctx context.Context, ms []InboundMessage) error {
 	return q.atomic(ctx, func(q *queries) error {
 		return chunks(ms, batchChunk/4, func(part []InboundMessage) error {
 			args := make([]any, 0, len(part)*inboundColCount)
 			for _, m := range part {
-				if m.ID == "" {
-					m.ID = NewID("inb_")
-				}
-				args = append(args, m.ID, m.ClinicID, m.Transport, m.Format, m.ControlID, m.Digest, m.Body, m.Outcome,
-					m.Result, m.Detail, m.AppointmentID, stamp(m.ReceivedAt).UnixMilli())
+				args = append(args, inboundArgs(m)...)
 			}
 			_, err := q.exec(ctx, "inbound.insert_many",
 				`INSERT INTO inbound_messages (`+inboundCols+`) VALUES `+valueRows(len(part), inboundColCount), args...)
@@ -300,38 +263,19 @@ func (q *queries) feedWriteOne(ctx context.Context, w FeedWrites) error {
 	if len(w.Patients) > 0 {
 		v := values(len(w.Patients), patientColCount)
 		for _, p := range w.Patients {
-			created := stamp(p.CreatedAt)
-			args = append(args, p.ClinicID, p.ID, p.FirstName, p.LastName, p.Phone, p.Email,
-				p.Language, p.TimeZone, p.PreferredChannel, p.SMSConsent, p.EmailConsent,
-				created.UnixMilli(), orTime(p.UpdatedAt, created).UnixMilli())
+			args = append(args, patientArgs(p)...)
 		}
-		clause(`INSERT INTO patients (` + patientCols + `) VALUES ` + v + `
-			ON CONFLICT (clinic_id, id) DO UPDATE SET
-				first_name = excluded.first_name, last_name = excluded.last_name,
-				phone = excluded.phone, email = excluded.email, language = excluded.language,
-				time_zone = excluded.time_zone, preferred_channel = excluded.preferred_channel,
-				sms_consent = excluded.sms_consent, email_consent = excluded.email_consent,
-				updated_at = excluded.updated_at`)
+		clause(`INSERT INTO patients (` + patientCols + `) VALUES ` + v + patientUpsertConflict)
 	}
 	appts := 0
 	if len(w.Appointments) > 0 {
 		v := values(len(w.Appointments), appointmentColCount)
 		for _, a := range w.Appointments {
-			created := stamp(a.CreatedAt)
-			args = append(args, a.ClinicID, a.ID, a.PatientID, msArg(a.Start), a.Duration.Milliseconds(),
-				a.Type, a.Provider, a.Location, a.Status, a.Confirmation, a.Version,
-				created.UnixMilli(), orTime(a.UpdatedAt, created).UnixMilli())
+			args = append(args, appointmentArgs(a)...)
 		}
 		// As AppointmentPutMany: the update applies only where the stored
 		// version is the one before.
-		clause(`INSERT INTO appointments (` + appointmentCols + `) VALUES ` + v + `
-			ON CONFLICT (clinic_id, id) DO UPDATE SET
-				patient_id = excluded.patient_id, start_at = excluded.start_at,
-				duration_ms = excluded.duration_ms, type = excluded.type,
-				provider = excluded.provider, location = excluded.location,
-				status = excluded.status, confirmation = excluded.confirmation,
-				version = excluded.version, updated_at = excluded.updated_at
-				WHERE appointments.version = excluded.version - 1
+		clause(`INSERT INTO appointments (` + appointmentCols + `) VALUES ` + v + appointmentPutConflict + `
 			RETURNING 1`)
 		appts = parts
 	}
@@ -345,24 +289,16 @@ func (q *queries) feedWriteOne(ctx context.Context, w FeedWrites) error {
 	if len(w.Audits) > 0 {
 		v := values(len(w.Audits), auditColCount)
 		for _, e := range w.Audits {
-			if e.ID == "" {
-				e.ID = NewID("aud_")
-			}
-			args = append(args, e.ID, e.ClinicID, e.Actor, e.Action, e.Entity, e.EntityID, e.Detail, stamp(e.At).UnixMilli())
+			args = append(args, auditArgs(e)...)
 		}
 		clause(`INSERT INTO audit (` + auditCols + `) VALUES ` + v)
 	}
 	if len(w.FeedStates) > 0 {
 		v := values(len(w.FeedStates), feedStateColCount)
 		for _, s := range w.FeedStates {
-			args = append(args, s.ClinicID, s.AppointmentID, msArg(s.SourceAt), s.SourceVersion, s.Digest,
-				s.Tombstone, s.EHRVersion, stamp(s.UpdatedAt).UnixMilli())
+			args = append(args, feedStateArgs(s)...)
 		}
-		clause(`INSERT INTO feed_state (` + feedStateCols + `) VALUES ` + v + `
-			ON CONFLICT (clinic_id, appointment_id) DO UPDATE SET
-				source_at = excluded.source_at, source_version = excluded.source_version,
-				digest = excluded.digest, tombstone = excluded.tombstone,
-				ehr_version = excluded.ehr_version, updated_at = excluded.updated_at`)
+		clause(`INSERT INTO feed_state (` + feedStateCols + `) VALUES ` + v + feedStateUpsertConflict)
 	}
 	if len(w.Supersede) > 0 {
 		keep := ""
@@ -393,11 +329,7 @@ func (q *queries) feedWriteOne(ctx context.Context, w FeedWrites) error {
 	if len(w.Inbound) > 0 {
 		v := values(len(w.Inbound), inboundColCount)
 		for _, m := range w.Inbound {
-			if m.ID == "" {
-				m.ID = NewID("inb_")
-			}
-			args = append(args, m.ID, m.ClinicID, m.Transport, m.Format, m.ControlID, m.Digest, m.Body, m.Outcome,
-				m.Result, m.Detail, m.AppointmentID, stamp(m.ReceivedAt).UnixMilli())
+			args = append(args, inboundArgs(m)...)
 		}
 		clause(`INSERT INTO inbound_messages (` + inboundCols + `) VALUES ` + v)
 	}

@@ -12,15 +12,22 @@ func scanInbound(r scanner) (InboundMessage, error) {
 	return m, err
 }
 
-func (q *queries) InboundInsert(ctx context.Context, m InboundMessage) error {
+// inboundColCount is the number of columns in inboundCols.
+const inboundColCount = 12
+
+// inboundArgs are an inbound message's values in inboundCols order (an
+// empty id gets one).
+func inboundArgs(m InboundMessage) []any {
 	if m.ID == "" {
 		m.ID = NewID("inb_")
 	}
-	_, err := q.exec(ctx, "inbound.insert", `
-		INSERT INTO inbound_messages (`+inboundCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		m.ID, m.ClinicID, m.Transport, m.Format, m.ControlID, m.Digest, m.Body, m.Outcome,
-		m.Result, m.Detail, m.AppointmentID, stamp(m.ReceivedAt).UnixMilli())
+	return []any{m.ID, m.ClinicID, m.Transport, m.Format, m.ControlID, m.Digest, m.Body, m.Outcome,
+		m.Result, m.Detail, m.AppointmentID, stamp(m.ReceivedAt).UnixMilli()}
+}
+
+func (q *queries) InboundInsert(ctx context.Context, m InboundMessage) error {
+	_, err := q.exec(ctx, "inbound.insert", `INSERT INTO inbound_messages (`+inboundCols+`) VALUES `+
+		valueRows(1, inboundColCount), inboundArgs(m)...)
 	return err
 }
 

@@ -25,20 +25,25 @@ func scanMessageEvent(r scanner) (MessageEvent, error) {
 	return e, err
 }
 
+// messageColCount is the number of columns in messageCols.
+const messageColCount = 17
+
+// messageArgs are a message's values in messageCols order.
+func messageArgs(m Message) []any {
+	created := stamp(m.CreatedAt)
+	return []any{m.ID, m.ClinicID, m.PatientID, m.AppointmentID, m.SendID, m.Direction, m.Channel,
+		m.To, m.From, m.Subject, m.Body, m.HTML, m.Status, m.Provider, m.ProviderID,
+		created.UnixMilli(), orTime(m.UpdatedAt, created).UnixMilli()}
+}
+
 // MessageInsert stores a message (an empty ID gets one; Events are ignored);
 // ErrConflict if the id exists.
 func (q *queries) MessageInsert(ctx context.Context, m Message) error {
 	if m.ID == "" {
 		m.ID = NewID("msg_")
 	}
-	created := stamp(m.CreatedAt)
-	ok, err := q.execOne(ctx, "message.insert", `
-		INSERT INTO messages (`+messageCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-		ON CONFLICT DO NOTHING`,
-		m.ID, m.ClinicID, m.PatientID, m.AppointmentID, m.SendID, m.Direction, m.Channel,
-		m.To, m.From, m.Subject, m.Body, m.HTML, m.Status, m.Provider, m.ProviderID,
-		created.UnixMilli(), orTime(m.UpdatedAt, created).UnixMilli())
+	ok, err := q.execOne(ctx, "message.insert", `INSERT INTO messages (`+messageCols+`) VALUES `+
+		valueRows(1, messageColCount)+` ON CONFLICT DO NOTHING`, messageArgs(m)...)
 	if err == nil && !ok {
 		return ErrConflict
 	}

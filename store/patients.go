@@ -13,25 +13,30 @@ func scanPatient(r scanner) (Patient, error) {
 	return p, err
 }
 
-func (q *queries) PatientUpsert(ctx context.Context, p Patient) error {
+// patientColCount is the number of columns in patientCols.
+const patientColCount = 13
+
+// patientArgs are a patient's values in patientCols order.
+func patientArgs(p Patient) []any {
 	created := stamp(p.CreatedAt)
-	_, err := q.exec(ctx, "patient.upsert", `
-		INSERT INTO patients (`+patientCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-		ON CONFLICT (clinic_id, id) DO UPDATE SET
-			first_name = excluded.first_name,
-			last_name = excluded.last_name,
-			phone = excluded.phone,
-			email = excluded.email,
-			language = excluded.language,
-			time_zone = excluded.time_zone,
-			preferred_channel = excluded.preferred_channel,
-			sms_consent = excluded.sms_consent,
-			email_consent = excluded.email_consent,
-			updated_at = excluded.updated_at`,
-		p.ClinicID, p.ID, p.FirstName, p.LastName, p.Phone, p.Email,
+	return []any{p.ClinicID, p.ID, p.FirstName, p.LastName, p.Phone, p.Email,
 		p.Language, p.TimeZone, p.PreferredChannel, p.SMSConsent, p.EmailConsent,
-		created.UnixMilli(), orTime(p.UpdatedAt, created).UnixMilli())
+		created.UnixMilli(), orTime(p.UpdatedAt, created).UnixMilli()}
+}
+
+// patientUpsertConflict ends an INSERT of patients: a stored patient is
+// replaced, CreatedAt kept.
+const patientUpsertConflict = `
+	ON CONFLICT (clinic_id, id) DO UPDATE SET
+		first_name = excluded.first_name, last_name = excluded.last_name,
+		phone = excluded.phone, email = excluded.email, language = excluded.language,
+		time_zone = excluded.time_zone, preferred_channel = excluded.preferred_channel,
+		sms_consent = excluded.sms_consent, email_consent = excluded.email_consent,
+		updated_at = excluded.updated_at`
+
+func (q *queries) PatientUpsert(ctx context.Context, p Patient) error {
+	_, err := q.exec(ctx, "patient.upsert", `INSERT INTO patients (`+patientCols+`) VALUES `+
+		valueRows(1, patientColCount)+patientUpsertConflict, patientArgs(p)...)
 	return err
 }
 
