@@ -172,36 +172,9 @@ func (s *Service) applyEvent(ctx context.Context, q store.Querier, clinicID stri
 		pc.patients[saved.ID] = saved
 	}
 
-	a := store.Appointment{
-		ClinicID:  clinicID,
-		ID:        ev.AppointmentID,
-		PatientID: cmp.Or(ev.PatientID, ev.Patient.ID),
-		Start:     ev.Start,
-		Duration:  ev.Duration,
-		Type:      ev.Type,
-		Provider:  ev.Provider,
-		Location:  ev.Location,
-		Status:    cmp.Or(ev.Status, store.StatusBooked),
-	}
-	if exists {
-		a.PatientID = cmp.Or(a.PatientID, old.PatientID)
-		if a.Start.IsZero() {
-			a.Start = old.Start
-		}
-		if a.Duration == 0 {
-			a.Duration = old.Duration
-		}
-		if ev.Partial {
-			a.Type = cmp.Or(a.Type, old.Type)
-			a.Provider = cmp.Or(a.Provider, old.Provider)
-			a.Location = cmp.Or(a.Location, old.Location)
-		}
-	}
-	if a.PatientID == "" || a.Start.IsZero() {
-		return FeedResult{}, ErrIncompleteEvent
-	}
-	if a.Duration == 0 {
-		a.Duration = 30 * time.Minute
+	a, err := feedAppointment(clinicID, ev, old, exists)
+	if err != nil {
+		return FeedResult{}, err
 	}
 	saved, outcome, err := s.upsertAppointment(ctx, q, pc, a, actor)
 	if err != nil {
@@ -246,6 +219,44 @@ func olderThan(ev FeedEvent, state store.FeedState) bool {
 func notNewer(ev FeedEvent, state store.FeedState) bool {
 	c, ok := compareSource(ev, state)
 	return ok && c <= 0
+}
+
+// feedAppointment is the appointment an event describes, completed from the
+// stored one (old, when exists): a partial event keeps what it leaves out.
+// ErrIncompleteEvent when it names no patient or start, even with old.
+func feedAppointment(clinicID string, ev FeedEvent, old store.Appointment, exists bool) (store.Appointment, error) {
+	a := store.Appointment{
+		ClinicID:  clinicID,
+		ID:        ev.AppointmentID,
+		PatientID: cmp.Or(ev.PatientID, ev.Patient.ID),
+		Start:     ev.Start,
+		Duration:  ev.Duration,
+		Type:      ev.Type,
+		Provider:  ev.Provider,
+		Location:  ev.Location,
+		Status:    cmp.Or(ev.Status, store.StatusBooked),
+	}
+	if exists {
+		a.PatientID = cmp.Or(a.PatientID, old.PatientID)
+		if a.Start.IsZero() {
+			a.Start = old.Start
+		}
+		if a.Duration == 0 {
+			a.Duration = old.Duration
+		}
+		if ev.Partial {
+			a.Type = cmp.Or(a.Type, old.Type)
+			a.Provider = cmp.Or(a.Provider, old.Provider)
+			a.Location = cmp.Or(a.Location, old.Location)
+		}
+	}
+	if a.PatientID == "" || a.Start.IsZero() {
+		return a, ErrIncompleteEvent
+	}
+	if a.Duration == 0 {
+		a.Duration = 30 * time.Minute
+	}
+	return a, nil
 }
 
 // mergePatient overlays what a feed sent on what is stored.

@@ -300,36 +300,9 @@ func (r *feedRound) apply(ev FeedEvent) (FeedResult, error) {
 		return p, ok
 	}
 
-	a := store.Appointment{
-		ClinicID:  r.clinicID,
-		ID:        ev.AppointmentID,
-		PatientID: cmp.Or(ev.PatientID, ev.Patient.ID),
-		Start:     ev.Start,
-		Duration:  ev.Duration,
-		Type:      ev.Type,
-		Provider:  ev.Provider,
-		Location:  ev.Location,
-		Status:    cmp.Or(ev.Status, store.StatusBooked),
-	}
-	if exists {
-		a.PatientID = cmp.Or(a.PatientID, old.PatientID)
-		if a.Start.IsZero() {
-			a.Start = old.Start
-		}
-		if a.Duration == 0 {
-			a.Duration = old.Duration
-		}
-		if ev.Partial {
-			a.Type = cmp.Or(a.Type, old.Type)
-			a.Provider = cmp.Or(a.Provider, old.Provider)
-			a.Location = cmp.Or(a.Location, old.Location)
-		}
-	}
-	if a.PatientID == "" || a.Start.IsZero() {
-		return FeedResult{}, ErrIncompleteEvent
-	}
-	if a.Duration == 0 {
-		a.Duration = 30 * time.Minute
+	a, err := feedAppointment(r.clinicID, ev, old, exists)
+	if err != nil {
+		return FeedResult{}, err
 	}
 	p, ok := lookup(a.PatientID)
 	if !ok {
