@@ -103,20 +103,8 @@ func (s *Service) applyEvent(ctx context.Context, q store.Querier, clinicID stri
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return FeedResult{}, err
 	}
-	current := FeedResult{Appointment: old}
-	if known {
-		switch {
-		case ev.Digest != "" && ev.Digest == state.Digest:
-			current.Result = store.FeedDuplicate
-			return current, nil
-		case olderThan(ev, state):
-			current.Result = store.FeedStale
-			return current, nil
-		case state.Tombstone && !exists && !ev.cancels() && notNewer(ev, state):
-			// A booking sent at the same time as the cancellation we hold.
-			current.Result = store.FeedStale
-			return current, nil
-		}
+	if result := passOver(ev, state, known, exists); result != "" {
+		return FeedResult{Appointment: old, Result: result}, nil
 	}
 	next := store.FeedState{
 		ClinicID:      clinicID,
@@ -219,6 +207,25 @@ func olderThan(ev FeedEvent, state store.FeedState) bool {
 func notNewer(ev FeedEvent, state store.FeedState) bool {
 	c, ok := compareSource(ev, state)
 	return ok && c <= 0
+}
+
+// passOver is why an event changes nothing, given the appointment's feed
+// state (when known) and whether the appointment exists: a duplicate, or a
+// stale event; "" when it is to be applied.
+func passOver(ev FeedEvent, state store.FeedState, known, exists bool) string {
+	if !known {
+		return ""
+	}
+	switch {
+	case ev.Digest != "" && ev.Digest == state.Digest:
+		return store.FeedDuplicate
+	case olderThan(ev, state):
+		return store.FeedStale
+	case state.Tombstone && !exists && !ev.cancels() && notNewer(ev, state):
+		// A booking sent at the same time as the cancellation we hold.
+		return store.FeedStale
+	}
+	return ""
 }
 
 // feedAppointment is the appointment an event describes, completed from the

@@ -226,19 +226,8 @@ func (s *Service) decideFeedRound(ctx context.Context, q store.Querier, pcp **pl
 func (r *feedRound) apply(ev FeedEvent) (FeedResult, error) {
 	state, known := r.states[ev.AppointmentID]
 	old, exists := r.appts[ev.AppointmentID]
-	current := FeedResult{Appointment: old}
-	if known {
-		switch {
-		case ev.Digest != "" && ev.Digest == state.Digest:
-			current.Result = store.FeedDuplicate
-			return current, nil
-		case olderThan(ev, state):
-			current.Result = store.FeedStale
-			return current, nil
-		case state.Tombstone && !exists && !ev.cancels() && notNewer(ev, state):
-			current.Result = store.FeedStale
-			return current, nil
-		}
+	if result := passOver(ev, state, known, exists); result != "" {
+		return FeedResult{Appointment: old, Result: result}, nil
 	}
 	next := store.FeedState{
 		ClinicID:      r.clinicID,
