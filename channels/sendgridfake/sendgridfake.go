@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/beckonhealth/beckon/channels/standin"
 )
 
 // APIKey is the key New accepts.
@@ -120,15 +122,15 @@ func RateLimited(reset time.Time) Failure {
 type Server struct {
 	*httptest.Server
 
+	// Script logs the requests and holds the failures and delays to come
+	// (FailNext, DelayNext, SetDelay, Requests, KeepRequests, Tap).
+	standin.Script[Request, Failure]
+
 	mu       sync.Mutex
 	now      func() time.Time
 	keys     map[string]bool
 	sandbox  bool
-	requests []Request
 	accepted []Accepted
-	failures []Failure
-	delays   []time.Duration
-	delayAll time.Duration
 }
 
 // New starts a fake that accepts APIKey.
@@ -152,40 +154,6 @@ func (s *Server) SetNow(now func() time.Time) {
 	s.now = now
 }
 
-// FailNext makes the next n calls answer f. Calls queue up.
-func (s *Server) FailNext(n int, f Failure) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.failures = append(s.failures, f)
-	}
-}
-
-// DelayNext makes the next n calls wait d before they answer. A valid mail is
-// accepted first, then the answer waits (a response lost to a client
-// timeout). The wait ends early when the client goes away.
-func (s *Server) DelayNext(n int, d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.delays = append(s.delays, d)
-	}
-}
-
-// SetDelay makes every call wait d before it answers (0 to stop).
-func (s *Server) SetDelay(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.delayAll = d
-}
-
-// Requests returns a copy of every request received so far.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
-}
-
 // Accepted returns a copy of every mail accepted so far, oldest first.
 func (s *Server) Accepted() []Accepted {
 	s.mu.Lock()
@@ -195,9 +163,10 @@ func (s *Server) Accepted() []Accepted {
 
 // Reset forgets requests, mails, pending failures and delays.
 func (s *Server) Reset() {
+	s.ResetScript()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests, s.accepted, s.failures, s.delays, s.delayAll = nil, nil, nil, nil, 0
+	s.accepted = nil
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -209,35 +178,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	rec.Time = s.now()
-	s.requests = append(s.requests, rec)
-	var fail *Failure
-	if len(s.failures) > 0 {
-		f := s.failures[0]
-		s.failures = s.failures[1:]
-		fail = &f
-	}
-	delay := s.delayAll
-	if len(s.delays) > 0 {
-		delay = s.delays[0]
-		s.delays = s.delays[1:]
-	}
 	s.mu.Unlock()
+	fail, delay := s.Received(rec)
 
 	status, header, out := s.answer(r, body, fail)
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
-	}
-	for k, v := range header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write(out)
+	standin.Answer(w, r, delay, status, header, out)
 }
 
 func errorAnswer(h http.Header, f Failure) (int, http.Header, []byte) {

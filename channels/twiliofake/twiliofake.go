@@ -29,6 +29,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/beckonhealth/beckon/channels/standin"
 )
 
 // Default credentials of the account New creates. Both are alphanumeric, as
@@ -92,17 +94,15 @@ var (
 type Server struct {
 	*httptest.Server
 
+	// Script logs the requests and holds the failures and delays to come
+	// (FailNext, DelayNext, SetDelay, Requests, KeepRequests, Tap).
+	standin.Script[Request, Failure]
+
 	mu        sync.Mutex
 	now       func() time.Time
 	accounts  map[string]string // sid → token
-	requests  []Request
 	messages  []Message
-	failures  []Failure
-	delays    []time.Duration // per next call
-	delayAll  time.Duration
 	pageSeqNo int
-	forget    bool          // do not keep requests (Requests stays empty)
-	tap       func(Request) // sees every request
 }
 
 // New starts a fake with one account (AccountSID, AuthToken).
@@ -129,43 +129,6 @@ func (s *Server) SetNow(now func() time.Time) {
 	s.now = now
 }
 
-// FailNext makes the next n API calls answer f instead of the normal answer.
-// Calls queue up: FailNext(1, a); FailNext(1, b) fails the next call with a and
-// the one after with b.
-func (s *Server) FailNext(n int, f Failure) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.failures = append(s.failures, f)
-	}
-}
-
-// DelayNext makes the next n API calls wait d before they answer. The call is
-// processed first (a create is accepted and recorded), then the answer waits:
-// the shape of a response lost to a client timeout. The wait ends early when
-// the client goes away.
-func (s *Server) DelayNext(n int, d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.delays = append(s.delays, d)
-	}
-}
-
-// SetDelay makes every API call wait d before it answers (0 to stop).
-func (s *Server) SetDelay(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.delayAll = d
-}
-
-// Requests returns a copy of every request received so far.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
-}
-
 // Messages returns a copy of every message accepted so far, oldest first.
 func (s *Server) Messages() []Message {
 	s.mu.Lock()
@@ -185,29 +148,12 @@ func (s *Server) Message(sid string) (Message, bool) {
 	return Message{}, false
 }
 
-// KeepRequests sets whether requests are kept for Requests (the default).
-// A benchmark that sends hundreds of thousands of messages turns it off and
-// watches requests with Tap instead; messages are always kept.
-func (s *Server) KeepRequests(keep bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.forget = !keep
-}
-
-// Tap calls fn with every request as it arrives (nil: stop). fn runs on the
-// request's goroutine, outside the fake's lock, and must be safe for
-// concurrent use.
-func (s *Server) Tap(fn func(Request)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.tap = fn
-}
-
 // Reset forgets requests, messages, pending failures and delays.
 func (s *Server) Reset() {
+	s.ResetScript()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests, s.messages, s.failures, s.delays, s.delayAll = nil, nil, nil, nil, 0
+	s.messages = nil
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -227,42 +173,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	rec.Time = s.now()
-	if !s.forget {
-		s.requests = append(s.requests, rec)
-	}
-	tap := s.tap
-	var fail *Failure
-	if len(s.failures) > 0 {
-		f := s.failures[0]
-		s.failures = s.failures[1:]
-		fail = &f
-	}
-	delay := s.delayAll
-	if len(s.delays) > 0 {
-		delay = s.delays[0]
-		s.delays = s.delays[1:]
-	}
 	s.mu.Unlock()
-	if tap != nil {
-		tap(rec)
-	}
+	fail, delay := s.Received(rec)
 
 	// The answer is computed (and a create recorded) before the delay.
 	status, header, out := s.answer(r, rec, fail)
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
-	}
-	for k, v := range header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write(out)
+	standin.Answer(w, r, delay, status, header, out)
 }
 
 // answer returns the status, headers and body for a request.
