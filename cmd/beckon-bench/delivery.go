@@ -80,13 +80,19 @@ func (s *stack) benchDelivery(ctx context.Context) ([]result, error) {
 		return nil, fmt.Errorf("booking took longer than the lead time; sends were due before it ended")
 	}
 	start := s.arrivals.count()
+	// The process's CPU from the due time to the last arrival: Beckon and the
+	// stand-in (the database and Redis, when they are servers, are apart).
+	atDue := make(chan time.Duration, 1)
+	timer := time.AfterFunc(time.Until(due), func() { atDue <- cpuTime() })
+	defer timer.Stop()
 	last, err := s.arrivals.wait(ctx, start+m, due.Add(30*time.Minute))
 	if err != nil {
 		return nil, err
 	}
+	cpu := cpuTime() - <-atDue
 	beckon := float64(m) / last.Sub(due).Seconds()
 
-	bare, err := s.bareAsynq(ctx, m)
+	bare, bareCPU, err := s.bareAsynq(ctx, m)
 	if err != nil {
 		return nil, err
 	}
@@ -95,12 +101,14 @@ func (s *stack) benchDelivery(ctx context.Context) ([]result, error) {
 		{"delivery", "Beckon messages/s (Twilio stand-in)", beckon, "1/s"},
 		{"delivery", "bare asynq no-op tasks/s", bare, "1/s"},
 		{"delivery", "ratio Beckon / bare asynq", beckon / bare, ""},
+		{"delivery", "process CPU per message, Beckon and stand-in", float64(cpu.Microseconds()) / float64(m), "µs"},
+		{"delivery", "process CPU per task, bare asynq", float64(bareCPU.Microseconds()) / float64(m), "µs"},
 	}, nil
 }
 
 // bareAsynq enqueues m no-op tasks, then measures how fast one asynq server
 // with Beckon's settings drains them.
-func (s *stack) bareAsynq(ctx context.Context, m int) (float64, error) {
+func (s *stack) bareAsynq(ctx context.Context, m int) (rate float64, cpu time.Duration, err error) {
 	queue := "bare-" + randomSuffix()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
@@ -111,7 +119,7 @@ func (s *stack) bareAsynq(ctx context.Context, m int) (float64, error) {
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	var done atomic.Int64
 	finished := make(chan struct{})
@@ -123,19 +131,19 @@ func (s *stack) bareAsynq(ctx context.Context, m int) (float64, error) {
 		return nil
 	})
 	srv := asynq.NewServerFromRedisClient(s.rdb, serverConfig(s.cfg, queue))
-	began := time.Now()
+	began, cpuBefore := time.Now(), cpuTime()
 	if err := srv.Start(mux); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer srv.Shutdown()
 	select {
 	case <-finished:
 	case <-time.After(30 * time.Minute):
-		return 0, fmt.Errorf("bare asynq did %d of %d tasks", done.Load(), m)
+		return 0, 0, fmt.Errorf("bare asynq did %d of %d tasks", done.Load(), m)
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return 0, 0, ctx.Err()
 	}
-	return float64(m) / time.Since(began).Seconds(), nil
+	return float64(m) / time.Since(began).Seconds(), cpuTime() - cpuBefore, nil
 }
 
 // benchTiming spreads sends evenly at the configured rate and measures how
