@@ -34,14 +34,26 @@ type SentRecord struct {
 	Events []MessageEvent
 }
 
+// SendClaimMany on PostgreSQL skips the sends another transaction has locked
+// (a campaign change superseding them, say): waiting for one of them would
+// hold up the whole batch, and with it every delivery behind it. A skipped
+// send is not claimed, so its delivery takes the one-by-one path and waits
+// alone. SQLite has one writer: there is nothing to skip.
 func (q *queries) SendClaimMany(ctx context.Context, ids []string, token string, now time.Time) ([]Send, error) {
+	_, sqlite := q.db.(sqliteConn)
 	var out []Send
 	err := chunks(ids, idChunk, func(part []string) error {
 		var w where
 		at := w.arg(stamp(now).UnixMilli())
 		tok := w.arg(token)
 		w.add("status = '" + SendPlanned + "'")
-		w.add("id IN " + inList(&w, part))
+		in := inList(&w, part)
+		if sqlite {
+			w.add("id IN " + in)
+		} else {
+			w.add("id IN (SELECT id FROM sends WHERE status = '" + SendPlanned + "' AND id IN " + in +
+				" FOR UPDATE SKIP LOCKED)")
+		}
 		ss, err := list(ctx, q, "send.claim_many", scanSend, `
 			UPDATE sends SET status = '`+SendClaimed+`', claim_token = `+tok+`, claimed_at = `+at+`,
 				attempts = attempts + 1, updated_at = `+at+w.String()+`

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -135,5 +136,37 @@ func TestAddressUndeliverableGetMany(t *testing.T) {
 		none, err := b.st.AddressUndeliverableGetMany(b.ctx, b.clinic.ID, nil)
 		noErr(t, "none", err)
 		equal(t, "none", len(none), 0)
+	})
+}
+
+// A batch claim on PostgreSQL passes over a send another transaction holds
+// instead of waiting for it with the whole batch.
+func TestSendClaimManySkipsLockedSends(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, setup setupFunc) {
+		b := setup(t)
+		if b.st.Dialect() != store.DialectPostgres {
+			t.Skip("SQLite has one writer: a batch claim waits for it like any write")
+		}
+		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_locked"})
+		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_free"})
+		err := b.st.InTx(b.ctx, func(q store.Querier) error {
+			// Hold snd_locked's row, as a campaign change superseding it would.
+			if err := q.SendMarkEnqueued(b.ctx, []string{"snd_locked"}, b.now); err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+			defer cancel()
+			got, err := b.st.SendClaimMany(ctx, []string{"snd_locked", "snd_free"}, "tok", b.now)
+			if err != nil {
+				return err
+			}
+			equal(t, "claimed while one is locked", sendIDs(got), []string{"snd_free"})
+			return nil
+		})
+		noErr(t, "transaction", err)
+		got, err := b.st.SendClaimMany(b.ctx, []string{"snd_locked"}, "tok2", b.now)
+		noErr(t, "claim after the lock", err)
+		equal(t, "claimed after the lock", sendIDs(got), []string{"snd_locked"})
 	})
 }
