@@ -3,17 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"sync"
 	"time"
-
-	"github.com/beckonhealth/beckon/channels/twilio"
-	"github.com/beckonhealth/beckon/channels/twiliofake"
 )
 
 // arrivals is when each message reached the Twilio stand-in, and for which
-// send: a few dozen bytes a message, so that the stand-in need not keep its
-// full request log and the process's peak memory is Beckon's.
+// send: a few dozen bytes a message.
 type arrivals struct {
 	mu   sync.Mutex
 	at   []time.Time
@@ -23,17 +18,10 @@ type arrivals struct {
 
 func newArrivals() *arrivals { return &arrivals{wake: make(chan struct{})} }
 
-// observe is the stand-in's tap: message creates only.
-func (a *arrivals) observe(r twiliofake.Request) {
-	if r.Form == nil || r.Form.Get("Body") == "" {
-		return
-	}
-	sendID := ""
-	if cb, err := url.Parse(r.Form.Get("StatusCallback")); err == nil {
-		sendID = cb.Query().Get(twilio.SendIDParam)
-	}
+// add records a message that reached the stand-in at at, for sendID.
+func (a *arrivals) add(at time.Time, sendID string) {
 	a.mu.Lock()
-	a.at = append(a.at, r.Time)
+	a.at = append(a.at, at)
 	a.send = append(a.send, sendID)
 	close(a.wake)
 	a.wake = make(chan struct{})

@@ -80,8 +80,9 @@ func (s *stack) benchDelivery(ctx context.Context) ([]result, error) {
 		return nil, fmt.Errorf("booking took longer than the lead time; sends were due before it ended")
 	}
 	start := s.arrivals.count()
-	// The process's CPU from the due time to the last arrival: Beckon and the
-	// stand-in (the database and Redis, when they are servers, are apart).
+	// This process's CPU from the due time to the last arrival: Beckon's (the
+	// stand-in is a child process; the database and Redis, when they are
+	// servers, are apart too).
 	atDue := make(chan time.Duration, 1)
 	timer := time.AfterFunc(time.Until(due), func() { atDue <- cpuTime() })
 	defer timer.Stop()
@@ -101,7 +102,7 @@ func (s *stack) benchDelivery(ctx context.Context) ([]result, error) {
 		{"delivery", "Beckon messages/s (Twilio stand-in)", beckon, "1/s"},
 		{"delivery", "bare asynq no-op tasks/s", bare, "1/s"},
 		{"delivery", "ratio Beckon / bare asynq", beckon / bare, ""},
-		{"delivery", "process CPU per message, Beckon and stand-in", float64(cpu.Microseconds()) / float64(m), "µs"},
+		{"delivery", "Beckon process CPU per message", float64(cpu.Microseconds()) / float64(m), "µs"},
 		{"delivery", "process CPU per task, bare asynq", float64(bareCPU.Microseconds()) / float64(m), "µs"},
 	}, nil
 }

@@ -43,6 +43,10 @@ type result struct {
 }
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == standInFlag {
+		serveStandIn()
+		return
+	}
 	var cfg config
 	flag.IntVar(&cfg.appointments, "appointments", 100_000, "appointments to ingest (three-step campaign, 30 days ahead)")
 	flag.IntVar(&cfg.sends, "sends", 50_000, "sends due at once for the delivery phase")

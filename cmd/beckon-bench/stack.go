@@ -43,9 +43,9 @@ type stack struct {
 	httpSrv *httptest.Server
 	pump    *scheduler.Pump
 	server  *asynq.Server
-	fake    *twiliofake.Server
-	// arrivals replaces the stand-in's request log, which would hold every
-	// request with its headers and body.
+	// standIn is the Twilio stand-in, a child process; arrivals is what it
+	// reported receiving.
+	standIn  *standIn
 	arrivals *arrivals
 	queue    string
 }
@@ -108,16 +108,16 @@ func newStack(ctx context.Context, cfg config) (*stack, error) {
 	clock := scheduler.SystemClock{}
 	s.svc = &scheduler.Service{Store: st, Clock: clock, Logger: s.logger}
 	s.httpSrv = httptest.NewServer(api.New(api.Config{Store: st, Service: s.svc, Clock: clock, Logger: s.logger, Tasks: s.client}))
-	s.fake = twiliofake.New()
-	s.fake.KeepRequests(false)
 	s.arrivals = newArrivals()
-	s.fake.Tap(s.arrivals.observe)
+	if s.standIn, err = startStandIn(ctx, s.arrivals); err != nil {
+		return nil, err
+	}
 	sms, err := twilio.New(twilio.Options{
 		AccountSID:        twiliofake.AccountSID,
 		AuthToken:         twiliofake.AuthToken,
 		From:              "+14155550100",
 		StatusCallbackURL: "http://127.0.0.1:9/webhooks/twilio/status",
-		BaseURL:           s.fake.URL,
+		BaseURL:           s.standIn.URL,
 		Transport:         &http.Transport{MaxIdleConnsPerHost: 128, IdleConnTimeout: time.Minute},
 	})
 	if err != nil {
@@ -204,7 +204,7 @@ func (s *stack) close() {
 	s.pump.Stop()
 	s.server.Shutdown()
 	s.httpSrv.Close()
-	s.fake.Close()
+	_ = s.standIn.close()
 	_ = s.rdb.Close()
 	if s.mini != nil {
 		s.mini.Close()
