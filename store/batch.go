@@ -58,36 +58,32 @@ func inList(w *where, ids []string) string {
 	return "(" + strings.Join(ph, ", ") + ")"
 }
 
-func (q *queries) AppointmentGetMany(ctx context.Context, clinicID string, ids []string) (map[string]Appointment, error) {
-	out := make(map[string]Appointment, len(ids))
+// getMany runs selectFrom for the clinic's rows whose key column is among
+// ids, batchChunk ids a statement, and returns them by key.
+func getMany[T any](ctx context.Context, q *queries, op, selectFrom, key, clinicID string, ids []string,
+	scan func(scanner) (T, error), keyOf func(T) string) (map[string]T, error) {
+	out := make(map[string]T, len(ids))
 	err := chunks(ids, batchChunk, func(part []string) error {
 		var w where
 		w.add("clinic_id = ?", clinicID)
-		w.add("id IN " + inList(&w, part))
-		as, err := list(ctx, q, "appointment.get_many", scanAppointment,
-			`SELECT `+appointmentCols+` FROM appointments`+w.String(), w.args...)
-		for _, a := range as {
-			out[a.ID] = a
+		w.add(key + " IN " + inList(&w, part))
+		rows, err := list(ctx, q, op, scan, selectFrom+w.String(), w.args...)
+		for _, r := range rows {
+			out[keyOf(r)] = r
 		}
 		return err
 	})
 	return out, err
 }
 
+func (q *queries) AppointmentGetMany(ctx context.Context, clinicID string, ids []string) (map[string]Appointment, error) {
+	return getMany(ctx, q, "appointment.get_many", `SELECT `+appointmentCols+` FROM appointments`, "id",
+		clinicID, ids, scanAppointment, func(a Appointment) string { return a.ID })
+}
+
 func (q *queries) PatientGetMany(ctx context.Context, clinicID string, ids []string) (map[string]Patient, error) {
-	out := make(map[string]Patient, len(ids))
-	err := chunks(ids, batchChunk, func(part []string) error {
-		var w where
-		w.add("clinic_id = ?", clinicID)
-		w.add("id IN " + inList(&w, part))
-		ps, err := list(ctx, q, "patient.get_many", scanPatient,
-			`SELECT `+patientCols+` FROM patients`+w.String(), w.args...)
-		for _, p := range ps {
-			out[p.ID] = p
-		}
-		return err
-	})
-	return out, err
+	return getMany(ctx, q, "patient.get_many", `SELECT `+patientCols+` FROM patients`, "id",
+		clinicID, ids, scanPatient, func(p Patient) string { return p.ID })
 }
 
 // appointmentColCount is the number of columns in appointmentCols.

@@ -106,19 +106,8 @@ func (q *queries) verifyPlan(ctx context.Context, p *FeedPlan) error {
 }
 
 func (q *queries) FeedStateGetMany(ctx context.Context, clinicID string, ids []string) (map[string]FeedState, error) {
-	out := make(map[string]FeedState, len(ids))
-	err := chunks(ids, batchChunk, func(part []string) error {
-		var w where
-		w.add("clinic_id = ?", clinicID)
-		w.add("appointment_id IN " + inList(&w, part))
-		ss, err := list(ctx, q, "feed_state.get_many", scanFeedState,
-			`SELECT `+feedStateCols+` FROM feed_state`+w.String(), w.args...)
-		for _, s := range ss {
-			out[s.AppointmentID] = s
-		}
-		return err
-	})
-	return out, err
+	return getMany(ctx, q, "feed_state.get_many", `SELECT `+feedStateCols+` FROM feed_state`, "appointment_id",
+		clinicID, ids, scanFeedState, func(s FeedState) string { return s.AppointmentID })
 }
 
 func (q *queries) feedStatePutMany(ctx context.Context, states []FeedState) error {
@@ -383,18 +372,6 @@ func clinicStamp(c Clinic) string {
 	}
 	return fmt.Sprintf("%s|%s|%s|%s|%s|%d|%d|%d|%d", c.ID, c.Name, c.TimeZone, c.Phone, quiet,
 		c.QuietHours.StartMinute, c.QuietHours.EndMinute, c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli())
-}
-
-// valueRowsFrom is valueRows numbered from $from.
-func valueRowsFrom(from, rows, cols int) string {
-	var b strings.Builder
-	for i := range rows {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("(" + placeholders(from+i*cols, cols) + ")")
-	}
-	return b.String()
 }
 
 // FeedRead is what FeedReadMany read, by id.

@@ -227,13 +227,16 @@ func placeholders(from, n int) string {
 
 // valueRows returns the VALUES list of a multi-row insert:
 // "($1, …, $cols), ($cols+1, …)" for rows rows, numbered in order.
-func valueRows(rows, cols int) string {
+func valueRows(rows, cols int) string { return valueRowsFrom(1, rows, cols) }
+
+// valueRowsFrom is valueRows numbered from $from.
+func valueRowsFrom(from, rows, cols int) string {
 	var b strings.Builder
 	for i := range rows {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(" + placeholders(i*cols+1, cols) + ")")
+		b.WriteString("(" + placeholders(from+i*cols, cols) + ")")
 	}
 	return b.String()
 }
