@@ -56,6 +56,6 @@ func ExampleValidate() {
 	})
 	fmt.Println(err)
 	// Output:
-	// templates: en: text: template: message:1:13: executing "message" at <.Patient.Nmae>: can't evaluate field Nmae in type templates.PatientData
+	// templates: en: text: message:1:13: .Patient has no field Nmae; its fields are FirstName, LastName
 	// templates: es: subject: required but empty
 }

@@ -116,7 +116,18 @@ func TestRender(t *testing.T) {
 		{
 			name:    "output is bounded",
 			channel: store.ChannelSMS,
-			c:       store.Content{Text: `{{printf "%0900000d" 1}}`},
+			c:       store.Content{Text: strings.Repeat("{{.Clinic.Name}}", 100)},
+			edit:    func(d *Data) { d.Clinic.Name = strings.Repeat("x", 4<<10) },
+			wantErr: ErrTooLarge, errPart: PartText,
+		},
+		{
+			name:    "a function's value is bounded",
+			channel: store.ChannelSMS,
+			c:       store.Content{Text: `{{if eq .Patient.FirstName "Al"}}{{upper .Appointment.Location}}{{end}}Hi`},
+			edit: func(d *Data) {
+				d.Patient.FirstName = "Al"
+				d.Appointment.Location = strings.Repeat("x", maxValue+1)
+			},
 			wantErr: ErrTooLarge, errPart: PartText,
 		},
 		{
