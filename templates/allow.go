@@ -240,23 +240,20 @@ func (c *checker) call(id *parse.IdentifierNode, argNodes []parse.Node, args []r
 	name := id.Ident
 	switch name {
 	case "not":
-		return boolType, c.arity(id, args, 1, 1)
+		return boolType, c.arity(id, args, 1, false)
 	case "and", "or":
-		if err := c.arity(id, args, 1, -1); err != nil {
+		if err := c.arity(id, args, 1, true); err != nil {
 			return nil, err
 		}
 		return common(args), nil
 	case "eq", "ne", "lt", "le", "gt", "ge":
-		most := 2
-		if name == "eq" {
-			most = -1 // eq x a b c: x equals one of a, b, c
-		}
-		if err := c.arity(id, args, 2, most); err != nil {
+		// eq x a b c: x equals one of a, b, c.
+		if err := c.arity(id, args, 2, name == "eq"); err != nil {
 			return nil, err
 		}
 		return boolType, c.comparable(id, args, name != "eq" && name != "ne")
 	case "len":
-		if err := c.arity(id, args, 1, 1); err != nil {
+		if err := c.arity(id, args, 1, false); err != nil {
 			return nil, err
 		}
 		if args[0] != nil && args[0].Kind() != reflect.String {
@@ -269,7 +266,7 @@ func (c *checker) call(id *parse.IdentifierNode, argNodes []parse.Node, args []r
 		return nil, c.errorf(id, "function %q is %w; use %s", name, ErrNotAllowed, allowedFuncNames)
 	}
 	ft := reflect.TypeOf(fn)
-	if err := c.arity(id, args, ft.NumIn(), ft.NumIn()); err != nil {
+	if err := c.arity(id, args, ft.NumIn(), false); err != nil {
 		return nil, err
 	}
 	for i, a := range args {
@@ -289,16 +286,14 @@ func (c *checker) call(id *parse.IdentifierNode, argNodes []parse.Node, args []r
 	return ft.Out(0), nil
 }
 
-// arity checks the number of arguments; most < 0 means no upper bound.
-func (c *checker) arity(id *parse.IdentifierNode, args []reflect.Type, least, most int) error {
-	n := len(args)
-	switch {
-	case least == most && n != least:
+// arity checks the number of arguments: exactly least, or at least least
+// when variadic.
+func (c *checker) arity(id *parse.IdentifierNode, args []reflect.Type, least int, variadic bool) error {
+	switch n := len(args); {
+	case !variadic && n != least:
 		return c.errorf(id, "%s takes %d argument%s, not %d", id.Ident, least, plural1(least), n)
 	case n < least:
 		return c.errorf(id, "%s takes at least %d arguments, not %d", id.Ident, least, n)
-	case most >= 0 && n > most:
-		return c.errorf(id, "%s takes at most %d arguments, not %d", id.Ident, most, n)
 	}
 	return nil
 }

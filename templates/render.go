@@ -18,7 +18,7 @@ import (
 const (
 	maxSource     = 64 << 10  // bytes of one part's source
 	maxOutput     = 256 << 10 // bytes of one part's output
-	maxRenderTime = 500 * time.Millisecond
+	maxRenderTime = time.Second
 )
 
 // Errors wrapped by *Error.

@@ -3,9 +3,11 @@ package templates
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/beckonhealth/beckon/store"
 )
@@ -249,5 +251,52 @@ func FuzzRender(f *testing.F) {
 		Render(store.ChannelEmail, c, d)
 		Render(store.ChannelSMS, c, d)
 		Validate(store.ChannelPreferred, store.Contents{"en": c})
+	})
+}
+
+// panicking is a template whose execution panics as a runtime error would.
+type panicking struct{}
+
+func (panicking) Execute(io.Writer, any) error {
+	var m map[string]int
+	m["x"]++ // assignment to entry in nil map
+	return nil
+}
+
+// slowWriting writes again and again, as a template that never ends would.
+type slowWriting struct{}
+
+func (slowWriting) Execute(w io.Writer, _ any) error {
+	for {
+		if _, err := w.Write([]byte("x")); err != nil {
+			return err
+		}
+	}
+}
+
+func TestRunBounded(t *testing.T) {
+	t.Parallel()
+	t.Run("a panic is an error", func(t *testing.T) {
+		t.Parallel()
+		if _, err := run(panicking{}, SampleData("en"), time.Now); !errors.Is(err, ErrPanicked) {
+			t.Fatalf("err = %v, want ErrPanicked", err)
+		}
+	})
+	t.Run("time is bounded", func(t *testing.T) {
+		t.Parallel()
+		now := time.Date(2026, 3, 9, 15, 30, 0, 0, time.UTC)
+		clock := func() time.Time { now = now.Add(time.Millisecond); return now }
+		_, err := run(slowWriting{}, SampleData("en"), clock)
+		if !errors.Is(err, ErrTooSlow) {
+			t.Fatalf("err = %v, want ErrTooSlow", err)
+		}
+	})
+	t.Run("output is bounded", func(t *testing.T) {
+		t.Parallel()
+		start := time.Now()
+		_, err := run(slowWriting{}, SampleData("en"), func() time.Time { return start })
+		if !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("err = %v, want ErrTooLarge", err)
+		}
 	})
 }
