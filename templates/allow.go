@@ -26,9 +26,10 @@ import (
 //
 // checkTree enforces the rules by walking the parse tree. It knows the type
 // of dot and of every variable, so it reaches only fields of Data and checks
-// the number and types of every function's arguments: a template that passes
-// cannot fail on one patient's data and not on another's, but for the size
-// and time limits.
+// the number and types of every function's arguments. A template that
+// passes fails on one patient's data and not on another's only by reaching a
+// size or time limit, or by comparing the value of an and/or over values of
+// different types; either fails that message alone, with its reason.
 
 // maxCalls bounds the function calls in one part of a template.
 const maxCalls = 256
