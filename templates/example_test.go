@@ -56,6 +56,25 @@ func ExampleValidate() {
 	})
 	fmt.Println(err)
 	// Output:
-	// templates: en: text: template: message:1:13: executing "message" at <.Patient.Nmae>: can't evaluate field Nmae in type templates.PatientData
+	// templates: en: text: message:1:13: .Patient has no field Nmae; its fields are FirstName, LastName
 	// templates: es: subject: required but empty
+}
+
+// Clinic content may format with upper, lower, title, trim, default and
+// date, branch with if/else/with and compare with eq, ne, lt, le, gt, ge.
+func ExampleRender_functions() {
+	data := templates.SampleData("en")
+	data.Appointment.Provider = ""
+	content := store.Content{Text: `{{upper .Clinic.Name}}: {{.Patient.FirstName | title}}, ` +
+		`your visit with {{.Appointment.Provider | default "our team"}} is on {{.Appointment.Start | date "01/02"}}` +
+		`{{if eq .Appointment.Weekday "Saturday" "Sunday"}} (weekend hours){{end}}.`}
+	r, err := templates.Render(store.ChannelSMS, content, data)
+	fmt.Println(r.Text, err)
+
+	// Anything else is refused before it is saved.
+	err = templates.Validate(store.ChannelSMS, store.Contents{"en": {Text: `{{printf "%09d" 1}}`}})
+	fmt.Println(err)
+	// Output:
+	// RIVERSIDE FAMILY MEDICINE: Maria, your visit with our team is on 03/09. <nil>
+	// templates: en: text: message:1:2: function "printf" is not allowed in message templates; use and, date, default, eq, ge, gt, le, len, lower, lt, ne, not, or, title, trim, upper
 }

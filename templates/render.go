@@ -8,14 +8,17 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"text/template/parse"
+	"time"
 
 	"github.com/beckonhealth/beckon/store"
 )
 
-// Limits on what a template may be and produce.
+// Limits on what a template may be and produce. The time limit is a last
+// defence: the rules of checkTree bound a render to far less.
 const (
-	maxSource = 64 << 10  // bytes of one part's source
-	maxOutput = 256 << 10 // bytes of one part's output
+	maxSource     = 64 << 10  // bytes of one part's source
+	maxOutput     = 256 << 10 // bytes of one part's output
+	maxRenderTime = time.Second
 )
 
 // Errors wrapped by *Error.
@@ -26,6 +29,8 @@ var (
 	ErrNotAllowed = errors.New("not allowed in message templates")
 	ErrChannel    = errors.New("unknown channel")
 	ErrNoContent  = errors.New("no content in any language")
+	ErrTooSlow    = errors.New("rendering took too long")
+	ErrPanicked   = errors.New("rendering failed unexpectedly")
 )
 
 // Error is a problem with one part of a template. Lang is empty when the
@@ -74,9 +79,11 @@ type Rendered struct {
 //
 // SMS requires Text and ignores Subject and HTML. Email requires Subject and
 // Text; HTML is optional. A required part that renders empty is an error.
-// Templates may use fields, if/else, with and the standard functions;
-// range, define, template and block are rejected, so rendering time is
-// bounded by the template's size. Parsed templates are cached by source.
+// Templates may use fields, if/else, with, comparisons and a few formatting
+// functions (see checkTree); anything else is an error, and a render is
+// bounded in output, memory and time whatever the template says. Parsed
+// templates are cached by source. Render never panics: every failure is an
+// error that names the part and holds no patient data.
 func Render(channel string, c store.Content, d Data) (Rendered, error) {
 	var r Rendered
 	var err error
@@ -154,10 +161,25 @@ func execute(k kind, src string, d Data) (string, error) {
 	if p.err != nil {
 		return "", p.err
 	}
-	w := limitedWriter{max: maxOutput}
-	if err := p.tmpl.Execute(&w, d); err != nil {
-		if errors.Is(err, errOutputTooLarge) {
+	return run(p.tmpl, d, time.Now)
+}
+
+// run executes t on d within maxOutput bytes and maxRenderTime (measured
+// with now), turning a panic into an error: a template fails its message,
+// never the process.
+func run(t executor, d Data, now func() time.Time) (out string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = "", fmt.Errorf("%w (%T)", ErrPanicked, r)
+		}
+	}()
+	w := boundedWriter{max: maxOutput, now: now, deadline: now().Add(maxRenderTime)}
+	if err := t.Execute(&w, d); err != nil {
+		switch {
+		case errors.Is(err, errOutputTooLarge):
 			return "", fmt.Errorf("output %w: more than %d bytes", ErrTooLarge, maxOutput)
+		case errors.Is(err, errDeadline):
+			return "", fmt.Errorf("%w: more than %s", ErrTooSlow, maxRenderTime)
 		}
 		return "", err
 	}
@@ -165,7 +187,7 @@ func execute(k kind, src string, d Data) (string, error) {
 }
 
 // parseSource parses src as a template of kind k and checks that it uses
-// only what message templates allow.
+// only what message templates allow (see checkTree).
 func parseSource(k kind, src string) parsed {
 	if len(src) > maxSource {
 		return parsed{err: fmt.Errorf("source %w: %d bytes, more than %d", ErrTooLarge, len(src), maxSource)}
@@ -173,89 +195,62 @@ func parseSource(k kind, src string) parsed {
 	const name = "message"
 	var (
 		tmpl  executor
-		trees []*parse.Tree
+		trees = map[string]*parse.Tree{}
 	)
 	switch k {
 	case kindHTML:
-		t, err := htmltemplate.New(name).Option("missingkey=error").Parse(src)
+		t, err := htmltemplate.New(name).Option("missingkey=error").Funcs(messageFuncs).Parse(src)
 		if err != nil {
 			return parsed{err: err}
 		}
 		for _, tt := range t.Templates() {
-			trees = append(trees, tt.Tree)
-			if tt.Name() != name {
-				return parsed{err: fmt.Errorf("define and block are %w", ErrNotAllowed)}
-			}
+			trees[tt.Name()] = tt.Tree
 		}
 		tmpl = t
 	default:
-		t, err := texttemplate.New(name).Option("missingkey=error").Parse(src)
+		t, err := texttemplate.New(name).Option("missingkey=error").Funcs(messageFuncs).Parse(src)
 		if err != nil {
 			return parsed{err: err}
 		}
 		for _, tt := range t.Templates() {
-			trees = append(trees, tt.Tree)
-			if tt.Name() != name {
-				return parsed{err: fmt.Errorf("define and block are %w", ErrNotAllowed)}
-			}
+			trees[tt.Name()] = tt.Tree
 		}
 		tmpl = t
 	}
-	for _, tree := range trees {
-		if tree == nil {
-			continue
+	for n := range trees {
+		if n != name {
+			return parsed{err: fmt.Errorf("define and block are %w", ErrNotAllowed)}
 		}
-		if err := checkNode(tree, tree.Root); err != nil {
+	}
+	if tree := trees[name]; tree != nil && tree.Root != nil {
+		if err := checkTree(tree); err != nil {
 			return parsed{err: err}
 		}
 	}
 	return parsed{tmpl: tmpl}
 }
 
-// checkNode rejects loops and template calls anywhere under n.
-func checkNode(t *parse.Tree, n parse.Node) error {
-	switch n := n.(type) {
-	case *parse.ListNode:
-		if n == nil {
-			return nil
-		}
-		for _, c := range n.Nodes {
-			if err := checkNode(t, c); err != nil {
-				return err
-			}
-		}
-	case *parse.IfNode:
-		return checkBranch(t, &n.BranchNode)
-	case *parse.WithNode:
-		return checkBranch(t, &n.BranchNode)
-	case *parse.RangeNode:
-		loc, _ := t.ErrorContext(n)
-		return fmt.Errorf("%s: range is %w", loc, ErrNotAllowed)
-	case *parse.TemplateNode:
-		loc, _ := t.ErrorContext(n)
-		return fmt.Errorf("%s: template is %w", loc, ErrNotAllowed)
-	}
-	return nil
+var (
+	errOutputTooLarge = errors.New("output too large")
+	errDeadline       = errors.New("deadline passed")
+)
+
+// boundedWriter collects output and fails once it would exceed max bytes or
+// once now passes deadline. Every action that prints writes to it, so a
+// render stops at the first write past either bound.
+type boundedWriter struct {
+	b        strings.Builder
+	max      int
+	now      func() time.Time
+	deadline time.Time
 }
 
-func checkBranch(t *parse.Tree, b *parse.BranchNode) error {
-	if err := checkNode(t, b.List); err != nil {
-		return err
-	}
-	return checkNode(t, b.ElseList)
-}
-
-var errOutputTooLarge = errors.New("output too large")
-
-// limitedWriter collects output and fails once it would exceed max bytes.
-type limitedWriter struct {
-	b   strings.Builder
-	max int
-}
-
-func (w *limitedWriter) Write(p []byte) (int, error) {
+func (w *boundedWriter) Write(p []byte) (int, error) {
 	if w.b.Len()+len(p) > w.max {
 		return 0, errOutputTooLarge
+	}
+	if w.now().After(w.deadline) {
+		return 0, errDeadline
 	}
 	return w.b.Write(p)
 }

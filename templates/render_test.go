@@ -3,9 +3,11 @@ package templates
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/beckonhealth/beckon/store"
 )
@@ -116,7 +118,18 @@ func TestRender(t *testing.T) {
 		{
 			name:    "output is bounded",
 			channel: store.ChannelSMS,
-			c:       store.Content{Text: `{{printf "%0900000d" 1}}`},
+			c:       store.Content{Text: strings.Repeat("{{.Clinic.Name}}", 100)},
+			edit:    func(d *Data) { d.Clinic.Name = strings.Repeat("x", 4<<10) },
+			wantErr: ErrTooLarge, errPart: PartText,
+		},
+		{
+			name:    "a function's value is bounded",
+			channel: store.ChannelSMS,
+			c:       store.Content{Text: `{{if eq .Patient.FirstName "Al"}}{{upper .Appointment.Location}}{{end}}Hi`},
+			edit: func(d *Data) {
+				d.Patient.FirstName = "Al"
+				d.Appointment.Location = strings.Repeat("x", maxValue+1)
+			},
 			wantErr: ErrTooLarge, errPart: PartText,
 		},
 		{
@@ -238,5 +251,52 @@ func FuzzRender(f *testing.F) {
 		Render(store.ChannelEmail, c, d)
 		Render(store.ChannelSMS, c, d)
 		Validate(store.ChannelPreferred, store.Contents{"en": c})
+	})
+}
+
+// panicking is a template whose execution panics as a runtime error would.
+type panicking struct{}
+
+func (panicking) Execute(io.Writer, any) error {
+	var m map[string]int
+	m["x"]++ // assignment to entry in nil map
+	return nil
+}
+
+// slowWriting writes again and again, as a template that never ends would.
+type slowWriting struct{}
+
+func (slowWriting) Execute(w io.Writer, _ any) error {
+	for {
+		if _, err := w.Write([]byte("x")); err != nil {
+			return err
+		}
+	}
+}
+
+func TestRunBounded(t *testing.T) {
+	t.Parallel()
+	t.Run("a panic is an error", func(t *testing.T) {
+		t.Parallel()
+		if _, err := run(panicking{}, SampleData("en"), time.Now); !errors.Is(err, ErrPanicked) {
+			t.Fatalf("err = %v, want ErrPanicked", err)
+		}
+	})
+	t.Run("time is bounded", func(t *testing.T) {
+		t.Parallel()
+		now := time.Date(2026, 3, 9, 15, 30, 0, 0, time.UTC)
+		clock := func() time.Time { now = now.Add(time.Millisecond); return now }
+		_, err := run(slowWriting{}, SampleData("en"), clock)
+		if !errors.Is(err, ErrTooSlow) {
+			t.Fatalf("err = %v, want ErrTooSlow", err)
+		}
+	})
+	t.Run("output is bounded", func(t *testing.T) {
+		t.Parallel()
+		start := time.Now()
+		_, err := run(slowWriting{}, SampleData("en"), func() time.Time { return start })
+		if !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("err = %v, want ErrTooLarge", err)
+		}
 	})
 }

@@ -14,9 +14,13 @@ import (
 // Validate checks content in every language for a channel: each part given
 // is parsed and executed against sample data localized in its language, once
 // with every field filled and once with every field empty, so that an unknown
-// field or function, bad syntax, a disallowed action (range, define, template,
-// block) or a part that fails for a patient with missing details is caught
-// before a patient would see it. The error joins one *Error per problem,
+// field or function, bad syntax, anything the rules of message templates do
+// not allow (range, define, template, block, method calls, printf, slice and
+// every other function but the few listed in the package documentation), a
+// function given arguments of the wrong type, or a part that fails for a
+// patient with missing details is caught before a patient would see it. The
+// rules are checked on the whole template, so a branch the sample data does
+// not take cannot hide anything. The error joins one *Error per problem,
 // naming the language, the part and the problem.
 //
 // Required parts: SMS needs text. Email needs subject and text; HTML is

@@ -2,11 +2,22 @@ package templates
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/beckonhealth/beckon/store"
 )
+
+// bomb is the campaign content of issue 9: 391 bytes of nested printf calls
+// that, executed, would build a 10 GB string.
+var bomb = func() string {
+	b, err := os.ReadFile("testdata/bomb.tmpl")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 func TestValidate(t *testing.T) {
 	ok := store.Content{Subject: "Visit {{.Appointment.Date}}", Text: "Hi {{.Patient.FirstName}}", HTML: "<p>Hi</p>"}
@@ -20,9 +31,9 @@ func TestValidate(t *testing.T) {
 		{"valid", store.ChannelEmail, store.Contents{"en": ok, "es": ok}, nil, nil},
 		{"sms needs no subject", store.ChannelSMS, store.Contents{"en": {Text: "Hi"}}, nil, nil},
 		{"unknown field", store.ChannelSMS, store.Contents{"en": ok, "es": {Text: "Hola {{.Patient.Nmae}}"}},
-			[]string{"templates: es: text: ", "can't evaluate field Nmae"}, nil},
-		{"unknown function", store.ChannelEmail, store.Contents{"en": {Subject: "{{upper .Clinic.Name}}", Text: "t"}},
-			[]string{"templates: en: subject: ", `function "upper" not defined`}, nil},
+			[]string{"templates: es: text: ", ".Patient has no field Nmae; its fields are FirstName, LastName"}, nil},
+		{"unknown function", store.ChannelEmail, store.Contents{"en": {Subject: "{{shout .Clinic.Name}}", Text: "t"}},
+			[]string{"templates: en: subject: ", `function "shout" not defined`}, nil},
 		{"bad syntax", store.ChannelEmail, store.Contents{"en": {Subject: "s", Text: "t", HTML: "<p>{{if .Clinic.Name}}</p>"}},
 			[]string{"templates: en: html: ", "unexpected EOF"}, nil},
 		{"missing subject", store.ChannelEmail, store.Contents{"es": {Text: "Hola"}},
@@ -32,9 +43,17 @@ func TestValidate(t *testing.T) {
 		{"missing text", store.ChannelSMS, store.Contents{"en": {Subject: "s"}},
 			[]string{"templates: en: text: required"}, ErrRequired},
 		{"sms subject still checked", store.ChannelSMS, store.Contents{"en": {Subject: "{{.Nope}}", Text: "Hi"}},
-			[]string{"templates: en: subject: ", "can't evaluate field Nope"}, nil},
-		{"fails with empty data", store.ChannelSMS, store.Contents{"en": {Text: `Hi {{slice .Patient.FirstName 0 1}}`}},
-			[]string{"templates: en: text: ", "index out of range"}, nil},
+			[]string{"templates: en: subject: ", "has no field Nope"}, nil},
+		{"slice, which fails on short names", store.ChannelSMS, store.Contents{"en": {Text: `Hi {{slice .Patient.FirstName 0 4}}`}},
+			[]string{"templates: en: text: message:1:5: ", `function "slice" is not allowed`}, ErrNotAllowed},
+		{"the issue's 391-byte bomb", store.ChannelSMS, store.Contents{"en": {Text: bomb}},
+			[]string{"templates: en: text: message:1:", `function "printf" is not allowed`}, ErrNotAllowed},
+		{"the bomb behind a patient field", store.ChannelSMS, store.Contents{"en": {Text: `{{if eq .Patient.FirstName "Zed"}}` + bomb + `{{end}}Hi`}},
+			[]string{"templates: en: text: message:1:", `function "printf" is not allowed`}, ErrNotAllowed},
+		{"the bomb in an email's html", store.ChannelEmail, store.Contents{"en": {Subject: "s", Text: "t", HTML: `<p>{{if ne .Patient.LastName "Garcia"}}` + bomb + `{{end}}</p>`}},
+			[]string{"templates: en: html: message:1:", `function "printf" is not allowed`}, ErrNotAllowed},
+		{"a method of the start time", store.ChannelSMS, store.Contents{"en": {Text: `{{.Appointment.Start.Format "Jan 2"}}`}},
+			[]string{"templates: en: text: message:1:", ".Appointment.Start.Format is a method; calling methods is not allowed"}, ErrNotAllowed},
 		{"renders empty", store.ChannelSMS, store.Contents{"en": {Text: "{{if false}}x{{end}}"}},
 			[]string{"templates: en: text: renders as empty text"}, ErrEmpty},
 		{"range", store.ChannelSMS, store.Contents{"en": {Text: "{{range 3}}x{{end}}"}},

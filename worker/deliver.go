@@ -338,7 +338,17 @@ func resolveChannel(step string, p store.Patient) (kind, to, reason string) {
 	}
 }
 
-func (a *attempt) render(c store.Clinic, p store.Patient, appt store.Appointment, camp store.Campaign, kind, to string, loc *time.Location) (channels.Message, error) {
+// render builds the send's message. However its template fails (content
+// that breaks the rules, data that makes a value or the message too large, a
+// panic), the error fails this send alone: run ends the send with it as the
+// reason and never retries it.
+func (a *attempt) render(c store.Clinic, p store.Patient, appt store.Appointment, camp store.Campaign, kind, to string, loc *time.Location) (m channels.Message, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.log.Error("render panicked", slog.String("panic_type", fmt.Sprintf("%T", r)))
+			m, err = channels.Message{}, fmt.Errorf("render: unexpected failure (%T)", r)
+		}
+	}()
 	step := stepOf(camp, a.send.StepID)
 	contents := step.Content
 	if step.Template != "" {
@@ -353,7 +363,7 @@ func (a *attempt) render(c store.Clinic, p store.Patient, appt store.Appointment
 	if err != nil {
 		return channels.Message{}, fmt.Errorf("render: %w", err)
 	}
-	m := channels.Message{
+	m = channels.Message{
 		SendID:   a.send.ID,
 		ClinicID: a.send.ClinicID,
 		Channel:  kind,
