@@ -13,7 +13,7 @@ import (
 
 // AppointmentBody is an appointment as an EHR or client sends it.
 type AppointmentBody struct {
-	PatientID    string `json:"patient_id" minLength:"1" maxLength:"128" doc:"The patient's id (PUT /v1/patients/{id})"`
+	PatientID    string `json:"patient_id" minLength:"1" maxLength:"128" pattern:"\\S" patternDescription:"not blank" doc:"The patient's id (PUT /v1/patients/{id})"`
 	Start        string `json:"start" doc:"RFC 3339 with its offset, e.g. 2026-03-09T10:00:00-04:00"`
 	Duration     string `json:"duration,omitempty" doc:"e.g. 30m or 1h30m; default 30m"`
 	Type         string `json:"type,omitempty" maxLength:"200" doc:"Appointment type, matched by campaigns"`
@@ -92,7 +92,7 @@ type batchOutput struct {
 }
 
 func (s *Server) registerAppointments() {
-	huma.Register(s.api, op("put-appointment", http.MethodPut, "/v1/appointments/{id}", "Create or update an appointment; its sends are re-planned", store.RoleAdmin, store.RoleEHR),
+	huma.Register(s.api, creates(op("put-appointment", http.MethodPut, "/v1/appointments/{id}", "Create or update an appointment; its sends are re-planned", store.RoleAdmin, store.RoleEHR)),
 		func(ctx context.Context, in *putAppointmentInput) (*appointmentOutput, error) {
 			k := keyFrom(ctx)
 			var fe fieldErrors

@@ -29,7 +29,7 @@ type QuietHoursBody struct {
 
 // ClinicBody changes the clinic's settings.
 type ClinicBody struct {
-	Name       string          `json:"name" minLength:"1" maxLength:"200"`
+	Name       string          `json:"name" minLength:"1" maxLength:"200" pattern:"\\S" patternDescription:"not blank"`
 	TimeZone   string          `json:"time_zone" doc:"IANA zone, the default for patients"`
 	Phone      string          `json:"phone,omitempty" doc:"E.164, shown in messages"`
 	QuietHours *QuietHoursBody `json:"quiet_hours,omitempty" doc:"Omit to keep"`

@@ -12,7 +12,7 @@ import (
 
 // PatientBody is a patient as a client sends it.
 type PatientBody struct {
-	FirstName        string       `json:"first_name" minLength:"1" maxLength:"100" doc:"Given name, used in messages"`
+	FirstName        string       `json:"first_name" minLength:"1" maxLength:"100" pattern:"\\S" patternDescription:"not blank" doc:"Given name, used in messages"`
 	LastName         string       `json:"last_name,omitempty" maxLength:"100"`
 	Phone            string       `json:"phone,omitempty" maxLength:"16" doc:"Mobile number in E.164, e.g. +14155550123"`
 	Email            string       `json:"email,omitempty" maxLength:"254"`
@@ -58,7 +58,7 @@ type patientOutput struct {
 }
 
 func (s *Server) registerPatients() {
-	huma.Register(s.api, op("put-patient", http.MethodPut, "/v1/patients/{id}", "Create or replace a patient", store.RoleAdmin, store.RoleEHR),
+	huma.Register(s.api, creates(op("put-patient", http.MethodPut, "/v1/patients/{id}", "Create or replace a patient", store.RoleAdmin, store.RoleEHR)),
 		func(ctx context.Context, in *putPatientInput) (*patientOutput, error) {
 			k := keyFrom(ctx)
 			p, err := patientFromBody(k.ClinicID, in.ID, in.Body)
