@@ -13,9 +13,9 @@ import (
 
 // AppointmentBody is an appointment as an EHR or client sends it.
 type AppointmentBody struct {
-	PatientID    string `json:"patient_id" minLength:"1" maxLength:"128" pattern:"\\S" patternDescription:"not blank" doc:"The patient's id (PUT /v1/patients/{id})"`
-	Start        string `json:"start" doc:"RFC 3339 with its offset, e.g. 2026-03-09T10:00:00-04:00"`
-	Duration     string `json:"duration,omitempty" doc:"e.g. 30m or 1h30m; default 30m"`
+	PatientID    string `json:"patient_id" minLength:"1" maxLength:"128" pattern:"\\S" patternDescription:"not blank" example:"p-1001" doc:"The patient's id (PUT /v1/patients/{id})"`
+	Start        string `json:"start" example:"2030-03-09T10:00:00-04:00" doc:"RFC 3339 with its offset, e.g. 2026-03-09T10:00:00-04:00"`
+	Duration     string `json:"duration,omitempty" example:"45m" doc:"e.g. 30m or 1h30m; default 30m"`
 	Type         string `json:"type,omitempty" maxLength:"200" doc:"Appointment type, matched by campaigns"`
 	Provider     string `json:"provider,omitempty" maxLength:"200" doc:"Provider id or name, matched by campaigns"`
 	Location     string `json:"location,omitempty" maxLength:"200" doc:"Location id or name, matched by campaigns"`

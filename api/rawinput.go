@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"unicode"
@@ -185,22 +184,18 @@ func (s *Server) checkInput(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	for _, p := range op.Parameters {
-		if p.In != "path" {
+		var v string
+		switch p.In {
+		case "path":
+			v = ctx.Param(p.Name)
+		case "query":
+			v = ctx.Query(p.Name)
+		default:
 			continue
 		}
-		if msg := badParam(ctx.Param(p.Name)); msg != "" {
-			s.refuse(ctx, "path."+p.Name, msg)
+		if msg := badParam(v); msg != "" {
+			s.refuse(ctx, p.In+"."+p.Name, msg)
 			return
-		}
-	}
-	if q, err := url.ParseQuery(ctx.URL().RawQuery); err == nil {
-		for name, vs := range q {
-			for _, v := range append(vs, name) {
-				if msg := badParam(v); msg != "" {
-					s.refuse(ctx, "query."+name, msg)
-					return
-				}
-			}
 		}
 	}
 	if op.RequestBody == nil || !jsonContent(ctx.Header("Content-Type")) {
