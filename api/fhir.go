@@ -126,6 +126,13 @@ func (h *fhirHandler) auth(next func(w http.ResponseWriter, r *http.Request, req
 				return
 			}
 			req.raw = raw
+			// FHIR's JSON is case-sensitive but encoding/json is not: a key
+			// repeated in another case would be read as the element.
+			if p := scanJSON(raw, false); p != nil {
+				fhirFail(w, newError(http.StatusUnprocessableEntity, CodeInvalid, p.message, FieldError{Field: p.field, Message: p.message}))
+				h.archive(r.Context(), req, store.TransportHTTP, http.StatusUnprocessableEntity, store.FeedRejected, p.field+": "+p.message, "")
+				return
+			}
 		}
 		next(w, r, req)
 	}

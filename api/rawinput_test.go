@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/beckonhealth/beckon/api"
+	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -280,5 +282,37 @@ func TestEncodingFailureIsA500WithARequestID(t *testing.T) {
 		if !strings.Contains(logs.String(), id) || !strings.Contains(logs.String(), a.ID) {
 			t.Fatalf("the log has no line with request id %s and appointment %s: %s", id, a.ID, logs.String())
 		}
+	}
+}
+
+// The FHIR bodies (not decoded by huma) refuse a key given twice, in any
+// case, with an OperationOutcome naming it; the refusal is archived.
+func TestFHIRDuplicatedKeys(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	appt := `{"resourceType":"Appointment","id":"f1","status":"booked","Status":"cancelled","start":"2030-01-01T10:00:00Z",
+		"participant":[{"actor":{"reference":"Patient/p1"},"status":"needs-action"}]}`
+	bundle := `{"resourceType":"Bundle","type":"batch","entry":[{"resource":{"resourceType":"Appointment","id":"f1","status":"booked",
+		"start":"2030-01-01T10:00:00Z","participant":[{"actor":{"reference":"Patient/p1","Reference":"Patient/p2"}}]},"request":{"method":"PUT","url":"Appointment/f1"}}]}`
+	for _, tc := range []struct{ method, path, body, expr string }{
+		{http.MethodPost, "/fhir/r4/Appointment", appt, "Status"},
+		{http.MethodPut, "/fhir/r4/Appointment/f1", appt, "Status"},
+		{http.MethodPost, "/fhir/r4", bundle, "entry[0].resource.participant[0].actor.Reference"},
+	} {
+		st, out := b.do(b.ehrA, tc.method, tc.path, tc.body)
+		issue, _ := out["issue"].([]any)
+		if st != http.StatusUnprocessableEntity || out["resourceType"] != "OperationOutcome" || len(issue) != 1 {
+			t.Fatalf("%s %s = %d %v, want 422 with an OperationOutcome", tc.method, tc.path, st, out)
+		}
+		if expr, _ := issue[0].(map[string]any)["expression"].([]any); len(expr) != 1 || expr[0] != tc.expr {
+			t.Errorf("%s %s: expression %v, want %s", tc.method, tc.path, expr, tc.expr)
+		}
+	}
+	if st, _ := b.do(b.keyA, http.MethodGet, "/v1/appointments/f1", nil); st != http.StatusNotFound {
+		t.Fatalf("a refused FHIR appointment was stored: %d", st)
+	}
+	in, err := b.st.InboundList(context.Background(), store.InboundFilter{ClinicID: b.clinic.ID})
+	if err != nil || len(in) != 3 || in[0].Result != store.FeedRejected || in[0].Outcome != "422" {
+		t.Fatalf("archive: %d messages %+v, %v; want the 3 refusals", len(in), in, err)
 	}
 }
