@@ -30,9 +30,14 @@ type bundle struct {
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
+	return setupLogged(t, slog.New(slog.DiscardHandler))
+}
+
+// setupLogged is setup with the server logging to logger.
+func setupLogged(t *testing.T, logger *slog.Logger) *bundle {
+	t.Helper()
 	st := storetest.Open(t)
 	clock := scheduler.SystemClock{}
-	logger := slog.New(slog.DiscardHandler)
 	s := api.New(api.Config{
 		Store:   st,
 		Service: &scheduler.Service{Store: st, Clock: clock, Logger: logger},

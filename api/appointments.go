@@ -13,9 +13,9 @@ import (
 
 // AppointmentBody is an appointment as an EHR or client sends it.
 type AppointmentBody struct {
-	PatientID    string `json:"patient_id" minLength:"1" maxLength:"128" doc:"The patient's id (PUT /v1/patients/{id})"`
-	Start        string `json:"start" doc:"RFC 3339 with its offset, e.g. 2026-03-09T10:00:00-04:00"`
-	Duration     string `json:"duration,omitempty" doc:"e.g. 30m or 1h30m; default 30m"`
+	PatientID    string `json:"patient_id" minLength:"1" maxLength:"128" pattern:"\\S" patternDescription:"not blank" example:"p-1001" doc:"The patient's id (PUT /v1/patients/{id})"`
+	Start        string `json:"start" example:"2030-03-09T10:00:00-04:00" doc:"RFC 3339 with its offset, e.g. 2026-03-09T10:00:00-04:00"`
+	Duration     string `json:"duration,omitempty" example:"45m" doc:"e.g. 30m or 1h30m; default 30m"`
 	Type         string `json:"type,omitempty" maxLength:"200" doc:"Appointment type, matched by campaigns"`
 	Provider     string `json:"provider,omitempty" maxLength:"200" doc:"Provider id or name, matched by campaigns"`
 	Location     string `json:"location,omitempty" maxLength:"200" doc:"Location id or name, matched by campaigns"`
@@ -92,7 +92,7 @@ type batchOutput struct {
 }
 
 func (s *Server) registerAppointments() {
-	huma.Register(s.api, op("put-appointment", http.MethodPut, "/v1/appointments/{id}", "Create or update an appointment; its sends are re-planned", store.RoleAdmin, store.RoleEHR),
+	huma.Register(s.api, creates(op("put-appointment", http.MethodPut, "/v1/appointments/{id}", "Create or update an appointment; its sends are re-planned", store.RoleAdmin, store.RoleEHR)),
 		func(ctx context.Context, in *putAppointmentInput) (*appointmentOutput, error) {
 			k := keyFrom(ctx)
 			var fe fieldErrors

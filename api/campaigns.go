@@ -14,7 +14,7 @@ import (
 
 // CampaignBody is a campaign as a client sends it.
 type CampaignBody struct {
-	Name   string     `json:"name" minLength:"1" maxLength:"200"`
+	Name   string     `json:"name" minLength:"1" maxLength:"200" pattern:"\\S" patternDescription:"not blank"`
 	Active *bool      `json:"active,omitempty" doc:"Default true"`
 	Match  *MatchBody `json:"match,omitempty" doc:"Only appointments matching this; omit for all"`
 	Steps  []StepBody `json:"steps" minItems:"1" maxItems:"20"`
@@ -31,11 +31,11 @@ type MatchBody struct {
 // (a built-in template, or content per language).
 type StepBody struct {
 	ID                string                 `json:"id,omitempty" maxLength:"64" pattern:"^[A-Za-z0-9_\\-]+$" doc:"Stable step id; default step-N"`
-	Offset            string                 `json:"offset,omitempty" doc:"Relative to the start: -72h, -90m, -1d, +2h"`
+	Offset            string                 `json:"offset,omitempty" maxLength:"32" pattern:"^[+-]" patternDescription:"signed: -72h (before the start) or +2h (after it)" example:"-24h" doc:"Relative to the start, with its sign: -72h, -90m, -1d before; +2h after"`
 	Day               *int                   `json:"day,omitempty" minimum:"-365" maximum:"365" doc:"Day relative to the start's local date (with at)"`
-	At                string                 `json:"at,omitempty" doc:"Local time HH:MM on that day (with day)"`
+	At                string                 `json:"at,omitempty" example:"09:00" doc:"Local time HH:MM on that day (with day)"`
 	Channel           string                 `json:"channel" enum:"sms,email,preferred"`
-	Template          string                 `json:"template,omitempty" doc:"A built-in template: appointment_reminder, appointment_reminder_confirm, appointment_followup, survey_request"`
+	Template          string                 `json:"template,omitempty" example:"appointment_reminder" doc:"A built-in template: appointment_reminder, appointment_reminder_confirm, appointment_followup, survey_request"`
 	Content           map[string]ContentBody `json:"content,omitempty" doc:"Instead of template: content per language tag (Go text/template)"`
 	OnlyIfUnconfirmed bool                   `json:"only_if_unconfirmed,omitempty" doc:"Skip when the appointment is confirmed"`
 	Match             *MatchBody             `json:"match,omitempty"`
@@ -78,7 +78,7 @@ type campaignListOutput struct {
 }
 
 func (s *Server) registerCampaigns() {
-	huma.Register(s.api, op("put-campaign", http.MethodPut, "/v1/campaigns/{id}", "Create or replace a campaign; upcoming appointments are re-planned"),
+	huma.Register(s.api, creates(op("put-campaign", http.MethodPut, "/v1/campaigns/{id}", "Create or replace a campaign; upcoming appointments are re-planned")),
 		func(ctx context.Context, in *putCampaignInput) (*campaignOutput, error) {
 			k := keyFrom(ctx)
 			c, err := campaignFromBody(k.ClinicID, in.ID, in.Body)
@@ -235,7 +235,7 @@ func campaignOut(c store.Campaign) Campaign {
 			day := st.Timing.Day
 			sb.Day, sb.At = &day, formatClock(st.Timing.AtMinute)
 		default:
-			sb.Offset = formatDuration(st.Timing.Offset)
+			sb.Offset = formatOffset(st.Timing.Offset)
 		}
 		if len(st.Content) > 0 {
 			sb.Content = map[string]ContentBody{}

@@ -23,15 +23,15 @@ type Clinic struct {
 // QuietHoursBody is the window, in each patient's local time, in which nothing is sent.
 type QuietHoursBody struct {
 	Enabled bool   `json:"enabled"`
-	Start   string `json:"start,omitempty" doc:"HH:MM, default 21:00"`
-	End     string `json:"end,omitempty" doc:"HH:MM, default 08:00"`
+	Start   string `json:"start,omitempty" example:"21:00" doc:"HH:MM, default 21:00"`
+	End     string `json:"end,omitempty" example:"08:00" doc:"HH:MM, default 08:00"`
 }
 
 // ClinicBody changes the clinic's settings.
 type ClinicBody struct {
-	Name       string          `json:"name" minLength:"1" maxLength:"200"`
-	TimeZone   string          `json:"time_zone" doc:"IANA zone, the default for patients"`
-	Phone      string          `json:"phone,omitempty" doc:"E.164, shown in messages"`
+	Name       string          `json:"name" minLength:"1" maxLength:"200" pattern:"\\S" patternDescription:"not blank"`
+	TimeZone   string          `json:"time_zone" example:"America/New_York" doc:"IANA zone, the default for patients"`
+	Phone      string          `json:"phone,omitempty" example:"+14155550100" doc:"E.164, shown in messages"`
 	QuietHours *QuietHoursBody `json:"quiet_hours,omitempty" doc:"Omit to keep"`
 }
 

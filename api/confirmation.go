@@ -18,7 +18,7 @@ import (
 // ConfirmationBody is a patient's answer as staff (or, later, a reply) report it.
 type ConfirmationBody struct {
 	Response string `json:"response" enum:"confirmed,cancel_requested,reschedule_requested" doc:"What the patient said"`
-	By       string `json:"by" minLength:"1" maxLength:"200" doc:"Who gave or took the answer, e.g. patient, staff:front-desk"`
+	By       string `json:"by" minLength:"1" maxLength:"200" pattern:"\\S" patternDescription:"not blank" doc:"Who gave or took the answer, e.g. patient, staff:front-desk"`
 	Method   string `json:"method" enum:"phone,in_person,sms,email,portal,other" doc:"How the answer came"`
 	Note     string `json:"note,omitempty" maxLength:"1000"`
 }
@@ -64,9 +64,9 @@ type confirmationsOutput struct {
 }
 
 func (s *Server) registerConfirmation() {
-	huma.Register(s.api, op("post-confirmation", http.MethodPost, "/v1/appointments/{id}/confirmation",
+	huma.Register(s.api, answers(http.StatusCreated, op("post-confirmation", http.MethodPost, "/v1/appointments/{id}/confirmation",
 		"Record a patient's answer (confirmed, or a request to cancel or reschedule), with who and how; only_if_unconfirmed steps stop and the EHR is updated if the clinic writes back",
-		store.RoleAdmin, store.RoleEHR),
+		store.RoleAdmin, store.RoleEHR)),
 		func(ctx context.Context, in *confirmInput) (*confirmationsOutput, error) {
 			k := keyFrom(ctx)
 			res, err := s.svc.Confirm(ctx, store.Confirmation{

@@ -85,10 +85,18 @@ func (fe fieldErrors) err() error {
 var installErrors sync.Once
 
 // installErrorShape makes huma produce Error for its own errors (validation,
-// malformed bodies, unknown routes). huma keeps this constructor in a package
-// variable; every Beckon server sets the same function.
+// malformed bodies, unknown routes), and sets how strictly huma reads bodies.
+// huma keeps these in package variables; every Beckon server sets the same.
+//
+//   - Keys are matched to fields with their exact case: "First_Name" is an
+//     unknown field, not another spelling of first_name that the decoder
+//     would take but the validator would not check.
+//   - Arrays are not nullable: "steps": null is not an empty list of steps
+//     (an optional array may still be omitted).
 func installErrorShape() {
 	installErrors.Do(func() {
+		huma.ValidateStrictCasing = true
+		huma.DefaultArrayNullable = false
 		huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
 			var fields []FieldError
 			for _, err := range errs {

@@ -126,6 +126,13 @@ func (h *fhirHandler) auth(next func(w http.ResponseWriter, r *http.Request, req
 				return
 			}
 			req.raw = raw
+			// FHIR's JSON is case-sensitive but encoding/json is not: a key
+			// repeated in another case would be read as the element.
+			if p := scanJSON(raw, false); p != nil {
+				fhirFail(w, newError(http.StatusUnprocessableEntity, CodeInvalid, p.message, FieldError{Field: p.field, Message: p.message}))
+				h.archive(r.Context(), req, store.TransportHTTP, http.StatusUnprocessableEntity, store.FeedRejected, p.field+": "+p.message, "")
+				return
+			}
 		}
 		next(w, r, req)
 	}
@@ -197,9 +204,14 @@ func (h *fhirHandler) oneAppointment(w http.ResponseWriter, r *http.Request, req
 		writeFHIR(w, http.StatusOK, outcome("information", "informational", "", "recorded: "+res.Result))
 		return
 	}
+	body, err := fhirAppointmentOut(res.Appointment)
+	if err != nil {
+		h.s.failInternal(w, r, err)
+		return
+	}
 	w.Header().Set("Location", "/fhir/r4/Appointment/"+res.Appointment.ID+"/_history/"+strconv.FormatInt(res.Appointment.Version, 10))
 	w.Header().Set("ETag", fmt.Sprintf(`W/"%d"`, res.Appointment.Version))
-	writeFHIR(w, status, fhirAppointmentOut(res.Appointment))
+	writeFHIR(w, status, body)
 }
 
 // apply applies one mapped appointment: the patient is taken from the
@@ -332,12 +344,24 @@ func (h *fhirHandler) getAppointment(w http.ResponseWriter, r *http.Request, req
 		fhirFail(w, newError(http.StatusServiceUnavailable, CodeUnavailable, "cannot read the appointment now"))
 		return
 	}
+	body, err := fhirAppointmentOut(a)
+	if err != nil {
+		h.s.failInternal(w, r, err)
+		return
+	}
 	w.Header().Set("ETag", fmt.Sprintf(`W/"%d"`, a.Version))
-	writeFHIR(w, http.StatusOK, fhirAppointmentOut(a))
+	writeFHIR(w, http.StatusOK, body)
 }
 
-// fhirAppointmentOut is Beckon's appointment as an R4 Appointment.
-func fhirAppointmentOut(a store.Appointment) []byte {
+// fhirAppointmentOut is Beckon's appointment as an R4 Appointment; an
+// appointment whose times an instant cannot hold (stored before the window
+// of ehr.CheckInstant was enforced) is an error, not a malformed resource.
+func fhirAppointmentOut(a store.Appointment) ([]byte, error) {
+	for _, t := range []time.Time{a.Start, a.Start.Add(a.Duration), a.UpdatedAt} {
+		if y := t.UTC().Year(); y < 0 || y > 9999 {
+			return nil, fmt.Errorf("fhir: appointment %s has a time outside the years 0 to 9999", a.ID)
+		}
+	}
 	status := map[string]fhir.AppointmentStatus{
 		store.StatusBooked: fhir.AppointmentStatusBooked, store.StatusArrived: fhir.AppointmentStatusArrived,
 		store.StatusFulfilled: fhir.AppointmentStatusFulfilled, store.StatusCancelled: fhir.AppointmentStatusCancelled,
@@ -363,8 +387,7 @@ func fhirAppointmentOut(a store.Appointment) []byte {
 		t := a.Type
 		out.AppointmentType = &fhir.CodeableConcept{Text: &t}
 	}
-	b, _ := out.MarshalJSON()
-	return b
+	return out.MarshalJSON()
 }
 
 func (h *fhirHandler) metadata(w http.ResponseWriter, _ *http.Request) {

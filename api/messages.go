@@ -44,7 +44,7 @@ type listMessagesInput struct {
 	Direction     string `query:"direction" enum:"outbound,inbound"`
 	Channel       string `query:"channel" enum:"sms,email"`
 	Status        string `query:"status" enum:"queued,sent,delivered,undelivered,failed,received"`
-	Since         string `query:"since" doc:"RFC 3339: created at or after"`
+	Since         string `query:"since" example:"2026-01-01T00:00:00Z" doc:"RFC 3339: created at or after"`
 	Until         string `query:"until" doc:"RFC 3339: created before"`
 	Before        string `query:"before" maxLength:"64" doc:"Cursor: the next_before of the previous page"`
 	Limit         int    `query:"limit" minimum:"1" maximum:"500" default:"100"`

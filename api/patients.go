@@ -12,12 +12,12 @@ import (
 
 // PatientBody is a patient as a client sends it.
 type PatientBody struct {
-	FirstName        string       `json:"first_name" minLength:"1" maxLength:"100" doc:"Given name, used in messages"`
+	FirstName        string       `json:"first_name" minLength:"1" maxLength:"100" pattern:"\\S" patternDescription:"not blank" example:"Ana" doc:"Given name, used in messages"`
 	LastName         string       `json:"last_name,omitempty" maxLength:"100"`
-	Phone            string       `json:"phone,omitempty" maxLength:"16" doc:"Mobile number in E.164, e.g. +14155550123"`
-	Email            string       `json:"email,omitempty" maxLength:"254"`
-	Language         string       `json:"language,omitempty" maxLength:"35" doc:"BCP 47 tag; default en"`
-	TimeZone         string       `json:"time_zone,omitempty" maxLength:"64" doc:"IANA zone; default the clinic's"`
+	Phone            string       `json:"phone,omitempty" maxLength:"16" example:"+14155550123" doc:"Mobile number in E.164, e.g. +14155550123"`
+	Email            string       `json:"email,omitempty" maxLength:"254" example:"ana@example.com"`
+	Language         string       `json:"language,omitempty" maxLength:"35" example:"es-MX" doc:"BCP 47 tag; default en"`
+	TimeZone         string       `json:"time_zone,omitempty" maxLength:"64" example:"America/Chicago" doc:"IANA zone; default the clinic's"`
 	PreferredChannel string       `json:"preferred_channel,omitempty" enum:"sms,email"`
 	Consent          *ConsentBody `json:"consent,omitempty" doc:"Omit to keep what Beckon has recorded"`
 }
@@ -58,7 +58,7 @@ type patientOutput struct {
 }
 
 func (s *Server) registerPatients() {
-	huma.Register(s.api, op("put-patient", http.MethodPut, "/v1/patients/{id}", "Create or replace a patient", store.RoleAdmin, store.RoleEHR),
+	huma.Register(s.api, creates(op("put-patient", http.MethodPut, "/v1/patients/{id}", "Create or replace a patient", store.RoleAdmin, store.RoleEHR)),
 		func(ctx context.Context, in *putPatientInput) (*patientOutput, error) {
 			k := keyFrom(ctx)
 			p, err := patientFromBody(k.ClinicID, in.ID, in.Body)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -81,28 +82,56 @@ func New(cfg Config) *Server {
 		mux:    mux,
 	}
 	s.api = humago.New(mux, hc)
-	s.api.UseMiddleware(s.authenticate)
+	s.api.UseMiddleware(s.authenticate, s.checkInput)
 	s.routes()
+	documentCreated(s.api.OpenAPI())
 	return s
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. Every answer is complete or an error in
+// the API's shape: a request path that is not in clean form (".." or "."
+// segments, doubled slashes) names no resource and is answered 404, never
+// redirected; and an answer that fails while being produced or encoded is a
+// 500 logged with a request id, never a dropped connection.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	if r.URL.Path != cleanPath(r.URL.Path) {
+		writeError(w, newError(http.StatusNotFound, CodeNotFound, "no such route: the path is not in clean form (no \".\" or \"..\" segments or doubled slashes)"))
+		return
+	}
 	if h, pattern := s.mux.Handler(r); pattern == "" {
 		// No route: answer in the API's error shape, keeping the mux's status
 		// (404, or 405 for a known path with another method).
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
 		msg := "no such route; see /openapi.json"
-		if rec.Code == http.StatusMethodNotAllowed {
+		status := rec.Code
+		if status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", rec.Header().Get("Allow"))
 			msg = "method not allowed on this route"
+		} else {
+			status = http.StatusNotFound
 		}
-		writeError(w, newError(rec.Code, codeFor(rec.Code), msg))
+		writeError(w, newError(status, codeFor(status), msg))
 		return
 	}
-	s.mux.ServeHTTP(w, r)
+	s.serveBuffered(w, r)
+}
+
+// cleanPath is the form http.ServeMux redirects to: path.Clean, keeping a
+// trailing slash.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 func writeError(w http.ResponseWriter, e *Error) {
@@ -194,6 +223,47 @@ func op(id, method, path, summary string, roles ...string) huma.Operation {
 		Summary:     summary,
 		Security:    bearer,
 		Metadata:    map[string]any{"roles": roles},
-		Errors:      []int{400, 401, 403, 404, 422},
+		Errors:      errorStatuses(method),
+	}
+}
+
+// errorStatuses are the error statuses an operation can answer (huma adds
+// 500): a bad request, key or role, a missing resource, a field at fault, the
+// key store down (503); with a body, a concurrent change (409), a body too
+// large (413) or not JSON (415).
+func errorStatuses(method string) []int {
+	st := []int{400, 401, 403, 404, 422, 503}
+	switch method {
+	case http.MethodPut, http.MethodPost, http.MethodPatch:
+		st = append(st, 409, 413, 415)
+	case http.MethodDelete:
+		st = append(st, 409)
+	}
+	return st
+}
+
+// creates marks an upsert: it answers 201 when it created the resource and
+// 200 otherwise, with the same body.
+func creates(o huma.Operation) huma.Operation {
+	o.Metadata["creates"] = true
+	return o
+}
+
+// answers sets the status an operation answers when it succeeds.
+func answers(status int, o huma.Operation) huma.Operation {
+	o.DefaultStatus = status
+	return o
+}
+
+// documentCreated documents the 201 of the operations marked by creates
+// (huma documents only an operation's default status).
+func documentCreated(doc *huma.OpenAPI) {
+	for _, item := range doc.Paths {
+		for _, o := range []*huma.Operation{item.Put, item.Post} {
+			if o == nil || o.Metadata["creates"] != true || o.Responses["200"] == nil {
+				continue
+			}
+			o.Responses["201"] = &huma.Response{Description: "Created", Content: o.Responses["200"].Content}
+		}
 	}
 }

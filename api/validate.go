@@ -9,6 +9,8 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 	"golang.org/x/text/language"
+
+	"github.com/beckonhealth/beckon/ehr"
 )
 
 // validPhone reports whether s is a valid phone number written in E.164.
@@ -59,11 +61,15 @@ func normalLanguage(s string) (string, error) {
 	return base.String(), nil
 }
 
-// parseInstant parses an RFC 3339 time that carries its offset.
+// parseInstant parses an RFC 3339 time that carries its offset, inside the
+// window every entrance holds instants to (ehr.CheckInstant).
 func parseInstant(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return t, fmt.Errorf("must be an RFC 3339 time with an offset, e.g. 2026-03-09T10:00:00-04:00")
+	}
+	if err := ehr.CheckInstant(t); err != nil {
+		return time.Time{}, err
 	}
 	return t.UTC(), nil
 }
@@ -112,6 +118,15 @@ func formatDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// formatOffset writes a step's offset with its sign, as a client must send it
+// ("+2h", "-72h").
+func formatOffset(d time.Duration) string {
+	if d >= 0 {
+		return "+" + formatDuration(d)
+	}
+	return formatDuration(d)
 }
 
 // parseClock parses "HH:MM" into minutes after midnight.

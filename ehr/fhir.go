@@ -2,6 +2,7 @@ package ehr
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -137,24 +138,24 @@ func MapFHIRAppointment(raw []byte, loc *time.Location, resolve Resolver) (FHIRA
 			}
 		}
 		if a.Meta.LastUpdated != nil {
-			t, err := time.Parse(time.RFC3339Nano, *a.Meta.LastUpdated)
+			t, err := parseInstant(*a.Meta.LastUpdated, loc)
 			if err != nil {
-				return out, fhirErr("value", "Appointment.meta.lastUpdated", "not an instant")
+				return out, fhirErr("value", "Appointment.meta.lastUpdated", "%s", instantReason(err))
 			}
-			out.LastUpdated = t.UTC()
+			out.LastUpdated = t
 		}
 	}
 	if a.Start != nil {
 		t, err := parseInstant(*a.Start, loc)
 		if err != nil {
-			return out, fhirErr("value", "Appointment.start", "not an instant with a time zone")
+			return out, fhirErr("value", "Appointment.start", "%s", instantReason(err))
 		}
 		out.Start = t
 	}
 	if a.End != nil {
 		t, err := parseInstant(*a.End, loc)
 		if err != nil {
-			return out, fhirErr("value", "Appointment.end", "not an instant with a time zone")
+			return out, fhirErr("value", "Appointment.end", "%s", instantReason(err))
 		}
 		if !out.Start.IsZero() {
 			if t.Before(out.Start) {
@@ -366,13 +367,25 @@ func MapFHIRPatient(raw []byte, contained bool) (Patient, string, error) {
 	return out, id, nil
 }
 
+// parseInstant reads a FHIR instant with its offset, inside CheckInstant's window.
 func parseInstant(s string, loc *time.Location) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, err
 	}
 	_ = loc
+	if err := CheckInstant(t); err != nil {
+		return time.Time{}, err
+	}
 	return t.UTC(), nil
+}
+
+// instantReason says why parseInstant refused a value (never quoting it).
+func instantReason(err error) string {
+	if errors.Is(err, ErrInstantRange) {
+		return "the instant " + ErrInstantRange.Error()
+	}
+	return "not an instant with a time zone"
 }
 
 func codeOf(c fhir.CodeableConcept) string {

@@ -249,9 +249,9 @@ func (mp Mapper) schedule(m *Message, sch Segment, minor int, ev *Event) error {
 		if v == "" {
 			continue
 		}
-		t, p, err := ParseTimestamp(v, mp.Location)
+		t, p, err := ParseInstant(v, mp.Location)
 		if err != nil {
-			return fieldError(src.seg, CodeDataTypeError, src.field, src.at, "appointment start is not a valid timestamp")
+			return fieldError(src.seg, CodeDataTypeError, src.field, src.at, timestampReason("appointment start", err))
 		}
 		if p < PrecisionHour {
 			return fieldError(src.seg, CodeDataTypeError, src.field, src.at, "appointment start has no time of day")
@@ -381,9 +381,9 @@ func (mp Mapper) durationUntil(s Segment, field, comp int, start time.Time) (tim
 	if v == "" || start.IsZero() {
 		return 0, false, nil
 	}
-	end, _, err := ParseTimestamp(v, mp.Location)
+	end, _, err := ParseInstant(v, mp.Location)
 	if err != nil {
-		return 0, false, fieldError(s, CodeDataTypeError, field, comp, "appointment end is not a valid timestamp")
+		return 0, false, fieldError(s, CodeDataTypeError, field, comp, timestampReason("appointment end", err))
 	}
 	d := end.Sub(start)
 	if d < 0 || d > maxDuration {
@@ -397,9 +397,9 @@ func (mp Mapper) requiredTime(s Segment, field, comp int, what string) (time.Tim
 	if v == "" {
 		return time.Time{}, fieldError(s, CodeRequiredFieldMissing, field, comp, what+" is empty")
 	}
-	t, _, err := ParseTimestamp(v, mp.Location)
+	t, _, err := ParseInstant(v, mp.Location)
 	if err != nil {
-		return time.Time{}, fieldError(s, CodeDataTypeError, field, comp, what+" is not a valid timestamp")
+		return time.Time{}, fieldError(s, CodeDataTypeError, field, comp, timestampReason(what, err))
 	}
 	return t, nil
 }

@@ -126,3 +126,46 @@ func atoi(s string) int {
 func daysIn(year, month int) int {
 	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
+
+// The window of instants Beckon accepts (see CheckInstant).
+var (
+	earliestInstant = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	latestInstant   = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// ErrInstantRange is CheckInstant's error; its text follows the field's name.
+var ErrInstantRange = errors.New("is outside the years 1900 to 2199")
+
+// CheckInstant is the one rule for every instant an EHR or client sends that
+// Beckon keeps or plans from (an appointment's start and end, a message or
+// update time), at every entrance (REST, batch, FHIR, HL7): it must lie from
+// 1900-01-01 up to 2200-01-01 UTC. Every time derived from such an instant (a
+// due time at most a year or so away) stays inside the years 0 to 9999 that
+// RFC 3339, JSON and both databases can represent.
+func CheckInstant(t time.Time) error {
+	if t.Before(earliestInstant) || !t.Before(latestInstant) {
+		return ErrInstantRange
+	}
+	return nil
+}
+
+// ParseInstant is ParseTimestamp for an instant Beckon keeps (see
+// CheckInstant); the error is errTimestamp or ErrInstantRange.
+func ParseInstant(s string, loc *time.Location) (time.Time, Precision, error) {
+	t, p, err := ParseTimestamp(s, loc)
+	if err != nil {
+		return t, p, err
+	}
+	if err := CheckInstant(t); err != nil {
+		return time.Time{}, 0, err
+	}
+	return t, p, nil
+}
+
+// timestampReason is the reason an ERR gives for a bad timestamp named what.
+func timestampReason(what string, err error) string {
+	if errors.Is(err, ErrInstantRange) {
+		return what + " " + ErrInstantRange.Error()
+	}
+	return what + " is not a valid timestamp"
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beckonhealth/beckon/ehr"
 	"github.com/beckonhealth/beckon/store"
 )
 
@@ -20,6 +21,7 @@ const (
 	ReasonQuietMovedLater  = "moved out of quiet hours, to their end"
 	ReasonQuietMovedBefore = "moved out of quiet hours, to before they began, ahead of the appointment"
 	ReasonInvalidTiming    = "invalid step timing"
+	ReasonOutOfRange       = "due time or appointment start outside the years 1900 to 2199"
 )
 
 // PlanInput is everything Plan needs; Campaigns are the clinic's campaigns
@@ -58,10 +60,12 @@ type PlanInput struct {
 //     appointment is confirmed (ReasonConfirmed); a reminder quiet hours leave
 //     no time for (ReasonQuietNoTime); a final due time before Now
 //     (ReasonPastDue); a step whose timing is unknown or out of range
-//     (ReasonInvalidTiming, due at Start).
+//     (ReasonInvalidTiming, due at Start); a step whose due time, or whose
+//     appointment's Start, lies outside the window of ehr.CheckInstant
+//     (ReasonOutOfRange, due at Now: such a time cannot be kept or shown).
 //
 // A skipped send's DueAt is the time it would have had (for ReasonQuietNoTime,
-// the unmoved one). DueAt, CreatedAt and UpdatedAt are in UTC; CreatedAt and
+// the unmoved one; for ReasonOutOfRange, Now). DueAt, CreatedAt and UpdatedAt are in UTC; CreatedAt and
 // UpdatedAt are Now. When two steps would give the same send id (a step id
 // repeated in a campaign, or a campaign listed twice), the first one is kept.
 func Plan(in PlanInput) []store.Send {
@@ -112,10 +116,18 @@ func planStep(in PlanInput, loc *time.Location, now time.Time, c store.Campaign,
 		CreatedAt:          now,
 		UpdatedAt:          now,
 	}
+	if ehr.CheckInstant(a.Start) != nil {
+		s.DueAt, s.Status, s.Reason = now, store.SendSkipped, ReasonOutOfRange
+		return s
+	}
 	due, ok := dueTime(step.Timing, a.Start, loc)
 	if !ok {
 		s.DueAt = a.Start.UTC()
 		s.Status, s.Reason = store.SendSkipped, ReasonInvalidTiming
+		return s
+	}
+	if ehr.CheckInstant(due) != nil {
+		s.DueAt, s.Status, s.Reason = now, store.SendSkipped, ReasonOutOfRange
 		return s
 	}
 	s.DueAt = due.UTC()
