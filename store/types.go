@@ -104,7 +104,8 @@ type Appointment struct {
 	Location     string
 	LocationName string
 	// Notes are the scheduling notes the EHR sent (HL7 NTE): for staff, never
-	// in the data a message template sees.
+	// in the data a message template sees. Names and notes are bounded at
+	// every entrance (ehr.MaxNameLength, ehr.MaxNotesLength).
 	Notes        string
 	Status       string
 	Confirmation string
@@ -112,13 +113,6 @@ type Appointment struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
-
-// Bounds on an appointment's display names and notes, in characters. Every
-// entrance cuts (feeds) or refuses (REST) longer ones.
-const (
-	MaxAppointmentName  = 200
-	MaxAppointmentNotes = 2000
-)
 
 // Campaign is a clinic's set of steps applied to matching appointments.
 // Revision increases on every change.
