@@ -8,6 +8,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/beckonhealth/beckon/ehr"
 	"github.com/beckonhealth/beckon/store"
 )
 
@@ -17,8 +18,11 @@ type AppointmentBody struct {
 	Start        string `json:"start" example:"2030-03-09T10:00:00-04:00" doc:"RFC 3339 with its offset, e.g. 2026-03-09T10:00:00-04:00"`
 	Duration     string `json:"duration,omitempty" example:"45m" doc:"e.g. 30m or 1h30m; default 30m"`
 	Type         string `json:"type,omitempty" maxLength:"200" doc:"Appointment type, matched by campaigns"`
-	Provider     string `json:"provider,omitempty" maxLength:"200" doc:"Provider id or name, matched by campaigns"`
-	Location     string `json:"location,omitempty" maxLength:"200" doc:"Location id or name, matched by campaigns"`
+	Provider     string `json:"provider,omitempty" maxLength:"200" doc:"Provider id, matched by campaigns"`
+	ProviderName string `json:"provider_name,omitempty" maxLength:"200" doc:"The provider's name as patients read it, e.g. Dr. Ana Rivera; templates show it as .Appointment.Provider (the id when empty)"`
+	Location     string `json:"location,omitempty" maxLength:"200" doc:"Location id, matched by campaigns"`
+	LocationName string `json:"location_name,omitempty" maxLength:"200" doc:"The location's name as patients read it, e.g. Main Street Clinic; templates show it as .Appointment.Location (the id when empty)"`
+	Notes        string `json:"notes,omitempty" maxLength:"2000" doc:"Scheduling notes for staff (line breaks allowed); never shown to patients"`
 	Status       string `json:"status,omitempty" enum:"booked,arrived,fulfilled,cancelled,noshow" doc:"Default booked"`
 	Confirmation string `json:"confirmation,omitempty" enum:"unconfirmed,confirmed" doc:"Omit to keep what Beckon has recorded"`
 }
@@ -31,7 +35,10 @@ type Appointment struct {
 	Duration     string    `json:"duration"`
 	Type         string    `json:"type,omitempty"`
 	Provider     string    `json:"provider,omitempty"`
+	ProviderName string    `json:"provider_name,omitempty"`
 	Location     string    `json:"location,omitempty"`
+	LocationName string    `json:"location_name,omitempty"`
+	Notes        string    `json:"notes,omitempty" doc:"Scheduling notes for staff (HL7 NTE); never shown to patients"`
 	Status       string    `json:"status"`
 	Confirmation string    `json:"confirmation"`
 	Version      int64     `json:"version" doc:"Increases on every change"`
@@ -149,7 +156,8 @@ func (s *Server) registerAppointments() {
 	})
 }
 
-// appointmentFromBody validates b; field names are prefixed for batches.
+// appointmentFromBody validates b; field names are prefixed for batches. A
+// PUT replaces the appointment whole: a name or notes left out are cleared.
 func appointmentFromBody(clinicID, id string, b AppointmentBody, prefix string, fe *fieldErrors) store.Appointment {
 	a := store.Appointment{
 		ClinicID:     clinicID,
@@ -158,9 +166,23 @@ func appointmentFromBody(clinicID, id string, b AppointmentBody, prefix string, 
 		Duration:     30 * time.Minute,
 		Type:         b.Type,
 		Provider:     b.Provider,
+		ProviderName: b.ProviderName,
 		Location:     b.Location,
+		LocationName: b.LocationName,
+		Notes:        b.Notes,
 		Status:       b.Status,
 		Confirmation: b.Confirmation,
+	}
+	for _, f := range []struct {
+		name, value string
+		multiline   bool
+	}{
+		{"type", b.Type, false}, {"provider", b.Provider, false}, {"provider_name", b.ProviderName, false},
+		{"location", b.Location, false}, {"location_name", b.LocationName, false}, {"notes", b.Notes, true},
+	} {
+		if why := ehr.ValidText(f.value, f.multiline); why != "" {
+			fe.add(prefix+f.name, "%s", why)
+		}
 	}
 	if a.Status == "" {
 		a.Status = store.StatusBooked
@@ -191,7 +213,10 @@ func appointmentOut(a store.Appointment, sends []store.Send) Appointment {
 		Duration:     formatDuration(a.Duration),
 		Type:         a.Type,
 		Provider:     a.Provider,
+		ProviderName: a.ProviderName,
 		Location:     a.Location,
+		LocationName: a.LocationName,
+		Notes:        a.Notes,
 		Status:       a.Status,
 		Confirmation: a.Confirmation,
 		Version:      a.Version,

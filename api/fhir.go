@@ -241,7 +241,9 @@ func (h *fhirHandler) event(ctx context.Context, req *fhirRequest, fa ehr.FHIRAp
 		Duration:      fa.Duration,
 		Type:          fa.Type,
 		Provider:      fa.Provider,
+		ProviderName:  fa.ProviderName,
 		Location:      fa.Location,
+		LocationName:  fa.LocationName,
 		Status:        fa.Status,
 		Partial:       !fa.Scheduled || fa.Status == store.StatusCancelled,
 		NotScheduled:  !fa.Scheduled,
@@ -386,6 +388,24 @@ func fhirAppointmentOut(a store.Appointment) ([]byte, error) {
 	if a.Type != "" {
 		t := a.Type
 		out.AppointmentType = &fhir.CodeableConcept{Text: &t}
+	}
+	// The provider and location by identifier (Beckon's ids need not be the
+	// EHR's FHIR ids) with their names, as MapFHIRAppointment reads them.
+	for _, p := range []struct{ kind, id, name string }{
+		{"Practitioner", a.Provider, a.ProviderName},
+		{"Location", a.Location, a.LocationName},
+	} {
+		if p.id == "" && p.name == "" {
+			continue
+		}
+		ref := &fhir.Reference{Type: &p.kind}
+		if p.id != "" {
+			ref.Identifier = &fhir.Identifier{Value: &p.id}
+		}
+		if p.name != "" {
+			ref.Display = &p.name
+		}
+		out.Participant = append(out.Participant, fhir.AppointmentParticipant{Actor: ref, Status: fhir.ParticipationStatusAccepted})
 	}
 	return out.MarshalJSON()
 }

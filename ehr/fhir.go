@@ -71,8 +71,16 @@ type FHIRAppointment struct {
 	Start     time.Time // zero only when not scheduled or cancelled
 	Duration  time.Duration
 	Type      string
-	Provider  string
-	Location  string
+	// Provider and Location are the ids campaigns match on: the reference's
+	// id, else its identifier, else the referenced resource's identifier,
+	// else the display. ProviderName and LocationName are what a patient is
+	// shown: the participant's actor.display, else the name of the
+	// resource referred to (contained, or in the bundle), cleaned by
+	// CleanName.
+	Provider     string
+	ProviderName string
+	Location     string
+	LocationName string
 	// PatientRef is the patient participant's reference as sent
 	// ("Patient/123", "#p1", "urn:uuid:…"); PatientID the id Beckon uses.
 	PatientRef string
@@ -188,11 +196,24 @@ func MapFHIRAppointment(raw []byte, loc *time.Location, resolve Resolver) (FHIRA
 		ID           string `json:"id"`
 	}
 	containedType := map[string]string{}
+	containedRaw := map[string]json.RawMessage{}
 	for _, c := range p.Contained {
 		var head containedRes
 		if json.Unmarshal(c, &head) == nil && head.ID != "" {
 			containedType["#"+head.ID] = head.ResourceType
+			containedRaw["#"+head.ID] = c
 		}
+	}
+	referenced := func(ref string) json.RawMessage {
+		if strings.HasPrefix(ref, "#") {
+			return containedRaw[ref]
+		}
+		if resolve != nil && ref != "" {
+			if r, ok := resolve(ref); ok {
+				return r
+			}
+		}
+		return nil
 	}
 	out.PatientIndex = -1
 	for i, part := range a.Participant {
@@ -217,10 +238,6 @@ func MapFHIRAppointment(raw []byte, loc *time.Location, resolve Resolver) (FHIRA
 				}
 			}
 		}
-		display := ""
-		if part.Actor.Display != nil {
-			display = *part.Actor.Display
-		}
 		switch kind {
 		case "Patient":
 			if out.PatientIndex >= 0 {
@@ -229,11 +246,11 @@ func MapFHIRAppointment(raw []byte, loc *time.Location, resolve Resolver) (FHIRA
 			out.PatientIndex, out.PatientRef = i, ref
 		case "Practitioner", "PractitionerRole", "HealthcareService":
 			if out.Provider == "" {
-				out.Provider = cmpOr(refID(ref), display)
+				out.Provider, out.ProviderName = actorNames(part.Actor, ref, referenced(ref))
 			}
 		case "Location":
 			if out.Location == "" {
-				out.Location = cmpOr(refID(ref), display)
+				out.Location, out.LocationName = actorNames(part.Actor, ref, referenced(ref))
 			}
 		}
 	}

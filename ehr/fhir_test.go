@@ -1,6 +1,7 @@
 package ehr_test
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -29,18 +30,19 @@ func TestMapFHIRAppointmentExamples(t *testing.T) {
 		{"appointment-example.json", ehr.FHIRAppointment{
 			ID: "example", FHIRState: "booked", Status: "booked", Scheduled: true,
 			Start: time.Date(2013, 12, 10, 9, 0, 0, 0, time.UTC), Duration: 2 * time.Hour,
-			Type: "FOLLOWUP", Provider: "example", Location: "1",
+			Type: "FOLLOWUP", Provider: "example", ProviderName: "Dr Adam Careful",
+			Location: "1", LocationName: "South Wing, second floor",
 			PatientRef: "Patient/example", PatientID: "example", PatientIndex: 0,
 		}},
 		{"appointment-example-request.json", ehr.FHIRAppointment{
 			ID: "examplereq", FHIRState: "proposed", Status: "cancelled", Scheduled: false,
-			Duration: 15 * time.Minute, Type: "WALKIN", Location: "1",
+			Duration: 15 * time.Minute, Type: "WALKIN", Location: "1", LocationName: "South Wing, second floor",
 			PatientRef: "Patient/example", PatientID: "example", PatientIndex: 0,
 		}},
 		{"appointment-example2doctors.json", ehr.FHIRAppointment{
 			ID: "2docs", FHIRState: "booked", Status: "booked", Scheduled: true,
 			Start: time.Date(2013, 12, 9, 9, 0, 0, 0, time.UTC), Duration: 2 * time.Hour,
-			Type: "WALKIN", Provider: "example",
+			Type: "WALKIN", Provider: "example", ProviderName: "Dr Adam Careful",
 			PatientRef: "Patient/example", PatientID: "example", PatientIndex: 0,
 		}},
 	}
@@ -53,6 +55,60 @@ func TestMapFHIRAppointmentExamples(t *testing.T) {
 			}
 			if got != tt.want {
 				t.Fatalf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestMapFHIRParticipantNames: the provider's and location's ids (what
+// campaigns match on) and names (what patients read) from the actor's
+// reference and display, from a contained resource, or from one in the
+// bundle.
+func TestMapFHIRParticipantNames(t *testing.T) {
+	t.Parallel()
+	const head = `{"resourceType":"Appointment","id":"a1","status":"booked","start":"2030-01-01T10:00:00-05:00",`
+	inBundle := map[string]string{
+		"Practitioner/777": `{"resourceType":"Practitioner","id":"777","name":[{"use":"old","family":"Old"},{"use":"official","prefix":["Dr."],"given":["Ana"],"family":"Rivera"}]}`,
+		"urn:uuid:loc-1":   `{"resourceType":"Location","identifier":[{"value":"MAIN"}],"name":"Main Street Clinic"}`,
+	}
+	resolve := func(ref string) (json.RawMessage, bool) {
+		r, ok := inBundle[ref]
+		return json.RawMessage(r), ok
+	}
+	tests := []struct {
+		name, body                                     string
+		provider, providerName, location, locationName string
+	}{
+		{"display", `"participant":[{"actor":{"reference":"Patient/p1"}},
+			{"actor":{"reference":"Practitioner/777","display":" Dr. Ana\nRivera "}},
+			{"actor":{"reference":"Location/MAIN","display":"Main Street Clinic"}}]}`,
+			"777", "Dr. Ana Rivera", "MAIN", "Main Street Clinic"},
+		{"contained", `"contained":[
+			{"resourceType":"Practitioner","id":"pr","identifier":[{"value":"NPI-1"}],"name":[{"text":"Dr. Bo Kim"}]},
+			{"resourceType":"Location","id":"lo","name":"North Annex"}],
+			"participant":[{"actor":{"reference":"Patient/p1"}},
+			{"actor":{"reference":"#pr"}},{"actor":{"reference":"#lo"}}]}`,
+			"NPI-1", "Dr. Bo Kim", "North Annex", "North Annex"},
+		{"bundle", `"participant":[{"actor":{"reference":"Patient/p1"}},
+			{"actor":{"reference":"Practitioner/777"}},{"actor":{"reference":"urn:uuid:loc-1","type":"Location"}}]}`,
+			"777", "Dr. Ana Rivera", "MAIN", "Main Street Clinic"},
+		{"identifier only", `"participant":[{"actor":{"reference":"Patient/p1"}},
+			{"actor":{"type":"Practitioner","identifier":{"value":"777"},"display":"Dr. Ana Rivera"}}]}`,
+			"777", "Dr. Ana Rivera", "", ""},
+		{"ids only", `"participant":[{"actor":{"reference":"Patient/p1"}},
+			{"actor":{"reference":"Practitioner/778"}},{"actor":{"reference":"Location/MAIN"}}]}`,
+			"778", "", "MAIN", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := ehr.MapFHIRAppointment([]byte(head+tc.body), time.UTC, resolve)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Provider != tc.provider || got.ProviderName != tc.providerName || got.Location != tc.location || got.LocationName != tc.locationName {
+				t.Fatalf("provider %q %q, location %q %q; want %q %q, %q %q", got.Provider, got.ProviderName, got.Location, got.LocationName,
+					tc.provider, tc.providerName, tc.location, tc.locationName)
 			}
 		})
 	}

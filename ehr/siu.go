@@ -69,9 +69,13 @@ type Event struct {
 	// Type is the service booked (AIS-3), else the appointment reason
 	// (SCH-7), else the appointment type (SCH-8).
 	Type     Coded
-	Provider Provider // AIP-3, else AIG-3
-	Location Location // AIL-3
+	Provider Provider // AIP-3, else AIG-3, else PV1-7
+	Location Location // AIL-3, else PV1-3
 	Patient  Patient  // PID
+	// Notes are the appointment's NTE segments (after SCH or a resource
+	// segment), NTE-3 of each, a line per repetition, cleaned and bounded
+	// by CleanNotes. For staff: Beckon never shows them to a patient.
+	Notes string `json:"Notes,omitempty"`
 }
 
 // Identifier is an HL7 entity identifier (EI).
@@ -88,22 +92,23 @@ type Coded struct {
 	System string
 }
 
-// Provider is the person (AIP) or resource (AIG) the appointment is with.
+// Provider is the person (AIP, or the attending doctor in PV1-7) or
+// resource (AIG) the appointment is with.
 type Provider struct {
 	ID         string
 	FamilyName string
 	GivenName  string
 	// Display is the name to show a patient: prefix, given and family
-	// name ("Dr. Ana Ruiz"), or AIG-3's text.
+	// name ("Dr. Ana Ruiz"), or AIG-3's text; cleaned by CleanName.
 	Display string
 }
 
-// Location is where the appointment takes place (AIL-3, a PL).
+// Location is where the appointment takes place (AIL-3, else PV1-3, a PL).
 type Location struct {
 	ID          string // PL-1 point of care
 	Room        string // PL-2
 	Facility    string // PL-4 (namespace id, else universal id)
-	Description string // PL-9
+	Description string // PL-9, the name to show a patient; cleaned by CleanName
 }
 
 // Patient is who the appointment is for.
@@ -206,15 +211,8 @@ func (mp Mapper) SIU(m *Message) (Event, error) {
 		sch.Field(8),
 	)
 	ev.Provider = provider(m)
-	if ail, ok := m.First("AIL"); ok {
-		pl := ail.Field(3).Rep(1)
-		ev.Location = Location{
-			ID:          hl7Value(pl.Comp(1).Value()),
-			Room:        hl7Value(pl.Comp(2).Value()),
-			Facility:    hdComp(pl.Comp(4)),
-			Description: hl7Value(pl.Comp(9).Text()),
-		}
-	}
+	ev.Location = location(m)
+	ev.Notes = notes(m)
 	if ev.Patient, err = mp.patient(m); err != nil {
 		return Event{}, err
 	}
@@ -514,30 +512,105 @@ func pickName(f Field) Repetition {
 	return f.Rep(1)
 }
 
+// provider is who the appointment is with: the first AIP-3 that names
+// someone, else the first AIG-3 that names a resource, else the attending
+// doctor (PV1-7). The zero Provider when none does.
 func provider(m *Message) Provider {
-	if aip, ok := m.First("AIP"); ok {
-		x := aip.Field(3).Rep(1)
-		p := Provider{
-			ID:         hl7Value(x.Comp(1).Value()),
-			FamilyName: hl7Value(x.Comp(2).Sub(1)),
-			GivenName:  hl7Value(x.Comp(3).Value()),
+	for i, aip := range m.All("AIP") {
+		if i >= maxReps {
+			break
 		}
-		parts := make([]string, 0, 3)
-		for _, s := range []string{hl7Value(x.Comp(6).Value()), p.GivenName, p.FamilyName} {
-			if s != "" {
-				parts = append(parts, s)
-			}
+		if p := personXCN(aip.Field(3).Rep(1)); p != (Provider{}) {
+			return p
 		}
-		p.Display = strings.Join(parts, " ")
+	}
+	for i, aig := range m.All("AIG") {
+		if i >= maxReps {
+			break
+		}
+		c := aig.Field(3).Rep(1)
+		p := Provider{ID: hl7Value(c.Comp(1).Value()), Display: CleanName(hl7Value(c.Comp(2).Value()))}
 		if p != (Provider{}) {
 			return p
 		}
 	}
-	if aig, ok := m.First("AIG"); ok {
-		c := aig.Field(3).Rep(1)
-		return Provider{ID: hl7Value(c.Comp(1).Value()), Display: hl7Value(c.Comp(2).Value())}
+	if pv1, ok := m.First("PV1"); ok {
+		return personXCN(pv1.Field(7).Rep(1))
 	}
 	return Provider{}
+}
+
+// personXCN reads a person (XCN): id, family and given names, and the name
+// to show, prefix given family ("Dr. Ana Ruiz").
+func personXCN(x Repetition) Provider {
+	p := Provider{
+		ID:         hl7Value(x.Comp(1).Value()),
+		FamilyName: hl7Value(x.Comp(2).Sub(1)),
+		GivenName:  hl7Value(x.Comp(3).Value()),
+	}
+	parts := make([]string, 0, 3)
+	for _, s := range []string{hl7Value(x.Comp(6).Value()), p.GivenName, p.FamilyName} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	p.Display = CleanName(strings.Join(parts, " "))
+	return p
+}
+
+// location is where the appointment takes place: the first AIL-3 that
+// names a place, else the patient's assigned location (PV1-3). The zero
+// Location when neither does.
+func location(m *Message) Location {
+	for i, ail := range m.All("AIL") {
+		if i >= maxReps {
+			break
+		}
+		if l := placePL(ail.Field(3).Rep(1)); l != (Location{}) {
+			return l
+		}
+	}
+	if pv1, ok := m.First("PV1"); ok {
+		return placePL(pv1.Field(3).Rep(1))
+	}
+	return Location{}
+}
+
+// placePL reads a person location (PL).
+func placePL(pl Repetition) Location {
+	return Location{
+		ID:          hl7Value(pl.Comp(1).Value()),
+		Room:        hl7Value(pl.Comp(2).Value()),
+		Facility:    hdComp(pl.Comp(4)),
+		Description: CleanName(hl7Value(pl.Comp(9).Text())),
+	}
+}
+
+// notes joins NTE-3 of every NTE segment, a line per repetition (an SIU
+// message's NTEs follow SCH and the resource segments: all are about the
+// appointment), cleaned and bounded by CleanNotes. It stops reading once it
+// holds more than the bound can keep.
+func notes(m *Message) string {
+	var b strings.Builder
+	for _, nte := range m.All("NTE") {
+		for i, r := range nte.Field(3).All() {
+			if i > maxReps || b.Len() > 4*MaxNotesLength {
+				break
+			}
+			line := hl7Value(Unescape(r.Raw(), m.Delimiters()))
+			if line == "" {
+				continue
+			}
+			if b.Len() > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(line)
+		}
+		if b.Len() > 4*MaxNotesLength {
+			break
+		}
+	}
+	return CleanNotes(b.String())
 }
 
 func segField(m *Message, name string, field int) Field {

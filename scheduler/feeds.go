@@ -28,8 +28,14 @@ type FeedEvent struct {
 	Start     time.Time
 	Duration  time.Duration
 	Type      string
-	Provider  string
-	Location  string
+	// Provider and Location are ids (campaigns match on them), ProviderName
+	// and LocationName what a patient is shown. Notes are the EHR's
+	// scheduling notes, for staff.
+	Provider     string
+	ProviderName string
+	Location     string
+	LocationName string
+	Notes        string
 	// Status is a store status (booked, arrived, fulfilled, cancelled, noshow).
 	Status string
 	// Partial: only Status is news (an HL7 cancellation or no-show); the
@@ -229,19 +235,26 @@ func passOver(ev FeedEvent, state store.FeedState, known, exists bool) string {
 }
 
 // feedAppointment is the appointment an event describes, completed from the
-// stored one (old, when exists): a partial event keeps what it leaves out.
+// stored one (old, when exists): an event keeps what it leaves out, as a
+// feed never erases what it did not send. An HL7 S14 without AIS, AIP or
+// AIL (or a FHIR update without a Location participant) keeps the stored
+// type, provider or location; a provider or location is replaced as a
+// whole, its id and name together; notes not sent keep the stored ones.
 // ErrIncompleteEvent when it names no patient or start, even with old.
 func feedAppointment(clinicID string, ev FeedEvent, old store.Appointment, exists bool) (store.Appointment, error) {
 	a := store.Appointment{
-		ClinicID:  clinicID,
-		ID:        ev.AppointmentID,
-		PatientID: cmp.Or(ev.PatientID, ev.Patient.ID),
-		Start:     ev.Start,
-		Duration:  ev.Duration,
-		Type:      ev.Type,
-		Provider:  ev.Provider,
-		Location:  ev.Location,
-		Status:    cmp.Or(ev.Status, store.StatusBooked),
+		ClinicID:     clinicID,
+		ID:           ev.AppointmentID,
+		PatientID:    cmp.Or(ev.PatientID, ev.Patient.ID),
+		Start:        ev.Start,
+		Duration:     ev.Duration,
+		Type:         ev.Type,
+		Provider:     ev.Provider,
+		ProviderName: ev.ProviderName,
+		Location:     ev.Location,
+		LocationName: ev.LocationName,
+		Notes:        ev.Notes,
+		Status:       cmp.Or(ev.Status, store.StatusBooked),
 	}
 	if exists {
 		a.PatientID = cmp.Or(a.PatientID, old.PatientID)
@@ -251,11 +264,14 @@ func feedAppointment(clinicID string, ev FeedEvent, old store.Appointment, exist
 		if a.Duration == 0 {
 			a.Duration = old.Duration
 		}
-		if ev.Partial {
-			a.Type = cmp.Or(a.Type, old.Type)
-			a.Provider = cmp.Or(a.Provider, old.Provider)
-			a.Location = cmp.Or(a.Location, old.Location)
+		a.Type = cmp.Or(a.Type, old.Type)
+		if a.Provider == "" && a.ProviderName == "" {
+			a.Provider, a.ProviderName = old.Provider, old.ProviderName
 		}
+		if a.Location == "" && a.LocationName == "" {
+			a.Location, a.LocationName = old.Location, old.LocationName
+		}
+		a.Notes = cmp.Or(a.Notes, old.Notes)
 	}
 	if a.PatientID == "" || a.Start.IsZero() {
 		return a, ErrIncompleteEvent
@@ -292,14 +308,17 @@ func FeedEventFromSIU(ev ehr.Event, digest string) FeedEvent {
 			Email:     ev.Patient.Email,
 			Language:  ev.Patient.Language,
 		},
-		Start:    ev.Start,
-		Duration: ev.Duration,
-		Type:     cmp.Or(ev.Type.Code, ev.Type.Text),
-		Provider: cmp.Or(ev.Provider.ID, ev.Provider.Display),
-		Location: cmp.Or(ev.Location.ID, ev.Location.Facility, ev.Location.Description),
-		Status:   siuStatus(ev),
-		SourceAt: ev.MessageTime,
-		Digest:   digest,
+		Start:        ev.Start,
+		Duration:     ev.Duration,
+		Type:         cmp.Or(ev.Type.Code, ev.Type.Text),
+		Provider:     cmp.Or(ev.Provider.ID, ev.Provider.Display),
+		ProviderName: ev.Provider.Display,
+		Location:     cmp.Or(ev.Location.ID, ev.Location.Facility, ev.Location.Description),
+		LocationName: ev.Location.Description,
+		Notes:        ev.Notes,
+		Status:       siuStatus(ev),
+		SourceAt:     ev.MessageTime,
+		Digest:       digest,
 	}
 	switch ev.Kind {
 	case ehr.KindCancel, ehr.KindDelete, ehr.KindNoShow:

@@ -105,7 +105,8 @@ func TestApplyFeedBatchMatchesApplyEvent(t *testing.T) {
 
 func feedResultKey(r scheduler.FeedResult) string {
 	a := r.Appointment
-	return fmt.Sprintf("%s/%s v%d %s %s %s %s", r.Result, r.Outcome, a.Version, a.Status, a.PatientID, a.Start.UTC().Format(time.RFC3339), a.Confirmation)
+	return fmt.Sprintf("%s/%s v%d %s %s %s %s %q %q %q %q %q %q", r.Result, r.Outcome, a.Version, a.Status, a.PatientID, a.Start.UTC().Format(time.RFC3339), a.Confirmation,
+		a.Type, a.Provider, a.ProviderName, a.Location, a.LocationName, a.Notes)
 }
 
 // storedKey is an appointment, its sends and its feed state, without the

@@ -173,6 +173,7 @@ func appointmentAudit(a store.Appointment, outcome, actor string, now time.Time)
 func sameAppointment(a, b store.Appointment) bool {
 	return a.PatientID == b.PatientID && a.Start.Equal(b.Start) && a.Duration == b.Duration &&
 		a.Type == b.Type && a.Provider == b.Provider && a.Location == b.Location &&
+		a.ProviderName == b.ProviderName && a.LocationName == b.LocationName && a.Notes == b.Notes &&
 		a.Status == b.Status && a.Confirmation == b.Confirmation
 }
 

@@ -6,14 +6,14 @@ import (
 )
 
 const appointmentCols = `clinic_id, id, patient_id, start_at, duration_ms, type, provider, location,
-	status, confirmation, version, created_at, updated_at`
+	status, confirmation, version, created_at, updated_at, provider_name, location_name, notes`
 
 func scanAppointment(r scanner) (Appointment, error) {
 	var a Appointment
 	var durationMS int64
 	err := r.Scan(&a.ClinicID, &a.ID, &a.PatientID, ms{&a.Start}, &durationMS,
 		&a.Type, &a.Provider, &a.Location, &a.Status, &a.Confirmation, &a.Version,
-		ms{&a.CreatedAt}, ms{&a.UpdatedAt})
+		ms{&a.CreatedAt}, ms{&a.UpdatedAt}, &a.ProviderName, &a.LocationName, &a.Notes)
 	a.Duration = time.Duration(durationMS) * time.Millisecond
 	return a, err
 }
@@ -30,7 +30,7 @@ func appointmentArgs(a Appointment) []any {
 	created := stamp(a.CreatedAt)
 	return []any{a.ClinicID, a.ID, a.PatientID, msArg(a.Start), a.Duration.Milliseconds(),
 		a.Type, a.Provider, a.Location, a.Status, a.Confirmation, a.Version,
-		created.UnixMilli(), orTime(a.UpdatedAt, created).UnixMilli()}
+		created.UnixMilli(), orTime(a.UpdatedAt, created).UnixMilli(), a.ProviderName, a.LocationName, a.Notes}
 }
 
 // appointmentPutConflict ends an INSERT of appointments: a stored one is
@@ -41,6 +41,8 @@ const appointmentPutConflict = `
 		patient_id = excluded.patient_id, start_at = excluded.start_at,
 		duration_ms = excluded.duration_ms, type = excluded.type,
 		provider = excluded.provider, location = excluded.location,
+		provider_name = excluded.provider_name, location_name = excluded.location_name,
+		notes = excluded.notes,
 		status = excluded.status, confirmation = excluded.confirmation,
 		version = excluded.version, updated_at = excluded.updated_at
 		WHERE appointments.version = excluded.version - 1`
@@ -57,11 +59,11 @@ func (q *queries) AppointmentPut(ctx context.Context, a Appointment, expectVersi
 		ok, err = q.execOne(ctx, "appointment.put", `
 			UPDATE appointments SET patient_id = $3, start_at = $4, duration_ms = $5,
 				type = $6, provider = $7, location = $8, status = $9, confirmation = $10,
-				version = $11, updated_at = $12
+				version = $11, updated_at = $12, provider_name = $14, location_name = $15, notes = $16
 			WHERE clinic_id = $1 AND id = $2 AND version = $13`,
 			a.ClinicID, a.ID, a.PatientID, msArg(a.Start), a.Duration.Milliseconds(),
 			a.Type, a.Provider, a.Location, a.Status, a.Confirmation, a.Version,
-			stamp(a.UpdatedAt).UnixMilli(), expectVersion)
+			stamp(a.UpdatedAt).UnixMilli(), expectVersion, a.ProviderName, a.LocationName, a.Notes)
 	}
 	if err == nil && !ok {
 		return ErrConflict

@@ -22,7 +22,10 @@ func TestAppointments(t *testing.T) {
 				Duration:     45 * time.Minute,
 				Type:         "new-patient",
 				Provider:     "dr-lee",
+				ProviderName: "Dr. Ana Lee",
 				Location:     "main",
+				LocationName: "Main Street Clinic",
+				Notes:        "Bring your insulin pump.\nPark at the back: ramp é.",
 				Status:       store.StatusBooked,
 				Confirmation: store.Confirmed,
 				Version:      3,
@@ -60,6 +63,7 @@ func TestAppointments(t *testing.T) {
 			next := a
 			next.Version = 2
 			next.Status = store.StatusCancelled
+			next.ProviderName, next.LocationName, next.Notes = "Dr. Bo Kim", "Annex", "Fasting"
 			next.Start = b.now.Add(2 * time.Hour)
 			next.UpdatedAt = b.now
 			next.CreatedAt = b.now.Add(time.Hour) // ignored on update
@@ -75,6 +79,64 @@ func TestAppointments(t *testing.T) {
 			missing := a
 			missing.ID = "nope"
 			isErr(t, "update missing", b.st.AppointmentPut(b.ctx, missing, 1), store.ErrConflict)
+		})
+		t.Run("NamesEveryPath", func(t *testing.T) {
+			// Names and notes survive every way an appointment is written
+			// and read: one at a time, many at a time, the feeds' batch
+			// write (one statement on PostgreSQL) and read (one UNION).
+			t.Parallel()
+			b := setup(t)
+			p := storetest.Patient(t, b.st, b.clinic.ID, storetest.PatientOpts{})
+			named := func(id string, v int64, suffix string) store.Appointment {
+				return store.Appointment{
+					ClinicID: b.clinic.ID, ID: id, PatientID: p.ID, Start: b.now.Add(time.Hour), Duration: 30 * time.Minute,
+					Provider: "777", ProviderName: "Dr. Ana Rivera" + suffix,
+					Location: "MAIN", LocationName: "Main Street Clinic" + suffix,
+					Notes:  "Bring your list of medicines." + suffix,
+					Status: store.StatusBooked, Confirmation: store.Unconfirmed, Version: v,
+					CreatedAt: b.now, UpdatedAt: b.now,
+				}
+			}
+			check := func(what string, want store.Appointment) {
+				t.Helper()
+				got, err := b.st.AppointmentGet(b.ctx, b.clinic.ID, want.ID)
+				noErr(t, what, err)
+				equal(t, what, got, want)
+				many, err := b.st.AppointmentGetMany(b.ctx, b.clinic.ID, []string{want.ID})
+				noErr(t, what+" get many", err)
+				equal(t, what+" get many", many[want.ID], want)
+				read, err := b.st.FeedReadMany(b.ctx, b.clinic.ID, []string{want.ID}, []string{p.ID})
+				noErr(t, what+" feed read", err)
+				equal(t, what+" feed read", read.Appointments[want.ID], want)
+				list, err := b.st.AppointmentListUpcoming(b.ctx, store.AppointmentListParams{ClinicID: b.clinic.ID, PatientID: p.ID, After: b.now})
+				noErr(t, what+" list", err)
+				for _, a := range list {
+					if a.ID == want.ID {
+						equal(t, what+" list", a, want)
+					}
+				}
+			}
+
+			one := named("put-1", 1, "")
+			noErr(t, "put", b.st.AppointmentPut(b.ctx, one, 0))
+			check("put", one)
+			one2 := named("put-1", 2, " (moved)")
+			noErr(t, "put update", b.st.AppointmentPut(b.ctx, one2, 1))
+			check("put update", one2)
+
+			many := named("many-1", 1, "")
+			noErr(t, "put many", b.st.AppointmentPutMany(b.ctx, []store.Appointment{many}, []int64{0}))
+			check("put many", many)
+			many2 := named("many-1", 2, " 2")
+			noErr(t, "put many update", b.st.AppointmentPutMany(b.ctx, []store.Appointment{many2}, []int64{1}))
+			check("put many update", many2)
+
+			feed := named("feed-1", 1, "")
+			noErr(t, "feed write", b.st.FeedWrite(b.ctx, store.FeedWrites{ClinicID: b.clinic.ID, Appointments: []store.Appointment{feed}, Now: b.now}))
+			check("feed write", feed)
+			feed2 := named("feed-1", 2, " 2")
+			noErr(t, "feed write update", b.st.FeedWrite(b.ctx, store.FeedWrites{ClinicID: b.clinic.ID, Appointments: []store.Appointment{feed2}, Now: b.now}))
+			check("feed write update", feed2)
 		})
 		t.Run("Missing", func(t *testing.T) {
 			t.Parallel()

@@ -87,7 +87,7 @@ func (q *queries) PatientGetMany(ctx context.Context, clinicID string, ids []str
 }
 
 // appointmentColCount is the number of columns in appointmentCols.
-const appointmentColCount = 13
+const appointmentColCount = 16
 
 // AppointmentPutMany is one upsert per chunk whose update applies only where
 // the stored version is the expected one; a short row count is a lost race.

@@ -388,9 +388,12 @@ var feedReadKinds = []struct {
 	kind  string
 	types []string
 }{
-	{"f", []string{"TEXT", "TEXT", "BIGINT", "BIGINT", "TEXT", "BOOLEAN", "TEXT", "BIGINT"}},                                          // feedStateCols
-	{"a", []string{"TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT"}}, // appointmentCols
-	{"p", []string{"TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT"}},       // patientCols
+	// feedStateCols
+	{"f", []string{"TEXT", "TEXT", "BIGINT", "BIGINT", "TEXT", "BOOLEAN", "TEXT", "BIGINT"}},
+	// appointmentCols
+	{"a", []string{"TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT"}},
+	// patientCols
+	{"p", []string{"TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT"}},
 }
 
 func (q *queries) FeedReadMany(ctx context.Context, clinicID string, appointmentIDs, patientIDs []string) (FeedRead, error) {

@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"cmp"
 	"strings"
 	"time"
 
@@ -21,6 +22,8 @@ type PatientData struct {
 }
 
 // AppointmentData is the appointment in the patient's zone and language.
+// The appointment's notes are for staff and are not here: no template can
+// show them to a patient.
 type AppointmentData struct {
 	Start    time.Time // in the patient's zone
 	Date     string    // "Monday, March 9" / "lunes, 9 de marzo"
@@ -28,8 +31,13 @@ type AppointmentData struct {
 	Weekday  string    // "Monday" / "lunes"
 	Duration string    // "30 minutes" / "1 hora 30 minutos"; empty when unknown
 	Type     string
-	Provider string
-	Location string
+	// Provider and Location are the names a patient reads ("Dr. Ana
+	// Rivera", "Main Street Clinic"), else the ids when the source sent no
+	// name; ProviderID and LocationID are the ids alone.
+	Provider   string
+	Location   string
+	ProviderID string
+	LocationID string
 }
 
 // ClinicData is the clinic as a template sees it.
@@ -58,10 +66,12 @@ func NewDataLang(c store.Clinic, p store.Patient, a store.Appointment, loc *time
 	d := Data{
 		Patient: PatientData{FirstName: p.FirstName, LastName: p.LastName},
 		Appointment: AppointmentData{
-			Duration: l.duration(a.Duration),
-			Type:     a.Type,
-			Provider: a.Provider,
-			Location: a.Location,
+			Duration:   l.duration(a.Duration),
+			Type:       a.Type,
+			Provider:   cmp.Or(a.ProviderName, a.Provider),
+			Location:   cmp.Or(a.LocationName, a.Location),
+			ProviderID: a.Provider,
+			LocationID: a.Location,
 		},
 		Clinic: ClinicData{Name: c.Name, Phone: formatPhone(c.Phone)},
 	}

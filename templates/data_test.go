@@ -56,6 +56,29 @@ func TestNewDataLocalized(t *testing.T) {
 	}
 }
 
+// TestNewDataNames: templates show the provider's and location's names,
+// the ids when the source sent none, and never the notes.
+func TestNewDataNames(t *testing.T) {
+	named := store.Appointment{Provider: "777", ProviderName: "Dr. Ana Rivera", Location: "MAIN", LocationName: "Main Street Clinic",
+		Notes: "Patient is anxious about needles."}
+	got := NewData(store.Clinic{}, store.Patient{}, named, nil).Appointment
+	if got.Provider != "Dr. Ana Rivera" || got.Location != "Main Street Clinic" || got.ProviderID != "777" || got.LocationID != "MAIN" {
+		t.Errorf("named: %+v", got)
+	}
+	got = NewData(store.Clinic{}, store.Patient{}, store.Appointment{Provider: "777", Location: "MAIN"}, nil).Appointment
+	if got.Provider != "777" || got.Location != "MAIN" || got.ProviderID != "777" || got.LocationID != "MAIN" {
+		t.Errorf("ids only: %+v", got)
+	}
+	r, err := Render(store.ChannelSMS, store.Content{Text: "With {{.Appointment.Provider}} ({{.Appointment.ProviderID}}) at {{.Appointment.Location}}."},
+		NewData(store.Clinic{}, store.Patient{}, named, nil))
+	if err != nil || r.Text != "With Dr. Ana Rivera (777) at Main Street Clinic." {
+		t.Errorf("rendered %q, %v", r.Text, err)
+	}
+	if _, err := Render(store.ChannelSMS, store.Content{Text: "{{.Appointment.Notes}}"}, NewData(store.Clinic{}, store.Patient{}, named, nil)); err == nil {
+		t.Errorf("a template could read the appointment's notes")
+	}
+}
+
 func TestNewDataLangOverridesPatient(t *testing.T) {
 	p := store.Patient{Language: "es"}
 	a := store.Appointment{Start: time.Date(2026, 3, 9, 15, 30, 0, 0, time.UTC)}

@@ -84,7 +84,10 @@ type AppointmentOpts struct {
 	Duration     time.Duration // default: 30 minutes
 	Type         string        // default: "checkup"
 	Provider     string
+	ProviderName string
 	Location     string
+	LocationName string
+	Notes        string
 	Status       string // default: store.StatusBooked
 	Confirmation string // default: store.Unconfirmed
 	Version      int64  // default: 1
@@ -105,7 +108,10 @@ func Appointment(t testing.TB, q store.Querier, clinicID string, o AppointmentOp
 		Duration:     orDuration(o.Duration, 30*time.Minute),
 		Type:         or(o.Type, "checkup"),
 		Provider:     o.Provider,
+		ProviderName: o.ProviderName,
 		Location:     o.Location,
+		LocationName: o.LocationName,
+		Notes:        o.Notes,
 		Status:       or(o.Status, store.StatusBooked),
 		Confirmation: or(o.Confirmation, store.Unconfirmed),
 		Version:      o.Version,
