@@ -17,6 +17,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/hibiken/asynq"
 
+	"github.com/beckonhealth/beckon/egress"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
 )
@@ -38,6 +39,9 @@ type Config struct {
 	Queue string
 	// Delivery configures the provider webhooks (public URL, default secrets).
 	Delivery DeliveryConfig
+	// Egress is which internal hosts a clinic's URLs (FHIR base, webhook) may
+	// point at. Default: none, only public addresses over https.
+	Egress egress.Policy
 }
 
 // Server serves the API.

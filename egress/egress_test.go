@@ -195,7 +195,7 @@ func (c *countingListener) assertNoEarlierConnection(t *testing.T) {
 func TestClientRefusesInternalAddressesBeforeConnecting(t *testing.T) {
 	t.Parallel()
 	ln := newCountingListener(t)
-	client := mustPolicy(t, "").Client(5 * time.Second)
+	client := mustPolicy(t, "").Client(5*time.Second, nil)
 	for _, u := range []string{
 		"http://localhost:" + ln.port() + "/fhir/Patient/1", // a name that resolves to loopback
 		"http://127.0.0.1:" + ln.port() + "/",
@@ -229,7 +229,7 @@ func TestClientAllowList(t *testing.T) {
 		{"localhost", "http://localhost:" + port + "/"},
 		{"*", srv.URL},
 	} {
-		resp, err := mustPolicy(t, tc.policy).Client(5 * time.Second).Get(tc.url)
+		resp, err := mustPolicy(t, tc.policy).Client(5*time.Second, nil).Get(tc.url)
 		if err != nil {
 			t.Fatalf("policy %q: GET %s: %v", tc.policy, tc.url, err)
 		}
@@ -244,7 +244,7 @@ func TestClientAllowList(t *testing.T) {
 	}
 	// An allow-list of another range does not let loopback through.
 	ln := newCountingListener(t)
-	if _, err := mustPolicy(t, "10.0.0.0/8, ehr.example").Client(5 * time.Second).Get("http://localhost:" + ln.port() + "/"); !errors.Is(err, egress.ErrRefused) {
+	if _, err := mustPolicy(t, "10.0.0.0/8, ehr.example").Client(5*time.Second, nil).Get("http://localhost:" + ln.port() + "/"); !errors.Is(err, egress.ErrRefused) {
 		t.Fatalf("GET with another allow-list: %v, want ErrRefused", err)
 	}
 	ln.assertNoEarlierConnection(t)
@@ -259,7 +259,7 @@ func TestClientDoesNotFollowRedirects(t *testing.T) {
 		http.Redirect(w, r, target.URL+"/internal", http.StatusFound)
 	}))
 	t.Cleanup(redirector.Close)
-	resp, err := mustPolicy(t, "127.0.0.1").Client(5 * time.Second).Get(redirector.URL)
+	resp, err := mustPolicy(t, "127.0.0.1").Client(5*time.Second, nil).Get(redirector.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/beckonhealth/beckon/egress"
 )
 
 // Config is every setting of the binary. Each field's comment gives its
@@ -58,6 +60,14 @@ type Config struct {
 	// MLLPIdleTimeout (BECKON_MLLP_IDLE_TIMEOUT): an MLLP connection that
 	// starts no frame (or does not finish one) for this long is closed. Default 2m.
 	MLLPIdleTimeout time.Duration
+	// AllowPrivateHosts (BECKON_ALLOW_PRIVATE_HOSTS): the internal hosts a
+	// clinic's FHIR base and webhook URLs may point at (an on-premises EHR), a
+	// comma list of CIDRs, IP addresses and host names, or "*" for any. Beckon
+	// checks the address of every connection it opens to those URLs and
+	// refuses loopback, private, link-local, CGNAT and other non-public ones
+	// outside this list; plain http is accepted only for hosts in it.
+	// Default empty: public hosts over https only.
+	AllowPrivateHosts string
 	// LogLevel (BECKON_LOG_LEVEL): debug, info, warn, error. Default info.
 	LogLevel string
 	// LogFormat (BECKON_LOG_FORMAT): text or json. Default text.
@@ -113,6 +123,7 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 	c.MLLPAddr = getenv("BECKON_MLLP_ADDR")
 	c.MLLPClinic = getenv("BECKON_MLLP_CLINIC")
 	c.MLLPIdleTimeout = dur("BECKON_MLLP_IDLE_TIMEOUT")
+	c.AllowPrivateHosts = getenv("BECKON_ALLOW_PRIVATE_HOSTS")
 	c.LogLevel = getenv("BECKON_LOG_LEVEL")
 	c.LogFormat = getenv("BECKON_LOG_FORMAT")
 	return c, errors.Join(errs...)
@@ -135,6 +146,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.MLLPAddr, "mllp-addr", c.MLLPAddr, "HL7 v2 MLLP listen address (default: none)")
 	fs.StringVar(&c.MLLPClinic, "mllp-clinic", c.MLLPClinic, "clinic of every MLLP message (default: by sending facility)")
 	fs.DurationVar(&c.MLLPIdleTimeout, "mllp-idle-timeout", c.MLLPIdleTimeout, "MLLP idle/frame timeout (default 2m)")
+	fs.StringVar(&c.AllowPrivateHosts, "allow-private-hosts", c.AllowPrivateHosts, `internal hosts clinic URLs may reach: CIDRs, IPs, names, or "*" (default: none)`)
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn, error (default info)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (default text)")
 }
@@ -167,6 +179,9 @@ func (c Config) validate(role string) error {
 	if c.Recheck >= c.Horizon {
 		errs = append(errs, fmt.Errorf("recheck (%s) must be shorter than horizon (%s)", c.Recheck, c.Horizon))
 	}
+	if _, err := egress.ParsePolicy(c.AllowPrivateHosts); err != nil {
+		errs = append(errs, err)
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -178,4 +193,10 @@ func (c Config) validate(role string) error {
 		errs = append(errs, fmt.Errorf("log format %q: use text or json", c.LogFormat))
 	}
 	return errors.Join(errs...)
+}
+
+// egressPolicy is AllowPrivateHosts parsed (validate reports a bad list).
+func (c Config) egressPolicy() egress.Policy {
+	p, _ := egress.ParsePolicy(c.AllowPrivateHosts)
+	return p
 }

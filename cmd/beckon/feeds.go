@@ -76,5 +76,5 @@ func (m *Main) closeFeeds() error {
 
 // registerFeedHandlers adds the EHR write-back handler.
 func (m *Main) registerFeedHandlers(mux *asynq.ServeMux) {
-	mux.Handle(scheduler.TypeWriteback, worker.NewWritebacker(m.store, m.Clock, m.logger))
+	mux.Handle(scheduler.TypeWriteback, worker.NewWritebacker(m.store, m.Clock, m.logger, m.Config.egressPolicy()))
 }

@@ -236,6 +236,7 @@ func (m *Main) startAPI(svc *scheduler.Service) error {
 		Tasks:    m.client,
 		Delivery: m.deliveryConfig(),
 		Queue:    m.Config.Queue,
+		Egress:   m.Config.egressPolicy(),
 	})
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
 	if err != nil {
