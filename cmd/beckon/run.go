@@ -244,12 +244,13 @@ func (m *Main) startAPI(svc *scheduler.Service) error {
 	}
 	m.ln = ln
 	m.http = &http.Server{
-		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
+		Handler:           api.CloseUnfinished(srv),
+		ReadHeaderTimeout: min(10*time.Second, m.Config.HTTPReadTimeout),
+		ReadTimeout:       m.Config.HTTPReadTimeout,
 		WriteTimeout:      time.Minute,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       m.Config.HTTPIdleTimeout,
 	}
+	ln = api.LimitHTTP(ln, m.Config.HTTPMaxConns)
 	m.serveW.Add(1)
 	go func() {
 		defer m.serveW.Done()
