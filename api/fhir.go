@@ -61,6 +61,7 @@ func fhirFail(w http.ResponseWriter, e *Error) {
 	case http.StatusUnsupportedMediaType:
 		code = "not-supported"
 	}
+	setErrorHeaders(w, e)
 	writeFHIR(w, e.Status, outcome("error", code, e.Field, e.Message))
 }
 

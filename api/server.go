@@ -110,6 +110,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func writeError(w http.ResponseWriter, e *Error) {
+	setErrorHeaders(w, e)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(e.Status)
 	_ = json.NewEncoder(w).Encode(e)
@@ -152,6 +153,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	}
 	if err != nil {
 		s.logger.Error("api key lookup failed", slog.String("error", err.Error()))
+		ctx.SetHeader("Retry-After", retryAfter)
 		_ = huma.WriteErr(s.api, ctx, http.StatusServiceUnavailable, "cannot check the API key now")
 		return
 	}

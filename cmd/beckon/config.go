@@ -19,6 +19,13 @@ type Config struct {
 	// DatabaseURL (BECKON_DATABASE_URL or DATABASE_URL): postgres://… for
 	// PostgreSQL, else a SQLite path. Default "beckon.db" in the working directory.
 	DatabaseURL string
+	// DBMaxConns (BECKON_DB_MAX_CONNS): the PostgreSQL connections this process
+	// may open. Default by role: serve 30, api 20, worker 30, scheduler 5,
+	// one-shot commands 4; the sum over every process must stay under the
+	// server's max_connections (100 by default). When it cannot get one in
+	// time, or PostgreSQL refuses with "too many clients", requests are
+	// answered 503 with Retry-After.
+	DBMaxConns int
 	// RedisURL (BECKON_REDIS_URL or REDIS_URL): redis://[:password@]host:port/db.
 	// Default empty: an in-process Redis, only for `serve`.
 	RedisURL string
@@ -117,6 +124,7 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		return n
 	}
 	c.DatabaseURL = cmp.Or(getenv("BECKON_DATABASE_URL"), getenv("DATABASE_URL"))
+	c.DBMaxConns = num("BECKON_DB_MAX_CONNS")
 	c.RedisURL = cmp.Or(getenv("BECKON_REDIS_URL"), getenv("REDIS_URL"))
 	c.HTTPAddr = getenv("BECKON_HTTP_ADDR")
 	c.HTTPMaxConns = num("BECKON_HTTP_MAX_CONNS")
@@ -152,6 +160,7 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 // bindFlags lets flags override c.
 func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres:// URL or SQLite path (default beckon.db)")
+	fs.IntVar(&c.DBMaxConns, "db-max-conns", c.DBMaxConns, "PostgreSQL connections of this process (default by role: serve 30, api 20, worker 30, scheduler 5, others 4)")
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "redis:// URL (default: in-process Redis, serve only)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "API listen address (default 127.0.0.1:8080)")
 	fs.IntVar(&c.HTTPMaxConns, "http-max-conns", c.HTTPMaxConns, "API connections open at once (default 512)")
@@ -227,4 +236,20 @@ func (c Config) validate(role string) error {
 func (c Config) egressPolicy() egress.Policy {
 	p, _ := egress.ParsePolicy(c.AllowPrivateHosts)
 	return p
+}
+
+// dbMaxConns is DBMaxConns or the role's default.
+func (c Config) dbMaxConns(role string) int {
+	if c.DBMaxConns > 0 {
+		return c.DBMaxConns
+	}
+	switch role {
+	case "serve", "worker":
+		return 30
+	case "api":
+		return 20
+	case "scheduler":
+		return 5
+	}
+	return 4
 }

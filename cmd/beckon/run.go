@@ -148,7 +148,7 @@ func (m *Main) Addr() string {
 // their work and return).
 func (m *Main) Run(ctx context.Context) error {
 	m.logger = newLogger(m.Stderr, m.Config)
-	st, err := store.Open(ctx, m.Config.DatabaseURL)
+	st, err := store.OpenWith(ctx, m.Config.DatabaseURL, store.Options{MaxConns: m.Config.dbMaxConns(m.role)})
 	if err != nil {
 		return err
 	}
