@@ -5,9 +5,9 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -141,9 +141,9 @@ func (s *Server) confirmations(ctx context.Context, clinicID, id string) (Confir
 // FeedSettingsBody is a clinic's EHR integration.
 type FeedSettingsBody struct {
 	Facilities     []string `json:"sending_facilities,omitempty" maxItems:"100" doc:"HL7 sending facilities (MSH-4) whose MLLP messages belong to this clinic"`
-	FHIRBaseURL    string   `json:"fhir_base_url,omitempty" maxLength:"500" doc:"The EHR's FHIR R4 base: write-backs and id-only notifications"`
-	FHIRAuthHeader string   `json:"fhir_authorization,omitempty" maxLength:"4000" doc:"Authorization header for the FHIR base; write-only"`
-	WebhookURL     string   `json:"webhook_url,omitempty" maxLength:"500" doc:"HL7-only EHRs: signed confirmation events go here"`
+	FHIRBaseURL    string   `json:"fhir_base_url,omitempty" maxLength:"500" doc:"The EHR's FHIR R4 base: write-backs and id-only notifications. https, no user name or password, not an internal address (http and internal hosts only where the installation allows them)"`
+	FHIRAuthHeader string   `json:"fhir_authorization,omitempty" maxLength:"4000" doc:"Authorization header for the FHIR base (one line, no control characters); write-only"`
+	WebhookURL     string   `json:"webhook_url,omitempty" maxLength:"500" doc:"HL7-only EHRs: signed confirmation events go here. Same rules as fhir_base_url"`
 	WebhookSecret  string   `json:"webhook_secret,omitempty" maxLength:"200" doc:"Standard Webhooks secret (whsec_…); write-only"`
 	Writeback      bool     `json:"writeback,omitempty" doc:"Update the EHR when a confirmation changes"`
 }
@@ -190,9 +190,15 @@ func (s *Server) registerFeedSettings() {
 			k := keyFrom(ctx)
 			var fe fieldErrors
 			for _, u := range []struct{ field, v string }{{"fhir_base_url", in.Body.FHIRBaseURL}, {"webhook_url", in.Body.WebhookURL}} {
-				if u.v != "" && !validHTTPURL(u.v) {
-					fe.add(u.field, "must be an http or https URL")
+				if u.v == "" {
+					continue
 				}
+				if err := s.cfg.Egress.CheckURL(u.v); err != nil {
+					fe.add(u.field, "%v", err)
+				}
+			}
+			if hasControlChar(in.Body.FHIRAuthHeader) {
+				fe.add("fhir_authorization", "must be one line of printable characters (no CR, LF or other control characters)")
 			}
 			if in.Body.Writeback && in.Body.FHIRBaseURL == "" && in.Body.WebhookURL == "" {
 				fe.add("writeback", "needs fhir_base_url or webhook_url")
@@ -238,7 +244,8 @@ func validWebhookSecret(s string) bool {
 	return err == nil && len(key) >= 24 && len(key) <= 64
 }
 
-func validHTTPURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+// hasControlChar reports whether s holds a control character (CR and LF
+// would let a header value start another header).
+func hasControlChar(s string) bool {
+	return strings.ContainsFunc(s, unicode.IsControl)
 }

@@ -48,6 +48,28 @@ type FieldError struct {
 func (e *Error) Error() string  { return e.Message }
 func (e *Error) GetStatus() int { return e.Status }
 
+// retryAfter is the Retry-After (seconds) of every 503: Beckon's own
+// transient failures, such as a database with no connection to give.
+const retryAfter = "5"
+
+// GetHeaders gives a 503 its Retry-After (huma sets the headers of an error
+// a handler returns; writeError and fhirFail do the same).
+func (e *Error) GetHeaders() http.Header {
+	if e.Status == http.StatusServiceUnavailable {
+		return http.Header{"Retry-After": {retryAfter}}
+	}
+	return nil
+}
+
+// setErrorHeaders copies e's headers onto an answer being written.
+func setErrorHeaders(w http.ResponseWriter, e *Error) {
+	for k, vs := range e.GetHeaders() {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+}
+
 // ContentType makes the error JSON whatever the request accepted.
 func (e *Error) ContentType(string) string { return "application/json" }
 
@@ -195,6 +217,11 @@ func (s *Server) mapError(op string, err error) error {
 		return invalid(patientField(err), "no patient with this id; PUT /v1/patients/{id} first")
 	case errors.Is(err, store.ErrConflict):
 		return newError(http.StatusConflict, CodeConflict, "changed concurrently; retry")
+	case store.IsUnavailable(err):
+		// Connections exhausted or the database unreachable: every operation,
+		// read or write, gets the same retryable answer.
+		s.logger.Warn("database unavailable", "op", op, "error", err.Error())
+		return newError(http.StatusServiceUnavailable, CodeUnavailable, "the database is busy or unreachable; retry shortly")
 	}
 	s.logger.Error("request failed", "op", op, "error", err.Error())
 	return newError(http.StatusInternalServerError, CodeInternal, "internal error")

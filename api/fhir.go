@@ -61,6 +61,7 @@ func fhirFail(w http.ResponseWriter, e *Error) {
 	case http.StatusUnsupportedMediaType:
 		code = "not-supported"
 	}
+	setErrorHeaders(w, e)
 	writeFHIR(w, e.Status, outcome("error", code, e.Field, e.Message))
 }
 
@@ -80,7 +81,7 @@ func fhirError(w http.ResponseWriter, err error) int {
 }
 
 func (s *Server) registerFHIR() {
-	h := &fhirHandler{s: s, client: &http.Client{Timeout: 15 * time.Second}}
+	h := &fhirHandler{s: s, client: s.cfg.Egress.Client(15*time.Second, s.logger)}
 	s.mux.HandleFunc("GET /fhir/r4/metadata", h.metadata)
 	s.mux.HandleFunc("POST /fhir/r4/Appointment", h.auth(h.postAppointment))
 	s.mux.HandleFunc("PUT /fhir/r4/Appointment/{id}", h.auth(h.putAppointment))

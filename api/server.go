@@ -18,6 +18,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/hibiken/asynq"
 
+	"github.com/beckonhealth/beckon/egress"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
 )
@@ -39,6 +40,9 @@ type Config struct {
 	Queue string
 	// Delivery configures the provider webhooks (public URL, default secrets).
 	Delivery DeliveryConfig
+	// Egress is which internal hosts a clinic's URLs (FHIR base, webhook) may
+	// point at. Default: none, only public addresses over https.
+	Egress egress.Policy
 }
 
 // Server serves the API.
@@ -135,6 +139,7 @@ func cleanPath(p string) string {
 }
 
 func writeError(w http.ResponseWriter, e *Error) {
+	setErrorHeaders(w, e)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(e.Status)
 	_ = json.NewEncoder(w).Encode(e)
@@ -177,6 +182,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	}
 	if err != nil {
 		s.logger.Error("api key lookup failed", slog.String("error", err.Error()))
+		ctx.SetHeader("Retry-After", retryAfter)
 		_ = huma.WriteErr(s.api, ctx, http.StatusServiceUnavailable, "cannot check the API key now")
 		return
 	}

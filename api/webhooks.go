@@ -81,6 +81,11 @@ type webhooks struct {
 	keys sync.Map // base64 key → *ecdsa.PublicKey
 }
 
+// webhookRefused is the one answer to a callback that does not verify,
+// whatever the reason (no key, a stale timestamp, a wrong signature), so
+// that it tells nothing of whether the clinic exists or has its own key.
+const webhookRefused = "the signature does not verify, or the timestamp is outside the replay window"
+
 func (wh *webhooks) fail(w http.ResponseWriter, status int, msg string) {
 	writeError(w, newError(status, codeFor(status), msg))
 }
@@ -147,7 +152,7 @@ func (wh *webhooks) twilioStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	if token == "" || !twilio.ValidateBody(token, wh.calledURL(r), raw, sig) {
 		wh.s.logger.Warn("twilio callback with a bad signature", slog.String("path", r.URL.Path))
-		wh.fail(w, http.StatusForbidden, "signature does not match")
+		wh.fail(w, http.StatusForbidden, webhookRefused)
 		return
 	}
 	form, err := url.ParseQuery(string(raw))
@@ -209,16 +214,16 @@ func (wh *webhooks) sendgridEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	pub, err := wh.publicKey(b64)
 	if err != nil {
-		wh.fail(w, http.StatusForbidden, "no verification key configured for these events")
+		wh.fail(w, http.StatusForbidden, webhookRefused)
 		return
 	}
 	switch err := sendgrid.VerifyEvents(pub, sig, ts, raw, wh.s.cfg.Clock.Now(), wh.cfg.EventWindow); {
 	case errors.Is(err, sendgrid.ErrStale):
-		wh.fail(w, http.StatusForbidden, "timestamp outside the replay window")
+		wh.fail(w, http.StatusForbidden, webhookRefused)
 		return
 	case err != nil:
 		wh.s.logger.Warn("sendgrid events with a bad signature", slog.String("path", r.URL.Path))
-		wh.fail(w, http.StatusForbidden, "signature does not match")
+		wh.fail(w, http.StatusForbidden, webhookRefused)
 		return
 	}
 	var events []sgEvent

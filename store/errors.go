@@ -2,8 +2,10 @@ package store
 
 import (
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -25,6 +27,8 @@ func translate(op string, err error) error {
 		return ErrNotFound
 	case isUniqueViolation(err):
 		return fmt.Errorf("%s: %w", op, ErrConflict)
+	case isUnavailable(err):
+		return fmt.Errorf("store: %s: %w: %w", op, ErrUnavailable, err)
 	}
 	return fmt.Errorf("store: %s: %w", op, err)
 }
@@ -44,4 +48,39 @@ func isUniqueViolation(err error) bool {
 		}
 	}
 	return false
+}
+
+// IsUnavailable reports whether err means the database cannot serve now
+// rather than that the request is wrong: ErrUnavailable, or a driver error
+// of that kind the store did not translate (opening a transaction, a ping).
+func IsUnavailable(err error) bool {
+	return errors.Is(err, ErrUnavailable) || isUnavailable(err)
+}
+
+// isUnavailable classifies the drivers' errors: PostgreSQL's connection
+// exceptions (SQLSTATE class 08), insufficient resources (class 53, among
+// them 53300 too_many_connections), the server shutting down or starting
+// (57P01–57P03); a connection that could not be made or broke; SQLite's
+// busy database (the busy timeout ran out).
+func isUnavailable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case len(pgErr.Code) == 5 && (pgErr.Code[:2] == "08" || pgErr.Code[:2] == "53"):
+			return true
+		case pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03":
+			return true
+		}
+		return false
+	}
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) {
+		return true
+	}
+	var sqlErr *sqlite.Error
+	if errors.As(err, &sqlErr) {
+		return sqlErr.Code()&0xff == sqlite3.SQLITE_BUSY
+	}
+	var opErr *net.OpError
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) || errors.As(err, &opErr)
 }

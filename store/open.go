@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -25,6 +26,19 @@ const (
 // UpdatedAt, MessageEvent.At, AuditEntry.At) with the current time, and IDs of
 // Message, OutboxEntry, AuditEntry and APIKey left empty with NewID.
 func Open(ctx context.Context, dsn string) (Store, error) {
+	return OpenWith(ctx, dsn, Options{})
+}
+
+// Options tune OpenWith; zero fields take their defaults.
+type Options struct {
+	// MaxConns bounds the PostgreSQL connections the process opens (its
+	// pool); a request beyond it waits for a free connection. Default 30.
+	// SQLite sets its own.
+	MaxConns int
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, dsn string, o Options) (Store, error) {
 	var (
 		db      *sql.DB
 		dialect string
@@ -32,7 +46,7 @@ func Open(ctx context.Context, dsn string) (Store, error) {
 	)
 	if isPostgres(dsn) {
 		dialect = DialectPostgres
-		db, err = openPostgres(ctx, dsn)
+		db, err = openPostgres(ctx, dsn, cmp.Or(o.MaxConns, postgresPoolSize))
 	} else {
 		dialect = DialectSQLite
 		db, err = openSQLite(ctx, dsn)

@@ -10,11 +10,11 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 )
 
-// postgresPoolSize bounds a process's connections; PostgreSQL's default
-// max_connections (100) leaves room for a few processes.
+// postgresPoolSize is the default bound of a process's connections;
+// PostgreSQL's default max_connections (100) leaves room for a few processes.
 const postgresPoolSize = 30
 
-func openPostgres(ctx context.Context, dsn string) (*sql.DB, error) {
+func openPostgres(ctx context.Context, dsn string, poolSize int) (*sql.DB, error) {
 	name := redact(dsn)
 	dsn = withCustomPlans(dsn)
 	db, err := sql.Open("pgx", dsn)
@@ -24,8 +24,8 @@ func openPostgres(ctx context.Context, dsn string) (*sql.DB, error) {
 	}
 	// Keep as many idle connections as open ones: a busy worker otherwise
 	// closes and reopens connections (each a TCP and auth handshake) all day.
-	db.SetMaxOpenConns(postgresPoolSize)
-	db.SetMaxIdleConns(postgresPoolSize)
+	db.SetMaxOpenConns(poolSize)
+	db.SetMaxIdleConns(poolSize)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	db.SetConnMaxLifetime(time.Hour)
 	if err := db.PingContext(ctx); err != nil {

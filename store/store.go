@@ -14,6 +14,11 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrConflict: a conditional write lost (version moved, claim taken, id exists).
 	ErrConflict = errors.New("store: conflict")
+	// ErrUnavailable: the database cannot serve now (no connection to be had:
+	// too many clients, starting up or shutting down, unreachable, or busy);
+	// the caller may retry later. Test with IsUnavailable, which also knows
+	// the drivers' errors that did not pass through the store's translation.
+	ErrUnavailable = errors.New("store: database unavailable")
 )
 
 // Querier is every read and write; Store and the transaction handle implement it.

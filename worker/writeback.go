@@ -19,6 +19,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/beckonhealth/beckon/egress"
 	"github.com/beckonhealth/beckon/ehr"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
@@ -35,9 +36,10 @@ type Writebacker struct {
 	Logger *slog.Logger
 }
 
-// NewWritebacker returns a handler with a bounded HTTP client.
-func NewWritebacker(st store.Store, clock scheduler.Clock, logger *slog.Logger) *Writebacker {
-	return &Writebacker{Store: st, Client: &http.Client{Timeout: 20 * time.Second}, Clock: clock,
+// NewWritebacker returns a handler whose HTTP client is bounded in time and
+// calls only the destinations the egress policy allows.
+func NewWritebacker(st store.Store, clock scheduler.Clock, logger *slog.Logger, policy egress.Policy) *Writebacker {
+	return &Writebacker{Store: st, Client: policy.Client(20*time.Second, logger), Clock: clock,
 		Logger: logger.With(slog.String("component", "writeback"))}
 }
 

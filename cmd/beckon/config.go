@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/beckonhealth/beckon/egress"
 )
 
 // Config is every setting of the binary. Each field's comment gives its
@@ -17,11 +19,30 @@ type Config struct {
 	// DatabaseURL (BECKON_DATABASE_URL or DATABASE_URL): postgres://… for
 	// PostgreSQL, else a SQLite path. Default "beckon.db" in the working directory.
 	DatabaseURL string
+	// DBMaxConns (BECKON_DB_MAX_CONNS): the PostgreSQL connections this process
+	// may open. Default by role: serve 30, api 20, worker 30, scheduler 5,
+	// one-shot commands 4; the sum over every process must stay under the
+	// server's max_connections (100 by default). When it cannot get one in
+	// time, or PostgreSQL refuses with "too many clients", requests are
+	// answered 503 with Retry-After.
+	DBMaxConns int
 	// RedisURL (BECKON_REDIS_URL or REDIS_URL): redis://[:password@]host:port/db.
 	// Default empty: an in-process Redis, only for `serve`.
 	RedisURL string
 	// HTTPAddr (BECKON_HTTP_ADDR): where the API listens. Default 127.0.0.1:8080.
 	HTTPAddr string
+	// HTTPMaxConns (BECKON_HTTP_MAX_CONNS): connections the API holds open at
+	// once; one more is answered 503 with Retry-After and closed. Default 512
+	// (keep it under the process's file descriptor limit, `ulimit -n`, less
+	// the database pool and Redis connections).
+	HTTPMaxConns int
+	// HTTPReadTimeout (BECKON_HTTP_READ_TIMEOUT): how long one request's
+	// headers and body may take to arrive; a slower client is cut off.
+	// Headers alone must arrive within 10s (or this, if shorter). Default 30s.
+	HTTPReadTimeout time.Duration
+	// HTTPIdleTimeout (BECKON_HTTP_IDLE_TIMEOUT): how long a keep-alive
+	// connection may wait for its next request. Default 60s.
+	HTTPIdleTimeout time.Duration
 	// Queue (BECKON_QUEUE): the asynq queue sends go through. Default "sends".
 	Queue string
 	// Concurrency (BECKON_CONCURRENCY): tasks one worker runs at once. Default 500:
@@ -58,6 +79,18 @@ type Config struct {
 	// MLLPIdleTimeout (BECKON_MLLP_IDLE_TIMEOUT): an MLLP connection that
 	// starts no frame (or does not finish one) for this long is closed. Default 2m.
 	MLLPIdleTimeout time.Duration
+	// MLLPMaxConns (BECKON_MLLP_MAX_CONNS): MLLP connections held open at
+	// once; one more is closed at once. Default 64 (an interface engine keeps
+	// one or a few).
+	MLLPMaxConns int
+	// AllowPrivateHosts (BECKON_ALLOW_PRIVATE_HOSTS): the internal hosts a
+	// clinic's FHIR base and webhook URLs may point at (an on-premises EHR), a
+	// comma list of CIDRs, IP addresses and host names, or "*" for any. Beckon
+	// checks the address of every connection it opens to those URLs and
+	// refuses loopback, private, link-local, CGNAT and other non-public ones
+	// outside this list; plain http is accepted only for hosts in it.
+	// Default empty: public hosts over https only.
+	AllowPrivateHosts string
 	// LogLevel (BECKON_LOG_LEVEL): debug, info, warn, error. Default info.
 	LogLevel string
 	// LogFormat (BECKON_LOG_FORMAT): text or json. Default text.
@@ -91,8 +124,12 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		return n
 	}
 	c.DatabaseURL = cmp.Or(getenv("BECKON_DATABASE_URL"), getenv("DATABASE_URL"))
+	c.DBMaxConns = num("BECKON_DB_MAX_CONNS")
 	c.RedisURL = cmp.Or(getenv("BECKON_REDIS_URL"), getenv("REDIS_URL"))
 	c.HTTPAddr = getenv("BECKON_HTTP_ADDR")
+	c.HTTPMaxConns = num("BECKON_HTTP_MAX_CONNS")
+	c.HTTPReadTimeout = dur("BECKON_HTTP_READ_TIMEOUT")
+	c.HTTPIdleTimeout = dur("BECKON_HTTP_IDLE_TIMEOUT")
 	c.Queue = getenv("BECKON_QUEUE")
 	c.Concurrency = num("BECKON_CONCURRENCY")
 	c.PumpEvery = getenv("BECKON_PUMP_EVERY")
@@ -113,6 +150,8 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 	c.MLLPAddr = getenv("BECKON_MLLP_ADDR")
 	c.MLLPClinic = getenv("BECKON_MLLP_CLINIC")
 	c.MLLPIdleTimeout = dur("BECKON_MLLP_IDLE_TIMEOUT")
+	c.MLLPMaxConns = num("BECKON_MLLP_MAX_CONNS")
+	c.AllowPrivateHosts = getenv("BECKON_ALLOW_PRIVATE_HOSTS")
 	c.LogLevel = getenv("BECKON_LOG_LEVEL")
 	c.LogFormat = getenv("BECKON_LOG_FORMAT")
 	return c, errors.Join(errs...)
@@ -121,8 +160,12 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 // bindFlags lets flags override c.
 func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres:// URL or SQLite path (default beckon.db)")
+	fs.IntVar(&c.DBMaxConns, "db-max-conns", c.DBMaxConns, "PostgreSQL connections of this process (default by role: serve 30, api 20, worker 30, scheduler 5, others 4)")
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "redis:// URL (default: in-process Redis, serve only)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "API listen address (default 127.0.0.1:8080)")
+	fs.IntVar(&c.HTTPMaxConns, "http-max-conns", c.HTTPMaxConns, "API connections open at once (default 512)")
+	fs.DurationVar(&c.HTTPReadTimeout, "http-read-timeout", c.HTTPReadTimeout, "time for one request's headers and body (default 30s)")
+	fs.DurationVar(&c.HTTPIdleTimeout, "http-idle-timeout", c.HTTPIdleTimeout, "keep-alive wait for the next request (default 60s)")
 	fs.StringVar(&c.Queue, "queue", c.Queue, "asynq queue (default sends)")
 	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "tasks at once per worker (default 500)")
 	fs.StringVar(&c.PumpEvery, "pump-every", c.PumpEvery, "pump schedule (default @every 1s)")
@@ -135,6 +178,8 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.MLLPAddr, "mllp-addr", c.MLLPAddr, "HL7 v2 MLLP listen address (default: none)")
 	fs.StringVar(&c.MLLPClinic, "mllp-clinic", c.MLLPClinic, "clinic of every MLLP message (default: by sending facility)")
 	fs.DurationVar(&c.MLLPIdleTimeout, "mllp-idle-timeout", c.MLLPIdleTimeout, "MLLP idle/frame timeout (default 2m)")
+	fs.StringVar(&c.AllowPrivateHosts, "allow-private-hosts", c.AllowPrivateHosts, `internal hosts clinic URLs may reach: CIDRs, IPs, names, or "*" (default: none)`)
+	fs.IntVar(&c.MLLPMaxConns, "mllp-max-conns", c.MLLPMaxConns, "MLLP connections open at once (default 64)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn, error (default info)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (default text)")
 }
@@ -143,6 +188,9 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 func (c Config) withDefaults() Config {
 	c.DatabaseURL = cmp.Or(c.DatabaseURL, "beckon.db")
 	c.HTTPAddr = cmp.Or(c.HTTPAddr, "127.0.0.1:8080")
+	c.HTTPMaxConns = cmp.Or(c.HTTPMaxConns, 512)
+	c.HTTPReadTimeout = cmp.Or(c.HTTPReadTimeout, 30*time.Second)
+	c.HTTPIdleTimeout = cmp.Or(c.HTTPIdleTimeout, 60*time.Second)
 	c.Queue = cmp.Or(c.Queue, "sends")
 	c.Concurrency = cmp.Or(c.Concurrency, 500)
 	c.PumpEvery = cmp.Or(c.PumpEvery, "@every 1s")
@@ -153,6 +201,7 @@ func (c Config) withDefaults() Config {
 	c.PollInterval = cmp.Or(c.PollInterval, 100*time.Millisecond)
 	c.DemoTimeZone = cmp.Or(c.DemoTimeZone, "America/New_York")
 	c.MLLPIdleTimeout = cmp.Or(c.MLLPIdleTimeout, 2*time.Minute)
+	c.MLLPMaxConns = cmp.Or(c.MLLPMaxConns, 64)
 	c.LogLevel = cmp.Or(c.LogLevel, "info")
 	c.LogFormat = cmp.Or(c.LogFormat, "text")
 	return c
@@ -167,6 +216,9 @@ func (c Config) validate(role string) error {
 	if c.Recheck >= c.Horizon {
 		errs = append(errs, fmt.Errorf("recheck (%s) must be shorter than horizon (%s)", c.Recheck, c.Horizon))
 	}
+	if _, err := egress.ParsePolicy(c.AllowPrivateHosts); err != nil {
+		errs = append(errs, err)
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -178,4 +230,26 @@ func (c Config) validate(role string) error {
 		errs = append(errs, fmt.Errorf("log format %q: use text or json", c.LogFormat))
 	}
 	return errors.Join(errs...)
+}
+
+// egressPolicy is AllowPrivateHosts parsed (validate reports a bad list).
+func (c Config) egressPolicy() egress.Policy {
+	p, _ := egress.ParsePolicy(c.AllowPrivateHosts)
+	return p
+}
+
+// dbMaxConns is DBMaxConns or the role's default.
+func (c Config) dbMaxConns(role string) int {
+	if c.DBMaxConns > 0 {
+		return c.DBMaxConns
+	}
+	switch role {
+	case "serve", "worker":
+		return 30
+	case "api":
+		return 20
+	case "scheduler":
+		return 5
+	}
+	return 4
 }

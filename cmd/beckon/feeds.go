@@ -40,6 +40,7 @@ func (m *Main) startFeeds(ctx context.Context) error {
 		return fmt.Errorf("listen on %s (MLLP): %w", m.Config.MLLPAddr, err)
 	}
 	m.feeds.ln = ln
+	ln = api.LimitMLLP(ln, m.Config.MLLPMaxConns)
 	m.feeds.mllp = api.NewMLLPServer(proc, api.MLLPConfig{ClinicID: m.Config.MLLPClinic, IdleTimeout: m.Config.MLLPIdleTimeout})
 	m.feeds.wg.Add(1)
 	go func() {
@@ -76,5 +77,5 @@ func (m *Main) closeFeeds() error {
 
 // registerFeedHandlers adds the EHR write-back handler.
 func (m *Main) registerFeedHandlers(mux *asynq.ServeMux) {
-	mux.Handle(scheduler.TypeWriteback, worker.NewWritebacker(m.store, m.Clock, m.logger))
+	mux.Handle(scheduler.TypeWriteback, worker.NewWritebacker(m.store, m.Clock, m.logger, m.Config.egressPolicy()))
 }

@@ -78,6 +78,8 @@ func startAppEnv(t *testing.T, backend string, extra map[string]string) *app {
 		"BECKON_RECHECK":       "2s",
 		"BECKON_POLL_INTERVAL": "50ms",
 		"BECKON_LOG_LEVEL":     "debug",
+		// The tests' EHRs and webhooks are httptest servers on loopback.
+		"BECKON_ALLOW_PRIVATE_HOSTS": "127.0.0.1",
 	}
 	switch backend {
 	case "embedded":

@@ -148,7 +148,7 @@ func (m *Main) Addr() string {
 // their work and return).
 func (m *Main) Run(ctx context.Context) error {
 	m.logger = newLogger(m.Stderr, m.Config)
-	st, err := store.Open(ctx, m.Config.DatabaseURL)
+	st, err := store.OpenWith(ctx, m.Config.DatabaseURL, store.Options{MaxConns: m.Config.dbMaxConns(m.role)})
 	if err != nil {
 		return err
 	}
@@ -236,6 +236,7 @@ func (m *Main) startAPI(svc *scheduler.Service) error {
 		Tasks:    m.client,
 		Delivery: m.deliveryConfig(),
 		Queue:    m.Config.Queue,
+		Egress:   m.Config.egressPolicy(),
 	})
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
 	if err != nil {
@@ -243,12 +244,13 @@ func (m *Main) startAPI(svc *scheduler.Service) error {
 	}
 	m.ln = ln
 	m.http = &http.Server{
-		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
+		Handler:           api.CloseUnfinished(srv),
+		ReadHeaderTimeout: min(10*time.Second, m.Config.HTTPReadTimeout),
+		ReadTimeout:       m.Config.HTTPReadTimeout,
 		WriteTimeout:      time.Minute,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       m.Config.HTTPIdleTimeout,
 	}
+	ln = api.LimitHTTP(ln, m.Config.HTTPMaxConns)
 	m.serveW.Add(1)
 	go func() {
 		defer m.serveW.Done()
