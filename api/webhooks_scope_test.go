@@ -41,7 +41,7 @@ func (b *hookBundle) ownClinic(name string) ownClinic {
 	oc := ownClinic{clinic: storetest.Clinic(b.t, b.st, storetest.ClinicOpts{Name: name}), token: "abcdef0123456789abcdef0123456789", sgKey: key}
 	if _, err := b.st.ChannelSettingsPut(context.Background(), store.ChannelSettings{
 		ClinicID: oc.clinic.ID, TwilioAccountSID: "AC0123456789abcdef0123456789abcdef", TwilioAuthToken: oc.token,
-		SendGridWebhookKey: base64.StdEncoding.EncodeToString(der),
+		SendGridAPIKey: "SG.own", SendGridWebhookKey: base64.StdEncoding.EncodeToString(der),
 	}); err != nil {
 		b.t.Fatal(err)
 	}

@@ -70,10 +70,11 @@ func (cs ChannelSettings) OwnTwilio() bool {
 	return cs.TwilioAccountSID != "" || cs.TwilioAuthToken != ""
 }
 
-// OwnSendGrid reports whether the clinic has a SendGrid account of its own:
-// its API key, or its own event webhook key.
+// OwnSendGrid reports whether the clinic has a SendGrid account of its own
+// (its API key: its mail does not go through the installation's account).
+// Its own event webhook key alone does not make one.
 func (cs ChannelSettings) OwnSendGrid() bool {
-	return cs.SendGridAPIKey != "" || cs.SendGridWebhookKey != ""
+	return cs.SendGridAPIKey != ""
 }
 
 // PatientConsentParams changes one channel's consent of a patient.

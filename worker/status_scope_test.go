@@ -122,8 +122,7 @@ func TestStatusInstallationScope(t *testing.T) {
 		{"twilio", worker.ProviderTwilio, fallbackStep(),
 			store.ChannelSettings{TwilioAccountSID: "AC0123456789abcdef0123456789abcdef", TwilioAuthToken: "0123456789abcdef0123456789abcdef"},
 			"undelivered", "30006"},
-		{"sendgrid api key", worker.ProviderSendGrid, fallbackStepOn(store.ChannelEmail), store.ChannelSettings{SendGridAPIKey: "SG.own"}, "bounce", ""},
-		{"sendgrid webhook key", worker.ProviderSendGrid, fallbackStepOn(store.ChannelEmail), store.ChannelSettings{SendGridWebhookKey: "b3du"}, "bounce", ""},
+		{"sendgrid", worker.ProviderSendGrid, fallbackStepOn(store.ChannelEmail), store.ChannelSettings{SendGridAPIKey: "SG.own"}, "bounce", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -134,10 +133,13 @@ func TestStatusInstallationScope(t *testing.T) {
 			if _, err := own.st.ChannelSettingsPut(context.Background(), cs); err != nil {
 				t.Fatal(err)
 			}
-			// Another provider's account does not count.
+			// Another provider's account does not count, nor a sender, nor
+			// SendGrid's event key alone (the mail still goes through the
+			// installation's account).
 			other := store.ChannelSettings{ClinicID: shared.clinic.ID, SendGridAPIKey: "SG.x", TwilioFrom: "+14155550100"}
 			if c.provider == worker.ProviderSendGrid {
-				other = store.ChannelSettings{ClinicID: shared.clinic.ID, TwilioAccountSID: "AC0123456789abcdef0123456789abcdef", TwilioAuthToken: "0123456789abcdef0123456789abcdef"}
+				other = store.ChannelSettings{ClinicID: shared.clinic.ID, SendGridWebhookKey: "b3du",
+					TwilioAccountSID: "AC0123456789abcdef0123456789abcdef", TwilioAuthToken: "0123456789abcdef0123456789abcdef"}
 			}
 			if _, err := own.st.ChannelSettingsPut(context.Background(), other); err != nil {
 				t.Fatal(err)
