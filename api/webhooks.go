@@ -53,6 +53,9 @@ const (
 	ClinicParam = "clinic_id"
 )
 
+// maxLoggedID bounds an id taken from a webhook body before it is logged.
+const maxLoggedID = 64
+
 // maxWebhookBytes bounds a webhook body (SendGrid batches up to ~1,000 events).
 const maxWebhookBytes = 2 << 20
 
@@ -264,8 +267,8 @@ func (wh *webhooks) sendgridEvents(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			ignored++
 			wh.s.logger.Warn("sendgrid event outside the webhook's clinic ignored",
-				slog.String("url_clinic_id", urlClinic), slog.String("event_clinic_id", e.ClinicID),
-				slog.String("sg_event_id", e.SGEventID), slog.String("send_id", e.SendID))
+				slog.String("url_clinic_id", urlClinic), slog.String("event_clinic_id", truncate(e.ClinicID, maxLoggedID)),
+				slog.String("sg_event_id", truncate(e.SGEventID, maxLoggedID)), slog.String("send_id", truncate(e.SendID, maxLoggedID)))
 			continue
 		}
 		p := worker.StatusPayload{
