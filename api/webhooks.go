@@ -25,13 +25,36 @@ import (
 )
 
 // Webhook paths. Both are public: a request is trusted by its signature only.
+//
+// Clinic scope. Every effect of a callback is limited to one clinic, end to
+// end (the queued status carries it; the worker reads and writes only that
+// clinic's records):
+//
+//   - clinic_id in the URL names the clinic. The clinic's own secret (Twilio
+//     auth token, SendGrid webhook key) verifies the callback; a clinic
+//     without one is verified with the installation's secret.
+//   - Without clinic_id, only the installation's secret verifies. A Twilio
+//     callback must name its clinic (Beckon puts clinic_id in every
+//     StatusCallback URL): one without is refused. A SendGrid event is
+//     scoped to the clinic its custom argument clinic_id names (Beckon sets it
+//     on every mail); an event without one is ignored.
+//   - A SendGrid event whose clinic_id differs from the URL's is ignored.
+//   - A callback verified with the installation's secret touches only a
+//     clinic without an account of its own with that provider (checked by
+//     the worker when it applies the status): the installation's account
+//     sent only those clinics' messages.
+//
+// A send or message id the scoped clinic does not have changes nothing.
 const (
 	TwilioStatusPath   = "/webhooks/twilio/status"
 	SendGridEventsPath = "/webhooks/sendgrid/events"
 	// ClinicParam is the query parameter of a webhook URL that names the
-	// clinic whose credentials verify it (absent: the installation's).
+	// clinic the callback is for (and whose credentials verify it).
 	ClinicParam = "clinic_id"
 )
+
+// maxLoggedID bounds an id taken from a webhook body before it is logged.
+const maxLoggedID = 64
 
 // maxWebhookBytes bounds a webhook body (SendGrid batches up to ~1,000 events).
 const maxWebhookBytes = 2 << 20
@@ -90,13 +113,13 @@ func (wh *webhooks) fail(w http.ResponseWriter, status int, msg string) {
 	writeError(w, newError(status, codeFor(status), msg))
 }
 
-// settings returns the clinic's channel settings named by the URL, if any.
-func (wh *webhooks) settings(ctx context.Context, r *http.Request) (store.ChannelSettings, error) {
-	id := r.URL.Query().Get(ClinicParam)
-	if id == "" {
+// settings returns the channel settings of the clinic the URL names (empty
+// settings when it names none, or a clinic without settings).
+func (wh *webhooks) settings(ctx context.Context, clinicID string) (store.ChannelSettings, error) {
+	if clinicID == "" {
 		return store.ChannelSettings{}, nil
 	}
-	cs, err := wh.s.store.ChannelSettingsGet(ctx, id)
+	cs, err := wh.s.store.ChannelSettingsGet(ctx, clinicID)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.ChannelSettings{}, nil
 	}
@@ -140,15 +163,20 @@ func (wh *webhooks) twilioStatus(w http.ResponseWriter, r *http.Request) {
 		wh.fail(w, http.StatusForbidden, "missing "+twilio.SignatureHeader)
 		return
 	}
-	cs, err := wh.settings(r.Context(), r)
+	clinicID := r.URL.Query().Get(ClinicParam)
+	if clinicID == "" {
+		writeError(w, newError(http.StatusBadRequest, CodeBadRequest, "the callback URL must name its clinic ("+ClinicParam+")"))
+		return
+	}
+	cs, err := wh.settings(r.Context(), clinicID)
 	if err != nil {
 		wh.s.logger.Error("webhook settings lookup failed", slog.String("error", err.Error()))
 		wh.fail(w, http.StatusServiceUnavailable, "cannot verify the callback now")
 		return
 	}
-	token := cs.TwilioAuthToken
+	token, viaInstallation := cs.TwilioAuthToken, false
 	if token == "" {
-		token = wh.cfg.TwilioAuthToken
+		token, viaInstallation = wh.cfg.TwilioAuthToken, true
 	}
 	if token == "" || !twilio.ValidateBody(token, wh.calledURL(r), raw, sig) {
 		wh.s.logger.Warn("twilio callback with a bad signature", slog.String("path", r.URL.Path))
@@ -161,12 +189,14 @@ func (wh *webhooks) twilioStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := worker.StatusPayload{
-		Provider:   worker.ProviderTwilio,
-		ProviderID: form.Get("MessageSid"),
-		SendID:     r.URL.Query().Get(twilio.SendIDParam),
-		Event:      strings.ToLower(form.Get("MessageStatus")),
-		ErrorCode:  form.Get("ErrorCode"),
-		At:         wh.s.cfg.Clock.Now(),
+		Provider:        worker.ProviderTwilio,
+		ClinicID:        clinicID,
+		ViaInstallation: viaInstallation,
+		ProviderID:      form.Get("MessageSid"),
+		SendID:          r.URL.Query().Get(twilio.SendIDParam),
+		Event:           strings.ToLower(form.Get("MessageStatus")),
+		ErrorCode:       form.Get("ErrorCode"),
+		At:              wh.s.cfg.Clock.Now(),
 	}
 	if p.ProviderID == "" || p.Event == "" {
 		writeError(w, invalid("MessageStatus", "MessageSid and MessageStatus are required"))
@@ -186,8 +216,9 @@ type sgEvent struct {
 	Timestamp   int64           `json:"timestamp"`
 	SGEventID   string          `json:"sg_event_id"`
 	SGMessageID string          `json:"sg_message_id"`
-	SendID      string          `json:"send_id"`
-	Type        string          `json:"type"` // bounce: "bounce" or "blocked"
+	SendID      string          `json:"send_id"`   // custom argument
+	ClinicID    string          `json:"clinic_id"` // custom argument
+	Type        string          `json:"type"`      // bounce: "bounce" or "blocked"
 	Status      json.RawMessage `json:"status"`
 }
 
@@ -202,15 +233,16 @@ func (wh *webhooks) sendgridEvents(w http.ResponseWriter, r *http.Request) {
 		wh.fail(w, http.StatusForbidden, "missing "+sendgrid.SignatureHeader+" or "+sendgrid.TimestampHeader)
 		return
 	}
-	cs, err := wh.settings(r.Context(), r)
+	urlClinic := r.URL.Query().Get(ClinicParam)
+	cs, err := wh.settings(r.Context(), urlClinic)
 	if err != nil {
 		wh.s.logger.Error("webhook settings lookup failed", slog.String("error", err.Error()))
 		wh.fail(w, http.StatusServiceUnavailable, "cannot verify the events now")
 		return
 	}
-	b64 := cs.SendGridWebhookKey
+	b64, viaInstallation := cs.SendGridWebhookKey, false
 	if b64 == "" {
-		b64 = wh.cfg.SendGridWebhookKey
+		b64, viaInstallation = wh.cfg.SendGridWebhookKey, true
 	}
 	pub, err := wh.publicKey(b64)
 	if err != nil {
@@ -231,17 +263,28 @@ func (wh *webhooks) sendgridEvents(w http.ResponseWriter, r *http.Request) {
 		wh.fail(w, http.StatusBadRequest, "body is not a JSON array of events")
 		return
 	}
+	ignored := 0
 	for _, e := range events {
 		if e.Event == "" {
 			continue
 		}
+		clinicID, ok := eventClinic(urlClinic, e.ClinicID)
+		if !ok {
+			ignored++
+			wh.s.logger.Warn("sendgrid event outside the webhook's clinic ignored",
+				slog.String("url_clinic_id", urlClinic), slog.String("event_clinic_id", truncate(e.ClinicID, maxLoggedID)),
+				slog.String("sg_event_id", truncate(e.SGEventID, maxLoggedID)), slog.String("send_id", truncate(e.SendID, maxLoggedID)))
+			continue
+		}
 		p := worker.StatusPayload{
-			Provider:   worker.ProviderSendGrid,
-			Key:        e.SGEventID,
-			ProviderID: strings.SplitN(e.SGMessageID, ".", 2)[0],
-			SendID:     e.SendID,
-			Event:      e.Event,
-			At:         time.Unix(e.Timestamp, 0).UTC(),
+			Provider:        worker.ProviderSendGrid,
+			ClinicID:        clinicID,
+			ViaInstallation: viaInstallation,
+			Key:             e.SGEventID,
+			ProviderID:      strings.SplitN(e.SGMessageID, ".", 2)[0],
+			SendID:          e.SendID,
+			Event:           e.Event,
+			At:              time.Unix(e.Timestamp, 0).UTC(),
 		}
 		if p.Key == "" {
 			sum := sha256.Sum256([]byte(e.SGMessageID + "\x00" + e.Event + "\x00" + strconv.FormatInt(e.Timestamp, 10)))
@@ -256,7 +299,23 @@ func (wh *webhooks) sendgridEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if ignored > 0 {
+		wh.s.logger.Info("sendgrid events received", slog.Int("events", len(events)), slog.Int("ignored", ignored))
+	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// eventClinic is the clinic a SendGrid event is scoped to: the URL's, which
+// the event's own clinic_id (a custom argument) must not contradict; without
+// one in the URL, the event's. ok is false when the event is to be ignored.
+func eventClinic(urlClinic, eventClinic string) (string, bool) {
+	switch {
+	case urlClinic == "":
+		return eventClinic, eventClinic != ""
+	case eventClinic != "" && eventClinic != urlClinic:
+		return "", false
+	}
+	return urlClinic, true
 }
 
 func (wh *webhooks) publicKey(b64 string) (*ecdsa.PublicKey, error) {

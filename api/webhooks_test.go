@@ -123,7 +123,7 @@ func (b *hookBundle) tasks() []worker.StatusPayload {
 func TestTwilioStatusWebhook(t *testing.T) {
 	t.Parallel()
 	b := setupHooks(t)
-	path := api.TwilioStatusPath + "?send_id=snd_1"
+	path := api.TwilioStatusPath + "?clinic_id=" + b.clinic.ID + "&send_id=snd_1"
 	form := url.Values{"MessageSid": {"SM123"}, "MessageStatus": {"delivered"}, "AccountSid": {twiliofake.AccountSID}, "To": {"+14155550123"}}
 	body := []byte(form.Encode())
 	good := map[string]string{
@@ -154,8 +154,9 @@ func TestTwilioStatusWebhook(t *testing.T) {
 		}
 	}
 	ts := b.tasks()
-	if len(ts) != 1 || ts[0].ProviderID != "SM123" || ts[0].Event != "delivered" || ts[0].SendID != "snd_1" || ts[0].Key != "SM123:delivered" {
-		t.Fatalf("tasks %+v, want one delivered status", ts)
+	if len(ts) != 1 || ts[0].ProviderID != "SM123" || ts[0].Event != "delivered" || ts[0].SendID != "snd_1" || ts[0].Key != "SM123:delivered" ||
+		ts[0].ClinicID != b.clinic.ID || !ts[0].ViaInstallation {
+		t.Fatalf("tasks %+v, want one delivered status of the clinic, verified by the installation's token", ts)
 	}
 }
 
@@ -172,8 +173,8 @@ func (b *hookBundle) signSG(body []byte, ts string) string {
 func TestSendGridEventsWebhook(t *testing.T) {
 	t.Parallel()
 	b := setupHooks(t)
-	body := []byte(`[{"email":"ana@example.com","timestamp":1700000000,"event":"delivered","sg_event_id":"ev1","sg_message_id":"X1.filter.1","send_id":"snd_1"},` +
-		`{"email":"ana@example.com","timestamp":1700000001,"event":"bounce","sg_event_id":"ev2","sg_message_id":"X1.filter.1","send_id":"snd_1"}]` + "\r\n")
+	body := []byte(`[{"email":"ana@example.com","timestamp":1700000000,"event":"delivered","sg_event_id":"ev1","sg_message_id":"X1.filter.1","send_id":"snd_1","clinic_id":"` + b.clinic.ID + `"},` +
+		`{"email":"ana@example.com","timestamp":1700000001,"event":"bounce","sg_event_id":"ev2","sg_message_id":"X1.filter.1","send_id":"snd_1","clinic_id":"` + b.clinic.ID + `"}]` + "\r\n")
 	now := strconv.FormatInt(time.Now().Unix(), 10)
 	stale := strconv.FormatInt(time.Now().Add(-time.Hour).Unix(), 10)
 	hdr := func(sig, ts string) map[string]string {
@@ -208,7 +209,7 @@ func TestSendGridEventsWebhook(t *testing.T) {
 		t.Fatalf("tasks %+v, want 2", ts)
 	}
 	for _, p := range ts {
-		if p.ProviderID != "X1" || p.SendID != "snd_1" || (p.Key != "ev1" && p.Key != "ev2") {
+		if p.ProviderID != "X1" || p.SendID != "snd_1" || (p.Key != "ev1" && p.Key != "ev2") || p.ClinicID != b.clinic.ID || !p.ViaInstallation {
 			t.Fatalf("task %+v", p)
 		}
 	}

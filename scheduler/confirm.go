@@ -88,8 +88,10 @@ func (s *Service) Confirm(ctx context.Context, c store.Confirmation) (ConfirmRes
 // confirmation; its TaskID is the write-back id.
 const TypeWriteback = "ehr:writeback"
 
-// WritebackPayload is the body of a TypeWriteback task: only the id.
+// WritebackPayload is the body of a TypeWriteback task: only the write-back's
+// clinic and id; the worker reads it within that clinic only.
 type WritebackPayload struct {
+	ClinicID    string `json:"clinic_id"`
 	WritebackID string `json:"writeback_id"`
 }
 
@@ -105,7 +107,7 @@ func enqueueWritebacks(ctx context.Context, c *asynq.Client, queue string, ws []
 	var errs []error
 	n := 0
 	for _, w := range ws {
-		b, _ := json.Marshal(WritebackPayload{WritebackID: w.ID})
+		b, _ := json.Marshal(WritebackPayload{ClinicID: w.ClinicID, WritebackID: w.ID})
 		_, err := c.EnqueueContext(ctx, asynq.NewTask(TypeWriteback, b),
 			asynq.TaskID(w.ID), asynq.Queue(cmp.Or(queue, DefaultQueue)), asynq.MaxRetry(12))
 		switch {

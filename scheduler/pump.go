@@ -216,7 +216,7 @@ func (p *Pump) enqueue(ctx context.Context, sends []store.Send, taskID func(stor
 	g.SetLimit(p.cfg.Parallel)
 	for i, sd := range sends {
 		g.Go(func() error {
-			task, err := NewDeliverTask(sd.ID)
+			task, err := NewDeliverTask(sd)
 			if err != nil {
 				return err
 			}

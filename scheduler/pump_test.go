@@ -125,7 +125,7 @@ func TestPumpHandsBackAbandonedClaims(t *testing.T) {
 	b := pumpSetup(t)
 	sd := b.send(t, b.clock.Now())
 	b.run(t) // the send's own task is in Redis
-	if _, ok, err := b.st.SendClaim(context.Background(), store.SendClaimParams{ID: sd.ID, Token: "dead", Now: b.clock.Now()}); err != nil || !ok {
+	if _, ok, err := b.st.SendClaim(context.Background(), store.SendClaimParams{ClinicID: sd.ClinicID, ID: sd.ID, Token: "dead", Now: b.clock.Now()}); err != nil || !ok {
 		t.Fatalf("claim: %v %v", ok, err)
 	}
 	if s := b.run(t); s.StaleClaim != 0 {

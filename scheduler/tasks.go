@@ -2,9 +2,12 @@ package scheduler
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/beckonhealth/beckon/store"
 )
 
 // TypeDeliver is the asynq task type that delivers one planned send.
@@ -13,15 +16,22 @@ const TypeDeliver = "send:deliver"
 // DefaultQueue is the asynq queue sends go through.
 const DefaultQueue = "sends"
 
-// DeliverPayload is the body of a TypeDeliver task: only the send id; the store
-// holds everything else, so the task never carries PHI.
+// DeliverPayload is the body of a TypeDeliver task: only the send's clinic and
+// id; the store holds everything else, so the task never carries PHI. The
+// worker claims the send within that clinic only.
 type DeliverPayload struct {
-	SendID string `json:"send_id"`
+	ClinicID string `json:"clinic_id"`
+	SendID   string `json:"send_id"`
 }
 
+// ErrNoClinic: a task payload without its clinic (one queued before payloads
+// carried it). It is dropped, not retried: the pump or the recheck enqueues
+// the work again, with its clinic.
+var ErrNoClinic = errors.New("task payload has no clinic_id")
+
 // NewDeliverTask builds the task for a send.
-func NewDeliverTask(sendID string) (*asynq.Task, error) {
-	b, err := json.Marshal(DeliverPayload{SendID: sendID})
+func NewDeliverTask(s store.Send) (*asynq.Task, error) {
+	b, err := json.Marshal(DeliverPayload{ClinicID: s.ClinicID, SendID: s.ID})
 	if err != nil {
 		return nil, fmt.Errorf("marshal deliver payload: %w", err)
 	}
@@ -36,6 +46,9 @@ func ParseDeliverPayload(b []byte) (DeliverPayload, error) {
 	}
 	if p.SendID == "" {
 		return p, fmt.Errorf("deliver payload: no send_id")
+	}
+	if p.ClinicID == "" {
+		return p, fmt.Errorf("deliver payload: %w", ErrNoClinic)
 	}
 	return p, nil
 }

@@ -95,7 +95,7 @@ func TestBatch(t *testing.T) {
 			}
 			want := map[string]string{"s1": store.SendSuperseded, "s2": store.SendPlanned, "s3": store.SendSuperseded, "s4": store.SendSent, "s5": store.SendPlanned}
 			for id, status := range want {
-				s, err := b.st.SendGet(b.ctx, id)
+				s, err := b.st.SendGet(b.ctx, b.clinic.ID, id)
 				noErr(t, "get "+id, err)
 				if s.Status != status {
 					t.Fatalf("%s is %s, want %s", id, s.Status, status)

@@ -56,15 +56,15 @@ func (q *queries) WritebackInsert(ctx context.Context, w Writeback) error {
 	return err
 }
 
-func (q *queries) WritebackGet(ctx context.Context, id string) (Writeback, error) {
+func (q *queries) WritebackGet(ctx context.Context, clinicID, id string) (Writeback, error) {
 	return get(ctx, q, "writeback.get", scanWriteback,
-		`SELECT `+writebackCols+` FROM writebacks WHERE id = $1`, id)
+		`SELECT `+writebackCols+` FROM writebacks WHERE clinic_id = $1 AND id = $2`, clinicID, id)
 }
 
 func (q *queries) WritebackUpdate(ctx context.Context, w Writeback) error {
 	ok, err := q.execOne(ctx, "writeback.update", `
 		UPDATE writebacks SET status = $2, attempts = $3, last_error = $4, updated_at = $5
-		WHERE id = $1`, w.ID, w.Status, w.Attempts, w.LastError, stamp(w.UpdatedAt).UnixMilli())
+		WHERE id = $1 AND clinic_id = $6`, w.ID, w.Status, w.Attempts, w.LastError, stamp(w.UpdatedAt).UnixMilli(), w.ClinicID)
 	if err == nil && !ok {
 		return ErrNotFound
 	}

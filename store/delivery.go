@@ -15,9 +15,10 @@ type DeliveryQuerier interface {
 	// them as stored, with Revision one more than before (1 for the first).
 	ChannelSettingsPut(ctx context.Context, s ChannelSettings) (ChannelSettings, error)
 
-	// MessageGetByProvider finds an outbound message by the provider's id
-	// (any clinic: webhooks know only that id); ErrNotFound if none.
-	MessageGetByProvider(ctx context.Context, provider, providerID string) (Message, error)
+	// MessageGetByProvider finds the clinic's outbound message by the
+	// provider's id; ErrNotFound if the clinic has none (another clinic's
+	// message included).
+	MessageGetByProvider(ctx context.Context, clinicID, provider, providerID string) (Message, error)
 	// MessageStatusApply records the event in the message's history and moves
 	// the message's status to e.Status only if that is a later state
 	// (MessageStatusRank): callbacks arriving out of order never move a
@@ -25,9 +26,10 @@ type DeliveryQuerier interface {
 	// clinic has no such message.
 	MessageStatusApply(ctx context.Context, clinicID string, e MessageEvent) (moved bool, err error)
 
-	// ProviderEventRecord remembers a provider's callback by its idempotency
-	// key; first is false when it was recorded before.
-	ProviderEventRecord(ctx context.Context, provider, key string, at time.Time) (first bool, err error)
+	// ProviderEventRecord remembers a provider's callback to the clinic by its
+	// idempotency key; first is false when it was recorded before for that
+	// clinic. The same key sent to another clinic is another event.
+	ProviderEventRecord(ctx context.Context, clinicID, provider, key string, at time.Time) (first bool, err error)
 
 	// PatientConsentSet sets the patient's consent on one channel (sms, email);
 	// ErrNotFound if there is no such patient.
@@ -60,6 +62,19 @@ type ChannelSettings struct {
 
 	Revision  int64
 	UpdatedAt time.Time
+}
+
+// OwnTwilio reports whether the clinic has a Twilio account of its own (its
+// SMS do not go through the installation's account).
+func (cs ChannelSettings) OwnTwilio() bool {
+	return cs.TwilioAccountSID != "" || cs.TwilioAuthToken != ""
+}
+
+// OwnSendGrid reports whether the clinic has a SendGrid account of its own
+// (its API key: its mail does not go through the installation's account).
+// Its own event webhook key alone does not make one.
+func (cs ChannelSettings) OwnSendGrid() bool {
+	return cs.SendGridAPIKey != ""
 }
 
 // PatientConsentParams changes one channel's consent of a patient.

@@ -11,10 +11,11 @@ import (
 // running at the same moment share one claim statement and one record
 // transaction instead of paying for their own.
 type DispatchQuerier interface {
-	// SendClaimMany claims, with one token, those of ids that are planned, and
-	// returns them as claimed. Ids not returned were not planned (claimed by
-	// someone else, ended, or unknown): SendClaim tells which.
-	SendClaimMany(ctx context.Context, ids []string, token string, now time.Time) ([]Send, error)
+	// SendClaimMany claims, with one token, those of the named sends that are
+	// planned and of the clinic they are named with, and returns them as
+	// claimed. Sends not returned were not planned (claimed by someone else,
+	// ended), are unknown, or are another clinic's: SendClaim tells which.
+	SendClaimMany(ctx context.Context, refs []SendRef, token string, now time.Time) ([]Send, error)
 	// AddressUndeliverableGetMany returns the clinic's undeliverable records
 	// among addresses (phone numbers and email addresses, any channel).
 	AddressUndeliverableGetMany(ctx context.Context, clinicID string, addresses []string) ([]UndeliverableAddress, error)
@@ -34,25 +35,32 @@ type SentRecord struct {
 	Events []MessageEvent
 }
 
+// SendRef names a send of a clinic.
+type SendRef struct {
+	ClinicID string
+	ID       string
+}
+
 // SendClaimMany on PostgreSQL skips the sends another transaction has locked
 // (a campaign change superseding them, say): waiting for one of them would
 // hold up the whole batch, and with it every delivery behind it. A skipped
 // send is not claimed, so its delivery takes the one-by-one path and waits
 // alone. SQLite has one writer: there is nothing to skip.
-func (q *queries) SendClaimMany(ctx context.Context, ids []string, token string, now time.Time) ([]Send, error) {
+func (q *queries) SendClaimMany(ctx context.Context, refs []SendRef, token string, now time.Time) ([]Send, error) {
 	_, sqlite := q.db.(sqliteConn)
 	var out []Send
-	err := chunks(ids, idChunk, func(part []string) error {
+	err := chunks(refs, idChunk, func(part []SendRef) error {
 		var w where
 		at := w.arg(stamp(now).UnixMilli())
 		tok := w.arg(token)
 		w.add("status = '" + SendPlanned + "'")
-		in := inList(&w, part)
+		in, owned := refList(&w, part)
 		if sqlite {
 			w.add("id IN " + in)
+			w.add(owned)
 		} else {
 			w.add("id IN (SELECT id FROM sends WHERE status = '" + SendPlanned + "' AND id IN " + in +
-				" FOR UPDATE SKIP LOCKED)")
+				" AND " + owned + " FOR UPDATE SKIP LOCKED)")
 		}
 		ss, err := list(ctx, q, "send.claim_many", scanSend, `
 			UPDATE sends SET status = '`+SendClaimed+`', claim_token = `+tok+`, claimed_at = `+at+`,
@@ -62,6 +70,27 @@ func (q *queries) SendClaimMany(ctx context.Context, ids []string, token string,
 		return err
 	})
 	return out, err
+}
+
+// refList binds the refs' ids once each and returns the id list, "($1, $3)",
+// and the condition that a row is of the clinic its id was named with,
+// "clinic_id = CASE id WHEN $1 THEN $2 WHEN $3 THEN $4 END" (NULL, so false,
+// for an id not in the list). Of an id named twice, the first ref counts.
+func refList(w *where, refs []SendRef) (in, owned string) {
+	var ids, cases strings.Builder
+	ids.WriteString("(")
+	cases.WriteString("clinic_id = CASE id")
+	for i, r := range refs {
+		id := w.arg(r.ID)
+		if i > 0 {
+			ids.WriteString(", ")
+		}
+		ids.WriteString(id)
+		cases.WriteString(" WHEN " + id + " THEN " + w.arg(r.ClinicID))
+	}
+	ids.WriteString(")")
+	cases.WriteString(" END")
+	return ids.String(), cases.String()
 }
 
 func (q *queries) AddressUndeliverableGetMany(ctx context.Context, clinicID string, addresses []string) ([]UndeliverableAddress, error) {

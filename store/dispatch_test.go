@@ -22,7 +22,7 @@ func TestSendClaimMany(t *testing.T) {
 		})
 		ended := storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_ended", Status: store.SendSkipped})
 
-		got, err := b.st.SendClaimMany(b.ctx, []string{planned1.ID, taken.ID, ended.ID, "snd_missing", planned2.ID, planned1.ID}, "tok_1", b.now)
+		got, err := b.st.SendClaimMany(b.ctx, b.refs(planned1.ID, taken.ID, ended.ID, "snd_missing", planned2.ID, planned1.ID), "tok_1", b.now)
 		noErr(t, "claim many", err)
 		slices.SortFunc(got, func(x, y store.Send) int { return strings.Compare(x.ID, y.ID) })
 		equal(t, "claimed", sendIDs(got), []string{planned1.ID, planned2.ID})
@@ -35,11 +35,11 @@ func TestSendClaimMany(t *testing.T) {
 
 		// Nothing else moved, and a second claim finds nothing planned.
 		for _, s := range []store.Send{taken, ended} {
-			now, err := b.st.SendGet(b.ctx, s.ID)
+			now, err := b.st.SendGet(b.ctx, b.clinic.ID, s.ID)
 			noErr(t, "get", err)
 			equal(t, "untouched "+s.ID, now, s)
 		}
-		again, err := b.st.SendClaimMany(b.ctx, []string{planned1.ID, planned2.ID}, "tok_2", b.now)
+		again, err := b.st.SendClaimMany(b.ctx, b.refs(planned1.ID, planned2.ID), "tok_2", b.now)
 		noErr(t, "claim again", err)
 		equal(t, "claimed twice", len(again), 0)
 	})
@@ -53,11 +53,11 @@ func TestSendRecordMany(t *testing.T) {
 		for _, id := range []string{"snd_1", "snd_2", "snd_lost"} {
 			storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: id, PatientID: "pat_1", AppointmentID: "apt_1"})
 		}
-		claimed, err := b.st.SendClaimMany(b.ctx, []string{"snd_1", "snd_2", "snd_lost"}, "tok", b.now)
+		claimed, err := b.st.SendClaimMany(b.ctx, b.refs("snd_1", "snd_2", "snd_lost"), "tok", b.now)
 		noErr(t, "claim", err)
 		equal(t, "claimed", len(claimed), 3)
 		// Another worker took snd_lost over after its claim went stale.
-		_, ok, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ID: "snd_lost", Token: "tok_new", Now: b.now.Add(time.Hour), StaleBefore: b.now.Add(time.Minute)})
+		_, ok, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID, ID: "snd_lost", Token: "tok_new", Now: b.now.Add(time.Hour), StaleBefore: b.now.Add(time.Minute)})
 		noErr(t, "take over", err)
 		if !ok {
 			t.Fatal("take over: not claimed")
@@ -84,7 +84,7 @@ func TestSendRecordMany(t *testing.T) {
 		equal(t, "lost", lost, []string{"snd_lost"})
 
 		for _, r := range recs[:2] {
-			sd, err := b.st.SendGet(b.ctx, r.Message.SendID)
+			sd, err := b.st.SendGet(b.ctx, b.clinic.ID, r.Message.SendID)
 			noErr(t, "get send", err)
 			if sd.Status != store.SendSent || sd.MessageID != r.Message.ID || !sd.SentAt.Equal(at) || sd.ClaimToken != "tok" {
 				t.Fatalf("send %s: status %q message %q sent_at %v token %q", sd.ID, sd.Status, sd.MessageID, sd.SentAt, sd.ClaimToken)
@@ -97,7 +97,7 @@ func TestSendRecordMany(t *testing.T) {
 			}
 		}
 		// The lost claim keeps its new owner, and its message was not stored.
-		sd, err := b.st.SendGet(b.ctx, "snd_lost")
+		sd, err := b.st.SendGet(b.ctx, b.clinic.ID, "snd_lost")
 		noErr(t, "get lost", err)
 		if sd.Status != store.SendClaimed || sd.ClaimToken != "tok_new" || sd.MessageID != "" {
 			t.Fatalf("lost send: status %q token %q message %q", sd.Status, sd.ClaimToken, sd.MessageID)
@@ -157,7 +157,7 @@ func TestSendClaimManySkipsLockedSends(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 			defer cancel()
-			got, err := b.st.SendClaimMany(ctx, []string{"snd_locked", "snd_free"}, "tok", b.now)
+			got, err := b.st.SendClaimMany(ctx, b.refs("snd_locked", "snd_free"), "tok", b.now)
 			if err != nil {
 				return err
 			}
@@ -165,8 +165,17 @@ func TestSendClaimManySkipsLockedSends(t *testing.T) {
 			return nil
 		})
 		noErr(t, "transaction", err)
-		got, err := b.st.SendClaimMany(b.ctx, []string{"snd_locked"}, "tok2", b.now)
+		got, err := b.st.SendClaimMany(b.ctx, b.refs("snd_locked"), "tok2", b.now)
 		noErr(t, "claim after the lock", err)
 		equal(t, "claimed after the lock", sendIDs(got), []string{"snd_locked"})
 	})
+}
+
+// refs names sends of the bundle's clinic.
+func (b *bundle) refs(ids ...string) []store.SendRef {
+	out := make([]store.SendRef, len(ids))
+	for i, id := range ids {
+		out[i] = store.SendRef{ClinicID: b.clinic.ID, ID: id}
+	}
+	return out
 }

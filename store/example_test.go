@@ -44,9 +44,10 @@ func ExampleOpen() {
 		panic(err)
 	}
 	s, claimed, err := st.SendClaim(ctx, store.SendClaimParams{
-		ID:    "snd_1",
-		Token: "worker-1",
-		Now:   due,
+		ClinicID: "cln_1",
+		ID:       "snd_1",
+		Token:    "worker-1",
+		Now:      due,
 	})
 	if err != nil {
 		panic(err)

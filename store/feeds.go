@@ -35,8 +35,11 @@ type FeedQuerier interface {
 	ConfirmationList(ctx context.Context, clinicID, appointmentID string) ([]Confirmation, error)
 
 	WritebackInsert(ctx context.Context, w Writeback) error
-	WritebackGet(ctx context.Context, id string) (Writeback, error)
-	// WritebackUpdate sets status, attempts, last error and updated_at.
+	// WritebackGet returns the clinic's write-back; ErrNotFound if the clinic
+	// has none with that id.
+	WritebackGet(ctx context.Context, clinicID, id string) (Writeback, error)
+	// WritebackUpdate sets status, attempts, last error and updated_at of the
+	// write-back w.ID of w.ClinicID; ErrNotFound if the clinic has none.
 	WritebackUpdate(ctx context.Context, w Writeback) error
 	// WritebackList lists an appointment's write-backs, oldest first.
 	WritebackList(ctx context.Context, clinicID, appointmentID string) ([]Writeback, error)

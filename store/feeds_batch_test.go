@@ -32,7 +32,7 @@ func TestFeedBatch(t *testing.T) {
 		}
 		nothingOf := func(t *testing.T, b *bundle, sendID string) {
 			t.Helper()
-			_, err := b.st.SendGet(b.ctx, sendID)
+			_, err := b.st.SendGet(b.ctx, b.clinic.ID, sendID)
 			isErr(t, "send of a failed write", err, store.ErrNotFound)
 			_, err = b.st.InboundGet(b.ctx, "inb_"+sendID)
 			isErr(t, "archive of a failed write", err, store.ErrNotFound)
@@ -56,9 +56,9 @@ func TestFeedBatch(t *testing.T) {
 			w.Patients, w.Inbound = nil, nil
 			w.Supersede = []store.FeedSupersede{{AppointmentIDs: []string{"A-1"}, Reason: "appointment changed"}}
 			noErr(t, "write v2", b.st.FeedWrite(b.ctx, w))
-			s1, err := b.st.SendGet(b.ctx, "s1")
+			s1, err := b.st.SendGet(b.ctx, b.clinic.ID, "s1")
 			noErr(t, "s1", err)
-			s2, err := b.st.SendGet(b.ctx, "s2")
+			s2, err := b.st.SendGet(b.ctx, b.clinic.ID, "s2")
 			noErr(t, "s2", err)
 			if s1.Status != store.SendSuperseded || s1.Reason != "appointment changed" || s2.Status != store.SendPlanned {
 				t.Fatalf("after v2: s1 %s %q, s2 %s", s1.Status, s1.Reason, s2.Status)

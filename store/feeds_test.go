@@ -86,7 +86,7 @@ func TestFeeds(t *testing.T) {
 			noErr(t, "insert", b.st.WritebackInsert(b.ctx, w))
 			w.Status, w.Attempts, w.LastError, w.UpdatedAt = store.WritebackDone, 2, "412", b.now.Add(time.Minute)
 			noErr(t, "update", b.st.WritebackUpdate(b.ctx, w))
-			got, err := b.st.WritebackGet(b.ctx, "wbk_1")
+			got, err := b.st.WritebackGet(b.ctx, b.clinic.ID, "wbk_1")
 			noErr(t, "get", err)
 			equal(t, "get", got, w)
 			ws, err := b.st.WritebackList(b.ctx, b.clinic.ID, "A-1")

@@ -2,17 +2,19 @@ package store
 
 import (
 	"context"
+	"errors"
+	"strconv"
 	"time"
 )
 
-func (q *queries) MessageGetByProvider(ctx context.Context, provider, providerID string) (Message, error) {
+func (q *queries) MessageGetByProvider(ctx context.Context, clinicID, provider, providerID string) (Message, error) {
 	if providerID == "" {
 		return Message{}, ErrNotFound
 	}
 	return get(ctx, q, "message.get_by_provider", scanMessage,
 		`SELECT `+messageCols+` FROM messages
-		WHERE provider = $1 AND provider_id = $2 AND direction = $3
-		ORDER BY created_at, id LIMIT 1`, provider, providerID, Outbound)
+		WHERE clinic_id = $1 AND provider = $2 AND provider_id = $3 AND direction = $4
+		ORDER BY created_at, id LIMIT 1`, clinicID, provider, providerID, Outbound)
 }
 
 // statusRankSQL is MessageStatusRank in SQL; a status it does not know
@@ -52,10 +54,16 @@ func (q *queries) MessageStatusApply(ctx context.Context, clinicID string, e Mes
 	return moved, err
 }
 
-func (q *queries) ProviderEventRecord(ctx context.Context, provider, key string, at time.Time) (bool, error) {
+// ProviderEventRecord keys the event by clinic and key, the clinic id written
+// with its length so that no two (clinic, key) pairs share a stored key: one
+// clinic's callbacks can never use up another's keys.
+func (q *queries) ProviderEventRecord(ctx context.Context, clinicID, provider, key string, at time.Time) (bool, error) {
+	if clinicID == "" {
+		return false, errors.New("store: provider_event.record: no clinic")
+	}
 	return q.execOne(ctx, "provider_event.record", `
 		INSERT INTO provider_events (provider, event_key, at) VALUES ($1, $2, $3)
-		ON CONFLICT DO NOTHING`, provider, key, stamp(at).UnixMilli())
+		ON CONFLICT DO NOTHING`, provider, strconv.Itoa(len(clinicID))+":"+clinicID+":"+key, stamp(at).UnixMilli())
 }
 
 func (q *queries) PatientConsentSet(ctx context.Context, p PatientConsentParams) error {

@@ -24,12 +24,12 @@ func (q *queries) OutboxPut(ctx context.Context, e OutboxEntry) (bool, error) {
 		stamp(e.CreatedAt).UnixMilli())
 }
 
-func (q *queries) OutboxGetBySend(ctx context.Context, sendID string) (OutboxEntry, error) {
+func (q *queries) OutboxGetBySend(ctx context.Context, clinicID, sendID string) (OutboxEntry, error) {
 	if sendID == "" {
 		return OutboxEntry{}, ErrNotFound
 	}
 	return get(ctx, q, "outbox.get", scanOutbox,
-		`SELECT `+outboxCols+` FROM outbox WHERE send_id = $1`, sendID)
+		`SELECT `+outboxCols+` FROM outbox WHERE clinic_id = $1 AND send_id = $2`, clinicID, sendID)
 }
 
 func (q *queries) OutboxList(ctx context.Context, f OutboxFilter) ([]OutboxEntry, error) {

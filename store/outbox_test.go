@@ -35,10 +35,10 @@ func TestOutbox(t *testing.T) {
 			noErr(t, "put again", err)
 			equal(t, "created again", created, false)
 
-			got, err := b.st.OutboxGetBySend(b.ctx, "snd_1")
+			got, err := b.st.OutboxGetBySend(b.ctx, b.clinic.ID, "snd_1")
 			noErr(t, "get", err)
 			equal(t, "entry", got, want)
-			_, err = b.st.OutboxGetBySend(b.ctx, "nope")
+			_, err = b.st.OutboxGetBySend(b.ctx, b.clinic.ID, "nope")
 			isErr(t, "get missing", err, store.ErrNotFound)
 		})
 		t.Run("WithoutSend", func(t *testing.T) {
@@ -60,7 +60,7 @@ func TestOutbox(t *testing.T) {
 			if got[0].ID == "" || got[0].SendID != "" || got[0].CreatedAt.IsZero() {
 				t.Fatalf("entry %+v", got[0])
 			}
-			_, err = b.st.OutboxGetBySend(b.ctx, "")
+			_, err = b.st.OutboxGetBySend(b.ctx, b.clinic.ID, "")
 			isErr(t, "get by empty send", err, store.ErrNotFound)
 		})
 		t.Run("List", func(t *testing.T) {

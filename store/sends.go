@@ -68,8 +68,9 @@ func (q *queries) SendInsert(ctx context.Context, sends []Send) error {
 	})
 }
 
-func (q *queries) SendGet(ctx context.Context, id string) (Send, error) {
-	return get(ctx, q, "send.get", scanSend, `SELECT `+sendCols+` FROM sends WHERE id = $1`, id)
+func (q *queries) SendGet(ctx context.Context, clinicID, id string) (Send, error) {
+	return get(ctx, q, "send.get", scanSend,
+		`SELECT `+sendCols+` FROM sends WHERE clinic_id = $1 AND id = $2`, clinicID, id)
 }
 
 func (q *queries) SendListByAppointment(ctx context.Context, clinicID, appointmentID string) ([]Send, error) {
@@ -146,19 +147,19 @@ func (q *queries) SendMarkEnqueued(ctx context.Context, ids []string, at time.Ti
 // most one sees the row. A zero StaleBefore never takes a claimed send.
 func (q *queries) SendClaim(ctx context.Context, p SendClaimParams) (Send, bool, error) {
 	s, err := get(ctx, q, "send.claim", scanSend, `
-		UPDATE sends SET status = '`+SendClaimed+`', claim_token = $2, claimed_at = $3,
-			attempts = attempts + 1, updated_at = $3
-		WHERE id = $1 AND (status = '`+SendPlanned+`'
-			OR (status = '`+SendClaimed+`' AND claimed_at <= $4))
+		UPDATE sends SET status = '`+SendClaimed+`', claim_token = $3, claimed_at = $4,
+			attempts = attempts + 1, updated_at = $4
+		WHERE clinic_id = $1 AND id = $2 AND (status = '`+SendPlanned+`'
+			OR (status = '`+SendClaimed+`' AND claimed_at <= $5))
 		RETURNING `+sendCols,
-		p.ID, p.Token, stamp(p.Now).UnixMilli(), msArg(p.StaleBefore))
+		p.ClinicID, p.ID, p.Token, stamp(p.Now).UnixMilli(), msArg(p.StaleBefore))
 	if err == nil {
 		return s, true, nil
 	}
 	if !errors.Is(err, ErrNotFound) {
 		return Send{}, false, err
 	}
-	s, err = q.SendGet(ctx, p.ID)
+	s, err = q.SendGet(ctx, p.ClinicID, p.ID)
 	return s, false, err
 }
 

@@ -53,10 +53,10 @@ func TestSendInsertAndGet(t *testing.T) {
 				UpdatedAt: b.now,
 			}
 			noErr(t, "insert", b.st.SendInsert(b.ctx, []store.Send{full, sparse}))
-			got, err := b.st.SendGet(b.ctx, full.ID)
+			got, err := b.st.SendGet(b.ctx, b.clinic.ID, full.ID)
 			noErr(t, "get", err)
 			equal(t, "full", got, full)
-			got, err = b.st.SendGet(b.ctx, sparse.ID)
+			got, err = b.st.SendGet(b.ctx, b.clinic.ID, sparse.ID)
 			noErr(t, "get", err)
 			sparse.Status = store.SendPlanned
 			equal(t, "sparse", got, sparse)
@@ -72,10 +72,10 @@ func TestSendInsertAndGet(t *testing.T) {
 			again.Status = store.SendSkipped
 			fresh := store.Send{ID: "snd_new", ClinicID: b.clinic.ID, DueAt: b.now}
 			noErr(t, "insert", b.st.SendInsert(b.ctx, []store.Send{again, fresh, fresh}))
-			got, err := b.st.SendGet(b.ctx, s.ID)
+			got, err := b.st.SendGet(b.ctx, b.clinic.ID, s.ID)
 			noErr(t, "get", err)
 			equal(t, "existing", got, s)
-			_, err = b.st.SendGet(b.ctx, "snd_new")
+			_, err = b.st.SendGet(b.ctx, b.clinic.ID, "snd_new")
 			noErr(t, "get new", err)
 			noErr(t, "insert nothing", b.st.SendInsert(b.ctx, nil))
 		})
@@ -102,7 +102,7 @@ func TestSendInsertAndGet(t *testing.T) {
 		t.Run("Missing", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			_, err := b.st.SendGet(b.ctx, "nope")
+			_, err := b.st.SendGet(b.ctx, b.clinic.ID, "nope")
 			isErr(t, "get", err, store.ErrNotFound)
 		})
 	})
@@ -166,7 +166,11 @@ func TestSendSupersede(t *testing.T) {
 			t.Helper()
 			out := map[string]string{}
 			for _, id := range []string{"k1", "k2", "x1", "y1", "done", "elsewhere", "foreign"} {
-				s, err := b.st.SendGet(b.ctx, id)
+				clinic := b.clinic.ID
+				if id == "foreign" {
+					clinic = "cln_b"
+				}
+				s, err := b.st.SendGet(b.ctx, clinic, id)
 				noErr(t, "get", err)
 				out[id] = s.Status
 			}
@@ -190,7 +194,7 @@ func TestSendSupersede(t *testing.T) {
 				"x1": store.SendSuperseded, "y1": store.SendSuperseded,
 				"done": store.SendSent, "elsewhere": store.SendPlanned, "foreign": store.SendPlanned,
 			})
-			x1, err := b.st.SendGet(b.ctx, "x1")
+			x1, err := b.st.SendGet(b.ctx, b.clinic.ID, "x1")
 			noErr(t, "get", err)
 			equal(t, "reason", x1.Reason, "rescheduled")
 			equal(t, "updated", x1.UpdatedAt, b.now.Add(time.Minute))
@@ -303,10 +307,10 @@ func TestSendListDue(t *testing.T) {
 			})
 			noErr(t, "list", err)
 			equal(t, "due after marking", len(got), 0)
-			last, err := b.st.SendGet(b.ctx, all[n-1])
+			last, err := b.st.SendGet(b.ctx, b.clinic.ID, all[n-1])
 			noErr(t, "get", err)
 			equal(t, "enqueued at", last.EnqueuedAt, b.now)
-			first, err := b.st.SendGet(b.ctx, all[0])
+			first, err := b.st.SendGet(b.ctx, b.clinic.ID, all[0])
 			noErr(t, "get", err)
 			equal(t, "claimed send not marked", first.EnqueuedAt, time.Time{})
 
@@ -330,7 +334,7 @@ func TestSendClaim(t *testing.T) {
 				DueAt:      b.now,
 				EnqueuedAt: b.now,
 			})
-			got, claimed, err := b.st.SendClaim(b.ctx, store.SendClaimParams{
+			got, claimed, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID,
 				ID:          s.ID,
 				Token:       "tok-1",
 				Now:         b.now.Add(time.Second),
@@ -345,7 +349,7 @@ func TestSendClaim(t *testing.T) {
 			want.Attempts = 1
 			want.UpdatedAt = b.now.Add(time.Second)
 			equal(t, "send", got, want)
-			stored, err := b.st.SendGet(b.ctx, s.ID)
+			stored, err := b.st.SendGet(b.ctx, b.clinic.ID, s.ID)
 			noErr(t, "get", err)
 			equal(t, "stored", stored, want)
 		})
@@ -358,7 +362,7 @@ func TestSendClaim(t *testing.T) {
 				ClaimedAt:  b.now.Add(-time.Minute),
 				Attempts:   1,
 			})
-			got, claimed, err := b.st.SendClaim(b.ctx, store.SendClaimParams{
+			got, claimed, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID,
 				ID:          s.ID,
 				Token:       "tok-2",
 				Now:         b.now,
@@ -368,7 +372,7 @@ func TestSendClaim(t *testing.T) {
 			equal(t, "claimed", claimed, false)
 			equal(t, "send", got, s)
 
-			_, claimed, err = b.st.SendClaim(b.ctx, store.SendClaimParams{
+			_, claimed, err = b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID,
 				ID:    s.ID,
 				Token: "tok-2",
 				Now:   b.now,
@@ -385,7 +389,7 @@ func TestSendClaim(t *testing.T) {
 				ClaimedAt:  b.now.Add(-5 * time.Minute),
 				Attempts:   1,
 			})
-			got, claimed, err := b.st.SendClaim(b.ctx, store.SendClaimParams{
+			got, claimed, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID,
 				ID:          s.ID,
 				Token:       "tok-2",
 				Now:         b.now,
@@ -415,7 +419,7 @@ func TestSendClaim(t *testing.T) {
 					Status:    status,
 					ClaimedAt: b.now.Add(-time.Hour),
 				})
-				got, claimed, err := b.st.SendClaim(b.ctx, store.SendClaimParams{
+				got, claimed, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID,
 					ID:          s.ID,
 					Token:       "tok",
 					Now:         b.now,
@@ -429,7 +433,7 @@ func TestSendClaim(t *testing.T) {
 		t.Run("Missing", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			_, _, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ID: "nope", Token: "t", Now: b.now})
+			_, _, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID, ID: "nope", Token: "t", Now: b.now})
 			isErr(t, "claim", err, store.ErrNotFound)
 		})
 		t.Run("Race", func(t *testing.T) {
@@ -449,7 +453,7 @@ func TestSendClaim(t *testing.T) {
 				wg.Go(func() {
 					<-start
 					token := fmt.Sprintf("tok-%d", i)
-					_, claimed, err := b.st.SendClaim(b.ctx, store.SendClaimParams{
+					_, claimed, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID,
 						ID:          s.ID,
 						Token:       token,
 						Now:         b.now,
@@ -477,7 +481,7 @@ func TestSendClaim(t *testing.T) {
 			if len(won) != 1 {
 				t.Fatalf("winners = %v, want exactly one", won)
 			}
-			got, err := b.st.SendGet(b.ctx, s.ID)
+			got, err := b.st.SendGet(b.ctx, b.clinic.ID, s.ID)
 			noErr(t, "get", err)
 			equal(t, "token", got.ClaimToken, won[0])
 			equal(t, "attempts", got.Attempts, 1)
@@ -523,7 +527,7 @@ func TestSendFinishAndRelease(t *testing.T) {
 				DueAt:      b.now,
 				EnqueuedAt: b.now,
 			})
-			got, ok, err := b.st.SendClaim(b.ctx, store.SendClaimParams{
+			got, ok, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID,
 				ID:    s.ID,
 				Token: "tok",
 				Now:   b.now,
@@ -546,7 +550,7 @@ func TestSendFinishAndRelease(t *testing.T) {
 				MessageID: "msg_1",
 				Now:       b.now.Add(time.Second),
 			}))
-			got, err := b.st.SendGet(b.ctx, s.ID)
+			got, err := b.st.SendGet(b.ctx, b.clinic.ID, s.ID)
 			noErr(t, "get", err)
 			want := s
 			want.Status = store.SendSent
@@ -574,7 +578,7 @@ func TestSendFinishAndRelease(t *testing.T) {
 				Reason: "opted out",
 				Now:    b.now,
 			}))
-			got, err := b.st.SendGet(b.ctx, s.ID)
+			got, err := b.st.SendGet(b.ctx, b.clinic.ID, s.ID)
 			noErr(t, "get", err)
 			equal(t, "status", got.Status, store.SendSkipped)
 			equal(t, "reason", got.Reason, "opted out")
@@ -590,7 +594,7 @@ func TestSendFinishAndRelease(t *testing.T) {
 				Status: store.SendSent,
 				Now:    b.now,
 			}), store.ErrConflict)
-			got, err := b.st.SendGet(b.ctx, s.ID)
+			got, err := b.st.SendGet(b.ctx, b.clinic.ID, s.ID)
 			noErr(t, "get", err)
 			equal(t, "unchanged", got, s)
 		})
@@ -638,7 +642,7 @@ func TestSendFinishAndRelease(t *testing.T) {
 				DueAt:  b.now.Add(10 * time.Hour),
 				Now:    b.now.Add(time.Second),
 			}))
-			got, err := b.st.SendGet(b.ctx, s.ID)
+			got, err := b.st.SendGet(b.ctx, b.clinic.ID, s.ID)
 			noErr(t, "get", err)
 			want := s
 			want.Status = store.SendPlanned
@@ -656,7 +660,7 @@ func TestSendFinishAndRelease(t *testing.T) {
 				Now:   b.now,
 			}), store.ErrConflict)
 
-			again, ok, err := b.st.SendClaim(b.ctx, store.SendClaimParams{
+			again, ok, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID,
 				ID:    s.ID,
 				Token: "tok-2",
 				Now:   b.now.Add(2 * time.Second),
@@ -674,7 +678,7 @@ func TestSendFinishAndRelease(t *testing.T) {
 				Token: "tok",
 				Now:   b.now,
 			}))
-			got, err := b.st.SendGet(b.ctx, s.ID)
+			got, err := b.st.SendGet(b.ctx, b.clinic.ID, s.ID)
 			noErr(t, "get", err)
 			equal(t, "due", got.DueAt, s.DueAt)
 			equal(t, "status", got.Status, store.SendPlanned)
@@ -693,7 +697,7 @@ func TestSendFinishAndRelease(t *testing.T) {
 				Token: "tok",
 				Now:   b.now,
 			}), store.ErrNotFound)
-			got, err := b.st.SendGet(b.ctx, s.ID)
+			got, err := b.st.SendGet(b.ctx, b.clinic.ID, s.ID)
 			noErr(t, "get", err)
 			equal(t, "unchanged", got, s)
 		})

@@ -58,7 +58,9 @@ type Querier interface {
 
 	// SendInsert inserts the sends; an id that exists already is left as it is.
 	SendInsert(ctx context.Context, sends []Send) error
-	SendGet(ctx context.Context, id string) (Send, error)
+	// SendGet returns the clinic's send; ErrNotFound if the clinic has none
+	// with that id (another clinic's send included).
+	SendGet(ctx context.Context, clinicID, id string) (Send, error)
 	SendListByAppointment(ctx context.Context, clinicID, appointmentID string) ([]Send, error) // by due, id
 	// SendSupersede marks the appointment's planned sends whose id is not in
 	// Keep (and, if CampaignID is set, only that campaign's) as superseded.
@@ -69,10 +71,10 @@ type Querier interface {
 	// SendListStaleClaims lists claimed sends with ClaimedAt <= ClaimedBefore.
 	SendListStaleClaims(ctx context.Context, claimedBefore time.Time, limit int) ([]Send, error)
 	SendMarkEnqueued(ctx context.Context, ids []string, at time.Time) error
-	// SendClaim takes a planned send, or a claimed one whose ClaimedAt <= StaleBefore,
-	// setting status claimed, the token, ClaimedAt = Now and Attempts+1. It returns the
-	// send as it is after the attempt and whether this call claimed it; ErrNotFound if
-	// there is no such send.
+	// SendClaim takes a planned send of the clinic, or a claimed one whose
+	// ClaimedAt <= StaleBefore, setting status claimed, the token, ClaimedAt = Now
+	// and Attempts+1. It returns the send as it is after the attempt and whether
+	// this call claimed it; ErrNotFound if the clinic has no such send.
 	SendClaim(ctx context.Context, p SendClaimParams) (s Send, claimed bool, err error)
 	// SendFinish moves a send claimed with Token to Status (sent, skipped, failed,
 	// superseded, unknown) with Reason, SentAt/MessageID for sent; ErrConflict if
@@ -91,7 +93,9 @@ type Querier interface {
 	// OutboxPut stores an entry once per SendID: it reports false (and stores
 	// nothing) when the send already has one.
 	OutboxPut(ctx context.Context, e OutboxEntry) (created bool, err error)
-	OutboxGetBySend(ctx context.Context, sendID string) (OutboxEntry, error)
+	// OutboxGetBySend returns the clinic's entry of a send; ErrNotFound if the
+	// clinic has none.
+	OutboxGetBySend(ctx context.Context, clinicID, sendID string) (OutboxEntry, error)
 	OutboxList(ctx context.Context, f OutboxFilter) ([]OutboxEntry, error) // oldest first
 
 	AuditAppend(ctx context.Context, e AuditEntry) error
@@ -136,6 +140,7 @@ type SendListDueParams struct {
 
 // SendClaimParams claims a send for delivery.
 type SendClaimParams struct {
+	ClinicID    string // the send's clinic: another clinic's send is ErrNotFound
 	ID          string
 	Token       string
 	Now         time.Time

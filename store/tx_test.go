@@ -29,7 +29,7 @@ func TestInTx(t *testing.T) {
 			noErr(t, "tx", err)
 			_, err = b.st.AppointmentGet(b.ctx, b.clinic.ID, "A-1")
 			noErr(t, "get appointment", err)
-			_, err = b.st.SendGet(b.ctx, "snd_1")
+			_, err = b.st.SendGet(b.ctx, b.clinic.ID, "snd_1")
 			noErr(t, "get send", err)
 		})
 		t.Run("Rollback", func(t *testing.T) {
@@ -52,7 +52,7 @@ func TestInTx(t *testing.T) {
 			isErr(t, "tx", err, boom)
 			_, err = b.st.AppointmentGet(b.ctx, b.clinic.ID, "A-1")
 			isErr(t, "get appointment", err, store.ErrNotFound)
-			_, err = b.st.SendGet(b.ctx, "snd_1")
+			_, err = b.st.SendGet(b.ctx, b.clinic.ID, "snd_1")
 			isErr(t, "get send", err, store.ErrNotFound)
 		})
 		t.Run("Panic", func(t *testing.T) {
@@ -99,7 +99,7 @@ func TestInTx(t *testing.T) {
 			noErr(t, "get", err)
 			equal(t, "status", m.Status, store.MessageQueued)
 			equal(t, "events", len(m.Events), 0)
-			_, err = b.st.SendGet(b.ctx, "snd_1")
+			_, err = b.st.SendGet(b.ctx, b.clinic.ID, "snd_1")
 			isErr(t, "get send", err, store.ErrNotFound)
 		})
 	})

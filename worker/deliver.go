@@ -33,7 +33,7 @@ type Deliverer struct {
 	logger   *slog.Logger
 	snap     *snapshots
 	// claims and records share statements among deliveries running at once.
-	claims  *coalescer[string, claim]
+	claims  *coalescer[store.SendRef, claim]
 	records *coalescer[store.SentRecord, error]
 }
 
@@ -59,7 +59,7 @@ func NewDeliverer(st store.Store, router channels.Router, clock scheduler.Clock,
 		clock:    clock,
 		logger:   logger.With(slog.String("component", "deliver")),
 	}
-	d.claims = &coalescer[string, claim]{max: batchMax, lanes: batchLanes, timeout: batchTimeout, run: d.claimBatch}
+	d.claims = &coalescer[store.SendRef, claim]{max: batchMax, lanes: batchLanes, timeout: batchTimeout, run: d.claimBatch}
 	d.records = &coalescer[store.SentRecord, error]{max: batchMax, lanes: batchLanes, timeout: batchTimeout, run: d.recordBatch}
 	return d
 }
@@ -67,10 +67,16 @@ func NewDeliverer(st store.Store, router channels.Router, clock scheduler.Clock,
 // ProcessTask implements asynq.Handler.
 func (d *Deliverer) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	p, err := scheduler.ParseDeliverPayload(t.Payload())
+	if errors.Is(err, scheduler.ErrNoClinic) {
+		// Dropped, not archived: that frees the task id (the send id), and
+		// the pump's recheck enqueues the send again, with its clinic.
+		d.logger.Warn("delivery task without a clinic dropped", slog.String("send_id", p.SendID))
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
-	return d.Deliver(ctx, p.SendID, lastAttempt(ctx))
+	return d.Deliver(ctx, p.ClinicID, p.SendID, lastAttempt(ctx))
 }
 
 func lastAttempt(ctx context.Context) bool {
@@ -79,12 +85,13 @@ func lastAttempt(ctx context.Context) bool {
 	return ok1 && ok2 && n >= max
 }
 
-// Deliver runs one delivery attempt of a send. final says no retry will follow
-// a returned error, so a transient failure ends the send as failed.
-func (d *Deliverer) Deliver(ctx context.Context, sendID string, final bool) error {
+// Deliver runs one delivery attempt of the clinic's send. final says no retry
+// will follow a returned error, so a transient failure ends the send as
+// failed. A send id the clinic does not have is logged and ignored.
+func (d *Deliverer) Deliver(ctx context.Context, clinicID, sendID string, final bool) error {
 	// The common case, a planned send, is claimed and loaded in a batch with
 	// the deliveries running at the same moment.
-	c, err := d.claims.do(ctx, sendID)
+	c, err := d.claims.do(ctx, store.SendRef{ClinicID: clinicID, ID: sendID})
 	if err != nil {
 		return err
 	}
@@ -98,10 +105,11 @@ func (d *Deliverer) Deliver(ctx context.Context, sendID string, final bool) erro
 	token := store.NewID("clm_")
 	// First claim only a planned send; take over a claim only when it is stale,
 	// and then remember that it was abandoned so the provider is asked first.
-	sd, claimed, err := d.store.SendClaim(ctx, store.SendClaimParams{ID: sendID, Token: token, Now: now})
+	sd, claimed, err := d.store.SendClaim(ctx, store.SendClaimParams{ClinicID: clinicID, ID: sendID, Token: token, Now: now})
 	resumed := false
 	if err == nil && !claimed && sd.Status == store.SendClaimed && !sd.ClaimedAt.After(now.Add(-d.cfg.ClaimTimeout)) {
 		sd, claimed, err = d.store.SendClaim(ctx, store.SendClaimParams{
+			ClinicID:    clinicID,
 			ID:          sendID,
 			Token:       token,
 			Now:         now,
@@ -110,7 +118,7 @@ func (d *Deliverer) Deliver(ctx context.Context, sendID string, final bool) erro
 		resumed = claimed
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		d.logger.Warn("task for unknown send", slog.String("send_id", sendID))
+		d.logger.Warn("task for a send the clinic does not have", slog.String("send_id", sendID), slog.String("clinic_id", clinicID))
 		return nil
 	}
 	if err != nil {

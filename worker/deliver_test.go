@@ -76,12 +76,16 @@ var t0 = time.Date(2026, 6, 1, 14, 0, 0, 0, time.UTC)
 type setupOpts struct {
 	blind bool // the channel has no Lookup
 	step  *store.Step
+	st    store.Store // nil: a fresh store; else another clinic in this one
 }
 
 func setup(t *testing.T, o setupOpts) *bundle {
 	t.Helper()
 	ctx := context.Background()
-	st := storetest.Open(t)
+	st := o.st
+	if st == nil {
+		st = storetest.Open(t)
+	}
 	clock := scheduler.NewManualClock(t0)
 	b := &bundle{st: st, clock: clock}
 	b.svc = &scheduler.Service{Store: st, Clock: clock}
@@ -137,12 +141,12 @@ func setup(t *testing.T, o setupOpts) *bundle {
 
 func (b *bundle) deliver(t *testing.T) error {
 	t.Helper()
-	return b.d.Deliver(context.Background(), b.send.ID, false)
+	return b.d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false)
 }
 
 func (b *bundle) reload(t *testing.T) store.Send {
 	t.Helper()
-	s, err := b.st.SendGet(context.Background(), b.send.ID)
+	s, err := b.st.SendGet(context.Background(), b.clinic.ID, b.send.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +376,7 @@ func TestDeliverFailures(t *testing.T) {
 		t.Parallel()
 		b := setup(t, setupOpts{})
 		b.ch.fail = []error{&channels.Error{Kind: channels.KindTransient, Code: "http_500", Reason: "provider error"}}
-		if err := b.d.Deliver(context.Background(), b.send.ID, true); err != nil {
+		if err := b.d.Deliver(context.Background(), b.clinic.ID, b.send.ID, true); err != nil {
 			t.Fatal(err)
 		}
 		if s := b.reload(t); s.Status != store.SendFailed || !strings.Contains(s.Reason, "provider error") {
@@ -484,14 +488,14 @@ func TestCrashBetweenClaimAndRecord(t *testing.T) {
 		b := setup(t, setupOpts{})
 		fs := &failingStore{Store: b.st}
 		d := worker.NewDeliverer(fs, channels.Static{store.ChannelSMS: b.ch}, b.clock, quiet, worker.Config{})
-		if err := d.Deliver(context.Background(), b.send.ID, false); err == nil {
+		if err := d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false); err == nil {
 			t.Fatal("want the record error")
 		}
 		if s := b.reload(t); s.Status != store.SendClaimed {
 			t.Fatalf("send = %s, want still claimed", s.Status)
 		}
 		b.clock.Advance(3 * time.Minute)
-		if err := d.Deliver(context.Background(), b.send.ID, false); err != nil {
+		if err := d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false); err != nil {
 			t.Fatal(err)
 		}
 		b.wantOneSent(t)
@@ -517,7 +521,7 @@ func TestCrashBetweenClaimAndRecord(t *testing.T) {
 func (b *bundle) abandonClaim(t *testing.T, delivered bool) {
 	t.Helper()
 	ctx := context.Background()
-	_, ok, err := b.st.SendClaim(ctx, store.SendClaimParams{ID: b.send.ID, Token: "dead-worker", Now: b.clock.Now()})
+	_, ok, err := b.st.SendClaim(ctx, store.SendClaimParams{ClinicID: b.clinic.ID, ID: b.send.ID, Token: "dead-worker", Now: b.clock.Now()})
 	if err != nil || !ok {
 		t.Fatalf("claim: %v %v", ok, err)
 	}

@@ -25,13 +25,14 @@ type claim struct {
 	loadErr error
 }
 
-// claimBatch claims the planned sends among ids under one token, then reads
-// their appointments, patients and undeliverable addresses clinic by clinic.
-// A send id twice in the batch (a duplicated task) is claimed for the first
-// only: the other finds it taken and backs off, as DESIGN.md promise 2 asks.
-func (d *Deliverer) claimBatch(ctx context.Context, ids []string) ([]claim, error) {
+// claimBatch claims the planned sends among refs (each within its clinic)
+// under one token, then reads their appointments, patients and undeliverable
+// addresses clinic by clinic. A send named twice in the batch (a duplicated
+// task) is claimed for the first only: the other finds it taken and backs
+// off, as DESIGN.md promise 2 asks.
+func (d *Deliverer) claimBatch(ctx context.Context, refs []store.SendRef) ([]claim, error) {
 	token := store.NewID("clm_")
-	sends, err := d.store.SendClaimMany(ctx, ids, token, d.clock.Now())
+	sends, err := d.store.SendClaimMany(ctx, refs, token, d.clock.Now())
 	if err != nil {
 		return nil, fmt.Errorf("claim sends: %w", err)
 	}
@@ -39,14 +40,14 @@ func (d *Deliverer) claimBatch(ctx context.Context, ids []string) ([]claim, erro
 	for _, s := range sends {
 		byID[s.ID] = s
 	}
-	out := make([]claim, len(ids))
+	out := make([]claim, len(refs))
 	byClinic := map[string][]int{}
-	for i, id := range ids {
-		s, ok := byID[id]
-		if !ok {
+	for i, r := range refs {
+		s, ok := byID[r.ID]
+		if !ok || s.ClinicID != r.ClinicID {
 			continue
 		}
-		delete(byID, id)
+		delete(byID, r.ID)
 		out[i] = claim{ok: true, send: s, token: token}
 		byClinic[s.ClinicID] = append(byClinic[s.ClinicID], i)
 	}

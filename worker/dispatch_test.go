@@ -61,7 +61,7 @@ func TestDeliverWaveConcurrently(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = b.d.Deliver(ctx, id, false)
+			errs[i] = b.d.Deliver(ctx, b.clinic.ID, id, false)
 		}()
 	}
 	wg.Wait()
@@ -72,7 +72,7 @@ func TestDeliverWaveConcurrently(t *testing.T) {
 	}
 
 	for _, s := range sends {
-		got, err := b.st.SendGet(ctx, s.ID)
+		got, err := b.st.SendGet(ctx, b.clinic.ID, s.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

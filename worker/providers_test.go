@@ -12,11 +12,14 @@ import (
 	"github.com/beckonhealth/beckon/worker"
 )
 
-func fallbackStep() *store.Step {
+func fallbackStep() *store.Step { return fallbackStepOn(store.ChannelSMS) }
+
+// fallbackStepOn is a reminder on channel that falls back to the other one.
+func fallbackStepOn(channel string) *store.Step {
 	return &store.Step{
 		ID:       "remind",
 		Timing:   store.Timing{Kind: store.TimingOffset, Offset: -24 * time.Hour},
-		Channel:  store.ChannelSMS,
+		Channel:  channel,
 		Fallback: true,
 		Content:  store.Contents{"en": {Subject: "Reminder", Text: "Hi {{.Patient.FirstName}}, see you {{.Appointment.Date}}."}},
 	}
@@ -24,7 +27,7 @@ func fallbackStep() *store.Step {
 
 func (b *bundle) sendByID(t *testing.T, id string) (store.Send, error) {
 	t.Helper()
-	return b.st.SendGet(context.Background(), id)
+	return b.st.SendGet(context.Background(), b.clinic.ID, id)
 }
 
 func (b *bundle) patientNow(t *testing.T) store.Patient {
@@ -59,7 +62,7 @@ func TestDeliverPermanentFallsBackOnce(t *testing.T) {
 	}
 	// The fallback is refused too: it ends, and does not fall back again.
 	b.ch.fail = []error{&channels.Error{Kind: channels.KindPermanent, Code: "http_400", Reason: "sendgrid: rejected"}}
-	if err := b.d.Deliver(context.Background(), fb.ID, false); err != nil {
+	if err := b.d.Deliver(context.Background(), b.clinic.ID, fb.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	fb, _ = b.sendByID(t, fb.ID)
@@ -84,7 +87,7 @@ func TestDeliverFallbackSendIsDelivered(t *testing.T) {
 	if p := b.patientNow(t); p.SMSConsent == store.ConsentOptedOut {
 		t.Fatal("21614 is no opt-out")
 	}
-	if err := b.d.Deliver(context.Background(), b.send.ID+worker.FallbackSuffix, false); err != nil {
+	if err := b.d.Deliver(context.Background(), b.clinic.ID, b.send.ID+worker.FallbackSuffix, false); err != nil {
 		t.Fatal(err)
 	}
 	es, err := b.st.OutboxList(context.Background(), store.OutboxFilter{ClinicID: b.clinic.ID})
@@ -156,7 +159,7 @@ func TestDeliverPacing(t *testing.T) {
 	t.Run("short wait sends", func(t *testing.T) {
 		t.Parallel()
 		b, d, l := paced(t, 20*time.Millisecond)
-		if err := d.Deliver(context.Background(), b.send.ID, false); err != nil {
+		if err := d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false); err != nil {
 			t.Fatal(err)
 		}
 		if s := b.reload(t); s.Status != store.SendSent || len(l.keys) != 1 || l.keys[0] != "twilio:+15550000000" {
@@ -166,7 +169,7 @@ func TestDeliverPacing(t *testing.T) {
 	t.Run("long wait snoozes", func(t *testing.T) {
 		t.Parallel()
 		b, d, _ := paced(t, time.Minute)
-		if err := d.Deliver(context.Background(), b.send.ID, false); err != nil {
+		if err := d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false); err != nil {
 			t.Fatal(err)
 		}
 		s := b.reload(t)
@@ -180,7 +183,7 @@ func TestDeliverPacing(t *testing.T) {
 		l := &peekLimiter{fixedLimiter{wait: time.Minute}}
 		d := worker.NewDeliverer(b.st, channels.Static{store.ChannelSMS: pacedChannel{b.ch}}, b.clock, quiet,
 			worker.Config{Limiter: l, MaxPaceWait: 5 * time.Second})
-		if err := d.Deliver(context.Background(), b.send.ID, false); err != nil {
+		if err := d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false); err != nil {
 			t.Fatal(err)
 		}
 		if s := b.reload(t); s.Status != store.SendPlanned || !s.DueAt.Equal(b.clock.Now().Add(time.Minute)) || len(l.keys) != 0 {
@@ -190,7 +193,7 @@ func TestDeliverPacing(t *testing.T) {
 	t.Run("wait past the appointment skips", func(t *testing.T) {
 		t.Parallel()
 		b, d, _ := paced(t, 25*time.Hour)
-		if err := d.Deliver(context.Background(), b.send.ID, false); err != nil {
+		if err := d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false); err != nil {
 			t.Fatal(err)
 		}
 		if s := b.reload(t); s.Status != store.SendSkipped || !strings.Contains(s.Reason, "sender backlog") {

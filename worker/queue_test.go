@@ -103,7 +103,7 @@ func TestQueueDuplicatesDeliverOnce(t *testing.T) {
 	if err != nil || len(sends) != 1 {
 		t.Fatalf("sends of a0: %v %v", sends, err)
 	}
-	task, _ := scheduler.NewDeliverTask(sends[0].ID)
+	task, _ := scheduler.NewDeliverTask(sends[0])
 	if _, err := client.Enqueue(task, asynq.TaskID(sends[0].ID), asynq.Queue(queue)); !errors.Is(err, asynq.ErrTaskIDConflict) {
 		t.Fatalf("second enqueue of a send: %v, want ErrTaskIDConflict", err)
 	}

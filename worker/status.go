@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -26,14 +27,24 @@ const (
 
 // StatusPayload is one delivery status reported by a provider. It holds ids
 // and codes only: no address, no body.
+//
+// ClinicID is the clinic the callback was verified for, and every effect of
+// the status is that clinic's: the message, send, address, consent and
+// fallback are looked up within it, and an id of another clinic's changes
+// nothing. ViaInstallation says the callback was verified with the
+// installation's secret, not the clinic's own: it may then touch only a
+// clinic that has no account of its own with the provider (whose messages
+// went through the installation's account).
 type StatusPayload struct {
-	Provider   string    `json:"provider"`
-	Key        string    `json:"key"`                   // idempotency key: MessageSid+status, sg_event_id
-	ProviderID string    `json:"provider_id,omitempty"` // MessageSid; SendGrid's X-Message-Id
-	SendID     string    `json:"send_id,omitempty"`     // from the callback URL or custom_args
-	Event      string    `json:"event"`                 // the provider's status or event name
-	ErrorCode  string    `json:"error_code,omitempty"`
-	At         time.Time `json:"at"`
+	Provider        string    `json:"provider"`
+	ClinicID        string    `json:"clinic_id"`
+	ViaInstallation bool      `json:"via_installation,omitempty"`
+	Key             string    `json:"key"`                   // idempotency key: MessageSid+status, sg_event_id
+	ProviderID      string    `json:"provider_id,omitempty"` // MessageSid; SendGrid's X-Message-Id
+	SendID          string    `json:"send_id,omitempty"`     // from the callback URL or custom_args
+	Event           string    `json:"event"`                 // the provider's status or event name
+	ErrorCode       string    `json:"error_code,omitempty"`
+	At              time.Time `json:"at"`
 }
 
 // NewStatusTask encodes p as a task; its TaskID should be StatusTaskID(p).
@@ -46,8 +57,12 @@ func NewStatusTask(p StatusPayload) (*asynq.Task, error) {
 }
 
 // StatusTaskID is the asynq TaskID of a status: duplicates of a callback that
-// arrive while the first is queued are refused by asynq; later ones by the store.
-func StatusTaskID(p StatusPayload) string { return "status:" + p.Provider + ":" + p.Key }
+// arrive while the first is queued are refused by asynq; later ones by the
+// store. The clinic is part of it (with its length, so that no two clinics'
+// ids meet): a callback sent to one clinic cannot hold up another's.
+func StatusTaskID(p StatusPayload) string {
+	return "status:" + p.Provider + ":" + strconv.Itoa(len(p.ClinicID)) + ":" + p.ClinicID + ":" + p.Key
+}
 
 // ErrMessageNotYetRecorded means the status arrived before the worker that
 // sent the message recorded it; the task is retried.
@@ -71,8 +86,10 @@ func NewStatusApplier(st store.Store, clock scheduler.Clock, logger *slog.Logger
 // ProcessTask implements asynq.Handler.
 func (s *StatusApplier) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	var p StatusPayload
-	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.Provider == "" || p.Key == "" {
-		return fmt.Errorf("bad status payload: %w", asynq.SkipRetry)
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.Provider == "" || p.Key == "" || p.ClinicID == "" {
+		// A status without a clinic (queued before statuses carried one)
+		// cannot be scoped: it is dropped, never applied to any clinic.
+		return fmt.Errorf("bad status payload (provider, key and clinic are required): %w", asynq.SkipRetry)
 	}
 	return s.Apply(ctx, p)
 }
@@ -119,13 +136,37 @@ func sendgridEffect(event string) effect {
 	return effect{status: event} // deferred, open, click: history only
 }
 
+// errNotThisClinics means the status names a send the clinic does not have.
+var errNotThisClinics = errors.New("the status names a send that is not this clinic's")
+
 // Apply records one status: once per idempotency key, never moving the
-// message's status backwards, every event kept in its history.
+// message's status backwards, every event kept in its history. Every read and
+// write is of p.ClinicID: a status naming another clinic's send or message is
+// ignored (logged by id) and changes nothing.
 func (s *StatusApplier) Apply(ctx context.Context, p StatusPayload) error {
-	log := s.logger.With(slog.String("provider", p.Provider), slog.String("event", p.Event))
+	log := s.logger.With(slog.String("provider", p.Provider), slog.String("event", p.Event),
+		slog.String("clinic_id", p.ClinicID), slog.String("send_id", p.SendID), slog.String("provider_id", p.ProviderID))
+	if p.ClinicID == "" {
+		log.Warn("status without a clinic ignored")
+		return nil
+	}
+	if p.ViaInstallation {
+		own, err := s.ownAccount(ctx, p)
+		if err != nil {
+			return err
+		}
+		if own {
+			log.Warn("status verified with the installation's secret names a clinic with its own provider account: ignored")
+			return nil
+		}
+	}
 	msg, err := s.findMessage(ctx, p)
+	if errors.Is(err, errNotThisClinics) {
+		log.Warn("status ignored: " + err.Error())
+		return nil
+	}
 	if errors.Is(err, store.ErrNotFound) {
-		log.Debug("status for an unknown message", slog.String("send_id", p.SendID))
+		log.Debug("status for an unknown message")
 		return ErrMessageNotYetRecorded
 	}
 	if err != nil {
@@ -150,7 +191,7 @@ func (s *StatusApplier) Apply(ctx context.Context, p StatusPayload) error {
 	var fb store.Send
 	var hasFallback bool
 	err = s.store.InTx(ctx, func(q store.Querier) error {
-		first, err := q.ProviderEventRecord(ctx, p.Provider, p.Key, now)
+		first, err := q.ProviderEventRecord(ctx, p.ClinicID, p.Provider, p.Key, now)
 		if err != nil || !first {
 			duplicate = !first
 			return err
@@ -188,16 +229,38 @@ func (s *StatusApplier) Apply(ctx context.Context, p StatusPayload) error {
 	if err != nil {
 		return fmt.Errorf("apply status: %w", err)
 	}
-	log.Info("status applied", slog.String("message_id", msg.ID), slog.String("clinic_id", msg.ClinicID),
+	log.Info("status applied", slog.String("message_id", msg.ID),
 		slog.Bool("duplicate", duplicate), slog.Bool("moved", moved), slog.Bool("fallback", hasFallback))
 	return nil
 }
 
-// findMessage finds the message a status is about: by the provider's id,
-// else by the send id it carries.
+// ownAccount reports whether the clinic has an account of its own with the
+// status's provider (then only its own secret can speak for it).
+func (s *StatusApplier) ownAccount(ctx context.Context, p StatusPayload) (bool, error) {
+	cs, err := s.store.ChannelSettingsGet(ctx, p.ClinicID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("channel settings: %w", err)
+	}
+	switch p.Provider {
+	case ProviderTwilio:
+		return cs.OwnTwilio(), nil
+	case ProviderSendGrid:
+		return cs.OwnSendGrid(), nil
+	}
+	return true, nil // an unknown provider: nothing may speak for it
+}
+
+// findMessage finds the clinic's message a status is about: by the
+// provider's id, else by the send id it carries. A send id the clinic does
+// not have is errNotThisClinics (sends exist before their messages, so it
+// will never be found); a message not found otherwise is store.ErrNotFound
+// (it may not be recorded yet).
 func (s *StatusApplier) findMessage(ctx context.Context, p StatusPayload) (store.Message, error) {
 	if p.ProviderID != "" {
-		m, err := s.store.MessageGetByProvider(ctx, p.Provider, p.ProviderID)
+		m, err := s.store.MessageGetByProvider(ctx, p.ClinicID, p.Provider, p.ProviderID)
 		if !errors.Is(err, store.ErrNotFound) {
 			return m, err
 		}
@@ -205,14 +268,17 @@ func (s *StatusApplier) findMessage(ctx context.Context, p StatusPayload) (store
 	if p.SendID == "" {
 		return store.Message{}, store.ErrNotFound
 	}
-	sd, err := s.store.SendGet(ctx, p.SendID)
+	sd, err := s.store.SendGet(ctx, p.ClinicID, p.SendID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Message{}, errNotThisClinics
+	}
 	if err != nil {
 		return store.Message{}, err
 	}
 	if sd.MessageID == "" {
 		return store.Message{}, store.ErrNotFound
 	}
-	m, err := s.store.MessageGet(ctx, sd.ClinicID, sd.MessageID)
+	m, err := s.store.MessageGet(ctx, p.ClinicID, sd.MessageID)
 	if err == nil && m.Provider != p.Provider {
 		return store.Message{}, store.ErrNotFound
 	}
@@ -222,7 +288,7 @@ func (s *StatusApplier) findMessage(ctx context.Context, p StatusPayload) (store
 // fallbackFor plans the fallback of the message's send when its step asks
 // for one and the appointment has not begun.
 func fallbackFor(ctx context.Context, q store.Querier, msg store.Message, now time.Time) (store.Send, bool, error) {
-	sd, err := q.SendGet(ctx, msg.SendID)
+	sd, err := q.SendGet(ctx, msg.ClinicID, msg.SendID)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Send{}, false, nil
 	}

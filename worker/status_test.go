@@ -26,13 +26,19 @@ type statusBundle struct {
 
 func setupStatus(t *testing.T, provider string, step *store.Step) *statusBundle {
 	t.Helper()
-	b := setup(t, setupOpts{step: step})
+	return setupStatusIn(t, nil, provider, step)
+}
+
+// setupStatusIn is setupStatus with a clinic of its own in st (nil: a fresh store).
+func setupStatusIn(t *testing.T, st store.Store, provider string, step *store.Step) *statusBundle {
+	t.Helper()
+	b := setup(t, setupOpts{step: step, st: st})
 	ch := twilioLike{provider}
 	d := worker.NewDeliverer(b.st, channels.Static{store.ChannelSMS: ch, store.ChannelEmail: ch}, b.clock, quiet, worker.Config{})
-	if err := d.Deliver(context.Background(), b.send.ID, false); err != nil {
+	if err := d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false); err != nil {
 		t.Fatal(err)
 	}
-	m, err := b.st.MessageGetByProvider(context.Background(), provider, "PID-"+b.send.ID)
+	m, err := b.st.MessageGetByProvider(context.Background(), b.clinic.ID, provider, "PID-"+b.send.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +48,7 @@ func setupStatus(t *testing.T, provider string, step *store.Step) *statusBundle 
 func (sb *statusBundle) status(t *testing.T, key, event, code string) {
 	t.Helper()
 	err := sb.apply.Apply(context.Background(), worker.StatusPayload{
-		Provider: sb.msg.Provider, Key: key, ProviderID: sb.msg.ProviderID, SendID: sb.send.ID,
+		Provider: sb.msg.Provider, ClinicID: sb.clinic.ID, Key: key, ProviderID: sb.msg.ProviderID, SendID: sb.send.ID,
 		Event: event, ErrorCode: code, At: sb.clock.Now(),
 	})
 	if err != nil {
@@ -83,7 +89,7 @@ func TestStatusUndeliveredSMSFallsBackOnce(t *testing.T) {
 	if m := sb.message(t); m.Status != store.MessageUndelivered {
 		t.Fatalf("status %s, want undelivered", m.Status)
 	}
-	fb, err := sb.st.SendGet(context.Background(), sb.send.ID+worker.FallbackSuffix)
+	fb, err := sb.st.SendGet(context.Background(), sb.clinic.ID, sb.send.ID+worker.FallbackSuffix)
 	if err != nil || fb.Channel != store.ChannelEmail || fb.Status != store.SendPlanned {
 		t.Fatalf("fallback %+v (%v), want planned email", fb, err)
 	}
@@ -96,7 +102,7 @@ func TestStatusUndeliveredWithoutFallbackStep(t *testing.T) {
 	t.Parallel()
 	sb := setupStatus(t, worker.ProviderTwilio, nil)
 	sb.status(t, "SM:undelivered", "undelivered", "30006")
-	if _, err := sb.st.SendGet(context.Background(), sb.send.ID+worker.FallbackSuffix); !errors.Is(err, store.ErrNotFound) {
+	if _, err := sb.st.SendGet(context.Background(), sb.clinic.ID, sb.send.ID+worker.FallbackSuffix); !errors.Is(err, store.ErrNotFound) {
 		t.Fatal("fallback planned for a step without fallback")
 	}
 	if _, err := sb.st.AddressUndeliverableGet(context.Background(), sb.clinic.ID, store.ChannelSMS, sb.patient.Phone); err != nil {
@@ -139,7 +145,7 @@ func TestStatusSendGridEvents(t *testing.T) {
 		t.Parallel()
 		sb := setupStatus(t, worker.ProviderSendGrid, step)
 		err := sb.apply.Apply(context.Background(), worker.StatusPayload{
-			Provider: worker.ProviderSendGrid, Key: "ev1", SendID: sb.send.ID, Event: "delivered",
+			Provider: worker.ProviderSendGrid, ClinicID: sb.clinic.ID, Key: "ev1", SendID: sb.send.ID, Event: "delivered",
 		})
 		if err != nil || sb.message(t).Status != store.MessageDelivered {
 			t.Fatalf("err %v, status %s", err, sb.message(t).Status)
@@ -150,7 +156,7 @@ func TestStatusSendGridEvents(t *testing.T) {
 func TestStatusUnknownMessageRetries(t *testing.T) {
 	t.Parallel()
 	sb := setupStatus(t, worker.ProviderTwilio, nil)
-	err := sb.apply.Apply(context.Background(), worker.StatusPayload{Provider: worker.ProviderTwilio, Key: "x", ProviderID: "SMnone", Event: "sent"})
+	err := sb.apply.Apply(context.Background(), worker.StatusPayload{Provider: worker.ProviderTwilio, ClinicID: sb.clinic.ID, Key: "x", ProviderID: "SMnone", Event: "sent"})
 	if !errors.Is(err, worker.ErrMessageNotYetRecorded) {
 		t.Fatalf("err %v", err)
 	}

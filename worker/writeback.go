@@ -52,7 +52,13 @@ func (wb *Writebacker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.WritebackID == "" {
 		return fmt.Errorf("bad write-back payload: %w", asynq.SkipRetry)
 	}
-	w, err := wb.Store.WritebackGet(ctx, p.WritebackID)
+	if p.ClinicID == "" {
+		// Queued before payloads carried the clinic: dropped (which frees its
+		// task id), the recheck enqueues the pending write-back again.
+		wb.Logger.Warn("write-back task without a clinic dropped", slog.String("writeback_id", p.WritebackID))
+		return nil
+	}
+	w, err := wb.Store.WritebackGet(ctx, p.ClinicID, p.WritebackID)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("write-back %s: %w", p.WritebackID, asynq.SkipRetry)
 	}

@@ -16,7 +16,7 @@ import (
 // Store is what the outbox needs of the store.
 type Store interface {
 	OutboxPut(ctx context.Context, e store.OutboxEntry) (bool, error)
-	OutboxGetBySend(ctx context.Context, sendID string) (store.OutboxEntry, error)
+	OutboxGetBySend(ctx context.Context, clinicID, sendID string) (store.OutboxEntry, error)
 }
 
 // Channel is the outbox channel. It is idempotent by send id: a second Send for
@@ -61,9 +61,9 @@ func (c *Channel) Send(ctx context.Context, m channels.Message) (channels.Receip
 	return receipt(e), nil
 }
 
-// Lookup finds the entry of a send.
+// Lookup finds the entry of a send of the message's clinic.
 func (c *Channel) Lookup(ctx context.Context, m channels.Message) (channels.Receipt, bool, error) {
-	e, err := c.store.OutboxGetBySend(ctx, m.SendID)
+	e, err := c.store.OutboxGetBySend(ctx, m.ClinicID, m.SendID)
 	if errors.Is(err, store.ErrNotFound) {
 		return channels.Receipt{}, false, nil
 	}

@@ -168,7 +168,7 @@ func (s *stack) benchTiming(ctx context.Context) ([]result, error) {
 	early := 0
 	times, sends := s.arrivals.since(start)
 	for i, at := range times {
-		sd, err := s.st.SendGet(ctx, sends[i])
+		sd, err := s.st.SendGet(ctx, c.ID, sends[i])
 		if err != nil {
 			return nil, err
 		}

@@ -185,10 +185,16 @@ func creates(tw *twiliofake.Server) []twiliofake.Request {
 // postEvents signs and posts a SendGrid event batch.
 func (p *providerApp) postEvents(events []map[string]any, sign func(body []byte, ts string) string) int {
 	p.t.Helper()
+	return p.postEventsTo("/webhooks/sendgrid/events", events, sign)
+}
+
+// postEventsTo signs and posts a SendGrid event batch to path.
+func (p *providerApp) postEventsTo(path string, events []map[string]any, sign func(body []byte, ts string) string) int {
+	p.t.Helper()
 	body, _ := json.Marshal(events)
 	body = append(body, '\r', '\n')
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	req, _ := http.NewRequest(http.MethodPost, p.base+"/webhooks/sendgrid/events", bytes.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, p.base+path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Twilio-Email-Event-Webhook-Signature", sign(body, ts))
 	req.Header.Set("X-Twilio-Email-Event-Webhook-Timestamp", ts)
@@ -201,10 +207,15 @@ func (p *providerApp) postEvents(events []map[string]any, sign func(body []byte,
 }
 
 func (p *providerApp) signSG(body []byte, ts string) string {
+	return signEvents(p.t, p.sgKey, body, ts)
+}
+
+// signEvents is SendGrid's signature of an event batch with key.
+func signEvents(t *testing.T, key *ecdsa.PrivateKey, body []byte, ts string) string {
 	h := sha256.Sum256(append([]byte(ts), body...))
-	sig, err := ecdsa.SignASN1(rand.Reader, p.sgKey, h[:])
+	sig, err := ecdsa.SignASN1(rand.Reader, key, h[:])
 	if err != nil {
-		p.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return base64.StdEncoding.EncodeToString(sig)
 }
@@ -282,8 +293,8 @@ func TestProvidersDeliver(t *testing.T) {
 			}
 			sms = p.waitMessage(smsSend.ID, "delivered")
 			events := []map[string]any{
-				{"email": email, "timestamp": time.Now().Unix(), "event": "processed", "sg_event_id": "ev-1", "sg_message_id": acc[0].MessageID + ".filter0001.1", "send_id": emailSend.ID},
-				{"email": email, "timestamp": time.Now().Unix(), "event": "delivered", "sg_event_id": "ev-2", "sg_message_id": acc[0].MessageID + ".filter0001.1", "send_id": emailSend.ID},
+				{"email": email, "timestamp": time.Now().Unix(), "event": "processed", "sg_event_id": "ev-1", "sg_message_id": acc[0].MessageID + ".filter0001.1", "send_id": emailSend.ID, "clinic_id": p.m.DemoClinicID},
+				{"email": email, "timestamp": time.Now().Unix(), "event": "delivered", "sg_event_id": "ev-2", "sg_message_id": acc[0].MessageID + ".filter0001.1", "send_id": emailSend.ID, "clinic_id": p.m.DemoClinicID},
 			}
 			if code := p.postEvents(events, p.signSG); code != http.StatusNoContent {
 				t.Fatalf("events: %d", code)
@@ -327,7 +338,7 @@ func TestProvidersDeliver(t *testing.T) {
 					t.Fatalf("%s signature: %d %+v, want 403 forbidden", name, resp.StatusCode, e)
 				}
 			}
-			if code := p.postEvents([]map[string]any{{"event": "bounce", "sg_event_id": "ev-x", "send_id": emailSend.ID}},
+			if code := p.postEvents([]map[string]any{{"event": "bounce", "sg_event_id": "ev-x", "send_id": emailSend.ID, "clinic_id": p.m.DemoClinicID}},
 				func([]byte, string) string { return p.signSG([]byte("other body"), "1") }); code != http.StatusForbidden {
 				t.Fatalf("forged events: %d, want 403", code)
 			}
@@ -336,7 +347,7 @@ func TestProvidersDeliver(t *testing.T) {
 			}
 			// A callback that would change something, posted after the replay
 			// and the forgeries, shows that they were all handled first.
-			if code := p.postEvents([]map[string]any{{"event": "open", "sg_event_id": "ev-3", "timestamp": time.Now().Unix(), "send_id": emailSend.ID}}, p.signSG); code != http.StatusNoContent {
+			if code := p.postEvents([]map[string]any{{"event": "open", "sg_event_id": "ev-3", "timestamp": time.Now().Unix(), "send_id": emailSend.ID, "clinic_id": p.m.DemoClinicID}}, p.signSG); code != http.StatusNoContent {
 				t.Fatalf("open event: %d", code)
 			}
 			waitFor(t, 10*time.Second, "the open event", func() bool {

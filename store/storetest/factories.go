@@ -227,7 +227,7 @@ func Send(t testing.TB, q store.Querier, clinicID string, o SendOpts) store.Send
 	if err := q.SendInsert(ctx, []store.Send{s}); err != nil {
 		t.Fatalf("storetest: insert send: %v", err)
 	}
-	got, err := q.SendGet(ctx, s.ID)
+	got, err := q.SendGet(ctx, s.ClinicID, s.ID)
 	if err != nil {
 		t.Fatalf("storetest: get send: %v", err)
 	}
