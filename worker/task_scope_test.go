@@ -9,6 +9,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/beckonhealth/beckon/egress"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/worker"
@@ -74,7 +75,7 @@ func TestWritebackOtherClinicsIsIgnored(t *testing.T) {
 	if err := a.st.WritebackInsert(ctx, w); err != nil {
 		t.Fatal(err)
 	}
-	wb := worker.NewWritebacker(a.st, a.clock, slog.New(slog.DiscardHandler))
+	wb := worker.NewWritebacker(a.st, a.clock, slog.New(slog.DiscardHandler), egress.Policy{})
 	for _, p := range []scheduler.WritebackPayload{
 		{ClinicID: a.clinic.ID, WritebackID: w.ID}, // another clinic's
 		{WritebackID: w.ID},                        // no clinic: queued before payloads had one
