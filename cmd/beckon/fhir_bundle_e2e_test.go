@@ -116,7 +116,7 @@ func TestFeedsFHIRBundlesAndNotify(t *testing.T) {
 			// The transaction without its bad entry: all applied.
 			tx["type"] = "transaction"
 			tx["entry"] = tx["entry"].([]any)[:2]
-			tx["entry"].([]any)[1].(map[string]any)["resource"] = fhirAppt("tx-3", "booked", "pat-tx", "")
+			tx["entry"].([]any)[1] = map[string]any{"resource": fhirAppt("tx-3", "booked", "pat-tx", ""), "request": map[string]any{"method": "PUT", "url": "Appointment/tx-3"}}
 			st, body, _ = a.fhir(http.MethodPost, "/fhir/r4", []byte(mustJSON(tx)))
 			if st != http.StatusOK || body["type"] != "transaction-response" || len(body["entry"].([]any)) != 2 ||
 				!strings.Contains(mustJSON(body), `"Appointment/tx-3/_history/1"`) {
