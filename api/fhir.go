@@ -375,6 +375,13 @@ func fhirAppointmentOut(a store.Appointment) []byte {
 	return b
 }
 
+// bundleDoc is what the CapabilityStatement says of transactions and
+// batches.
+const bundleDoc = "POST a Bundle to [base] or [base]/. Patient and Appointment entries: POST (create; " +
+	"ifNoneExist=identifier=system|value for a conditional create), PUT Type/id (update) or " +
+	"PUT Type?identifier=system|value (conditional update); a POSTed resource is keyed by its id, " +
+	"else its first identifier. References to an entry's fullUrl (urn:uuid, urn:oid) are resolved."
+
 func (h *fhirHandler) metadata(w http.ResponseWriter, _ *http.Request) {
 	interaction := func(codes ...string) []map[string]string {
 		var out []map[string]string
@@ -401,7 +408,10 @@ func (h *fhirHandler) metadata(w http.ResponseWriter, _ *http.Request) {
 					"versioning": "versioned-update", "conditionalCreate": false},
 				map[string]any{"type": "Patient", "interaction": interaction()},
 			},
-			"interaction": interaction("transaction", "batch"),
+			"interaction": []map[string]string{
+				{"code": "transaction", "documentation": bundleDoc + " All entries apply, or none."},
+				{"code": "batch", "documentation": bundleDoc + " Each entry applies on its own."},
+			},
 			"operation":   []any{},
 		}},
 	}

@@ -271,6 +271,16 @@ func entryResponses(t *testing.T, body map[string]any) []map[string]any {
 	return out
 }
 
+// exampleJSON is an example resource of ehr/testdata/fhir, decoded.
+func exampleJSON(t *testing.T, name string) map[string]any {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(example(t, name), &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
 // TestFHIRBundleProcessing: bundles as EHRs send them (a Patient POSTed
 // with a urn:uuid fullUrl and an identifier, an Appointment updated by a
 // conditional PUT on its identifier that refers to that urn:uuid), posted
@@ -282,10 +292,7 @@ func TestFHIRBundleProcessing(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			a := startApp(t, backend)
-			var tx map[string]any
-			if err := json.Unmarshal(example(t, "bundle-transaction-ehr.json"), &tx); err != nil {
-				t.Fatal(err)
-			}
+			tx := exampleJSON(t, "bundle-transaction-ehr.json")
 			st, body, _ := a.fhir(http.MethodPost, "/fhir/r4/", []byte(mustJSON(tx)))
 			if st != http.StatusOK || body["type"] != "transaction-response" {
 				t.Fatalf("transaction at [base]/: %d %s", st, mustJSON(body))
@@ -458,10 +465,7 @@ func TestFHIRBundleWithFHIRKitClient(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			a := startApp(t, backend)
-			var tx map[string]any
-			if err := json.Unmarshal(example(t, "bundle-transaction-ehr.json"), &tx); err != nil {
-				t.Fatal(err)
-			}
+			tx := exampleJSON(t, "bundle-transaction-ehr.json")
 			bad := map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": []any{
 				tx["entry"].([]any)[1],
 				map[string]any{"resource": fhirAppt("a-2", "booked", "12345", ""), "request": map[string]any{"method": "PUT", "url": "Appointment/a-2"}},
