@@ -412,7 +412,7 @@ func (h *fhirHandler) metadata(w http.ResponseWriter, _ *http.Request) {
 				{"code": "transaction", "documentation": bundleDoc + " All entries apply, or none."},
 				{"code": "batch", "documentation": bundleDoc + " Each entry applies on its own."},
 			},
-			"operation":   []any{},
+			"operation": []any{},
 		}},
 	}
 	b, _ := json.Marshal(cs)
