@@ -420,10 +420,10 @@ type fhirKitResult struct {
 	Body   map[string]any `json:"body"`
 }
 
-// runFHIRKit runs the steps with fhir-kit-client against the app. In CI
-// (CI=true) a missing node or package fails the test; elsewhere it skips,
-// naming what to install.
-func runFHIRKit(t *testing.T, a *app, steps ...fhirKitStep) []fhirKitResult {
+// fhirKitNode is the node that runs the script. In CI (CI=true) a missing
+// node or package fails the test; elsewhere it skips, naming what to
+// install.
+func fhirKitNode(t *testing.T) string {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err == nil {
@@ -436,6 +436,12 @@ func runFHIRKit(t *testing.T, a *app, steps ...fhirKitStep) []fhirKitResult {
 		}
 		t.Skipf("needs %s: %v", need, err)
 	}
+	return node
+}
+
+// runFHIRKit runs the steps with fhir-kit-client against the app.
+func runFHIRKit(t *testing.T, node string, a *app, steps ...fhirKitStep) []fhirKitResult {
+	t.Helper()
 	in, _ := json.Marshal(map[string]any{"base": a.base + "/fhir/r4", "token": a.key, "steps": steps})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -464,6 +470,7 @@ func TestFHIRBundleWithFHIRKitClient(t *testing.T) {
 	for _, backend := range backends() {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
+			node := fhirKitNode(t)
 			a := startApp(t, backend)
 			tx := exampleJSON(t, "bundle-transaction-ehr.json")
 			bad := map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": []any{
@@ -472,7 +479,7 @@ func TestFHIRBundleWithFHIRKitClient(t *testing.T) {
 				map[string]any{"request": map[string]any{"method": "DELETE", "url": "Appointment/123"}},
 			}}
 			batch := map[string]any{"resourceType": "Bundle", "type": "batch", "entry": bad["entry"]}
-			res := runFHIRKit(t, a,
+			res := runFHIRKit(t, node, a,
 				fhirKitStep{Op: "capabilityStatement"},
 				fhirKitStep{Op: "transaction", Body: tx},
 				fhirKitStep{Op: "transaction", Body: bad},
