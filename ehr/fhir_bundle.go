@@ -88,7 +88,7 @@ func MapFHIRBundle(raw []byte, loc *time.Location) (FHIRBundle, error) {
 	var rb struct {
 		Entry []bundleEntryJSON `json:"entry"`
 	}
-	if _, err := fhir.UnmarshalBundle(raw); err != nil || json.Unmarshal(raw, &rb) != nil {
+	if json.Unmarshal(raw, &rb) != nil {
 		return FHIRBundle{}, fhirErr("structure", "Bundle", "does not follow the R4 Bundle structure")
 	}
 	if len(rb.Entry) > MaxFHIRBundleEntries {
