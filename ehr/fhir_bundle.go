@@ -398,7 +398,8 @@ func rewriteRefs(v any, expr string, rewrite func(ref, expr string) (string, err
 		slices.Sort(keys) // the first error is always the same one
 		for _, k := range keys {
 			p := expr + "." + k
-			if s, ok := x[k].(string); ok && k == "reference" {
+			// Any case: the R4 model reads "Reference" as reference too.
+			if s, ok := x[k].(string); ok && strings.EqualFold(k, "reference") {
 				ref, err := rewrite(s, p)
 				if err != nil {
 					return err

@@ -189,6 +189,7 @@ func TestMapFHIRBundleErrors(t *testing.T) {
 		{"duplicate fullUrl", []string{entryPatientPOST, withEntry(okPatient, "urn:uuid:1d3151bd", "urn:uuid:0c3151bd")}, "invalid", "Bundle.entry[1].fullUrl", nil},
 		{"one resource twice", []string{entryPatientPOST, withEntry(okPatient, `"method":"POST","url":"Patient"`, `"method":"PUT","url":"Patient/MRN-1"`)}, "invalid", "Bundle.entry[1].request", []string{"", ""}},
 		{"urn:uuid of no entry", []string{okPatient, entryAppointmentPUT}, "not-found", "Bundle.entry[1].resource.participant[0].actor.reference", nil},
+		{"urn:uuid in a key of another case", []string{okPatient, withEntry(entryAppointmentPUT, `"reference"`, `"Reference"`)}, "not-found", "Bundle.entry[1].resource.participant[0].actor.Reference", nil},
 		{"conditional reference", []string{withEntry(entryAppointmentPUT, `"reference":"urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0"`, `"reference":"Patient?identifier=MRN-1"`)}, "not-supported", "Bundle.entry[0].resource.participant[0].actor.reference", nil},
 		{"refers to a bad entry", []string{withEntry(entryPatientPOST, `"identifier":[{"system":"urn:oid:1.2.36.146.595.217.0.1","value":"MRN-1"}],`, ``), entryAppointmentPUT},
 			"required", "Bundle.entry[0].resource.identifier", []string{"Bundle.entry[0].resource.identifier", "Bundle.entry[1].resource.participant[0].actor.reference"}},
