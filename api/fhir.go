@@ -87,6 +87,8 @@ func (s *Server) registerFHIR() {
 	s.mux.HandleFunc("PUT /fhir/r4/Appointment/{id}", h.auth(h.putAppointment))
 	s.mux.HandleFunc("GET /fhir/r4/Appointment/{id}", h.auth(h.getAppointment))
 	s.mux.HandleFunc("POST /fhir/r4", h.auth(h.postBundle))
+	// [base]/ too: client libraries (fhir-kit-client) post bundles there.
+	s.mux.HandleFunc("POST /fhir/r4/{$}", h.auth(h.postBundle))
 	s.mux.HandleFunc("POST /fhir/r4/notify", h.auth(h.notify))
 }
 
@@ -234,25 +236,7 @@ func (h *fhirHandler) apply(ctx context.Context, req *fhirRequest, fa ehr.FHIRAp
 // expression of the patient participant (for errors), and a status >= 400
 // (with a FHIR error for a 4xx) when the event cannot be applied.
 func (h *fhirHandler) event(ctx context.Context, req *fhirRequest, fa ehr.FHIRAppointment, exprPrefix string) (scheduler.FeedEvent, string, int, error) {
-	sum := sha256.Sum256(req.raw)
-	ev := scheduler.FeedEvent{
-		AppointmentID: fa.ID,
-		PatientID:     fa.PatientID,
-		Start:         fa.Start,
-		Duration:      fa.Duration,
-		Type:          fa.Type,
-		Provider:      fa.Provider,
-		ProviderName:  fa.ProviderName,
-		Location:      fa.Location,
-		LocationName:  fa.LocationName,
-		Status:        fa.Status,
-		Partial:       !fa.Scheduled || fa.Status == store.StatusCancelled,
-		NotScheduled:  !fa.Scheduled,
-		SourceAt:      fa.LastUpdated,
-		SourceVersion: fa.Version,
-		EHRVersion:    fa.VersionID,
-		Digest:        hex.EncodeToString(sum[:]) + ":" + fa.ID,
-	}
+	ev := h.feedEvent(req, fa)
 	patientExpr := fmt.Sprintf("%s.participant[%d].actor", exprPrefix, fa.PatientIndex)
 	if fa.Patient != nil {
 		ev.Patient = feedPatient(*fa.Patient, fa.PatientID)
@@ -271,6 +255,30 @@ func (h *fhirHandler) event(ctx context.Context, req *fhirRequest, fa ehr.FHIRAp
 		}
 	}
 	return ev, patientExpr, http.StatusOK, nil
+}
+
+// feedEvent is the feed event of a mapped appointment, without its
+// patient's data (event adds it).
+func (h *fhirHandler) feedEvent(req *fhirRequest, fa ehr.FHIRAppointment) scheduler.FeedEvent {
+	sum := sha256.Sum256(req.raw)
+	return scheduler.FeedEvent{
+		AppointmentID: fa.ID,
+		PatientID:     fa.PatientID,
+		Start:         fa.Start,
+		Duration:      fa.Duration,
+		Type:          fa.Type,
+		Provider:      fa.Provider,
+		ProviderName:  fa.ProviderName,
+		Location:      fa.Location,
+		LocationName:  fa.LocationName,
+		Status:        fa.Status,
+		Partial:       !fa.Scheduled || fa.Status == store.StatusCancelled,
+		NotScheduled:  !fa.Scheduled,
+		SourceAt:      fa.LastUpdated,
+		SourceVersion: fa.Version,
+		EHRVersion:    fa.VersionID,
+		Digest:        hex.EncodeToString(sum[:]) + ":" + fa.ID,
+	}
 }
 
 // applyStatus is the HTTP status (and FHIR error for a 4xx) of an applied
@@ -411,6 +419,13 @@ func fhirAppointmentOut(a store.Appointment) ([]byte, error) {
 	return out.MarshalJSON()
 }
 
+// bundleDoc is what the CapabilityStatement says of transactions and
+// batches.
+const bundleDoc = "POST a Bundle to [base] or [base]/. Patient and Appointment entries: POST (create; " +
+	"ifNoneExist=identifier=system|value for a conditional create), PUT Type/id (update) or " +
+	"PUT Type?identifier=system|value (conditional update); a POSTed resource is keyed by its id, " +
+	"else its first identifier. References to an entry's fullUrl (urn:uuid, urn:oid) are resolved."
+
 func (h *fhirHandler) metadata(w http.ResponseWriter, _ *http.Request) {
 	interaction := func(codes ...string) []map[string]string {
 		var out []map[string]string
@@ -437,8 +452,11 @@ func (h *fhirHandler) metadata(w http.ResponseWriter, _ *http.Request) {
 					"versioning": "versioned-update", "conditionalCreate": false},
 				map[string]any{"type": "Patient", "interaction": interaction()},
 			},
-			"interaction": interaction("transaction", "batch"),
-			"operation":   []any{},
+			"interaction": []map[string]string{
+				{"code": "transaction", "documentation": bundleDoc + " All entries apply, or none."},
+				{"code": "batch", "documentation": bundleDoc + " Each entry applies on its own."},
+			},
+			"operation": []any{},
 		}},
 	}
 	b, _ := json.Marshal(cs)
@@ -446,10 +464,14 @@ func (h *fhirHandler) metadata(w http.ResponseWriter, _ *http.Request) {
 }
 
 // postBundle applies a transaction or batch Bundle of Patients and
-// Appointments. A transaction is atomic, as FHIR R4 asks: every entry is
-// applied in one store transaction, or, when any fails, none is and the answer
-// is one OperationOutcome naming the entry. A batch applies each entry on its
-// own and answers a batch-response Bundle with each entry's status (and an
+// Appointments as FHIR R4 processes one (ehr.MapFHIRBundle): each entry's
+// identity from its request (create, conditional create, update, conditional
+// update by identifier), references between entries resolved, the entries
+// applied in processing order and answered in request order. A transaction
+// is atomic: every entry is applied in one store transaction
+// (scheduler.ApplyEvents), or, when any fails, none is and the answer is one
+// OperationOutcome naming the entry. A batch applies each entry on its own
+// and answers a batch-response Bundle with each entry's status (and an
 // OperationOutcome for each failure).
 func (h *fhirHandler) postBundle(w http.ResponseWriter, r *http.Request, req *fhirRequest) {
 	ctx := r.Context()
@@ -463,32 +485,20 @@ func (h *fhirHandler) postBundle(w http.ResponseWriter, r *http.Request, req *fh
 		h.transaction(w, r, req, b)
 		return
 	}
-	var out []bundleEntryResponse
+	out := make([]bundleEntryResponse, len(b.Entries))
 	worst := http.StatusOK
-	for _, e := range b.Entries {
-		status, loc := http.StatusOK, ""
-		var ferr error
-		switch {
-		case e.Err != nil:
-			status, ferr = http.StatusUnprocessableEntity, e.Err
-		case e.Patient != nil:
-			_, oc, err := h.s.svc.UpsertPatient(ctx, mergeFeedPatient(ctx, h.s.store, req.clinic.ID, feedPatient(*e.Patient, e.Patient.ID)), actor(req.key))
-			if err != nil {
-				h.s.logger.Error("fhir: patient upsert failed", slog.String("clinic_id", req.clinic.ID), slog.String("error", err.Error()))
-				status = http.StatusServiceUnavailable
-			} else if oc == scheduler.Created {
-				status = http.StatusCreated
+	for _, i := range b.ProcessingOrder() {
+		step, expr, status, err := h.bundleStep(ctx, req, b, i)
+		if err == nil && status < 400 {
+			var res []scheduler.FeedStepResult
+			if res, err = h.s.svc.ApplyEvents(ctx, req.clinic.ID, []scheduler.FeedStep{step}, actor(req.key)); err == nil {
+				out[i] = stepResponse(step, res[0])
+				continue
 			}
-			loc = "Patient/" + e.Patient.ID
-		case e.Appointment != nil:
-			res, st, err := h.apply(ctx, req, *e.Appointment, fmt.Sprintf("Bundle.entry[%d].resource", e.Index))
-			status, ferr = st, err
-			if err == nil && st < 400 && res.Appointment.ID != "" {
-				loc = fmt.Sprintf("Appointment/%s/_history/%d", res.Appointment.ID, res.Appointment.Version)
-			}
+			status, err = h.applyStatus(req, scheduler.FeedResult{}, err, expr)
 		}
 		worst = max(worst, status)
-		out = append(out, entryResponse(status, loc, ferr))
+		out[i] = entryResponse(status, "", err)
 	}
 	result := store.FeedApplied
 	if worst >= 400 {
@@ -500,6 +510,36 @@ func (h *fhirHandler) postBundle(w http.ResponseWriter, r *http.Request, req *fh
 	h.archive(ctx, req, store.TransportHTTP, worst, result, "", "")
 	body, _ := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "batch-response", "entry": out})
 	writeFHIR(w, http.StatusOK, body)
+}
+
+// bundleStep is entry i as a feed step, with the expression of its
+// patient (for errors); a status >= 400 (with a FHIR error for a 4xx) when
+// it cannot be applied. An Appointment whose patient is not in the bundle
+// has it looked up, or fetched from the EHR.
+func (h *fhirHandler) bundleStep(ctx context.Context, req *fhirRequest, b ehr.FHIRBundle, i int) (scheduler.FeedStep, string, int, error) {
+	e := b.Entries[i]
+	step := scheduler.FeedStep{IfNoneExist: e.IfNoneExist}
+	switch {
+	case e.Err != nil:
+		return step, "", http.StatusUnprocessableEntity, e.Err
+	case e.Patient != nil:
+		p := feedPatient(*e.Patient, e.ID)
+		step.Patient = &p
+		return step, "", http.StatusOK, nil
+	}
+	fa := *e.Appointment
+	prefix := fmt.Sprintf("Bundle.entry[%d].resource", i)
+	if e.PatientEntry >= 0 && b.Entries[e.PatientEntry].IfNoneExist {
+		// A conditional create of the patient, processed before this entry:
+		// the appointment names the patient and leaves its data to that entry.
+		fa.Patient = nil
+		ev := h.feedEvent(req, fa)
+		step.Event = &ev
+		return step, fmt.Sprintf("%s.participant[%d].actor", prefix, fa.PatientIndex), http.StatusOK, nil
+	}
+	ev, expr, status, err := h.event(ctx, req, fa, prefix)
+	step.Event = &ev
+	return step, expr, status, err
 }
 
 // bundleEntryResponse is one entry of a transaction-response or
@@ -530,9 +570,34 @@ func entryResponse(status int, loc string, err error) bundleEntryResponse {
 	return bundleEntryResponse{Response: resp}
 }
 
+// stepResponse is the response of an applied entry: 201 when it created
+// the patient or appointment, else 200, with where it now is.
+func stepResponse(step scheduler.FeedStep, res scheduler.FeedStepResult) bundleEntryResponse {
+	status, loc, etag := http.StatusOK, "", ""
+	switch {
+	case step.Patient != nil:
+		loc = "Patient/" + res.Patient.ID
+		if res.PatientOutcome == scheduler.Created {
+			status = http.StatusCreated
+		}
+	case res.Feed.Appointment.ID != "" && res.Feed.Result != store.FeedTombstone:
+		loc = fmt.Sprintf("Appointment/%s/_history/%d", res.Feed.Appointment.ID, res.Feed.Appointment.Version)
+		etag = fmt.Sprintf(`W/"%d"`, res.Feed.Appointment.Version)
+		if res.Feed.Outcome == scheduler.Created {
+			status = http.StatusCreated
+		}
+	}
+	out := entryResponse(status, loc, nil)
+	if etag != "" {
+		out.Response["etag"] = etag
+	}
+	return out
+}
+
 // transaction applies every entry of a transaction Bundle in one store
-// transaction. Patients missing from Beckon are fetched from the EHR first
-// (outside the transaction); then all entries are applied, or none.
+// transaction, in processing order. Patients missing from Beckon are
+// fetched from the EHR first (outside the transaction); then all entries
+// are applied, or none.
 func (h *fhirHandler) transaction(w http.ResponseWriter, r *http.Request, req *fhirRequest, b ehr.FHIRBundle) {
 	ctx := r.Context()
 	fail := func(status int, err error) {
@@ -544,24 +609,16 @@ func (h *fhirHandler) transaction(w http.ResponseWriter, r *http.Request, req *f
 		fhirError(w, err)
 		h.archive(ctx, req, store.TransportHTTP, http.StatusUnprocessableEntity, store.FeedRejected, fmt.Sprint(err), "")
 	}
-	steps := make([]scheduler.FeedStep, len(b.Entries))
-	exprs := make([]string, len(b.Entries))
-	for i, e := range b.Entries {
-		switch {
-		case e.Err != nil: // MapFHIRBundle fails a transaction first; kept for safety
-			fail(http.StatusUnprocessableEntity, e.Err)
+	order := b.ProcessingOrder()
+	steps := make([]scheduler.FeedStep, len(order))
+	exprs := make([]string, len(order))
+	for k, i := range order {
+		step, expr, status, err := h.bundleStep(ctx, req, b, i)
+		if err != nil || status >= 400 {
+			fail(status, err)
 			return
-		case e.Patient != nil:
-			p := feedPatient(*e.Patient, e.Patient.ID)
-			steps[i].Patient = &p
-		case e.Appointment != nil:
-			ev, expr, st, err := h.event(ctx, req, *e.Appointment, fmt.Sprintf("Bundle.entry[%d].resource", e.Index))
-			if err != nil || st >= 400 {
-				fail(st, err)
-				return
-			}
-			steps[i].Event, exprs[i] = &ev, expr
 		}
+		steps[k], exprs[k] = step, expr
 	}
 	results, err := h.s.svc.ApplyEvents(ctx, req.clinic.ID, steps, actor(req.key))
 	if err != nil {
@@ -574,50 +631,13 @@ func (h *fhirHandler) transaction(w http.ResponseWriter, r *http.Request, req *f
 		fail(st, ferr)
 		return
 	}
-	out := make([]bundleEntryResponse, len(results))
-	for i, res := range results {
-		status, loc := http.StatusOK, ""
-		switch {
-		case steps[i].Patient != nil:
-			loc = "Patient/" + res.Patient.ID
-			if res.PatientOutcome == scheduler.Created {
-				status = http.StatusCreated
-			}
-		case res.Feed.Appointment.ID != "" && res.Feed.Result != store.FeedTombstone:
-			loc = fmt.Sprintf("Appointment/%s/_history/%d", res.Feed.Appointment.ID, res.Feed.Appointment.Version)
-			if res.Feed.Outcome == scheduler.Created {
-				status = http.StatusCreated
-			}
-		}
-		out[i] = entryResponse(status, loc, nil)
+	out := make([]bundleEntryResponse, len(b.Entries))
+	for k, res := range results {
+		out[order[k]] = stepResponse(steps[k], res)
 	}
 	h.archive(ctx, req, store.TransportHTTP, http.StatusOK, store.FeedApplied, "", "")
 	body, _ := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "transaction-response", "entry": out})
 	writeFHIR(w, http.StatusOK, body)
-}
-
-// mergeFeedPatient overlays a feed's patient on the stored one, so that a
-// bundle does not erase what it did not send.
-func mergeFeedPatient(ctx context.Context, st store.Store, clinicID string, p store.Patient) store.Patient {
-	p.ClinicID = clinicID
-	old, err := st.PatientGet(ctx, clinicID, p.ID)
-	if err != nil {
-		return p
-	}
-	merged := old
-	for _, f := range []struct {
-		dst *string
-		v   string
-	}{
-		{&merged.FirstName, p.FirstName}, {&merged.LastName, p.LastName}, {&merged.Phone, p.Phone},
-		{&merged.Email, p.Email}, {&merged.Language, p.Language},
-	} {
-		if f.v != "" {
-			*f.dst = f.v
-		}
-	}
-	merged.SMSConsent, merged.EmailConsent = "", ""
-	return merged
 }
 
 // notify takes an R4 Subscriptions backport notification (a history Bundle

@@ -178,7 +178,7 @@ func TestMapFHIRContainedAndBundle(t *testing.T) {
 	if a.PatientID != "pat-5001" || a.Version != 1 || a.Duration != 20*time.Minute || a.Provider != "dr-1" {
 		t.Fatalf("appointment %+v", a)
 	}
-	_, err = ehr.MapFHIRBundle([]byte(`{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Observation"}}]}`), time.UTC)
+	_, err = ehr.MapFHIRBundle([]byte(`{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Observation"},"request":{"method":"POST","url":"Observation"}}]}`), time.UTC)
 	var fe *ehr.FHIRError
 	if !errors.As(err, &fe) || fe.Expression != "Bundle.entry[0].resource" {
 		t.Fatalf("bad entry: %v", err)

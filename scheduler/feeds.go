@@ -355,6 +355,10 @@ func siuStatus(ev ehr.Event) string {
 type FeedStep struct {
 	Patient *store.Patient
 	Event   *FeedEvent
+	// IfNoneExist makes the step a conditional create (FHIR ifNoneExist):
+	// when the patient or the appointment exists, it is left as it is and
+	// the step's outcome is Unchanged.
+	IfNoneExist bool
 }
 
 // FeedStepResult is what one step did: PatientOutcome (Created, Updated,
@@ -388,13 +392,29 @@ func (s *Service) ApplyEvents(ctx context.Context, clinicID string, steps []Feed
 			case st.Patient != nil:
 				p := *st.Patient
 				p.ClinicID = clinicID
-				if stored, gerr := q.PatientGet(ctx, clinicID, p.ID); gerr == nil {
+				stored, gerr := q.PatientGet(ctx, clinicID, p.ID)
+				switch {
+				case gerr == nil && st.IfNoneExist:
+					out[i].Patient, out[i].PatientOutcome = stored, Unchanged
+					continue
+				case gerr == nil:
 					p = mergePatient(stored, p)
-				} else if !errors.Is(gerr, store.ErrNotFound) {
+				case !errors.Is(gerr, store.ErrNotFound):
 					err = gerr
-					break
 				}
-				out[i].Patient, out[i].PatientOutcome, err = s.upsertPatient(ctx, q, p, actor)
+				if err == nil {
+					out[i].Patient, out[i].PatientOutcome, err = s.upsertPatient(ctx, q, p, actor)
+				}
+			case st.Event != nil && st.IfNoneExist:
+				old, gerr := q.AppointmentGet(ctx, clinicID, st.Event.AppointmentID)
+				switch {
+				case gerr == nil:
+					out[i].Feed = FeedResult{Result: store.FeedUnchanged, Outcome: Unchanged, Appointment: old}
+				case errors.Is(gerr, store.ErrNotFound):
+					out[i].Feed, err = s.applyEvent(ctx, q, clinicID, *st.Event, actor)
+				default:
+					err = gerr
+				}
 			case st.Event != nil:
 				out[i].Feed, err = s.applyEvent(ctx, q, clinicID, *st.Event, actor)
 			}

@@ -182,6 +182,36 @@ func TestApplyEvent(t *testing.T) {
 			t.Fatalf("results %+v", res)
 		}
 	})
+	t.Run("ApplyEventsIfNoneExist", func(t *testing.T) {
+		t.Parallel()
+		b := feedSetup(t)
+		ok := booking(b, "n1", time.Time{}, b.now.Add(48*time.Hour))
+		ok.Patient = store.Patient{}
+		ok.PatientID = "MRN-3"
+		steps := []scheduler.FeedStep{
+			{Patient: &store.Patient{ID: "MRN-3", FirstName: "Cy"}, IfNoneExist: true}, {Event: &ok, IfNoneExist: true},
+		}
+		res, err := b.svc.ApplyEvents(b.ctx, b.clin.ID, steps, "ehr:test")
+		if err != nil || res[0].PatientOutcome != scheduler.Created || res[1].Feed.Outcome != scheduler.Created {
+			t.Fatalf("conditional creates of new resources: %+v %v", res, err)
+		}
+		// Both exist now: a conditional create leaves them as they are.
+		moved := ok
+		moved.Digest, moved.Start = "n2", b.now.Add(72*time.Hour)
+		steps = []scheduler.FeedStep{
+			{Patient: &store.Patient{ID: "MRN-3", FirstName: "Changed"}, IfNoneExist: true}, {Event: &moved, IfNoneExist: true},
+		}
+		res, err = b.svc.ApplyEvents(b.ctx, b.clin.ID, steps, "ehr:test")
+		if err != nil || res[0].PatientOutcome != scheduler.Unchanged || res[0].Patient.FirstName != "Cy" ||
+			res[1].Feed.Outcome != scheduler.Unchanged || res[1].Feed.Appointment.Version != 1 {
+			t.Fatalf("conditional creates of existing resources: %+v %v", res, err)
+		}
+		p, _ := b.st.PatientGet(b.ctx, b.clin.ID, "MRN-3")
+		a, _ := b.st.AppointmentGet(b.ctx, b.clin.ID, "A-1")
+		if p.FirstName != "Cy" || !a.Start.Equal(ok.Start) {
+			t.Fatalf("changed by a conditional create: %+v %+v", p, a)
+		}
+	})
 	t.Run("FHIRVersionOrder", func(t *testing.T) {
 		t.Parallel()
 		b := feedSetup(t)
