@@ -187,6 +187,11 @@ func (s *Server) mapError(op string, err error) error {
 		return invalid(patientField(err), "no patient with this id; PUT /v1/patients/{id} first")
 	case errors.Is(err, store.ErrConflict):
 		return newError(http.StatusConflict, CodeConflict, "changed concurrently; retry")
+	case errors.Is(err, store.ErrInvalidData):
+		// A permanent error: the same request would fail again. Its text
+		// names the operation and the database's code, never the value.
+		s.logger.Warn("request refused by the database", "op", op, "error", err.Error())
+		return newError(http.StatusUnprocessableEntity, CodeInvalid, "a value cannot be stored: text must be valid UTF-8 without NUL characters, within its length limit")
 	}
 	s.logger.Error("request failed", "op", op, "error", err.Error())
 	return newError(http.StatusInternalServerError, CodeInternal, "internal error")

@@ -30,7 +30,8 @@ const defaultAckVersion = "2.5.1"
 // Outcome is what became of one inbound message.
 type Outcome struct {
 	Code AckCode
-	// Message is the parsed message, nil when the input was not HL7.
+	// Message is the parsed message; when the input does not parse, its
+	// MSH segment alone if that can be read ([ParseHeader]), else nil.
 	Message *Message
 	// Event is the mapped event; set only when Code is AA.
 	Event Event
@@ -62,7 +63,9 @@ func Classify(raw []byte, loc *time.Location) Outcome {
 func (mp Mapper) Classify(raw []byte) Outcome {
 	m, err := Parse(raw)
 	if err != nil {
-		return Outcome{Code: AR, Err: err}
+		// Message is the MSH alone, when it can be read, for the ACK.
+		h, _ := ParseHeader(raw)
+		return Outcome{Code: AR, Message: h, Err: err}
 	}
 	return mp.ClassifyMessage(m)
 }

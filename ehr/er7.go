@@ -161,6 +161,21 @@ func Parse(raw []byte) (*Message, error) {
 	return m, nil
 }
 
+// ParseHeader parses the first segment of raw alone: the MSH of input that
+// [Parse] refused (a second MSH, a line that is not a segment), so that its
+// acknowledgement can still echo the sender's control id (MSH-10), version
+// and applications.
+func ParseHeader(raw []byte) (*Message, error) {
+	if len(raw) > MaxMessageSize {
+		raw = raw[:MaxMessageSize]
+	}
+	s := trimFrame(string(raw))
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	return Parse([]byte(s))
+}
+
 // trimFrame removes what may surround a message on the wire or in a file:
 // a UTF-8 byte order mark, MLLP start and end bytes, blank lines.
 func trimFrame(s string) string {

@@ -104,6 +104,9 @@ type probe struct {
 // loc. resolve finds resources of the enclosing Bundle (may be nil).
 func MapFHIRAppointment(raw []byte, loc *time.Location, resolve Resolver) (FHIRAppointment, error) {
 	var out FHIRAppointment
+	if err := CheckFHIRText(raw); err != nil {
+		return out, err
+	}
 	var p probe
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return out, fhirErr("structure", "", "the body is not a JSON object")
@@ -281,6 +284,9 @@ func MapFHIRAppointment(raw []byte, loc *time.Location, resolve Resolver) (FHIRA
 // MapFHIRPatient maps an R4 Patient; contained patients are identified by
 // their first identifier (their local id means nothing outside the resource).
 func MapFHIRPatient(raw []byte, contained bool) (Patient, string, error) {
+	if err := CheckFHIRText(raw); err != nil {
+		return Patient{}, "", err
+	}
 	var head struct {
 		ResourceType string `json:"resourceType"`
 	}
@@ -459,6 +465,9 @@ type FHIRBundleEntry struct {
 // Appointments; references between entries (fullUrl, "Patient/id") are
 // resolved inside the bundle. A transaction with any bad entry is an error.
 func MapFHIRBundle(raw []byte, loc *time.Location) (FHIRBundle, error) {
+	if err := CheckFHIRText(raw); err != nil {
+		return FHIRBundle{}, err
+	}
 	var head struct {
 		ResourceType string `json:"resourceType"`
 		Type         string `json:"type"`

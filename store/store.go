@@ -14,6 +14,11 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrConflict: a conditional write lost (version moved, claim taken, id exists).
 	ErrConflict = errors.New("store: conflict")
+	// ErrInvalidData: the database refused a value for what it is (a NUL
+	// byte or invalid UTF-8 in text, a string too long, a number out of
+	// range): writing it again will fail again. Inputs are validated before
+	// they reach the store; this says a check is missing, never "retry".
+	ErrInvalidData = errors.New("store: invalid data")
 )
 
 // Querier is every read and write; Store and the transaction handle implement it.

@@ -104,7 +104,7 @@ func (m *Main) replay(ctx context.Context) error {
 			res := proc.Process(ctx, api.HL7Input{
 				ClinicID:  msg.ClinicID,
 				Transport: store.TransportReplay,
-				Raw:       []byte(msg.Body),
+				Raw:       msg.Raw,
 				Actor:     "replay:" + msg.ID,
 				Archive:   a.from != "",
 			})
