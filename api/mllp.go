@@ -150,13 +150,7 @@ func (s *MLLPServer) serveConn(c net.Conn) {
 			}
 			return
 		}
-		it := s.proc.prepare(s.ctx, HL7Input{
-			ClinicID:  s.cfg.ClinicID,
-			Transport: store.TransportMLLP,
-			Raw:       raw,
-			Actor:     "ehr:mllp",
-			Archive:   true,
-		})
+		it := s.proc.prepare(s.ctx, s.input(raw))
 		// Applied with what arrives meanwhile on other connections, in
 		// one transaction; acknowledged only once that has committed.
 		s.group.apply(c, it)
@@ -164,6 +158,17 @@ func (s *MLLPServer) serveConn(c net.Conn) {
 		if err := s.writeFrame(c, res.Ack); err != nil {
 			return
 		}
+	}
+}
+
+// input is a message read off a connection of this listener.
+func (s *MLLPServer) input(raw []byte) HL7Input {
+	return HL7Input{
+		ClinicID:  s.cfg.ClinicID,
+		Transport: store.TransportMLLP,
+		Raw:       raw,
+		Actor:     "ehr:mllp",
+		Archive:   true,
 	}
 }
 
@@ -177,13 +182,7 @@ func (s *MLLPServer) dropBroken(c net.Conn, raw []byte) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return // two start blocks: nothing was cut short
 	}
-	it := s.proc.prepare(s.ctx, HL7Input{
-		ClinicID:  s.cfg.ClinicID,
-		Transport: store.TransportMLLP,
-		Raw:       raw,
-		Actor:     "ehr:mllp",
-		Archive:   true,
-	})
+	it := s.proc.prepare(s.ctx, s.input(raw))
 	it.reject(ehr.AR, errFrameDropped)
 	it.res.Code = "" // no acknowledgement was sent
 	it.apptID = ""
