@@ -56,6 +56,19 @@ func (a *app) postHL7(msg []byte) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// forEachFeedApp runs fn, in parallel, on a feedApp of each backend with an
+// MLLP connection to it.
+func forEachFeedApp(t *testing.T, fn func(t *testing.T, a *app, conn *mllpConn)) {
+	t.Parallel()
+	for _, backend := range backends() {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			a := feedApp(t, backend)
+			fn(t, a, dialMLLP(t, a.m.MLLPAddr()))
+		})
+	}
+}
+
 // withPID replaces the PID of an siu message and sets MSH-18 to charset.
 func withPID(msg, charset, pid string) string {
 	segs := strings.Split(strings.TrimSuffix(msg, "\r"), "\r")
@@ -71,174 +84,156 @@ func withPID(msg, charset, pid string) string {
 // (AE/AR naming the field; 422 over HTTP) and archived as sent, on both
 // backends and both transports.
 func TestFeedsHL7Bytes(t *testing.T) {
-	t.Parallel()
-	for _, backend := range backends() {
-		t.Run(backend, func(t *testing.T) {
-			t.Parallel()
-			a := feedApp(t, backend)
-			conn := dialMLLP(t, a.m.MLLPAddr())
-			now := time.Now().UTC()
-			start := now.Add(72 * time.Hour)
+	forEachFeedApp(t, func(t *testing.T, a *app, conn *mllpConn) {
+		now := time.Now().UTC()
+		start := now.Add(72 * time.Hour)
 
-			// Latin-1, declared: the name is decoded, the bytes archived as sent.
-			latin1 := withPID(siu("S12", "LAT-1", "APT-LAT", now, start), "8859/1",
-				"PID|1||MRN-LAT^^^NORTHCLINIC^MR||Mu\xf1oz^Jos\xe9||19850401||||||^PRN^CP^^1^617^5550142")
-			if got := ackCode(t, conn.send(latin1), "LAT-1"); got != "AA" {
-				t.Fatalf("Latin-1 message: %s", got)
-			}
-			var p struct {
-				FirstName string `json:"first_name"`
-				LastName  string `json:"last_name"`
-			}
-			a.mustCall(http.StatusOK, http.MethodGet, "/v1/patients/MRN-LAT", nil, &p)
-			if p.LastName != "Muñoz" || p.FirstName != "José" {
-				t.Fatalf("Latin-1 name stored as %q %q", p.FirstName, p.LastName)
-			}
-			if m := a.archived("LAT-1"); !bytes.Equal(m.Raw, []byte(latin1)) || m.Outcome != "AA" {
-				t.Fatalf("Latin-1 archive: outcome %s, raw equal %v", m.Outcome, bytes.Equal(m.Raw, []byte(latin1)))
-			}
+		// Latin-1, declared: the name is decoded, the bytes archived as sent.
+		latin1 := withPID(siu("S12", "LAT-1", "APT-LAT", now, start), "8859/1",
+			"PID|1||MRN-LAT^^^NORTHCLINIC^MR||Mu\xf1oz^Jos\xe9||19850401||||||^PRN^CP^^1^617^5550142")
+		if got := ackCode(t, conn.send(latin1), "LAT-1"); got != "AA" {
+			t.Fatalf("Latin-1 message: %s", got)
+		}
+		var p struct {
+			FirstName string `json:"first_name"`
+			LastName  string `json:"last_name"`
+		}
+		a.mustCall(http.StatusOK, http.MethodGet, "/v1/patients/MRN-LAT", nil, &p)
+		if p.LastName != "Muñoz" || p.FirstName != "José" {
+			t.Fatalf("Latin-1 name stored as %q %q", p.FirstName, p.LastName)
+		}
+		if m := a.archived("LAT-1"); !bytes.Equal(m.Raw, []byte(latin1)) || m.Outcome != "AA" {
+			t.Fatalf("Latin-1 archive: outcome %s, raw equal %v", m.Outcome, bytes.Equal(m.Raw, []byte(latin1)))
+		}
 
-			for _, tc := range []struct {
-				name, control, charset, pid string
-				want, wantERR               string
-			}{
-				{"NUL", "NUL-1", "", "PID|1||MRN-NUL^^^NORTHCLINIC^MR||Riv\x00era^Maria", "AE", "PID^1^5^1^1|102"},
-				{"Latin-1 undeclared", "UND-1", "", "PID|1||MRN-UND^^^NORTHCLINIC^MR||Mu\xf1oz^Jose", "AE", "PID^1^5^1^1|102"},
-				{"NUL escape", "ESC-1", "", "PID|1||MRN-ESC^^^NORTHCLINIC^MR||Rivera^Ma\\X00\\ria", "AE", "PID^1^5^1^2|102"},
-				{"unsupported charset", "U16-1", "UNICODE UTF-16", "PID|1||MRN-U16^^^NORTHCLINIC^MR||Rivera^Maria", "AR", "MSH^1^18^1|103"},
-			} {
-				for _, transport := range []string{"mllp", "http"} {
-					control := tc.control + "-" + transport
-					id := "APT-" + control
-					msg := withPID(siu("S12", control, id, now, start), tc.charset, tc.pid)
-					var ack string
-					if transport == "mllp" {
-						ack = conn.send(msg)
-					} else {
-						var status int
-						status, ack = a.postHL7([]byte(msg))
-						if status != http.StatusUnprocessableEntity {
-							t.Fatalf("%s over HTTP: status %d, want 422", tc.name, status)
-						}
-					}
-					if got := ackCode(t, ack, control); got != tc.want || !strings.Contains(ack, "ERR||"+tc.wantERR) {
-						t.Fatalf("%s over %s: %s %q", tc.name, transport, got, ack)
-					}
-					if strings.ContainsAny(ack, "\x00\x0b\x1c") || strings.Contains(ack, "Riv") {
-						t.Fatalf("%s over %s: the ACK carries control bytes or patient data: %q", tc.name, transport, ack)
-					}
-					if st := a.call(http.MethodGet, "/v1/appointments/"+id, nil, nil); st != http.StatusNotFound {
-						t.Fatalf("%s over %s: the appointment exists (%d)", tc.name, transport, st)
-					}
-					m := a.archived(control)
-					if !bytes.Equal(m.Raw, []byte(msg)) || m.Result != store.FeedRejected || m.Outcome != tc.want || m.Detail == "" {
-						t.Fatalf("%s over %s: archive %s/%s %q, raw equal %v", tc.name, transport, m.Outcome, m.Result, m.Detail, bytes.Equal(m.Raw, []byte(msg)))
+		for _, tc := range []struct {
+			name, control, charset, pid string
+			want, wantERR               string
+		}{
+			{"NUL", "NUL-1", "", "PID|1||MRN-NUL^^^NORTHCLINIC^MR||Riv\x00era^Maria", "AE", "PID^1^5^1^1|102"},
+			{"Latin-1 undeclared", "UND-1", "", "PID|1||MRN-UND^^^NORTHCLINIC^MR||Mu\xf1oz^Jose", "AE", "PID^1^5^1^1|102"},
+			{"NUL escape", "ESC-1", "", "PID|1||MRN-ESC^^^NORTHCLINIC^MR||Rivera^Ma\\X00\\ria", "AE", "PID^1^5^1^2|102"},
+			{"unsupported charset", "U16-1", "UNICODE UTF-16", "PID|1||MRN-U16^^^NORTHCLINIC^MR||Rivera^Maria", "AR", "MSH^1^18^1|103"},
+		} {
+			for _, transport := range []string{"mllp", "http"} {
+				control := tc.control + "-" + transport
+				id := "APT-" + control
+				msg := withPID(siu("S12", control, id, now, start), tc.charset, tc.pid)
+				var ack string
+				if transport == "mllp" {
+					ack = conn.send(msg)
+				} else {
+					var status int
+					status, ack = a.postHL7([]byte(msg))
+					if status != http.StatusUnprocessableEntity {
+						t.Fatalf("%s over HTTP: status %d, want 422", tc.name, status)
 					}
 				}
+				if got := ackCode(t, ack, control); got != tc.want || !strings.Contains(ack, "ERR||"+tc.wantERR) {
+					t.Fatalf("%s over %s: %s %q", tc.name, transport, got, ack)
+				}
+				if strings.ContainsAny(ack, "\x00\x0b\x1c") || strings.Contains(ack, "Riv") {
+					t.Fatalf("%s over %s: the ACK carries control bytes or patient data: %q", tc.name, transport, ack)
+				}
+				if st := a.call(http.MethodGet, "/v1/appointments/"+id, nil, nil); st != http.StatusNotFound {
+					t.Fatalf("%s over %s: the appointment exists (%d)", tc.name, transport, st)
+				}
+				m := a.archived(control)
+				if !bytes.Equal(m.Raw, []byte(msg)) || m.Result != store.FeedRejected || m.Outcome != tc.want || m.Detail == "" {
+					t.Fatalf("%s over %s: archive %s/%s %q, raw equal %v", tc.name, transport, m.Outcome, m.Result, m.Detail, bytes.Equal(m.Raw, []byte(msg)))
+				}
 			}
-			assertNoPHI(t, a.logs.String(), "Rivera", "Maria", "Muñoz", "5550142")
-		})
-	}
+		}
+		assertNoPHI(t, a.logs.String(), "Rivera", "Maria", "Muñoz", "5550142")
+	})
 }
 
 // TestFeedsHL7DroppedFields: an invalid phone, email or language is dropped,
 // the message is accepted, and the AA (ERR severity W) and the archive say
 // what was dropped.
 func TestFeedsHL7DroppedFields(t *testing.T) {
-	t.Parallel()
-	for _, backend := range backends() {
-		t.Run(backend, func(t *testing.T) {
-			t.Parallel()
-			a := feedApp(t, backend)
-			conn := dialMLLP(t, a.m.MLLPAddr())
-			now := time.Now().UTC()
-			msg := withPID(siu("S12", "DROP-1", "APT-DROP", now, now.Add(72*time.Hour)), "",
-				"PID|1||MRN-DROP^^^NORTHCLINIC^MR||Rivera^Maria||19850401||||||^PRN^CP^^1^617^555~^NET^Internet^maria(at)example.org||Klingonese")
-			for _, send := range []func(string) string{conn.send, func(m string) string {
-				status, ack := a.postHL7([]byte(strings.Replace(m, "DROP-1", "DROP-2", 1)))
-				if status != http.StatusOK {
-					t.Fatalf("over HTTP: %d", status)
-				}
-				return strings.Replace(ack, "DROP-2", "DROP-1", 1)
-			}} {
-				ack := send(msg)
-				if got := ackCode(t, ack, "DROP-1"); got != "AA" {
-					t.Fatalf("ack %s: %q", got, ack)
-				}
-				for _, want := range []string{"ERR||PID^1^13^1|102^Data type error^HL70357|W", "ERR||PID^1^13^2^4|102", "ERR||PID^1^15^1|103"} {
-					if !strings.Contains(ack, want) {
-						t.Fatalf("ACK lacks %q: %q", want, ack)
-					}
-				}
-				if strings.Contains(ack, "555") || strings.Contains(ack, "example.org") || strings.Contains(ack, "Klingon") {
-					t.Fatalf("ACK quotes a dropped value: %q", ack)
+	forEachFeedApp(t, func(t *testing.T, a *app, conn *mllpConn) {
+		now := time.Now().UTC()
+		msg := withPID(siu("S12", "DROP-1", "APT-DROP", now, now.Add(72*time.Hour)), "",
+			"PID|1||MRN-DROP^^^NORTHCLINIC^MR||Rivera^Maria||19850401||||||^PRN^CP^^1^617^555~^NET^Internet^maria(at)example.org||Klingonese")
+		for _, send := range []func(string) string{conn.send, func(m string) string {
+			status, ack := a.postHL7([]byte(strings.Replace(m, "DROP-1", "DROP-2", 1)))
+			if status != http.StatusOK {
+				t.Fatalf("over HTTP: %d", status)
+			}
+			return strings.Replace(ack, "DROP-2", "DROP-1", 1)
+		}} {
+			ack := send(msg)
+			if got := ackCode(t, ack, "DROP-1"); got != "AA" {
+				t.Fatalf("ack %s: %q", got, ack)
+			}
+			for _, want := range []string{"ERR||PID^1^13^1|102^Data type error^HL70357|W", "ERR||PID^1^13^2^4|102", "ERR||PID^1^15^1|103"} {
+				if !strings.Contains(ack, want) {
+					t.Fatalf("ACK lacks %q: %q", want, ack)
 				}
 			}
-			if v := a.appointment("APT-DROP"); v.Status != "booked" {
-				t.Fatalf("appointment: %+v", v)
+			if strings.Contains(ack, "555") || strings.Contains(ack, "example.org") || strings.Contains(ack, "Klingon") {
+				t.Fatalf("ACK quotes a dropped value: %q", ack)
 			}
-			var p struct {
-				Phone string `json:"phone"`
-				Email string `json:"email"`
+		}
+		if v := a.appointment("APT-DROP"); v.Status != "booked" {
+			t.Fatalf("appointment: %+v", v)
+		}
+		var p struct {
+			Phone string `json:"phone"`
+			Email string `json:"email"`
+		}
+		a.mustCall(http.StatusOK, http.MethodGet, "/v1/patients/MRN-DROP", nil, &p)
+		if p.Phone != "" || p.Email != "" {
+			t.Fatalf("patient kept dropped values: %+v", p)
+		}
+		for _, control := range []string{"DROP-1", "DROP-2"} {
+			m := a.archived(control)
+			if m.Outcome != "AA" || !strings.Contains(m.Detail, "PID-13: data type error: the phone number is not a valid number") ||
+				!strings.Contains(m.Detail, "PID-15") || !strings.Contains(m.Detail, "PID-13[2].4") {
+				t.Fatalf("archive %s: %s %q", control, m.Outcome, m.Detail)
 			}
-			a.mustCall(http.StatusOK, http.MethodGet, "/v1/patients/MRN-DROP", nil, &p)
-			if p.Phone != "" || p.Email != "" {
-				t.Fatalf("patient kept dropped values: %+v", p)
-			}
-			for _, control := range []string{"DROP-1", "DROP-2"} {
-				m := a.archived(control)
-				if m.Outcome != "AA" || !strings.Contains(m.Detail, "PID-13: data type error: the phone number is not a valid number") ||
-					!strings.Contains(m.Detail, "PID-15") || !strings.Contains(m.Detail, "PID-13[2].4") {
-					t.Fatalf("archive %s: %s %q", control, m.Outcome, m.Detail)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // TestFeedsMLLPResync: a frame cut short by a start block is dropped (and
 // archived), and the complete frame after it on the same connection is
 // applied and acknowledged.
 func TestFeedsMLLPResync(t *testing.T) {
-	t.Parallel()
-	for _, backend := range backends() {
-		t.Run(backend, func(t *testing.T) {
-			t.Parallel()
-			a := feedApp(t, backend)
-			conn := dialMLLP(t, a.m.MLLPAddr())
-			now := time.Now().UTC()
-			broken := siu("S12", "CUT-1", "APT-CUT", now, now.Add(72*time.Hour))
-			broken = broken[:len(broken)/2] // no end block
-			if _, err := conn.c.Write(append([]byte{0x0B}, broken...)); err != nil {
-				t.Fatal(err)
-			}
-			ack := conn.send(siu("S12", "WHOLE-1", "APT-WHOLE", now, now.Add(72*time.Hour)))
-			if got := ackCode(t, ack, "WHOLE-1"); got != "AA" {
-				t.Fatalf("complete frame after a broken one: %s %q", got, ack)
-			}
-			if strings.ContainsAny(ack, "\x0b\x1c") {
-				t.Fatalf("ACK carries framing bytes: %q", ack)
-			}
-			if v := a.appointment("APT-WHOLE"); v.Version != 1 {
-				t.Fatalf("complete frame not applied: %+v", v)
-			}
-			if st := a.call(http.MethodGet, "/v1/appointments/APT-CUT", nil, nil); st != http.StatusNotFound {
-				t.Fatalf("broken frame applied (%d)", st)
-			}
-			if m := a.archived("CUT-1"); !bytes.Equal(m.Raw, []byte(broken)) || m.Result != store.FeedRejected || !strings.Contains(m.Detail, "cut short") {
-				t.Fatalf("broken frame archive: %s/%s %q", m.Outcome, m.Result, m.Detail)
-			}
-			// The connection is in step: the next message gets its own ACK.
-			if got := ackCode(t, conn.send(siu("S12", "NEXT-1", "APT-NEXT", now, now.Add(72*time.Hour))), "NEXT-1"); got != "AA" {
-				t.Fatalf("next message: %s", got)
-			}
-			// Two messages in one frame: AR echoing the first's control id.
-			two := siu("S12", "TWO-1", "APT-TWO", now, now.Add(72*time.Hour)) + siu("S12", "TWO-2", "APT-TWO", now, now.Add(72*time.Hour))
-			if got := ackCode(t, conn.send(two), "TWO-1"); got != "AR" {
-				t.Fatalf("two messages in a frame: %s", got)
-			}
-		})
-	}
+	forEachFeedApp(t, func(t *testing.T, a *app, conn *mllpConn) {
+		now := time.Now().UTC()
+		broken := siu("S12", "CUT-1", "APT-CUT", now, now.Add(72*time.Hour))
+		broken = broken[:len(broken)/2] // no end block
+		if _, err := conn.c.Write(append([]byte{0x0B}, broken...)); err != nil {
+			t.Fatal(err)
+		}
+		ack := conn.send(siu("S12", "WHOLE-1", "APT-WHOLE", now, now.Add(72*time.Hour)))
+		if got := ackCode(t, ack, "WHOLE-1"); got != "AA" {
+			t.Fatalf("complete frame after a broken one: %s %q", got, ack)
+		}
+		if strings.ContainsAny(ack, "\x0b\x1c") {
+			t.Fatalf("ACK carries framing bytes: %q", ack)
+		}
+		if v := a.appointment("APT-WHOLE"); v.Version != 1 {
+			t.Fatalf("complete frame not applied: %+v", v)
+		}
+		if st := a.call(http.MethodGet, "/v1/appointments/APT-CUT", nil, nil); st != http.StatusNotFound {
+			t.Fatalf("broken frame applied (%d)", st)
+		}
+		if m := a.archived("CUT-1"); !bytes.Equal(m.Raw, []byte(broken)) || m.Result != store.FeedRejected || !strings.Contains(m.Detail, "cut short") {
+			t.Fatalf("broken frame archive: %s/%s %q", m.Outcome, m.Result, m.Detail)
+		}
+		// The connection is in step: the next message gets its own ACK.
+		if got := ackCode(t, conn.send(siu("S12", "NEXT-1", "APT-NEXT", now, now.Add(72*time.Hour))), "NEXT-1"); got != "AA" {
+			t.Fatalf("next message: %s", got)
+		}
+		// Two messages in one frame: AR echoing the first's control id.
+		two := siu("S12", "TWO-1", "APT-TWO", now, now.Add(72*time.Hour)) + siu("S12", "TWO-2", "APT-TWO", now, now.Add(72*time.Hour))
+		if got := ackCode(t, conn.send(two), "TWO-1"); got != "AR" {
+			t.Fatalf("two messages in a frame: %s", got)
+		}
+	})
 }
 
 // TestFeedsFHIRBytes: a FHIR body with invalid UTF-8 is a 400, one whose
