@@ -61,12 +61,19 @@ func declaredCharset(s string, d Delimiters) string {
 	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
 		s = s[:i]
 	}
-	// s[3] is the field separator: after it, MSH-2 is field 1 of the split.
-	fields := strings.SplitN(s[4:], string(d.Field), 18)
-	if len(fields) < 17 {
-		return ""
+	// s[3] is the field separator and s[4:] starts with MSH-2: MSH-18 is
+	// after the 16th separator from there.
+	v := s[4:]
+	for range 16 {
+		i := strings.IndexByte(v, d.Field)
+		if i < 0 {
+			return ""
+		}
+		v = v[i+1:]
 	}
-	v := fields[16]
+	if i := strings.IndexByte(v, d.Field); i >= 0 {
+		v = v[:i]
+	}
 	if i := strings.IndexByte(v, d.Repetition); i >= 0 {
 		v = v[:i]
 	}
