@@ -222,6 +222,11 @@ func (s *Server) mapError(op string, err error) error {
 		// read or write, gets the same retryable answer.
 		s.logger.Warn("database unavailable", "op", op, "error", err.Error())
 		return newError(http.StatusServiceUnavailable, CodeUnavailable, "the database is busy or unreachable; retry shortly")
+	case errors.Is(err, store.ErrInvalidData):
+		// A permanent error: the same request would fail again. Its text
+		// names the operation and the database's code, never the value.
+		s.logger.Warn("request refused by the database", "op", op, "error", err.Error())
+		return newError(http.StatusUnprocessableEntity, CodeInvalid, "a value cannot be stored: text must be valid UTF-8 without NUL characters, within its length limit")
 	}
 	s.logger.Error("request failed", "op", op, "error", err.Error())
 	return newError(http.StatusInternalServerError, CodeInternal, "internal error")

@@ -129,6 +129,12 @@ func (h *fhirHandler) auth(next func(w http.ResponseWriter, r *http.Request, req
 				return
 			}
 			req.raw = raw
+			if err := ehr.CheckFHIRText(raw); err != nil {
+				// Refused for good, and archived as sent.
+				status := fhirError(w, err)
+				h.archive(r.Context(), req, store.TransportHTTP, status, store.FeedRejected, err.Error(), "")
+				return
+			}
 			// FHIR's JSON is case-sensitive but encoding/json is not: a key
 			// repeated in another case would be read as the element.
 			if p := scanJSON(raw, false); p != nil {
@@ -150,7 +156,7 @@ func (h *fhirHandler) archive(ctx context.Context, req *fhirRequest, transport s
 		Format:        store.FormatFHIR,
 		ControlID:     truncate(apptID, 200),
 		Digest:        hex.EncodeToString(sum[:]),
-		Body:          string(req.raw),
+		Raw:           req.raw,
 		Outcome:       strconv.Itoa(status),
 		Result:        result,
 		Detail:        truncate(detail, 500),
@@ -287,6 +293,10 @@ func (h *fhirHandler) applyStatus(req *fhirRequest, res scheduler.FeedResult, er
 	switch {
 	case errors.Is(err, scheduler.ErrUnknownPatient), errors.Is(err, scheduler.ErrIncompleteEvent):
 		return http.StatusUnprocessableEntity, &ehr.FHIRError{Code: "required", Expression: patientExpr, Reason: "the appointment is not known and lacks a known patient or a start"}
+	case errors.Is(err, store.ErrInvalidData):
+		// The database refused a value for what it is: retrying cannot help.
+		h.s.logger.Warn("fhir: refused by the database", slog.String("clinic_id", req.clinic.ID), slog.String("error", err.Error()))
+		return http.StatusUnprocessableEntity, &ehr.FHIRError{Code: "invalid", Reason: "a value cannot be stored as text; correct the resource"}
 	case err != nil:
 		h.s.logger.Error("fhir: apply failed", slog.String("clinic_id", req.clinic.ID), slog.String("error", err.Error()))
 		return http.StatusServiceUnavailable, nil

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/beckonhealth/beckon/ehr"
 	"github.com/beckonhealth/beckon/scheduler"
@@ -45,7 +46,11 @@ type HL7Result struct {
 	Code     ehr.AckCode
 	Result   string // store.FeedApplied, …
 	Internal bool   // Beckon failed, not the message: the sender should retry
-	ClinicID string
+	// Unreadable: the message's bytes are not text in its character set (a
+	// NUL, invalid UTF-8), or its character set is one Beckon does not take.
+	// It is refused for good (AE or AR); over HTTP, a 422.
+	Unreadable bool
+	ClinicID   string
 }
 
 // Process handles one message and returns its acknowledgement; it never
@@ -63,13 +68,21 @@ func truncate(s string, n int) string {
 	return s
 }
 
+// isText reports whether s is valid UTF-8 without NUL bytes: what both
+// databases keep in a TEXT column.
+func isText(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
 // hl7MediaType is what POST /hl7/v2 answers (HL7 over HTTP).
 const hl7MediaType = "x-application/hl7-v2+er7; charset=utf-8"
 
 // handleHL7 is POST /hl7/v2: the body is one ER7 message, the answer its
 // ACK. The HTTP status is 200 whenever the ACK carries the verdict (AA, AE,
-// AR); 503 when Beckon failed and the sender should retry; 401/403/413 for
-// requests that never reached HL7.
+// AR); 422 (with the AE or AR) when the body is not text in the character
+// set MSH-18 declares (a NUL, invalid UTF-8) or that character set is not
+// one Beckon takes; 503 when Beckon failed and the sender should retry;
+// 401/403/413 for requests that never reached HL7.
 func (s *Server) handleHL7(p *HL7Processor, w http.ResponseWriter, r *http.Request) {
 	key, ok := s.requireKey(w, r, writeError, store.RoleAdmin, store.RoleEHR)
 	if !ok {
@@ -99,8 +112,11 @@ func (s *Server) handleHL7(p *HL7Processor, w http.ResponseWriter, r *http.Reque
 	})
 	w.Header().Set("Content-Type", hl7MediaType)
 	status := http.StatusOK
-	if res.Internal {
+	switch {
+	case res.Internal:
 		status = http.StatusServiceUnavailable
+	case res.Unreadable:
+		status = http.StatusUnprocessableEntity
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(res.Ack)

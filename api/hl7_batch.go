@@ -28,7 +28,9 @@ type hl7Item struct {
 	msg    *ehr.Message
 	res    HL7Result
 	ackErr error
-	apptID string
+	// warnings are the values the mapping dropped, said in an AA.
+	warnings []ehr.Error
+	apptID   string
 	// done: answered before applying (rejected, or Beckon failed).
 	done bool
 	// event is what to apply, mapped in the clinic's time zone zone.
@@ -43,14 +45,24 @@ func (it *hl7Item) reject(code ehr.AckCode, err error) {
 }
 
 // fail answers the message with AE 207: Beckon failed, the sender should
-// send it again later.
+// send it again later. A value the database refuses for what it is
+// (store.ErrInvalidData) is no failure of Beckon's: sending the message again
+// would fail again, so it is refused for good (AE 102).
 func (p *HL7Processor) fail(it *hl7Item, err error) {
+	if errors.Is(err, store.ErrInvalidData) {
+		p.Logger.Warn("hl7 message refused by the database", slog.String("clinic_id", it.res.ClinicID), slog.String("error", err.Error()))
+		it.reject(ehr.AE, errUnstorable)
+		return
+	}
 	p.Logger.Error("hl7 message failed", slog.String("clinic_id", it.res.ClinicID), slog.String("error", err.Error()))
 	it.res.Internal = true
 	it.res.Code, it.res.Result = ehr.AE, store.FeedError
 	it.ackErr = &ehr.Error{Code: ehr.CodeInternalError, Reason: "the message could not be applied now; send it again later"}
 	it.done = true
 }
+
+// errUnstorable answers a message holding a value the database refuses.
+var errUnstorable = &ehr.Error{Code: ehr.CodeDataTypeError, Reason: "a value in the message cannot be stored as text; correct the message, sending it again unchanged will fail again"}
 
 // prepare parses and maps a message: everything that needs no transaction.
 func (p *HL7Processor) prepare(ctx context.Context, in HL7Input) *hl7Item {
@@ -66,6 +78,12 @@ func (p *HL7Processor) prepare(ctx context.Context, in HL7Input) *hl7Item {
 		facility := strings.TrimSpace(m.Get("MSH-4.1"))
 		if facility == "" {
 			facility = strings.TrimSpace(m.Get("MSH-4.2"))
+		}
+		if err := m.TextError(); err != nil && !isText(facility) {
+			// The facility itself is not text: no clinic can be told.
+			it.reject(ehr.AE, err)
+			it.res.Unreadable = true
+			return it
 		}
 		id, err := p.Store.FeedClinicByFacility(ctx, facility)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && facility == "") {
@@ -87,8 +105,10 @@ func (p *HL7Processor) prepare(ctx context.Context, in HL7Input) *hl7Item {
 	out := ehr.Mapper{Location: z.loc}.ClassifyMessage(m)
 	if out.Code != ehr.AA {
 		it.reject(out.Code, out.Err)
+		it.res.Unreadable = m.TextError() != nil
 		return it
 	}
+	it.warnings = out.Warnings()
 	it.apptID = truncate(out.Event.AppointmentID, 200)
 	it.event = scheduler.FeedEventFromSIU(out.Event, it.digest)
 	it.zone = z.name
@@ -102,6 +122,8 @@ func (it *hl7Item) settle(o scheduler.FeedOutcome) {
 		it.res.Code, it.res.Result, it.res.Internal = ehr.AE, store.FeedRejected, false
 		it.ackErr = &ehr.Error{Code: ehr.CodeRequiredFieldMissing, Segment: "PID", Sequence: 1, Field: 3,
 			Reason: "the appointment is not known and the message does not carry the patient and start a booking needs"}
+	case errors.Is(o.Err, store.ErrInvalidData):
+		it.res.Code, it.res.Result, it.res.Internal, it.ackErr = ehr.AE, store.FeedRejected, false, errUnstorable
 	case o.Err != nil:
 		// ApplyFeedBatch gives no other error per event; be safe.
 		it.res.Code, it.res.Result, it.res.Internal = ehr.AE, store.FeedError, true
@@ -227,13 +249,21 @@ func (p *HL7Processor) applyGroup(ctx context.Context, clinicID, actor, zone str
 	return err
 }
 
-// detail is the error's location and reason for the archive (no PHI).
+// detail is the error's location and reason for the archive, or for an
+// accepted message the values it dropped (no PHI: locations and reasons).
 func (it *hl7Item) detail() string {
 	var e *ehr.Error
 	if errors.As(it.ackErr, &e) {
 		return e.Error()
 	}
-	return ""
+	if it.res.Code != ehr.AA || len(it.warnings) == 0 {
+		return ""
+	}
+	parts := make([]string, len(it.warnings))
+	for i := range it.warnings {
+		parts[i] = it.warnings[i].Error()
+	}
+	return truncate("warnings: "+strings.Join(parts, "; "), 2000)
 }
 
 func (it *hl7Item) archiveRow() store.InboundMessage {
@@ -247,7 +277,7 @@ func (it *hl7Item) archiveRow() store.InboundMessage {
 		Format:        store.FormatHL7v2,
 		ControlID:     controlID,
 		Digest:        it.digest,
-		Body:          string(it.in.Raw),
+		Raw:           it.in.Raw,
 		Outcome:       string(it.res.Code),
 		Result:        it.res.Result,
 		Detail:        it.detail(),
@@ -261,16 +291,18 @@ func (it *hl7Item) archiveRow() store.InboundMessage {
 func (p *HL7Processor) answer(it *hl7Item) HL7Result {
 	msg := it.msg
 	if msg == nil {
-		msg, _ = ehr.Parse(it.in.Raw)
+		// Refused by the parser: echo what its MSH says, if it can be read.
+		msg, _ = ehr.ParseHeader(it.in.Raw)
 	}
 	res := it.res
-	res.Ack = ehr.Ack(msg, res.Code, it.ackErr, it.now, store.NewID("ACK"))
+	res.Ack = ehr.Ack(msg, res.Code, it.ackErr, it.now, store.NewID("ACK"), it.warnings...)
 	p.Logger.Info("hl7 message",
 		slog.String("clinic_id", res.ClinicID),
 		slog.String("transport", it.in.Transport),
 		slog.String("ack", string(res.Code)),
 		slog.String("result", res.Result),
 		slog.String("appointment_id", it.apptID),
+		slog.Int("warnings", len(it.warnings)),
 		slog.Int("size", len(it.in.Raw)))
 	return res
 }

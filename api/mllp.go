@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -129,12 +130,16 @@ func (s *MLLPServer) serveConn(c net.Conn) {
 		s.mu.Unlock()
 		s.wg.Done()
 	}()
-	r := bufio.NewReaderSize(c, 64<<10)
+	fr := &frameReader{r: bufio.NewReaderSize(c, 64<<10), max: s.cfg.MaxMessageSize}
 	for {
 		if s.isClosed() {
 			return
 		}
-		raw, err := s.readFrame(c, r)
+		raw, err := s.readFrame(c, fr)
+		if errors.Is(err, errFrameBroken) {
+			s.dropBroken(c, raw)
+			continue
+		}
 		if err != nil {
 			if errors.Is(err, errFrameTooLarge) {
 				ack := ehr.Ack(nil, ehr.AR, &ehr.Error{Code: ehr.CodeInternalError, Reason: "message exceeds the size limit"}, s.proc.Clock.Now(), store.NewID("ACK"))
@@ -145,13 +150,7 @@ func (s *MLLPServer) serveConn(c net.Conn) {
 			}
 			return
 		}
-		it := s.proc.prepare(s.ctx, HL7Input{
-			ClinicID:  s.cfg.ClinicID,
-			Transport: store.TransportMLLP,
-			Raw:       raw,
-			Actor:     "ehr:mllp",
-			Archive:   true,
-		})
+		it := s.proc.prepare(s.ctx, s.input(raw))
 		// Applied with what arrives meanwhile on other connections, in
 		// one transaction; acknowledged only once that has committed.
 		s.group.apply(c, it)
@@ -162,17 +161,68 @@ func (s *MLLPServer) serveConn(c net.Conn) {
 	}
 }
 
+// input is a message read off a connection of this listener.
+func (s *MLLPServer) input(raw []byte) HL7Input {
+	return HL7Input{
+		ClinicID:  s.cfg.ClinicID,
+		Transport: store.TransportMLLP,
+		Raw:       raw,
+		Actor:     "ehr:mllp",
+		Archive:   true,
+	}
+}
+
+// dropBroken handles a frame that a start block cut short: the sender began
+// a new frame before ending this one, as interface engines do when they
+// give up on a message and send it (or the next one) again. Like them,
+// Beckon drops the broken frame without an acknowledgement (the sender waits
+// for one ACK, of the frame it completes) and keeps it in the archive,
+// rejected and never applied, for inspection.
+func (s *MLLPServer) dropBroken(c net.Conn, raw []byte) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return // two start blocks: nothing was cut short
+	}
+	it := s.proc.prepare(s.ctx, s.input(raw))
+	it.reject(ehr.AR, errFrameDropped)
+	it.res.Code = "" // no acknowledgement was sent
+	it.apptID = ""
+	s.proc.apply(s.ctx, []*hl7Item{it})
+	s.logger.Warn("mllp frame cut short by a start block; dropped without acknowledgement",
+		slog.String("clinic_id", it.res.ClinicID), slog.String("remote", c.RemoteAddr().String()), slog.Int("size", len(raw)))
+}
+
+// errFrameDropped is the archive's reason for a broken frame.
+var errFrameDropped = &ehr.Error{Code: ehr.CodeSegmentSequence,
+	Reason: "MLLP frame cut short: a start block began a new frame before this one ended; dropped without acknowledgement"}
+
 func (s *MLLPServer) isClosed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.closed
 }
 
-var errFrameTooLarge = errors.New("mllp: frame too large")
+var (
+	errFrameTooLarge = errors.New("mllp: frame too large")
+	// errFrameBroken: a start block came before the frame's end; the bytes
+	// read so far are returned with it, and the new frame is read next.
+	errFrameBroken = errors.New("mllp: frame cut short by a start block")
+)
 
-// readFrame reads one framed message: bytes before the start block are
-// skipped; the whole frame must arrive within the idle timeout.
-func (s *MLLPServer) readFrame(c net.Conn, r *bufio.Reader) ([]byte, error) {
+// frameReader reads MLLP frames off one connection.
+type frameReader struct {
+	r   *bufio.Reader
+	max int
+	// started: the start block of the next frame has been read (it ended
+	// the previous, broken, frame).
+	started bool
+}
+
+// readFrame reads one framed message (0x0B message 0x1C 0x0D): bytes before
+// the start block are skipped; the whole frame must arrive within the idle
+// timeout. A start block inside a frame ends it: readFrame returns what it
+// read with errFrameBroken, and the next call reads the frame that block
+// began. A 0x1C not followed by 0x0D is part of the message.
+func (s *MLLPServer) readFrame(c net.Conn, fr *frameReader) ([]byte, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -183,36 +233,51 @@ func (s *MLLPServer) readFrame(c net.Conn, r *bufio.Reader) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	for {
+	r := fr.r
+	for !fr.started {
 		b, err := r.ReadByte()
 		if err != nil {
 			return nil, err
 		}
-		if b == mllpStart {
-			break
-		}
+		fr.started = b == mllpStart
 	}
 	var buf []byte
 	for {
-		chunk, err := r.ReadSlice(mllpEnd)
-		if len(buf)+len(chunk) > s.cfg.MaxMessageSize+1 {
+		if _, err := r.Peek(1); err != nil {
+			return nil, err
+		}
+		data, _ := r.Peek(r.Buffered())
+		i := bytes.IndexAny(data, "\x0b\x1c")
+		n := len(data)
+		if i >= 0 {
+			n = i
+		}
+		if len(buf)+n > fr.max+1 {
 			return nil, errFrameTooLarge
 		}
-		buf = append(buf, chunk...)
-		if errors.Is(err, bufio.ErrBufferFull) {
+		buf = append(buf, data[:n]...)
+		if i < 0 {
+			_, _ = r.Discard(n)
 			continue
 		}
-		if err != nil {
-			return nil, err
+		mark := data[i]
+		_, _ = r.Discard(n + 1)
+		if mark == mllpStart {
+			// The next frame has begun; this one is broken.
+			return buf, errFrameBroken
 		}
 		next, err := r.ReadByte()
 		if err != nil {
 			return nil, err
 		}
-		if next == mllpCR {
-			return buf[:len(buf)-1], nil
+		if next == mllpCR || next == mllpStart {
+			// 0x1C 0x0B: a sender that leaves out the CR; the block
+			// after it begins the next frame.
+			fr.started = next == mllpStart
+			return buf, nil
 		}
 		// A 0x1C inside the message (not a frame end): keep it.
+		buf = append(buf, mllpEnd)
 		if err := r.UnreadByte(); err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // AckCode is an original-mode acknowledgement code (HL7 table 0008).
@@ -29,12 +30,22 @@ const defaultAckVersion = "2.5.1"
 // Outcome is what became of one inbound message.
 type Outcome struct {
 	Code AckCode
-	// Message is the parsed message, nil when the input was not HL7.
+	// Message is the parsed message; when the input does not parse, its
+	// MSH segment alone if that can be read ([ParseHeader]), else nil.
 	Message *Message
 	// Event is the mapped event; set only when Code is AA.
 	Event Event
 	// Err says what was wrong, nil when Code is AA. It is an [*Error].
 	Err error
+}
+
+// Warnings are what an AA reports along: the values the mapping dropped
+// (Event.Warnings).
+func (o Outcome) Warnings() []Error {
+	if o.Code != AA {
+		return nil
+	}
+	return o.Event.Warnings
 }
 
 // Classify parses raw, maps it as an SIU message in the clinic's time zone
@@ -44,19 +55,31 @@ func Classify(raw []byte, loc *time.Location) Outcome {
 }
 
 // Classify parses raw and maps it as an SIU message. Input that does not
-// parse as HL7, a message type other than SIU, an SIU event other than S12,
-// S13, S14, S15, S17 or S26 and a version outside 2.3 to 2.8 get AR; an SIU
-// message whose content is wrong gets AE; the rest AA.
+// parse as HL7, a character set (MSH-18) Beckon does not take, a message
+// type other than SIU, an SIU event other than S12, S13, S14, S15, S17 or S26
+// and a version outside 2.3 to 2.8 get AR; a message with bytes that are not
+// text ([Message.TextError]) or whose content is wrong gets AE; the rest AA,
+// with the values the mapping dropped in [Outcome.Warnings].
 func (mp Mapper) Classify(raw []byte) Outcome {
 	m, err := Parse(raw)
 	if err != nil {
-		return Outcome{Code: AR, Err: err}
+		// Message is the MSH alone, when it can be read, for the ACK.
+		h, _ := ParseHeader(raw)
+		return Outcome{Code: AR, Message: h, Err: err}
 	}
 	return mp.ClassifyMessage(m)
 }
 
 // ClassifyMessage is [Mapper.Classify] of a message already parsed.
 func (mp Mapper) ClassifyMessage(m *Message) Outcome {
+	if err := m.TextError(); err != nil {
+		// A character set Beckon does not take is no fault of the content.
+		code := AE
+		if m.charsetErr {
+			code = AR
+		}
+		return Outcome{Code: code, Message: m, Err: err}
+	}
 	ev, err := mp.SIU(m)
 	if err != nil {
 		code := AE
@@ -85,10 +108,14 @@ func (mp Mapper) ClassifyMessage(m *Message) Outcome {
 //     sequence, field, table 0357 code); for 2.5 and later, ERR-2 (error
 //     location), ERR-3 (table 0357 code), ERR-4 (severity E) and ERR-7 (the
 //     reason).
+//   - For an AA with warnings (values dropped, [Outcome.Warnings]): for 2.5
+//     and later one ERR per warning as above with severity W; before 2.5,
+//     where ERR has no severity and an ERR would read as an error, MSA-3
+//     says what was dropped.
 //
 // err should be an [*Error]; any other error is reported as code 207 without
 // its text, since that text could quote patient data. Segments end in CR.
-func Ack(m *Message, code AckCode, err error, now time.Time, controlID string) []byte {
+func Ack(m *Message, code AckCode, err error, now time.Time, controlID string, warnings ...Error) []byte {
 	out := DefaultDelimiters
 	var msh Segment
 	version := defaultAckVersion
@@ -146,7 +173,22 @@ func Ack(m *Message, code AckCode, err error, now time.Time, controlID string) [
 		Escape(version, out))
 
 	if code == AA {
+		if len(warnings) == 0 {
+			join("MSA", string(code), copyField(10))
+			return []byte(b.String())
+		}
+		if oldErrStyle(version) {
+			parts := make([]string, 0, len(warnings))
+			for i := range warnings {
+				parts = append(parts, warnings[i].Location()+": "+warnings[i].Reason)
+			}
+			join("MSA", string(code), copyField(10), Escape(truncateText("accepted; dropped: "+strings.Join(parts, "; "), 512), out))
+			return []byte(b.String())
+		}
 		join("MSA", string(code), copyField(10))
+		for i := range warnings {
+			writeERR(join, &warnings[i], "W", out)
+		}
 		return []byte(b.String())
 	}
 	var e *Error
@@ -170,6 +212,14 @@ func Ack(m *Message, code AckCode, err error, now time.Time, controlID string) [
 		return []byte(b.String())
 	}
 	join("MSA", string(code), copyField(10))
+	writeERR(join, e, "E", out)
+	return []byte(b.String())
+}
+
+// writeERR writes a 2.5-style ERR: ERR-2 location, ERR-3 table 0357 code,
+// ERR-4 severity (HL7 table 0516: E error, W warning), ERR-7 the reason.
+func writeERR(join func(...string), e *Error, severity string, out Delimiters) {
+	cs := string(out.Component)
 	erl := ""
 	if e.Segment != "" {
 		rep := e.Repetition
@@ -181,8 +231,19 @@ func Ack(m *Message, code AckCode, err error, now time.Time, controlID string) [
 			positive(e.Component), positive(e.Subcomponent),
 		}, cs), cs)
 	}
-	join("ERR", "", erl, table+cs+codeText+cs+"HL70357", "E", "", "", reason)
-	return []byte(b.String())
+	table := Escape(strconv.Itoa(int(e.Code)), out)
+	join("ERR", "", erl, table+cs+Escape(e.Code.Text(), out)+cs+"HL70357", severity, "", "", Escape(e.Reason, out))
+}
+
+// truncateText cuts s to at most n bytes, on a character boundary.
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // oldErrStyle reports whether version predates 2.5, when ERR-1 (ELD) was
@@ -199,14 +260,23 @@ func positive(n int) string {
 	return strconv.Itoa(n)
 }
 
-// sanitizeRaw keeps a copied value from ending a segment early and bounds
-// its length.
+// sanitizeRaw keeps a copied value from ending a segment (or an MLLP frame)
+// early, from carrying bytes that are not text, and bounds its length.
 func sanitizeRaw(s string) string {
 	if len(s) > 256 {
 		s = s[:256]
 	}
-	if strings.ContainsAny(s, "\r\n") {
-		s = strings.NewReplacer("\r", "", "\n", "").Replace(s)
+	clean := utf8.ValidString(s)
+	for i := 0; clean && i < len(s); i++ {
+		clean = s[i] >= ' ' && s[i] != 0x7f
 	}
-	return s
+	if clean {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
 }

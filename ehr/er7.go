@@ -23,6 +23,9 @@ type Delimiters struct {
 	// Truncation is the fifth encoding character of HL7 2.7 and later
 	// (usually '#'). It marks truncated values and is never a separator.
 	Truncation byte
+	// charset is the message's character set (MSH-18), in which \X..\
+	// escapes give their bytes; the zero value is UTF-8.
+	charset charset
 }
 
 // DefaultDelimiters are |^~\& with no truncation character.
@@ -46,6 +49,11 @@ func (d Delimiters) encoding() string {
 type Message struct {
 	delims   Delimiters
 	segments []Segment
+	// textErr is the first value whose bytes are not text in the message's
+	// character set, or the character set itself when Beckon does not take
+	// it (charsetErr).
+	textErr    *Error
+	charsetErr bool
 }
 
 // Segment is one segment of a message. Its zero value is an absent segment:
@@ -64,7 +72,12 @@ type Segment struct {
 //
 // It tolerates CR, LF or CRLF segment terminators (a message that uses CR
 // keeps bare LFs inside its values), blank lines, a leading byte order mark
-// and MLLP framing bytes. It rejects, with an [*Error], input that does not
+// and MLLP framing bytes. It decodes the message from the character set
+// MSH-18 declares (see [Message.Charset]); values whose bytes are not text
+// (a NUL, invalid UTF-8, a byte the character set does not define) and a
+// character set Beckon does not take are reported by [Message.TextError],
+// not here, so that the sender can still be answered with an ERR naming the
+// field. It rejects, with an [*Error], input that does not
 // start with an MSH segment, unusable encoding characters, segment ids that
 // are not three upper-case letters or digits, a second MSH (batches are not
 // supported) and input larger than [MaxMessageSize]. Work and memory are
@@ -85,6 +98,13 @@ func Parse(raw []byte) (*Message, error) {
 		return nil, err
 	}
 	m := &Message{delims: d}
+	if cs, ok := lookupCharset(declaredCharset(s, d)); ok {
+		m.delims.charset = cs
+		s = cs.decode(s)
+	} else {
+		// Read as sent: what the message is can still be told.
+		m.textErr, m.charsetErr = charsetError(), true
+	}
 	m.segments = make([]Segment, 0, strings.Count(s, "\n")+strings.Count(s, "\r")+1)
 	seen := make(map[string]int, 16)
 
@@ -128,9 +148,32 @@ func Parse(raw []byte) (*Message, error) {
 			fields = f
 		}
 		seen[name]++
+		if m.textErr == nil {
+			for n := 1; n < len(fields); n++ {
+				if e := fieldTextError(name, seen[name], n, fields[n], m.delims); e != nil {
+					m.textErr = e
+					break
+				}
+			}
+		}
 		m.segments = append(m.segments, Segment{name: name, seq: seen[name], index: len(m.segments), fields: fields, d: &m.delims})
 	}
 	return m, nil
+}
+
+// ParseHeader parses the first segment of raw alone: the MSH of input that
+// [Parse] refused (a second MSH, a line that is not a segment), so that its
+// acknowledgement can still echo the sender's control id (MSH-10), version
+// and applications.
+func ParseHeader(raw []byte) (*Message, error) {
+	if len(raw) > MaxMessageSize {
+		raw = raw[:MaxMessageSize]
+	}
+	s := trimFrame(string(raw))
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	return Parse([]byte(s))
 }
 
 // trimFrame removes what may surround a message on the wire or in a file:
@@ -196,6 +239,23 @@ func readDelimiters(s string) (Delimiters, error) {
 func isDelimiterChar(c byte) bool {
 	return c > ' ' && c < 0x7f &&
 		(c < '0' || c > '9') && (c < 'A' || c > 'Z') && (c < 'a' || c > 'z')
+}
+
+// Charset is the character set the message declared in MSH-18, as HL7
+// table 0211 names it ("8859/1", "UNICODE UTF-8", "ASCII"), or "" when it
+// declared none or one Beckon does not take. Values are read decoded from it.
+func (m *Message) Charset() string { return m.delims.charset.name }
+
+// TextError reports, as an [*Error], the first value whose bytes are not
+// text: a NUL byte, bytes that are not valid UTF-8 in a message that
+// declares no other character set, a byte the declared 8859 part does not
+// define (in the value or in an \X..\ escape); or an MSH-18 character set
+// Beckon does not take. Such a message can never be applied as sent.
+func (m *Message) TextError() error {
+	if m == nil || m.textErr == nil {
+		return nil
+	}
+	return m.textErr
 }
 
 // Delimiters returns the message's encoding characters.

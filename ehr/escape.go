@@ -7,7 +7,7 @@ import "strings"
 //
 //	\F\ \S\ \T\ \R\ \E\   field, component, subcomponent, repetition, escape
 //	\P\                   truncation character (2.7 and later)
-//	\Xhh..\               bytes given in hexadecimal
+//	\Xhh..\               bytes given in hexadecimal, in the message's character set
 //	\.br\ \.sp\           line break
 //	\H\ \N\               start and end of highlighting: dropped
 //
@@ -77,9 +77,12 @@ func writeEscape(b *strings.Builder, seq string, d Delimiters) bool {
 				return false
 			}
 		}
+		raw := make([]byte, 0, len(hex)/2)
 		for k := 0; k < len(hex); k += 2 {
-			b.WriteByte(byte(unhex(hex[k])<<4 | unhex(hex[k+1])))
+			raw = append(raw, byte(unhex(hex[k])<<4|unhex(hex[k+1])))
 		}
+		// The bytes are in the message's character set.
+		b.WriteString(d.charset.decode(string(raw)))
 		return true
 	}
 	return false

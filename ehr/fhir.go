@@ -113,6 +113,9 @@ type probe struct {
 // loc. resolve finds resources of the enclosing Bundle (may be nil).
 func MapFHIRAppointment(raw []byte, loc *time.Location, resolve Resolver) (FHIRAppointment, error) {
 	var out FHIRAppointment
+	if err := CheckFHIRText(raw); err != nil {
+		return out, err
+	}
 	var p probe
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return out, fhirErr("structure", "", "the body is not a JSON object")
@@ -299,6 +302,9 @@ func MapFHIRAppointment(raw []byte, loc *time.Location, resolve Resolver) (FHIRA
 // MapFHIRPatient maps an R4 Patient; contained patients are identified by
 // their first identifier (their local id means nothing outside the resource).
 func MapFHIRPatient(raw []byte, contained bool) (Patient, string, error) {
+	if err := CheckFHIRText(raw); err != nil {
+		return Patient{}, "", err
+	}
 	var head struct {
 		ResourceType string `json:"resourceType"`
 	}

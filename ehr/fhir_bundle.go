@@ -72,6 +72,9 @@ type bundleEntryJSON struct {
 // transaction with any bad entry is an error naming the first one
 // (Bundle.entry[i]); a batch keeps each entry's error on the entry.
 func MapFHIRBundle(raw []byte, loc *time.Location) (FHIRBundle, error) {
+	if err := CheckFHIRText(raw); err != nil {
+		return FHIRBundle{}, err
+	}
 	var head struct {
 		ResourceType string `json:"resourceType"`
 		Type         string `json:"type"`

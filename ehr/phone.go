@@ -106,21 +106,26 @@ func digits(s string) string {
 }
 
 // xtnEmail reads an email address out of an XTN repetition whose use code is
-// NET or whose equipment type is Internet.
-func xtnEmail(r Repetition) string {
+// NET or whose equipment type is Internet. ok is false when the repetition
+// holds an address that is not valid (dropped); an empty address, or a
+// repetition that is not an email one, is "" and ok.
+func xtnEmail(r Repetition) (email string, ok bool) {
 	use := strings.ToUpper(hl7Value(r.Comp(2).Value()))
 	equip := strings.ToUpper(hl7Value(r.Comp(3).Value()))
 	if use != "NET" && equip != "INTERNET" {
-		return ""
+		return "", true
 	}
 	e := hl7Value(r.Comp(4).Value())
 	if e == "" {
 		// Some senders put the address in the legacy first component.
 		e = hl7Value(r.Comp(1).Value())
 	}
+	if e == "" {
+		return "", true
+	}
 	at := strings.IndexByte(e, '@')
 	if at <= 0 || at == len(e)-1 || strings.ContainsAny(e, " \t\r\n") {
-		return ""
+		return "", false
 	}
-	return e
+	return e, true
 }

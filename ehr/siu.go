@@ -76,6 +76,22 @@ type Event struct {
 	// segment), NTE-3 of each, a line per repetition, cleaned and bounded
 	// by CleanNotes. For staff: Beckon never shows them to a patient.
 	Notes string `json:"Notes,omitempty"`
+
+	// Warnings are the values the mapping dropped because they were not
+	// usable (a phone number that is not one, an unknown language): the
+	// event holds without them, and the sender should hear of them
+	// (an ERR with severity W in the AA). At most maxWarnings.
+	Warnings []Error `json:",omitempty"`
+}
+
+// maxWarnings bounds the warnings of one message.
+const maxWarnings = 10
+
+// warn records a dropped value, up to maxWarnings.
+func (ev *Event) warn(e *Error) {
+	if len(ev.Warnings) < maxWarnings {
+		ev.Warnings = append(ev.Warnings, *e)
+	}
 }
 
 // Identifier is an HL7 entity identifier (EI).
@@ -162,6 +178,9 @@ func (mp Mapper) SIU(m *Message) (Event, error) {
 	if mp.Location == nil {
 		return Event{}, &Error{Code: CodeInternalError, Reason: "no clinic time zone configured"}
 	}
+	if err := m.TextError(); err != nil {
+		return Event{}, err
+	}
 	var ev Event
 	msh, _ := m.First("MSH")
 	code, trigger, _ := m.Type()
@@ -213,7 +232,7 @@ func (mp Mapper) SIU(m *Message) (Event, error) {
 	ev.Provider = provider(m)
 	ev.Location = location(m)
 	ev.Notes = notes(m)
-	if ev.Patient, err = mp.patient(m); err != nil {
+	if ev.Patient, err = mp.patient(m, &ev); err != nil {
 		return Event{}, err
 	}
 	return ev, nil
@@ -402,7 +421,8 @@ func (mp Mapper) requiredTime(s Segment, field, comp int, what string) (time.Tim
 	return t, nil
 }
 
-func (mp Mapper) patient(m *Message) (Patient, error) {
+// patient reads PID; values it drops are warnings on ev.
+func (mp Mapper) patient(m *Message, ev *Event) (Patient, error) {
 	pid, ok := m.First("PID")
 	if !ok {
 		return Patient{}, &Error{Code: CodeSegmentSequence, Segment: "PID", Reason: "no PID segment"}
@@ -446,14 +466,24 @@ func (mp Mapper) patient(m *Message) (Patient, error) {
 			if i > maxReps {
 				break
 			}
-			if p.Email == "" {
-				p.Email = xtnEmail(r)
+			email, ok := xtnEmail(r)
+			if !ok {
+				ev.warn(&Error{Code: CodeDataTypeError, Segment: "PID", Sequence: pid.Sequence(), Field: f, Repetition: i, Component: 4,
+					Reason: "the email address is not valid; it was dropped"})
+			} else if p.Email == "" {
+				p.Email = email
 			}
 			c := xtnPhone(r)
-			if c.score <= best.score {
+			if c.number == "" {
 				continue
 			}
-			if e := NormalizePhone(c.number, region); e != "" {
+			e := NormalizePhone(c.number, region)
+			if e == "" {
+				ev.warn(&Error{Code: CodeDataTypeError, Segment: "PID", Sequence: pid.Sequence(), Field: f, Repetition: i,
+					Reason: "the phone number is not a valid number; it was dropped"})
+				continue
+			}
+			if c.score > best.score {
 				best, bestE164 = c, e
 			}
 		}
@@ -461,8 +491,13 @@ func (mp Mapper) patient(m *Message) (Patient, error) {
 	p.Phone, p.PhoneMobile = bestE164, best.mobile
 
 	lang := pid.Field(15).Rep(1)
-	if p.Language = NormalizeLanguage(hl7Value(lang.Comp(1).Value())); p.Language == "" {
-		p.Language = NormalizeLanguage(hl7Value(lang.Comp(2).Value()))
+	code, text := hl7Value(lang.Comp(1).Value()), hl7Value(lang.Comp(2).Value())
+	if p.Language = NormalizeLanguage(code); p.Language == "" {
+		p.Language = NormalizeLanguage(text)
+	}
+	if p.Language == "" && (code != "" || text != "") {
+		ev.warn(&Error{Code: CodeTableValueNotFound, Segment: "PID", Sequence: pid.Sequence(), Field: 15,
+			Reason: "the language is not one Beckon knows; it was dropped and the clinic's default applies"})
 	}
 	return p, nil
 }

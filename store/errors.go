@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -29,6 +31,9 @@ func translate(op string, err error) error {
 		return fmt.Errorf("%s: %w", op, ErrConflict)
 	case isUnavailable(err):
 		return fmt.Errorf("store: %s: %w: %w", op, ErrUnavailable, err)
+	case isDataException(err):
+		// The driver's message can quote the value: keep only its code.
+		return fmt.Errorf("store: %s: %w (%s)", op, ErrInvalidData, dataExceptionCode(err))
 	}
 	return fmt.Errorf("store: %s: %w", op, err)
 }
@@ -83,4 +88,41 @@ func isUnavailable(err error) bool {
 	}
 	var opErr *net.OpError
 	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) || errors.As(err, &opErr)
+}
+
+// pgDataExceptionClass is the SQLSTATE class of data exceptions: 22021
+// character_not_in_repertoire (a NUL, invalid UTF-8), 22001
+// string_data_right_truncation, 22P02 invalid_text_representation, 22003
+// numeric_value_out_of_range, 22008 datetime_field_overflow, …
+const pgDataExceptionClass = "22"
+
+// isDataException reports whether the database refused a value itself:
+// PostgreSQL's class 22 (but division by zero, which is Beckon's own
+// doing, see feedWriteOne), SQLite's too big and datatype mismatch.
+func isDataException(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return strings.HasPrefix(pgErr.Code, pgDataExceptionClass) && pgErr.Code != pgDivisionByZero
+	}
+	var sqlErr *sqlite.Error
+	if errors.As(err, &sqlErr) {
+		switch sqlErr.Code() & 0xff {
+		case sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH:
+			return true
+		}
+	}
+	return false
+}
+
+// dataExceptionCode is the database's code for a data exception.
+func dataExceptionCode(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return "SQLSTATE " + pgErr.Code
+	}
+	var sqlErr *sqlite.Error
+	if errors.As(err, &sqlErr) {
+		return "sqlite " + strconv.Itoa(sqlErr.Code())
+	}
+	return ""
 }

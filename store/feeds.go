@@ -72,13 +72,15 @@ const (
 
 // InboundMessage is one message an EHR sent, kept raw for inspection and replay.
 type InboundMessage struct {
-	ID            string
-	ClinicID      string // empty when no clinic could be told
-	Transport     string // mllp, http, replay
-	Format        string // hl7v2, fhir
-	ControlID     string // MSH-10, or the FHIR resource id
-	Digest        string // hex sha256 of Body
-	Body          string // raw; PHI: never logged
+	ID        string
+	ClinicID  string // empty when no clinic could be told
+	Transport string // mllp, http, replay
+	Format    string // hl7v2, fhir
+	ControlID string // MSH-10, or the FHIR resource id
+	Digest    string // hex sha256 of Raw
+	// Raw is the message's bytes as sent, whatever their character set and
+	// even when they are not text (a refused message). PHI: never logged.
+	Raw           []byte
 	Outcome       string // AA, AE, AR; or the HTTP status for FHIR
 	Result        string // FeedApplied, …
 	Detail        string // the error's location and reason, no PHI

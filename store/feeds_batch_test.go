@@ -26,7 +26,7 @@ func TestFeedBatch(t *testing.T) {
 					Status: store.SendPlanned, CreatedAt: b.now, UpdatedAt: b.now}},
 				Audits:     []store.AuditEntry{{ClinicID: b.clinic.ID, Actor: "ehr:test", Action: "appointment.created", Entity: "appointment", EntityID: "A-1", At: b.now}},
 				FeedStates: []store.FeedState{{ClinicID: b.clinic.ID, AppointmentID: "A-1", SourceAt: b.now, Digest: sendID, UpdatedAt: b.now}},
-				Inbound:    []store.InboundMessage{{ID: "inb_" + sendID, ClinicID: b.clinic.ID, Transport: store.TransportMLLP, Format: store.FormatHL7v2, Body: "MSH|", Outcome: "AA", Result: store.FeedApplied, AppointmentID: "A-1", ReceivedAt: b.now}},
+				Inbound:    []store.InboundMessage{{ID: "inb_" + sendID, ClinicID: b.clinic.ID, Transport: store.TransportMLLP, Format: store.FormatHL7v2, Raw: []byte("MSH|"), Outcome: "AA", Result: store.FeedApplied, AppointmentID: "A-1", ReceivedAt: b.now}},
 				Now:        b.now,
 			}
 		}

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,9 +16,9 @@ func TestFeeds(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			msgs := []store.InboundMessage{
-				{ID: "inb_2", ClinicID: b.clinic.ID, Transport: store.TransportMLLP, Format: store.FormatHL7v2, ControlID: "C2", Digest: "d2", Body: "MSH|2", Outcome: "AA", Result: store.FeedApplied, AppointmentID: "A-1", ReceivedAt: b.now},
-				{ID: "inb_1", ClinicID: b.clinic.ID, Transport: store.TransportHTTP, Format: store.FormatHL7v2, ControlID: "C1", Digest: "d1", Body: "MSH|1", Outcome: "AE", Result: store.FeedRejected, Detail: "SCH-2: required field missing", ReceivedAt: b.now},
-				{ID: "inb_3", Transport: store.TransportMLLP, Format: store.FormatHL7v2, Body: "junk", Outcome: "AR", Result: store.FeedRejected, ReceivedAt: b.now.Add(time.Second)},
+				{ID: "inb_2", ClinicID: b.clinic.ID, Transport: store.TransportMLLP, Format: store.FormatHL7v2, ControlID: "C2", Digest: "d2", Raw: []byte("MSH|2"), Outcome: "AA", Result: store.FeedApplied, AppointmentID: "A-1", ReceivedAt: b.now},
+				{ID: "inb_1", ClinicID: b.clinic.ID, Transport: store.TransportHTTP, Format: store.FormatHL7v2, ControlID: "C1", Digest: "d1", Raw: []byte("MSH|1"), Outcome: "AE", Result: store.FeedRejected, Detail: "SCH-2: required field missing", ReceivedAt: b.now},
+				{ID: "inb_3", Transport: store.TransportMLLP, Format: store.FormatHL7v2, Raw: []byte("junk"), Outcome: "AR", Result: store.FeedRejected, ReceivedAt: b.now.Add(time.Second)},
 			}
 			for _, m := range msgs {
 				noErr(t, "insert", b.st.InboundInsert(b.ctx, m))
@@ -34,6 +35,27 @@ func TestFeeds(t *testing.T) {
 			since, err := b.st.InboundList(b.ctx, store.InboundFilter{Since: b.now.Add(time.Second), Limit: 1})
 			noErr(t, "since", err)
 			equal(t, "since", ids(since, func(m store.InboundMessage) string { return m.ID }), []string{"inb_3"})
+		})
+		t.Run("InboundArchiveKeepsBytes", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			// What a refused or Latin-1 message holds: a NUL, Latin-1 bytes,
+			// a truncated UTF-8 sequence; text columns read from it too.
+			raw := []byte("MSH|^~\\&|E\x00|F|||20240101||SIU^S12|C\x00\xff|P|2.5.1||||||8859/1\rPID|1||M1||Mu\xf1oz\xc3\r")
+			one := store.InboundMessage{ID: "inb_bytes", ClinicID: b.clinic.ID, Transport: store.TransportMLLP, Format: store.FormatHL7v2,
+				ControlID: "C\x00\xff", Digest: "d", Raw: raw, Outcome: "AE", Result: store.FeedRejected,
+				Detail: "hl7: PID-5.1: data type error", AppointmentID: "A\x00", ReceivedAt: b.now}
+			noErr(t, "insert", b.st.InboundInsert(b.ctx, one))
+			batch := one
+			batch.ID = "inb_bytes_batch"
+			noErr(t, "feed write", b.st.FeedWrite(b.ctx, store.FeedWrites{Inbound: []store.InboundMessage{batch}}))
+			for _, id := range []string{"inb_bytes", "inb_bytes_batch"} {
+				got, err := b.st.InboundGet(b.ctx, id)
+				noErr(t, "get", err)
+				equal(t, "raw bytes", got.Raw, raw)
+				equal(t, "control id as text", got.ControlID, "C\uFFFD")
+				equal(t, "appointment id as text", got.AppointmentID, "A")
+			}
 		})
 		t.Run("FeedState", func(t *testing.T) {
 			t.Parallel()
@@ -113,5 +135,24 @@ func TestFeeds(t *testing.T) {
 			noErr(t, "list pending", err)
 			equal(t, "pending limit", ids(pending, func(w store.Writeback) string { return w.ID }), []string{"wbk_p1"})
 		})
+	})
+}
+
+// TestInvalidDataIsPermanent: a value PostgreSQL refuses for what it is (a
+// NUL in text, SQLSTATE 22021) is ErrInvalidData, which callers answer as a
+// permanent error, never as "try again later".
+func TestInvalidDataIsPermanent(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, setup setupFunc) {
+		b := setup(t)
+		if b.st.Dialect() != store.DialectPostgres {
+			t.Skip("SQLite stores any bytes in TEXT")
+		}
+		err := b.st.PatientUpsert(b.ctx, store.Patient{ClinicID: b.clinic.ID, ID: "P-1", FirstName: "Ma\x00ria",
+			TimeZone: "America/New_York", CreatedAt: b.now, UpdatedAt: b.now})
+		isErr(t, "NUL in text", err, store.ErrInvalidData)
+		if strings.Contains(err.Error(), "Ma") {
+			t.Fatalf("the error quotes the value: %v", err)
+		}
 	})
 }

@@ -1,28 +1,53 @@
 package store
 
-import "context"
+import (
+	"context"
+	"strings"
+	"unicode/utf8"
+)
 
-const inboundCols = `id, clinic_id, transport, format, control_id, digest, body, outcome,
+// The message itself is raw (bytes); body is the text column of rows archived
+// before raw existed (migration 00006), read when raw is NULL.
+const inboundCols = `id, clinic_id, transport, format, control_id, digest, body, raw, outcome,
 	result, detail, appointment_id, received_at`
 
 func scanInbound(r scanner) (InboundMessage, error) {
 	var m InboundMessage
+	var body string
 	err := r.Scan(&m.ID, &m.ClinicID, &m.Transport, &m.Format, &m.ControlID, &m.Digest,
-		&m.Body, &m.Outcome, &m.Result, &m.Detail, &m.AppointmentID, ms{&m.ReceivedAt})
+		&body, &m.Raw, &m.Outcome, &m.Result, &m.Detail, &m.AppointmentID, ms{&m.ReceivedAt})
+	if m.Raw == nil && body != "" {
+		m.Raw = []byte(body)
+	}
 	return m, err
 }
 
 // inboundColCount is the number of columns in inboundCols.
-const inboundColCount = 12
+const inboundColCount = 13
 
 // inboundArgs are an inbound message's values in inboundCols order (an
-// empty id gets one).
+// empty id gets one). The text columns are made text: the archive keeps
+// every message, and a control id or detail read from a message that is
+// refused for its bytes must not make PostgreSQL refuse the row.
 func inboundArgs(m InboundMessage) []any {
 	if m.ID == "" {
 		m.ID = NewID("inb_")
 	}
-	return []any{m.ID, m.ClinicID, m.Transport, m.Format, m.ControlID, m.Digest, m.Body, m.Outcome,
-		m.Result, m.Detail, m.AppointmentID, stamp(m.ReceivedAt).UnixMilli()}
+	raw := m.Raw
+	if raw == nil {
+		raw = []byte{}
+	}
+	return []any{m.ID, m.ClinicID, m.Transport, m.Format, storableText(m.ControlID), m.Digest, "", raw,
+		m.Outcome, m.Result, storableText(m.Detail), storableText(m.AppointmentID), stamp(m.ReceivedAt).UnixMilli()}
+}
+
+// storableText is s as both databases keep it: valid UTF-8 without NUL
+// bytes (invalid sequences become U+FFFD, NULs are dropped).
+func storableText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
 
 func (q *queries) InboundInsert(ctx context.Context, m InboundMessage) error {

@@ -19,6 +19,11 @@ var (
 	// the caller may retry later. Test with IsUnavailable, which also knows
 	// the drivers' errors that did not pass through the store's translation.
 	ErrUnavailable = errors.New("store: database unavailable")
+	// ErrInvalidData: the database refused a value for what it is (a NUL
+	// byte or invalid UTF-8 in text, a string too long, a number out of
+	// range): writing it again will fail again. Inputs are validated before
+	// they reach the store; this says a check is missing, never "retry".
+	ErrInvalidData = errors.New("store: invalid data")
 )
 
 // Querier is every read and write; Store and the transaction handle implement it.

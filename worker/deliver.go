@@ -315,7 +315,7 @@ func resolveChannel(step string, p store.Patient) (kind, to, reason string) {
 	switch step {
 	case store.ChannelSMS:
 		if p.Phone == "" {
-			return "", "", "patient has no phone number"
+			return "", "", reasonNoPhone
 		}
 		if !sms {
 			return "", "", "patient opted out of sms"
@@ -323,7 +323,7 @@ func resolveChannel(step string, p store.Patient) (kind, to, reason string) {
 		return store.ChannelSMS, p.Phone, ""
 	case store.ChannelEmail:
 		if p.Email == "" {
-			return "", "", "patient has no email address"
+			return "", "", reasonNoEmail
 		}
 		if !email {
 			return "", "", "patient opted out of email"
@@ -342,9 +342,21 @@ func resolveChannel(step string, p store.Patient) (kind, to, reason string) {
 				return k, p.Email, ""
 			}
 		}
-		return "", "", "patient has no reachable channel"
+		if p.Phone == "" && p.Email == "" {
+			return "", "", reasonNoAddress
+		}
+		return "", "", "patient opted out of every channel on file"
 	}
 }
+
+// Skip reasons for a patient Beckon cannot reach. A feed drops a phone
+// number or email address that is not valid (and says so to the sender and
+// in the inbound archive), so "no valid … on file" is what the clinic fixes.
+const (
+	reasonNoPhone   = "no valid phone number on file"
+	reasonNoEmail   = "no valid email address on file"
+	reasonNoAddress = "no valid phone number or email address on file"
+)
 
 // render builds the send's message. However its template fails (content
 // that breaks the rules, data that makes a value or the message too large, a

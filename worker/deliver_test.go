@@ -287,7 +287,7 @@ func TestDeliverRechecksLatestTruth(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			wantStatus: store.SendSkipped, wantReason: "patient has no phone number",
+			wantStatus: store.SendSkipped, wantReason: "no valid phone number on file",
 		},
 	}
 	for _, tt := range tests {

@@ -272,6 +272,12 @@ func TestFeedsReplay(t *testing.T) {
 	})
 	a.mustCall(http.StatusOK, http.MethodPut, "/v1/clinic/feeds", map[string]any{"sending_facilities": []string{"NORTHCLINIC"}}, nil)
 	conn := dialMLLP(t, a.m.MLLPAddr())
+	// A frame cut short by the next start block (whole as it happens, but
+	// never acknowledged): archived, and never replayed.
+	cut := siu("S12", "CUT-1", "APT-CUT", time.Now(), time.Now().Add(48*time.Hour))
+	if _, err := conn.c.Write(append([]byte{0x0B}, cut...)); err != nil {
+		t.Fatal(err)
+	}
 	msg := strings.Replace(siu("S12", "SOUTH-1", "APT-SOUTH", time.Now(), time.Now().Add(48*time.Hour)), "|NORTHCLINIC|", "|SOUTHCLINIC|", 1)
 	if got := ackCode(t, conn.send(msg), "SOUTH-1"); got != "AR" {
 		t.Fatalf("unknown facility: %s", got)
@@ -291,10 +297,13 @@ func TestFeedsReplay(t *testing.T) {
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "now AA/applied") {
+	if !strings.Contains(out.String(), "now AA/applied") || !strings.Contains(out.String(), "skipped (broken MLLP frame)") {
 		t.Fatalf("replay output: %s", out.String())
 	}
 	if v := a.appointment("APT-SOUTH"); v.Version != 1 {
 		t.Fatalf("replayed appointment: %+v", v)
+	}
+	if st := a.call(http.MethodGet, "/v1/appointments/APT-CUT", nil, nil); st != http.StatusNotFound {
+		t.Fatalf("the broken frame was replayed (%d)", st)
 	}
 }

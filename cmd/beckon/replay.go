@@ -96,6 +96,13 @@ func (m *Main) replay(ctx context.Context) error {
 				fmt.Fprintf(m.Stdout, "%s\t%s\t%s\tskipped: FHIR messages are not replayed\n", msg.ID, msg.Format, msg.ClinicID)
 				continue
 			}
+			if msg.Outcome == "" {
+				// A frame cut short on MLLP, kept for inspection: never a
+				// message to apply (its end is missing).
+				counts["skipped (broken MLLP frame)"]++
+				fmt.Fprintf(m.Stdout, "%s\t%s\t%s\tskipped: a broken MLLP frame, never acknowledged\n", msg.ID, msg.Format, msg.ClinicID)
+				continue
+			}
 			if a.dryRun {
 				counts["would replay"]++
 				fmt.Fprintf(m.Stdout, "%s\t%s\t%s\twas %s/%s\n", msg.ID, msg.Format, msg.ClinicID, msg.Outcome, msg.Result)
@@ -104,7 +111,7 @@ func (m *Main) replay(ctx context.Context) error {
 			res := proc.Process(ctx, api.HL7Input{
 				ClinicID:  msg.ClinicID,
 				Transport: store.TransportReplay,
-				Raw:       []byte(msg.Body),
+				Raw:       msg.Raw,
 				Actor:     "replay:" + msg.ID,
 				Archive:   a.from != "",
 			})

@@ -1,0 +1,63 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beckonhealth/beckon/api"
+	"github.com/beckonhealth/beckon/ehr"
+	"github.com/beckonhealth/beckon/scheduler"
+	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/store/storetest"
+)
+
+// facilityStore fails the sending-facility lookup with err.
+type facilityStore struct {
+	store.Store
+	err error
+}
+
+func (s facilityStore) FeedClinicByFacility(context.Context, string) (string, error) {
+	return "", s.err
+}
+
+// TestHL7StoreErrorsPermanentOrTransient: a value the database refuses for
+// what it is (store.ErrInvalidData, such as PostgreSQL 22021) is refused for
+// good, an AE 102 the sender must not resend; only Beckon's own failures
+// are an AE 207 "send it again later".
+func TestHL7StoreErrorsPermanentOrTransient(t *testing.T) {
+	t.Parallel()
+	st := storetest.Open(t)
+	for _, tc := range []struct {
+		name         string
+		err          error
+		wantInternal bool
+		wantCode     string
+		wantResult   string
+	}{
+		{"data exception", fmt.Errorf("store: feed.facility: %w (SQLSTATE 22021)", store.ErrInvalidData), false, "102", store.FeedRejected},
+		{"database down", errors.New("store: feed.facility: connection refused"), true, "207", store.FeedError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fs := facilityStore{Store: st, err: tc.err}
+			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+			clock := scheduler.SystemClock{}
+			proc := &api.HL7Processor{Store: fs, Service: &scheduler.Service{Store: fs, Clock: clock, Logger: logger}, Clock: clock, Logger: logger}
+			now := time.Now()
+			res := proc.Process(t.Context(), api.HL7Input{Transport: store.TransportHTTP, Raw: []byte(mllpSIU("S12", "P-1", "A-1", "M-1", "Rivera", now, now.Add(48*time.Hour))), Actor: "test"})
+			if res.Code != ehr.AE || res.Internal != tc.wantInternal || res.Result != tc.wantResult {
+				t.Fatalf("got %s internal=%v result=%s", res.Code, res.Internal, res.Result)
+			}
+			if !strings.Contains(string(res.Ack), "|"+tc.wantCode+"^") {
+				t.Fatalf("ACK has no ERR code %s: %q", tc.wantCode, res.Ack)
+			}
+		})
+	}
+}
