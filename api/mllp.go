@@ -145,6 +145,7 @@ func (s *MLLPServer) serveConn(c net.Conn) {
 				ack := ehr.Ack(nil, ehr.AR, &ehr.Error{Code: ehr.CodeInternalError, Reason: "message exceeds the size limit"}, s.proc.Clock.Now(), store.NewID("ACK"))
 				_ = s.writeFrame(c, ack)
 				s.logger.Warn("mllp frame too large; connection closed", slog.String("remote", c.RemoteAddr().String()))
+				lingerClose(c, fr.r)
 			} else if !errors.Is(err, io.EOF) && !s.isClosed() {
 				s.logger.Debug("mllp connection ended", slog.String("reason", err.Error()))
 			}
@@ -159,6 +160,27 @@ func (s *MLLPServer) serveConn(c net.Conn) {
 			return
 		}
 	}
+}
+
+// Closing a connection while the sender is still writing makes the kernel
+// answer with a reset, which can destroy the acknowledgement just written
+// before the sender reads it. lingerClose half-closes instead and discards
+// what still arrives, for at most lingerTime and lingerBytes, so the sender
+// reads the AR and then the end of the stream.
+const (
+	lingerTime  = 2 * time.Second
+	lingerBytes = 64 << 20
+)
+
+func lingerClose(c net.Conn, r io.Reader) {
+	cw, ok := c.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	if c.SetReadDeadline(time.Now().Add(lingerTime)) != nil {
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(r, lingerBytes))
 }
 
 // input is a message read off a connection of this listener.
