@@ -70,16 +70,21 @@ func TestWebhookRefusalTellsNothingOfTheClinic(t *testing.T) {
 	badSig := base64.StdEncoding.EncodeToString([]byte("not a signature"))
 	fresh := strconv.FormatInt(time.Now().Unix(), 10)
 	stale := strconv.FormatInt(time.Now().Add(-24*time.Hour).Unix(), 10)
+	named := []string{"?clinic_id=" + own.ID, "?clinic_id=" + none.ID, "?clinic_id=cln_nosuchclinic"}
 	for _, tc := range []struct {
 		name, path string
 		header     map[string]string
+		// clinics: the URLs' queries compared. A Twilio callback URL
+		// without clinic_id is refused (400) before any signature is
+		// checked: it names no clinic, so it tells nothing of one.
+		clinics []string
 	}{
-		{"sendgrid", api.SendGridEventsPath, map[string]string{sendgrid.SignatureHeader: badSig, sendgrid.TimestampHeader: fresh}},
-		{"sendgrid stale", api.SendGridEventsPath, map[string]string{sendgrid.SignatureHeader: badSig, sendgrid.TimestampHeader: stale}},
-		{"twilio", api.TwilioStatusPath, map[string]string{twilio.SignatureHeader: badSig, "Content-Type": "application/x-www-form-urlencoded"}},
+		{"sendgrid", api.SendGridEventsPath, map[string]string{sendgrid.SignatureHeader: badSig, sendgrid.TimestampHeader: fresh}, append([]string{""}, named...)},
+		{"sendgrid stale", api.SendGridEventsPath, map[string]string{sendgrid.SignatureHeader: badSig, sendgrid.TimestampHeader: stale}, append([]string{""}, named...)},
+		{"twilio", api.TwilioStatusPath, map[string]string{twilio.SignatureHeader: badSig, "Content-Type": "application/x-www-form-urlencoded"}, named},
 	} {
 		var first string
-		for _, clinic := range []string{"", "?clinic_id=" + own.ID, "?clinic_id=" + none.ID, "?clinic_id=cln_nosuchclinic"} {
+		for _, clinic := range tc.clinics {
 			status, body := post(tc.path+clinic, tc.header)
 			if status != http.StatusForbidden {
 				t.Errorf("%s %q: %d %s, want 403", tc.name, clinic, status, body)
