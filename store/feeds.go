@@ -10,7 +10,9 @@ import (
 type FeedQuerier interface {
 	// InboundInsert archives one inbound message, raw, with its outcome.
 	InboundInsert(ctx context.Context, m InboundMessage) error
-	InboundGet(ctx context.Context, id string) (InboundMessage, error)
+	// InboundGet reads one archived message of the clinic; an empty
+	// clinicID reads any clinic's (operator tools, such as ehr replay).
+	InboundGet(ctx context.Context, clinicID, id string) (InboundMessage, error)
 	// InboundList lists archived messages oldest first (received_at, id).
 	InboundList(ctx context.Context, f InboundFilter) ([]InboundMessage, error)
 

@@ -34,7 +34,7 @@ func TestFeedBatch(t *testing.T) {
 			t.Helper()
 			_, err := b.st.SendGet(b.ctx, b.clinic.ID, sendID)
 			isErr(t, "send of a failed write", err, store.ErrNotFound)
-			_, err = b.st.InboundGet(b.ctx, "inb_"+sendID)
+			_, err = b.st.InboundGet(b.ctx, "", "inb_"+sendID)
 			isErr(t, "archive of a failed write", err, store.ErrNotFound)
 			if s, err := b.st.FeedStateGet(b.ctx, b.clinic.ID, "A-1"); err == nil && s.Digest == sendID {
 				t.Fatalf("feed state of a failed write: %+v", s)

@@ -1,12 +1,14 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/store/storetest"
 )
 
 func TestFeeds(t *testing.T) {
@@ -23,9 +25,19 @@ func TestFeeds(t *testing.T) {
 			for _, m := range msgs {
 				noErr(t, "insert", b.st.InboundInsert(b.ctx, m))
 			}
-			got, err := b.st.InboundGet(b.ctx, "inb_2")
+			got, err := b.st.InboundGet(b.ctx, "", "inb_2")
 			noErr(t, "get", err)
 			equal(t, "get", got, msgs[0])
+			got, err = b.st.InboundGet(b.ctx, b.clinic.ID, "inb_2")
+			noErr(t, "get in its clinic", err)
+			equal(t, "get in its clinic", got, msgs[0])
+			other := storetest.Clinic(t, b.st, storetest.ClinicOpts{Name: "Other"})
+			if _, err := b.st.InboundGet(b.ctx, other.ID, "inb_2"); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("another clinic's archived message: %v, want ErrNotFound", err)
+			}
+			if _, err := b.st.InboundList(b.ctx, store.InboundFilter{ClinicID: other.ID, AfterID: "inb_1"}); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("another clinic's message as a cursor: %v, want ErrNotFound", err)
+			}
 			all, err := b.st.InboundList(b.ctx, store.InboundFilter{})
 			noErr(t, "list", err)
 			equal(t, "order", ids(all, func(m store.InboundMessage) string { return m.ID }), []string{"inb_1", "inb_2", "inb_3"})
@@ -50,7 +62,7 @@ func TestFeeds(t *testing.T) {
 			batch.ID = "inb_bytes_batch"
 			noErr(t, "feed write", b.st.FeedWrite(b.ctx, store.FeedWrites{Inbound: []store.InboundMessage{batch}}))
 			for _, id := range []string{"inb_bytes", "inb_bytes_batch"} {
-				got, err := b.st.InboundGet(b.ctx, id)
+				got, err := b.st.InboundGet(b.ctx, "", id)
 				noErr(t, "get", err)
 				equal(t, "raw bytes", got.Raw, raw)
 				equal(t, "control id as text", got.ControlID, "C\uFFFD")

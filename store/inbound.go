@@ -56,9 +56,13 @@ func (q *queries) InboundInsert(ctx context.Context, m InboundMessage) error {
 	return err
 }
 
-func (q *queries) InboundGet(ctx context.Context, id string) (InboundMessage, error) {
+func (q *queries) InboundGet(ctx context.Context, clinicID, id string) (InboundMessage, error) {
+	if clinicID == "" {
+		return get(ctx, q, "inbound.get", scanInbound,
+			`SELECT `+inboundCols+` FROM inbound_messages WHERE id = $1`, id)
+	}
 	return get(ctx, q, "inbound.get", scanInbound,
-		`SELECT `+inboundCols+` FROM inbound_messages WHERE id = $1`, id)
+		`SELECT `+inboundCols+` FROM inbound_messages WHERE clinic_id = $1 AND id = $2`, clinicID, id)
 }
 
 func (q *queries) InboundList(ctx context.Context, f InboundFilter) ([]InboundMessage, error) {
@@ -70,7 +74,7 @@ func (q *queries) InboundList(ctx context.Context, f InboundFilter) ([]InboundMe
 		w.add("received_at >= ?", f.Since.UnixMilli())
 	}
 	if f.AfterID != "" {
-		c, err := q.InboundGet(ctx, f.AfterID)
+		c, err := q.InboundGet(ctx, f.ClinicID, f.AfterID)
 		if err != nil {
 			return nil, err
 		}

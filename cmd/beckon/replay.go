@@ -65,7 +65,7 @@ func (m *Main) replay(ctx context.Context) error {
 	}
 	var msgs []store.InboundMessage
 	if a.id != "" {
-		msg, err := src.InboundGet(ctx, a.id)
+		msg, err := src.InboundGet(ctx, a.clinic, a.id)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("ehr replay: no archived message %s", a.id)
 		}
