@@ -407,6 +407,8 @@ func (a *attempt) resolve(ctx context.Context, ch channels.Channel, m channels.M
 	r, found, err := looker.Lookup(ctx, m)
 	if err != nil {
 		// Cannot tell yet: keep the claim and try again after the timeout.
+		a.log.Warn("provider lookup failed; the claim stays until it can be asked",
+			slog.String("kind", channels.KindOf(err)), slog.String("code", codeOf(err)), slog.String("reason", reasonOf(err)))
 		return true, fmt.Errorf("look up abandoned send: %w", err)
 	}
 	if !found {
@@ -494,7 +496,12 @@ func (a *attempt) finish(ctx context.Context, status, reason, messageID string) 
 	if err != nil {
 		return fmt.Errorf("finish send: %w", err)
 	}
-	a.log.Info("send ended", slog.String("status", status), slog.String("reason", reason))
+	level := slog.LevelInfo
+	if status == store.SendUnknown {
+		// Nobody knows whether the patient got the message: someone should look.
+		level = slog.LevelError
+	}
+	a.log.Log(ctx, level, "send ended", slog.String("status", status), slog.String("reason", reason))
 	return nil
 }
 
@@ -523,6 +530,15 @@ func (a *attempt) release(ctx context.Context, cause error) error {
 		return errors.Join(cause, fmt.Errorf("release send: %w", err))
 	}
 	return cause
+}
+
+// codeOf is a channel error's provider code, else "".
+func codeOf(err error) string {
+	var ce *channels.Error
+	if errors.As(err, &ce) {
+		return ce.Code
+	}
+	return ""
 }
 
 // reasonOf is an error's reason safe to store and log: a channel error's Reason

@@ -126,7 +126,7 @@ func newStack(ctx context.Context, cfg config) (*stack, error) {
 	d := worker.NewDeliverer(st, channels.Static{store.ChannelSMS: sms}, clock, s.logger, worker.Config{})
 	mux := asynq.NewServeMux()
 	mux.Handle(scheduler.TypeDeliver, d)
-	s.server = asynq.NewServerFromRedisClient(s.rdb, serverConfig(cfg, s.queue))
+	s.server = asynq.NewServerFromRedisClient(s.rdb, serverConfig(cfg, s.queue, s.logger))
 	if err := s.server.Start(mux); err != nil {
 		return nil, err
 	}
@@ -138,7 +138,7 @@ func newStack(ctx context.Context, cfg config) (*stack, error) {
 }
 
 // serverConfig is the asynq configuration `beckon serve` uses, for a queue.
-func serverConfig(cfg config, queue string) asynq.Config {
+func serverConfig(cfg config, queue string, logger *slog.Logger) asynq.Config {
 	return asynq.Config{
 		Concurrency:              cfg.concurrency,
 		Queues:                   map[string]int{queue: 1},
@@ -146,6 +146,7 @@ func serverConfig(cfg config, queue string) asynq.Config {
 		DelayedTaskCheckInterval: 100 * time.Millisecond,
 		IsFailure:                func(err error) bool { return !errors.Is(err, worker.ErrBusy) },
 		LogLevel:                 asynq.FatalLevel,
+		ErrorHandler:             worker.TaskErrorHandler(logger),
 	}
 }
 

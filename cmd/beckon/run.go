@@ -273,7 +273,16 @@ func (m *Main) startWorker() error {
 	if err := m.registerHandlers(mux, router); err != nil {
 		return err
 	}
-	m.server = asynq.NewServerFromRedisClient(m.rdb, asynq.Config{
+	m.server = asynq.NewServerFromRedisClient(m.rdb, m.asynqConfig())
+	if err := m.server.Start(mux); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	return nil
+}
+
+// asynqConfig is the worker's asynq server configuration.
+func (m *Main) asynqConfig() asynq.Config {
+	return asynq.Config{
 		Concurrency:              m.Config.Concurrency,
 		Queues:                   map[string]int{m.Config.Queue: 1},
 		TaskCheckInterval:        m.Config.PollInterval,
@@ -288,11 +297,8 @@ func (m *Main) startWorker() error {
 		ShutdownTimeout: 30 * time.Second,
 		Logger:          asynqLogger{m.logger.With(slog.String("component", "asynq"))},
 		LogLevel:        asynqLevel(m.Config.LogLevel),
-	})
-	if err := m.server.Start(mux); err != nil {
-		return fmt.Errorf("start worker: %w", err)
+		ErrorHandler:    worker.TaskErrorHandler(m.logger),
 	}
-	return nil
 }
 
 // bootstrapDemo creates a demo clinic and an admin key on an empty database.
