@@ -56,13 +56,9 @@ func (d *Deliverer) finalLoad(ctx context.Context, clinicID string, refs []final
 	if err != nil {
 		return fmt.Errorf("read sends: %w", err)
 	}
-	appts, err := d.store.AppointmentGetMany(ctx, clinicID, apptIDs)
+	appts, patients, err := d.people(ctx, clinicID, apptIDs, patientIDs)
 	if err != nil {
-		return fmt.Errorf("read appointments: %w", err)
-	}
-	patients, err := d.store.PatientGetMany(ctx, clinicID, patientIDs)
-	if err != nil {
-		return fmt.Errorf("read patients: %w", err)
+		return err
 	}
 	for id := range campaigns {
 		c, err := d.store.CampaignGet(ctx, clinicID, id)
