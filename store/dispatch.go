@@ -16,6 +16,10 @@ type DispatchQuerier interface {
 	// claimed. Sends not returned were not planned (claimed by someone else,
 	// ended), are unknown, or are another clinic's: SendClaim tells which.
 	SendClaimMany(ctx context.Context, refs []SendRef, token string, now time.Time) ([]Send, error)
+	// SendGetMany returns the clinic's sends among ids, by id: what a
+	// delivery re-reads just before its provider call, for every delivery
+	// of the moment at once.
+	SendGetMany(ctx context.Context, clinicID string, ids []string) (map[string]Send, error)
 	// AddressUndeliverableGetMany returns the clinic's undeliverable records
 	// among addresses (phone numbers and email addresses, any channel).
 	AddressUndeliverableGetMany(ctx context.Context, clinicID string, addresses []string) ([]UndeliverableAddress, error)

@@ -35,6 +35,7 @@ type Deliverer struct {
 	// claims and records share statements among deliveries running at once.
 	claims  *coalescer[store.SendRef, claim]
 	records *coalescer[store.SentRecord, error]
+	finals  *coalescer[finalRef, finalRead]
 }
 
 // Batches of concurrent deliveries: at most this many sends per statement,
@@ -61,6 +62,7 @@ func NewDeliverer(st store.Store, router channels.Router, clock scheduler.Clock,
 	}
 	d.claims = &coalescer[store.SendRef, claim]{max: batchMax, lanes: batchLanes, timeout: batchTimeout, run: d.claimBatch}
 	d.records = &coalescer[store.SentRecord, error]{max: batchMax, lanes: batchLanes, timeout: batchTimeout, run: d.recordBatch}
+	d.finals = &coalescer[finalRef, finalRead]{max: batchMax, lanes: batchLanes, timeout: batchTimeout, run: d.finalBatch}
 	return d
 }
 
@@ -161,7 +163,7 @@ func (a *attempt) run(ctx context.Context) error {
 	}
 	appt, err := a.appointment(ctx)
 	if errors.Is(err, store.ErrNotFound) {
-		return a.finish(ctx, store.SendSuperseded, "appointment no longer exists", "")
+		return a.settle(ctx, goneAppointment)
 	}
 	if err != nil {
 		return a.release(ctx, fmt.Errorf("load appointment: %w", err))
@@ -172,14 +174,14 @@ func (a *attempt) run(ctx context.Context) error {
 	}
 	patient, err := a.patient(ctx)
 	if errors.Is(err, store.ErrNotFound) {
-		return a.finish(ctx, store.SendSkipped, "patient no longer exists", "")
+		return a.settle(ctx, gonePatient)
 	}
 	if err != nil {
 		return a.release(ctx, fmt.Errorf("load patient: %w", err))
 	}
 	campaign, err := a.d.snap.campaign(ctx, sd.ClinicID, sd.CampaignID, sd.CampaignRevision)
 	if errors.Is(err, store.ErrNotFound) {
-		return a.finish(ctx, store.SendSuperseded, "campaign deleted", "")
+		return a.settle(ctx, goneCampaign)
 	}
 	if err != nil {
 		return a.release(ctx, fmt.Errorf("load campaign: %w", err))
@@ -198,24 +200,11 @@ func (a *attempt) run(ctx context.Context) error {
 		}
 		now = a.d.clock.Now()
 	}
-	if status, reason := a.recheck(appt, campaign, now); status != "" {
-		return a.finish(ctx, status, reason, "")
+	v := a.decide(clinic, patient, appt, campaign, now)
+	if v.settled() {
+		return a.settle(ctx, v)
 	}
-	loc := scheduler.Location(clinic, patient)
-	if end, inside := scheduler.QuietUntil(clinic.QuietHours, loc, now); clinic.QuietHours.Enabled && inside {
-		if sd.BeforeStart && !end.Before(appt.Start) {
-			return a.finish(ctx, store.SendSkipped, "quiet hours until the appointment", "")
-		}
-		return a.snooze(ctx, end, "quiet hours")
-	}
-	if now.Before(sd.DueAt) {
-		return a.snooze(ctx, sd.DueAt, "not due yet")
-	}
-
-	kind, to, reason := resolveChannel(sd.Channel, patient)
-	if reason != "" {
-		return a.finish(ctx, store.SendSkipped, reason, "")
-	}
+	kind, to, loc := v.kind, v.to, scheduler.Location(clinic, patient)
 	a.kind, a.to, a.step = kind, to, stepOf(campaign, sd.StepID)
 	if done, err := a.checkAddress(ctx); done || err != nil {
 		return err
@@ -238,6 +227,12 @@ func (a *attempt) run(ctx context.Context) error {
 		}
 	}
 	if done, err := a.pace(ctx, ch, appt); done || err != nil {
+		return err
+	}
+	// What was read above may be seconds old (the early arrival, the pacing
+	// wait): decide again on a fresh read, so a change committed before the
+	// call starts wins.
+	if done, err := a.finalCheck(ctx, clinic); done || err != nil {
 		return err
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, a.d.cfg.SendTimeout)

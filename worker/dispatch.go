@@ -70,13 +70,9 @@ func (d *Deliverer) load(ctx context.Context, clinicID string, out []claim, idx 
 		apptIDs = append(apptIDs, out[i].send.AppointmentID)
 		patientIDs = append(patientIDs, out[i].send.PatientID)
 	}
-	appts, err := d.store.AppointmentGetMany(ctx, clinicID, apptIDs)
+	appts, patients, err := d.people(ctx, clinicID, apptIDs, patientIDs)
 	if err != nil {
-		return fmt.Errorf("load appointments: %w", err)
-	}
-	patients, err := d.store.PatientGetMany(ctx, clinicID, patientIDs)
-	if err != nil {
-		return fmt.Errorf("load patients: %w", err)
+		return err
 	}
 	var addresses []string
 	for _, p := range patients {
@@ -109,6 +105,20 @@ func (d *Deliverer) load(ctx context.Context, clinicID string, out []claim, idx 
 		c.undeliverable = byChannel
 	}
 	return nil
+}
+
+// people reads the clinic's appointments among apptIDs and patients among
+// patientIDs, by id.
+func (d *Deliverer) people(ctx context.Context, clinicID string, apptIDs, patientIDs []string) (map[string]store.Appointment, map[string]store.Patient, error) {
+	appts, err := d.store.AppointmentGetMany(ctx, clinicID, apptIDs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load appointments: %w", err)
+	}
+	patients, err := d.store.PatientGetMany(ctx, clinicID, patientIDs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load patients: %w", err)
+	}
+	return appts, patients, nil
 }
 
 // recordBatch ends the records' sends as sent with their messages in one

@@ -1,0 +1,178 @@
+package worker_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/beckonhealth/beckon/channels"
+	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/worker"
+)
+
+// gateLimiter holds every reservation until the test opens the gate, so a
+// change can be committed while a send waits for its pacing slot.
+type gateLimiter struct {
+	waiting chan struct{} // one value per reservation being held
+	open    chan struct{}
+}
+
+func newGateLimiter() *gateLimiter {
+	return &gateLimiter{waiting: make(chan struct{}, 16), open: make(chan struct{})}
+}
+
+func (l *gateLimiter) Reserve(ctx context.Context, _ string, _ float64, _ int) (time.Duration, error) {
+	l.waiting <- struct{}{}
+	select {
+	case <-l.open:
+		return 0, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// TestDeliverRechecksAfterPacingWait commits a change while the send waits
+// for its sender's slot: the change wins, the provider is never called, and
+// the send ends (or is handed back) as the first check would have decided.
+func TestDeliverRechecksAfterPacingWait(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tests := []struct {
+		name       string
+		change     func(t *testing.T, b *bundle)
+		wantStatus string
+		wantReason string
+	}{
+		{
+			name: "appointment cancelled",
+			change: func(t *testing.T, b *bundle) {
+				a := b.appt
+				a.Status = store.StatusCancelled
+				if _, err := b.svc.UpsertAppointment(ctx, a, "test"); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantStatus: store.SendSuperseded, wantReason: "appointment changed",
+		},
+		{
+			name: "appointment cancelled behind the planner's back",
+			change: func(t *testing.T, b *bundle) {
+				a := b.appt
+				a.Status = store.StatusCancelled
+				if err := b.st.AppointmentPut(ctx, a, a.Version); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantStatus: store.SendSkipped, wantReason: "appointment cancelled",
+		},
+		{
+			name: "appointment moved",
+			change: func(t *testing.T, b *bundle) {
+				a := b.appt
+				a.Start = a.Start.Add(72 * time.Hour)
+				if _, err := b.svc.UpsertAppointment(ctx, a, "test"); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantStatus: store.SendSuperseded, wantReason: "appointment changed",
+		},
+		{
+			name: "patient opted out of sms",
+			change: func(t *testing.T, b *bundle) {
+				if err := b.st.PatientConsentSet(ctx, store.PatientConsentParams{
+					ClinicID: b.clinic.ID, PatientID: b.patient.ID, Channel: store.ChannelSMS,
+					Consent: store.ConsentOptedOut, Now: b.clock.Now(),
+				}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantStatus: store.SendSkipped, wantReason: "patient opted out of sms",
+		},
+		{
+			name: "campaign deactivated",
+			change: func(t *testing.T, b *bundle) {
+				c, err := b.st.CampaignGet(ctx, b.clinic.ID, "c")
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Active = false
+				if _, _, err := b.svc.PutCampaign(ctx, c, "test"); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantStatus: store.SendSuperseded, wantReason: "campaign changed",
+		},
+		{
+			name: "quiet hours began",
+			change: func(t *testing.T, b *bundle) {
+				// 23:30 in New York on the due day.
+				b.clock.Set(time.Date(2026, 6, 2, 3, 30, 0, 0, time.UTC))
+			},
+			wantStatus: store.SendPlanned, wantReason: "quiet hours",
+		},
+		{
+			name: "patient's number changed",
+			change: func(t *testing.T, b *bundle) {
+				p := b.patient
+				p.Phone = "+14155550199"
+				if _, _, err := b.svc.UpsertPatient(ctx, p, "test"); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantStatus: store.SendPlanned, wantReason: "patient's address changed",
+		},
+		{
+			name: "claim taken over by another worker",
+			change: func(t *testing.T, b *bundle) {
+				now := b.clock.Now()
+				if _, ok, err := b.st.SendClaim(ctx, store.SendClaimParams{
+					ClinicID: b.clinic.ID, ID: b.send.ID, Token: "clm_other", Now: now, StaleBefore: now.Add(time.Second),
+				}); err != nil || !ok {
+					t.Fatalf("take over: claimed %v, %v", ok, err)
+				}
+			},
+			wantStatus: store.SendClaimed,
+		},
+		{
+			name:       "nothing changed",
+			change:     func(*testing.T, *bundle) {},
+			wantStatus: store.SendSent,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, setupOpts{})
+			l := newGateLimiter()
+			ch := pacedChannel{b.ch}
+			d := worker.NewDeliverer(b.st, channels.Static{store.ChannelSMS: ch, store.ChannelEmail: ch}, b.clock, quiet,
+				worker.Config{Limiter: l})
+			done := make(chan error, 1)
+			go func() { done <- d.Deliver(ctx, b.clinic.ID, b.send.ID, false) }()
+			select {
+			case <-l.waiting:
+			case err := <-done:
+				t.Fatalf("delivery ended (%v) before waiting for its slot", err)
+			}
+			tt.change(t, b)
+			close(l.open)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			s := b.reload(t)
+			if s.Status != tt.wantStatus || s.Reason != tt.wantReason {
+				t.Fatalf("send is %s (%q), want %s (%q)", s.Status, s.Reason, tt.wantStatus, tt.wantReason)
+			}
+			wantCalls := int32(0)
+			if tt.wantStatus == store.SendSent {
+				wantCalls = 1
+			}
+			if n := b.ch.calls.Load(); n != wantCalls {
+				t.Fatalf("provider called %d times, want %d", n, wantCalls)
+			}
+			if n := b.outboxCount(t); n != int(wantCalls) {
+				t.Fatalf("outbox has %d messages, want %d", n, wantCalls)
+			}
+		})
+	}
+}
