@@ -26,8 +26,9 @@ type PumpConfig struct {
 	// to asynq again (a no-op if Redis still has it, a restore if Redis lost it).
 	// Default 30s.
 	Recheck time.Duration
-	// ClaimTimeout is how long a claim may stay unresolved before the send is
-	// handed to a worker again to resolve it. Default 2m.
+	// ClaimTimeout is how long a claim may go without being renewed before
+	// the send is handed to a worker again to settle it (workers renew the
+	// claims in flight). Default 10s.
 	ClaimTimeout time.Duration
 	// BatchSize is how many sends one query reads. Default 1000.
 	BatchSize int
@@ -48,7 +49,7 @@ func (c PumpConfig) withDefaults() PumpConfig {
 	c.Every = cmp.Or(c.Every, "@every 1s")
 	c.Horizon = cmp.Or(c.Horizon, 5*time.Minute)
 	c.Recheck = cmp.Or(c.Recheck, 30*time.Second)
-	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 2*time.Minute)
+	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 10*time.Second)
 	c.BatchSize = cmp.Or(c.BatchSize, 1000)
 	c.Parallel = cmp.Or(c.Parallel, 8)
 	c.Queue = cmp.Or(c.Queue, DefaultQueue)

@@ -33,6 +33,7 @@ type Querier interface {
 	FeedQuerier     // EHR feeds: inbound archive, ordering, confirmations, write-back
 	BatchQuerier    // set-at-a-time reads and writes for schedule syncs
 	DispatchQuerier // set-at-a-time claims and records of concurrent deliveries
+	CallQuerier     // provider calls as they start, and providers' word on them
 
 	ClinicCreate(ctx context.Context, c Clinic) error
 	ClinicGet(ctx context.Context, id string) (Clinic, error)

@@ -57,6 +57,15 @@ type Options struct {
 	FromName string // optional display name
 	// BaseURL replaces https://api.sendgrid.com (the EU host, a test double).
 	BaseURL string
+	// EventWait is how long after a call was cut off its events are waited
+	// for before the clinic's choice applies (ResendUnsure): set it when the
+	// signed event webhook is configured for this account; zero says no
+	// event will come.
+	EventWait time.Duration
+	// RecordUnsure says an email whose fate nobody can tell is recorded
+	// unknown (the patient may not get it) instead of sent again (the
+	// patient may get it twice, the default).
+	RecordUnsure bool
 	// HTTPTimeout bounds one API call. Default: 10s.
 	HTTPTimeout time.Duration
 	// Transport is the base round tripper. Default: http.DefaultTransport.
@@ -71,7 +80,16 @@ type Channel struct {
 	client *rest.Client
 }
 
-var _ channels.Channel = (*Channel)(nil)
+var (
+	_ channels.Channel  = (*Channel)(nil)
+	_ channels.Reporter = (*Channel)(nil)
+)
+
+// EventWait implements channels.Reporter.
+func (c *Channel) EventWait() time.Duration { return c.opts.EventWait }
+
+// ResendUnsure implements channels.Reporter.
+func (c *Channel) ResendUnsure() bool { return !c.opts.RecordUnsure }
 
 // New checks opts and returns a Channel.
 func New(opts Options) (*Channel, error) {
