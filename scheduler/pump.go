@@ -43,6 +43,10 @@ type PumpConfig struct {
 	// it is (a no-op while asynq holds its task; a restore when the API could
 	// not enqueue it or Redis lost it). Default 1m.
 	WritebackRecheck time.Duration
+	// Inspector, when set, lets the pump find delivery tasks a stopped
+	// worker took from the queue but never claimed, in seconds rather than
+	// after asynq's lease recovery (requeueOrphans). Nil: asynq's alone.
+	Inspector *asynq.Inspector
 }
 
 func (c PumpConfig) withDefaults() PumpConfig {
@@ -71,6 +75,10 @@ type Pump struct {
 	mu         sync.Mutex
 	cron       *cron.Cron
 	writebacks time.Time // when pending write-backs were last re-enqueued
+	orphansAt  time.Time // when active tasks were last looked at
+	prunedAt   time.Time // when provider calls were last pruned
+	// orphaned holds the active task ids already handed again.
+	orphaned map[string]bool
 }
 
 // PumpStats counts what one pass did.
@@ -79,16 +87,18 @@ type PumpStats struct {
 	Present    int // asynq had them already
 	StaleClaim int // abandoned claims handed back to a worker
 	Writebacks int // pending write-backs handed to asynq again
+	Orphans    int // tasks a stopped worker held, handed again
 }
 
 // NewPump returns a pump; call Start to run it on its schedule, or RunOnce.
 func NewPump(st store.Store, client *asynq.Client, clock Clock, logger *slog.Logger, cfg PumpConfig) *Pump {
 	return &Pump{
-		cfg:    cfg.withDefaults(),
-		store:  st,
-		client: client,
-		clock:  clock,
-		logger: cmp.Or(logger, slog.Default()).With(slog.String("component", "pump")),
+		cfg:      cfg.withDefaults(),
+		store:    st,
+		client:   client,
+		clock:    clock,
+		logger:   cmp.Or(logger, slog.Default()).With(slog.String("component", "pump")),
+		orphaned: map[string]bool{},
 	}
 }
 
@@ -167,7 +177,13 @@ func (p *Pump) RunOnce(ctx context.Context) (PumpStats, error) {
 	if err != nil {
 		return stats, err
 	}
-	if stats.Enqueued+stats.StaleClaim+stats.Writebacks > 0 {
+	if stats.Orphans, err = p.requeueOrphans(ctx, now); err != nil {
+		return stats, err
+	}
+	if err := p.pruneCalls(ctx, now); err != nil {
+		return stats, err
+	}
+	if stats.Enqueued+stats.StaleClaim+stats.Writebacks+stats.Orphans > 0 {
 		p.logger.Debug("pump pass",
 			slog.Int("enqueued", stats.Enqueued),
 			slog.Int("present", stats.Present),
