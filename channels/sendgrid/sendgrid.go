@@ -7,8 +7,10 @@
 // sendgrid-go #474, #405) and its default HTTP client has no timeout.
 //
 // SendGrid's v3 mail API cannot look a message up by custom argument, so this
-// channel does not implement channels.Looker: a crashed claim on an email is
-// resolved from the event webhook (custom_args.send_id) or left unknown.
+// channel does not implement channels.Looker but channels.Reporter: a call cut
+// off (a crash, a timeout) is settled by the event webhook's events, which
+// carry custom_args.send_id, or when none comes by the clinic's choice
+// (resend, or record unknown).
 package sendgrid
 
 import (
