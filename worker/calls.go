@@ -49,6 +49,10 @@ func (a *attempt) startCall(ctx context.Context, m channels.Message) (done bool,
 	return false, nil
 }
 
+// eventRecheck is how often a call cut off is looked at again while its
+// provider's events are waited for.
+const eventRecheck = time.Minute
+
 // messageOf is the message a recorded call handed to the provider.
 func messageOf(c store.SendCall) channels.Message {
 	return channels.Message{
@@ -130,9 +134,20 @@ func (a *attempt) settleAbandoned(ctx context.Context) (done bool, err error) {
 	}
 	if rep, ok := ch.(channels.Reporter); ok {
 		if w := rep.EventWait(); w > 0 && a.d.clock.Now().Before(call.StartedAt.Add(w)) {
-			// Leave the claim: it goes stale and is looked at again.
+			// Leave the claim until the next look: an event that comes
+			// meanwhile is kept (a sighting) and settles it then.
+			now := a.d.clock.Now()
+			next := call.StartedAt.Add(w)
+			if t := now.Add(eventRecheck); t.Before(next) {
+				next = t
+			}
+			a.unhold()
+			err := a.d.store.SendClaimRenew(ctx, []store.ClaimRef{{ID: sd.ID, Token: a.token}}, next.Add(-a.d.cfg.ClaimTimeout))
+			if err != nil {
+				return true, fmt.Errorf("leave the claim until the provider's events: %w", err)
+			}
 			a.log.Info("abandoned call: waiting for the provider's events",
-				slog.Time("until", call.StartedAt.Add(w)))
+				slog.Time("next_look", next), slog.Time("until", call.StartedAt.Add(w)))
 			return true, nil
 		}
 		if rep.ResendUnsure() {

@@ -165,6 +165,8 @@ type attempt struct {
 	// resumed says the claim was taken over from prevToken, abandoned.
 	resumed   bool
 	prevToken string
+	// unhold stops renewing the claim.
+	unhold func()
 	// kind and to are the channel and address resolved for this attempt.
 	kind, to string
 	step     *store.Step
@@ -173,7 +175,8 @@ type attempt struct {
 }
 
 func (a *attempt) run(ctx context.Context) error {
-	defer a.d.renew.hold(a.send.ID, a.token)()
+	a.unhold = a.d.renew.hold(a.send.ID, a.token)
+	defer a.unhold()
 	if a.resumed {
 		// Whatever the abandoned claim handed the provider is settled first.
 		if done, err := a.settleAbandoned(ctx); done || err != nil {

@@ -108,6 +108,11 @@ func TestAbandonedEmailSettledByEvents(t *testing.T) {
 		if s := b.reload(t); s.Status != store.SendClaimed || b.ch.calls.Load() != 1 {
 			t.Fatalf("send = %s after %d calls, want still claimed, waiting for events", s.Status, b.ch.calls.Load())
 		}
+		// Left alone until the next look, a minute on, not every claim timeout.
+		b.clock.Advance(30 * time.Second)
+		if err := d.Deliver(ctx, b.clinic.ID, b.send.ID, false); !errors.Is(err, worker.ErrBusy) {
+			t.Fatalf("looked at again before its time: %v", err)
+		}
 		b.clock.Advance(10 * time.Minute)
 		if err := d.Deliver(ctx, b.clinic.ID, b.send.ID, false); err != nil {
 			t.Fatal(err)
