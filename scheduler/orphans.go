@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-
 )
 
 // orphanPage is how many active tasks one inspector call lists.

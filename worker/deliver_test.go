@@ -556,9 +556,9 @@ func TestCrashBetweenClaimAndRecord(t *testing.T) {
 type abandoned int
 
 const (
-	beforeCall       abandoned = iota // claimed, no provider call started
-	callNotReceived                   // the call started; the provider never got it
-	callReceived                      // the call started and the provider has the message
+	beforeCall      abandoned = iota // claimed, no provider call started
+	callNotReceived                  // the call started; the provider never got it
+	callReceived                     // the call started and the provider has the message
 )
 
 // abandonClaim leaves the send as a worker that died mid-delivery would:
