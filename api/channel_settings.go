@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -31,6 +32,7 @@ type SendGridSettings struct {
 	FromName         string  `json:"from_name,omitempty" maxLength:"200"`
 	PerSecond        float64 `json:"per_second,omitempty" minimum:"0" maximum:"10000" doc:"Messages per second of this account; 0: 100"`
 	WebhookPublicKey string  `json:"webhook_public_key,omitempty" doc:"Base64 ECDSA public key of the signed event webhook"`
+	WhenUnsure       string  `json:"when_unsure,omitempty" enum:"resend,record_unknown" doc:"What is done with an email whose fate nobody can tell (the call to SendGrid was cut off, and no event came within BECKON_SENDGRID_EVENT_WAIT or no event webhook is configured): resend (the default: the patient may get it twice) or record_unknown (the patient may not get it)"`
 }
 
 // ChannelSettings is a clinic's providers; empty fields use the installation's.
@@ -109,6 +111,7 @@ func channelSettingsFromBody(clinicID string, b ChannelSettings, old store.Chann
 		SendGridFromName:          sg.FromName,
 		SendGridPerSecond:         sg.PerSecond,
 		SendGridWebhookKey:        sg.WebhookPublicKey,
+		SendGridUnsure:            sg.WhenUnsure,
 	}
 	if tw.AuthToken != nil {
 		cs.TwilioAuthToken = *tw.AuthToken
@@ -161,6 +164,7 @@ func channelSettingsOut(cs store.ChannelSettings) ChannelSettings {
 			FromName:         cs.SendGridFromName,
 			PerSecond:        cs.SendGridPerSecond,
 			WebhookPublicKey: cs.SendGridWebhookKey,
+			WhenUnsure:       cmp.Or(cs.SendGridUnsure, store.UnsureResend),
 		},
 		Revision: cs.Revision,
 	}

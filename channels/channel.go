@@ -43,6 +43,21 @@ type Looker interface {
 	Lookup(ctx context.Context, m Message) (r Receipt, found bool, err error)
 }
 
+// Reporter is implemented by channels whose provider cannot be asked about
+// a message but reports on it by events that carry the send id (SendGrid's
+// event webhook, custom_args.send_id). A call cut off before its answer is
+// settled by those events when they come; what is done when none comes is
+// the clinic's choice.
+type Reporter interface {
+	// EventWait is how long after a call started its events are waited
+	// for; zero when no event webhook reports on this channel's messages.
+	EventWait() time.Duration
+	// ResendUnsure reports whether a message whose fate nobody can tell is
+	// sent again (the patient may get it twice) rather than recorded unknown
+	// (the patient may not get it).
+	ResendUnsure() bool
+}
+
 // Error kinds, so the worker can decide without knowing the provider.
 const (
 	// KindPermanent: will never succeed as it is (bad number, unsubscribed).

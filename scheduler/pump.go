@@ -26,8 +26,9 @@ type PumpConfig struct {
 	// to asynq again (a no-op if Redis still has it, a restore if Redis lost it).
 	// Default 30s.
 	Recheck time.Duration
-	// ClaimTimeout is how long a claim may stay unresolved before the send is
-	// handed to a worker again to resolve it. Default 2m.
+	// ClaimTimeout is how long a claim may go without being renewed before
+	// the send is handed to a worker again to settle it (workers renew the
+	// claims in flight). Default 10s.
 	ClaimTimeout time.Duration
 	// BatchSize is how many sends one query reads. Default 1000.
 	BatchSize int
@@ -42,13 +43,17 @@ type PumpConfig struct {
 	// it is (a no-op while asynq holds its task; a restore when the API could
 	// not enqueue it or Redis lost it). Default 1m.
 	WritebackRecheck time.Duration
+	// Inspector, when set, lets the pump find delivery tasks a stopped
+	// worker took from the queue but never claimed, in seconds rather than
+	// after asynq's lease recovery (requeueOrphans). Nil: asynq's alone.
+	Inspector *asynq.Inspector
 }
 
 func (c PumpConfig) withDefaults() PumpConfig {
 	c.Every = cmp.Or(c.Every, "@every 1s")
 	c.Horizon = cmp.Or(c.Horizon, 5*time.Minute)
 	c.Recheck = cmp.Or(c.Recheck, 30*time.Second)
-	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 2*time.Minute)
+	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 10*time.Second)
 	c.BatchSize = cmp.Or(c.BatchSize, 1000)
 	c.Parallel = cmp.Or(c.Parallel, 8)
 	c.Queue = cmp.Or(c.Queue, DefaultQueue)
@@ -70,6 +75,10 @@ type Pump struct {
 	mu         sync.Mutex
 	cron       *cron.Cron
 	writebacks time.Time // when pending write-backs were last re-enqueued
+	orphansAt  time.Time // when active tasks were last looked at
+	prunedAt   time.Time // when provider calls were last pruned
+	// orphaned holds the active task ids already handed again.
+	orphaned map[string]bool
 }
 
 // PumpStats counts what one pass did.
@@ -78,16 +87,18 @@ type PumpStats struct {
 	Present    int // asynq had them already
 	StaleClaim int // abandoned claims handed back to a worker
 	Writebacks int // pending write-backs handed to asynq again
+	Orphans    int // tasks a stopped worker held, handed again
 }
 
 // NewPump returns a pump; call Start to run it on its schedule, or RunOnce.
 func NewPump(st store.Store, client *asynq.Client, clock Clock, logger *slog.Logger, cfg PumpConfig) *Pump {
 	return &Pump{
-		cfg:    cfg.withDefaults(),
-		store:  st,
-		client: client,
-		clock:  clock,
-		logger: cmp.Or(logger, slog.Default()).With(slog.String("component", "pump")),
+		cfg:      cfg.withDefaults(),
+		store:    st,
+		client:   client,
+		clock:    clock,
+		logger:   cmp.Or(logger, slog.Default()).With(slog.String("component", "pump")),
+		orphaned: map[string]bool{},
 	}
 }
 
@@ -166,7 +177,13 @@ func (p *Pump) RunOnce(ctx context.Context) (PumpStats, error) {
 	if err != nil {
 		return stats, err
 	}
-	if stats.Enqueued+stats.StaleClaim+stats.Writebacks > 0 {
+	if stats.Orphans, err = p.requeueOrphans(ctx, now); err != nil {
+		return stats, err
+	}
+	if err := p.pruneCalls(ctx, now); err != nil {
+		return stats, err
+	}
+	if stats.Enqueued+stats.StaleClaim+stats.Writebacks+stats.Orphans > 0 {
 		p.logger.Debug("pump pass",
 			slog.Int("enqueued", stats.Enqueued),
 			slog.Int("present", stats.Present),

@@ -7,13 +7,13 @@ import (
 
 const channelSettingsCols = `clinic_id, twilio_account_sid, twilio_auth_token, twilio_from,
 	twilio_messaging_service_sid, twilio_per_second, sendgrid_api_key, sendgrid_from,
-	sendgrid_from_name, sendgrid_per_second, sendgrid_webhook_key, revision, updated_at`
+	sendgrid_from_name, sendgrid_per_second, sendgrid_webhook_key, sendgrid_unsure, revision, updated_at`
 
 func scanChannelSettings(r scanner) (ChannelSettings, error) {
 	var s ChannelSettings
 	err := r.Scan(&s.ClinicID, &s.TwilioAccountSID, &s.TwilioAuthToken, &s.TwilioFrom,
 		&s.TwilioMessagingServiceSID, &s.TwilioPerSecond, &s.SendGridAPIKey, &s.SendGridFrom,
-		&s.SendGridFromName, &s.SendGridPerSecond, &s.SendGridWebhookKey, &s.Revision,
+		&s.SendGridFromName, &s.SendGridPerSecond, &s.SendGridWebhookKey, &s.SendGridUnsure, &s.Revision,
 		ms{&s.UpdatedAt})
 	return s, err
 }
@@ -32,7 +32,7 @@ func (q *queries) ChannelSettingsPut(ctx context.Context, s ChannelSettings) (Ch
 	err := q.atomic(ctx, func(q *queries) error {
 		_, err := q.exec(ctx, "channel_settings.put", `
 			INSERT INTO channel_settings (`+channelSettingsCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13)
 			ON CONFLICT (clinic_id) DO UPDATE SET
 				twilio_account_sid = excluded.twilio_account_sid,
 				twilio_auth_token = excluded.twilio_auth_token,
@@ -44,11 +44,12 @@ func (q *queries) ChannelSettingsPut(ctx context.Context, s ChannelSettings) (Ch
 				sendgrid_from_name = excluded.sendgrid_from_name,
 				sendgrid_per_second = excluded.sendgrid_per_second,
 				sendgrid_webhook_key = excluded.sendgrid_webhook_key,
+				sendgrid_unsure = excluded.sendgrid_unsure,
 				revision = channel_settings.revision + 1,
 				updated_at = excluded.updated_at`,
 			s.ClinicID, s.TwilioAccountSID, s.TwilioAuthToken, s.TwilioFrom,
 			s.TwilioMessagingServiceSID, s.TwilioPerSecond, s.SendGridAPIKey, s.SendGridFrom,
-			s.SendGridFromName, s.SendGridPerSecond, s.SendGridWebhookKey, s.UpdatedAt.UnixMilli())
+			s.SendGridFromName, s.SendGridPerSecond, s.SendGridWebhookKey, s.SendGridUnsure, s.UpdatedAt.UnixMilli())
 		if err != nil {
 			return err
 		}

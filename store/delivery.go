@@ -59,10 +59,22 @@ type ChannelSettings struct {
 	SendGridFromName   string
 	SendGridPerSecond  float64 // 0: the default
 	SendGridWebhookKey string  // base64 ECDSA public key of the signed event webhook
+	// SendGridUnsure is what is done with an email whose fate nobody can
+	// tell (its call was cut off and no event webhook reports on it):
+	// UnsureResend (empty: the default) or UnsureRecordUnknown.
+	SendGridUnsure string
 
 	Revision  int64
 	UpdatedAt time.Time
 }
+
+// What the clinic wants done with a message whose fate nobody can tell: send
+// it again (the patient may get it twice) or record it unknown (the patient
+// may not get it). A lost reminder costs a visit, a duplicate an apology.
+const (
+	UnsureResend        = "resend"
+	UnsureRecordUnknown = "record_unknown"
+)
 
 // OwnTwilio reports whether the clinic has a Twilio account of its own (its
 // SMS do not go through the installation's account).

@@ -118,6 +118,23 @@ func (q *queries) SendListStaleClaims(ctx context.Context, claimedBefore time.Ti
 		claimedBefore.UnixMilli())
 }
 
+// SendListHeldBefore lists, among the ids, the sends no live worker holds
+// though they should be held by now: planned and due at or before before,
+// or claimed with a claim last renewed at or before before.
+func (q *queries) SendListHeldBefore(ctx context.Context, ids []string, before time.Time) ([]Send, error) {
+	var out []Send
+	err := chunks(ids, idChunk, func(part []string) error {
+		var w where
+		at := w.arg(before.UnixMilli())
+		w.add("id IN " + inList(&w, part))
+		w.add("((status = '" + SendPlanned + "' AND due_at <= " + at + ") OR (status = '" + SendClaimed + "' AND claimed_at <= " + at + "))")
+		ss, err := list(ctx, q, "send.list_held_before", scanSend, `SELECT `+sendCols+` FROM sends`+w.String(), w.args...)
+		out = append(out, ss...)
+		return err
+	})
+	return out, err
+}
+
 // SendMarkEnqueued sets EnqueuedAt on those of the sends that are still
 // planned, up to idChunk ids per statement.
 func (q *queries) SendMarkEnqueued(ctx context.Context, ids []string, at time.Time) error {

@@ -33,6 +33,7 @@ type Querier interface {
 	FeedQuerier     // EHR feeds: inbound archive, ordering, confirmations, write-back
 	BatchQuerier    // set-at-a-time reads and writes for schedule syncs
 	DispatchQuerier // set-at-a-time claims and records of concurrent deliveries
+	CallQuerier     // provider calls as they start, and providers' word on them
 
 	ClinicCreate(ctx context.Context, c Clinic) error
 	ClinicGet(ctx context.Context, id string) (Clinic, error)
@@ -76,6 +77,10 @@ type Querier interface {
 	// SendListStaleClaims lists claimed sends with ClaimedAt <= ClaimedBefore.
 	SendListStaleClaims(ctx context.Context, claimedBefore time.Time, limit int) ([]Send, error)
 	SendMarkEnqueued(ctx context.Context, ids []string, at time.Time) error
+	// SendListHeldBefore lists, among ids (of any clinic: for the pump),
+	// the sends planned and due at or before before, or claimed with
+	// ClaimedAt at or before before.
+	SendListHeldBefore(ctx context.Context, ids []string, before time.Time) ([]Send, error)
 	// SendClaim takes a planned send of the clinic, or a claimed one whose
 	// ClaimedAt <= StaleBefore, setting status claimed, the token, ClaimedAt = Now
 	// and Attempts+1. It returns the send as it is after the attempt and whether

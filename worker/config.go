@@ -11,10 +11,13 @@ import (
 
 // Config configures the delivery handler. Zero fields take the defaults shown.
 type Config struct {
-	// ClaimTimeout is how long a claim is honoured before another attempt may
-	// resolve it. It must exceed the slowest provider call. Default 2m.
+	// ClaimTimeout is how long a claim is honoured without being renewed
+	// before another attempt may settle it. A delivery in flight renews its
+	// claim four times per timeout, so this is how fast a stopped worker's
+	// claims are found, not a bound on a provider call. Default 10s.
 	ClaimTimeout time.Duration
-	// SendTimeout bounds one provider call. Default 30s.
+	// SendTimeout bounds one provider call; an abandoned call is settled no
+	// earlier than this after it started (it cannot land later). Default 10s.
 	SendTimeout time.Duration
 	// Limiter paces sends through channels that implement channels.Paced,
 	// across every worker (pacing.Limiter). Nil: no pacing.
@@ -42,8 +45,8 @@ type Peeker interface {
 
 func (c Config) withDefaults() Config {
 	c.SnapshotTTL = cmp.Or(c.SnapshotTTL, 2*time.Second)
-	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 2*time.Minute)
-	c.SendTimeout = cmp.Or(c.SendTimeout, 30*time.Second)
+	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 10*time.Second)
+	c.SendTimeout = cmp.Or(c.SendTimeout, 10*time.Second)
 	c.MaxPaceWait = cmp.Or(c.MaxPaceWait, 10*time.Second)
 	return c
 }

@@ -15,6 +15,14 @@ import (
 	"github.com/beckonhealth/beckon/templates"
 )
 
+// claimRenewals is how many times a claim in flight is renewed per claim
+// timeout: a live worker misses several renewals before its claims go stale.
+const claimRenewals = 4
+
+// recordRetryMax is the longest pause between tries to record a message the
+// provider accepted.
+const recordRetryMax = 4 * time.Second
+
 // maxEarlyWait is how early a task may arrive and still be held until due.
 const maxEarlyWait = 2 * time.Second
 
@@ -36,6 +44,9 @@ type Deliverer struct {
 	claims  *coalescer[store.SendRef, claim]
 	records *coalescer[store.SentRecord, error]
 	finals  *coalescer[finalRef, finalRead]
+	starts  *coalescer[store.SendCall, error]
+	// renew keeps the claims in flight fresh.
+	renew *renewer
 }
 
 // Batches of concurrent deliveries: at most this many sends per statement,
@@ -63,6 +74,8 @@ func NewDeliverer(st store.Store, router channels.Router, clock scheduler.Clock,
 	d.claims = &coalescer[store.SendRef, claim]{max: batchMax, lanes: batchLanes, timeout: batchTimeout, run: d.claimBatch}
 	d.records = &coalescer[store.SentRecord, error]{max: batchMax, lanes: batchLanes, timeout: batchTimeout, run: d.recordBatch}
 	d.finals = &coalescer[finalRef, finalRead]{max: batchMax, lanes: batchLanes, timeout: batchTimeout, run: d.finalBatch}
+	d.starts = &coalescer[store.SendCall, error]{max: batchMax, lanes: batchLanes, timeout: batchTimeout, run: d.startBatch}
+	d.renew = newRenewer(st, clock, cfg.ClaimTimeout/claimRenewals, d.logger)
 	return d
 }
 
@@ -108,8 +121,9 @@ func (d *Deliverer) Deliver(ctx context.Context, clinicID, sendID string, final 
 	// First claim only a planned send; take over a claim only when it is stale,
 	// and then remember that it was abandoned so the provider is asked first.
 	sd, claimed, err := d.store.SendClaim(ctx, store.SendClaimParams{ClinicID: clinicID, ID: sendID, Token: token, Now: now})
-	resumed := false
+	resumed, prevToken := false, ""
 	if err == nil && !claimed && sd.Status == store.SendClaimed && !sd.ClaimedAt.After(now.Add(-d.cfg.ClaimTimeout)) {
+		prevToken = sd.ClaimToken
 		sd, claimed, err = d.store.SendClaim(ctx, store.SendClaimParams{
 			ClinicID:    clinicID,
 			ID:          sendID,
@@ -137,18 +151,22 @@ func (d *Deliverer) Deliver(ctx context.Context, clinicID, sendID string, final 
 			return nil
 		}
 	}
-	a := attempt{d: d, send: sd, token: token, log: log, final: final, resumed: resumed}
+	a := attempt{d: d, send: sd, token: token, log: log, final: final, resumed: resumed, prevToken: prevToken}
 	return a.run(ctx)
 }
 
 // attempt is one claimed delivery.
 type attempt struct {
-	d       *Deliverer
-	send    store.Send
-	token   string
-	log     *slog.Logger
-	final   bool
-	resumed bool
+	d     *Deliverer
+	send  store.Send
+	token string
+	log   *slog.Logger
+	final bool
+	// resumed says the claim was taken over from prevToken, abandoned.
+	resumed   bool
+	prevToken string
+	// unhold stops renewing the claim.
+	unhold func()
 	// kind and to are the channel and address resolved for this attempt.
 	kind, to string
 	step     *store.Step
@@ -157,6 +175,14 @@ type attempt struct {
 }
 
 func (a *attempt) run(ctx context.Context) error {
+	a.unhold = a.d.renew.hold(a.send.ID, a.token)
+	defer a.unhold()
+	if a.resumed {
+		// Whatever the abandoned claim handed the provider is settled first.
+		if done, err := a.settleAbandoned(ctx); done || err != nil {
+			return err
+		}
+	}
 	sd := a.send
 	if a.pre != nil && a.pre.loadErr != nil {
 		return a.release(ctx, a.pre.loadErr)
@@ -220,12 +246,6 @@ func (a *attempt) run(ctx context.Context) error {
 		}
 		return a.finish(ctx, store.SendFailed, reasonOf(err), "")
 	}
-	if a.resumed {
-		// A previous claim was abandoned: ask the provider before sending again.
-		if done, err := a.resolve(ctx, ch, msg); done || err != nil {
-			return err
-		}
-	}
 	if done, err := a.pace(ctx, ch, appt); done || err != nil {
 		return err
 	}
@@ -233,6 +253,9 @@ func (a *attempt) run(ctx context.Context) error {
 	// wait): decide again on a fresh read, so a change committed before the
 	// call starts wins.
 	if done, err := a.finalCheck(ctx, clinic); done || err != nil {
+		return err
+	}
+	if done, err := a.startCall(ctx, msg); done || err != nil {
 		return err
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, a.d.cfg.SendTimeout)
@@ -393,27 +416,6 @@ func (a *attempt) render(c store.Clinic, p store.Patient, appt store.Appointment
 	return m, nil
 }
 
-// resolve settles an abandoned claim: done reports that the send is settled.
-func (a *attempt) resolve(ctx context.Context, ch channels.Channel, m channels.Message) (done bool, err error) {
-	looker, ok := ch.(channels.Looker)
-	if !ok {
-		return true, a.finish(ctx, store.SendUnknown, "a worker stopped during delivery and the provider cannot be asked", "")
-	}
-	r, found, err := looker.Lookup(ctx, m)
-	if err != nil {
-		// Cannot tell yet: keep the claim and try again after the timeout.
-		a.log.Warn("provider lookup failed; the claim stays until it can be asked",
-			slog.String("kind", channels.KindOf(err)), slog.String("code", codeOf(err)), slog.String("reason", reasonOf(err)))
-		return true, fmt.Errorf("look up abandoned send: %w", err)
-	}
-	if !found {
-		a.log.Info("abandoned claim had not reached the provider; sending")
-		return false, nil
-	}
-	a.log.Info("abandoned claim had reached the provider; recording it")
-	return true, a.record(ctx, m, r)
-}
-
 // failed handles an error from the channel.
 func (a *attempt) failed(ctx context.Context, ch channels.Channel, err error) error {
 	var ce *channels.Error
@@ -427,9 +429,13 @@ func (a *attempt) failed(ctx context.Context, ch channels.Channel, err error) er
 		wait := max(ce.RetryAfter, time.Second)
 		return a.snooze(ctx, a.d.clock.Now().Add(wait), "provider throttled")
 	case channels.KindAmbiguous:
-		if _, ok := ch.(channels.Looker); ok && !a.final {
-			// Keep the claim: once it is stale, an attempt asks the provider.
-			return fmt.Errorf("provider outcome unknown: %w", err)
+		_, looks := ch.(channels.Looker)
+		_, reports := ch.(channels.Reporter)
+		if looks || reports {
+			// Keep the claim, no longer renewed: once it is stale, an
+			// attempt settles it by the provider's word (settleAbandoned).
+			a.log.Warn("provider outcome unknown; settled from the provider once the claim is stale")
+			return nil
 		}
 		return a.finish(ctx, store.SendUnknown, "provider outcome unknown: "+ce.Reason, "")
 	default:
@@ -465,10 +471,24 @@ func (a *attempt) record(ctx context.Context, m channels.Message, r channels.Rec
 	}
 	// Recorded with the other deliveries of the moment, in one transaction;
 	// a claim lost meanwhile is store.ErrConflict and stores nothing.
-	err := a.d.recordOne(ctx, store.SentRecord{Token: a.token, Message: msg, Events: events})
+	rec := store.SentRecord{Token: a.token, Message: msg, Events: events}
+	err := a.d.recordOne(ctx, rec)
+	for wait := time.Second; err != nil && !errors.Is(err, store.ErrConflict) && wait <= recordRetryMax; wait *= 2 {
+		// The provider has the message, and only this attempt knows it:
+		// keep trying for a while before leaving it to the provider's word.
+		a.log.Warn("recording a sent message failed; retrying", slog.String("error", err.Error()))
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("record sent message: %w", err)
+		}
+		err = a.d.recordOne(ctx, rec)
+	}
 	if err != nil {
-		// The provider has the message: never release. The claim goes stale and
-		// the next attempt finds it through the provider, or records it unknown.
+		// Never release: the claim goes stale and the next attempt settles
+		// it by the provider's word (settleAbandoned).
 		return fmt.Errorf("record sent message: %w", err)
 	}
 	a.log.Info("send delivered",

@@ -427,8 +427,11 @@ func TestDeliverFailures(t *testing.T) {
 		t.Parallel()
 		b := setup(t, setupOpts{})
 		b.ch.after = []error{&channels.Error{Kind: channels.KindAmbiguous, Code: "timeout", Reason: "no response"}}
-		if err := b.deliver(t); err == nil {
-			t.Fatal("want an error: the outcome is not known yet")
+		if err := b.deliver(t); err != nil {
+			t.Fatal(err)
+		}
+		if s := b.reload(t); s.Status != store.SendClaimed {
+			t.Fatalf("send = %s, want still claimed: the outcome is not known yet", s.Status)
 		}
 		if err := b.deliver(t); !errors.Is(err, worker.ErrBusy) {
 			t.Fatalf("a fresh claim must be left alone, got %v", err)
@@ -446,15 +449,16 @@ func TestDeliverFailures(t *testing.T) {
 	})
 }
 
-// failingStore fails the first record of sent messages, as a crash between
-// the provider call and the record would.
+// failingStore fails the first fails records of sent messages, as a lost
+// database connection between the provider call and the record would.
 type failingStore struct {
 	store.Store
-	failed atomic.Bool
+	fails  int64
+	failed atomic.Int64
 }
 
 func (f *failingStore) SendRecordMany(ctx context.Context, recs []store.SentRecord, now time.Time) ([]string, error) {
-	if f.failed.CompareAndSwap(false, true) {
+	if f.failed.Add(1) <= atomic.LoadInt64(&f.fails) {
 		return nil, errors.New("connection lost")
 	}
 	return f.Store.SendRecordMany(ctx, recs, now)
@@ -465,7 +469,7 @@ func TestCrashBetweenClaimAndRecord(t *testing.T) {
 	t.Run("died before the provider call: sent once", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, setupOpts{})
-		b.abandonClaim(t, false)
+		b.abandonClaim(t, beforeCall)
 		if err := b.deliver(t); err != nil {
 			t.Fatal(err)
 		}
@@ -474,7 +478,7 @@ func TestCrashBetweenClaimAndRecord(t *testing.T) {
 	t.Run("died after the provider call: recorded, not resent", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, setupOpts{})
-		b.abandonClaim(t, true)
+		b.abandonClaim(t, callReceived)
 		if err := b.deliver(t); err != nil {
 			t.Fatal(err)
 		}
@@ -483,14 +487,46 @@ func TestCrashBetweenClaimAndRecord(t *testing.T) {
 			t.Fatalf("channel called %d times, want 1 (the dead worker's)", c)
 		}
 	})
-	t.Run("record failed after the provider call: resolved by lookup", func(t *testing.T) {
+	t.Run("died during a call the provider never got: looked up, then sent once", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, setupOpts{})
-		fs := &failingStore{Store: b.st}
+		b.abandonClaim(t, callNotReceived)
+		if err := b.deliver(t); err != nil {
+			t.Fatal(err)
+		}
+		b.wantOneSent(t)
+	})
+	t.Run("died during a call, appointment started since: recorded sent, never skipped", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, setupOpts{})
+		b.abandonClaim(t, callReceived)
+		b.clock.Set(b.appt.Start.Add(time.Minute))
+		if err := b.deliver(t); err != nil {
+			t.Fatal(err)
+		}
+		b.wantOneSent(t)
+	})
+	t.Run("record failed once after the provider call: retried, sent once", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, setupOpts{})
+		fs := &failingStore{Store: b.st, fails: 1}
 		d := worker.NewDeliverer(fs, channels.Static{store.ChannelSMS: b.ch}, b.clock, quiet, worker.Config{})
-		if err := d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false); err == nil {
+		if err := d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		b.wantOneSent(t)
+	})
+	t.Run("record failing after the provider call: resolved by lookup", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, setupOpts{})
+		fs := &failingStore{Store: b.st, fails: 100}
+		d := worker.NewDeliverer(fs, channels.Static{store.ChannelSMS: b.ch}, b.clock, quiet, worker.Config{})
+		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+		defer cancel()
+		if err := d.Deliver(ctx, b.clinic.ID, b.send.ID, false); err == nil {
 			t.Fatal("want the record error")
 		}
+		atomic.StoreInt64(&fs.fails, 0)
 		if s := b.reload(t); s.Status != store.SendClaimed {
 			t.Fatalf("send = %s, want still claimed", s.Status)
 		}
@@ -503,7 +539,7 @@ func TestCrashBetweenClaimAndRecord(t *testing.T) {
 	t.Run("provider cannot be asked: unknown, not resent", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, setupOpts{blind: true})
-		b.abandonClaim(t, true)
+		b.abandonClaim(t, callReceived)
 		if err := b.deliver(t); err != nil {
 			t.Fatal(err)
 		}
@@ -516,17 +552,35 @@ func TestCrashBetweenClaimAndRecord(t *testing.T) {
 	})
 }
 
-// abandonClaim leaves the send as a worker that died mid-delivery would: claimed
-// three minutes ago, with the message at the provider or not.
-func (b *bundle) abandonClaim(t *testing.T, delivered bool) {
+// How a worker died mid-delivery.
+type abandoned int
+
+const (
+	beforeCall      abandoned = iota // claimed, no provider call started
+	callNotReceived                  // the call started; the provider never got it
+	callReceived                     // the call started and the provider has the message
+)
+
+// abandonClaim leaves the send as a worker that died mid-delivery would:
+// claimed (and its call recorded, if it started), then three minutes pass.
+func (b *bundle) abandonClaim(t *testing.T, how abandoned) {
 	t.Helper()
 	ctx := context.Background()
 	_, ok, err := b.st.SendClaim(ctx, store.SendClaimParams{ClinicID: b.clinic.ID, ID: b.send.ID, Token: "dead-worker", Now: b.clock.Now()})
 	if err != nil || !ok {
 		t.Fatalf("claim: %v %v", ok, err)
 	}
-	if delivered {
-		if _, err := b.ch.Send(ctx, channels.Message{SendID: b.send.ID, ClinicID: b.clinic.ID, Channel: store.ChannelSMS, To: b.patient.Phone, Text: "hello"}); err != nil {
+	m := channels.Message{SendID: b.send.ID, ClinicID: b.clinic.ID, Channel: store.ChannelSMS, To: b.patient.Phone, Text: "hello"}
+	if how != beforeCall {
+		lost, err := b.st.SendCallStartMany(ctx, []store.SendCall{{
+			SendID: b.send.ID, ClinicID: b.clinic.ID, ClaimToken: "dead-worker", Channel: m.Channel, To: m.To, Body: m.Text,
+		}}, b.clock.Now())
+		if err != nil || len(lost) != 0 {
+			t.Fatalf("record the call: %v %v", lost, err)
+		}
+	}
+	if how == callReceived {
+		if _, err := b.ch.Send(ctx, m); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -90,7 +90,7 @@ func TestFailedLookupIsLogged(t *testing.T) {
 	}
 	lb, logger := newLogBuffer()
 	d := worker.NewDeliverer(b.st, channels.Static{store.ChannelSMS: tw}, b.clock, logger, worker.Config{ClaimTimeout: 2 * time.Minute})
-	b.abandonClaim(t, false)
+	b.abandonClaim(t, callNotReceived)
 	fake.FailNext(4, twiliofake.Failure{Status: 501, Message: "Not Implemented"})
 
 	if err := d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false); err == nil {
@@ -116,7 +116,7 @@ func TestSendEndedUnknownIsLogged(t *testing.T) {
 		name   string
 		before func(b *bundle, t *testing.T)
 	}{
-		{"abandoned claim, provider cannot be asked", func(b *bundle, t *testing.T) { b.abandonClaim(t, true) }},
+		{"abandoned claim, provider cannot be asked", func(b *bundle, t *testing.T) { b.abandonClaim(t, callReceived) }},
 		{"ambiguous answer, provider cannot be asked", func(b *bundle, _ *testing.T) {
 			b.ch.after = []error{&channels.Error{Kind: channels.KindAmbiguous, Code: "timeout", Reason: "no response"}}
 		}},

@@ -136,6 +136,49 @@ func sendgridEffect(event string) effect {
 	return effect{status: event} // deferred, open, click: history only
 }
 
+// effectOf maps a status by its provider.
+func effectOf(p StatusPayload) effect {
+	if p.Provider == ProviderTwilio {
+		return twilioEffect(p.Event, p.ErrorCode)
+	}
+	return sendgridEffect(p.Event)
+}
+
+// sighted keeps the word of a status that names a send whose message is not
+// recorded: the provider has the message. A send in flight or abandoned
+// (claimed) is then settled from it, never sent again nor skipped; a send
+// ended unknown is reopened to be settled from it.
+func (s *StatusApplier) sighted(ctx context.Context, p StatusPayload, eff effect, log *slog.Logger) error {
+	if p.SendID == "" || p.ProviderID == "" {
+		return nil
+	}
+	sd, err := s.store.SendGet(ctx, p.ClinicID, p.SendID)
+	if err != nil {
+		return nil // findMessage just read it: nothing to add
+	}
+	if sd.Status != store.SendClaimed && sd.Status != store.SendUnknown {
+		return nil
+	}
+	now := s.clock.Now()
+	err = s.store.SendSightingRecord(ctx, store.SendSighting{
+		SendID: sd.ID, ClinicID: sd.ClinicID, Provider: p.Provider, ProviderID: p.ProviderID,
+		Status: eff.status, At: now,
+	})
+	if err != nil {
+		return fmt.Errorf("record sighting: %w", err)
+	}
+	if sd.Status == store.SendUnknown {
+		reopened, err := s.store.SendReopen(ctx, sd.ClinicID, sd.ID, now)
+		if err != nil {
+			return fmt.Errorf("reopen send: %w", err)
+		}
+		if reopened {
+			log.Info("the provider reported a send ended unknown; reopened to record it")
+		}
+	}
+	return nil
+}
+
 // errNotThisClinics means the status names a send the clinic does not have.
 var errNotThisClinics = errors.New("the status names a send that is not this clinic's")
 
@@ -165,20 +208,18 @@ func (s *StatusApplier) Apply(ctx context.Context, p StatusPayload) error {
 		log.Warn("status ignored: " + err.Error())
 		return nil
 	}
+	eff := effectOf(p)
 	if errors.Is(err, store.ErrNotFound) {
 		log.Debug("status for an unknown message")
+		if err := s.sighted(ctx, p, eff, log); err != nil {
+			return err
+		}
 		return ErrMessageNotYetRecorded
 	}
 	if err != nil {
 		return err
 	}
-	var eff effect
 	detail := p.Provider + " " + p.Event
-	if p.Provider == ProviderTwilio {
-		eff = twilioEffect(p.Event, p.ErrorCode)
-	} else {
-		eff = sendgridEffect(p.Event)
-	}
 	if p.ErrorCode != "" {
 		detail += " (error " + p.ErrorCode + ")"
 	}

@@ -7,8 +7,10 @@
 // sendgrid-go #474, #405) and its default HTTP client has no timeout.
 //
 // SendGrid's v3 mail API cannot look a message up by custom argument, so this
-// channel does not implement channels.Looker: a crashed claim on an email is
-// resolved from the event webhook (custom_args.send_id) or left unknown.
+// channel does not implement channels.Looker but channels.Reporter: a call cut
+// off (a crash, a timeout) is settled by the event webhook's events, which
+// carry custom_args.send_id, or when none comes by the clinic's choice
+// (resend, or record unknown).
 package sendgrid
 
 import (
@@ -57,6 +59,15 @@ type Options struct {
 	FromName string // optional display name
 	// BaseURL replaces https://api.sendgrid.com (the EU host, a test double).
 	BaseURL string
+	// EventWait is how long after a call was cut off its events are waited
+	// for before the clinic's choice applies (ResendUnsure): set it when the
+	// signed event webhook is configured for this account; zero says no
+	// event will come.
+	EventWait time.Duration
+	// RecordUnsure says an email whose fate nobody can tell is recorded
+	// unknown (the patient may not get it) instead of sent again (the
+	// patient may get it twice, the default).
+	RecordUnsure bool
 	// HTTPTimeout bounds one API call. Default: 10s.
 	HTTPTimeout time.Duration
 	// Transport is the base round tripper. Default: http.DefaultTransport.
@@ -71,7 +82,16 @@ type Channel struct {
 	client *rest.Client
 }
 
-var _ channels.Channel = (*Channel)(nil)
+var (
+	_ channels.Channel  = (*Channel)(nil)
+	_ channels.Reporter = (*Channel)(nil)
+)
+
+// EventWait implements channels.Reporter.
+func (c *Channel) EventWait() time.Duration { return c.opts.EventWait }
+
+// ResendUnsure implements channels.Reporter.
+func (c *Channel) ResendUnsure() bool { return !c.opts.RecordUnsure }
 
 // New checks opts and returns a Channel.
 func New(opts Options) (*Channel, error) {

@@ -64,6 +64,11 @@ type ProviderConfig struct {
 	SendGridBaseURL    string  // BECKON_SENDGRID_BASE_URL. Default https://api.sendgrid.com
 	SendGridPerSecond  float64 // BECKON_SENDGRID_PER_SECOND. Default 100
 	SendGridWebhookKey string  // BECKON_SENDGRID_WEBHOOK_KEY: base64 public key of the signed event webhook
+	// SendGridEventWait (BECKON_SENDGRID_EVENT_WAIT): how long the events of
+	// an email whose call was cut off are waited for, when the event webhook
+	// is configured, before the clinic's choice (resend or record unknown)
+	// applies. Default 10m.
+	SendGridEventWait time.Duration
 
 	// HTTPTimeout (BECKON_PROVIDER_TIMEOUT) bounds one provider call. Default 10s.
 	HTTPTimeout time.Duration
@@ -119,6 +124,7 @@ func (m *Main) providerConfig() (ProviderConfig, error) {
 		SendGridBaseURL:           get("BECKON_SENDGRID_BASE_URL"),
 		SendGridPerSecond:         num("BECKON_SENDGRID_PER_SECOND"),
 		SendGridWebhookKey:        get("BECKON_SENDGRID_WEBHOOK_KEY"),
+		SendGridEventWait:         dur("BECKON_SENDGRID_EVENT_WAIT", 10*time.Minute),
 		HTTPTimeout:               dur("BECKON_PROVIDER_TIMEOUT", 10*time.Second),
 		MaxPaceWait:               dur("BECKON_PACE_MAX_WAIT", 10*time.Second),
 	}
@@ -170,6 +176,7 @@ func (m *Main) workerConfig() worker.Config {
 	p, _ := m.providerConfig()
 	return worker.Config{
 		ClaimTimeout: m.Config.ClaimTimeout,
+		SendTimeout:  p.HTTPTimeout,
 		Limiter:      pacing.New(m.rdb, ""),
 		MaxPaceWait:  p.MaxPaceWait,
 	}
@@ -301,21 +308,30 @@ func (r *providerRouter) build(cs store.ChannelSettings) clinicChannels {
 		cc.email, cc.emailErr = unconfigured(store.ChannelEmail)
 	} else {
 		fromAddr, fromName := cmp.Or(cs.SendGridFrom, env.SendGridFrom), cmp.Or(cs.SendGridFromName, env.SendGridFromName)
+		// The event webhook reports on the clinic's mail when the clinic has
+		// its own key, or the installation's key may speak for it (it sends
+		// through the installation's account).
+		var wait time.Duration
+		if cs.SendGridWebhookKey != "" || (env.SendGridWebhookKey != "" && !cs.OwnSendGrid()) {
+			wait = env.SendGridEventWait
+		}
 		ch, err := sendgrid.New(sendgrid.Options{
-			APIKey:      key,
-			From:        fromAddr,
-			FromName:    fromName,
-			BaseURL:     env.SendGridBaseURL,
-			HTTPTimeout: env.HTTPTimeout,
-			Transport:   r.transport,
-			Now:         r.now,
+			APIKey:       key,
+			From:         fromAddr,
+			FromName:     fromName,
+			BaseURL:      env.SendGridBaseURL,
+			EventWait:    wait,
+			RecordUnsure: cs.SendGridUnsure == store.UnsureRecordUnknown,
+			HTTPTimeout:  env.HTTPTimeout,
+			Transport:    r.transport,
+			Now:          r.now,
 		})
 		if err != nil {
 			cc.emailErr = badConfig("sendgrid", err)
 		} else {
 			sum := sha256.Sum256([]byte(key)) // the account, not the key itself
 			rate := cmp.Or(cs.SendGridPerSecond, env.SendGridPerSecond, 100)
-			cc.email = paced{ch, "sendgrid:" + hex.EncodeToString(sum[:8]), rate * paceHeadroom}
+			cc.email = pacedReporter{paced{ch, "sendgrid:" + hex.EncodeToString(sum[:8]), rate * paceHeadroom}, ch}
 		}
 	}
 	return cc
@@ -355,4 +371,10 @@ type pacedLooker struct {
 
 func (p pacedLooker) Lookup(ctx context.Context, m channels.Message) (channels.Receipt, bool, error) {
 	return p.looker.Lookup(ctx, m)
+}
+
+// pacedReporter is a paced channel whose provider reports by events.
+type pacedReporter struct {
+	paced
+	channels.Reporter
 }

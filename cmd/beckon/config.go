@@ -58,7 +58,8 @@ type Config struct {
 	// Redis again (restores what a flushed Redis lost). Default 30s.
 	Recheck time.Duration
 	// ClaimTimeout (BECKON_CLAIM_TIMEOUT): how long a worker's claim on a send is
-	// honoured before it is treated as abandoned. Default 2m.
+	// honoured without being renewed before it is treated as abandoned: a live
+	// worker renews its claims four times per timeout. Default 10s.
 	ClaimTimeout time.Duration
 	// MaxRetry (BECKON_MAX_RETRY): delivery attempts after the first. Default 10.
 	MaxRetry int
@@ -171,7 +172,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.PumpEvery, "pump-every", c.PumpEvery, "pump schedule (default @every 1s)")
 	fs.DurationVar(&c.Horizon, "horizon", c.Horizon, "how far ahead sends go to Redis (default 5m)")
 	fs.DurationVar(&c.Recheck, "recheck", c.Recheck, "re-enqueue still-planned sends after (default 30s)")
-	fs.DurationVar(&c.ClaimTimeout, "claim-timeout", c.ClaimTimeout, "abandoned-claim timeout (default 2m)")
+	fs.DurationVar(&c.ClaimTimeout, "claim-timeout", c.ClaimTimeout, "abandoned-claim timeout (default 10s)")
 	fs.IntVar(&c.MaxRetry, "max-retry", c.MaxRetry, "delivery retries (default 10)")
 	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "asynq due-task poll interval (default 100ms)")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "create a demo clinic and key on an empty database (default true)")
@@ -196,7 +197,7 @@ func (c Config) withDefaults() Config {
 	c.PumpEvery = cmp.Or(c.PumpEvery, "@every 1s")
 	c.Horizon = cmp.Or(c.Horizon, 5*time.Minute)
 	c.Recheck = cmp.Or(c.Recheck, 30*time.Second)
-	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 2*time.Minute)
+	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 10*time.Second)
 	c.MaxRetry = cmp.Or(c.MaxRetry, 10)
 	c.PollInterval = cmp.Or(c.PollInterval, 100*time.Millisecond)
 	c.DemoTimeZone = cmp.Or(c.DemoTimeZone, "America/New_York")

@@ -191,6 +191,7 @@ func (m *Main) Run(ctx context.Context) error {
 			ClaimTimeout: m.Config.ClaimTimeout,
 			Queue:        m.Config.Queue,
 			MaxRetry:     m.Config.MaxRetry,
+			Inspector:    asynq.NewInspectorFromRedisClient(m.rdb),
 		})
 		if err := m.pump.Start(context.WithoutCancel(ctx)); err != nil {
 			return err

@@ -1,0 +1,275 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+)
+
+// CallQuerier records provider calls as they start and what providers say
+// of them, so that a crash leaves no send in doubt that need not be: a claim
+// without a call was never handed to the provider and is simply sent; only a
+// claim whose call started is ambiguous, and it is settled by a sighting (a
+// status or event naming the send), by asking the provider, or by the
+// clinic's choice.
+type CallQuerier interface {
+	// SendCallStartMany records that each call starts now, for the calls
+	// whose send is still claimed with the call's token, renewing those
+	// claims, in one transaction. It returns the ids of the sends whose claim
+	// was lost: no call is recorded for them and they must not be sent.
+	SendCallStartMany(ctx context.Context, calls []SendCall, now time.Time) (lost []string, err error)
+	// SendCallGet returns the latest call of the clinic's send.
+	SendCallGet(ctx context.Context, clinicID, sendID string) (SendCall, error)
+	// SendCallTakeOver hands the call started under oldToken to newToken,
+	// the claim that took over the abandoned one, and returns it; found is
+	// false when no call was started under oldToken (the claim never reached
+	// the provider).
+	SendCallTakeOver(ctx context.Context, clinicID, sendID, oldToken, newToken string) (c SendCall, found bool, err error)
+	// SendClaimRenew sets ClaimedAt = now on those of the sends still
+	// claimed with the given tokens: a live worker keeps its claims fresh, so
+	// a claim that goes stale is a dead worker's.
+	SendClaimRenew(ctx context.Context, claims []ClaimRef, now time.Time) error
+	// SendSightingRecord keeps a provider's word that it has the send's
+	// message; the first word of a send is kept.
+	SendSightingRecord(ctx context.Context, s SendSighting) error
+	// SendSightingGet returns what a provider said of the clinic's send.
+	SendSightingGet(ctx context.Context, clinicID, sendID string) (SendSighting, error)
+	// SendReopen hands the clinic's send ended unknown back to be settled:
+	// it is claimed again, under a token derived from its last one (its call
+	// follows), with a ClaimedAt so old that the next stale-claim pass hands
+	// it to a worker. It reports false when the send is not unknown.
+	SendReopen(ctx context.Context, clinicID, sendID string, now time.Time) (bool, error)
+	// SendCallPrune deletes up to limit calls and sightings: those started
+	// before settledBefore whose send is settled (neither claimed nor
+	// unknown), and all started before expireBefore.
+	SendCallPrune(ctx context.Context, settledBefore, expireBefore time.Time, limit int) (int, error)
+}
+
+// SendCall is what a delivery handed to a provider, under which claim, and
+// when the call started.
+type SendCall struct {
+	SendID     string
+	ClinicID   string
+	ClaimToken string
+	Channel    string
+	To         string
+	Subject    string
+	Body       string
+	HTML       string
+	StartedAt  time.Time
+}
+
+// SendSighting is a provider's word that it has a send's message: a status
+// callback or event naming the send, with the provider's message id.
+type SendSighting struct {
+	SendID     string
+	ClinicID   string
+	Provider   string
+	ProviderID string
+	Status     string // the message status the word implies
+	At         time.Time
+}
+
+// ClaimRef names a claim: a send and the token it is claimed with.
+type ClaimRef struct {
+	ID    string
+	Token string
+}
+
+// reopenedClaimAt is the ClaimedAt of a reopened send: old enough for any
+// stale-claim pass.
+const reopenedClaimAt = 1
+
+// claimRefChunk bounds the claims of one statement (two parameters each).
+const claimRefChunk = 500
+
+// claimList binds the claims and returns the conditions that a row is one
+// of them and is claimed with its token.
+func claimList(w *where, claims []ClaimRef) {
+	var ids, tokens strings.Builder
+	tokens.WriteString("claim_token = CASE id")
+	for i, c := range claims {
+		id := w.arg(c.ID)
+		if i > 0 {
+			ids.WriteString(", ")
+		}
+		ids.WriteString(id)
+		tokens.WriteString(" WHEN " + id + " THEN " + w.arg(c.Token))
+	}
+	tokens.WriteString(" END")
+	w.add("status = '" + SendClaimed + "'")
+	w.add("id IN (" + ids.String() + ")")
+	w.add(tokens.String())
+}
+
+const sendCallCols = `send_id, clinic_id, claim_token, channel, to_addr, subject, body, html, started_at`
+
+func scanSendCall(r scanner) (SendCall, error) {
+	var c SendCall
+	err := r.Scan(&c.SendID, &c.ClinicID, &c.ClaimToken, &c.Channel, &c.To, &c.Subject, &c.Body, &c.HTML, ms{&c.StartedAt})
+	return c, err
+}
+
+func (q *queries) SendCallStartMany(ctx context.Context, calls []SendCall, now time.Time) ([]string, error) {
+	if len(calls) == 0 {
+		return nil, nil
+	}
+	for _, c := range calls {
+		if c.SendID == "" || c.ClaimToken == "" {
+			return nil, errors.New("store: send.call_start: a call needs its send id and claim token")
+		}
+	}
+	at := stamp(now).UnixMilli()
+	var lost []string
+	err := q.atomic(ctx, func(q *queries) error {
+		lost = lost[:0]
+		return chunks(calls, recordChunk, func(part []SendCall) error {
+			claims := make([]ClaimRef, len(part))
+			for i, c := range part {
+				claims[i] = ClaimRef{ID: c.SendID, Token: c.ClaimToken}
+			}
+			held, err := q.claimRenew(ctx, claims, at, true)
+			if err != nil {
+				return err
+			}
+			var args []any
+			n := 0
+			for _, c := range part {
+				if !held[c.SendID] {
+					lost = append(lost, c.SendID)
+					continue
+				}
+				args = append(args, c.SendID, c.ClinicID, c.ClaimToken, c.Channel, c.To, c.Subject, c.Body, c.HTML, at)
+				n++
+			}
+			if n == 0 {
+				return nil
+			}
+			_, err = q.exec(ctx, "send.call_start", `INSERT INTO send_calls (`+sendCallCols+`) VALUES `+
+				valueRows(n, 9)+`
+				ON CONFLICT (send_id) DO UPDATE SET clinic_id = excluded.clinic_id,
+					claim_token = excluded.claim_token, channel = excluded.channel,
+					to_addr = excluded.to_addr, subject = excluded.subject, body = excluded.body,
+					html = excluded.html, started_at = excluded.started_at`, args...)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return lost, nil
+}
+
+// claimRenew sets claimed_at on the sends still claimed with the claims'
+// tokens; with held, it returns the ids it changed.
+func (q *queries) claimRenew(ctx context.Context, claims []ClaimRef, at int64, held bool) (map[string]bool, error) {
+	var w where
+	ts := w.arg(at)
+	claimList(&w, claims)
+	query := `UPDATE sends SET claimed_at = ` + ts + w.String()
+	if !held {
+		_, err := q.exec(ctx, "send.claim_renew", query, w.args...)
+		return nil, err
+	}
+	ids, err := list(ctx, q, "send.claim_renew", func(r scanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	}, query+` RETURNING id`, w.args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
+}
+
+func (q *queries) SendClaimRenew(ctx context.Context, claims []ClaimRef, now time.Time) error {
+	at := stamp(now).UnixMilli()
+	return chunks(claims, claimRefChunk, func(part []ClaimRef) error {
+		_, err := q.claimRenew(ctx, part, at, false)
+		return err
+	})
+}
+
+func (q *queries) SendCallGet(ctx context.Context, clinicID, sendID string) (SendCall, error) {
+	return get(ctx, q, "send.call_get", scanSendCall,
+		`SELECT `+sendCallCols+` FROM send_calls WHERE clinic_id = $1 AND send_id = $2`, clinicID, sendID)
+}
+
+func (q *queries) SendCallTakeOver(ctx context.Context, clinicID, sendID, oldToken, newToken string) (SendCall, bool, error) {
+	if oldToken == "" {
+		return SendCall{}, false, nil
+	}
+	c, err := get(ctx, q, "send.call_take_over", scanSendCall, `
+		UPDATE send_calls SET claim_token = $4
+		WHERE clinic_id = $1 AND send_id = $2 AND claim_token = $3
+		RETURNING `+sendCallCols, clinicID, sendID, oldToken, newToken)
+	if errors.Is(err, ErrNotFound) {
+		return SendCall{}, false, nil
+	}
+	return c, err == nil, err
+}
+
+func (q *queries) SendSightingRecord(ctx context.Context, s SendSighting) error {
+	if s.SendID == "" || s.ClinicID == "" || s.Provider == "" {
+		return errors.New("store: send.sighting_record: a sighting needs its send, clinic and provider")
+	}
+	_, err := q.exec(ctx, "send.sighting_record", `
+		INSERT INTO send_sightings (send_id, clinic_id, provider, provider_id, status, at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (send_id) DO NOTHING`,
+		s.SendID, s.ClinicID, s.Provider, s.ProviderID, s.Status, stamp(s.At).UnixMilli())
+	return err
+}
+
+func (q *queries) SendSightingGet(ctx context.Context, clinicID, sendID string) (SendSighting, error) {
+	return get(ctx, q, "send.sighting_get", func(r scanner) (SendSighting, error) {
+		var s SendSighting
+		err := r.Scan(&s.SendID, &s.ClinicID, &s.Provider, &s.ProviderID, &s.Status, ms{&s.At})
+		return s, err
+	}, `SELECT send_id, clinic_id, provider, provider_id, status, at FROM send_sightings
+		WHERE clinic_id = $1 AND send_id = $2`, clinicID, sendID)
+}
+
+func (q *queries) SendReopen(ctx context.Context, clinicID, sendID string, now time.Time) (bool, error) {
+	var ok bool
+	err := q.atomic(ctx, func(q *queries) error {
+		// A new token (the old one with a suffix), so the pump's task for
+		// this claim is a new one; the send's call goes with it.
+		var err error
+		ok, err = q.execOne(ctx, "send.reopen", `
+			UPDATE sends SET status = '`+SendClaimed+`', claimed_at = $3, updated_at = $4,
+				claim_token = claim_token || '.r', reason = 'a provider reported the message: settling'
+			WHERE clinic_id = $1 AND id = $2 AND status = '`+SendUnknown+`'`,
+			clinicID, sendID, reopenedClaimAt, stamp(now).UnixMilli())
+		if err != nil || !ok {
+			return err
+		}
+		_, err = q.exec(ctx, "send.reopen_call", `
+			UPDATE send_calls SET claim_token = claim_token || '.r' WHERE clinic_id = $1 AND send_id = $2`,
+			clinicID, sendID)
+		return err
+	})
+	return ok, err
+}
+
+func (q *queries) SendCallPrune(ctx context.Context, settledBefore, expireBefore time.Time, limit int) (int, error) {
+	total := 0
+	for _, table := range []struct{ name, at string }{{"send_calls", "started_at"}, {"send_sightings", "at"}} {
+		n, err := q.exec(ctx, "send.call_prune", `
+			DELETE FROM `+table.name+` WHERE send_id IN (
+				SELECT t.send_id FROM `+table.name+` t LEFT JOIN sends s ON s.id = t.send_id
+				WHERE (t.`+table.at+` < $1 AND (s.status IS NULL OR s.status NOT IN ('`+SendClaimed+`', '`+SendUnknown+`')))
+					OR t.`+table.at+` < $2
+				LIMIT $3)`,
+			settledBefore.UnixMilli(), expireBefore.UnixMilli(), limit)
+		if err != nil {
+			return total, err
+		}
+		total += int(n)
+	}
+	return total, nil
+}

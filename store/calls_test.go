@@ -1,0 +1,182 @@
+package store_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/store/storetest"
+)
+
+func TestSendCallStartMany(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, setup setupFunc) {
+		b := setup(t)
+		for _, id := range []string{"snd_1", "snd_2", "snd_lost"} {
+			storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: id})
+		}
+		_, err := b.st.SendClaimMany(b.ctx, b.refs("snd_1", "snd_2", "snd_lost"), "tok", b.now)
+		noErr(t, "claim", err)
+		// Another worker took snd_lost over.
+		_, ok, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID, ID: "snd_lost", Token: "tok_new",
+			Now: b.now.Add(time.Hour), StaleBefore: b.now.Add(time.Minute)})
+		if err != nil || !ok {
+			t.Fatalf("take over: %v %v", ok, err)
+		}
+		at := b.now.Add(5 * time.Second)
+		call := func(id string) store.SendCall {
+			return store.SendCall{SendID: id, ClinicID: b.clinic.ID, ClaimToken: "tok", Channel: store.ChannelEmail,
+				To: "a@example.org", Subject: "S " + id, Body: "text " + id, HTML: "<p>" + id + "</p>"}
+		}
+		lost, err := b.st.SendCallStartMany(b.ctx, []store.SendCall{call("snd_1"), call("snd_2"), call("snd_lost")}, at)
+		noErr(t, "start", err)
+		equal(t, "lost", lost, []string{"snd_lost"})
+
+		got, err := b.st.SendCallGet(b.ctx, b.clinic.ID, "snd_1")
+		noErr(t, "get call", err)
+		want := call("snd_1")
+		want.StartedAt = at
+		equal(t, "call", got, want)
+		s, err := b.st.SendGet(b.ctx, b.clinic.ID, "snd_1")
+		noErr(t, "get send", err)
+		equal(t, "claim renewed at the call", s.ClaimedAt, at)
+		if _, err := b.st.SendCallGet(b.ctx, b.clinic.ID, "snd_lost"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("a lost claim's call was recorded: %v", err)
+		}
+		if _, err := b.st.SendCallGet(b.ctx, "cl_other", "snd_1"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("another clinic read the call: %v", err)
+		}
+
+		// A later call of the same send (a retry under a new claim) replaces it.
+		noErr(t, "release", b.st.SendRelease(b.ctx, store.SendReleaseParams{ID: "snd_2", Token: "tok", Reason: "retry", Now: at}))
+		_, ok, err = b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID, ID: "snd_2", Token: "tok_2", Now: at})
+		if err != nil || !ok {
+			t.Fatalf("claim again: %v %v", ok, err)
+		}
+		again := call("snd_2")
+		again.ClaimToken, again.Body = "tok_2", "second"
+		lost, err = b.st.SendCallStartMany(b.ctx, []store.SendCall{again}, at.Add(time.Second))
+		noErr(t, "start again", err)
+		equal(t, "lost again", len(lost), 0)
+		got, err = b.st.SendCallGet(b.ctx, b.clinic.ID, "snd_2")
+		noErr(t, "get again", err)
+		equal(t, "replaced", []string{got.ClaimToken, got.Body}, []string{"tok_2", "second"})
+	})
+}
+
+func TestSendCallTakeOverAndRenew(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, setup setupFunc) {
+		b := setup(t)
+		for _, id := range []string{"snd_1", "snd_2"} {
+			storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: id})
+		}
+		_, err := b.st.SendClaimMany(b.ctx, b.refs("snd_1", "snd_2"), "tok", b.now)
+		noErr(t, "claim", err)
+		_, err = b.st.SendCallStartMany(b.ctx, []store.SendCall{{SendID: "snd_1", ClinicID: b.clinic.ID, ClaimToken: "tok", Channel: store.ChannelSMS, To: "+15550001111", Body: "hi"}}, b.now)
+		noErr(t, "start", err)
+
+		// Renewal moves ClaimedAt of the claims still held with their token only.
+		later := b.now.Add(3 * time.Second)
+		noErr(t, "renew", b.st.SendClaimRenew(b.ctx, []store.ClaimRef{{ID: "snd_1", Token: "tok"}, {ID: "snd_2", Token: "wrong"}}, later))
+		s1, _ := b.st.SendGet(b.ctx, b.clinic.ID, "snd_1")
+		s2, _ := b.st.SendGet(b.ctx, b.clinic.ID, "snd_2")
+		equal(t, "renewed", []time.Time{s1.ClaimedAt, s2.ClaimedAt}, []time.Time{later, b.now})
+
+		// Taking over: only a call made under the abandoned token is handed on.
+		_, found, err := b.st.SendCallTakeOver(b.ctx, b.clinic.ID, "snd_2", "tok", "tok_b")
+		noErr(t, "take over without call", err)
+		equal(t, "call of a claim that never called", found, false)
+		_, found, err = b.st.SendCallTakeOver(b.ctx, b.clinic.ID, "snd_1", "not-the-token", "tok_b")
+		noErr(t, "take over wrong token", err)
+		equal(t, "call under another token", found, false)
+		_, found, err = b.st.SendCallTakeOver(b.ctx, "cl_other", "snd_1", "tok", "tok_b")
+		noErr(t, "take over other clinic", err)
+		equal(t, "another clinic's call", found, false)
+		c, found, err := b.st.SendCallTakeOver(b.ctx, b.clinic.ID, "snd_1", "tok", "tok_b")
+		noErr(t, "take over", err)
+		equal(t, "handed on", []any{found, c.ClaimToken, c.Body}, []any{true, "tok_b", "hi"})
+		_, found, err = b.st.SendCallTakeOver(b.ctx, b.clinic.ID, "snd_1", "tok", "tok_c")
+		noErr(t, "take over twice", err)
+		equal(t, "taken over twice", found, false)
+	})
+}
+
+func TestSendSightingAndReopen(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, setup setupFunc) {
+		b := setup(t)
+		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_u", Status: store.SendUnknown, ClaimToken: "tok", ClaimedAt: b.now})
+		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_s", Status: store.SendSent})
+		_, err := b.st.SendCallStartMany(b.ctx, nil, b.now)
+		noErr(t, "start nothing", err)
+
+		first := store.SendSighting{SendID: "snd_u", ClinicID: b.clinic.ID, Provider: "sendgrid", ProviderID: "pid_1", Status: store.MessageSent, At: b.now}
+		noErr(t, "sighting", b.st.SendSightingRecord(b.ctx, first))
+		second := first
+		second.ProviderID, second.Status = "pid_2", store.MessageDelivered
+		noErr(t, "second sighting", b.st.SendSightingRecord(b.ctx, second))
+		got, err := b.st.SendSightingGet(b.ctx, b.clinic.ID, "snd_u")
+		noErr(t, "get sighting", err)
+		equal(t, "first word kept", got, first)
+		if _, err := b.st.SendSightingGet(b.ctx, "cl_other", "snd_u"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("another clinic read the sighting: %v", err)
+		}
+
+		ok, err := b.st.SendReopen(b.ctx, "cl_other", "snd_u", b.now)
+		noErr(t, "reopen other clinic", err)
+		equal(t, "reopened another clinic's", ok, false)
+		ok, err = b.st.SendReopen(b.ctx, b.clinic.ID, "snd_s", b.now)
+		noErr(t, "reopen sent", err)
+		equal(t, "reopened a sent send", ok, false)
+		ok, err = b.st.SendReopen(b.ctx, b.clinic.ID, "snd_u", b.now)
+		noErr(t, "reopen", err)
+		equal(t, "reopened", ok, true)
+		s, err := b.st.SendGet(b.ctx, b.clinic.ID, "snd_u")
+		noErr(t, "get", err)
+		equal(t, "reopened send", []string{s.Status, s.ClaimToken}, []string{store.SendClaimed, "tok.r"})
+		stale, err := b.st.SendListStaleClaims(b.ctx, b.now.Add(-time.Hour), 0)
+		noErr(t, "stale", err)
+		equal(t, "handed to the next stale pass", sendIDs(stale), []string{"snd_u"})
+	})
+}
+
+func TestSendCallPrune(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, setup setupFunc) {
+		b := setup(t)
+		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_claimed", Status: store.SendClaimed, ClaimToken: "tok", ClaimedAt: b.now})
+		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_sent", Status: store.SendPlanned})
+		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_recent", Status: store.SendPlanned})
+		for _, id := range []string{"snd_sent", "snd_recent"} {
+			_, err := b.st.SendClaimMany(b.ctx, b.refs(id), "tok", b.now)
+			noErr(t, "claim", err)
+		}
+		old := b.now.Add(-2 * time.Hour)
+		var calls []store.SendCall
+		for _, id := range []string{"snd_claimed", "snd_sent"} {
+			calls = append(calls, store.SendCall{SendID: id, ClinicID: b.clinic.ID, ClaimToken: "tok", Channel: store.ChannelSMS, To: "+1", Body: "x"})
+		}
+		_, err := b.st.SendCallStartMany(b.ctx, calls, old)
+		noErr(t, "old calls", err)
+		_, err = b.st.SendCallStartMany(b.ctx, []store.SendCall{{SendID: "snd_recent", ClinicID: b.clinic.ID, ClaimToken: "tok", Channel: store.ChannelSMS, To: "+1", Body: "x"}}, b.now)
+		noErr(t, "recent call", err)
+		for _, id := range []string{"snd_sent", "snd_recent"} {
+			noErr(t, "finish", b.st.SendFinish(b.ctx, store.SendFinishParams{ID: id, Token: "tok", Status: store.SendSent, MessageID: "msg_" + id, Now: b.now}))
+		}
+		n, err := b.st.SendCallPrune(b.ctx, b.now.Add(-time.Hour), b.now.Add(-7*24*time.Hour), 100)
+		noErr(t, "prune", err)
+		equal(t, "pruned", n, 1)
+		for id, kept := range map[string]bool{"snd_claimed": true, "snd_sent": false, "snd_recent": true} {
+			_, err := b.st.SendCallGet(b.ctx, b.clinic.ID, id)
+			if kept != (err == nil) {
+				t.Fatalf("call of %s kept=%v, err %v", id, kept, err)
+			}
+		}
+		// Everything past the expiry goes, settled or not.
+		n, err = b.st.SendCallPrune(b.ctx, b.now.Add(-time.Hour), b.now.Add(time.Hour), 100)
+		noErr(t, "expire", err)
+		equal(t, "expired", n, 2)
+	})
+}
