@@ -42,6 +42,11 @@ type PumpConfig struct {
 	// it is (a no-op while asynq holds its task; a restore when the API could
 	// not enqueue it or Redis lost it). Default 1m.
 	WritebackRecheck time.Duration
+	// StatusKeep is how long a provider status stays in the status inbox once
+	// applied; older ones are pruned, BatchSize at a time, once per Recheck.
+	// (A status still pending is handed to asynq again once per Recheck.)
+	// Default 24h.
+	StatusKeep time.Duration
 }
 
 func (c PumpConfig) withDefaults() PumpConfig {
@@ -54,6 +59,7 @@ func (c PumpConfig) withDefaults() PumpConfig {
 	c.Queue = cmp.Or(c.Queue, DefaultQueue)
 	c.MaxRetry = cmp.Or(c.MaxRetry, 10)
 	c.WritebackRecheck = cmp.Or(c.WritebackRecheck, time.Minute)
+	c.StatusKeep = cmp.Or(c.StatusKeep, 24*time.Hour)
 	return c
 }
 
@@ -70,6 +76,7 @@ type Pump struct {
 	mu         sync.Mutex
 	cron       *cron.Cron
 	writebacks time.Time // when pending write-backs were last re-enqueued
+	statuses   time.Time // when the status inbox was last swept
 }
 
 // PumpStats counts what one pass did.
@@ -78,6 +85,8 @@ type PumpStats struct {
 	Present    int // asynq had them already
 	StaleClaim int // abandoned claims handed back to a worker
 	Writebacks int // pending write-backs handed to asynq again
+	Statuses   int // pending provider statuses handed to asynq again
+	Pruned     int // applied provider statuses deleted from the inbox
 }
 
 // NewPump returns a pump; call Start to run it on its schedule, or RunOnce.
@@ -166,12 +175,18 @@ func (p *Pump) RunOnce(ctx context.Context) (PumpStats, error) {
 	if err != nil {
 		return stats, err
 	}
-	if stats.Enqueued+stats.StaleClaim+stats.Writebacks > 0 {
+	stats.Statuses, stats.Pruned, err = p.sweepStatuses(ctx, now)
+	if err != nil {
+		return stats, err
+	}
+	if stats.Enqueued+stats.StaleClaim+stats.Writebacks+stats.Statuses+stats.Pruned > 0 {
 		p.logger.Debug("pump pass",
 			slog.Int("enqueued", stats.Enqueued),
 			slog.Int("present", stats.Present),
 			slog.Int("stale_claims", stats.StaleClaim),
-			slog.Int("writebacks", stats.Writebacks))
+			slog.Int("writebacks", stats.Writebacks),
+			slog.Int("statuses", stats.Statuses),
+			slog.Int("statuses_pruned", stats.Pruned))
 	}
 	return stats, nil
 }
@@ -180,13 +195,7 @@ func (p *Pump) RunOnce(ctx context.Context) (PumpStats, error) {
 // asynq again, at most once per WritebackRecheck: a write-back the API could
 // not enqueue (Redis down) or that Redis lost would otherwise stay pending.
 func (p *Pump) requeueWritebacks(ctx context.Context, now time.Time) (int, error) {
-	p.mu.Lock()
-	due := p.writebacks.IsZero() || !now.Before(p.writebacks.Add(p.cfg.WritebackRecheck))
-	if due {
-		p.writebacks = now
-	}
-	p.mu.Unlock()
-	if !due {
+	if !p.due(&p.writebacks, now, p.cfg.WritebackRecheck) {
 		return 0, nil
 	}
 	ws, err := p.store.WritebackListPending(ctx, now.Add(-p.cfg.WritebackRecheck), p.cfg.BatchSize)
@@ -198,6 +207,18 @@ func (p *Pump) requeueWritebacks(ctx context.Context, now time.Time) (int, error
 		return n, fmt.Errorf("enqueue write-backs: %w", err)
 	}
 	return n, nil
+}
+
+// due reports whether a periodic job last run at *last is due again at now
+// (every interval), and if so records now as its last run.
+func (p *Pump) due(last *time.Time, now time.Time, every time.Duration) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !last.IsZero() && now.Before(last.Add(every)) {
+		return false
+	}
+	*last = now
+	return true
 }
 
 // sendTaskID is the TaskID of a send's delivery: the send id itself.

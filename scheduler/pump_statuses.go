@@ -1,0 +1,80 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/beckonhealth/beckon/store"
+)
+
+// sweepStatuses, at most once per Recheck, hands the provider statuses still
+// pending in the status inbox a Recheck after they were last queued back to
+// asynq (a status the webhook stored while Redis was down, or one Redis
+// lost), and prunes statuses applied more than StatusKeep ago. Each step
+// takes at most BatchSize rows: a backlog is worked off over several passes.
+func (p *Pump) sweepStatuses(ctx context.Context, now time.Time) (queued, pruned int, err error) {
+	if !p.due(&p.statuses, now, p.cfg.Recheck) {
+		return 0, 0, nil
+	}
+	pending, err := p.store.StatusInboxListPending(ctx, now.Add(-p.cfg.Recheck), p.cfg.BatchSize)
+	if err != nil {
+		return 0, 0, fmt.Errorf("list pending statuses: %w", err)
+	}
+	queued, err = p.enqueueStatuses(ctx, pending)
+	if err != nil {
+		return queued, 0, err
+	}
+	pruned, err = p.store.StatusInboxPrune(ctx, now.Add(-p.cfg.StatusKeep), p.cfg.BatchSize)
+	if err != nil {
+		return queued, pruned, fmt.Errorf("prune applied statuses: %w", err)
+	}
+	return queued, pruned, nil
+}
+
+// enqueueStatuses hands inbox entries to asynq under their status TaskID (a
+// no-op for one asynq still holds) and records when it did, so that they go
+// to the back of the inbox's queue. It returns how many asynq did not have.
+func (p *Pump) enqueueStatuses(ctx context.Context, entries []store.StatusInboxEntry) (int, error) {
+	handed := make([]bool, len(entries))
+	fresh := make([]bool, len(entries))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.cfg.Parallel)
+	for i, e := range entries {
+		g.Go(func() error {
+			_, err := p.client.EnqueueContext(gctx, asynq.NewTask(TypeStatus, e.Payload),
+				asynq.TaskID(StatusTaskID(e.Provider, e.ClinicID, e.Key)),
+				asynq.Queue(p.cfg.Queue),
+				asynq.MaxRetry(p.cfg.MaxRetry),
+				asynq.Retention(StatusTaskRetention),
+			)
+			switch {
+			case err == nil:
+				fresh[i] = true
+			case !errors.Is(err, asynq.ErrTaskIDConflict):
+				return fmt.Errorf("enqueue status %s: %w", e.ID, err)
+			}
+			handed[i] = true
+			return nil
+		})
+	}
+	gerr := g.Wait()
+	var ids []string
+	n := 0
+	for i, e := range entries {
+		if handed[i] {
+			ids = append(ids, e.ID)
+		}
+		if fresh[i] {
+			n++
+		}
+	}
+	if err := p.store.StatusInboxMarkQueued(ctx, ids, p.clock.Now()); err != nil {
+		return n, fmt.Errorf("mark statuses queued: %w", err)
+	}
+	return n, gerr
+}
