@@ -35,6 +35,7 @@ import (
 type hookBundle struct {
 	t       *testing.T
 	st      store.Store
+	mr      *miniredis.Miniredis // the Redis the API queues statuses in
 	srv     *httptest.Server
 	insp    *asynq.Inspector
 	key     string
@@ -46,9 +47,24 @@ type hookBundle struct {
 	adminID string
 }
 
+// hookOpts changes what setupHooks builds.
+type hookOpts struct {
+	// store wraps the test's store for the API (a store that fails on demand).
+	store func(store.Store) store.Store
+}
+
 func setupHooks(t *testing.T) *hookBundle {
 	t.Helper()
+	return setupHooksWith(t, hookOpts{})
+}
+
+func setupHooksWith(t *testing.T, o hookOpts) *hookBundle {
+	t.Helper()
 	st := storetest.Open(t)
+	apiStore := st
+	if o.store != nil {
+		apiStore = o.store(st)
+	}
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { rdb.Close() })
@@ -57,12 +73,12 @@ func setupHooks(t *testing.T) *hookBundle {
 		t.Fatal(err)
 	}
 	der, _ := x509.MarshalPKIXPublicKey(&priv.PublicKey)
-	b := &hookBundle{t: t, st: st, sgPriv: priv, public: "https://beckon.example.org", queue: "hooks", keyB64: base64.StdEncoding.EncodeToString(der)}
+	b := &hookBundle{t: t, st: st, mr: mr, sgPriv: priv, public: "https://beckon.example.org", queue: "hooks", keyB64: base64.StdEncoding.EncodeToString(der)}
 	clock := scheduler.SystemClock{}
 	logger := slog.New(slog.DiscardHandler)
 	s := api.New(api.Config{
-		Store:   st,
-		Service: &scheduler.Service{Store: st, Clock: clock, Logger: logger},
+		Store:   apiStore,
+		Service: &scheduler.Service{Store: apiStore, Clock: clock, Logger: logger},
 		Clock:   clock,
 		Logger:  logger,
 		Tasks:   asynq.NewClientFromRedisClient(rdb),
