@@ -104,6 +104,15 @@ func setupHooksWith(t *testing.T, o hookOpts) *hookBundle {
 
 func (b *hookBundle) post(path string, body []byte, header map[string]string) (int, map[string]any) {
 	b.t.Helper()
+	resp, raw := b.postRaw(path, body, header)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return resp.StatusCode, out
+}
+
+// postRaw posts and returns the response (its body read and closed) and its body.
+func (b *hookBundle) postRaw(path string, body []byte, header map[string]string) (*http.Response, []byte) {
+	b.t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, b.srv.URL+path, bytes.NewReader(body))
 	for k, v := range header {
 		req.Header.Set(k, v)
@@ -114,9 +123,7 @@ func (b *hookBundle) post(path string, body []byte, header map[string]string) (i
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	_ = json.Unmarshal(raw, &out)
-	return resp.StatusCode, out
+	return resp, raw
 }
 
 func (b *hookBundle) tasks() []worker.StatusPayload {

@@ -231,40 +231,22 @@ func staleTaskID(s store.Send) string { return s.ID + ":claim:" + s.ClaimToken }
 
 // enqueue hands sends to asynq under the given task ids and records that it did.
 func (p *Pump) enqueue(ctx context.Context, sends []store.Send, taskID func(store.Send) string) (enqueued, present int, err error) {
-	ids := make([]string, len(sends))
-	fresh := make([]bool, len(sends))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(p.cfg.Parallel)
+	handed, fresh, gerr := p.enqueueEach(ctx, len(sends), func(i int) (*asynq.Task, string, []asynq.Option, error) {
+		sd := sends[i]
+		task, err := NewDeliverTask(sd)
+		return task, "send " + sd.ID, []asynq.Option{
+			asynq.TaskID(taskID(sd)),
+			asynq.ProcessAt(sd.DueAt),
+			asynq.Queue(p.cfg.Queue),
+			asynq.MaxRetry(p.cfg.MaxRetry),
+		}, err
+	})
+	var done []string
 	for i, sd := range sends {
-		g.Go(func() error {
-			task, err := NewDeliverTask(sd)
-			if err != nil {
-				return err
-			}
-			_, err = p.client.EnqueueContext(gctx, task,
-				asynq.TaskID(taskID(sd)),
-				asynq.ProcessAt(sd.DueAt),
-				asynq.Queue(p.cfg.Queue),
-				asynq.MaxRetry(p.cfg.MaxRetry),
-			)
-			switch {
-			case err == nil:
-				fresh[i] = true
-			case errors.Is(err, asynq.ErrTaskIDConflict):
-			default:
-				return fmt.Errorf("enqueue send %s: %w", sd.ID, err)
-			}
-			ids[i] = sd.ID
-			return nil
-		})
-	}
-	gerr := g.Wait()
-	done := ids[:0]
-	for i, id := range ids {
-		if id == "" {
+		if !handed[i] {
 			continue
 		}
-		done = append(done, id)
+		done = append(done, sd.ID)
 		if fresh[i] {
 			enqueued++
 		} else {
@@ -277,6 +259,34 @@ func (p *Pump) enqueue(ctx context.Context, sends []store.Send, taskID func(stor
 		}
 	}
 	return enqueued, present, gerr
+}
+
+// enqueueEach hands n tasks to asynq, Parallel at a time; task(i) builds the
+// i-th, with its name (for errors) and options. handed[i] reports that asynq
+// holds it now, fresh[i] that this call put it there (not a TaskID
+// conflict). The first failure stops the rest and is returned.
+func (p *Pump) enqueueEach(ctx context.Context, n int, task func(i int) (*asynq.Task, string, []asynq.Option, error)) (handed, fresh []bool, err error) {
+	handed, fresh = make([]bool, n), make([]bool, n)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.cfg.Parallel)
+	for i := range n {
+		g.Go(func() error {
+			t, name, opts, err := task(i)
+			if err != nil {
+				return err
+			}
+			_, err = p.client.EnqueueContext(gctx, t, opts...)
+			switch {
+			case err == nil:
+				fresh[i] = true
+			case !errors.Is(err, asynq.ErrTaskIDConflict):
+				return fmt.Errorf("enqueue %s: %w", name, err)
+			}
+			handed[i] = true
+			return nil
+		})
+	}
+	return handed, fresh, g.Wait()
 }
 
 // cronLogger adapts slog to cron.Logger.

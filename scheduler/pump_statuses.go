@@ -2,12 +2,10 @@ package scheduler
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/hibiken/asynq"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/beckonhealth/beckon/store"
 )
@@ -40,29 +38,15 @@ func (p *Pump) sweepStatuses(ctx context.Context, now time.Time) (queued, pruned
 // no-op for one asynq still holds) and records when it did, so that they go
 // to the back of the inbox's queue. It returns how many asynq did not have.
 func (p *Pump) enqueueStatuses(ctx context.Context, entries []store.StatusInboxEntry) (int, error) {
-	handed := make([]bool, len(entries))
-	fresh := make([]bool, len(entries))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(p.cfg.Parallel)
-	for i, e := range entries {
-		g.Go(func() error {
-			_, err := p.client.EnqueueContext(gctx, asynq.NewTask(TypeStatus, e.Payload),
-				asynq.TaskID(StatusTaskID(e.Provider, e.ClinicID, e.Key)),
-				asynq.Queue(p.cfg.Queue),
-				asynq.MaxRetry(p.cfg.MaxRetry),
-				asynq.Retention(StatusTaskRetention),
-			)
-			switch {
-			case err == nil:
-				fresh[i] = true
-			case !errors.Is(err, asynq.ErrTaskIDConflict):
-				return fmt.Errorf("enqueue status %s: %w", e.ID, err)
-			}
-			handed[i] = true
-			return nil
-		})
-	}
-	gerr := g.Wait()
+	handed, fresh, gerr := p.enqueueEach(ctx, len(entries), func(i int) (*asynq.Task, string, []asynq.Option, error) {
+		e := entries[i]
+		return asynq.NewTask(TypeStatus, e.Payload), "status " + e.ID, []asynq.Option{
+			asynq.TaskID(StatusTaskID(e.Provider, e.ClinicID, e.Key)),
+			asynq.Queue(p.cfg.Queue),
+			asynq.MaxRetry(p.cfg.MaxRetry),
+			asynq.Retention(StatusTaskRetention),
+		}, nil
+	})
 	var ids []string
 	n := 0
 	for i, e := range entries {

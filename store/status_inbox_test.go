@@ -21,6 +21,15 @@ func inboxEntry(b *bundle, clinicID, key string) store.StatusInboxEntry {
 	}
 }
 
+// inboxEntries is n pending statuses of the clinic, keyed format % i.
+func inboxEntries(b *bundle, format string, n int) []store.StatusInboxEntry {
+	var out []store.StatusInboxEntry
+	for i := range n {
+		out = append(out, inboxEntry(b, b.clinic.ID, fmt.Sprintf(format, i)))
+	}
+	return out
+}
+
 func TestStatusInbox(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, setup setupFunc) {
@@ -80,12 +89,10 @@ func TestStatusInbox(t *testing.T) {
 		t.Run("PendingRotateThroughTheQueue", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			var entries []store.StatusInboxEntry
-			for i := range 5 {
-				e := inboxEntry(b, b.clinic.ID, fmt.Sprintf("k%d", i))
-				e.ID = fmt.Sprintf("sin_%d", i)
-				e.ReceivedAt = b.now.Add(time.Duration(i) * time.Second)
-				entries = append(entries, e)
+			entries := inboxEntries(b, "k%d", 5)
+			for i := range entries {
+				entries[i].ID = fmt.Sprintf("sin_%d", i)
+				entries[i].ReceivedAt = b.now.Add(time.Duration(i) * time.Second)
 			}
 			noErr(t, "put", b.st.StatusInboxPut(b.ctx, entries))
 			noErr(t, "done", b.st.StatusInboxDone(b.ctx, b.clinic.ID, "twilio", "k1", b.now))
@@ -114,10 +121,7 @@ func TestStatusInbox(t *testing.T) {
 		t.Run("PruneDoneOnlyInBoundedBatches", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			var entries []store.StatusInboxEntry
-			for i := range 5 {
-				entries = append(entries, inboxEntry(b, b.clinic.ID, fmt.Sprintf("k%d", i)))
-			}
+			entries := inboxEntries(b, "k%d", 5)
 			noErr(t, "put", b.st.StatusInboxPut(b.ctx, entries))
 			for i := range 4 {
 				noErr(t, "done", b.st.StatusInboxDone(b.ctx, b.clinic.ID, "twilio", fmt.Sprintf("k%d", i), b.now.Add(time.Duration(i)*time.Hour)))
@@ -142,10 +146,7 @@ func TestStatusInbox(t *testing.T) {
 		t.Run("LargePostInOneCall", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			var entries []store.StatusInboxEntry
-			for i := range 1200 {
-				entries = append(entries, inboxEntry(b, b.clinic.ID, fmt.Sprintf("ev-%04d", i)))
-			}
+			entries := inboxEntries(b, "ev-%04d", 1200)
 			noErr(t, "put", b.st.StatusInboxPut(b.ctx, entries))
 			got, err := b.st.StatusInboxListPending(b.ctx, b.now.Add(time.Second), 2000)
 			noErr(t, "list", err)
@@ -154,10 +155,7 @@ func TestStatusInbox(t *testing.T) {
 		t.Run("ConcurrentRetriesOfOneBatch", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			var entries []store.StatusInboxEntry
-			for i := range 400 {
-				entries = append(entries, inboxEntry(b, b.clinic.ID, fmt.Sprintf("ev-%02d", i)))
-			}
+			entries := inboxEntries(b, "ev-%02d", 400)
 			// Each writer stores the same keys in another order: none may
 			// fail (a deadlock) and each key is stored once.
 			var wg sync.WaitGroup
