@@ -33,7 +33,7 @@ import (
 )
 
 type hookBundle struct {
-	t       *testing.T
+	t       testing.TB
 	st      store.Store
 	mr      *miniredis.Miniredis // the Redis the API queues statuses in
 	srv     *httptest.Server
@@ -58,7 +58,7 @@ func setupHooks(t *testing.T) *hookBundle {
 	return setupHooksWith(t, hookOpts{})
 }
 
-func setupHooksWith(t *testing.T, o hookOpts) *hookBundle {
+func setupHooksWith(t testing.TB, o hookOpts) *hookBundle {
 	t.Helper()
 	st := storetest.Open(t)
 	apiStore := st
