@@ -338,9 +338,9 @@ func (wh *webhooks) publicKey(b64 string) (*ecdsa.PublicKey, error) {
 	return k, nil
 }
 
-// fastPathTimeout bounds the enqueue of statuses the store has taken (a
-// healthy Redis takes a few milliseconds): with Redis unreachable, callbacks
-// are still answered quickly, and the pump hands the statuses over later.
+// fastPathTimeout bounds each enqueue of a status the store has taken (a
+// healthy Redis takes a millisecond): with Redis unreachable, callbacks are
+// still answered quickly, and the pump hands the statuses over later.
 const fastPathTimeout = 500 * time.Millisecond
 
 // accept takes verified statuses (one request's): it stores them in the
@@ -369,13 +369,9 @@ func (wh *webhooks) accept(ctx context.Context, ps []worker.StatusPayload) error
 	storeErr := wh.inbox.write(ctx, entries)
 	if storeErr != nil {
 		log.Error("status inbox write failed", slog.String("error", storeErr.Error()))
-	} else {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, fastPathTimeout)
-		defer cancel()
 	}
 	for i, p := range ps {
-		err := wh.enqueue(ctx, p, tasks[i])
+		err := wh.enqueue(ctx, p, tasks[i], storeErr == nil)
 		switch {
 		case err == nil:
 		case storeErr == nil:
@@ -390,10 +386,16 @@ func (wh *webhooks) accept(ctx context.Context, ps []worker.StatusPayload) error
 }
 
 // enqueue hands a verified status to the workers; a duplicate still queued is
-// a success (the store deduplicates the rest).
-func (wh *webhooks) enqueue(ctx context.Context, p worker.StatusPayload, task *asynq.Task) error {
+// a success (the store deduplicates the rest). A stored status waits at most
+// fastPathTimeout for Redis.
+func (wh *webhooks) enqueue(ctx context.Context, p worker.StatusPayload, task *asynq.Task, stored bool) error {
 	if wh.s.cfg.Tasks == nil {
 		return errors.New("no task queue")
+	}
+	if stored {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, fastPathTimeout)
+		defer cancel()
 	}
 	_, err := wh.s.cfg.Tasks.EnqueueContext(ctx, task,
 		asynq.TaskID(worker.StatusTaskID(p)),
