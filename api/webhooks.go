@@ -20,6 +20,7 @@ import (
 
 	"github.com/beckonhealth/beckon/channels/sendgrid"
 	"github.com/beckonhealth/beckon/channels/twilio"
+	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/worker"
 )
@@ -88,6 +89,7 @@ type DeliveryConfig struct {
 func (s *Server) registerWebhooks() {
 	s.registerChannelSettings()
 	wh := &webhooks{s: s, cfg: s.cfg.Delivery}
+	wh.inbox.put = s.store.StatusInboxPut
 	if wh.cfg.Queue == "" {
 		wh.cfg.Queue = "sends"
 	}
@@ -99,9 +101,10 @@ func (s *Server) registerWebhooks() {
 }
 
 type webhooks struct {
-	s    *Server
-	cfg  DeliveryConfig
-	keys sync.Map // base64 key → *ecdsa.PublicKey
+	s     *Server
+	cfg   DeliveryConfig
+	keys  sync.Map // base64 key → *ecdsa.PublicKey
+	inbox inboxWriter
 }
 
 // webhookRefused is the one answer to a callback that does not verify,
@@ -203,8 +206,8 @@ func (wh *webhooks) twilioStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Key = p.ProviderID + ":" + p.Event
-	if err := wh.enqueue(r.Context(), p); err != nil {
-		wh.fail(w, http.StatusServiceUnavailable, "cannot queue the status now; retry")
+	if err := wh.accept(r.Context(), []worker.StatusPayload{p}); err != nil {
+		wh.fail(w, http.StatusServiceUnavailable, "cannot take the status now; retry")
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -264,6 +267,7 @@ func (wh *webhooks) sendgridEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ignored := 0
+	statuses := make([]worker.StatusPayload, 0, len(events))
 	for _, e := range events {
 		if e.Event == "" {
 			continue
@@ -293,11 +297,12 @@ func (wh *webhooks) sendgridEvents(w http.ResponseWriter, r *http.Request) {
 		if e.Timestamp == 0 {
 			p.At = wh.s.cfg.Clock.Now()
 		}
-		if err := wh.enqueue(r.Context(), p); err != nil {
-			// SendGrid retries the whole batch; what was queued is deduplicated.
-			wh.fail(w, http.StatusServiceUnavailable, "cannot queue the events now; retry")
-			return
-		}
+		statuses = append(statuses, p)
+	}
+	if err := wh.accept(r.Context(), statuses); err != nil {
+		// SendGrid retries the whole batch; what was taken is deduplicated.
+		wh.fail(w, http.StatusServiceUnavailable, "cannot take the events now; retry")
+		return
 	}
 	if ignored > 0 {
 		wh.s.logger.Info("sendgrid events received", slog.Int("events", len(events)), slog.Int("ignored", ignored))
@@ -333,27 +338,73 @@ func (wh *webhooks) publicKey(b64 string) (*ecdsa.PublicKey, error) {
 	return k, nil
 }
 
+// fastPathTimeout bounds each enqueue of a status the store has taken (a
+// healthy Redis takes a millisecond): with Redis unreachable, callbacks are
+// still answered quickly, and the pump hands the statuses over later.
+const fastPathTimeout = 500 * time.Millisecond
+
+// accept takes verified statuses (one request's): it stores them in the
+// status inbox, in one transaction, and then hands them to the workers. It
+// fails only when neither the store nor asynq took them: stored but not
+// queued, they are handed over by the pump once Redis answers again; queued
+// but not stored, asynq alone holds them.
+func (wh *webhooks) accept(ctx context.Context, ps []worker.StatusPayload) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	tasks := make([]*asynq.Task, len(ps))
+	entries := make([]store.StatusInboxEntry, len(ps))
+	now := wh.s.cfg.Clock.Now()
+	for i, p := range ps {
+		task, err := worker.NewStatusTask(p)
+		if err != nil {
+			return err
+		}
+		tasks[i] = task
+		entries[i] = store.StatusInboxEntry{
+			ClinicID: p.ClinicID, Provider: p.Provider, Key: p.Key, Payload: task.Payload(), ReceivedAt: now,
+		}
+	}
+	log := wh.s.logger.With(slog.String("provider", ps[0].Provider), slog.Int("statuses", len(ps)))
+	storeErr := wh.inbox.write(ctx, entries)
+	if storeErr != nil {
+		log.Error("status inbox write failed", slog.String("error", storeErr.Error()))
+	}
+	for i, p := range ps {
+		err := wh.enqueue(ctx, p, tasks[i], storeErr == nil)
+		switch {
+		case err == nil:
+		case storeErr == nil:
+			log.Warn("statuses stored but not queued; the pump queues them", slog.String("error", err.Error()))
+			return nil
+		default:
+			log.Error("statuses neither stored nor queued", slog.String("error", err.Error()))
+			return err
+		}
+	}
+	return nil
+}
+
 // enqueue hands a verified status to the workers; a duplicate still queued is
-// a success (the store deduplicates the rest).
-func (wh *webhooks) enqueue(ctx context.Context, p worker.StatusPayload) error {
+// a success (the store deduplicates the rest). A stored status waits at most
+// fastPathTimeout for Redis.
+func (wh *webhooks) enqueue(ctx context.Context, p worker.StatusPayload, task *asynq.Task, stored bool) error {
 	if wh.s.cfg.Tasks == nil {
 		return errors.New("no task queue")
 	}
-	task, err := worker.NewStatusTask(p)
-	if err != nil {
-		return err
+	if stored {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, fastPathTimeout)
+		defer cancel()
 	}
-	_, err = wh.s.cfg.Tasks.EnqueueContext(ctx, task,
+	_, err := wh.s.cfg.Tasks.EnqueueContext(ctx, task,
 		asynq.TaskID(worker.StatusTaskID(p)),
 		asynq.Queue(wh.cfg.Queue),
 		asynq.MaxRetry(wh.cfg.MaxRetry),
-		asynq.Retention(time.Hour),
+		asynq.Retention(scheduler.StatusTaskRetention),
 	)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
-	}
-	if err != nil {
-		wh.s.logger.Error("enqueue status failed", slog.String("provider", p.Provider), slog.String("error", err.Error()))
 	}
 	return err
 }

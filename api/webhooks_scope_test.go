@@ -48,7 +48,7 @@ func (b *hookBundle) ownClinic(name string) ownClinic {
 	return oc
 }
 
-func signEvents(t *testing.T, key *ecdsa.PrivateKey, body []byte, ts string) string {
+func signEvents(t testing.TB, key *ecdsa.PrivateKey, body []byte, ts string) string {
 	t.Helper()
 	h := sha256.Sum256(append([]byte(ts), body...))
 	sig, err := ecdsa.SignASN1(rand.Reader, key, h[:])

@@ -33,8 +33,9 @@ import (
 )
 
 type hookBundle struct {
-	t       *testing.T
+	t       testing.TB
 	st      store.Store
+	mr      *miniredis.Miniredis // the Redis the API queues statuses in
 	srv     *httptest.Server
 	insp    *asynq.Inspector
 	key     string
@@ -46,9 +47,24 @@ type hookBundle struct {
 	adminID string
 }
 
+// hookOpts changes what setupHooks builds.
+type hookOpts struct {
+	// store wraps the test's store for the API (a store that fails on demand).
+	store func(store.Store) store.Store
+}
+
 func setupHooks(t *testing.T) *hookBundle {
 	t.Helper()
+	return setupHooksWith(t, hookOpts{})
+}
+
+func setupHooksWith(t testing.TB, o hookOpts) *hookBundle {
+	t.Helper()
 	st := storetest.Open(t)
+	apiStore := st
+	if o.store != nil {
+		apiStore = o.store(st)
+	}
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { rdb.Close() })
@@ -57,12 +73,12 @@ func setupHooks(t *testing.T) *hookBundle {
 		t.Fatal(err)
 	}
 	der, _ := x509.MarshalPKIXPublicKey(&priv.PublicKey)
-	b := &hookBundle{t: t, st: st, sgPriv: priv, public: "https://beckon.example.org", queue: "hooks", keyB64: base64.StdEncoding.EncodeToString(der)}
+	b := &hookBundle{t: t, st: st, mr: mr, sgPriv: priv, public: "https://beckon.example.org", queue: "hooks", keyB64: base64.StdEncoding.EncodeToString(der)}
 	clock := scheduler.SystemClock{}
 	logger := slog.New(slog.DiscardHandler)
 	s := api.New(api.Config{
-		Store:   st,
-		Service: &scheduler.Service{Store: st, Clock: clock, Logger: logger},
+		Store:   apiStore,
+		Service: &scheduler.Service{Store: apiStore, Clock: clock, Logger: logger},
 		Clock:   clock,
 		Logger:  logger,
 		Tasks:   asynq.NewClientFromRedisClient(rdb),
@@ -88,6 +104,15 @@ func setupHooks(t *testing.T) *hookBundle {
 
 func (b *hookBundle) post(path string, body []byte, header map[string]string) (int, map[string]any) {
 	b.t.Helper()
+	resp, raw := b.postRaw(path, body, header)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return resp.StatusCode, out
+}
+
+// postRaw posts and returns the response (its body read and closed) and its body.
+func (b *hookBundle) postRaw(path string, body []byte, header map[string]string) (*http.Response, []byte) {
+	b.t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, b.srv.URL+path, bytes.NewReader(body))
 	for k, v := range header {
 		req.Header.Set(k, v)
@@ -98,9 +123,7 @@ func (b *hookBundle) post(path string, body []byte, header map[string]string) (i
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	_ = json.Unmarshal(raw, &out)
-	return resp.StatusCode, out
+	return resp, raw
 }
 
 func (b *hookBundle) tasks() []worker.StatusPayload {

@@ -25,13 +25,7 @@ func (p *Pump) requeueOrphans(ctx context.Context, now time.Time) (int, error) {
 	if p.cfg.Inspector == nil {
 		return 0, nil
 	}
-	p.mu.Lock()
-	due := p.orphansAt.IsZero() || !now.Before(p.orphansAt.Add(p.cfg.ClaimTimeout/2))
-	if due {
-		p.orphansAt = now
-	}
-	p.mu.Unlock()
-	if !due {
+	if !p.due(&p.orphansAt, now, p.cfg.ClaimTimeout/2) {
 		return 0, nil
 	}
 	byID := map[string]string{} // send id → active task id
@@ -109,13 +103,7 @@ func (p *Pump) requeueOrphans(ctx context.Context, now time.Time) (int, error) {
 
 // pruneCalls deletes old provider call records, at most once per pruneEvery.
 func (p *Pump) pruneCalls(ctx context.Context, now time.Time) error {
-	p.mu.Lock()
-	due := p.prunedAt.IsZero() || !now.Before(p.prunedAt.Add(pruneEvery))
-	if due {
-		p.prunedAt = now
-	}
-	p.mu.Unlock()
-	if !due {
+	if !p.due(&p.prunedAt, now, pruneEvery) {
 		return nil
 	}
 	// A settled send's call is kept an hour (for the statuses that follow

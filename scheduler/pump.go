@@ -47,6 +47,11 @@ type PumpConfig struct {
 	// worker took from the queue but never claimed, in seconds rather than
 	// after asynq's lease recovery (requeueOrphans). Nil: asynq's alone.
 	Inspector *asynq.Inspector
+	// StatusKeep is how long a provider status stays in the status inbox once
+	// applied; older ones are pruned, BatchSize at a time, once per Recheck.
+	// (A status still pending is handed to asynq again once per Recheck.)
+	// Default 24h.
+	StatusKeep time.Duration
 }
 
 func (c PumpConfig) withDefaults() PumpConfig {
@@ -59,6 +64,7 @@ func (c PumpConfig) withDefaults() PumpConfig {
 	c.Queue = cmp.Or(c.Queue, DefaultQueue)
 	c.MaxRetry = cmp.Or(c.MaxRetry, 10)
 	c.WritebackRecheck = cmp.Or(c.WritebackRecheck, time.Minute)
+	c.StatusKeep = cmp.Or(c.StatusKeep, 24*time.Hour)
 	return c
 }
 
@@ -79,6 +85,7 @@ type Pump struct {
 	prunedAt   time.Time // when provider calls were last pruned
 	// orphaned holds the active task ids already handed again.
 	orphaned map[string]bool
+	statuses time.Time // when the status inbox was last swept
 }
 
 // PumpStats counts what one pass did.
@@ -88,6 +95,8 @@ type PumpStats struct {
 	StaleClaim int // abandoned claims handed back to a worker
 	Writebacks int // pending write-backs handed to asynq again
 	Orphans    int // tasks a stopped worker held, handed again
+	Statuses   int // pending provider statuses handed to asynq again
+	Pruned     int // applied provider statuses deleted from the inbox
 }
 
 // NewPump returns a pump; call Start to run it on its schedule, or RunOnce.
@@ -183,12 +192,19 @@ func (p *Pump) RunOnce(ctx context.Context) (PumpStats, error) {
 	if err := p.pruneCalls(ctx, now); err != nil {
 		return stats, err
 	}
-	if stats.Enqueued+stats.StaleClaim+stats.Writebacks+stats.Orphans > 0 {
+	stats.Statuses, stats.Pruned, err = p.sweepStatuses(ctx, now)
+	if err != nil {
+		return stats, err
+	}
+	if stats.Enqueued+stats.StaleClaim+stats.Writebacks+stats.Statuses+stats.Pruned+stats.Orphans > 0 {
 		p.logger.Debug("pump pass",
 			slog.Int("enqueued", stats.Enqueued),
 			slog.Int("present", stats.Present),
 			slog.Int("stale_claims", stats.StaleClaim),
-			slog.Int("writebacks", stats.Writebacks))
+			slog.Int("writebacks", stats.Writebacks),
+			slog.Int("orphans", stats.Orphans),
+			slog.Int("statuses", stats.Statuses),
+			slog.Int("statuses_pruned", stats.Pruned))
 	}
 	return stats, nil
 }
@@ -197,13 +213,7 @@ func (p *Pump) RunOnce(ctx context.Context) (PumpStats, error) {
 // asynq again, at most once per WritebackRecheck: a write-back the API could
 // not enqueue (Redis down) or that Redis lost would otherwise stay pending.
 func (p *Pump) requeueWritebacks(ctx context.Context, now time.Time) (int, error) {
-	p.mu.Lock()
-	due := p.writebacks.IsZero() || !now.Before(p.writebacks.Add(p.cfg.WritebackRecheck))
-	if due {
-		p.writebacks = now
-	}
-	p.mu.Unlock()
-	if !due {
+	if !p.due(&p.writebacks, now, p.cfg.WritebackRecheck) {
 		return 0, nil
 	}
 	ws, err := p.store.WritebackListPending(ctx, now.Add(-p.cfg.WritebackRecheck), p.cfg.BatchSize)
@@ -217,6 +227,18 @@ func (p *Pump) requeueWritebacks(ctx context.Context, now time.Time) (int, error
 	return n, nil
 }
 
+// due reports whether a periodic job last run at *last is due again at now
+// (every interval), and if so records now as its last run.
+func (p *Pump) due(last *time.Time, now time.Time, every time.Duration) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !last.IsZero() && now.Before(last.Add(every)) {
+		return false
+	}
+	*last = now
+	return true
+}
+
 // sendTaskID is the TaskID of a send's delivery: the send id itself.
 func sendTaskID(s store.Send) string { return s.ID }
 
@@ -227,40 +249,22 @@ func staleTaskID(s store.Send) string { return s.ID + ":claim:" + s.ClaimToken }
 
 // enqueue hands sends to asynq under the given task ids and records that it did.
 func (p *Pump) enqueue(ctx context.Context, sends []store.Send, taskID func(store.Send) string) (enqueued, present int, err error) {
-	ids := make([]string, len(sends))
-	fresh := make([]bool, len(sends))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(p.cfg.Parallel)
+	handed, fresh, gerr := p.enqueueEach(ctx, len(sends), func(i int) (*asynq.Task, string, []asynq.Option, error) {
+		sd := sends[i]
+		task, err := NewDeliverTask(sd)
+		return task, "send " + sd.ID, []asynq.Option{
+			asynq.TaskID(taskID(sd)),
+			asynq.ProcessAt(sd.DueAt),
+			asynq.Queue(p.cfg.Queue),
+			asynq.MaxRetry(p.cfg.MaxRetry),
+		}, err
+	})
+	var done []string
 	for i, sd := range sends {
-		g.Go(func() error {
-			task, err := NewDeliverTask(sd)
-			if err != nil {
-				return err
-			}
-			_, err = p.client.EnqueueContext(gctx, task,
-				asynq.TaskID(taskID(sd)),
-				asynq.ProcessAt(sd.DueAt),
-				asynq.Queue(p.cfg.Queue),
-				asynq.MaxRetry(p.cfg.MaxRetry),
-			)
-			switch {
-			case err == nil:
-				fresh[i] = true
-			case errors.Is(err, asynq.ErrTaskIDConflict):
-			default:
-				return fmt.Errorf("enqueue send %s: %w", sd.ID, err)
-			}
-			ids[i] = sd.ID
-			return nil
-		})
-	}
-	gerr := g.Wait()
-	done := ids[:0]
-	for i, id := range ids {
-		if id == "" {
+		if !handed[i] {
 			continue
 		}
-		done = append(done, id)
+		done = append(done, sd.ID)
 		if fresh[i] {
 			enqueued++
 		} else {
@@ -273,6 +277,34 @@ func (p *Pump) enqueue(ctx context.Context, sends []store.Send, taskID func(stor
 		}
 	}
 	return enqueued, present, gerr
+}
+
+// enqueueEach hands n tasks to asynq, Parallel at a time; task(i) builds the
+// i-th, with its name (for errors) and options. handed[i] reports that asynq
+// holds it now, fresh[i] that this call put it there (not a TaskID
+// conflict). The first failure stops the rest and is returned.
+func (p *Pump) enqueueEach(ctx context.Context, n int, task func(i int) (*asynq.Task, string, []asynq.Option, error)) (handed, fresh []bool, err error) {
+	handed, fresh = make([]bool, n), make([]bool, n)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.cfg.Parallel)
+	for i := range n {
+		g.Go(func() error {
+			t, name, opts, err := task(i)
+			if err != nil {
+				return err
+			}
+			_, err = p.client.EnqueueContext(gctx, t, opts...)
+			switch {
+			case err == nil:
+				fresh[i] = true
+			case !errors.Is(err, asynq.ErrTaskIDConflict):
+				return fmt.Errorf("enqueue %s: %w", name, err)
+			}
+			handed[i] = true
+			return nil
+		})
+	}
+	return handed, fresh, g.Wait()
 }
 
 // cronLogger adapts slog to cron.Logger.

@@ -8,6 +8,8 @@ import (
 // DeliveryQuerier holds the queries of real delivery through providers
 // (per-clinic channel settings, provider statuses, fallbacks).
 type DeliveryQuerier interface {
+	StatusInboxQuerier // verified provider callbacks, kept until applied
+
 	// ChannelSettingsGet returns the clinic's channel settings; ErrNotFound
 	// when the clinic never set any.
 	ChannelSettingsGet(ctx context.Context, clinicID string) (ChannelSettings, error)

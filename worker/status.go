@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -16,8 +15,9 @@ import (
 )
 
 // TypeStatus is the asynq task type of a provider's delivery status, enqueued
-// by the webhooks once the callback's signature is verified.
-const TypeStatus = "provider:status"
+// by the webhooks once the callback's signature is verified and it is stored
+// in the status inbox (and by the pump while the inbox holds it pending).
+const TypeStatus = scheduler.TypeStatus
 
 // Providers of status callbacks.
 const (
@@ -56,12 +56,9 @@ func NewStatusTask(p StatusPayload) (*asynq.Task, error) {
 	return asynq.NewTask(TypeStatus, b), nil
 }
 
-// StatusTaskID is the asynq TaskID of a status: duplicates of a callback that
-// arrive while the first is queued are refused by asynq; later ones by the
-// store. The clinic is part of it (with its length, so that no two clinics'
-// ids meet): a callback sent to one clinic cannot hold up another's.
+// StatusTaskID is the asynq TaskID of a status (scheduler.StatusTaskID).
 func StatusTaskID(p StatusPayload) string {
-	return "status:" + p.Provider + ":" + strconv.Itoa(len(p.ClinicID)) + ":" + p.ClinicID + ":" + p.Key
+	return scheduler.StatusTaskID(p.Provider, p.ClinicID, p.Key)
 }
 
 // ErrMessageNotYetRecorded means the status arrived before the worker that
@@ -185,7 +182,9 @@ var errNotThisClinics = errors.New("the status names a send that is not this cli
 // Apply records one status: once per idempotency key, never moving the
 // message's status backwards, every event kept in its history. Every read and
 // write is of p.ClinicID: a status naming another clinic's send or message is
-// ignored (logged by id) and changes nothing.
+// ignored (logged by id) and changes nothing. The status's inbox entry is
+// marked done in the transaction that applies it (or when it is ignored or a
+// duplicate); a status whose message is not recorded yet stays pending.
 func (s *StatusApplier) Apply(ctx context.Context, p StatusPayload) error {
 	log := s.logger.With(slog.String("provider", p.Provider), slog.String("event", p.Event),
 		slog.String("clinic_id", p.ClinicID), slog.String("send_id", p.SendID), slog.String("provider_id", p.ProviderID))
@@ -200,13 +199,13 @@ func (s *StatusApplier) Apply(ctx context.Context, p StatusPayload) error {
 		}
 		if own {
 			log.Warn("status verified with the installation's secret names a clinic with its own provider account: ignored")
-			return nil
+			return s.inboxDone(ctx, p)
 		}
 	}
 	msg, err := s.findMessage(ctx, p)
 	if errors.Is(err, errNotThisClinics) {
 		log.Warn("status ignored: " + err.Error())
-		return nil
+		return s.inboxDone(ctx, p)
 	}
 	eff := effectOf(p)
 	if errors.Is(err, store.ErrNotFound) {
@@ -232,6 +231,10 @@ func (s *StatusApplier) Apply(ctx context.Context, p StatusPayload) error {
 	var fb store.Send
 	var hasFallback bool
 	err = s.store.InTx(ctx, func(q store.Querier) error {
+		// The inbox entry is done with the status applied (or found a duplicate).
+		if err := q.StatusInboxDone(ctx, p.ClinicID, p.Provider, p.Key, now); err != nil {
+			return err
+		}
 		first, err := q.ProviderEventRecord(ctx, p.ClinicID, p.Provider, p.Key, now)
 		if err != nil || !first {
 			duplicate = !first
@@ -272,6 +275,14 @@ func (s *StatusApplier) Apply(ctx context.Context, p StatusPayload) error {
 	}
 	log.Info("status applied", slog.String("message_id", msg.ID),
 		slog.Bool("duplicate", duplicate), slog.Bool("moved", moved), slog.Bool("fallback", hasFallback))
+	return nil
+}
+
+// inboxDone marks the status's inbox entry done when the status is ignored.
+func (s *StatusApplier) inboxDone(ctx context.Context, p StatusPayload) error {
+	if err := s.store.StatusInboxDone(ctx, p.ClinicID, p.Provider, p.Key, s.clock.Now()); err != nil {
+		return fmt.Errorf("status inbox: %w", err)
+	}
 	return nil
 }
 

@@ -54,8 +54,9 @@ type Config struct {
 	PumpEvery string
 	// Horizon (BECKON_HORIZON): how far ahead sends are handed to Redis. Default 5m.
 	Horizon time.Duration
-	// Recheck (BECKON_RECHECK): how long before a still-planned send is handed to
-	// Redis again (restores what a flushed Redis lost). Default 30s.
+	// Recheck (BECKON_RECHECK): how long before a still-planned send, or a
+	// provider status stored but not applied, is handed to Redis again
+	// (restores what a flushed or unreachable Redis lost). Default 30s.
 	Recheck time.Duration
 	// ClaimTimeout (BECKON_CLAIM_TIMEOUT): how long a worker's claim on a send is
 	// honoured without being renewed before it is treated as abandoned: a live
@@ -171,7 +172,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "tasks at once per worker (default 500)")
 	fs.StringVar(&c.PumpEvery, "pump-every", c.PumpEvery, "pump schedule (default @every 1s)")
 	fs.DurationVar(&c.Horizon, "horizon", c.Horizon, "how far ahead sends go to Redis (default 5m)")
-	fs.DurationVar(&c.Recheck, "recheck", c.Recheck, "re-enqueue still-planned sends after (default 30s)")
+	fs.DurationVar(&c.Recheck, "recheck", c.Recheck, "re-enqueue still-planned sends and unapplied provider statuses after (default 30s)")
 	fs.DurationVar(&c.ClaimTimeout, "claim-timeout", c.ClaimTimeout, "abandoned-claim timeout (default 10s)")
 	fs.IntVar(&c.MaxRetry, "max-retry", c.MaxRetry, "delivery retries (default 10)")
 	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "asynq due-task poll interval (default 100ms)")

@@ -1,0 +1,64 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/beckonhealth/beckon/store"
+)
+
+// sweepStatuses, at most once per Recheck, hands the provider statuses still
+// pending in the status inbox a Recheck after they were last queued back to
+// asynq (a status the webhook stored while Redis was down, or one Redis
+// lost), and prunes statuses applied more than StatusKeep ago. Each step
+// takes at most BatchSize rows: a backlog is worked off over several passes.
+func (p *Pump) sweepStatuses(ctx context.Context, now time.Time) (queued, pruned int, err error) {
+	if !p.due(&p.statuses, now, p.cfg.Recheck) {
+		return 0, 0, nil
+	}
+	pending, err := p.store.StatusInboxListPending(ctx, now.Add(-p.cfg.Recheck), p.cfg.BatchSize)
+	if err != nil {
+		return 0, 0, fmt.Errorf("list pending statuses: %w", err)
+	}
+	queued, err = p.enqueueStatuses(ctx, pending)
+	if err != nil {
+		return queued, 0, err
+	}
+	pruned, err = p.store.StatusInboxPrune(ctx, now.Add(-p.cfg.StatusKeep), p.cfg.BatchSize)
+	if err != nil {
+		return queued, pruned, fmt.Errorf("prune applied statuses: %w", err)
+	}
+	return queued, pruned, nil
+}
+
+// enqueueStatuses hands inbox entries to asynq under their status TaskID (a
+// no-op for one asynq still holds) and records when it did, so that they go
+// to the back of the inbox's queue. It returns how many asynq did not have.
+func (p *Pump) enqueueStatuses(ctx context.Context, entries []store.StatusInboxEntry) (int, error) {
+	handed, fresh, gerr := p.enqueueEach(ctx, len(entries), func(i int) (*asynq.Task, string, []asynq.Option, error) {
+		e := entries[i]
+		return asynq.NewTask(TypeStatus, e.Payload), "status " + e.ID, []asynq.Option{
+			asynq.TaskID(StatusTaskID(e.Provider, e.ClinicID, e.Key)),
+			asynq.Queue(p.cfg.Queue),
+			asynq.MaxRetry(p.cfg.MaxRetry),
+			asynq.Retention(StatusTaskRetention),
+		}, nil
+	})
+	var ids []string
+	n := 0
+	for i, e := range entries {
+		if handed[i] {
+			ids = append(ids, e.ID)
+		}
+		if fresh[i] {
+			n++
+		}
+	}
+	if err := p.store.StatusInboxMarkQueued(ctx, ids, p.clock.Now()); err != nil {
+		return n, fmt.Errorf("mark statuses queued: %w", err)
+	}
+	return n, gerr
+}
