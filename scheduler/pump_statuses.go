@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -23,7 +24,21 @@ func (p *Pump) sweepStatuses(ctx context.Context, now time.Time) (queued, pruned
 	if err != nil {
 		return 0, 0, fmt.Errorf("list pending statuses: %w", err)
 	}
-	queued, err = p.enqueueStatuses(ctx, pending)
+	// A status pending past StatusKeep names a message that was never
+	// recorded (its task's retries ran out): it is given up, with its ids.
+	live := pending[:0:0]
+	for _, e := range pending {
+		if !e.ReceivedAt.Before(now.Add(-p.cfg.StatusKeep)) {
+			live = append(live, e)
+			continue
+		}
+		if err := p.store.StatusInboxDone(ctx, e.ClinicID, e.Provider, e.Key, now); err != nil {
+			return 0, 0, fmt.Errorf("give up a status: %w", err)
+		}
+		p.logger.Warn("provider status never applied: given up", slog.String("clinic_id", e.ClinicID),
+			slog.String("provider", e.Provider), slog.String("status_id", e.ID), slog.Time("received_at", e.ReceivedAt))
+	}
+	queued, err = p.enqueueStatuses(ctx, live)
 	if err != nil {
 		return queued, 0, err
 	}

@@ -137,4 +137,9 @@ func TestPumpPrunesAppliedStatuses(t *testing.T) {
 			t.Fatalf("%s kept=%v (%v); only the pending status is kept", e.Key, kept, err)
 		}
 	}
+	// Pending for longer than StatusKeep (its message never recorded, its
+	// task's retries spent): given up, so it is not offered again forever.
+	if e, err := b.st.StatusInboxGet(ctx, b.clin.ID, "twilio", entries[3].Key); err != nil || e.Pending() {
+		t.Fatalf("status pending a day: %+v %v, want given up", e, err)
+	}
 }
