@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -35,11 +37,11 @@ func TestFaultSMSBurstWorkerKilled(t *testing.T) {
 			d := startDeployment(t, backend, deployOpts{TwilioPerSecond: "50"})
 			b := d.book(burstPlan{prefix: "smsburst", channel: "sms", patients: 30, steps: 10, offset: 10 * time.Minute, dueIn: 5 * time.Second})
 			waitFor(t, time.Minute, "a fifth of the burst at Twilio", func() bool { return len(d.tw.Messages()) >= 60 })
-			killed := d.crashWorker()
-			atKill := len(d.tw.Messages())
+			killed, victim := d.crashWorker()
+			atProvider, atKill := len(d.tw.Messages()), d.atKill(b, victim)
 			ended := d.awaitEnded(b, killed.Add(3*recoveryTarget))
 			f := count("sms-burst-kill", backend, ended, smsHits(d), everySend)
-			f.report(t, "at_provider_at_kill="+strconv.Itoa(atKill), "recovery="+f.since(killed))
+			f.report(t, atKill, "at_provider_at_kill="+strconv.Itoa(atProvider), "recovery="+f.since(killed))
 			f.assertRecovered(t, killed)
 		})
 	}
@@ -58,11 +60,11 @@ func TestFaultEmailBurstWorkerKilled(t *testing.T) {
 			d.postEmailEvents()
 			b := d.book(burstPlan{prefix: "mailburst", channel: "email", patients: 30, steps: 10, offset: 10 * time.Minute, dueIn: 5 * time.Second})
 			waitFor(t, time.Minute, "a fifth of the burst at SendGrid", func() bool { return len(d.sg.Accepted()) >= 60 })
-			killed := d.crashWorker()
-			atKill := len(d.sg.Accepted())
+			killed, victim := d.crashWorker()
+			atProvider, atKill := len(d.sg.Accepted()), d.atKill(b, victim)
 			ended := d.awaitEnded(b, killed.Add(3*recoveryTarget))
 			f := count("email-burst-kill", backend, ended, emailHits(d), everySend)
-			f.report(t, "at_provider_at_kill="+strconv.Itoa(atKill), "recovery="+f.since(killed))
+			f.report(t, atKill, "at_provider_at_kill="+strconv.Itoa(atProvider), "recovery="+f.since(killed))
 			f.assertRecovered(t, killed)
 		})
 	}

@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -103,6 +105,22 @@ func (d *deployment) current(b booked) map[string]store.Send {
 		}
 	}
 	return now
+}
+
+// atKill describes the sends of b just after a crash: which process was
+// killed, how many sends had not ended, and how many of those were claimed.
+func (d *deployment) atKill(b booked, victim string) string {
+	d.t.Helper()
+	open, claimed := 0, 0
+	for _, s := range d.current(b) {
+		if !terminal(s) {
+			open++
+		}
+		if s.Status == store.SendClaimed {
+			claimed++
+		}
+	}
+	return fmt.Sprintf("killed=%s open_at_kill=%d claimed_at_kill=%d", victim, open, claimed)
 }
 
 func terminal(s store.Send) bool {
