@@ -31,20 +31,7 @@ func everySend(store.Send) bool { return true }
 // The other worker, or the restarted serve, finishes: every send reaches
 // Twilio exactly once and is recorded sent, within 15 s of the kill.
 func TestFaultSMSBurstWorkerKilled(t *testing.T) {
-	for _, backend := range faultSuite(t) {
-		t.Run(backend, func(t *testing.T) {
-			t.Parallel()
-			d := startDeployment(t, backend, deployOpts{TwilioPerSecond: "50"})
-			b := d.book(burstPlan{prefix: "smsburst", channel: "sms", patients: 30, steps: 10, offset: 10 * time.Minute, dueIn: 5 * time.Second})
-			waitFor(t, time.Minute, "a fifth of the burst at Twilio", func() bool { return len(d.tw.Messages()) >= 60 })
-			killed, victim := d.crashWorker()
-			atProvider, atKill := len(d.tw.Messages()), d.atKill(b, victim)
-			ended := d.awaitEnded(b, killed.Add(3*recoveryTarget))
-			f := count("sms-burst-kill", backend, ended, smsHits(d), everySend)
-			f.report(t, atKill, "at_provider_at_kill="+strconv.Itoa(atProvider), "recovery="+f.since(killed))
-			f.assertRecovered(t, killed)
-		})
-	}
+	burstKilled(t, "sms-burst-kill", "sms", deployOpts{TwilioPerSecond: "50"})
 }
 
 // Case 2. 300 emails due at once through a SendGrid account paced at 40/s,
@@ -53,18 +40,29 @@ func TestFaultSMSBurstWorkerKilled(t *testing.T) {
 // accepted (processed, delivered), as it would. Every email reaches SendGrid
 // exactly once and is recorded sent, within 15 s of the kill.
 func TestFaultEmailBurstWorkerKilled(t *testing.T) {
+	burstKilled(t, "email-burst-kill", "email", deployOpts{SendGridPerSecond: "40"})
+}
+
+// burstKilled runs a burst case on every backend: 30 patients × 10 steps of
+// the channel due in 5 s, a worker killed once 60 reached the provider.
+func burstKilled(t *testing.T, name, channel string, o deployOpts) {
 	for _, backend := range faultSuite(t) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			d := startDeployment(t, backend, deployOpts{SendGridPerSecond: "40"})
-			d.postEmailEvents()
-			b := d.book(burstPlan{prefix: "mailburst", channel: "email", patients: 30, steps: 10, offset: 10 * time.Minute, dueIn: 5 * time.Second})
-			waitFor(t, time.Minute, "a fifth of the burst at SendGrid", func() bool { return len(d.sg.Accepted()) >= 60 })
+			d := startDeployment(t, backend, o)
+			hits := smsHits
+			if channel == "email" {
+				hits = emailHits
+				d.postEmailEvents()
+			}
+			atProvider := func() int { return len(d.tw.Messages()) + len(d.sg.Accepted()) }
+			b := d.book(burstPlan{prefix: name, channel: channel, patients: 30, steps: 10, offset: 10 * time.Minute, dueIn: 5 * time.Second})
+			waitFor(t, time.Minute, "a fifth of the burst at the provider", func() bool { return atProvider() >= 60 })
 			killed, victim := d.crashWorker()
-			atProvider, atKill := len(d.sg.Accepted()), d.atKill(b, victim)
+			n, atKill := atProvider(), d.atKill(b, victim)
 			ended := d.awaitEnded(b, killed.Add(3*recoveryTarget))
-			f := count("email-burst-kill", backend, ended, emailHits(d), everySend)
-			f.report(t, atKill, "at_provider_at_kill="+strconv.Itoa(atProvider), "recovery="+f.since(killed))
+			f := count(name, backend, ended, hits(d), everySend)
+			f.report(t, atKill, "at_provider_at_kill="+strconv.Itoa(n), "recovery="+f.since(killed))
 			f.assertRecovered(t, killed)
 		})
 	}
