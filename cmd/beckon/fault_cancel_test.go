@@ -4,9 +4,7 @@ package main
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -75,16 +73,4 @@ func TestFaultCancelWhileWaitingForSlot(t *testing.T) {
 			}
 		})
 	}
-}
-
-// sortedSends is b's sends by appointment id, then send id.
-func sortedSends(b booked) []store.Send {
-	var out []store.Send
-	for _, s := range b.sends {
-		out = append(out, s)
-	}
-	slices.SortFunc(out, func(x, y store.Send) int {
-		return strings.Compare(x.AppointmentID+"/"+x.ID, y.AppointmentID+"/"+y.ID)
-	})
-	return out
 }
