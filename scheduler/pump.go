@@ -28,7 +28,7 @@ type PumpConfig struct {
 	Recheck time.Duration
 	// ClaimTimeout is how long a claim may go without being renewed before
 	// the send is handed to a worker again to settle it (workers renew the
-	// claims in flight). Default 10s.
+	// claims in flight). Default 5s.
 	ClaimTimeout time.Duration
 	// BatchSize is how many sends one query reads. Default 1000.
 	BatchSize int
@@ -48,17 +48,23 @@ type PumpConfig struct {
 	// after asynq's lease recovery (requeueOrphans). Nil: asynq's alone.
 	Inspector *asynq.Inspector
 	// StatusKeep is how long a provider status stays in the status inbox once
-	// applied; older ones are pruned, BatchSize at a time, once per Recheck.
-	// (A status still pending is handed to asynq again once per Recheck.)
+	// applied; older ones are pruned, BatchSize at a time, once per
+	// StatusRecheck.
 	// Default 24h.
 	StatusKeep time.Duration
+	// StatusRecheck is how long a provider status may stay pending in the
+	// status inbox before it is handed to asynq again (a callback stored
+	// while Redis was down is applied this soon after Redis is back), and
+	// how often the inbox is swept. Default 5s.
+	StatusRecheck time.Duration
 }
 
 func (c PumpConfig) withDefaults() PumpConfig {
 	c.Every = cmp.Or(c.Every, "@every 1s")
 	c.Horizon = cmp.Or(c.Horizon, 5*time.Minute)
 	c.Recheck = cmp.Or(c.Recheck, 30*time.Second)
-	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 10*time.Second)
+	c.StatusRecheck = cmp.Or(c.StatusRecheck, 5*time.Second)
+	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 5*time.Second)
 	c.BatchSize = cmp.Or(c.BatchSize, 1000)
 	c.Parallel = cmp.Or(c.Parallel, 8)
 	c.Queue = cmp.Or(c.Queue, DefaultQueue)

@@ -11,16 +11,16 @@ import (
 	"github.com/beckonhealth/beckon/store"
 )
 
-// sweepStatuses, at most once per Recheck, hands the provider statuses still
-// pending in the status inbox a Recheck after they were last queued back to
+// sweepStatuses, at most once per StatusRecheck, hands the provider statuses
+// still pending in the status inbox a StatusRecheck after they were last queued back to
 // asynq (a status the webhook stored while Redis was down, or one Redis
 // lost), and prunes statuses applied more than StatusKeep ago. Each step
 // takes at most BatchSize rows: a backlog is worked off over several passes.
 func (p *Pump) sweepStatuses(ctx context.Context, now time.Time) (queued, pruned int, err error) {
-	if !p.due(&p.statuses, now, p.cfg.Recheck) {
+	if !p.due(&p.statuses, now, p.cfg.StatusRecheck) {
 		return 0, 0, nil
 	}
-	pending, err := p.store.StatusInboxListPending(ctx, now.Add(-p.cfg.Recheck), p.cfg.BatchSize)
+	pending, err := p.store.StatusInboxListPending(ctx, now.Add(-p.cfg.StatusRecheck), p.cfg.BatchSize)
 	if err != nil {
 		return 0, 0, fmt.Errorf("list pending statuses: %w", err)
 	}

@@ -47,7 +47,7 @@ func pumpSetup(t *testing.T) *pumpBundle {
 	}
 	t.Cleanup(func() { _ = b.rdb.Close() })
 	b.pump = scheduler.NewPump(b.st, asynq.NewClientFromRedisClient(b.rdb), b.clock, slog.New(slog.DiscardHandler), scheduler.PumpConfig{
-		Horizon: 5 * time.Minute, Recheck: 30 * time.Second, ClaimTimeout: 2 * time.Minute, Queue: b.queue,
+		Horizon: 5 * time.Minute, Recheck: 30 * time.Second, StatusRecheck: 30 * time.Second, ClaimTimeout: 2 * time.Minute, Queue: b.queue,
 	})
 	b.insp = asynq.NewInspectorFromRedisClient(b.rdb)
 	b.clin = storetest.Clinic(t, b.st, storetest.ClinicOpts{})

@@ -14,7 +14,10 @@ type Config struct {
 	// ClaimTimeout is how long a claim is honoured without being renewed
 	// before another attempt may settle it. A delivery in flight renews its
 	// claim four times per timeout, so this is how fast a stopped worker's
-	// claims are found, not a bound on a provider call. Default 10s.
+	// claims are found, not a bound on a provider call. Taking over a live
+	// claim (a stalled worker) is safe: a call not started by then is not
+	// made (its start is recorded under the claim), and one started is
+	// settled by the provider's word. Default 5s.
 	ClaimTimeout time.Duration
 	// SendTimeout bounds one provider call; an abandoned call is settled no
 	// earlier than this after it started (it cannot land later). Default 10s.
@@ -45,7 +48,7 @@ type Peeker interface {
 
 func (c Config) withDefaults() Config {
 	c.SnapshotTTL = cmp.Or(c.SnapshotTTL, 2*time.Second)
-	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 10*time.Second)
+	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 5*time.Second)
 	c.SendTimeout = cmp.Or(c.SendTimeout, 10*time.Second)
 	c.MaxPaceWait = cmp.Or(c.MaxPaceWait, 10*time.Second)
 	return c

@@ -54,13 +54,13 @@ type Config struct {
 	PumpEvery string
 	// Horizon (BECKON_HORIZON): how far ahead sends are handed to Redis. Default 5m.
 	Horizon time.Duration
-	// Recheck (BECKON_RECHECK): how long before a still-planned send, or a
-	// provider status stored but not applied, is handed to Redis again
-	// (restores what a flushed or unreachable Redis lost). Default 30s.
+	// Recheck (BECKON_RECHECK): how long before a still-planned send is
+	// handed to Redis again (restores what a flushed or unreachable Redis
+	// lost). Default 30s. (Stored provider statuses: 5s, see the pump.)
 	Recheck time.Duration
 	// ClaimTimeout (BECKON_CLAIM_TIMEOUT): how long a worker's claim on a send is
 	// honoured without being renewed before it is treated as abandoned: a live
-	// worker renews its claims four times per timeout. Default 10s.
+	// worker renews its claims four times per timeout. Default 5s.
 	ClaimTimeout time.Duration
 	// MaxRetry (BECKON_MAX_RETRY): delivery attempts after the first. Default 10.
 	MaxRetry int
@@ -172,8 +172,8 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "tasks at once per worker (default 500)")
 	fs.StringVar(&c.PumpEvery, "pump-every", c.PumpEvery, "pump schedule (default @every 1s)")
 	fs.DurationVar(&c.Horizon, "horizon", c.Horizon, "how far ahead sends go to Redis (default 5m)")
-	fs.DurationVar(&c.Recheck, "recheck", c.Recheck, "re-enqueue still-planned sends and unapplied provider statuses after (default 30s)")
-	fs.DurationVar(&c.ClaimTimeout, "claim-timeout", c.ClaimTimeout, "abandoned-claim timeout (default 10s)")
+	fs.DurationVar(&c.Recheck, "recheck", c.Recheck, "re-enqueue still-planned sends after (default 30s)")
+	fs.DurationVar(&c.ClaimTimeout, "claim-timeout", c.ClaimTimeout, "abandoned-claim timeout (default 5s)")
 	fs.IntVar(&c.MaxRetry, "max-retry", c.MaxRetry, "delivery retries (default 10)")
 	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "asynq due-task poll interval (default 100ms)")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "create a demo clinic and key on an empty database (default true)")
@@ -198,7 +198,7 @@ func (c Config) withDefaults() Config {
 	c.PumpEvery = cmp.Or(c.PumpEvery, "@every 1s")
 	c.Horizon = cmp.Or(c.Horizon, 5*time.Minute)
 	c.Recheck = cmp.Or(c.Recheck, 30*time.Second)
-	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 10*time.Second)
+	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 5*time.Second)
 	c.MaxRetry = cmp.Or(c.MaxRetry, 10)
 	c.PollInterval = cmp.Or(c.PollInterval, 100*time.Millisecond)
 	c.DemoTimeZone = cmp.Or(c.DemoTimeZone, "America/New_York")
