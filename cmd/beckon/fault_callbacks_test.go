@@ -84,7 +84,7 @@ func TestFaultStatusCallbacksWhileRedisDown(t *testing.T) {
 				}
 				return done
 			}
-			deadline := up.Add(3 * recoveryTarget)
+			deadline := up.Add(recoveryDeadline)
 			for !settled() && time.Now().Before(deadline) {
 				<-time.After(250 * time.Millisecond)
 			}

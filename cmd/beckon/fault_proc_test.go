@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -104,6 +105,11 @@ func (p *proc) cleanup() {
 	}
 	if p.t.Failed() {
 		p.t.Logf("%s output (ids only):\n%s", p.name, tail(out, 6000))
+	}
+	if dir := os.Getenv("BECKON_FAULT_LOGS"); dir != "" {
+		// Whole logs, for a look at a failure: BECKON_FAULT_LOGS=/some/dir.
+		name := strings.NewReplacer("/", "_").Replace(p.t.Name()) + "." + p.name + ".log"
+		_ = os.WriteFile(filepath.Join(dir, name), []byte(out), 0o644)
 	}
 	p.stopped = true
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
