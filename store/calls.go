@@ -31,7 +31,9 @@ type CallQuerier interface {
 	// a claim that goes stale is a dead worker's.
 	SendClaimRenew(ctx context.Context, claims []ClaimRef, now time.Time) error
 	// SendSightingRecord keeps a provider's word that it has the send's
-	// message; the first word of a send is kept.
+	// message; the first word of a send is kept. A claim left waiting for
+	// that word (its ClaimedAt ahead of the sighting's At) is made stale, so
+	// that the next stale-claim pass settles the send from it.
 	SendSightingRecord(ctx context.Context, s SendSighting) error
 	// SendSightingGet returns what a provider said of the clinic's send.
 	SendSightingGet(ctx context.Context, clinicID, sendID string) (SendSighting, error)
@@ -217,12 +219,24 @@ func (q *queries) SendSightingRecord(ctx context.Context, s SendSighting) error 
 	if s.SendID == "" || s.ClinicID == "" || s.Provider == "" {
 		return errors.New("store: send.sighting_record: a sighting needs its send, clinic and provider")
 	}
-	_, err := q.exec(ctx, "send.sighting_record", `
-		INSERT INTO send_sightings (send_id, clinic_id, provider, provider_id, status, at)
-		VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (send_id) DO NOTHING`,
-		s.SendID, s.ClinicID, s.Provider, s.ProviderID, s.Status, stamp(s.At).UnixMilli())
-	return err
+	at := stamp(s.At).UnixMilli()
+	return q.atomic(ctx, func(q *queries) error {
+		if _, err := q.exec(ctx, "send.sighting_record", `
+			INSERT INTO send_sightings (send_id, clinic_id, provider, provider_id, status, at)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (send_id) DO NOTHING`,
+			s.SendID, s.ClinicID, s.Provider, s.ProviderID, s.Status, at); err != nil {
+			return err
+		}
+		// A claim left until a later look (ClaimedAt ahead of now: waiting for
+		// this very word) is looked at again at once. A live worker's claim
+		// is never ahead of now, and is left alone.
+		_, err := q.exec(ctx, "send.sighting_wake", `
+			UPDATE sends SET claimed_at = $3
+			WHERE clinic_id = $1 AND id = $2 AND status = '`+SendClaimed+`' AND claimed_at > $4`,
+			s.ClinicID, s.SendID, reopenedClaimAt, at)
+		return err
+	})
 }
 
 func (q *queries) SendSightingGet(ctx context.Context, clinicID, sendID string) (SendSighting, error) {

@@ -124,6 +124,19 @@ func TestSendSightingAndReopen(t *testing.T) {
 			t.Fatalf("another clinic read the sighting: %v", err)
 		}
 
+		// A claim left waiting for the word (ClaimedAt ahead) is woken; a
+		// live worker's claim is not.
+		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_wait", Status: store.SendClaimed, ClaimToken: "w", ClaimedAt: b.now.Add(time.Minute)})
+		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_live", Status: store.SendClaimed, ClaimToken: "l", ClaimedAt: b.now})
+		for _, id := range []string{"snd_wait", "snd_live"} {
+			noErr(t, "sighting "+id, b.st.SendSightingRecord(b.ctx, store.SendSighting{SendID: id, ClinicID: b.clinic.ID, Provider: "twilio", ProviderID: "SM" + id, At: b.now}))
+		}
+		woken, _ := b.st.SendGet(b.ctx, b.clinic.ID, "snd_wait")
+		live, _ := b.st.SendGet(b.ctx, b.clinic.ID, "snd_live")
+		if !woken.ClaimedAt.Before(b.now.Add(-time.Hour)) || !live.ClaimedAt.Equal(b.now) {
+			t.Fatalf("after the word: waiting claim at %v (want long ago), live claim at %v (want %v)", woken.ClaimedAt, live.ClaimedAt, b.now)
+		}
+
 		ok, err := b.st.SendReopen(b.ctx, "cl_other", "snd_u", b.now)
 		noErr(t, "reopen other clinic", err)
 		equal(t, "reopened another clinic's", ok, false)
@@ -138,7 +151,7 @@ func TestSendSightingAndReopen(t *testing.T) {
 		equal(t, "reopened send", []string{s.Status, s.ClaimToken}, []string{store.SendClaimed, "tok.r"})
 		stale, err := b.st.SendListStaleClaims(b.ctx, b.now.Add(-time.Hour), 0)
 		noErr(t, "stale", err)
-		equal(t, "handed to the next stale pass", sendIDs(stale), []string{"snd_u"})
+		equal(t, "handed to the next stale pass", sendIDs(stale), []string{"snd_u", "snd_wait"})
 	})
 }
 

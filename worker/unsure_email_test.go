@@ -122,6 +122,27 @@ func TestAbandonedEmailSettledByEvents(t *testing.T) {
 		}
 	})
 
+	t.Run("an event arriving while it is waited for settles it at once", func(t *testing.T) {
+		t.Parallel()
+		b, d := emailBundle(t, 10*time.Minute, true)
+		if err := d.Deliver(ctx, b.clinic.ID, b.send.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		if s := b.reload(t); s.Status != store.SendClaimed {
+			t.Fatalf("send = %s, want claimed, waiting for events", s.Status)
+		}
+		if err := b.event(t, "delivered"); !errors.Is(err, worker.ErrMessageNotYetRecorded) {
+			t.Fatalf("got %v, want the event kept for later", err)
+		}
+		// No time passes: the word wakes the waiting claim.
+		if err := d.Deliver(ctx, b.clinic.ID, b.send.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		if s := b.reload(t); s.Status != store.SendSent || b.ch.calls.Load() != 1 {
+			t.Fatalf("send = %s after %d calls, want sent from the event", s.Status, b.ch.calls.Load())
+		}
+	})
+
 	t.Run("no webhook, clinic chose resend: resent at once", func(t *testing.T) {
 		t.Parallel()
 		b, d := emailBundle(t, 0, true)
