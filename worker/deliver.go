@@ -50,11 +50,16 @@ type Deliverer struct {
 }
 
 // Batches of concurrent deliveries: at most this many sends per statement,
-// this many batches in flight, each bounded by batchTimeout.
+// this many batches in flight, each bounded by batchTimeout. The steps after
+// the pacing wait (the final check, the call's start) run in more lanes: a
+// send whose rate slot has come goes at once instead of queueing behind a
+// batch in flight, so that sends released one by one by the sender's pace
+// reach the provider one by one, not bunched by a round trip.
 const (
-	batchMax     = 200
-	batchLanes   = 1
-	batchTimeout = 30 * time.Second
+	batchMax        = 200
+	batchLanes      = 1
+	batchLanesPaced = 4
+	batchTimeout    = 30 * time.Second
 )
 
 // NewDeliverer returns the delivery handler.
@@ -73,8 +78,8 @@ func NewDeliverer(st store.Store, router channels.Router, clock scheduler.Clock,
 	}
 	d.claims = &coalescer[store.SendRef, claim]{max: batchMax, lanes: batchLanes, timeout: batchTimeout, run: d.claimBatch}
 	d.records = &coalescer[store.SentRecord, error]{max: batchMax, lanes: batchLanes, timeout: batchTimeout, run: d.recordBatch}
-	d.finals = &coalescer[finalRef, finalRead]{max: batchMax, lanes: batchLanes, timeout: batchTimeout, run: d.finalBatch}
-	d.starts = &coalescer[store.SendCall, error]{max: batchMax, lanes: batchLanes, timeout: batchTimeout, run: d.startBatch}
+	d.finals = &coalescer[finalRef, finalRead]{max: batchMax, lanes: batchLanesPaced, timeout: batchTimeout, run: d.finalBatch}
+	d.starts = &coalescer[store.SendCall, error]{max: batchMax, lanes: batchLanesPaced, timeout: batchTimeout, run: d.startBatch}
 	d.renew = newRenewer(st, clock, cfg.ClaimTimeout/claimRenewals, d.logger)
 	return d
 }
