@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 )
 
@@ -86,23 +85,17 @@ const reopenedClaimAt = 1
 // claimRefChunk bounds the claims of one statement (two parameters each).
 const claimRefChunk = 500
 
-// claimList binds the claims and returns the conditions that a row is one
-// of them and is claimed with its token.
+// claimList adds the conditions that a row is one of the claims and is
+// claimed with its token.
 func claimList(w *where, claims []ClaimRef) {
-	var ids, tokens strings.Builder
-	tokens.WriteString("claim_token = CASE id")
+	ids, tokens := make([]string, len(claims)), make([]string, len(claims))
 	for i, c := range claims {
-		id := w.arg(c.ID)
-		if i > 0 {
-			ids.WriteString(", ")
-		}
-		ids.WriteString(id)
-		tokens.WriteString(" WHEN " + id + " THEN " + w.arg(c.Token))
+		ids[i], tokens[i] = c.ID, c.Token
 	}
-	tokens.WriteString(" END")
+	in, held := idCase(w, "claim_token", ids, tokens)
 	w.add("status = '" + SendClaimed + "'")
-	w.add("id IN (" + ids.String() + ")")
-	w.add(tokens.String())
+	w.add("id IN " + in)
+	w.add(held)
 }
 
 const sendCallCols = `send_id, clinic_id, claim_token, channel, to_addr, subject, body, html, started_at`

@@ -81,20 +81,31 @@ func (q *queries) SendClaimMany(ctx context.Context, refs []SendRef, token strin
 // "clinic_id = CASE id WHEN $1 THEN $2 WHEN $3 THEN $4 END" (NULL, so false,
 // for an id not in the list). Of an id named twice, the first ref counts.
 func refList(w *where, refs []SendRef) (in, owned string) {
-	var ids, cases strings.Builder
-	ids.WriteString("(")
-	cases.WriteString("clinic_id = CASE id")
+	ids, clinics := make([]string, len(refs)), make([]string, len(refs))
 	for i, r := range refs {
-		id := w.arg(r.ID)
-		if i > 0 {
-			ids.WriteString(", ")
-		}
-		ids.WriteString(id)
-		cases.WriteString(" WHEN " + id + " THEN " + w.arg(r.ClinicID))
+		ids[i], clinics[i] = r.ID, r.ClinicID
 	}
-	ids.WriteString(")")
+	return idCase(w, "clinic_id", ids, clinics)
+}
+
+// idCase binds each id once, with its value, and returns the id list,
+// "($1, $3)", and the condition that a row's column holds its id's value,
+// "column = CASE id WHEN $1 THEN $2 WHEN $3 THEN $4 END".
+func idCase(w *where, column string, ids, values []string) (in, cond string) {
+	var list, cases strings.Builder
+	list.WriteString("(")
+	cases.WriteString(column + " = CASE id")
+	for i, id := range ids {
+		ph := w.arg(id)
+		if i > 0 {
+			list.WriteString(", ")
+		}
+		list.WriteString(ph)
+		cases.WriteString(" WHEN " + ph + " THEN " + w.arg(values[i]))
+	}
+	list.WriteString(")")
 	cases.WriteString(" END")
-	return ids.String(), cases.String()
+	return list.String(), cases.String()
 }
 
 func (q *queries) AddressUndeliverableGetMany(ctx context.Context, clinicID string, addresses []string) ([]UndeliverableAddress, error) {
