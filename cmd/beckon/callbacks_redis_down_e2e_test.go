@@ -160,12 +160,14 @@ func TestProvidersCallbacksWhileRedisIsDown(t *testing.T) {
 			p.mustCall(http.StatusCreated, http.MethodPut, "/v1/campaigns/down", map[string]any{
 				"name": "Down",
 				"steps": []map[string]any{
-					{"id": "ok", "offset": "-10s", "channel": "sms", "content": map[string]any{"en": map[string]any{"text": "Hi {{.Patient.FirstName}}"}}},
-					{"id": "fb", "offset": "-10s", "channel": "sms", "fallback": true,
+					{"id": "ok", "offset": "-56s", "channel": "sms", "content": map[string]any{"en": map[string]any{"text": "Hi {{.Patient.FirstName}}"}}},
+					{"id": "fb", "offset": "-56s", "channel": "sms", "fallback": true,
 						"content": map[string]any{"en": map[string]any{"subject": "Reminder", "text": "Hi {{.Patient.FirstName}}, see you soon."}}},
 				},
 			}, nil)
-			appt := p.book("apt-down", 14*time.Second)
+			// Due in 4 s, the appointment a minute away: the fallback, planned
+			// once Redis is back, must still come before it starts.
+			appt := p.book("apt-down", 60*time.Second)
 			okSend, fbSend := appt.send("ok", 1), appt.send("fb", 1)
 			okSID, fbSID := p.waitMessage(okSend.ID, "queued").ProviderID, p.waitMessage(fbSend.ID, "queued").ProviderID
 			ctx := context.Background()
