@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/beckonhealth/beckon/api"
-	"github.com/beckonhealth/beckon/channels/twiliofake"
+	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
 	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/worker"
 )
@@ -26,10 +26,10 @@ func (brokenInbox) StatusInboxPut(context.Context, []store.StatusInboxEntry) err
 // twilioCallback is a signed Twilio status callback of the bundle's clinic.
 func (b *hookBundle) twilioCallback(sid, status string) (path string, body []byte, header map[string]string) {
 	path = api.TwilioStatusPath + "?clinic_id=" + b.clinic.ID + "&send_id=snd_1"
-	form := url.Values{"MessageSid": {sid}, "MessageStatus": {status}, "AccountSid": {twiliofake.AccountSID}, "ErrorCode": {"30003"}}
+	form := url.Values{"MessageSid": {sid}, "MessageStatus": {status}, "AccountSid": {twiliotest.AccountSID}, "ErrorCode": {"30003"}}
 	return path, []byte(form.Encode()), map[string]string{
 		"Content-Type":       "application/x-www-form-urlencoded",
-		"X-Twilio-Signature": twiliofake.Sign(twiliofake.AuthToken, b.public+path, form),
+		"X-Twilio-Signature": twiliotest.Sign(twiliotest.AuthToken, b.public+path, form),
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/beckonhealth/beckon/api"
-	"github.com/beckonhealth/beckon/channels/twiliofake"
+	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
 	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 	"github.com/beckonhealth/beckon/worker"
@@ -99,7 +99,7 @@ func TestWebhookClinicScope(t *testing.T) {
 		}
 		form := url.Values{"MessageSid": {"SMx"}, "MessageStatus": {"undelivered"}, "ErrorCode": {"30006"}}
 		status, _ := b.post(path, []byte(form.Encode()), map[string]string{
-			"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": twiliofake.Sign(token, b.public+path, form)})
+			"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": twiliotest.Sign(token, b.public+path, form)})
 		return status
 	}
 	// The own clinic's token cannot speak for the shared clinic, nor can the
@@ -107,10 +107,10 @@ func TestWebhookClinicScope(t *testing.T) {
 	if got := twilio(shared.ID, own.token); got != http.StatusForbidden {
 		t.Fatalf("own token on the shared clinic's URL: %d, want 403", got)
 	}
-	if got := twilio(own.clinic.ID, twiliofake.AuthToken); got != http.StatusForbidden {
+	if got := twilio(own.clinic.ID, twiliotest.AuthToken); got != http.StatusForbidden {
 		t.Fatalf("installation token on the own clinic's URL: %d, want 403", got)
 	}
-	if got := twilio("", twiliofake.AuthToken); got != http.StatusBadRequest {
+	if got := twilio("", twiliotest.AuthToken); got != http.StatusBadRequest {
 		t.Fatalf("callback without clinic_id: %d, want 400", got)
 	}
 	if n := len(b.tasks()); n != 0 {
@@ -121,7 +121,7 @@ func TestWebhookClinicScope(t *testing.T) {
 	if got := twilio(own.clinic.ID, own.token); got != http.StatusNoContent {
 		t.Fatalf("own clinic's callback: %d", got)
 	}
-	if got := twilio(shared.ID, twiliofake.AuthToken); got != http.StatusNoContent {
+	if got := twilio(shared.ID, twiliotest.AuthToken); got != http.StatusNoContent {
 		t.Fatalf("shared clinic's callback: %d", got)
 	}
 	want := []string{own.clinic.ID + " SMx:undelivered false", shared.ID + " SMx:undelivered true"}

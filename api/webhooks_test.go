@@ -25,7 +25,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/beckonhealth/beckon/api"
-	"github.com/beckonhealth/beckon/channels/twiliofake"
+	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
@@ -85,7 +85,7 @@ func setupHooksWith(t testing.TB, o hookOpts) *hookBundle {
 		Delivery: api.DeliveryConfig{
 			PublicURL:          b.public,
 			Queue:              b.queue,
-			TwilioAuthToken:    twiliofake.AuthToken,
+			TwilioAuthToken:    twiliotest.AuthToken,
 			SendGridWebhookKey: b.keyB64,
 		},
 	})
@@ -147,17 +147,17 @@ func TestTwilioStatusWebhook(t *testing.T) {
 	t.Parallel()
 	b := setupHooks(t)
 	path := api.TwilioStatusPath + "?clinic_id=" + b.clinic.ID + "&send_id=snd_1"
-	form := url.Values{"MessageSid": {"SM123"}, "MessageStatus": {"delivered"}, "AccountSid": {twiliofake.AccountSID}, "To": {"+14155550123"}}
+	form := url.Values{"MessageSid": {"SM123"}, "MessageStatus": {"delivered"}, "AccountSid": {twiliotest.AccountSID}, "To": {"+14155550123"}}
 	body := []byte(form.Encode())
 	good := map[string]string{
 		"Content-Type":       "application/x-www-form-urlencoded",
-		"X-Twilio-Signature": twiliofake.Sign(twiliofake.AuthToken, b.public+path, form),
+		"X-Twilio-Signature": twiliotest.Sign(twiliotest.AuthToken, b.public+path, form),
 	}
 	for name, h := range map[string]map[string]string{
 		"missing signature": {"Content-Type": "application/x-www-form-urlencoded"},
-		"wrong signature":   {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": twiliofake.Sign("wrongtoken", b.public+path, form)},
+		"wrong signature":   {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": twiliotest.Sign("wrongtoken", b.public+path, form)},
 		"signed for another URL": {"Content-Type": "application/x-www-form-urlencoded",
-			"X-Twilio-Signature": twiliofake.Sign(twiliofake.AuthToken, "http://127.0.0.1"+path, form)},
+			"X-Twilio-Signature": twiliotest.Sign(twiliotest.AuthToken, "http://127.0.0.1"+path, form)},
 	} {
 		status, e := b.post(path, body, h)
 		if status != http.StatusForbidden || e["code"] != api.CodeForbidden {
@@ -243,7 +243,7 @@ func TestChannelSettingsAPI(t *testing.T) {
 	b := setup(t)
 	token := "0123456789abcdef0123456789abcdef"
 	put := map[string]any{
-		"twilio":   map[string]any{"account_sid": twiliofake.AccountSID, "auth_token": token, "from": "+14155550100", "per_second": 10},
+		"twilio":   map[string]any{"account_sid": twiliotest.AccountSID, "auth_token": token, "from": "+14155550100", "per_second": 10},
 		"sendgrid": map[string]any{"api_key": "SG.secret", "from": "clinic@example.com", "from_name": "Clinic"},
 	}
 	out := b.must(b.keyA, http.MethodPut, "/v1/clinic/channels", put, http.StatusOK)
@@ -256,7 +256,7 @@ func TestChannelSettingsAPI(t *testing.T) {
 		t.Fatalf("settings %s", raw)
 	}
 	// Without the secrets: they are kept.
-	put["twilio"] = map[string]any{"account_sid": twiliofake.AccountSID, "from": "+14155550101"}
+	put["twilio"] = map[string]any{"account_sid": twiliotest.AccountSID, "from": "+14155550101"}
 	put["sendgrid"] = map[string]any{"from": "clinic@example.com"}
 	out = b.must(b.keyA, http.MethodPut, "/v1/clinic/channels", put, http.StatusOK)
 	cs, err := b.st.ChannelSettingsGet(context.Background(), b.clinic.ID)

@@ -1,5 +1,7 @@
 // Package channels defines how Beckon hands a rendered message to a provider.
-// Each provider lives in its own package (outbox, twilio, sendgrid).
+// Each provider lives in its own package (outbox, twilio, sendgrid); a
+// provider's stand-in server for tests sits beside it (twilio/twiliotest,
+// sendgrid/sendgridtest), and what the stand-ins share is in channelstest.
 package channels
 
 import (

@@ -15,7 +15,7 @@ import (
 
 	"github.com/beckonhealth/beckon/channels"
 	"github.com/beckonhealth/beckon/channels/twilio"
-	"github.com/beckonhealth/beckon/channels/twiliofake"
+	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
 	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/worker"
 )
@@ -74,12 +74,12 @@ func (b *bundle) noPHI(t *testing.T, lb *logBuffer) {
 func TestFailedLookupIsLogged(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOpts{})
-	fake := twiliofake.New()
+	fake := twiliotest.New()
 	t.Cleanup(fake.Close)
 	fake.SetNow(b.clock.Now)
 	tw, err := twilio.New(twilio.Options{
-		AccountSID:  twiliofake.AccountSID,
-		AuthToken:   twiliofake.AuthToken,
+		AccountSID:  twiliotest.AccountSID,
+		AuthToken:   twiliotest.AuthToken,
 		From:        "+15550001111",
 		BaseURL:     fake.URL,
 		HTTPTimeout: 5 * time.Second,
@@ -91,7 +91,7 @@ func TestFailedLookupIsLogged(t *testing.T) {
 	lb, logger := newLogBuffer()
 	d := worker.NewDeliverer(b.st, channels.Static{store.ChannelSMS: tw}, b.clock, logger, worker.Config{ClaimTimeout: 2 * time.Minute})
 	b.abandonClaim(t, callNotReceived)
-	fake.FailNext(4, twiliofake.Failure{Status: 501, Message: "Not Implemented"})
+	fake.FailNext(4, twiliotest.Failure{Status: 501, Message: "Not Implemented"})
 
 	if err := d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false); err == nil {
 		t.Fatal("want an error: the provider could not be asked")

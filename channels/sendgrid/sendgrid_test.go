@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/beckonhealth/beckon/channels"
-	"github.com/beckonhealth/beckon/channels/sendgridfake"
+	"github.com/beckonhealth/beckon/channels/sendgrid/sendgridtest"
 )
 
 const (
@@ -31,16 +31,16 @@ var (
 )
 
 type bundle struct {
-	fake *sendgridfake.Server
+	fake *sendgridtest.Server
 	ch   *Channel
 }
 
 func setup(t *testing.T, edit ...func(*Options)) bundle {
 	t.Helper()
-	fake := sendgridfake.New()
+	fake := sendgridtest.New()
 	t.Cleanup(fake.Close)
 	opts := Options{
-		APIKey:      sendgridfake.APIKey,
+		APIKey:      sendgridtest.APIKey,
 		From:        testFrom,
 		FromName:    "Clinic",
 		BaseURL:     fake.URL,
@@ -99,7 +99,7 @@ func TestSend(t *testing.T) {
 		t.Errorf("request = %s %s", req.Method, req.Path)
 	}
 	for k, want := range map[string]string{
-		"Authorization": "Bearer " + sendgridfake.APIKey,
+		"Authorization": "Bearer " + sendgridtest.APIKey,
 		"Content-Type":  "application/json",
 		"Accept":        "application/json",
 		"User-Agent":    "sendgrid/3.16.1;go",
@@ -154,22 +154,22 @@ func TestSendFailures(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name       string
-		fail       sendgridfake.Failure
+		fail       sendgridtest.Failure
 		kind       string
 		code       string
 		reason     string // substring
 		retryAfter time.Duration
 	}{
-		{"bad request", sendgridfake.ErrBadRequest, channels.KindPermanent, "http_400", "field personalizations.0.to.0.email", 0},
-		{"unauthorized", sendgridfake.Failure{Status: 401}, channels.KindPermanent, "http_401", "configuration", 0},
-		{"forbidden sender", sendgridfake.ErrForbidden, channels.KindPermanent, "http_403", "configuration", 0},
-		{"too large", sendgridfake.ErrTooLarge, channels.KindPermanent, "http_413", "too large", 0},
-		{"rate limited (reset)", sendgridfake.RateLimited(testNow.Add(42 * time.Second)), channels.KindThrottled, "http_429", "rate", 42 * time.Second},
-		{"rate limited (retry-after)", sendgridfake.Failure{Status: 429, Headers: map[string]string{"Retry-After": "5"}}, channels.KindThrottled, "http_429", "rate", 5 * time.Second},
-		{"rate limited (nothing)", sendgridfake.Failure{Status: 429}, channels.KindThrottled, "http_429", "rate", 0},
-		{"server error", sendgridfake.ErrInternal, channels.KindTransient, "http_500", "500", 0},
-		{"html 502 from a proxy", sendgridfake.Failure{Status: 502, RawBody: "<html>bad gateway</html>"}, channels.KindTransient, "http_502", "502", 0},
-		{"other 4xx", sendgridfake.Failure{Status: 404}, channels.KindPermanent, "http_404", "404", 0},
+		{"bad request", sendgridtest.ErrBadRequest, channels.KindPermanent, "http_400", "field personalizations.0.to.0.email", 0},
+		{"unauthorized", sendgridtest.Failure{Status: 401}, channels.KindPermanent, "http_401", "configuration", 0},
+		{"forbidden sender", sendgridtest.ErrForbidden, channels.KindPermanent, "http_403", "configuration", 0},
+		{"too large", sendgridtest.ErrTooLarge, channels.KindPermanent, "http_413", "too large", 0},
+		{"rate limited (reset)", sendgridtest.RateLimited(testNow.Add(42 * time.Second)), channels.KindThrottled, "http_429", "rate", 42 * time.Second},
+		{"rate limited (retry-after)", sendgridtest.Failure{Status: 429, Headers: map[string]string{"Retry-After": "5"}}, channels.KindThrottled, "http_429", "rate", 5 * time.Second},
+		{"rate limited (nothing)", sendgridtest.Failure{Status: 429}, channels.KindThrottled, "http_429", "rate", 0},
+		{"server error", sendgridtest.ErrInternal, channels.KindTransient, "http_500", "500", 0},
+		{"html 502 from a proxy", sendgridtest.Failure{Status: 502, RawBody: "<html>bad gateway</html>"}, channels.KindTransient, "http_502", "502", 0},
+		{"other 4xx", sendgridtest.Failure{Status: 404}, channels.KindPermanent, "http_404", "404", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -296,7 +296,7 @@ func TestNewValidates(t *testing.T) {
 func assertNoPHI(t *testing.T, err error) {
 	t.Helper()
 	s := err.Error()
-	for _, phi := range []string{testTo, "Hello", sendgridfake.APIKey} {
+	for _, phi := range []string{testTo, "Hello", sendgridtest.APIKey} {
 		if strings.Contains(s, phi) {
 			t.Errorf("error text %q contains %q", s, phi)
 		}

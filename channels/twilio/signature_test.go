@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/beckonhealth/beckon/channels/twiliofake"
+	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
 )
 
 // Vectors published with the SDK (client/request_validator_test.go, v1.31.0).
@@ -97,7 +97,7 @@ func TestFakeStatusCallbackIsSigned(t *testing.T) {
 		raw, _ := io.ReadAll(r.Body)
 		form, _ := url.ParseQuery(string(raw))
 		full := receiver.URL + r.URL.RequestURI()
-		results <- got{ValidateSignature(twiliofake.AuthToken, full, form, r.Header.Get(SignatureHeader)), form}
+		results <- got{ValidateSignature(twiliotest.AuthToken, full, form, r.Header.Get(SignatureHeader)), form}
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	t.Cleanup(receiver.Close)
@@ -107,7 +107,7 @@ func TestFakeStatusCallbackIsSigned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	status, err := b.fake.PostStatus(context.Background(), twiliofake.Callback{SID: r.ProviderID, Status: "undelivered", ErrorCode: 30003})
+	status, err := b.fake.PostStatus(context.Background(), twiliotest.Callback{SID: r.ProviderID, Status: "undelivered", ErrorCode: 30003})
 	if err != nil || status != http.StatusNoContent {
 		t.Fatalf("post status = %d, %v", status, err)
 	}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/beckonhealth/beckon/channels"
-	"github.com/beckonhealth/beckon/channels/twiliofake"
+	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
 )
 
 const (
@@ -30,18 +30,18 @@ var (
 )
 
 type bundle struct {
-	fake *twiliofake.Server
+	fake *twiliotest.Server
 	ch   *Channel
 }
 
 func setup(t *testing.T, edit ...func(*Options)) bundle {
 	t.Helper()
-	fake := twiliofake.New()
+	fake := twiliotest.New()
 	t.Cleanup(fake.Close)
 	fake.SetNow(func() time.Time { return testNow })
 	opts := Options{
-		AccountSID:        twiliofake.AccountSID,
-		AuthToken:         twiliofake.AuthToken,
+		AccountSID:        twiliotest.AccountSID,
+		AuthToken:         twiliotest.AuthToken,
 		From:              testFrom,
 		StatusCallbackURL: testCallback,
 		BaseURL:           fake.URL,
@@ -86,7 +86,7 @@ func TestSend(t *testing.T) {
 		t.Fatalf("%d requests, want 1", len(reqs))
 	}
 	req := reqs[0]
-	if req.Method != http.MethodPost || req.Path != "/2010-04-01/Accounts/"+twiliofake.AccountSID+"/Messages.json" {
+	if req.Method != http.MethodPost || req.Path != "/2010-04-01/Accounts/"+twiliotest.AccountSID+"/Messages.json" {
 		t.Errorf("request = %s %s", req.Method, req.Path)
 	}
 	wantForm := url.Values{
@@ -100,7 +100,7 @@ func TestSend(t *testing.T) {
 		t.Errorf("form =\n %s\nwant\n %s", got, wantForm.Encode())
 	}
 	hr := &http.Request{Header: req.Header}
-	if u, p, ok := hr.BasicAuth(); !ok || u != twiliofake.AccountSID || p != twiliofake.AuthToken {
+	if u, p, ok := hr.BasicAuth(); !ok || u != twiliotest.AccountSID || p != twiliotest.AuthToken {
 		t.Errorf("basic auth = %q, %v", u, ok)
 	}
 	if ct := req.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
@@ -198,24 +198,24 @@ func TestSendFailures(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name       string
-		fail       twiliofake.Failure
+		fail       twiliotest.Failure
 		kind       string
 		code       string
 		optOut     bool
 		retryAfter time.Duration
 	}{
-		{"invalid number", twiliofake.ErrInvalidTo, channels.KindPermanent, "21211", false, 0},
-		{"unsubscribed", twiliofake.ErrUnsubscribed, channels.KindPermanent, "21610", true, 0},
-		{"not mobile", twiliofake.ErrNotMobile, channels.KindPermanent, "21614", false, 0},
-		{"region", twiliofake.Failure{Status: 400, Code: 21408}, channels.KindPermanent, "21408", false, 0},
-		{"unknown 4xx code", twiliofake.Failure{Status: 400, Code: 21999}, channels.KindPermanent, "21999", false, 0},
-		{"throttled", twiliofake.ErrTooManyRequests, channels.KindThrottled, "20429", false, 7 * time.Second},
-		{"429 without code", twiliofake.Failure{Status: 429, RetryAfter: "3"}, channels.KindThrottled, "http_429", false, 3 * time.Second},
-		{"queue full", twiliofake.Failure{Status: 400, Code: 21611}, channels.KindThrottled, "21611", false, 0},
-		{"server error", twiliofake.ErrInternal, channels.KindTransient, "20500", false, 0},
-		{"unknown 5xx code", twiliofake.Failure{Status: 502, Code: 20999}, channels.KindTransient, "20999", false, 0},
-		{"html 503 from a proxy", twiliofake.Failure{Status: 503, RawBody: "<html>busy</html>"}, channels.KindTransient, "http_503", false, 0},
-		{"html 429 from a proxy", twiliofake.Failure{Status: 429, RawBody: "<html>slow</html>", RetryAfter: "11"}, channels.KindThrottled, "http_429", false, 11 * time.Second},
+		{"invalid number", twiliotest.ErrInvalidTo, channels.KindPermanent, "21211", false, 0},
+		{"unsubscribed", twiliotest.ErrUnsubscribed, channels.KindPermanent, "21610", true, 0},
+		{"not mobile", twiliotest.ErrNotMobile, channels.KindPermanent, "21614", false, 0},
+		{"region", twiliotest.Failure{Status: 400, Code: 21408}, channels.KindPermanent, "21408", false, 0},
+		{"unknown 4xx code", twiliotest.Failure{Status: 400, Code: 21999}, channels.KindPermanent, "21999", false, 0},
+		{"throttled", twiliotest.ErrTooManyRequests, channels.KindThrottled, "20429", false, 7 * time.Second},
+		{"429 without code", twiliotest.Failure{Status: 429, RetryAfter: "3"}, channels.KindThrottled, "http_429", false, 3 * time.Second},
+		{"queue full", twiliotest.Failure{Status: 400, Code: 21611}, channels.KindThrottled, "21611", false, 0},
+		{"server error", twiliotest.ErrInternal, channels.KindTransient, "20500", false, 0},
+		{"unknown 5xx code", twiliotest.Failure{Status: 502, Code: 20999}, channels.KindTransient, "20999", false, 0},
+		{"html 503 from a proxy", twiliotest.Failure{Status: 503, RawBody: "<html>busy</html>"}, channels.KindTransient, "http_503", false, 0},
+		{"html 429 from a proxy", twiliotest.Failure{Status: 429, RawBody: "<html>slow</html>", RetryAfter: "11"}, channels.KindThrottled, "http_429", false, 11 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -408,7 +408,7 @@ func TestLookupPaged(t *testing.T) {
 func TestLookupErrorsAreClassified(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.fake.FailNext(1, twiliofake.ErrTooManyRequests)
+	b.fake.FailNext(1, twiliotest.ErrTooManyRequests)
 	_, _, err := b.ch.Lookup(context.Background(), msg("snd_1"))
 	var ce *channels.Error
 	if !errors.As(err, &ce) || ce.Kind != channels.KindThrottled || ce.RetryAfter != 7*time.Second {
@@ -438,7 +438,7 @@ func TestNewValidates(t *testing.T) {
 func assertNoPHI(t *testing.T, err error) {
 	t.Helper()
 	s := err.Error()
-	for _, phi := range []string{testTo, strings.TrimPrefix(testTo, "+"), "Reminder", twiliofake.AuthToken} {
+	for _, phi := range []string{testTo, strings.TrimPrefix(testTo, "+"), "Reminder", twiliotest.AuthToken} {
 		if strings.Contains(s, phi) {
 			t.Errorf("error text %q contains %q", s, phi)
 		}

@@ -22,7 +22,7 @@ import (
 	"github.com/beckonhealth/beckon/api"
 	"github.com/beckonhealth/beckon/channels"
 	"github.com/beckonhealth/beckon/channels/twilio"
-	"github.com/beckonhealth/beckon/channels/twiliofake"
+	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/worker"
@@ -113,8 +113,8 @@ func newStack(ctx context.Context, cfg config) (*stack, error) {
 		return nil, err
 	}
 	sms, err := twilio.New(twilio.Options{
-		AccountSID:        twiliofake.AccountSID,
-		AuthToken:         twiliofake.AuthToken,
+		AccountSID:        twiliotest.AccountSID,
+		AuthToken:         twiliotest.AuthToken,
 		From:              "+14155550100",
 		StatusCallbackURL: "http://127.0.0.1:9/webhooks/twilio/status",
 		BaseURL:           s.standIn.URL,

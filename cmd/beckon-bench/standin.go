@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/beckonhealth/beckon/channels/twilio"
-	"github.com/beckonhealth/beckon/channels/twiliofake"
+	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
 )
 
 // The Twilio stand-in runs in a child process (this binary with -standin),
@@ -29,12 +29,12 @@ const standInFlag = "-standin"
 // serveStandIn runs the Twilio stand-in until stdin closes (the parent went
 // away).
 func serveStandIn() {
-	fake := twiliofake.New()
+	fake := twiliotest.New()
 	defer fake.Close()
 	fake.KeepRequests(false)
 	out := bufio.NewWriterSize(os.Stdout, 64<<10)
 	var mu sync.Mutex
-	fake.Tap(func(r twiliofake.Request) {
+	fake.Tap(func(r twiliotest.Request) {
 		if r.Form == nil || r.Form.Get("Body") == "" {
 			return
 		}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/channels/twiliofake"
+	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
 	"github.com/beckonhealth/beckon/scheduler"
 )
 
@@ -173,7 +173,7 @@ func TestProvidersCallbacksWhileRedisIsDown(t *testing.T) {
 			ctx := context.Background()
 			post := func(sid, status string, code int) {
 				t.Helper()
-				got, err := p.tw.PostStatus(ctx, twiliofake.Callback{SID: sid, Status: status, ErrorCode: code})
+				got, err := p.tw.PostStatus(ctx, twiliotest.Callback{SID: sid, Status: status, ErrorCode: code})
 				if err != nil || got != http.StatusNoContent {
 					t.Fatalf("%s callback with Redis down: %d %v, want 204", status, got, err)
 				}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/channels/twiliofake"
+	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
 	"github.com/beckonhealth/beckon/store"
 )
 
@@ -44,7 +44,7 @@ func TestFaultStatusCallbacksWhileRedisDown(t *testing.T) {
 			answered, refused := 0, 0
 			client := &http.Client{Timeout: 30 * time.Second}
 			for i, s := range order {
-				cb := twiliofake.Callback{SID: sids[s.ID], Status: "delivered", Client: client}
+				cb := twiliotest.Callback{SID: sids[s.ID], Status: "delivered", Client: client}
 				if i >= 2 {
 					cb.Status, cb.ErrorCode = "undelivered", 30003
 				}

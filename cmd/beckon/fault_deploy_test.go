@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/channels/sendgridfake"
-	"github.com/beckonhealth/beckon/channels/twiliofake"
+	"github.com/beckonhealth/beckon/channels/sendgrid/sendgridtest"
+	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
 	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
@@ -66,8 +66,8 @@ type deployment struct {
 	st       store.Store
 	procs    map[string]*proc
 
-	tw    *twiliofake.Server
-	sg    *sendgridfake.Server
+	tw    *twiliotest.Server
+	sg    *sendgridtest.Server
 	sgKey *ecdsa.PrivateKey // signs SendGrid events
 }
 
@@ -79,7 +79,7 @@ var (
 // startDeployment starts Beckon on the backend with its stand-ins.
 func startDeployment(t *testing.T, backend string, o deployOpts) *deployment {
 	t.Helper()
-	tw, sg := twiliofake.New(), sendgridfake.New()
+	tw, sg := twiliotest.New(), sendgridtest.New()
 	t.Cleanup(tw.Close)
 	t.Cleanup(sg.Close)
 	// A sender and an account of this test's own: pacing buckets live in
@@ -101,8 +101,8 @@ func startDeployment(t *testing.T, backend string, o deployOpts) *deployment {
 		"BECKON_QUEUE":                randomName("fault-"),
 		"BECKON_LOG_LEVEL":            "info",
 		"BECKON_CHANNEL":              "providers",
-		"BECKON_TWILIO_ACCOUNT_SID":   twiliofake.AccountSID,
-		"BECKON_TWILIO_AUTH_TOKEN":    twiliofake.AuthToken,
+		"BECKON_TWILIO_ACCOUNT_SID":   twiliotest.AccountSID,
+		"BECKON_TWILIO_AUTH_TOKEN":    twiliotest.AuthToken,
 		"BECKON_TWILIO_FROM":          from,
 		"BECKON_TWILIO_BASE_URL":      tw.URL,
 		"BECKON_TWILIO_PER_SECOND":    cmp.Or(o.TwilioPerSecond, "1000"),

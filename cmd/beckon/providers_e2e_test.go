@@ -20,16 +20,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/channels/sendgridfake"
-	"github.com/beckonhealth/beckon/channels/twiliofake"
+	"github.com/beckonhealth/beckon/channels/sendgrid/sendgridtest"
+	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
 )
 
 // providerApp is Beckon running against the Twilio and SendGrid stand-ins,
 // with BECKON_PUBLIC_URL pointing at itself so that status callbacks arrive.
 type providerApp struct {
 	*app
-	tw     *twiliofake.Server
-	sg     *sendgridfake.Server
+	tw     *twiliotest.Server
+	sg     *sendgridtest.Server
 	sgKey  *ecdsa.PrivateKey
 	public string
 	from   string // this test's own Twilio sender (its own pacing bucket)
@@ -50,7 +50,7 @@ func freeAddr(t *testing.T) string {
 
 func startProviders(t *testing.T, backend string, extra map[string]string) *providerApp {
 	t.Helper()
-	tw, sg := twiliofake.New(), sendgridfake.New()
+	tw, sg := twiliotest.New(), sendgridtest.New()
 	t.Cleanup(tw.Close)
 	t.Cleanup(sg.Close)
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -67,12 +67,12 @@ func startProviders(t *testing.T, backend string, extra map[string]string) *prov
 		"BECKON_HTTP_ADDR":            addr,
 		"BECKON_PUBLIC_URL":           p.public,
 		"BECKON_CHANNEL":              "providers",
-		"BECKON_TWILIO_ACCOUNT_SID":   twiliofake.AccountSID,
-		"BECKON_TWILIO_AUTH_TOKEN":    twiliofake.AuthToken,
+		"BECKON_TWILIO_ACCOUNT_SID":   twiliotest.AccountSID,
+		"BECKON_TWILIO_AUTH_TOKEN":    twiliotest.AuthToken,
 		"BECKON_TWILIO_FROM":          p.from,
 		"BECKON_TWILIO_BASE_URL":      tw.URL,
 		"BECKON_TWILIO_PER_SECOND":    "1000",
-		"BECKON_SENDGRID_API_KEY":     sendgridfake.APIKey,
+		"BECKON_SENDGRID_API_KEY":     sendgridtest.APIKey,
 		"BECKON_SENDGRID_FROM":        "clinic@example.org",
 		"BECKON_SENDGRID_FROM_NAME":   "Story Clinic",
 		"BECKON_SENDGRID_BASE_URL":    sg.URL,
@@ -172,8 +172,8 @@ func (p *providerApp) waitSend(apptID, sendID string, statuses ...string) sendVi
 }
 
 // creates returns the Messages.json create requests the Twilio stand-in received.
-func creates(tw *twiliofake.Server) []twiliofake.Request {
-	var out []twiliofake.Request
+func creates(tw *twiliotest.Server) []twiliotest.Request {
+	var out []twiliotest.Request
 	for _, r := range tw.Requests() {
 		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/Messages.json") {
 			out = append(out, r)
@@ -251,7 +251,7 @@ func TestProvidersDeliver(t *testing.T) {
 			}
 			f := cs[0].Form
 			wantCallback := p.public + "/webhooks/twilio/status?clinic_id=" + p.m.DemoClinicID + "&send_id=" + smsSend.ID
-			if cs[0].Path != "/2010-04-01/Accounts/"+twiliofake.AccountSID+"/Messages.json" ||
+			if cs[0].Path != "/2010-04-01/Accounts/"+twiliotest.AccountSID+"/Messages.json" ||
 				f.Get("To") != phone || f.Get("From") != p.from ||
 				f.Get("Body") != "Hi Ana, reminder for checkup at Story Clinic." ||
 				f.Get("StatusCallback") != wantCallback {
@@ -275,8 +275,8 @@ func TestProvidersDeliver(t *testing.T) {
 			if len(mail.Personalizations) != 1 || len(mail.Personalizations[0].To) != 1 || mail.Personalizations[0].To[0].Email != email ||
 				mail.From == nil || mail.From.Email != "clinic@example.org" || mail.From.Name != "Story Clinic" ||
 				mail.Subject != "Your checkup" || len(mail.Content) != 2 ||
-				mail.Content[0] != (sendgridfake.Content{Type: "text/plain", Value: "Hi Ana."}) ||
-				mail.Content[1] != (sendgridfake.Content{Type: "text/html", Value: "<p>Hi Ana.</p>"}) ||
+				mail.Content[0] != (sendgridtest.Content{Type: "text/plain", Value: "Hi Ana."}) ||
+				mail.Content[1] != (sendgridtest.Content{Type: "text/html", Value: "<p>Hi Ana.</p>"}) ||
 				mail.CustomArgs["send_id"] != emailSend.ID || mail.CustomArgs["clinic_id"] != p.m.DemoClinicID {
 				t.Fatalf("sendgrid mail %+v", mail)
 			}
@@ -287,7 +287,7 @@ func TestProvidersDeliver(t *testing.T) {
 			// Signed callbacks move both to delivered.
 			ctx := context.Background()
 			for _, st := range []string{"delivered", "sent"} { // out of order: sent must not win
-				if code, err := p.tw.PostStatus(ctx, twiliofake.Callback{SID: msgs[0].SID, Status: st}); err != nil || code != http.StatusNoContent {
+				if code, err := p.tw.PostStatus(ctx, twiliotest.Callback{SID: msgs[0].SID, Status: st}); err != nil || code != http.StatusNoContent {
 					t.Fatalf("status %s: %d %v", st, code, err)
 				}
 			}
@@ -309,14 +309,14 @@ func TestProvidersDeliver(t *testing.T) {
 				t.Fatalf("sms status %s after a late sent, want delivered", sms.Status)
 			}
 			// Forged, missing and replayed callbacks change nothing.
-			if code, err := p.tw.PostStatus(ctx, twiliofake.Callback{SID: msgs[0].SID, Status: "delivered"}); err != nil || code != http.StatusNoContent {
+			if code, err := p.tw.PostStatus(ctx, twiliotest.Callback{SID: msgs[0].SID, Status: "delivered"}); err != nil || code != http.StatusNoContent {
 				t.Fatalf("replayed delivered: %d %v", code, err)
 			}
 			smsEvents := len(sms.Events)
-			form := url.Values{"MessageSid": {msgs[0].SID}, "MessageStatus": {"failed"}, "AccountSid": {twiliofake.AccountSID}}
+			form := url.Values{"MessageSid": {msgs[0].SID}, "MessageStatus": {"failed"}, "AccountSid": {twiliotest.AccountSID}}
 			target := wantCallback
 			for name, sig := range map[string]string{
-				"wrong":   twiliofake.Sign("ffffffffffffffffffffffffffffffff", target, form),
+				"wrong":   twiliotest.Sign("ffffffffffffffffffffffffffffffff", target, form),
 				"missing": "",
 			} {
 				req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
@@ -371,7 +371,7 @@ func TestProvidersDeliver(t *testing.T) {
 			if n := len(creates(p.tw)); n != 1 {
 				t.Fatalf("twilio got %d creates", n)
 			}
-			assertNoPHI(t, p.logs.String(), phone, email, "Hi Ana", twiliofake.AuthToken, sendgridfake.APIKey)
+			assertNoPHI(t, p.logs.String(), phone, email, "Hi Ana", twiliotest.AuthToken, sendgridtest.APIKey)
 		})
 	}
 }
@@ -395,7 +395,7 @@ func TestProvidersUndeliveredFallsBackOnce(t *testing.T) {
 			sid := p.tw.Messages()[0].SID
 			ctx := context.Background()
 			for _, st := range []string{"undelivered", "failed"} {
-				if code, err := p.tw.PostStatus(ctx, twiliofake.Callback{SID: sid, Status: st, ErrorCode: 30003}); err != nil || code != http.StatusNoContent {
+				if code, err := p.tw.PostStatus(ctx, twiliotest.Callback{SID: sid, Status: st, ErrorCode: 30003}); err != nil || code != http.StatusNoContent {
 					t.Fatalf("%s: %d %v", st, code, err)
 				}
 			}
@@ -435,12 +435,12 @@ func TestProvidersFailures(t *testing.T) {
 			steps = append(steps, map[string]any{"id": "email", "offset": "-25s", "channel": "email",
 				"content": map[string]any{"en": map[string]any{"subject": "Reminder", "text": "Hi {{.Patient.FirstName}}"}}})
 			p.mustCall(http.StatusCreated, http.MethodPut, "/v1/campaigns/storm", map[string]any{"name": "Storm", "steps": steps}, nil)
-			throttled := twiliofake.Failure{Status: 429, Code: 20429, Message: "Too Many Requests", RetryAfter: "1"}
+			throttled := twiliotest.Failure{Status: 429, Code: 20429, Message: "Too Many Requests", RetryAfter: "1"}
 			p.tw.FailNext(6, throttled)
-			p.tw.FailNext(3, twiliofake.ErrInternal)
-			p.tw.FailNext(1, twiliofake.ErrServiceUnavailable)
-			p.sg.FailNext(2, sendgridfake.RateLimited(time.Now().Add(time.Second)))
-			p.sg.FailNext(2, sendgridfake.ErrInternal)
+			p.tw.FailNext(3, twiliotest.ErrInternal)
+			p.tw.FailNext(1, twiliotest.ErrServiceUnavailable)
+			p.sg.FailNext(2, sendgridtest.RateLimited(time.Now().Add(time.Second)))
+			p.sg.FailNext(2, sendgridtest.ErrInternal)
 			appt := p.book("apt-storm", 30*time.Second)
 			for _, s := range appt.Sends {
 				p.waitSend("apt-storm", s.ID, "sent")
@@ -468,7 +468,7 @@ func TestProvidersFailures(t *testing.T) {
 					{"id": "one", "offset": "-10s", "channel": "sms", "content": map[string]any{"en": map[string]any{"text": "Hi {{.Patient.FirstName}}"}}},
 				}}, nil)
 			before := len(creates(p.tw))
-			p.tw.FailNext(1, twiliofake.ErrInvalidTo)
+			p.tw.FailNext(1, twiliotest.ErrInvalidTo)
 			var perm appointmentView
 			p.mustCall(http.StatusCreated, http.MethodPut, "/v1/appointments/apt-perm", map[string]any{
 				"patient_id": "pat-1", "start": rfc(time.Now().Add(14 * time.Second).Truncate(time.Second)), "type": "permanent",

@@ -17,7 +17,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/beckonhealth/beckon/channels/twiliofake"
+	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
 	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/worker"
 )
@@ -63,7 +63,7 @@ func (p *providerApp) signedTwilio(path, token string, form url.Values) int {
 	target := p.public + path
 	req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Twilio-Signature", twiliofake.Sign(token, target, form))
+	req.Header.Set("X-Twilio-Signature", twiliotest.Sign(token, target, form))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		p.t.Fatal(err)
@@ -200,7 +200,7 @@ func TestProvidersCrossClinicWebhooks(t *testing.T) {
 
 			// B's own callback with the same id and status is applied: A's did
 			// not use up its key. 30006 marks B's number and falls back.
-			if code, err := p.tw.PostStatus(context.Background(), twiliofake.Callback{SID: sms.ProviderID, Status: "undelivered", ErrorCode: 30006}); err != nil || code != http.StatusNoContent {
+			if code, err := p.tw.PostStatus(context.Background(), twiliotest.Callback{SID: sms.ProviderID, Status: "undelivered", ErrorCode: 30006}); err != nil || code != http.StatusNoContent {
 				t.Fatalf("B's callback: %d %v", code, err)
 			}
 			p.waitMessage(smsSend.ID, "undelivered")

@@ -1,7 +1,9 @@
-// Package standin holds what the provider stand-in servers (twiliofake,
-// sendgridfake) share: the log of the requests they received, and the script
-// of failures and delays a test gives them for the calls to come.
-package standin
+// Package channelstest is test support for the channel packages: it holds what
+// the provider stand-in servers (twilio/twiliotest, sendgrid/sendgridtest)
+// share, the log of the requests they received and the script of failures and
+// delays a test gives them for the calls to come. Only the stand-ins import
+// it; the beckon binary never does.
+package channelstest
 
 import (
 	"net/http"

@@ -1,4 +1,4 @@
-// Package sendgridfake is a local stand-in for SendGrid's v3 Mail Send API
+// Package sendgridtest is a local stand-in for SendGrid's v3 Mail Send API
 // (POST /v3/mail/send), for tests and benchmarks.
 //
 // It answers as SendGrid does for the parts Beckon uses: Bearer API key, JSON
@@ -6,7 +6,10 @@
 // 202 with an X-Message-Id header and an empty body. It records every
 // request, can be told to fail or delay the next calls, and is safe for
 // concurrent use.
-package sendgridfake
+//
+// Like net/http/httptest, it is a test helper that sits beside what it fakes:
+// tests import it, the beckon binary never does.
+package sendgridtest
 
 import (
 	"crypto/rand"
@@ -21,7 +24,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/beckonhealth/beckon/channels/standin"
+	"github.com/beckonhealth/beckon/channels/channelstest"
 )
 
 // APIKey is the key New accepts.
@@ -124,7 +127,7 @@ type Server struct {
 
 	// Script logs the requests and holds the failures and delays to come
 	// (FailNext, DelayNext, SetDelay, Requests, KeepRequests, Tap).
-	standin.Script[Request, Failure]
+	channelstest.Script[Request, Failure]
 
 	mu       sync.Mutex
 	now      func() time.Time
@@ -182,7 +185,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	fail, delay := s.Received(rec)
 
 	status, header, out := s.answer(r, body, fail)
-	standin.Answer(w, r, delay, status, header, out)
+	channelstest.Answer(w, r, delay, status, header, out)
 }
 
 func errorAnswer(h http.Header, f Failure) (int, http.Header, []byte) {

@@ -1,4 +1,4 @@
-package sendgridfake
+package sendgridtest
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-// Package twiliofake is a local stand-in for the Twilio Programmable Messaging
+// Package twiliotest is a local stand-in for the Twilio Programmable Messaging
 // REST API (2010-04-01 Messages resource), for tests and benchmarks.
 //
 // It answers as Twilio does for the parts Beckon uses: basic auth with the
@@ -7,7 +7,10 @@
 // the To, From and DateSent filters, and signed status callbacks. It records
 // every request, can be told to fail or delay the next calls, and is safe for
 // concurrent use.
-package twiliofake
+//
+// Like net/http/httptest, it is a test helper that sits beside what it fakes:
+// tests and cmd/beckon-bench import it, the beckon binary never does.
+package twiliotest
 
 import (
 	"bytes"
@@ -30,7 +33,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/beckonhealth/beckon/channels/standin"
+	"github.com/beckonhealth/beckon/channels/channelstest"
 )
 
 // Default credentials of the account New creates. Both are alphanumeric, as
@@ -96,7 +99,7 @@ type Server struct {
 
 	// Script logs the requests and holds the failures and delays to come
 	// (FailNext, DelayNext, SetDelay, Requests, KeepRequests, Tap).
-	standin.Script[Request, Failure]
+	channelstest.Script[Request, Failure]
 
 	mu        sync.Mutex
 	now       func() time.Time
@@ -178,7 +181,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	// The answer is computed (and a create recorded) before the delay.
 	status, header, out := s.answer(r, rec, fail)
-	standin.Answer(w, r, delay, status, header, out)
+	channelstest.Answer(w, r, delay, status, header, out)
 }
 
 // answer returns the status, headers and body for a request.
@@ -521,7 +524,7 @@ type Callback struct {
 // status.
 func (s *Server) PostStatus(ctx context.Context, c Callback) (int, error) {
 	if !s.SetStatus(c.SID, c.Status) {
-		return 0, fmt.Errorf("twiliofake: no message %s", c.SID)
+		return 0, fmt.Errorf("twiliotest: no message %s", c.SID)
 	}
 	m, _ := s.Message(c.SID)
 	s.mu.Lock()
@@ -532,7 +535,7 @@ func (s *Server) PostStatus(ctx context.Context, c Callback) (int, error) {
 		target = m.StatusCallback
 	}
 	if target == "" {
-		return 0, fmt.Errorf("twiliofake: message %s has no status callback", c.SID)
+		return 0, fmt.Errorf("twiliotest: message %s has no status callback", c.SID)
 	}
 	form := url.Values{
 		"AccountSid":    {m.AccountSID},
