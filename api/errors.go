@@ -48,6 +48,10 @@ type FieldError struct {
 func (e *Error) Error() string  { return e.Message }
 func (e *Error) GetStatus() int { return e.Status }
 
+// msgUnknownPatient is the answer to an appointment whose patient the
+// clinic has not sent.
+const msgUnknownPatient = "no patient with this id; PUT /v1/patients/{id} first"
+
 // retryAfter is the Retry-After (seconds) of every 503: Beckon's own
 // transient failures, such as a database with no connection to give.
 const retryAfter = "5"
@@ -205,7 +209,10 @@ func codeFor(status int) string {
 // mapError turns a domain error into the API error: the one place where store
 // and service errors meet HTTP. Internal errors are logged here, by id only.
 func (s *Server) mapError(op string, err error) error {
-	var apiErr *Error
+	var (
+		apiErr *Error
+		item   *scheduler.ItemError
+	)
 	switch {
 	case err == nil:
 		return nil
@@ -213,8 +220,11 @@ func (s *Server) mapError(op string, err error) error {
 		return apiErr
 	case errors.Is(err, store.ErrNotFound):
 		return newError(http.StatusNotFound, CodeNotFound, "not found")
+	case errors.As(err, &item) && errors.Is(item.Err, scheduler.ErrUnknownPatient):
+		// One appointment of POST /v1/appointments/batch.
+		return invalid(fmt.Sprintf("appointments[%d].%s", item.Index, item.Field), msgUnknownPatient)
 	case errors.Is(err, scheduler.ErrUnknownPatient):
-		return invalid(patientField(err), "no patient with this id; PUT /v1/patients/{id} first")
+		return invalid("patient_id", msgUnknownPatient)
 	case errors.Is(err, store.ErrConflict):
 		return newError(http.StatusConflict, CodeConflict, "changed concurrently; retry")
 	case store.IsUnavailable(err):
@@ -230,13 +240,4 @@ func (s *Server) mapError(op string, err error) error {
 	}
 	s.logger.Error("request failed", "op", op, "error", err.Error())
 	return newError(http.StatusInternalServerError, CodeInternal, "internal error")
-}
-
-// patientField names the patient_id at fault, with its batch index if any.
-func patientField(err error) string {
-	msg := err.Error()
-	if i := strings.Index(msg, "]: "); strings.HasPrefix(msg, "appointments[") && i > 0 {
-		return msg[:i+1] + ".patient_id"
-	}
-	return "patient_id"
 }
