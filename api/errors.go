@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/validation"
 
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
@@ -117,12 +118,15 @@ var installErrors sync.Once
 //   - Keys are matched to fields with their exact case: "First_Name" is an
 //     unknown field, not another spelling of first_name that the decoder
 //     would take but the validator would not check.
+//   - A missing required property is named by the property (see
+//     formatError), not by the object that lacks it.
 //   - Arrays are not nullable: "steps": null is not an empty list of steps
 //     (an optional array may still be omitted).
 func installErrorShape() {
 	installErrors.Do(func() {
 		huma.ValidateStrictCasing = true
 		huma.DefaultArrayNullable = false
+		huma.ErrorFormatter = formatError
 		huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
 			var fields []FieldError
 			for _, err := range errs {
@@ -150,16 +154,34 @@ func installErrorShape() {
 	})
 }
 
+// requiredProperties maps the message huma gives a missing required
+// property to the property's name. huma reports that error on the parent
+// object, with the name only inside its text; it formats each such message
+// once per schema, when an operation is registered, through
+// huma.ErrorFormatter: formatError keeps the name there, as an argument.
+var requiredProperties sync.Map // message → property name
+
+// formatError is huma.ErrorFormatter: fmt.Sprintf that remembers the
+// property of each "required property" message it formats.
+func formatError(format string, args ...any) string {
+	msg := fmt.Sprintf(format, args...)
+	if format == validation.MsgExpectedRequiredProperty && len(args) == 1 {
+		if name, ok := args[0].(string); ok {
+			requiredProperties.Store(msg, name)
+		}
+	}
+	return msg
+}
+
 // detailField names the field of a huma error detail; a missing required
 // property is reported on its parent, so name the property itself.
 func detailField(d *huma.ErrorDetail) string {
 	f := fieldName(d.Location)
-	if name, ok := strings.CutPrefix(d.Message, "expected required property "); ok {
-		name = strings.TrimSuffix(name, " to be present")
+	if name, ok := requiredProperties.Load(d.Message); ok {
 		if f == "" {
-			return name
+			return name.(string)
 		}
-		return f + "." + name
+		return f + "." + name.(string)
 	}
 	return f
 }

@@ -55,3 +55,42 @@ func TestUnknownPatientErrorBody(t *testing.T) {
 		}
 	}
 }
+
+// A missing required property is named by itself, under its parent's path,
+// in huma's validation errors as in Beckon's own.
+func TestMissingRequiredPropertyField(t *testing.T) {
+	t.Parallel()
+	// with is m with key set to v; v nil: without key.
+	with := func(m map[string]any, key string, v any) map[string]any {
+		out := map[string]any{key: v}
+		for k, v := range m {
+			if k != key {
+				out[k] = v
+			}
+		}
+		if v == nil {
+			delete(out, key)
+		}
+		return out
+	}
+	b := setup(t)
+	for _, tc := range []struct {
+		name, method, path string
+		body               any
+		field              string
+	}{
+		{"appointment", http.MethodPut, "/v1/appointments/x", with(appointment(future), "start", nil), "start"},
+		{"batch", http.MethodPost, "/v1/appointments/batch", map[string]any{"appointments": []any{
+			with(appointment(future), "id", "a1"), with(with(appointment(future), "id", "a2"), "patient_id", nil),
+		}}, "appointments[1].patient_id"},
+		{"batch without appointments", http.MethodPost, "/v1/appointments/batch", map[string]any{}, "appointments"},
+		{"patient", http.MethodPut, "/v1/patients/x", with(patient, "first_name", nil), "first_name"},
+	} {
+		st, got := b.do(b.keyA, tc.method, tc.path, tc.body)
+		checkError(t, st, got, http.StatusUnprocessableEntity, api.CodeInvalid, tc.field)
+		errs, _ := got["errors"].([]any)
+		if len(errs) != 1 || errs[0].(map[string]any)["field"] != tc.field {
+			t.Fatalf("%s: errors %v, want one naming %s", tc.name, got["errors"], tc.field)
+		}
+	}
+}
