@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/validation"
 
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
@@ -47,6 +48,10 @@ type FieldError struct {
 
 func (e *Error) Error() string  { return e.Message }
 func (e *Error) GetStatus() int { return e.Status }
+
+// msgUnknownPatient is the answer to an appointment whose patient the
+// clinic has not sent.
+const msgUnknownPatient = "no patient with this id; PUT /v1/patients/{id} first"
 
 // retryAfter is the Retry-After (seconds) of every 503: Beckon's own
 // transient failures, such as a database with no connection to give.
@@ -113,12 +118,15 @@ var installErrors sync.Once
 //   - Keys are matched to fields with their exact case: "First_Name" is an
 //     unknown field, not another spelling of first_name that the decoder
 //     would take but the validator would not check.
+//   - A missing required property is named by the property (see
+//     formatError), not by the object that lacks it.
 //   - Arrays are not nullable: "steps": null is not an empty list of steps
 //     (an optional array may still be omitted).
 func installErrorShape() {
 	installErrors.Do(func() {
 		huma.ValidateStrictCasing = true
 		huma.DefaultArrayNullable = false
+		huma.ErrorFormatter = formatError
 		huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
 			var fields []FieldError
 			for _, err := range errs {
@@ -146,16 +154,34 @@ func installErrorShape() {
 	})
 }
 
+// requiredProperties maps the message huma gives a missing required
+// property to the property's name. huma reports that error on the parent
+// object, with the name only inside its text; it formats each such message
+// once per schema, when an operation is registered, through
+// huma.ErrorFormatter: formatError keeps the name there, as an argument.
+var requiredProperties sync.Map // message → property name
+
+// formatError is huma.ErrorFormatter: fmt.Sprintf that remembers the
+// property of each "required property" message it formats.
+func formatError(format string, args ...any) string {
+	msg := fmt.Sprintf(format, args...)
+	if format == validation.MsgExpectedRequiredProperty && len(args) == 1 {
+		if name, ok := args[0].(string); ok {
+			requiredProperties.Store(msg, name)
+		}
+	}
+	return msg
+}
+
 // detailField names the field of a huma error detail; a missing required
 // property is reported on its parent, so name the property itself.
 func detailField(d *huma.ErrorDetail) string {
 	f := fieldName(d.Location)
-	if name, ok := strings.CutPrefix(d.Message, "expected required property "); ok {
-		name = strings.TrimSuffix(name, " to be present")
+	if name, ok := requiredProperties.Load(d.Message); ok {
 		if f == "" {
-			return name
+			return name.(string)
 		}
-		return f + "." + name
+		return f + "." + name.(string)
 	}
 	return f
 }
@@ -205,7 +231,10 @@ func codeFor(status int) string {
 // mapError turns a domain error into the API error: the one place where store
 // and service errors meet HTTP. Internal errors are logged here, by id only.
 func (s *Server) mapError(op string, err error) error {
-	var apiErr *Error
+	var (
+		apiErr *Error
+		item   *scheduler.ItemError
+	)
 	switch {
 	case err == nil:
 		return nil
@@ -213,8 +242,11 @@ func (s *Server) mapError(op string, err error) error {
 		return apiErr
 	case errors.Is(err, store.ErrNotFound):
 		return newError(http.StatusNotFound, CodeNotFound, "not found")
+	case errors.As(err, &item) && errors.Is(item.Err, scheduler.ErrUnknownPatient):
+		// One appointment of POST /v1/appointments/batch.
+		return invalid(fmt.Sprintf("appointments[%d].%s", item.Index, item.Field), msgUnknownPatient)
 	case errors.Is(err, scheduler.ErrUnknownPatient):
-		return invalid(patientField(err), "no patient with this id; PUT /v1/patients/{id} first")
+		return invalid("patient_id", msgUnknownPatient)
 	case errors.Is(err, store.ErrConflict):
 		return newError(http.StatusConflict, CodeConflict, "changed concurrently; retry")
 	case store.IsUnavailable(err):
@@ -230,13 +262,4 @@ func (s *Server) mapError(op string, err error) error {
 	}
 	s.logger.Error("request failed", "op", op, "error", err.Error())
 	return newError(http.StatusInternalServerError, CodeInternal, "internal error")
-}
-
-// patientField names the patient_id at fault, with its batch index if any.
-func patientField(err error) string {
-	msg := err.Error()
-	if i := strings.Index(msg, "]: "); strings.HasPrefix(msg, "appointments[") && i > 0 {
-		return msg[:i+1] + ".patient_id"
-	}
-	return "patient_id"
 }

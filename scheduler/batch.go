@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"context"
-	"fmt"
 	"slices"
 
 	"github.com/beckonhealth/beckon/store"
@@ -46,10 +45,7 @@ func (s *Service) upsertAppointmentBatch(ctx context.Context, q store.Querier, p
 		a.ClinicID = clinicID
 		p, ok := pc.patients[a.PatientID]
 		if !ok {
-			if len(as) > 1 {
-				return nil, fmt.Errorf("appointments[%d]: %w", i, ErrUnknownPatient)
-			}
-			return nil, ErrUnknownPatient
+			return nil, &ItemError{Index: i, Field: "patient_id", Err: ErrUnknownPatient}
 		}
 		var prev *store.Appointment
 		if old, ok := stored[a.ID]; ok {

@@ -39,8 +39,13 @@ const maxConflictRetries = 5
 // UpsertAppointment creates or updates one appointment, re-plans its sends and
 // returns it with every send it has ever had.
 // An Appointment with empty Confirmation keeps the stored confirmation.
+// One appointment is not a batch: an error about it is not an *ItemError.
 func (s *Service) UpsertAppointment(ctx context.Context, a store.Appointment, actor string) (AppointmentResult, error) {
 	res, err := s.UpsertAppointments(ctx, a.ClinicID, []store.Appointment{a}, actor)
+	var item *ItemError
+	if errors.As(err, &item) {
+		return AppointmentResult{}, item.Err
+	}
 	if err != nil {
 		return AppointmentResult{}, err
 	}
@@ -50,7 +55,8 @@ func (s *Service) UpsertAppointment(ctx context.Context, a store.Appointment, ac
 }
 
 // UpsertAppointments applies many appointments of one clinic in one transaction:
-// all of them or none. Results carry no Sends.
+// all of them or none. Results carry no Sends. An error about one of them
+// is an *ItemError naming it.
 func (s *Service) UpsertAppointments(ctx context.Context, clinicID string, as []store.Appointment, actor string) ([]AppointmentResult, error) {
 	var out []AppointmentResult
 	err := s.retryConflicts(ctx, func(q store.Querier) error {

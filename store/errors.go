@@ -29,6 +29,9 @@ func translate(op string, err error) error {
 		return ErrNotFound
 	case isUniqueViolation(err):
 		return fmt.Errorf("%s: %w", op, ErrConflict)
+	case isConflictCheck(err):
+		// Its message says which check failed (Beckon's text, no values).
+		return fmt.Errorf("%s: %w: %w", op, ErrConflict, err)
 	case isUnavailable(err):
 		return fmt.Errorf("store: %s: %w: %w", op, ErrUnavailable, err)
 	case isDataException(err):
@@ -97,12 +100,11 @@ func isUnavailable(err error) bool {
 const pgDataExceptionClass = "22"
 
 // isDataException reports whether the database refused a value itself:
-// PostgreSQL's class 22 (but division by zero, which is Beckon's own
-// doing, see feedWriteOne), SQLite's too big and datatype mismatch.
+// PostgreSQL's class 22, SQLite's too big and datatype mismatch.
 func isDataException(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return strings.HasPrefix(pgErr.Code, pgDataExceptionClass) && pgErr.Code != pgDivisionByZero
+		return strings.HasPrefix(pgErr.Code, pgDataExceptionClass)
 	}
 	var sqlErr *sqlite.Error
 	if errors.As(err, &sqlErr) {

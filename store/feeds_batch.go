@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // FeedBatchQuerier holds the set-at-a-time queries that let the feeds apply
@@ -329,40 +327,35 @@ func (q *queries) feedWriteOne(ctx context.Context, w FeedWrites) error {
 	// (none lost its version race) and, with Verify, the clinic and its
 	// campaigns as planning saw them. The statement's snapshot is taken
 	// before its writes: a change committed after it is one that a
-	// transaction reading them first would have missed too. When a
-	// condition fails the statement divides by zero, which undoes all of
-	// it, in a transaction or not.
-	var conds []string
+	// transaction reading them first would have missed too. Each condition
+	// is given to beckon_require (migration 00009), which raises SQLSTATE
+	// BK409 when it fails: that undoes the whole statement, in a
+	// transaction or not, and translate makes it ErrConflict.
+	var checks []string
 	if appts > 0 {
 		args = append(args, int64(len(w.Appointments)))
-		conds = append(conds, fmt.Sprintf("(SELECT count(*) FROM w%d) = $%d", appts, len(args)))
+		checks = append(checks, fmt.Sprintf(`beckon_require((SELECT count(*) FROM w%d) = $%d,
+			'an appointment is no longer at the version before')`, appts, len(args)))
 	}
 	if w.Verify != nil {
 		args = append(args, w.Verify.Clinic.ID, clinicStamp(w.Verify.Clinic), nullText(campaignsStamp(w.Verify.Campaigns)))
 		clinic, clinicWant, campaignsWant := len(args)-2, len(args)-1, len(args)
-		conds = append(conds,
-			fmt.Sprintf(`(SELECT concat_ws('|', id, name, time_zone, phone, CASE WHEN quiet_enabled THEN 't' ELSE 'f' END,
-				quiet_start_minute, quiet_end_minute, created_at, updated_at) FROM clinics WHERE id = $%d) IS NOT DISTINCT FROM $%d`,
-				clinic, clinicWant),
-			fmt.Sprintf(`(SELECT string_agg(id || ':' || revision || ':' || created_at || ':' || updated_at, ',' ORDER BY id COLLATE "C")
-				FROM campaigns WHERE clinic_id = $%d) IS NOT DISTINCT FROM $%d`, clinic, campaignsWant))
+		checks = append(checks,
+			fmt.Sprintf(`beckon_require((SELECT concat_ws('|', id, name, time_zone, phone, CASE WHEN quiet_enabled THEN 't' ELSE 'f' END,
+				quiet_start_minute, quiet_end_minute, created_at, updated_at) FROM clinics WHERE id = $%d) IS NOT DISTINCT FROM $%d,
+				'the clinic changed since planning')`, clinic, clinicWant),
+			fmt.Sprintf(`beckon_require((SELECT string_agg(id || ':' || revision || ':' || created_at || ':' || updated_at, ',' ORDER BY id COLLATE "C")
+				FROM campaigns WHERE clinic_id = $%d) IS NOT DISTINCT FROM $%d,
+				'the campaigns changed since planning')`, clinic, campaignsWant))
 	}
-	if len(conds) == 0 {
-		conds = append(conds, "TRUE")
+	if len(checks) == 0 {
+		checks = append(checks, "TRUE")
 	}
-	fmt.Fprintf(&b, "\nSELECT 1 / CASE WHEN %s THEN 1 ELSE 0 END", strings.Join(conds, " AND "))
-	var one int
-	err := q.db.QueryRowContext(ctx, b.String(), args...).Scan(&one)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == pgDivisionByZero {
-		return ErrConflict
-	}
+	fmt.Fprintf(&b, "\nSELECT %s", strings.Join(checks, " AND "))
+	var held bool
+	err := q.db.QueryRowContext(ctx, b.String(), args...).Scan(&held)
 	return translate("feed.write", err)
 }
-
-// pgDivisionByZero is the SQLSTATE of feedWriteOne's failed conditions
-// (nothing else in that statement divides).
-const pgDivisionByZero = "22012"
 
 // clinicStamp is the clinic's columns as feedWriteOne's condition joins them.
 func clinicStamp(c Clinic) string {

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +29,15 @@ func TestFeedBatch(t *testing.T) {
 				FeedStates: []store.FeedState{{ClinicID: b.clinic.ID, AppointmentID: "A-1", SourceAt: b.now, Digest: sendID, UpdatedAt: b.now}},
 				Inbound:    []store.InboundMessage{{ID: "inb_" + sendID, ClinicID: b.clinic.ID, Transport: store.TransportMLLP, Format: store.FormatHL7v2, Raw: []byte("MSH|"), Outcome: "AA", Result: store.FeedApplied, AppointmentID: "A-1", ReceivedAt: b.now}},
 				Now:        b.now,
+			}
+		}
+		// conflict checks that err is ErrConflict and, on PostgreSQL, that
+		// it names the check of the one statement that failed.
+		conflict := func(t *testing.T, b *bundle, what string, err error, check string) {
+			t.Helper()
+			isErr(t, what, err, store.ErrConflict)
+			if b.st.Dialect() == store.DialectPostgres && !strings.Contains(err.Error(), "beckon: conflict: "+check) {
+				t.Fatalf("%s: err = %v, want the check %q named", what, err, check)
 			}
 		}
 		nothingOf := func(t *testing.T, b *bundle, sendID string) {
@@ -78,7 +88,7 @@ func TestFeedBatch(t *testing.T) {
 			noErr(t, "put v2", b.st.AppointmentPut(b.ctx, a, 1))
 			w := writes(b, 2, "s2")
 			w.Patients[0].FirstName = "Bo"
-			isErr(t, "stale write", b.st.FeedWrite(b.ctx, w), store.ErrConflict)
+			conflict(t, b, "stale write", b.st.FeedWrite(b.ctx, w), "an appointment is no longer at the version before")
 			nothingOf(t, b, "s2")
 			p, err := b.st.PatientGet(b.ctx, b.clinic.ID, "P-1")
 			noErr(t, "patient", err)
@@ -100,7 +110,7 @@ func TestFeedBatch(t *testing.T) {
 			noErr(t, "campaign v2", b.st.CampaignPut(b.ctx, c2, 1))
 			w = writes(b, 2, "s2")
 			w.Verify = &store.FeedPlan{Clinic: clinic, Campaigns: []store.Campaign{c}}
-			isErr(t, "stale campaign", b.st.FeedWrite(b.ctx, w), store.ErrConflict)
+			conflict(t, b, "stale campaign", b.st.FeedWrite(b.ctx, w), "the campaigns changed since planning")
 			nothingOf(t, b, "s2")
 
 			// The clinic changed since.
@@ -108,7 +118,7 @@ func TestFeedBatch(t *testing.T) {
 			moved.TimeZone, moved.UpdatedAt = "Asia/Tokyo", clinic.UpdatedAt.Add(time.Second)
 			noErr(t, "clinic update", b.st.ClinicUpdate(b.ctx, moved))
 			w.Verify = &store.FeedPlan{Clinic: clinic, Campaigns: []store.Campaign{c2}}
-			isErr(t, "stale clinic", b.st.FeedWrite(b.ctx, w), store.ErrConflict)
+			conflict(t, b, "stale clinic", b.st.FeedWrite(b.ctx, w), "the clinic changed since planning")
 			nothingOf(t, b, "s2")
 
 			w.Verify = &store.FeedPlan{Clinic: moved, Campaigns: []store.Campaign{c2}}

@@ -1,10 +1,13 @@
 package store
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 func TestSQLiteRebind(t *testing.T) {
@@ -85,5 +88,26 @@ func TestTimeScan(t *testing.T) {
 	nyc := time.FixedZone("EST", -5*3600)
 	if got := msArg(time.Date(2026, 1, 1, 7, 0, 0, 999_999, nyc)); got != time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC).UnixMilli() {
 		t.Errorf("msArg = %v", got)
+	}
+}
+
+// Only beckon_require's SQLSTATE is a conflict: not another exception raised
+// by PL/pgSQL (P0001), not a division by zero (a value the database refused).
+func TestTranslateConflictCheck(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		code     string
+		conflict bool
+		invalid  bool
+	}{
+		{pgConflictCheck, true, false},
+		{"P0001", false, false},
+		{"22012", false, true},
+		{pgUniqueViolation, true, false},
+	} {
+		err := translate("op", &pgconn.PgError{Code: tc.code, Message: "m"})
+		if errors.Is(err, ErrConflict) != tc.conflict || errors.Is(err, ErrInvalidData) != tc.invalid {
+			t.Errorf("SQLSTATE %s: %v; want conflict %t, invalid data %t", tc.code, err, tc.conflict, tc.invalid)
+		}
 	}
 }

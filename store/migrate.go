@@ -15,7 +15,9 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migrate applies the pending migrations. On PostgreSQL a session advisory
+// migrate applies the pending migrations: the SQL files of migrations/, the
+// same on both dialects, and 00009, which installs PostgreSQL's
+// beckon_require (conflict_check.go). On PostgreSQL a session advisory
 // lock, one per database and schema, makes processes starting together wait
 // for each other instead of racing.
 func migrate(ctx context.Context, db *sql.DB, dialect string) error {
@@ -24,7 +26,7 @@ func migrate(ctx context.Context, db *sql.DB, dialect string) error {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	gooseDialect := goose.DialectSQLite3
-	var opts []goose.ProviderOption
+	opts := []goose.ProviderOption{goose.WithGoMigrations(requireMigration(dialect))}
 	if dialect == DialectPostgres {
 		gooseDialect = goose.DialectPostgres
 		id, err := migrationLockID(ctx, db)
