@@ -3,8 +3,8 @@
 // bare asynq server on the same Redis, lateness at a steady rate (in this
 // process, and through separate `beckon scheduler` and `beckon worker`
 // processes), Redis growth for appointments beyond the horizon, and peak
-// memory. It uses PostgreSQL and
-// Redis when DATABASE_URL and REDIS_URL are set, the embedded defaults otherwise.
+// memory. It uses PostgreSQL and Redis when DATABASE_URL and REDIS_URL are
+// set, the embedded defaults otherwise.
 package main
 
 import (
@@ -61,16 +61,16 @@ func main() {
 	flag.IntVar(&cfg.appointments, "appointments", 100_000, "appointments to ingest (three-step campaign, 30 days ahead)")
 	flag.IntVar(&cfg.sends, "sends", 50_000, "sends due at once for the delivery phase")
 	flag.IntVar(&cfg.hl7, "hl7", 20_000, "SIU S12 messages for the mllp phase")
-	flag.IntVar(&cfg.rate, "rate", 500, "sends per second for the timing phase")
-	flag.DurationVar(&cfg.duration, "duration", 60*time.Second, "length of the timing phase")
+	flag.IntVar(&cfg.rate, "rate", 500, "sends per second for the timing phases")
+	flag.DurationVar(&cfg.duration, "duration", 60*time.Second, "length of the timing phases")
 	flag.IntVar(&cfg.concurrency, "concurrency", 500, "deliveries at once (asynq concurrency), for Beckon and bare asynq alike")
 	flag.DurationVar(&cfg.pollInterval, "poll-interval", 100*time.Millisecond, "asynq's poll for due tasks (BECKON_POLL_INTERVAL), in this process and the beckon processes")
 	flag.StringVar(&cfg.due, "due", dueWholeSeconds, "timing phases: each second's sends due at the whole second (second), as reminders of appointments on whole minutes are, or evenly through each second (spread)")
 	flag.StringVar(&cfg.phases, "phases", "ingest,mllp,delivery,timing,procs", "phases to run")
 	flag.StringVar(&cfg.beckon, "beckon", "", "the beckon binary for the procs phase (default: go build it from this module)")
-	flag.IntVar(&cfg.workers, "workers", 1, "`beckon worker` processes in the procs phase")
+	flag.IntVar(&cfg.workers, "workers", 1, "beckon worker processes in the procs phase")
+	flag.IntVar(&cfg.schedulers, "schedulers", 1, "beckon scheduler processes in the procs phase")
 	flag.Float64Var(&cfg.senderRate, "sender-rate", 1e6, "the SMS sender's rate in the procs phase (BECKON_TWILIO_PER_SECOND); the default never makes a send wait, as this process does not pace")
-	flag.IntVar(&cfg.schedulers, "schedulers", 1, "`beckon scheduler` processes in the procs phase")
 	flag.BoolVar(&cfg.json, "json", false, "print JSON instead of a table")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.StringVar(&cfg.memProfile, "memprofile", "", "write a heap profile of the whole run to this file, and of each phase as it ends to this file.<phase>")
