@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strconv"
 	"time"
@@ -79,27 +78,19 @@ func (s *stack) benchProcs(ctx context.Context) (_ []result, err error) {
 	}
 	idle := snap().since(idleFrom)
 
-	c, err := s.plannedClinic(ctx, "procs")
+	r, err := s.bookSteady(ctx, "procs")
 	if err != nil {
 		return nil, err
-	}
-	start := s.arrivals.count()
-	k, first, err := s.bookSteady(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	if time.Now().After(first) {
-		return nil, fmt.Errorf("booking took longer than the lead time; sends were due before it ended")
 	}
 	// Sending: from the first due time to the last arrival.
 	atFirst := make(chan snapshot, 1)
-	timer := time.AfterFunc(time.Until(first), func() { atFirst <- snap() })
+	timer := time.AfterFunc(time.Until(r.first), func() { atFirst <- snap() })
 	defer timer.Stop()
-	if _, err := s.arrivals.wait(ctx, start+k, first.Add(s.cfg.duration+10*time.Minute)); err != nil {
+	if _, err := s.arrivals.wait(ctx, r.start+r.k, r.first.Add(s.cfg.duration+10*time.Minute)); err != nil {
 		return nil, err
 	}
 	sending := snap().since(<-atFirst)
-	l, err := s.lateness(ctx, c, start, k, first)
+	l, err := s.lateness(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +117,7 @@ func (s *stack) benchProcs(ctx context.Context) (_ []result, err error) {
 		)
 	}
 	rs = append(rs,
-		result{"procs", "worker processes' CPU per message", float64(sending.workerCPU.Microseconds()) / float64(k), "µs"},
+		result{"procs", "worker processes' CPU per message", float64(sending.workerCPU.Microseconds()) / float64(r.k), "µs"},
 		result{"procs", "peak RSS of a worker process", float64(maxRSS(workers)) / (1 << 20), "MiB"},
 		result{"procs", "peak RSS of a scheduler process", float64(maxRSS(schedulers)) / (1 << 20), "MiB"},
 		result{"procs", "warnings and errors logged", float64(warningsOf(append(workers, schedulers...))), "count"},

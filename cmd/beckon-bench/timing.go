@@ -2,66 +2,75 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
 	"github.com/beckonhealth/beckon/store"
 )
 
-// benchTiming spreads sends evenly at the configured rate and measures how
-// late each reached the stand-in, delivered by this process.
+// benchTiming books sends at the configured rate and measures how late each
+// reached the stand-in, delivered by this process.
 func (s *stack) benchTiming(ctx context.Context) ([]result, error) {
-	c, err := s.plannedClinic(ctx, "timing")
+	r, err := s.bookSteady(ctx, "timing")
 	if err != nil {
 		return nil, err
 	}
-	start := s.arrivals.count()
-	k, first, err := s.bookSteady(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	l, err := s.lateness(ctx, c, start, k, first)
+	l, err := s.lateness(ctx, r)
 	if err != nil {
 		return nil, err
 	}
 	return l.results("timing", s.cfg.rate), nil
 }
 
-// bookSteady books sends due evenly at the configured rate for the
-// configured duration, the first a little after booking ends; it returns
-// how many and when the first is due.
-func (s *stack) bookSteady(ctx context.Context, c store.Clinic) (k int, first time.Time, err error) {
-	k = int(float64(s.cfg.rate) * s.cfg.duration.Seconds())
-	first = time.Now().Add(leadTime(k)).Truncate(time.Second)
-	step := time.Second / time.Duration(s.cfg.rate)
-	due := func(i int) time.Time { return first.Add(time.Duration(i) * step) }
-	if s.cfg.due == dueWholeSeconds {
-		due = func(i int) time.Time { return first.Add(time.Duration(i/s.cfg.rate) * time.Second) }
+// steady is sends booked at a steady rate for one clinic.
+type steady struct {
+	clinic store.Clinic
+	start  int       // arrivals at the stand-in before these sends
+	k      int       // how many
+	first  time.Time // the first due time
+}
+
+// bookSteady makes a clinic and books its sends due at the configured rate
+// for the configured duration (placed within each second as -due says), the
+// first a little after booking ends.
+func (s *stack) bookSteady(ctx context.Context, name string) (steady, error) {
+	c, err := s.plannedClinic(ctx, name)
+	if err != nil {
+		return steady{}, err
 	}
-	err = s.book(ctx, c, k, due)
-	return k, first, err
+	r := steady{clinic: c, start: s.arrivals.count(), k: int(float64(s.cfg.rate) * s.cfg.duration.Seconds())}
+	r.first = time.Now().Add(leadTime(r.k)).Truncate(time.Second)
+	step := time.Second / time.Duration(s.cfg.rate)
+	due := func(i int) time.Time { return r.first.Add(time.Duration(i) * step) }
+	if s.cfg.due == dueWholeSeconds {
+		due = func(i int) time.Time { return r.first.Add(time.Duration(i/s.cfg.rate) * time.Second) }
+	}
+	if err := s.book(ctx, c, r.k, due); err != nil {
+		return r, err
+	}
+	if time.Now().After(r.first) {
+		return r, fmt.Errorf("booking took longer than the lead time; sends were due before it ended")
+	}
+	return r, nil
 }
 
 // late is how late each send reached the stand-in after its due time, in
-// order, and when the last one arrived.
+// order, and how many arrived before it.
 type late struct {
 	sorted []time.Duration
 	early  int
-	last   time.Time
 }
 
-// lateness waits for the k sends of clinic c (arrivals from index start on)
-// and measures them.
-func (s *stack) lateness(ctx context.Context, c store.Clinic, start, k int, first time.Time) (late, error) {
+// lateness waits for the sends of r and measures them.
+func (s *stack) lateness(ctx context.Context, r steady) (late, error) {
 	var l late
-	last, err := s.arrivals.wait(ctx, start+k, first.Add(s.cfg.duration+10*time.Minute))
-	if err != nil {
+	if _, err := s.arrivals.wait(ctx, r.start+r.k, r.first.Add(s.cfg.duration+10*time.Minute)); err != nil {
 		return l, err
 	}
-	l.last = last
-	times, sends := s.arrivals.since(start)
+	times, sends := s.arrivals.since(r.start)
 	for i, at := range times {
-		sd, err := s.st.SendGet(ctx, c.ID, sends[i])
+		sd, err := s.st.SendGet(ctx, r.clinic.ID, sends[i])
 		if err != nil {
 			return l, err
 		}
