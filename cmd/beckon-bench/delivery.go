@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -145,47 +144,4 @@ func (s *stack) bareAsynq(ctx context.Context, m int) (rate float64, cpu time.Du
 		return 0, 0, ctx.Err()
 	}
 	return float64(m) / time.Since(began).Seconds(), cpuTime() - cpuBefore, nil
-}
-
-// benchTiming spreads sends evenly at the configured rate and measures how
-// late each reached the stand-in.
-func (s *stack) benchTiming(ctx context.Context) ([]result, error) {
-	c, err := s.plannedClinic(ctx, "timing")
-	if err != nil {
-		return nil, err
-	}
-	k := int(float64(s.cfg.rate) * s.cfg.duration.Seconds())
-	first := time.Now().Add(leadTime(k)).Truncate(time.Second)
-	step := time.Second / time.Duration(s.cfg.rate)
-	if err := s.book(ctx, c, k, func(i int) time.Time { return first.Add(time.Duration(i) * step) }); err != nil {
-		return nil, err
-	}
-	start := s.arrivals.count()
-	if _, err := s.arrivals.wait(ctx, start+k, first.Add(s.cfg.duration+10*time.Minute)); err != nil {
-		return nil, err
-	}
-	var late []time.Duration
-	early := 0
-	times, sends := s.arrivals.since(start)
-	for i, at := range times {
-		sd, err := s.st.SendGet(ctx, c.ID, sends[i])
-		if err != nil {
-			return nil, err
-		}
-		d := at.Sub(sd.DueAt)
-		if d < 0 {
-			early++
-		}
-		late = append(late, d)
-	}
-	slices.Sort(late)
-	pct := func(p float64) float64 { return late[int(p*float64(len(late)-1))].Seconds() * 1000 }
-	return []result{
-		{"timing", "sends", float64(k), "count"},
-		{"timing", "rate", float64(s.cfg.rate), "1/s"},
-		{"timing", "lateness p50", pct(0.50), "ms"},
-		{"timing", "lateness p99", pct(0.99), "ms"},
-		{"timing", "lateness max", pct(1), "ms"},
-		{"timing", "sent early", float64(early), "count"},
-	}, nil
 }

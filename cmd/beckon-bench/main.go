@@ -1,8 +1,10 @@
 // Command beckon-bench measures Beckon's real code paths on this machine:
 // ingest through the REST API, delivery through the Twilio stand-in against a
-// bare asynq server on the same Redis, lateness at a steady rate, Redis growth
-// for appointments beyond the horizon, and peak memory. It uses PostgreSQL and
-// Redis when DATABASE_URL and REDIS_URL are set, the embedded defaults otherwise.
+// bare asynq server on the same Redis, lateness at a steady rate (in this
+// process, and through separate `beckon scheduler` and `beckon worker`
+// processes), Redis growth for appointments beyond the horizon, and peak
+// memory. It uses PostgreSQL and Redis when DATABASE_URL and REDIS_URL are
+// set, the embedded defaults otherwise.
 package main
 
 import (
@@ -28,10 +30,18 @@ type config struct {
 	hl7          int
 	duration     time.Duration
 	concurrency  int
+	pollInterval time.Duration
+	due          string // dueSpread or dueWholeSeconds
 	phases       string
 	json         bool
 	cpuProfile   string
 	memProfile   string
+	// The procs phase: the beckon binary (empty: build it), and how many
+	// worker and scheduler processes run it.
+	beckon     string
+	workers    int
+	schedulers int
+	senderRate float64 // BECKON_TWILIO_PER_SECOND
 }
 
 // result is one measured figure.
@@ -51,10 +61,16 @@ func main() {
 	flag.IntVar(&cfg.appointments, "appointments", 100_000, "appointments to ingest (three-step campaign, 30 days ahead)")
 	flag.IntVar(&cfg.sends, "sends", 50_000, "sends due at once for the delivery phase")
 	flag.IntVar(&cfg.hl7, "hl7", 20_000, "SIU S12 messages for the mllp phase")
-	flag.IntVar(&cfg.rate, "rate", 500, "sends per second for the timing phase")
-	flag.DurationVar(&cfg.duration, "duration", 60*time.Second, "length of the timing phase")
+	flag.IntVar(&cfg.rate, "rate", 500, "sends per second for the timing phases")
+	flag.DurationVar(&cfg.duration, "duration", 60*time.Second, "length of the timing phases")
 	flag.IntVar(&cfg.concurrency, "concurrency", 500, "deliveries at once (asynq concurrency), for Beckon and bare asynq alike")
-	flag.StringVar(&cfg.phases, "phases", "ingest,mllp,delivery,timing", "phases to run")
+	flag.DurationVar(&cfg.pollInterval, "poll-interval", 100*time.Millisecond, "asynq's poll for due tasks (BECKON_POLL_INTERVAL), in this process and the beckon processes")
+	flag.StringVar(&cfg.due, "due", dueWholeSeconds, "timing phases: each second's sends due at the whole second (second), as reminders of appointments on whole minutes are, or evenly through each second (spread)")
+	flag.StringVar(&cfg.phases, "phases", "ingest,mllp,delivery,timing,procs", "phases to run")
+	flag.StringVar(&cfg.beckon, "beckon", "", "the beckon binary for the procs phase (default: go build it from this module)")
+	flag.IntVar(&cfg.workers, "workers", 1, "beckon worker processes in the procs phase")
+	flag.IntVar(&cfg.schedulers, "schedulers", 1, "beckon scheduler processes in the procs phase")
+	flag.Float64Var(&cfg.senderRate, "sender-rate", 1e6, "the SMS sender's rate in the procs phase (BECKON_TWILIO_PER_SECOND); the default never makes a send wait, as this process does not pace")
 	flag.BoolVar(&cfg.json, "json", false, "print JSON instead of a table")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.StringVar(&cfg.memProfile, "memprofile", "", "write a heap profile of the whole run to this file, and of each phase as it ends to this file.<phase>")
@@ -100,10 +116,10 @@ func report(cfg config, results []result) {
 	if cfg.json {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(map[string]any{"backend": backend(), "results": results})
+		_ = enc.Encode(map[string]any{"backend": backend(), "due": cfg.due, "results": results})
 		return
 	}
-	fmt.Printf("backend: %s\n\n", backend())
+	fmt.Printf("backend: %s\ntiming phases: sends due %s\n\n", backend(), dueDescription[cfg.due])
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "phase\tmetric\tvalue\tunit\t")
 	for _, r := range results {
@@ -135,6 +151,9 @@ func backend() string {
 }
 
 func run(ctx context.Context, cfg config) ([]result, error) {
+	if _, ok := dueDescription[cfg.due]; !ok {
+		return nil, fmt.Errorf("-due %q: use %s or %s", cfg.due, dueWholeSeconds, dueSpread)
+	}
 	s, err := newStack(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -142,10 +161,11 @@ func run(ctx context.Context, cfg config) ([]result, error) {
 	defer s.close()
 	var all []result
 	for _, phase := range strings.Split(cfg.phases, ",") {
+		phase = strings.TrimSpace(phase)
 		resetPeakRSS()
 		var rs []result
 		var err error
-		switch strings.TrimSpace(phase) {
+		switch phase {
 		case "ingest":
 			rs, err = s.benchIngest(ctx)
 		case "delivery":
@@ -154,15 +174,19 @@ func run(ctx context.Context, cfg config) ([]result, error) {
 			rs, err = s.benchTiming(ctx)
 		case "mllp":
 			rs, err = s.benchMLLP(ctx)
+		case "procs":
+			rs, err = s.benchProcs(ctx)
 		default:
 			return nil, fmt.Errorf("unknown phase %q", phase)
 		}
 		if err != nil {
 			return all, fmt.Errorf("%s: %w", phase, err)
 		}
-		rs = append(rs, result{Phase: phase, Metric: "peak RSS", Value: float64(peakRSS()) / (1 << 20), Unit: "MiB"})
+		if phase != "procs" { // there Beckon is in other processes, which report their own
+			rs = append(rs, result{Phase: phase, Metric: "peak RSS", Value: float64(peakRSS()) / (1 << 20), Unit: "MiB"})
+		}
 		if cfg.memProfile != "" {
-			writeHeapProfile(cfg.memProfile + "." + strings.TrimSpace(phase))
+			writeHeapProfile(cfg.memProfile + "." + phase)
 		}
 		all = append(all, rs...)
 	}

@@ -13,8 +13,12 @@ import (
 func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
 // peakRSS is the process's peak resident set size in bytes since the last reset.
-func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
+func peakRSS() int64 { return statusPeakRSS("/proc/self/status") }
+
+// statusPeakRSS reads the peak resident set size (VmHWM) in bytes from a
+// process's /proc status file, or -1.
+func statusPeakRSS(path string) int64 {
+	f, err := os.Open(path)
 	if err != nil {
 		return -1
 	}

@@ -31,18 +31,24 @@ import (
 // stack is Beckon's real code paths wired as `beckon serve` wires them, with
 // the Twilio stand-in as the SMS provider.
 type stack struct {
-	cfg     config
-	logger  *slog.Logger
-	st      store.Store
-	dbPath  string // SQLite file, for its size
-	schema  string // PostgreSQL schema, dropped at the end
-	rdb     *redis.Client
-	mini    *miniredis.Miniredis
-	client  *asynq.Client
-	svc     *scheduler.Service
-	httpSrv *httptest.Server
-	pump    *scheduler.Pump
-	server  *asynq.Server
+	cfg    config
+	logger *slog.Logger
+	st     store.Store
+	dbPath string // SQLite file, for its size
+	dsn    string // the database, as the beckon processes open it
+	// redisURL is the Redis, as the beckon processes reach it (the
+	// in-process one listens on loopback).
+	redisURL string
+	schema   string // PostgreSQL schema, dropped at the end
+	rdb      *redis.Client
+	mini     *miniredis.Miniredis
+	client   *asynq.Client
+	svc      *scheduler.Service
+	httpSrv  *httptest.Server
+	pump     *scheduler.Pump
+	server   *asynq.Server // nil while stopped
+	// deliverer is the in-process delivery handler.
+	deliverer *worker.Deliverer
 	// standIn is the Twilio stand-in, a child process; arrivals is what it
 	// reported receiving.
 	standIn  *standIn
@@ -90,8 +96,9 @@ func newStack(ctx context.Context, cfg config) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.st = st
+	s.st, s.dsn = st, dsn
 	if u := os.Getenv("REDIS_URL"); u != "" {
+		s.redisURL = u
 		opt, err := redis.ParseURL(u)
 		if err != nil {
 			return nil, err
@@ -103,6 +110,7 @@ func newStack(ctx context.Context, cfg config) (*stack, error) {
 			return nil, err
 		}
 		s.rdb = redis.NewClient(&redis.Options{Addr: s.mini.Addr()})
+		s.redisURL = "redis://" + s.mini.Addr()
 	}
 	s.client = asynq.NewClientFromRedisClient(s.rdb)
 	clock := scheduler.SystemClock{}
@@ -123,18 +131,34 @@ func newStack(ctx context.Context, cfg config) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := worker.NewDeliverer(st, channels.Static{store.ChannelSMS: sms}, clock, s.logger, worker.Config{})
-	mux := asynq.NewServeMux()
-	mux.Handle(scheduler.TypeDeliver, d)
-	s.server = asynq.NewServerFromRedisClient(s.rdb, serverConfig(cfg, s.queue, s.logger))
-	if err := s.server.Start(mux); err != nil {
-		return nil, err
-	}
+	s.deliverer = worker.NewDeliverer(st, channels.Static{store.ChannelSMS: sms}, clock, s.logger, worker.Config{})
 	s.pump = scheduler.NewPump(st, s.client, clock, s.logger, scheduler.PumpConfig{Queue: s.queue})
-	if err := s.pump.Start(ctx); err != nil {
+	if err := s.startServing(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// startServing starts the in-process asynq server and pump.
+func (s *stack) startServing(ctx context.Context) error {
+	mux := asynq.NewServeMux()
+	mux.Handle(scheduler.TypeDeliver, s.deliverer)
+	s.server = asynq.NewServerFromRedisClient(s.rdb, serverConfig(s.cfg, s.queue, s.logger))
+	if err := s.server.Start(mux); err != nil {
+		s.server = nil
+		return err
+	}
+	return s.pump.Start(ctx)
+}
+
+// stopServing stops the in-process pump and asynq server (while Beckon
+// processes of their own deliver instead).
+func (s *stack) stopServing() {
+	s.pump.Stop()
+	if s.server != nil {
+		s.server.Shutdown()
+		s.server = nil
+	}
 }
 
 // serverConfig is the asynq configuration `beckon serve` uses, for a queue.
@@ -142,8 +166,8 @@ func serverConfig(cfg config, queue string, logger *slog.Logger) asynq.Config {
 	return asynq.Config{
 		Concurrency:              cfg.concurrency,
 		Queues:                   map[string]int{queue: 1},
-		TaskCheckInterval:        100 * time.Millisecond,
-		DelayedTaskCheckInterval: 100 * time.Millisecond,
+		TaskCheckInterval:        cfg.pollInterval,
+		DelayedTaskCheckInterval: cfg.pollInterval,
 		IsFailure:                func(err error) bool { return !errors.Is(err, worker.ErrBusy) },
 		LogLevel:                 asynq.FatalLevel,
 		ErrorHandler:             worker.TaskErrorHandler(logger),
@@ -202,8 +226,7 @@ func (s *stack) dbSize(ctx context.Context) int64 {
 }
 
 func (s *stack) close() {
-	s.pump.Stop()
-	s.server.Shutdown()
+	s.stopServing()
 	s.httpSrv.Close()
 	_ = s.standIn.close()
 	_ = s.rdb.Close()
