@@ -8,7 +8,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/beckonhealth/beckon/channels/twiliofake"
+	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
 )
 
 // idleWindow is how long the procs phase watches Redis while the beckon
@@ -144,8 +144,8 @@ func (s *stack) beckonEnv(queue string) []string {
 		"BECKON_CHANNEL=providers",
 		// Twilio's status callbacks go nowhere: the stand-in does not send them.
 		"BECKON_PUBLIC_URL=http://127.0.0.1:9",
-		"BECKON_TWILIO_ACCOUNT_SID=" + twiliofake.AccountSID,
-		"BECKON_TWILIO_AUTH_TOKEN=" + twiliofake.AuthToken,
+		"BECKON_TWILIO_ACCOUNT_SID=" + twiliotest.AccountSID,
+		"BECKON_TWILIO_AUTH_TOKEN=" + twiliotest.AuthToken,
 		"BECKON_TWILIO_FROM=+14155550100",
 		"BECKON_TWILIO_BASE_URL=" + s.standIn.URL,
 		"BECKON_TWILIO_PER_SECOND=" + strconv.FormatFloat(s.cfg.senderRate, 'f', -1, 64),
