@@ -253,6 +253,15 @@ func sendTaskID(s store.Send) string { return s.ID }
 // send's own task.
 func staleTaskID(s store.Send) string { return s.ID + ":claim:" + s.ClaimToken }
 
+// processAt is when asynq should hand a send due at due to a worker. asynq
+// files a scheduled task under its whole second and forwards it once that
+// second has begun, so a send due mid-second arrives a little early and the
+// worker holds it to its exact time; but one due on a whole second (most
+// are: appointments start on whole minutes) would arrive only after its
+// second began plus a poll interval, 100-300 ms late. A millisecond earlier
+// files it in the second before, so it too arrives early and goes on time.
+func processAt(due time.Time) time.Time { return due.Add(-time.Millisecond) }
+
 // enqueue hands sends to asynq under the given task ids and records that it did.
 func (p *Pump) enqueue(ctx context.Context, sends []store.Send, taskID func(store.Send) string) (enqueued, present int, err error) {
 	handed, fresh, gerr := p.enqueueEach(ctx, len(sends), func(i int) (*asynq.Task, string, []asynq.Option, error) {
@@ -260,7 +269,7 @@ func (p *Pump) enqueue(ctx context.Context, sends []store.Send, taskID func(stor
 		task, err := NewDeliverTask(sd)
 		return task, "send " + sd.ID, []asynq.Option{
 			asynq.TaskID(taskID(sd)),
-			asynq.ProcessAt(sd.DueAt),
+			asynq.ProcessAt(processAt(sd.DueAt)),
 			asynq.Queue(p.cfg.Queue),
 			asynq.MaxRetry(p.cfg.MaxRetry),
 		}, err

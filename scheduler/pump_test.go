@@ -83,8 +83,16 @@ func TestPumpEnqueuesOnlyInsideTheHorizon(t *testing.T) {
 		t.Fatalf("stats %+v, want 1 enqueued", s)
 	}
 	info, ok := b.task(soon.ID)
-	if !ok || info.State != asynq.TaskStateScheduled || info.NextProcessAt.Unix() != soon.DueAt.Unix() {
+	if !ok || info.State != asynq.TaskStateScheduled || info.NextProcessAt.Unix() != soon.DueAt.Add(-time.Millisecond).Unix() {
 		t.Fatalf("task of the send due soon: %+v (found %v), want scheduled at %s", info, ok, soon.DueAt)
+	}
+	// A send due on a whole second is filed in the second before, so that
+	// asynq hands it over early and the worker holds it to its exact time.
+	whole := b.send(t, now.Truncate(time.Second).Add(2*time.Minute))
+	b.clock.Advance(time.Second)
+	b.run(t)
+	if info, ok := b.task(whole.ID); !ok || info.NextProcessAt.Unix() != whole.DueAt.Unix()-1 {
+		t.Fatalf("task of a send due on a whole second: %+v (found %v), want filed in the second before %s", info, ok, whole.DueAt)
 	}
 	if _, ok := b.task(later.ID); ok {
 		t.Fatal("a send beyond the horizon is in Redis")
