@@ -2,10 +2,11 @@ package api
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"sync"
 	"time"
 
+	"github.com/beckonhealth/beckon/coalesce"
 	"github.com/beckonhealth/beckon/store"
 )
 
@@ -24,16 +25,8 @@ const (
 type inboxWriter struct {
 	put func(ctx context.Context, entries []store.StatusInboxEntry) error
 
-	mu      sync.Mutex
-	queue   []*inboxPost // waiting for a write
-	writing int          // writes in flight
-}
-
-// inboxPost is one request's statuses and, once written, the outcome.
-type inboxPost struct {
-	entries []store.StatusInboxEntry
-	err     error
-	done    chan struct{}
+	once  sync.Once
+	posts *coalesce.Batcher[[]store.StatusInboxEntry, error]
 }
 
 // write stores the entries (in one transaction, possibly shared with other
@@ -41,73 +34,43 @@ type inboxPost struct {
 // for the write even if ctx ends, so that the caller knows whether the
 // statuses were taken (the write is bounded by inboxTimeout).
 func (w *inboxWriter) write(ctx context.Context, entries []store.StatusInboxEntry) error {
-	post := &inboxPost{entries: entries, done: make(chan struct{})}
-	w.mu.Lock()
-	w.queue = append(w.queue, post)
-	start := w.writing < inboxWriters
-	if start {
-		w.writing++
-	}
-	w.mu.Unlock()
-	if start {
-		go w.run(context.WithoutCancel(ctx))
-	}
-	<-post.done
-	return post.err
-}
-
-// run writes groups of waiting posts until none is left.
-func (w *inboxWriter) run(ctx context.Context) {
-	for group := w.next(); len(group) > 0; group = w.next() {
-		err := w.store(ctx, group)
-		if err != nil && len(group) > 1 {
-			// One post's bad status must not cost the others theirs: each
-			// is written again on its own.
-			for _, p := range group {
-				p.err = w.store(ctx, []*inboxPost{p})
-				close(p.done)
-			}
-			continue
+	w.once.Do(func() {
+		w.posts = &coalesce.Batcher[[]store.StatusInboxEntry, error]{
+			Max: inboxGroupRows, Lanes: inboxWriters, Timeout: inboxTimeout,
+			Weight: func(post []store.StatusInboxEntry) int { return len(post) },
+			Run:    w.store,
 		}
-		for _, p := range group {
-			p.err = err
-			close(p.done)
-		}
-	}
+	})
+	res, err := w.posts.Do(ctx, entries)
+	return errors.Join(err, res)
 }
 
-// next takes the posts of the next write off the queue: at least one, and
-// then as many as fit in inboxGroupRows. Without any, the writer ends.
-func (w *inboxWriter) next() []*inboxPost {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	n, rows := 0, 0
-	for n < len(w.queue) && (n == 0 || rows+len(w.queue[n].entries) <= inboxGroupRows) {
-		rows += len(w.queue[n].entries)
-		n++
+// queued is how many posts wait for a write.
+func (w *inboxWriter) queued() int {
+	if w.posts == nil {
+		return 0
 	}
-	if n == 0 {
-		w.writing--
-		return nil
-	}
-	group := make([]*inboxPost, n)
-	copy(group, w.queue)
-	w.queue = append(w.queue[:0], w.queue[n:]...)
-	return group
+	return w.posts.Pending()
 }
 
-// store writes the posts' statuses in one transaction.
-func (w *inboxWriter) store(ctx context.Context, posts []*inboxPost) (err error) {
+// store writes the posts' statuses in one transaction. One post's bad status
+// must not cost the others theirs: when the shared write fails, each post is
+// written again on its own.
+func (w *inboxWriter) store(ctx context.Context, posts [][]store.StatusInboxEntry) ([]error, error) {
 	var all []store.StatusInboxEntry
 	for _, p := range posts {
-		all = append(all, p.entries...)
+		all = append(all, p...)
 	}
-	ctx, cancel := context.WithTimeout(ctx, inboxTimeout)
-	defer cancel()
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("status inbox write panicked: %v", r)
+	out := make([]error, len(posts))
+	err := w.put(ctx, all)
+	if err == nil || len(posts) == 1 {
+		for i := range out {
+			out[i] = err
 		}
-	}()
-	return w.put(ctx, all)
+		return out, nil
+	}
+	for i, p := range posts {
+		out[i] = w.put(ctx, p)
+	}
+	return out, nil
 }

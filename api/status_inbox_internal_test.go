@@ -72,11 +72,7 @@ func busyWriter(t *testing.T, f *fakeInbox, queued ...[]store.StatusInboxEntry) 
 		results = append(results, res)
 		go func() { res <- w.write(ctx, e) }()
 		// One at a time, so that the queue's order is known.
-		waitUntil(t, "the post queued", func() bool {
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			return len(w.queue) == len(results)
-		})
+		waitUntil(t, "the post queued", func() bool { return w.queued() == len(results) })
 	}
 	return w, results
 }

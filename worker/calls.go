@@ -35,7 +35,7 @@ func (d *Deliverer) startBatch(ctx context.Context, calls []store.SendCall) ([]e
 // over; after it, the call may have reached the provider, and it is settled
 // by the provider's word. done reports that the message must not go.
 func (a *attempt) startCall(ctx context.Context, m channels.Message) (done bool, err error) {
-	res, err := a.d.starts.do(ctx, store.SendCall{
+	res, err := a.d.starts.Do(ctx, store.SendCall{
 		SendID: a.send.ID, ClinicID: a.send.ClinicID, ClaimToken: a.token,
 		Channel: m.Channel, To: m.To, Subject: m.Subject, Body: m.Text, HTML: m.HTML,
 	})

@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/beckonhealth/beckon/channels"
+	"github.com/beckonhealth/beckon/coalesce"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/templates"
@@ -41,10 +42,10 @@ type Deliverer struct {
 	logger   *slog.Logger
 	snap     *snapshots
 	// claims and records share statements among deliveries running at once.
-	claims  *coalescer[store.SendRef, claim]
-	records *coalescer[store.SentRecord, error]
-	finals  *coalescer[finalRef, finalRead]
-	starts  *coalescer[store.SendCall, error]
+	claims  *coalesce.Batcher[store.SendRef, claim]
+	records *coalesce.Batcher[store.SentRecord, error]
+	finals  *coalesce.Batcher[finalRef, finalRead]
+	starts  *coalesce.Batcher[store.SendCall, error]
 	// renew keeps the claims in flight fresh.
 	renew *renewer
 }
@@ -76,10 +77,10 @@ func NewDeliverer(st store.Store, router channels.Router, clock scheduler.Clock,
 		clock:    clock,
 		logger:   logger.With(slog.String("component", "deliver")),
 	}
-	d.claims = &coalescer[store.SendRef, claim]{max: batchMax, lanes: batchLanes, timeout: batchTimeout, run: d.claimBatch}
-	d.records = &coalescer[store.SentRecord, error]{max: batchMax, lanes: batchLanes, timeout: batchTimeout, run: d.recordBatch}
-	d.finals = &coalescer[finalRef, finalRead]{max: batchMax, lanes: batchLanesPaced, timeout: batchTimeout, run: d.finalBatch}
-	d.starts = &coalescer[store.SendCall, error]{max: batchMax, lanes: batchLanesPaced, timeout: batchTimeout, run: d.startBatch}
+	d.claims = &coalesce.Batcher[store.SendRef, claim]{Max: batchMax, Lanes: batchLanes, Timeout: batchTimeout, Run: d.claimBatch}
+	d.records = &coalesce.Batcher[store.SentRecord, error]{Max: batchMax, Lanes: batchLanes, Timeout: batchTimeout, Run: d.recordBatch}
+	d.finals = &coalesce.Batcher[finalRef, finalRead]{Max: batchMax, Lanes: batchLanesPaced, Timeout: batchTimeout, Run: d.finalBatch}
+	d.starts = &coalesce.Batcher[store.SendCall, error]{Max: batchMax, Lanes: batchLanesPaced, Timeout: batchTimeout, Run: d.startBatch}
 	d.renew = newRenewer(st, clock, cfg.ClaimTimeout/claimRenewals, d.logger)
 	return d
 }
@@ -111,7 +112,7 @@ func lastAttempt(ctx context.Context) bool {
 func (d *Deliverer) Deliver(ctx context.Context, clinicID, sendID string, final bool) error {
 	// The common case, a planned send, is claimed and loaded in a batch with
 	// the deliveries running at the same moment.
-	c, err := d.claims.do(ctx, store.SendRef{ClinicID: clinicID, ID: sendID})
+	c, err := d.claims.Do(ctx, store.SendRef{ClinicID: clinicID, ID: sendID})
 	if err != nil {
 		return err
 	}

@@ -143,6 +143,6 @@ func (d *Deliverer) recordBatch(ctx context.Context, recs []store.SentRecord) ([
 
 // recordOne records through the batch and unwraps the record's own outcome.
 func (d *Deliverer) recordOne(ctx context.Context, rec store.SentRecord) error {
-	res, err := d.records.do(ctx, rec)
+	res, err := d.records.Do(ctx, rec)
 	return errors.Join(err, res)
 }

@@ -93,7 +93,7 @@ func (d *Deliverer) finalLoad(ctx context.Context, clinicID string, refs []final
 // released, or is no longer this attempt's).
 func (a *attempt) finalCheck(ctx context.Context, clinic store.Clinic) (done bool, err error) {
 	sd := a.send
-	r, err := a.d.finals.do(ctx, finalRef{
+	r, err := a.d.finals.Do(ctx, finalRef{
 		clinicID: sd.ClinicID, sendID: sd.ID, appointmentID: sd.AppointmentID,
 		patientID: sd.PatientID, campaignID: sd.CampaignID,
 	})

@@ -1,4 +1,4 @@
-package worker
+package coalesce
 
 import (
 	"context"
@@ -10,21 +10,14 @@ import (
 	"time"
 )
 
-// pendingCount is how many calls wait for a batch.
-func (c *coalescer[Req, Res]) pendingCount() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.pending)
-}
-
-func TestCoalescerBatchesCallsThatArriveDuringARoundTrip(t *testing.T) {
+func TestBatcherBatchesCallsThatArriveDuringARoundTrip(t *testing.T) {
 	t.Parallel()
 	const n = 50
 	release := make(chan struct{})
 	var mu sync.Mutex
 	var sizes []int
-	c := &coalescer[int, string]{max: 20, lanes: 1, timeout: time.Minute}
-	c.run = func(ctx context.Context, reqs []int) ([]string, error) {
+	c := &Batcher[int, string]{Max: 20, Lanes: 1, Timeout: time.Minute}
+	c.Run = func(ctx context.Context, reqs []int) ([]string, error) {
 		mu.Lock()
 		first := len(sizes) == 0
 		sizes = append(sizes, len(reqs))
@@ -43,17 +36,17 @@ func TestCoalescerBatchesCallsThatArriveDuringARoundTrip(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		results[0], _ = c.do(context.Background(), 0)
+		results[0], _ = c.Do(context.Background(), 0)
 	}()
 	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(sizes) == 1 })
 	for i := 1; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i], _ = c.do(context.Background(), i)
+			results[i], _ = c.Do(context.Background(), i)
 		}()
 	}
-	waitFor(t, func() bool { return c.pendingCount() == n-1 })
+	waitFor(t, func() bool { return c.Pending() == n-1 })
 	close(release)
 	wg.Wait()
 	for i, r := range results {
@@ -66,10 +59,10 @@ func TestCoalescerBatchesCallsThatArriveDuringARoundTrip(t *testing.T) {
 		t.Fatalf("batch sizes %v, want %v", sizes, want)
 	}
 	// The last caller returns before its lane notices nothing is left.
-	waitFor(t, func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.active == 0 })
+	waitFor(t, func() bool { return c.Active() == 0 })
 }
 
-func TestCoalescerFailsEveryCallOfAFailedBatch(t *testing.T) {
+func TestBatcherFailsEveryCallOfAFailedBatch(t *testing.T) {
 	t.Parallel()
 	for name, run := range map[string]func(context.Context, []int) ([]int, error){
 		"error":         func(context.Context, []int) ([]int, error) { return nil, errors.New("database gone") },
@@ -78,14 +71,14 @@ func TestCoalescerFailsEveryCallOfAFailedBatch(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			c := &coalescer[int, int]{max: 10, lanes: 2, timeout: time.Minute, run: run}
+			c := &Batcher[int, int]{Max: 10, Lanes: 2, Timeout: time.Minute, Run: run}
 			var wg sync.WaitGroup
 			errs := make([]error, 5)
 			for i := range errs {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					_, errs[i] = c.do(context.Background(), i)
+					_, errs[i] = c.Do(context.Background(), i)
 				}()
 			}
 			wg.Wait()
@@ -101,16 +94,16 @@ func TestCoalescerFailsEveryCallOfAFailedBatch(t *testing.T) {
 	}
 }
 
-func TestCoalescerBoundsABatchByItsTimeout(t *testing.T) {
+func TestBatcherBoundsABatchByItsTimeout(t *testing.T) {
 	t.Parallel()
-	c := &coalescer[int, int]{max: 10, lanes: 1, timeout: 10 * time.Millisecond}
-	c.run = func(ctx context.Context, reqs []int) ([]int, error) {
+	c := &Batcher[int, int]{Max: 10, Lanes: 1, Timeout: 10 * time.Millisecond}
+	c.Run = func(ctx context.Context, reqs []int) ([]int, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // the caller's own end does not cut the batch short
-	if _, err := c.do(ctx, 1); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := c.Do(ctx, 1); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the batch's deadline", err)
 	}
 }
