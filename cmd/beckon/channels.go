@@ -157,7 +157,7 @@ func (m *Main) providerConfig() (ProviderConfig, error) {
 
 // deliveryConfig is what the API's webhooks need.
 func (m *Main) deliveryConfig() api.DeliveryConfig {
-	p, err := m.providerConfig() // the worker role refuses to start on an error
+	p, err := m.providers, m.providersErr // the worker role refuses to start on an error
 	if err != nil && m.logger != nil {
 		m.logger.Error("provider settings are not valid; webhooks use what is valid", slog.String("error", err.Error()))
 	}
@@ -173,7 +173,7 @@ func (m *Main) deliveryConfig() api.DeliveryConfig {
 // workerConfig configures the delivery handler: claims, and pacing shared by
 // every worker through Redis.
 func (m *Main) workerConfig() worker.Config {
-	p, _ := m.providerConfig()
+	p := m.providers // valid: the worker does not start otherwise (channelRouter)
 	return worker.Config{
 		ClaimTimeout: m.Config.ClaimTimeout,
 		SendTimeout:  p.HTTPTimeout,
@@ -184,7 +184,7 @@ func (m *Main) workerConfig() worker.Config {
 
 // channelRouter picks the channels deliveries go through, per clinic.
 func (m *Main) channelRouter() (channels.Router, error) {
-	p, err := m.providerConfig()
+	p, err := m.providers, m.providersErr
 	if err != nil {
 		return nil, err
 	}

@@ -64,6 +64,7 @@ func TestRouterPerClinic(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t)
 	m := &Main{Getenv: func(string) string { return "" }, Clock: scheduler.SystemClock{}, store: st}
+	m.providers, m.providersErr = m.providerConfig()
 	r, err := m.channelRouter()
 	if err != nil {
 		t.Fatal(err)

@@ -52,6 +52,11 @@ type Main struct {
 	ln     net.Listener
 	serveW sync.WaitGroup
 	feeds  feeds // the MLLP listener (feeds.go)
+	// providers are the provider settings, read once when Run starts, and
+	// what is wrong with them (the worker refuses to start on it; the API
+	// logs it and verifies webhooks with what is valid).
+	providers    ProviderConfig
+	providersErr error
 
 	// DemoKey is the admin key printed for a new demo clinic (empty otherwise).
 	DemoKey string
@@ -167,6 +172,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.openRedis(ctx); err != nil {
 		return err
 	}
+	m.providers, m.providersErr = m.providerConfig()
 	svc := &scheduler.Service{Store: st, Clock: m.Clock, Logger: m.logger}
 	if m.role == "serve" || m.role == "api" {
 		if m.Config.Demo {
