@@ -168,6 +168,8 @@ func run(ctx context.Context, cfg config) ([]result, error) {
 		switch phase {
 		case "ingest":
 			rs, err = s.benchIngest(ctx)
+		case "resync":
+			rs, err = s.benchResync(ctx)
 		case "delivery":
 			rs, err = s.benchDelivery(ctx)
 		case "timing":
