@@ -57,11 +57,43 @@ func (s *stack) putPatients(ctx context.Context, key string) error {
 	return g.Wait()
 }
 
+// ingested is what the ingest phase sent, so that the resync phase can send
+// it again.
+type ingested struct {
+	clinicID, key string
+	base          time.Time // start of the first appointment
+	n             int
+	rate          float64 // appointments/s of the first ingest
+}
+
+// postAppointments sends the n appointments through POST
+// /v1/appointments/batch, a thousand a request, four requests at a time.
+func (s *stack) postAppointments(ctx context.Context, in ingested) error {
+	const batch = 1000
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for from := 0; from < in.n; from += batch {
+		g.Go(func() error {
+			var items []any
+			for i := from; i < min(from+batch, in.n); i++ {
+				items = append(items, map[string]any{
+					"id":         fmt.Sprintf("a%d", i),
+					"patient_id": fmt.Sprintf("p%d", i%patients),
+					"start":      in.base.Add(time.Duration(i) * 10 * time.Second).Format(time.RFC3339),
+					"duration":   "30m",
+				})
+			}
+			return s.call(gctx, in.key, http.MethodPost, "/v1/appointments/batch", map[string]any{"appointments": items})
+		})
+	}
+	return g.Wait()
+}
+
 // benchIngest measures POST /v1/appointments/batch with a three-step campaign,
 // appointments 30 days ahead (beyond the pump's horizon), and what that costs
 // in Redis memory and database size.
 func (s *stack) benchIngest(ctx context.Context) ([]result, error) {
-	_, key, err := s.clinic(ctx, "ingest")
+	c, key, err := s.clinic(ctx, "ingest")
 	if err != nil {
 		return nil, err
 	}
@@ -81,29 +113,13 @@ func (s *stack) benchIngest(ctx context.Context) ([]result, error) {
 	}
 	memBefore, dbBefore := s.redisMemory(ctx), s.dbSize(ctx)
 	n := s.cfg.appointments
-	base := time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Minute)
-	const batch = 1000
+	s.ingested = &ingested{clinicID: c.ID, key: key, base: time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Minute), n: n}
 	began := time.Now()
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(4)
-	for from := 0; from < n; from += batch {
-		g.Go(func() error {
-			var items []any
-			for i := from; i < min(from+batch, n); i++ {
-				items = append(items, map[string]any{
-					"id":         fmt.Sprintf("a%d", i),
-					"patient_id": fmt.Sprintf("p%d", i%patients),
-					"start":      base.Add(time.Duration(i) * 10 * time.Second).Format(time.RFC3339),
-					"duration":   "30m",
-				})
-			}
-			return s.call(gctx, key, http.MethodPost, "/v1/appointments/batch", map[string]any{"appointments": items})
-		})
-	}
-	if err := g.Wait(); err != nil {
+	if err := s.postAppointments(ctx, *s.ingested); err != nil {
 		return nil, err
 	}
 	took := time.Since(began)
+	s.ingested.rate = float64(n) / took.Seconds()
 	if _, err := s.pump.RunOnce(ctx); err != nil { // a pass after the ingest, as the cron would run
 		return nil, err
 	}

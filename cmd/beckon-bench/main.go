@@ -66,7 +66,7 @@ func main() {
 	flag.IntVar(&cfg.concurrency, "concurrency", 500, "deliveries at once (asynq concurrency), for Beckon and bare asynq alike")
 	flag.DurationVar(&cfg.pollInterval, "poll-interval", 100*time.Millisecond, "asynq's poll for due tasks (BECKON_POLL_INTERVAL), in this process and the beckon processes")
 	flag.StringVar(&cfg.due, "due", dueWholeSeconds, "timing phases: each second's sends due at the whole second (second), as reminders of appointments on whole minutes are, or evenly through each second (spread)")
-	flag.StringVar(&cfg.phases, "phases", "ingest,mllp,delivery,timing,procs", "phases to run")
+	flag.StringVar(&cfg.phases, "phases", "ingest,resync,mllp,delivery,timing,procs", "phases to run (resync needs ingest before it)")
 	flag.StringVar(&cfg.beckon, "beckon", "", "the beckon binary for the procs phase (default: go build it from this module)")
 	flag.IntVar(&cfg.workers, "workers", 1, "beckon worker processes in the procs phase")
 	flag.IntVar(&cfg.schedulers, "schedulers", 1, "beckon scheduler processes in the procs phase")
@@ -168,6 +168,8 @@ func run(ctx context.Context, cfg config) ([]result, error) {
 		switch phase {
 		case "ingest":
 			rs, err = s.benchIngest(ctx)
+		case "resync":
+			rs, err = s.benchResync(ctx)
 		case "delivery":
 			rs, err = s.benchDelivery(ctx)
 		case "timing":

@@ -54,6 +54,8 @@ type stack struct {
 	standIn  *standIn
 	arrivals *arrivals
 	queue    string
+	// ingested is what the ingest phase sent (nil before it runs).
+	ingested *ingested
 }
 
 func randomSuffix() string {
