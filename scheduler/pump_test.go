@@ -14,8 +14,8 @@ import (
 
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
-	"github.com/beckonhealth/beckon/tasks"
 	"github.com/beckonhealth/beckon/store/storetest"
+	"github.com/beckonhealth/beckon/tasks"
 )
 
 type pumpBundle struct {
