@@ -13,7 +13,7 @@ import (
 	"github.com/beckonhealth/beckon/api"
 	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
 	"github.com/beckonhealth/beckon/store"
-	"github.com/beckonhealth/beckon/worker"
+	"github.com/beckonhealth/beckon/tasks"
 )
 
 // brokenInbox is a store that cannot write the status inbox.
@@ -48,13 +48,13 @@ func (b *hookBundle) sendgridEvents(ids ...string) (body []byte, header map[stri
 }
 
 // stored returns the status the inbox holds for the key.
-func (b *hookBundle) stored(provider, key string) (store.StatusInboxEntry, worker.StatusPayload) {
+func (b *hookBundle) stored(provider, key string) (store.StatusInboxEntry, tasks.StatusPayload) {
 	b.t.Helper()
 	e, err := b.st.StatusInboxGet(context.Background(), b.clinic.ID, provider, key)
 	if err != nil {
 		b.t.Fatalf("inbox %s %s: %v", provider, key, err)
 	}
-	var p worker.StatusPayload
+	var p tasks.StatusPayload
 	if err := json.Unmarshal(e.Payload, &p); err != nil {
 		b.t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestStatusStoredWhileRedisIsDown(t *testing.T) {
 			t.Fatalf("twilio callback with Redis down: %d %v, want 204", status, e)
 		}
 	}
-	e, p := b.stored(worker.ProviderTwilio, "SM9:undelivered")
+	e, p := b.stored(tasks.ProviderTwilio, "SM9:undelivered")
 	if !e.Pending() || p.ProviderID != "SM9" || p.Event != "undelivered" || p.ErrorCode != "30003" || p.SendID != "snd_1" ||
 		p.ClinicID != b.clinic.ID || !p.ViaInstallation {
 		t.Fatalf("stored %+v with payload %+v", e, p)
@@ -89,7 +89,7 @@ func TestStatusStoredWhileRedisIsDown(t *testing.T) {
 		t.Fatalf("sendgrid events with Redis down: %d %v, want 204", status, e)
 	}
 	for _, key := range []string{"ev-a", "ev-b"} {
-		if e, p := b.stored(worker.ProviderSendGrid, key); !e.Pending() || p.SendID != "snd_2" || p.Event != "delivered" {
+		if e, p := b.stored(tasks.ProviderSendGrid, key); !e.Pending() || p.SendID != "snd_2" || p.Event != "delivered" {
 			t.Fatalf("stored %+v with payload %+v", e, p)
 		}
 	}

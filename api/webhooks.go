@@ -20,9 +20,8 @@ import (
 
 	"github.com/beckonhealth/beckon/channels/sendgrid"
 	"github.com/beckonhealth/beckon/channels/twilio"
-	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
-	"github.com/beckonhealth/beckon/worker"
+	"github.com/beckonhealth/beckon/tasks"
 )
 
 // Webhook paths. Both are public: a request is trusted by its signature only.
@@ -191,8 +190,8 @@ func (wh *webhooks) twilioStatus(w http.ResponseWriter, r *http.Request) {
 		wh.fail(w, http.StatusBadRequest, "body is not form-encoded")
 		return
 	}
-	p := worker.StatusPayload{
-		Provider:        worker.ProviderTwilio,
+	p := tasks.StatusPayload{
+		Provider:        tasks.ProviderTwilio,
 		ClinicID:        clinicID,
 		ViaInstallation: viaInstallation,
 		ProviderID:      form.Get("MessageSid"),
@@ -206,7 +205,7 @@ func (wh *webhooks) twilioStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Key = p.ProviderID + ":" + p.Event
-	if err := wh.accept(r.Context(), []worker.StatusPayload{p}); err != nil {
+	if err := wh.accept(r.Context(), []tasks.StatusPayload{p}); err != nil {
 		wh.fail(w, http.StatusServiceUnavailable, "cannot take the status now; retry")
 		return
 	}
@@ -267,7 +266,7 @@ func (wh *webhooks) sendgridEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ignored := 0
-	statuses := make([]worker.StatusPayload, 0, len(events))
+	statuses := make([]tasks.StatusPayload, 0, len(events))
 	for _, e := range events {
 		if e.Event == "" {
 			continue
@@ -280,8 +279,8 @@ func (wh *webhooks) sendgridEvents(w http.ResponseWriter, r *http.Request) {
 				slog.String("sg_event_id", truncate(e.SGEventID, maxLoggedID)), slog.String("send_id", truncate(e.SendID, maxLoggedID)))
 			continue
 		}
-		p := worker.StatusPayload{
-			Provider:        worker.ProviderSendGrid,
+		p := tasks.StatusPayload{
+			Provider:        tasks.ProviderSendGrid,
 			ClinicID:        clinicID,
 			ViaInstallation: viaInstallation,
 			Key:             e.SGEventID,
@@ -348,19 +347,19 @@ const fastPathTimeout = 500 * time.Millisecond
 // fails only when neither the store nor asynq took them: stored but not
 // queued, they are handed over by the pump once Redis answers again; queued
 // but not stored, asynq alone holds them.
-func (wh *webhooks) accept(ctx context.Context, ps []worker.StatusPayload) error {
+func (wh *webhooks) accept(ctx context.Context, ps []tasks.StatusPayload) error {
 	if len(ps) == 0 {
 		return nil
 	}
-	tasks := make([]*asynq.Task, len(ps))
+	ts := make([]*asynq.Task, len(ps))
 	entries := make([]store.StatusInboxEntry, len(ps))
 	now := wh.s.cfg.Clock.Now()
 	for i, p := range ps {
-		task, err := worker.NewStatusTask(p)
+		task, err := tasks.NewStatusTask(p)
 		if err != nil {
 			return err
 		}
-		tasks[i] = task
+		ts[i] = task
 		entries[i] = store.StatusInboxEntry{
 			ClinicID: p.ClinicID, Provider: p.Provider, Key: p.Key, Payload: task.Payload(), ReceivedAt: now,
 		}
@@ -371,7 +370,7 @@ func (wh *webhooks) accept(ctx context.Context, ps []worker.StatusPayload) error
 		log.Error("status inbox write failed", slog.String("error", storeErr.Error()))
 	}
 	for i, p := range ps {
-		err := wh.enqueue(ctx, p, tasks[i], storeErr == nil)
+		err := wh.enqueue(ctx, p, ts[i], storeErr == nil)
 		switch {
 		case err == nil:
 		case storeErr == nil:
@@ -388,7 +387,7 @@ func (wh *webhooks) accept(ctx context.Context, ps []worker.StatusPayload) error
 // enqueue hands a verified status to the workers; a duplicate still queued is
 // a success (the store deduplicates the rest). A stored status waits at most
 // fastPathTimeout for Redis.
-func (wh *webhooks) enqueue(ctx context.Context, p worker.StatusPayload, task *asynq.Task, stored bool) error {
+func (wh *webhooks) enqueue(ctx context.Context, p tasks.StatusPayload, task *asynq.Task, stored bool) error {
 	if wh.s.cfg.Tasks == nil {
 		return errors.New("no task queue")
 	}
@@ -398,10 +397,10 @@ func (wh *webhooks) enqueue(ctx context.Context, p worker.StatusPayload, task *a
 		defer cancel()
 	}
 	_, err := wh.s.cfg.Tasks.EnqueueContext(ctx, task,
-		asynq.TaskID(worker.StatusTaskID(p)),
+		asynq.TaskID(p.TaskID()),
 		asynq.Queue(wh.cfg.Queue),
 		asynq.MaxRetry(wh.cfg.MaxRetry),
-		asynq.Retention(scheduler.StatusTaskRetention),
+		asynq.Retention(tasks.StatusTaskRetention),
 	)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil

@@ -21,7 +21,7 @@ import (
 	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
 	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
-	"github.com/beckonhealth/beckon/worker"
+	"github.com/beckonhealth/beckon/tasks"
 )
 
 // ownClinic is a clinic with its own Twilio account and SendGrid event key.
@@ -130,7 +130,7 @@ func TestWebhookClinicScope(t *testing.T) {
 		t.Fatalf("statuses %v, want %v", got, want)
 	}
 	for _, ti := range mustList(t, b) {
-		if ti != worker.StatusTaskID(payloadOf(t, b, ti)) {
+		if ti != payloadOf(t, b, ti).TaskID() {
 			t.Fatalf("task id %s is not the status's", ti)
 		}
 	}
@@ -184,13 +184,13 @@ func mustList(t *testing.T, b *hookBundle) []string {
 	return ids
 }
 
-func payloadOf(t *testing.T, b *hookBundle, id string) worker.StatusPayload {
+func payloadOf(t *testing.T, b *hookBundle, id string) tasks.StatusPayload {
 	t.Helper()
 	ti, err := b.insp.GetTaskInfo(b.queue, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var p worker.StatusPayload
+	var p tasks.StatusPayload
 	if err := json.Unmarshal(ti.Payload, &p); err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ import (
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
-	"github.com/beckonhealth/beckon/worker"
+	"github.com/beckonhealth/beckon/tasks"
 )
 
 type hookBundle struct {
@@ -126,15 +126,15 @@ func (b *hookBundle) postRaw(path string, body []byte, header map[string]string)
 	return resp, raw
 }
 
-func (b *hookBundle) tasks() []worker.StatusPayload {
+func (b *hookBundle) tasks() []tasks.StatusPayload {
 	b.t.Helper()
-	var out []worker.StatusPayload
+	var out []tasks.StatusPayload
 	ts, err := b.insp.ListPendingTasks(b.queue)
 	if err != nil && !strings.Contains(err.Error(), "not found") {
 		b.t.Fatal(err)
 	}
 	for _, ti := range ts {
-		var p worker.StatusPayload
+		var p tasks.StatusPayload
 		if err := json.Unmarshal(ti.Payload, &p); err != nil {
 			b.t.Fatal(err)
 		}

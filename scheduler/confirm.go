@@ -3,12 +3,12 @@ package scheduler
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 
 	"github.com/hibiken/asynq"
 
 	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/tasks"
 )
 
 // ConfirmResult is an appointment after a confirmation, with the write-backs
@@ -84,17 +84,6 @@ func (s *Service) Confirm(ctx context.Context, c store.Confirmation) (ConfirmRes
 	return res, err
 }
 
-// TypeWriteback is the asynq task type that updates the EHR after a
-// confirmation; its TaskID is the write-back id.
-const TypeWriteback = "ehr:writeback"
-
-// WritebackPayload is the body of a TypeWriteback task: only the write-back's
-// clinic and id; the worker reads it within that clinic only.
-type WritebackPayload struct {
-	ClinicID    string `json:"clinic_id"`
-	WritebackID string `json:"writeback_id"`
-}
-
 // EnqueueWritebacks hands pending write-backs to asynq (a task that exists
 // already is left as it is).
 func EnqueueWritebacks(ctx context.Context, c *asynq.Client, queue string, ws []store.Writeback) error {
@@ -107,9 +96,13 @@ func enqueueWritebacks(ctx context.Context, c *asynq.Client, queue string, ws []
 	var errs []error
 	n := 0
 	for _, w := range ws {
-		b, _ := json.Marshal(WritebackPayload{ClinicID: w.ClinicID, WritebackID: w.ID})
-		_, err := c.EnqueueContext(ctx, asynq.NewTask(TypeWriteback, b),
-			asynq.TaskID(w.ID), asynq.Queue(cmp.Or(queue, DefaultQueue)), asynq.MaxRetry(12))
+		task, err := tasks.NewWritebackTask(w.ClinicID, w.ID)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		_, err = c.EnqueueContext(ctx, task,
+			asynq.TaskID(w.ID), asynq.Queue(cmp.Or(queue, tasks.DefaultQueue)), asynq.MaxRetry(12))
 		switch {
 		case err == nil:
 			n++

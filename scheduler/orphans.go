@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/beckonhealth/beckon/tasks"
 )
 
 // orphanPage is how many active tasks one inspector call lists.
@@ -30,22 +32,22 @@ func (p *Pump) requeueOrphans(ctx context.Context, now time.Time) (int, error) {
 	}
 	byID := map[string]string{} // send id → active task id
 	for page := 1; ; page++ {
-		tasks, err := p.cfg.Inspector.ListActiveTasks(p.cfg.Queue, asynq.PageSize(orphanPage), asynq.Page(page))
+		active, err := p.cfg.Inspector.ListActiveTasks(p.cfg.Queue, asynq.PageSize(orphanPage), asynq.Page(page))
 		if errors.Is(err, asynq.ErrQueueNotFound) {
 			break
 		}
 		if err != nil {
 			return 0, fmt.Errorf("list active tasks: %w", err)
 		}
-		for _, t := range tasks {
-			if t.Type != TypeDeliver {
+		for _, t := range active {
+			if t.Type != tasks.TypeDeliver {
 				continue
 			}
-			if dp, err := ParseDeliverPayload(t.Payload); err == nil {
+			if dp, err := tasks.ParseDeliverPayload(t.Payload); err == nil {
 				byID[dp.SendID] = t.ID
 			}
 		}
-		if len(tasks) < orphanPage {
+		if len(active) < orphanPage {
 			break
 		}
 	}
@@ -82,7 +84,7 @@ func (p *Pump) requeueOrphans(ctx context.Context, now time.Time) (int, error) {
 		if done {
 			continue
 		}
-		task, err := NewDeliverTask(sd)
+		task, err := tasks.NewDeliverTask(sd.ClinicID, sd.ID)
 		if err != nil {
 			return n, err
 		}

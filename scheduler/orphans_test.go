@@ -11,6 +11,7 @@ import (
 
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/tasks"
 )
 
 // A worker that took delivery tasks from the queue and stopped before
@@ -38,7 +39,7 @@ func TestPumpHandsAgainTasksAStoppedWorkerHeld(t *testing.T) {
 		Queues: map[string]int{b.queue: 1}, Concurrency: 2, LogLevel: asynq.FatalLevel,
 	})
 	if err := srv.Start(asynq.HandlerFunc(func(_ context.Context, task *asynq.Task) error {
-		p, _ := scheduler.ParseDeliverPayload(task.Payload())
+		p, _ := tasks.ParseDeliverPayload(task.Payload())
 		got <- p.SendID
 		<-release
 		return nil

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/tasks"
 )
 
 // PumpConfig configures the pump. Zero fields take the defaults shown.
@@ -34,7 +35,7 @@ type PumpConfig struct {
 	BatchSize int
 	// Parallel is how many enqueues run at once. Default 8.
 	Parallel int
-	// Queue is the asynq queue. Default DefaultQueue.
+	// Queue is the asynq queue. Default tasks.DefaultQueue.
 	Queue string
 	// MaxRetry is each task's asynq retry budget. Default 10.
 	MaxRetry int
@@ -67,7 +68,7 @@ func (c PumpConfig) withDefaults() PumpConfig {
 	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 5*time.Second)
 	c.BatchSize = cmp.Or(c.BatchSize, 1000)
 	c.Parallel = cmp.Or(c.Parallel, 8)
-	c.Queue = cmp.Or(c.Queue, DefaultQueue)
+	c.Queue = cmp.Or(c.Queue, tasks.DefaultQueue)
 	c.MaxRetry = cmp.Or(c.MaxRetry, 10)
 	c.WritebackRecheck = cmp.Or(c.WritebackRecheck, time.Minute)
 	c.StatusKeep = cmp.Or(c.StatusKeep, 24*time.Hour)
@@ -266,7 +267,7 @@ func processAt(due time.Time) time.Time { return due.Add(-time.Millisecond) }
 func (p *Pump) enqueue(ctx context.Context, sends []store.Send, taskID func(store.Send) string) (enqueued, present int, err error) {
 	handed, fresh, gerr := p.enqueueEach(ctx, len(sends), func(i int) (*asynq.Task, string, []asynq.Option, error) {
 		sd := sends[i]
-		task, err := NewDeliverTask(sd)
+		task, err := tasks.NewDeliverTask(sd.ClinicID, sd.ID)
 		return task, "send " + sd.ID, []asynq.Option{
 			asynq.TaskID(taskID(sd)),
 			asynq.ProcessAt(processAt(sd.DueAt)),

@@ -9,6 +9,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/tasks"
 )
 
 // sweepStatuses, at most once per StatusRecheck, hands the provider statuses
@@ -55,11 +56,11 @@ func (p *Pump) sweepStatuses(ctx context.Context, now time.Time) (queued, pruned
 func (p *Pump) enqueueStatuses(ctx context.Context, entries []store.StatusInboxEntry) (int, error) {
 	handed, fresh, gerr := p.enqueueEach(ctx, len(entries), func(i int) (*asynq.Task, string, []asynq.Option, error) {
 		e := entries[i]
-		return asynq.NewTask(TypeStatus, e.Payload), "status " + e.ID, []asynq.Option{
-			asynq.TaskID(StatusTaskID(e.Provider, e.ClinicID, e.Key)),
+		return asynq.NewTask(tasks.TypeStatus, e.Payload), "status " + e.ID, []asynq.Option{
+			asynq.TaskID(tasks.StatusTaskID(e.Provider, e.ClinicID, e.Key)),
 			asynq.Queue(p.cfg.Queue),
 			asynq.MaxRetry(p.cfg.MaxRetry),
-			asynq.Retention(StatusTaskRetention),
+			asynq.Retention(tasks.StatusTaskRetention),
 		}, nil
 	})
 	var ids []string

@@ -12,6 +12,7 @@ import (
 
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/tasks"
 )
 
 // inboxStatus stores a provider status in the inbox, received at the clock's
@@ -33,7 +34,7 @@ func (b *pumpBundle) inboxStatus(t *testing.T, key string, age time.Duration) st
 }
 
 func (b *pumpBundle) statusTask(e store.StatusInboxEntry) (*asynq.TaskInfo, bool) {
-	return b.task(scheduler.StatusTaskID(e.Provider, e.ClinicID, e.Key))
+	return b.task(tasks.StatusTaskID(e.Provider, e.ClinicID, e.Key))
 }
 
 func TestPumpHandsPendingStatusesBackToAsynq(t *testing.T) {
@@ -50,8 +51,8 @@ func TestPumpHandsPendingStatusesBackToAsynq(t *testing.T) {
 		t.Fatalf("stats %+v, want the status pending for a minute handed to asynq", s)
 	}
 	info, ok := b.statusTask(old)
-	if !ok || info.Type != scheduler.TypeStatus || string(info.Payload) != string(old.Payload) || info.Queue != b.queue {
-		t.Fatalf("task %+v (found %v), want a %s task with the stored payload", info, ok, scheduler.TypeStatus)
+	if !ok || info.Type != tasks.TypeStatus || string(info.Payload) != string(old.Payload) || info.Queue != b.queue {
+		t.Fatalf("task %+v (found %v), want a %s task with the stored payload", info, ok, tasks.TypeStatus)
 	}
 	for _, e := range []store.StatusInboxEntry{fresh, applied} {
 		if _, ok := b.statusTask(e); ok {

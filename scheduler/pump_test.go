@@ -15,6 +15,7 @@ import (
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
+	"github.com/beckonhealth/beckon/tasks"
 )
 
 type pumpBundle struct {
@@ -179,8 +180,8 @@ func TestPumpRequeuesPendingWritebacks(t *testing.T) {
 		t.Fatalf("stats %+v, want the pending write-back handed to asynq", s)
 	}
 	info, ok := b.task(w.ID)
-	if !ok || info.Type != scheduler.TypeWriteback {
-		t.Fatalf("task %+v (found %v), want a %s task", info, ok, scheduler.TypeWriteback)
+	if !ok || info.Type != tasks.TypeWriteback {
+		t.Fatalf("task %+v (found %v), want a %s task", info, ok, tasks.TypeWriteback)
 	}
 	if _, ok := b.task(done.ID); ok {
 		t.Fatal("a done write-back was enqueued")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/beckonhealth/beckon/channels"
 	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/tasks"
 )
 
 // startBatch records the calls about to start at the same moment, each only
@@ -161,7 +162,7 @@ func (a *attempt) settleAbandoned(ctx context.Context) (done bool, err error) {
 
 // channelOfProvider is the channel a provider delivers.
 func channelOfProvider(provider string) string {
-	if provider == ProviderSendGrid {
+	if provider == tasks.ProviderSendGrid {
 		return store.ChannelEmail
 	}
 	return store.ChannelSMS

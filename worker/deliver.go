@@ -13,6 +13,7 @@ import (
 	"github.com/beckonhealth/beckon/coalesce"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/tasks"
 	"github.com/beckonhealth/beckon/templates"
 )
 
@@ -31,7 +32,7 @@ const maxEarlyWait = 2 * time.Second
 // retried later without counting as a failure.
 var ErrBusy = errors.New("send is being delivered by another worker")
 
-// Deliverer is the asynq handler for scheduler.TypeDeliver tasks. It claims the
+// Deliverer is the asynq handler for tasks.TypeDeliver tasks. It claims the
 // send in the store, re-checks it against the latest truth, renders it, hands it
 // to the channel and records the outcome. The claim makes delivery at most once.
 type Deliverer struct {
@@ -87,8 +88,8 @@ func NewDeliverer(st store.Store, router channels.Router, clock scheduler.Clock,
 
 // ProcessTask implements asynq.Handler.
 func (d *Deliverer) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	p, err := scheduler.ParseDeliverPayload(t.Payload())
-	if errors.Is(err, scheduler.ErrNoClinic) {
+	p, err := tasks.ParseDeliverPayload(t.Payload())
+	if errors.Is(err, tasks.ErrNoClinic) {
 		// Dropped, not archived: that frees the task id (the send id), and
 		// the pump's recheck enqueues the send again, with its clinic.
 		d.logger.Warn("delivery task without a clinic dropped", slog.String("send_id", p.SendID))

@@ -18,6 +18,7 @@ import (
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
+	"github.com/beckonhealth/beckon/tasks"
 	"github.com/beckonhealth/beckon/worker"
 )
 
@@ -103,7 +104,7 @@ func TestQueueDuplicatesDeliverOnce(t *testing.T) {
 	if err != nil || len(sends) != 1 {
 		t.Fatalf("sends of a0: %v %v", sends, err)
 	}
-	task, _ := scheduler.NewDeliverTask(sends[0])
+	task, _ := tasks.NewDeliverTask(sends[0].ClinicID, sends[0].ID)
 	if _, err := client.Enqueue(task, asynq.TaskID(sends[0].ID), asynq.Queue(queue)); !errors.Is(err, asynq.ErrTaskIDConflict) {
 		t.Fatalf("second enqueue of a send: %v, want ErrTaskIDConflict", err)
 	}
@@ -123,7 +124,7 @@ func TestQueueDuplicatesDeliverOnce(t *testing.T) {
 		LogLevel:                 asynq.FatalLevel,
 	})
 	mux := asynq.NewServeMux()
-	mux.Handle(scheduler.TypeDeliver, d)
+	mux.Handle(tasks.TypeDeliver, d)
 	if err := srv.Start(mux); err != nil {
 		t.Fatal(err)
 	}

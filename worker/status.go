@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,60 +11,14 @@ import (
 
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/tasks"
 )
-
-// TypeStatus is the asynq task type of a provider's delivery status, enqueued
-// by the webhooks once the callback's signature is verified and it is stored
-// in the status inbox (and by the pump while the inbox holds it pending).
-const TypeStatus = scheduler.TypeStatus
-
-// Providers of status callbacks.
-const (
-	ProviderTwilio   = "twilio"
-	ProviderSendGrid = "sendgrid"
-)
-
-// StatusPayload is one delivery status reported by a provider. It holds ids
-// and codes only: no address, no body.
-//
-// ClinicID is the clinic the callback was verified for, and every effect of
-// the status is that clinic's: the message, send, address, consent and
-// fallback are looked up within it, and an id of another clinic's changes
-// nothing. ViaInstallation says the callback was verified with the
-// installation's secret, not the clinic's own: it may then touch only a
-// clinic that has no account of its own with the provider (whose messages
-// went through the installation's account).
-type StatusPayload struct {
-	Provider        string    `json:"provider"`
-	ClinicID        string    `json:"clinic_id"`
-	ViaInstallation bool      `json:"via_installation,omitempty"`
-	Key             string    `json:"key"`                   // idempotency key: MessageSid+status, sg_event_id
-	ProviderID      string    `json:"provider_id,omitempty"` // MessageSid; SendGrid's X-Message-Id
-	SendID          string    `json:"send_id,omitempty"`     // from the callback URL or custom_args
-	Event           string    `json:"event"`                 // the provider's status or event name
-	ErrorCode       string    `json:"error_code,omitempty"`
-	At              time.Time `json:"at"`
-}
-
-// NewStatusTask encodes p as a task; its TaskID should be StatusTaskID(p).
-func NewStatusTask(p StatusPayload) (*asynq.Task, error) {
-	b, err := json.Marshal(p)
-	if err != nil {
-		return nil, err
-	}
-	return asynq.NewTask(TypeStatus, b), nil
-}
-
-// StatusTaskID is the asynq TaskID of a status (scheduler.StatusTaskID).
-func StatusTaskID(p StatusPayload) string {
-	return scheduler.StatusTaskID(p.Provider, p.ClinicID, p.Key)
-}
 
 // ErrMessageNotYetRecorded means the status arrived before the worker that
 // sent the message recorded it; the task is retried.
 var ErrMessageNotYetRecorded = errors.New("status for a message not recorded (yet)")
 
-// StatusApplier is the asynq handler for TypeStatus tasks.
+// StatusApplier is the asynq handler for tasks.TypeStatus tasks.
 type StatusApplier struct {
 	store  store.Store
 	clock  scheduler.Clock
@@ -82,8 +35,8 @@ func NewStatusApplier(st store.Store, clock scheduler.Clock, logger *slog.Logger
 
 // ProcessTask implements asynq.Handler.
 func (s *StatusApplier) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	var p StatusPayload
-	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.Provider == "" || p.Key == "" || p.ClinicID == "" {
+	p, err := tasks.ParseStatusPayload(t.Payload())
+	if err != nil {
 		// A status without a clinic (queued before statuses carried one)
 		// cannot be scoped: it is dropped, never applied to any clinic.
 		return fmt.Errorf("bad status payload (provider, key and clinic are required): %w", asynq.SkipRetry)
@@ -134,8 +87,8 @@ func sendgridEffect(event string) effect {
 }
 
 // effectOf maps a status by its provider.
-func effectOf(p StatusPayload) effect {
-	if p.Provider == ProviderTwilio {
+func effectOf(p tasks.StatusPayload) effect {
+	if p.Provider == tasks.ProviderTwilio {
 		return twilioEffect(p.Event, p.ErrorCode)
 	}
 	return sendgridEffect(p.Event)
@@ -145,7 +98,7 @@ func effectOf(p StatusPayload) effect {
 // recorded: the provider has the message. A send in flight or abandoned
 // (claimed) is then settled from it, never sent again nor skipped; a send
 // ended unknown is reopened to be settled from it.
-func (s *StatusApplier) sighted(ctx context.Context, p StatusPayload, eff effect, log *slog.Logger) error {
+func (s *StatusApplier) sighted(ctx context.Context, p tasks.StatusPayload, eff effect, log *slog.Logger) error {
 	if p.SendID == "" || p.ProviderID == "" {
 		return nil
 	}
@@ -185,7 +138,7 @@ var errNotThisClinics = errors.New("the status names a send that is not this cli
 // ignored (logged by id) and changes nothing. The status's inbox entry is
 // marked done in the transaction that applies it (or when it is ignored or a
 // duplicate); a status whose message is not recorded yet stays pending.
-func (s *StatusApplier) Apply(ctx context.Context, p StatusPayload) error {
+func (s *StatusApplier) Apply(ctx context.Context, p tasks.StatusPayload) error {
 	log := s.logger.With(slog.String("provider", p.Provider), slog.String("event", p.Event),
 		slog.String("clinic_id", p.ClinicID), slog.String("send_id", p.SendID), slog.String("provider_id", p.ProviderID))
 	if p.ClinicID == "" {
@@ -279,7 +232,7 @@ func (s *StatusApplier) Apply(ctx context.Context, p StatusPayload) error {
 }
 
 // inboxDone marks the status's inbox entry done when the status is ignored.
-func (s *StatusApplier) inboxDone(ctx context.Context, p StatusPayload) error {
+func (s *StatusApplier) inboxDone(ctx context.Context, p tasks.StatusPayload) error {
 	if err := s.store.StatusInboxDone(ctx, p.ClinicID, p.Provider, p.Key, s.clock.Now()); err != nil {
 		return fmt.Errorf("status inbox: %w", err)
 	}
@@ -288,7 +241,7 @@ func (s *StatusApplier) inboxDone(ctx context.Context, p StatusPayload) error {
 
 // ownAccount reports whether the clinic has an account of its own with the
 // status's provider (then only its own secret can speak for it).
-func (s *StatusApplier) ownAccount(ctx context.Context, p StatusPayload) (bool, error) {
+func (s *StatusApplier) ownAccount(ctx context.Context, p tasks.StatusPayload) (bool, error) {
 	cs, err := s.store.ChannelSettingsGet(ctx, p.ClinicID)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -297,9 +250,9 @@ func (s *StatusApplier) ownAccount(ctx context.Context, p StatusPayload) (bool, 
 		return false, fmt.Errorf("channel settings: %w", err)
 	}
 	switch p.Provider {
-	case ProviderTwilio:
+	case tasks.ProviderTwilio:
 		return cs.OwnTwilio(), nil
-	case ProviderSendGrid:
+	case tasks.ProviderSendGrid:
 		return cs.OwnSendGrid(), nil
 	}
 	return true, nil // an unknown provider: nothing may speak for it
@@ -310,7 +263,7 @@ func (s *StatusApplier) ownAccount(ctx context.Context, p StatusPayload) (bool, 
 // not have is errNotThisClinics (sends exist before their messages, so it
 // will never be found); a message not found otherwise is store.ErrNotFound
 // (it may not be recorded yet).
-func (s *StatusApplier) findMessage(ctx context.Context, p StatusPayload) (store.Message, error) {
+func (s *StatusApplier) findMessage(ctx context.Context, p tasks.StatusPayload) (store.Message, error) {
 	if p.ProviderID != "" {
 		m, err := s.store.MessageGetByProvider(ctx, p.ClinicID, p.Provider, p.ProviderID)
 		if !errors.Is(err, store.ErrNotFound) {

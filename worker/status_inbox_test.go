@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/tasks"
 	"github.com/beckonhealth/beckon/worker"
 )
 
 // stored puts the status in the inbox, as the webhook does before its 2xx.
-func (sb *statusBundle) stored(t *testing.T, p worker.StatusPayload) worker.StatusPayload {
+func (sb *statusBundle) stored(t *testing.T, p tasks.StatusPayload) tasks.StatusPayload {
 	t.Helper()
-	task, err := worker.NewStatusTask(p)
+	task, err := tasks.NewStatusTask(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +25,7 @@ func (sb *statusBundle) stored(t *testing.T, p worker.StatusPayload) worker.Stat
 	return p
 }
 
-func (sb *statusBundle) inbox(t *testing.T, p worker.StatusPayload) store.StatusInboxEntry {
+func (sb *statusBundle) inbox(t *testing.T, p tasks.StatusPayload) store.StatusInboxEntry {
 	t.Helper()
 	e, err := sb.st.StatusInboxGet(context.Background(), p.ClinicID, p.Provider, p.Key)
 	if err != nil {
@@ -33,8 +34,8 @@ func (sb *statusBundle) inbox(t *testing.T, p worker.StatusPayload) store.Status
 	return e
 }
 
-func (sb *statusBundle) payload(key, event string) worker.StatusPayload {
-	return worker.StatusPayload{
+func (sb *statusBundle) payload(key, event string) tasks.StatusPayload {
+	return tasks.StatusPayload{
 		Provider: sb.msg.Provider, ClinicID: sb.clinic.ID, Key: key, ProviderID: sb.msg.ProviderID, SendID: sb.send.ID,
 		Event: event, At: sb.clock.Now(),
 	}
@@ -47,7 +48,7 @@ func (sb *statusBundle) payload(key, event string) worker.StatusPayload {
 func TestStatusInboxDoneWhenHandled(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	sb := setupStatus(t, worker.ProviderTwilio, nil)
+	sb := setupStatus(t, tasks.ProviderTwilio, nil)
 
 	applied := sb.stored(t, sb.payload("SM:delivered", "delivered"))
 	if err := sb.apply.Apply(ctx, applied); err != nil {
@@ -78,7 +79,7 @@ func TestStatusInboxDoneWhenHandled(t *testing.T) {
 		t.Fatalf("duplicate added events: %d, want %d", n, events)
 	}
 
-	notYet := sb.stored(t, worker.StatusPayload{Provider: worker.ProviderTwilio, ClinicID: sb.clinic.ID,
+	notYet := sb.stored(t, tasks.StatusPayload{Provider: tasks.ProviderTwilio, ClinicID: sb.clinic.ID,
 		Key: "SM-later:delivered", ProviderID: "SM-later", Event: "delivered", At: sb.clock.Now()})
 	if err := sb.apply.Apply(ctx, notYet); !errors.Is(err, worker.ErrMessageNotYetRecorded) {
 		t.Fatalf("unknown message: %v, want ErrMessageNotYetRecorded", err)
@@ -87,7 +88,7 @@ func TestStatusInboxDoneWhenHandled(t *testing.T) {
 		t.Fatal("a status whose message is not recorded yet was marked done")
 	}
 
-	theirs := sb.stored(t, worker.StatusPayload{Provider: worker.ProviderTwilio, ClinicID: sb.clinic.ID,
+	theirs := sb.stored(t, tasks.StatusPayload{Provider: tasks.ProviderTwilio, ClinicID: sb.clinic.ID,
 		Key: "SM-x:failed", SendID: "snd_of_another_clinic", Event: "failed", At: sb.clock.Now()})
 	if err := sb.apply.Apply(ctx, theirs); err != nil {
 		t.Fatal(err)
@@ -132,7 +133,7 @@ func (s rollbackStore) InTx(ctx context.Context, fn func(q store.Querier) error)
 func TestStatusInboxDoneInTheApplyingTransaction(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	sb := setupStatus(t, worker.ProviderTwilio, nil)
+	sb := setupStatus(t, tasks.ProviderTwilio, nil)
 	p := sb.stored(t, sb.payload("SM:delivered", "delivered"))
 	failing := worker.NewStatusApplier(rollbackStore{sb.st}, sb.clock, quiet)
 	if err := failing.Apply(ctx, p); !errors.Is(err, errRolledBack) {

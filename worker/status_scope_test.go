@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/tasks"
 	"github.com/beckonhealth/beckon/worker"
 )
 
@@ -54,17 +55,17 @@ func TestStatusCrossClinicChangesNothing(t *testing.T) {
 		// after is B's state once B's own status with the same key applied.
 		after func(before clinicState) clinicState
 	}{
-		{"twilio undelivered landline", worker.ProviderTwilio, fallbackStep(), "undelivered", "30006",
+		{"twilio undelivered landline", tasks.ProviderTwilio, fallbackStep(), "undelivered", "30006",
 			func(s clinicState) clinicState {
 				s.status, s.events, s.badPhone, s.fallback = store.MessageUndelivered, s.events+1, true, true
 				return s
 			}},
-		{"sendgrid bounce", worker.ProviderSendGrid, fallbackStepOn(store.ChannelEmail), "bounce", "",
+		{"sendgrid bounce", tasks.ProviderSendGrid, fallbackStepOn(store.ChannelEmail), "bounce", "",
 			func(s clinicState) clinicState {
 				s.status, s.events, s.badEmail, s.fallback = store.MessageUndelivered, s.events+1, true, true
 				return s
 			}},
-		{"sendgrid unsubscribe", worker.ProviderSendGrid, fallbackStepOn(store.ChannelEmail), "unsubscribe", "",
+		{"sendgrid unsubscribe", tasks.ProviderSendGrid, fallbackStepOn(store.ChannelEmail), "unsubscribe", "",
 			func(s clinicState) clinicState {
 				s.events, s.emailConsent = s.events+1, store.ConsentOptedOut
 				return s
@@ -76,7 +77,7 @@ func TestStatusCrossClinicChangesNothing(t *testing.T) {
 			b := setupStatusIn(t, a.st, c.provider, c.step)
 			before := b.state(t)
 			key := "k:" + c.event
-			for name, p := range map[string]worker.StatusPayload{
+			for name, p := range map[string]tasks.StatusPayload{
 				"send and provider ids": {ProviderID: b.msg.ProviderID, SendID: b.send.ID},
 				"send id":               {SendID: b.send.ID},
 				"send id, A's provider": {ProviderID: a.msg.ProviderID + "-none", SendID: b.send.ID},
@@ -119,10 +120,10 @@ func TestStatusInstallationScope(t *testing.T) {
 		own            store.ChannelSettings
 		event, code    string
 	}{
-		{"twilio", worker.ProviderTwilio, fallbackStep(),
+		{"twilio", tasks.ProviderTwilio, fallbackStep(),
 			store.ChannelSettings{TwilioAccountSID: "AC0123456789abcdef0123456789abcdef", TwilioAuthToken: "0123456789abcdef0123456789abcdef"},
 			"undelivered", "30006"},
-		{"sendgrid", worker.ProviderSendGrid, fallbackStepOn(store.ChannelEmail), store.ChannelSettings{SendGridAPIKey: "SG.own"}, "bounce", ""},
+		{"sendgrid", tasks.ProviderSendGrid, fallbackStepOn(store.ChannelEmail), store.ChannelSettings{SendGridAPIKey: "SG.own"}, "bounce", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -137,7 +138,7 @@ func TestStatusInstallationScope(t *testing.T) {
 			// SendGrid's event key alone (the mail still goes through the
 			// installation's account).
 			other := store.ChannelSettings{ClinicID: shared.clinic.ID, SendGridAPIKey: "SG.x", TwilioFrom: "+14155550100"}
-			if c.provider == worker.ProviderSendGrid {
+			if c.provider == tasks.ProviderSendGrid {
 				other = store.ChannelSettings{ClinicID: shared.clinic.ID, SendGridWebhookKey: "b3du",
 					TwilioAccountSID: "AC0123456789abcdef0123456789abcdef", TwilioAuthToken: "0123456789abcdef0123456789abcdef"}
 			}
@@ -145,7 +146,7 @@ func TestStatusInstallationScope(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, sb := range []*statusBundle{own, shared} {
-				err := sb.apply.Apply(context.Background(), worker.StatusPayload{
+				err := sb.apply.Apply(context.Background(), tasks.StatusPayload{
 					Provider: c.provider, ClinicID: sb.clinic.ID, ViaInstallation: true, Key: "k1",
 					ProviderID: sb.msg.ProviderID, SendID: sb.send.ID, Event: c.event, ErrorCode: c.code, At: sb.clock.Now(),
 				})
@@ -167,10 +168,10 @@ func TestStatusInstallationScope(t *testing.T) {
 // before statuses carried one) is never applied to any clinic.
 func TestStatusWithoutClinicIsDropped(t *testing.T) {
 	t.Parallel()
-	sb := setupStatus(t, worker.ProviderTwilio, fallbackStep())
+	sb := setupStatus(t, tasks.ProviderTwilio, fallbackStep())
 	before := sb.state(t)
-	err := sb.apply.Apply(context.Background(), worker.StatusPayload{
-		Provider: worker.ProviderTwilio, Key: "k1", ProviderID: sb.msg.ProviderID, SendID: sb.send.ID, Event: "undelivered", ErrorCode: "30006",
+	err := sb.apply.Apply(context.Background(), tasks.StatusPayload{
+		Provider: tasks.ProviderTwilio, Key: "k1", ProviderID: sb.msg.ProviderID, SendID: sb.send.ID, Event: "undelivered", ErrorCode: "30006",
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/beckonhealth/beckon/channels"
 	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/tasks"
 	"github.com/beckonhealth/beckon/worker"
 )
 
@@ -47,7 +48,7 @@ func setupStatusIn(t *testing.T, st store.Store, provider string, step *store.St
 
 func (sb *statusBundle) status(t *testing.T, key, event, code string) {
 	t.Helper()
-	err := sb.apply.Apply(context.Background(), worker.StatusPayload{
+	err := sb.apply.Apply(context.Background(), tasks.StatusPayload{
 		Provider: sb.msg.Provider, ClinicID: sb.clinic.ID, Key: key, ProviderID: sb.msg.ProviderID, SendID: sb.send.ID,
 		Event: event, ErrorCode: code, At: sb.clock.Now(),
 	})
@@ -67,7 +68,7 @@ func (sb *statusBundle) message(t *testing.T) store.Message {
 
 func TestStatusForwardOnlyAndOnce(t *testing.T) {
 	t.Parallel()
-	sb := setupStatus(t, worker.ProviderTwilio, nil)
+	sb := setupStatus(t, tasks.ProviderTwilio, nil)
 	sb.status(t, "SM:delivered", "delivered", "")
 	sb.status(t, "SM:sent", "sent", "") // late
 	sb.status(t, "SM:delivered", "delivered", "")
@@ -83,7 +84,7 @@ func TestStatusForwardOnlyAndOnce(t *testing.T) {
 
 func TestStatusUndeliveredSMSFallsBackOnce(t *testing.T) {
 	t.Parallel()
-	sb := setupStatus(t, worker.ProviderTwilio, fallbackStep())
+	sb := setupStatus(t, tasks.ProviderTwilio, fallbackStep())
 	sb.status(t, "SM:undelivered", "undelivered", "30003")
 	sb.status(t, "SM:failed", "failed", "30003")
 	if m := sb.message(t); m.Status != store.MessageUndelivered {
@@ -100,7 +101,7 @@ func TestStatusUndeliveredSMSFallsBackOnce(t *testing.T) {
 
 func TestStatusUndeliveredWithoutFallbackStep(t *testing.T) {
 	t.Parallel()
-	sb := setupStatus(t, worker.ProviderTwilio, nil)
+	sb := setupStatus(t, tasks.ProviderTwilio, nil)
 	sb.status(t, "SM:undelivered", "undelivered", "30006")
 	if _, err := sb.st.SendGet(context.Background(), sb.clinic.ID, sb.send.ID+worker.FallbackSuffix); !errors.Is(err, store.ErrNotFound) {
 		t.Fatal("fallback planned for a step without fallback")
@@ -118,7 +119,7 @@ func TestStatusSendGridEvents(t *testing.T) {
 	}
 	t.Run("bounce", func(t *testing.T) {
 		t.Parallel()
-		sb := setupStatus(t, worker.ProviderSendGrid, step)
+		sb := setupStatus(t, tasks.ProviderSendGrid, step)
 		sb.status(t, "ev1", "processed", "")
 		sb.status(t, "ev2", "bounce", "")
 		if m := sb.message(t); m.Status != store.MessageUndelivered {
@@ -130,7 +131,7 @@ func TestStatusSendGridEvents(t *testing.T) {
 	})
 	t.Run("spamreport", func(t *testing.T) {
 		t.Parallel()
-		sb := setupStatus(t, worker.ProviderSendGrid, step)
+		sb := setupStatus(t, tasks.ProviderSendGrid, step)
 		sb.status(t, "ev1", "delivered", "")
 		sb.status(t, "ev2", "spamreport", "")
 		m := sb.message(t)
@@ -143,9 +144,9 @@ func TestStatusSendGridEvents(t *testing.T) {
 	})
 	t.Run("by send id when the provider id is unknown", func(t *testing.T) {
 		t.Parallel()
-		sb := setupStatus(t, worker.ProviderSendGrid, step)
-		err := sb.apply.Apply(context.Background(), worker.StatusPayload{
-			Provider: worker.ProviderSendGrid, ClinicID: sb.clinic.ID, Key: "ev1", SendID: sb.send.ID, Event: "delivered",
+		sb := setupStatus(t, tasks.ProviderSendGrid, step)
+		err := sb.apply.Apply(context.Background(), tasks.StatusPayload{
+			Provider: tasks.ProviderSendGrid, ClinicID: sb.clinic.ID, Key: "ev1", SendID: sb.send.ID, Event: "delivered",
 		})
 		if err != nil || sb.message(t).Status != store.MessageDelivered {
 			t.Fatalf("err %v, status %s", err, sb.message(t).Status)
@@ -155,8 +156,8 @@ func TestStatusSendGridEvents(t *testing.T) {
 
 func TestStatusUnknownMessageRetries(t *testing.T) {
 	t.Parallel()
-	sb := setupStatus(t, worker.ProviderTwilio, nil)
-	err := sb.apply.Apply(context.Background(), worker.StatusPayload{Provider: worker.ProviderTwilio, ClinicID: sb.clinic.ID, Key: "x", ProviderID: "SMnone", Event: "sent"})
+	sb := setupStatus(t, tasks.ProviderTwilio, nil)
+	err := sb.apply.Apply(context.Background(), tasks.StatusPayload{Provider: tasks.ProviderTwilio, ClinicID: sb.clinic.ID, Key: "x", ProviderID: "SMnone", Event: "sent"})
 	if !errors.Is(err, worker.ErrMessageNotYetRecorded) {
 		t.Fatalf("err %v", err)
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/beckonhealth/beckon/egress"
-	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/tasks"
 	"github.com/beckonhealth/beckon/worker"
 )
 
@@ -27,7 +27,7 @@ func TestDeliverOtherClinicsSendIsIgnored(t *testing.T) {
 			t.Fatalf("deliver B's send as A's (final %v): %v", final, err)
 		}
 	}
-	task, err := scheduler.NewDeliverTask(store.Send{ClinicID: a.clinic.ID, ID: b.send.ID})
+	task, err := tasks.NewDeliverTask(a.clinic.ID, b.send.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestDeliverTaskWithoutClinicIsDropped(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOpts{})
 	raw, _ := json.Marshal(map[string]string{"send_id": b.send.ID})
-	if err := b.d.ProcessTask(context.Background(), asynq.NewTask(scheduler.TypeDeliver, raw)); err != nil {
+	if err := b.d.ProcessTask(context.Background(), asynq.NewTask(tasks.TypeDeliver, raw)); err != nil {
 		t.Fatalf("legacy task: %v, want nil", err)
 	}
 	if got := b.reload(t); got.Status != store.SendPlanned || got.Attempts != 0 || b.ch.calls.Load() != 0 {
@@ -76,12 +76,12 @@ func TestWritebackOtherClinicsIsIgnored(t *testing.T) {
 		t.Fatal(err)
 	}
 	wb := worker.NewWritebacker(a.st, a.clock, slog.New(slog.DiscardHandler), egress.Policy{})
-	for _, p := range []scheduler.WritebackPayload{
+	for _, p := range []tasks.WritebackPayload{
 		{ClinicID: a.clinic.ID, WritebackID: w.ID}, // another clinic's
 		{WritebackID: w.ID},                        // no clinic: queued before payloads had one
 	} {
 		raw, _ := json.Marshal(p)
-		err := wb.ProcessTask(ctx, asynq.NewTask(scheduler.TypeWriteback, raw))
+		err := wb.ProcessTask(ctx, asynq.NewTask(tasks.TypeWriteback, raw))
 		if err != nil && !errors.Is(err, asynq.SkipRetry) {
 			t.Fatalf("payload %+v: %v", p, err)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/beckonhealth/beckon/channels"
 	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/tasks"
 	"github.com/beckonhealth/beckon/worker"
 )
 
@@ -57,8 +58,8 @@ func emailBundle(t *testing.T, wait time.Duration, resend bool) (*bundle, *worke
 // event is a SendGrid event naming the bundle's send, as the webhook queues it.
 func (b *bundle) event(t *testing.T, name string) error {
 	t.Helper()
-	return worker.NewStatusApplier(b.st, b.clock, quiet).Apply(context.Background(), worker.StatusPayload{
-		Provider: worker.ProviderSendGrid, ClinicID: b.clinic.ID, Key: "ev_" + name, ProviderID: "sg_abc",
+	return worker.NewStatusApplier(b.st, b.clock, quiet).Apply(context.Background(), tasks.StatusPayload{
+		Provider: tasks.ProviderSendGrid, ClinicID: b.clinic.ID, Key: "ev_" + name, ProviderID: "sg_abc",
 		SendID: b.send.ID, Event: name, At: b.clock.Now(),
 	})
 }
@@ -87,7 +88,7 @@ func TestAbandonedEmailSettledByEvents(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m.Provider != worker.ProviderSendGrid || m.ProviderID != "sg_abc" || m.Subject != "Your visit" || m.Body != "hello" {
+		if m.Provider != tasks.ProviderSendGrid || m.ProviderID != "sg_abc" || m.Subject != "Your visit" || m.Body != "hello" {
 			t.Fatalf("message = %s/%s %q %q, want the call's content with the event's provider id", m.Provider, m.ProviderID, m.Subject, m.Body)
 		}
 		// The retried event now applies to the recorded message.
@@ -182,8 +183,8 @@ func TestAbandonedEmailSettledByEvents(t *testing.T) {
 		t.Parallel()
 		b, d := emailBundle(t, 0, false)
 		other := setup(t, setupOpts{st: b.st})
-		err := worker.NewStatusApplier(b.st, b.clock, quiet).Apply(ctx, worker.StatusPayload{
-			Provider: worker.ProviderSendGrid, ClinicID: other.clinic.ID, Key: "ev_x", ProviderID: "sg_x",
+		err := worker.NewStatusApplier(b.st, b.clock, quiet).Apply(ctx, tasks.StatusPayload{
+			Provider: tasks.ProviderSendGrid, ClinicID: other.clinic.ID, Key: "ev_x", ProviderID: "sg_x",
 			SendID: b.send.ID, Event: "delivered", At: b.clock.Now(),
 		})
 		if err != nil {

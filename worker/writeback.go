@@ -23,9 +23,10 @@ import (
 	"github.com/beckonhealth/beckon/ehr"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/tasks"
 )
 
-// Writebacker updates the EHR after a confirmation (scheduler.TypeWriteback):
+// Writebacker updates the EHR after a confirmation (tasks.TypeWriteback):
 // for FHIR EHRs the patient participant's status on the Appointment at the
 // clinic's FHIR base, with If-Match, never over a newer human change; for
 // HL7-only EHRs a signed event (Standard Webhooks) to the clinic's URL.
@@ -48,15 +49,15 @@ var errSkipped = errors.New("the EHR has a newer change by someone else")
 
 // ProcessTask implements asynq.Handler.
 func (wb *Writebacker) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	var p scheduler.WritebackPayload
-	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.WritebackID == "" {
-		return fmt.Errorf("bad write-back payload: %w", asynq.SkipRetry)
-	}
-	if p.ClinicID == "" {
+	p, err := tasks.ParseWritebackPayload(t.Payload())
+	if errors.Is(err, tasks.ErrNoClinic) {
 		// Queued before payloads carried the clinic: dropped (which frees its
 		// task id), the recheck enqueues the pending write-back again.
 		wb.Logger.Warn("write-back task without a clinic dropped", slog.String("writeback_id", p.WritebackID))
 		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("bad write-back payload: %w", asynq.SkipRetry)
 	}
 	w, err := wb.Store.WritebackGet(ctx, p.ClinicID, p.WritebackID)
 	if errors.Is(err, store.ErrNotFound) {

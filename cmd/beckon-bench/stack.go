@@ -25,6 +25,7 @@ import (
 	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/tasks"
 	"github.com/beckonhealth/beckon/worker"
 )
 
@@ -144,7 +145,7 @@ func newStack(ctx context.Context, cfg config) (*stack, error) {
 // startServing starts the in-process asynq server and pump.
 func (s *stack) startServing(ctx context.Context) error {
 	mux := asynq.NewServeMux()
-	mux.Handle(scheduler.TypeDeliver, s.deliverer)
+	mux.Handle(tasks.TypeDeliver, s.deliverer)
 	s.server = asynq.NewServerFromRedisClient(s.rdb, serverConfig(s.cfg, s.queue, s.logger))
 	if err := s.server.Start(mux); err != nil {
 		s.server = nil

@@ -10,7 +10,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/beckonhealth/beckon/scheduler"
+	"github.com/beckonhealth/beckon/tasks"
 )
 
 // The worker's asynq server has an error handler, and it logs through the
@@ -22,9 +22,9 @@ func TestAsynqConfigLogsTaskErrors(t *testing.T) {
 	if cfg.ErrorHandler == nil {
 		t.Fatal("the asynq server has no error handler: task failures are silent")
 	}
-	cfg.ErrorHandler.HandleError(context.Background(), asynq.NewTask(scheduler.TypeDeliver, []byte(`{"send_id":"snd_1"}`)), errors.New("claim send: connection refused"))
+	cfg.ErrorHandler.HandleError(context.Background(), asynq.NewTask(tasks.TypeDeliver, []byte(`{"send_id":"snd_1"}`)), errors.New("claim send: connection refused"))
 	out := buf.String()
-	for _, want := range []string{"level=WARN", "task_type=" + scheduler.TypeDeliver, "connection refused"} {
+	for _, want := range []string{"level=WARN", "task_type=" + tasks.TypeDeliver, "connection refused"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("log %q lacks %q", out, want)
 		}

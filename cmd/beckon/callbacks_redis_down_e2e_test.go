@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
-	"github.com/beckonhealth/beckon/scheduler"
+	"github.com/beckonhealth/beckon/tasks"
 )
 
 // redisSwitch is a loopback TCP proxy in front of a Redis server that a test
@@ -216,10 +216,10 @@ func TestProvidersCallbacksWhileRedisIsDown(t *testing.T) {
 			})
 			clinic := p.m.DemoClinicID
 			p.waitTasksGone(
-				scheduler.StatusTaskID("twilio", clinic, okSID+":delivered"),
-				scheduler.StatusTaskID("twilio", clinic, fbSID+":undelivered"),
-				scheduler.StatusTaskID("sendgrid", clinic, "down-1"),
-				scheduler.StatusTaskID("sendgrid", clinic, "down-2"),
+				tasks.StatusTaskID("twilio", clinic, okSID+":delivered"),
+				tasks.StatusTaskID("twilio", clinic, fbSID+":undelivered"),
+				tasks.StatusTaskID("sendgrid", clinic, "down-1"),
+				tasks.StatusTaskID("sendgrid", clinic, "down-2"),
 				fallback.ID,
 			)
 			for id, want := range map[string]int{okSend.ID: 2, fbSend.ID: 2, fallback.ID: 3} {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/beckonhealth/beckon/api"
 	"github.com/beckonhealth/beckon/scheduler"
+	"github.com/beckonhealth/beckon/tasks"
 	"github.com/beckonhealth/beckon/worker"
 )
 
@@ -77,5 +78,5 @@ func (m *Main) closeFeeds() error {
 
 // registerFeedHandlers adds the EHR write-back handler.
 func (m *Main) registerFeedHandlers(mux *asynq.ServeMux) {
-	mux.Handle(scheduler.TypeWriteback, worker.NewWritebacker(m.store, m.Clock, m.logger, m.Config.egressPolicy()))
+	mux.Handle(tasks.TypeWriteback, worker.NewWritebacker(m.store, m.Clock, m.logger, m.Config.egressPolicy()))
 }

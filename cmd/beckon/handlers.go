@@ -4,6 +4,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/beckonhealth/beckon/channels"
+	"github.com/beckonhealth/beckon/tasks"
 	"github.com/beckonhealth/beckon/worker"
 )
 
@@ -11,7 +12,7 @@ import (
 // inbound messages, EHR write-back).
 func (m *Main) registerHandlers(mux *asynq.ServeMux, router channels.Router) error {
 	_ = router
-	mux.Handle(worker.TypeStatus, worker.NewStatusApplier(m.store, m.Clock, m.logger))
+	mux.Handle(tasks.TypeStatus, worker.NewStatusApplier(m.store, m.Clock, m.logger))
 	m.registerFeedHandlers(mux)
 	return nil
 }

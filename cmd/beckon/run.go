@@ -23,6 +23,7 @@ import (
 	"github.com/beckonhealth/beckon/api"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/tasks"
 	"github.com/beckonhealth/beckon/worker"
 )
 
@@ -276,7 +277,7 @@ func (m *Main) startWorker() error {
 	}
 	d := worker.NewDeliverer(m.store, router, m.Clock, m.logger, m.workerConfig())
 	mux := asynq.NewServeMux()
-	mux.Handle(scheduler.TypeDeliver, d)
+	mux.Handle(tasks.TypeDeliver, d)
 	if err := m.registerHandlers(mux, router); err != nil {
 		return err
 	}

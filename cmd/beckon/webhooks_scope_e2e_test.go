@@ -19,7 +19,7 @@ import (
 
 	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
 	"github.com/beckonhealth/beckon/store"
-	"github.com/beckonhealth/beckon/worker"
+	"github.com/beckonhealth/beckon/tasks"
 )
 
 // attacker is a second clinic whose admin has set the clinic's own Twilio
@@ -88,7 +88,7 @@ func (p *providerApp) statusTasks(lists ...func(string, ...asynq.ListOption) ([]
 			p.t.Fatal(err)
 		}
 		for _, ti := range ts {
-			if ti.Type == worker.TypeStatus {
+			if ti.Type == tasks.TypeStatus {
 				n++
 			}
 		}
