@@ -253,8 +253,8 @@ func TestSendWrongToken(t *testing.T) {
 
 func TestSendTimeoutIsAmbiguous(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(o *Options) { o.HTTPTimeout = 150 * time.Millisecond })
-	b.fake.DelayNext(1, time.Minute) // answered only once the client gave up
+	b := setup(t, func(o *Options) { o.HTTPTimeout = time.Second }) // long enough to write the request on a loaded machine
+	b.fake.DelayNext(1, time.Minute)                                // answered only once the client gave up
 
 	_, err := b.ch.Send(context.Background(), msg("snd_1"))
 	if k := channels.KindOf(err); k != channels.KindAmbiguous {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"net"
@@ -25,12 +26,14 @@ func siu(trigger, control, id string, sent, start time.Time) string {
 }
 
 // feedApp starts Beckon with an MLLP listener, a campaign of two steps, and
-// the sending facility NORTHCLINIC allowed for the demo clinic.
-func feedApp(t *testing.T, backend string) *app {
+// the sending facility NORTHCLINIC allowed for the demo clinic. idle is the
+// MLLP idle timeout: short only for the test of the timeout itself, since a
+// loaded machine can leave a test's connection quiet for seconds.
+func feedApp(t *testing.T, backend string, idle ...string) *app {
 	t.Helper()
 	a := startAppEnv(t, backend, map[string]string{
 		"BECKON_MLLP_ADDR":         "127.0.0.1:0",
-		"BECKON_MLLP_IDLE_TIMEOUT": "2s",
+		"BECKON_MLLP_IDLE_TIMEOUT": cmp.Or(append(idle, "")[0], "1m"),
 	})
 	a.mustCall(http.StatusOK, http.MethodPut, "/v1/clinic/feeds", map[string]any{
 		"sending_facilities": []string{"NORTHCLINIC"},
@@ -225,7 +228,7 @@ func TestFeedsHL7(t *testing.T) {
 
 func TestFeedsMLLPLimits(t *testing.T) {
 	t.Parallel()
-	a := feedApp(t, "embedded")
+	a := feedApp(t, "embedded", "2s")
 	// A 10 MB message: the connection gets an AR and is closed; the server lives on.
 	big := dialMLLP(t, a.m.MLLPAddr())
 	go func() {
