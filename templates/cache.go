@@ -1,8 +1,9 @@
 package templates
 
 import (
-	"container/list"
 	"sync"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
 // Cache bounds: at most cacheEntries parsed templates whose sources total at
@@ -27,40 +28,31 @@ type parsed struct {
 	err  error
 }
 
-type cacheEntry struct {
-	key cacheKey
-	val parsed
-}
-
 // parseCache is a concurrency-safe least-recently-used cache of parsed
-// templates keyed by their source. Parsing happens outside the lock; two
-// goroutines missing the same key at once both parse it and one result is
-// kept, which is harmless since parsing is deterministic.
+// templates keyed by their source, bounded by entries and by source bytes.
+// Parsing happens outside the lock; two goroutines missing the same key at
+// once both parse it and one result is kept, which is harmless since parsing
+// is deterministic.
 type parseCache struct {
-	maxEntries, maxBytes int
+	maxBytes int
 
 	mu     sync.Mutex
-	bytes  int
-	order  *list.List // of *cacheEntry, most recently used first
-	byKey  map[cacheKey]*list.Element
+	bytes  int // source bytes held; the eviction callback keeps it
+	lru    *simplelru.LRU[cacheKey, parsed]
 	parses int // parses performed, for tests
 }
 
 func newParseCache(maxEntries, maxBytes int) *parseCache {
-	return &parseCache{
-		maxEntries: maxEntries,
-		maxBytes:   maxBytes,
-		order:      list.New(),
-		byKey:      make(map[cacheKey]*list.Element),
-	}
+	c := &parseCache{maxBytes: maxBytes}
+	// NewLRU fails only for a size below 1, which the constants rule out.
+	c.lru, _ = simplelru.NewLRU(maxEntries, func(k cacheKey, _ parsed) { c.bytes -= len(k.src) })
+	return c
 }
 
 // get returns the parsed template of key, parsing it with parse on a miss.
 func (c *parseCache) get(key cacheKey, parse func(kind, string) parsed) parsed {
 	c.mu.Lock()
-	if e, ok := c.byKey[key]; ok {
-		c.order.MoveToFront(e)
-		v := e.Value.(*cacheEntry).val
+	if v, ok := c.lru.Get(key); ok {
 		c.mu.Unlock()
 		return v
 	}
@@ -71,22 +63,17 @@ func (c *parseCache) get(key cacheKey, parse func(kind, string) parsed) parsed {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.parses++
-	if e, ok := c.byKey[key]; ok { // another goroutine got here first
-		c.order.MoveToFront(e)
-		return e.Value.(*cacheEntry).val
+	if old, ok := c.lru.Get(key); ok { // another goroutine got here first
+		return old
 	}
 	size := len(key.src)
 	if size > c.maxBytes {
 		return v
 	}
-	c.byKey[key] = c.order.PushFront(&cacheEntry{key: key, val: v})
 	c.bytes += size
-	for c.order.Len() > c.maxEntries || c.bytes > c.maxBytes {
-		oldest := c.order.Back()
-		ce := oldest.Value.(*cacheEntry)
-		c.order.Remove(oldest)
-		delete(c.byKey, ce.key)
-		c.bytes -= len(ce.key.src)
+	c.lru.Add(key, v) // evicts the oldest past maxEntries
+	for c.bytes > c.maxBytes {
+		c.lru.RemoveOldest()
 	}
 	return v
 }
@@ -95,5 +82,5 @@ func (c *parseCache) get(key cacheKey, parse func(kind, string) parsed) parsed {
 func (c *parseCache) stats() (entries, bytes, parses int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.order.Len(), c.bytes, c.parses
+	return c.lru.Len(), c.bytes, c.parses
 }

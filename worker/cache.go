@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+
 	"github.com/beckonhealth/beckon/store"
 )
 
@@ -18,8 +20,8 @@ type snapshots struct {
 	ttl time.Duration // 0: no caching
 
 	mu        sync.Mutex
-	clinics   map[string]snapshot[store.Clinic]
-	campaigns map[[2]string]snapshot[store.Campaign]
+	clinics   *simplelru.LRU[string, snapshot[store.Clinic]]
+	campaigns *simplelru.LRU[[2]string, snapshot[store.Campaign]]
 }
 
 type snapshot[T any] struct {
@@ -27,55 +29,43 @@ type snapshot[T any] struct {
 	at time.Time // wall clock, for freshness only
 }
 
-// maxSnapshots bounds each map; past it the map starts over.
+// maxSnapshots bounds each cache; past it the least recently used goes.
 const maxSnapshots = 10_000
 
 func newSnapshots(st store.Store, ttl time.Duration) *snapshots {
-	return &snapshots{
-		st:        st,
-		ttl:       ttl,
-		clinics:   map[string]snapshot[store.Clinic]{},
-		campaigns: map[[2]string]snapshot[store.Campaign]{},
-	}
+	// NewLRU fails only for a size below 1.
+	clinics, _ := simplelru.NewLRU[string, snapshot[store.Clinic]](maxSnapshots, nil)
+	campaigns, _ := simplelru.NewLRU[[2]string, snapshot[store.Campaign]](maxSnapshots, nil)
+	return &snapshots{st: st, ttl: ttl, clinics: clinics, campaigns: campaigns}
 }
 
 func (s *snapshots) clinic(ctx context.Context, id string) (store.Clinic, error) {
-	s.mu.Lock()
-	c, ok := s.clinics[id]
-	s.mu.Unlock()
-	if ok && time.Since(c.at) < s.ttl {
-		return c.v, nil
-	}
-	v, err := s.st.ClinicGet(ctx, id)
-	if err != nil || s.ttl <= 0 {
-		return v, err
-	}
-	s.mu.Lock()
-	if len(s.clinics) >= maxSnapshots {
-		s.clinics = map[string]snapshot[store.Clinic]{}
-	}
-	s.clinics[id] = snapshot[store.Clinic]{v: v, at: time.Now()}
-	s.mu.Unlock()
-	return v, nil
+	return cached(s, s.clinics, id, func(store.Clinic) bool { return true }, func() (store.Clinic, error) {
+		return s.st.ClinicGet(ctx, id)
+	})
 }
 
 func (s *snapshots) campaign(ctx context.Context, clinicID, id string, revision int64) (store.Campaign, error) {
-	key := [2]string{clinicID, id}
+	return cached(s, s.campaigns, [2]string{clinicID, id}, func(c store.Campaign) bool { return c.Revision == revision }, func() (store.Campaign, error) {
+		return s.st.CampaignGet(ctx, clinicID, id)
+	})
+}
+
+// cached returns the value under key if it is fresh and usable, else reads
+// it and keeps it.
+func cached[K comparable, T any](s *snapshots, c *simplelru.LRU[K, snapshot[T]], key K, usable func(T) bool, read func() (T, error)) (T, error) {
 	s.mu.Lock()
-	c, ok := s.campaigns[key]
+	sn, ok := c.Get(key)
 	s.mu.Unlock()
-	if ok && c.v.Revision == revision && time.Since(c.at) < s.ttl {
-		return c.v, nil
+	if ok && usable(sn.v) && time.Since(sn.at) < s.ttl {
+		return sn.v, nil
 	}
-	v, err := s.st.CampaignGet(ctx, clinicID, id)
+	v, err := read()
 	if err != nil || s.ttl <= 0 {
 		return v, err
 	}
 	s.mu.Lock()
-	if len(s.campaigns) >= maxSnapshots {
-		s.campaigns = map[[2]string]snapshot[store.Campaign]{}
-	}
-	s.campaigns[key] = snapshot[store.Campaign]{v: v, at: time.Now()}
+	c.Add(key, snapshot[T]{v: v, at: time.Now()})
 	s.mu.Unlock()
 	return v, nil
 }
