@@ -14,11 +14,18 @@ import (
 // Case 3. 12 SMS due together through a sender paced at 1/s, so they wait
 // for their slots; once the first reached Twilio, half of those not there
 // yet have their appointments cancelled (3) or moved an hour later (3) in one
-// batch. None of those six reaches Twilio after the batch committed (its
-// answer is the latest the commit can be), each ends skipped or superseded
-// (a cancel is a new version of the appointment too), and the other six are
-// sent once.
+// batch. None of those six reaches Twilio later than callWindow after the
+// batch committed (its answer is the latest the commit can be), each ends
+// skipped or superseded (a cancel is a new version of the appointment too),
+// and the other six are sent once.
+//
+// callWindow: a send re-checks its appointment immediately before the call,
+// so a change that commits between that check and the request reaching
+// Twilio cannot stop it. That gap is the request's transit, milliseconds on a
+// quiet machine, hundreds of them on a loaded one. Before the re-check moved
+// next to the call, changed sends reached Twilio 0.5–8 s after the commit.
 func TestFaultCancelWhileWaitingForSlot(t *testing.T) {
+	const callWindow = 400 * time.Millisecond
 	for _, backend := range faultSuite(t) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
@@ -58,7 +65,7 @@ func TestFaultCancelWhileWaitingForSlot(t *testing.T) {
 					continue
 				}
 				for _, at := range hits[s.ID] {
-					if at.After(committed) {
+					if at.After(committed.Add(callWindow)) {
 						late++
 						lateMax = max(lateMax, at.Sub(committed))
 					}
@@ -69,7 +76,7 @@ func TestFaultCancelWhileWaitingForSlot(t *testing.T) {
 			}
 			f.report(t, "changed=6", "late_after_cancel="+strconv.Itoa(late), "late_after_cancel_max="+lateMax.Round(time.Millisecond).String())
 			if late > 0 {
-				t.Errorf("%d SMS reached Twilio after the change of their appointment committed (up to %s after)", late, lateMax.Round(time.Millisecond))
+				t.Errorf("%d SMS reached Twilio more than %s after the change of their appointment committed (up to %s after)", late, callWindow, lateMax.Round(time.Millisecond))
 			}
 		})
 	}
