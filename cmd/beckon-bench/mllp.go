@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/beckonhealth/beckon/api"
+	"github.com/beckonhealth/beckon/feeds"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
 )
@@ -38,8 +38,8 @@ func (s *stack) benchMLLP(ctx context.Context) ([]result, error) {
 	if err != nil {
 		return nil, err
 	}
-	proc := &api.HL7Processor{Store: s.st, Service: s.svc, Clock: scheduler.SystemClock{}, Logger: s.logger}
-	srv := api.NewMLLPServer(proc, api.MLLPConfig{ClinicID: c.ID})
+	proc := &feeds.HL7Processor{Store: s.st, Service: s.svc, Clock: scheduler.SystemClock{}, Logger: s.logger}
+	srv := feeds.NewMLLPServer(proc, feeds.MLLPConfig{ClinicID: c.ID})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err

@@ -10,7 +10,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/beckonhealth/beckon/api"
+	ehrfeeds "github.com/beckonhealth/beckon/feeds"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/tasks"
 	"github.com/beckonhealth/beckon/worker"
@@ -18,7 +18,7 @@ import (
 
 // feeds is the running MLLP listener, if any.
 type feeds struct {
-	mllp *api.MLLPServer
+	mllp *ehrfeeds.MLLPServer
 	ln   net.Listener
 	wg   sync.WaitGroup
 }
@@ -30,7 +30,7 @@ func (m *Main) startFeeds(ctx context.Context) error {
 	if m.Config.MLLPAddr == "" || (m.role != "serve" && m.role != "api") {
 		return nil
 	}
-	proc := &api.HL7Processor{
+	proc := &ehrfeeds.HL7Processor{
 		Store:   m.store,
 		Service: &scheduler.Service{Store: m.store, Clock: m.Clock, Logger: m.logger},
 		Clock:   m.Clock,
@@ -41,8 +41,8 @@ func (m *Main) startFeeds(ctx context.Context) error {
 		return fmt.Errorf("listen on %s (MLLP): %w", m.Config.MLLPAddr, err)
 	}
 	m.feeds.ln = ln
-	ln = api.LimitMLLP(ln, m.Config.MLLPMaxConns)
-	m.feeds.mllp = api.NewMLLPServer(proc, api.MLLPConfig{ClinicID: m.Config.MLLPClinic, IdleTimeout: m.Config.MLLPIdleTimeout})
+	ln = ehrfeeds.LimitMLLP(ln, m.Config.MLLPMaxConns)
+	m.feeds.mllp = ehrfeeds.NewMLLPServer(proc, ehrfeeds.MLLPConfig{ClinicID: m.Config.MLLPClinic, IdleTimeout: m.Config.MLLPIdleTimeout})
 	m.feeds.wg.Add(1)
 	go func() {
 		defer m.feeds.wg.Done()

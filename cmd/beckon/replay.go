@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/beckonhealth/beckon/api"
+	ehrfeeds "github.com/beckonhealth/beckon/feeds"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
 )
@@ -35,9 +34,9 @@ func (a *replayArgs) bindFlags(fs *flag.FlagSet, role string) {
 	fs.BoolVar(&a.dryRun, "dry-run", false, "list what would be replayed, change nothing")
 }
 
-// replay re-applies archived HL7 v2 messages through the same processing as
-// MLLP and POST /hl7/v2. Messages already applied are recognised (same
-// digest, or older than what was applied) and change nothing.
+// replay is `beckon ehr replay`: it reads the flags and hands the archive to
+// feeds.Replay. (The package is imported as ehrfeeds: this package has a type
+// named feeds.)
 func (m *Main) replay(ctx context.Context) error {
 	a := m.feedReplay
 	var since time.Time
@@ -57,71 +56,24 @@ func (m *Main) replay(ctx context.Context) error {
 		defer s.Close()
 		src = s
 	}
-	proc := &api.HL7Processor{
-		Store:   m.store,
-		Service: &scheduler.Service{Store: m.store, Clock: m.Clock, Logger: m.logger},
-		Clock:   m.Clock,
-		Logger:  m.logger.With(slog.String("component", "replay")),
+	r := &ehrfeeds.Replay{
+		Source: src,
+		Processor: &ehrfeeds.HL7Processor{
+			Store:   m.store,
+			Service: &scheduler.Service{Store: m.store, Clock: m.Clock, Logger: m.logger},
+			Clock:   m.Clock,
+			Logger:  m.logger.With(slog.String("component", "replay")),
+		},
+		Archive:  a.from != "",
+		ClinicID: a.clinic,
+		Since:    since,
+		ID:       a.id,
+		Failed:   a.failed,
+		DryRun:   a.dryRun,
+		Out:      m.Stdout,
 	}
-	var msgs []store.InboundMessage
-	if a.id != "" {
-		msg, err := src.InboundGet(ctx, a.clinic, a.id)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("ehr replay: no archived message %s", a.id)
-		}
-		if err != nil {
-			return err
-		}
-		msgs = append(msgs, msg)
+	if err := r.Run(ctx); err != nil {
+		return fmt.Errorf("ehr replay: %w", err)
 	}
-	counts := map[string]int{}
-	after := ""
-	for {
-		if a.id == "" {
-			page, err := src.InboundList(ctx, store.InboundFilter{ClinicID: a.clinic, Since: since, AfterID: after, Limit: 500})
-			if err != nil {
-				return err
-			}
-			if len(page) == 0 {
-				break
-			}
-			msgs, after = page, page[len(page)-1].ID
-		}
-		for _, msg := range msgs {
-			if a.failed && msg.Result != store.FeedRejected && msg.Result != store.FeedError {
-				continue
-			}
-			if msg.Format != store.FormatHL7v2 {
-				counts["skipped (FHIR: ask the EHR to resend)"]++
-				fmt.Fprintf(m.Stdout, "%s\t%s\t%s\tskipped: FHIR messages are not replayed\n", msg.ID, msg.Format, msg.ClinicID)
-				continue
-			}
-			if msg.Outcome == "" {
-				// A frame cut short on MLLP, kept for inspection: never a
-				// message to apply (its end is missing).
-				counts["skipped (broken MLLP frame)"]++
-				fmt.Fprintf(m.Stdout, "%s\t%s\t%s\tskipped: a broken MLLP frame, never acknowledged\n", msg.ID, msg.Format, msg.ClinicID)
-				continue
-			}
-			if a.dryRun {
-				counts["would replay"]++
-				fmt.Fprintf(m.Stdout, "%s\t%s\t%s\twas %s/%s\n", msg.ID, msg.Format, msg.ClinicID, msg.Outcome, msg.Result)
-				continue
-			}
-			res := proc.Process(ctx, api.HL7Input{
-				ClinicID:  msg.ClinicID,
-				Transport: store.TransportReplay,
-				Raw:       msg.Raw,
-				Actor:     "replay:" + msg.ID,
-				Archive:   a.from != "",
-			})
-			counts[string(res.Code)+" "+res.Result]++
-			fmt.Fprintf(m.Stdout, "%s\t%s\t%s\twas %s/%s\tnow %s/%s\n", msg.ID, msg.Format, res.ClinicID, msg.Outcome, msg.Result, res.Code, res.Result)
-		}
-		if a.id != "" {
-			break
-		}
-	}
-	fmt.Fprintf(m.Stdout, "replayed: %v\n", counts)
 	return nil
 }
