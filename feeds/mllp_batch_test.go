@@ -78,8 +78,12 @@ type mllpBundle struct {
 // was written while connections still write.
 type logFile string
 
-func (f logFile) String() string {
-	b, _ := os.ReadFile(string(f))
+func (f logFile) read(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(string(f))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return string(b)
 }
 
@@ -229,8 +233,12 @@ func TestMLLPGroupCommit(t *testing.T) {
 			t.Errorf("%s archived as %q (%v), answered %s", a.control, got, ok, a.code)
 		}
 	}
+	logs := b.logs.read(t)
+	if !strings.Contains(logs, "hl7 message") {
+		t.Fatal("no message was logged")
+	}
 	for _, phi := range []string{"Rivera", "5550142"} {
-		if strings.Contains(b.logs.String(), phi) {
+		if strings.Contains(logs, phi) {
 			t.Fatalf("logs hold PHI %q", phi)
 		}
 	}
