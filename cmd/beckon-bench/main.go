@@ -1,4 +1,5 @@
-// Command beckon-bench measures Beckon's real code paths on this machine:
+// Command beckon-bench measures Beckon on this machine, running in its process
+// what `beckon serve` runs (package app, configured as serve is):
 // ingest through the REST API, delivery through the Twilio stand-in against a
 // bare asynq server on the same Redis, lateness at a steady rate (in this
 // process, and through separate `beckon scheduler` and `beckon worker`
