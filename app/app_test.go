@@ -1,38 +1,19 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
 )
 
-// lockedBuffer collects logs from many goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startRole starts an App for role on a SQLite file of its own and the
 // given Redis, with env over the settings every case needs.
-func startRole(t *testing.T, role, redisAddr string, env map[string]string) (*App, *lockedBuffer, error) {
+func startRole(t *testing.T, role, redisAddr string, env map[string]string) (a *App, logs func() string, err error) {
 	t.Helper()
 	all := map[string]string{
 		"BECKON_DATABASE_URL": filepath.Join(t.TempDir(), "beckon.db"),
@@ -51,9 +32,22 @@ func startRole(t *testing.T, role, redisAddr string, env map[string]string) (*Ap
 	if err := cfg.Validate(role); err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
-	a := New(cfg, role)
-	a.Stdout, a.Stderr = io.Discard, logs
+	// The logs go to a file: writes to it are safe from every goroutine.
+	path := filepath.Join(t.TempDir(), "logs")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	logs = func() string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	a = New(cfg, role)
+	a.Stdout, a.Stderr = io.Discard, f
 	t.Cleanup(func() {
 		if err := a.Close(); err != nil {
 			t.Errorf("close: %v", err)
@@ -81,7 +75,7 @@ func TestRolesStartTheirParts(t *testing.T) {
 	if a.Addr() == "" || a.Pump() != nil || a.worker != nil {
 		t.Fatalf("api role: addr %q, pump %v, worker %v; want the API only", a.Addr(), a.Pump(), a.worker)
 	}
-	if out := logs.String(); !strings.Contains(out, "provider settings are not valid") || strings.Contains(out, "tok123secret") {
+	if out := logs(); !strings.Contains(out, "provider settings are not valid") || strings.Contains(out, "tok123secret") {
 		t.Fatalf("api logs: %s", out)
 	}
 
