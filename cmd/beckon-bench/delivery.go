@@ -130,7 +130,7 @@ func (s *stack) bareAsynq(ctx context.Context, m int) (rate float64, cpu time.Du
 		}
 		return nil
 	})
-	srv := asynq.NewServerFromRedisClient(s.rdb, serverConfig(s.cfg, queue, s.logger))
+	srv := asynq.NewServerFromRedisClient(s.rdb, s.serverConfig(queue))
 	began, cpuBefore := time.Now(), cpuTime()
 	if err := srv.Start(mux); err != nil {
 		return 0, 0, err

@@ -25,7 +25,7 @@ func (s *stack) call(ctx context.Context, key, method, path string, body any) er
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, method, s.httpSrv.URL+path, bytes.NewReader(b))
+	req, err := http.NewRequestWithContext(ctx, method, s.base+path, bytes.NewReader(b))
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func (s *stack) benchIngest(ctx context.Context) ([]result, error) {
 	}
 	took := time.Since(began)
 	s.ingested.rate = float64(n) / took.Seconds()
-	if _, err := s.pump.RunOnce(ctx); err != nil { // a pass after the ingest, as the cron would run
+	if _, err := s.app.Pump().RunOnce(ctx); err != nil { // a pass after the ingest, as the cron would run
 		return nil, err
 	}
 	memAfter, dbAfter := s.redisMemory(ctx), s.dbSize(ctx)

@@ -1,4 +1,5 @@
-// Command beckon-bench measures Beckon's real code paths on this machine:
+// Command beckon-bench measures Beckon on this machine, running in its process
+// what `beckon serve` runs (package app, configured as serve is):
 // ingest through the REST API, delivery through the Twilio stand-in against a
 // bare asynq server on the same Redis, lateness at a steady rate (in this
 // process, and through separate `beckon scheduler` and `beckon worker`
@@ -70,7 +71,7 @@ func main() {
 	flag.StringVar(&cfg.beckon, "beckon", "", "the beckon binary for the procs phase (default: go build it from this module)")
 	flag.IntVar(&cfg.workers, "workers", 1, "beckon worker processes in the procs phase")
 	flag.IntVar(&cfg.schedulers, "schedulers", 1, "beckon scheduler processes in the procs phase")
-	flag.Float64Var(&cfg.senderRate, "sender-rate", 1e6, "the SMS sender's rate in the procs phase (BECKON_TWILIO_PER_SECOND); the default never makes a send wait, as this process does not pace")
+	flag.Float64Var(&cfg.senderRate, "sender-rate", 1e6, "the SMS sender's rate (BECKON_TWILIO_PER_SECOND), in this process and the procs phase's; the default never makes a send wait")
 	flag.BoolVar(&cfg.json, "json", false, "print JSON instead of a table")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.StringVar(&cfg.memProfile, "memprofile", "", "write a heap profile of the whole run to this file, and of each phase as it ends to this file.<phase>")

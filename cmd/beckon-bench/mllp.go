@@ -7,24 +7,28 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/beckonhealth/beckon/feeds"
-	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
 )
 
 // mllpConns is how many connections the interface engine stand-in opens.
 const mllpConns = 4
 
-// benchMLLP measures SIU S12 messages per second over MLLP, each a new
-// appointment for a new patient, planned with a three-step campaign; every
-// message waits for its ACK on its connection, as interface engines do.
+// benchMLLP measures SIU S12 messages per second over MLLP to serve's
+// listener, each a new appointment for a new patient, planned with a
+// three-step campaign; the clinic is found by the sending facility (MSH-4),
+// and every message waits for its ACK on its connection, as interface
+// engines do.
 func (s *stack) benchMLLP(ctx context.Context) ([]result, error) {
-	c, _, err := s.clinic(ctx, "mllp")
+	c, key, err := s.clinic(ctx, "mllp")
 	if err != nil {
+		return nil, err
+	}
+	if err := s.call(ctx, key, http.MethodPut, "/v1/clinic/feeds", map[string]any{"sending_facilities": []string{"BENCH"}}); err != nil {
 		return nil, err
 	}
 	_, _, err = s.svc.PutCampaign(ctx, store.Campaign{
@@ -38,22 +42,13 @@ func (s *stack) benchMLLP(ctx context.Context) ([]result, error) {
 	if err != nil {
 		return nil, err
 	}
-	proc := &feeds.HL7Processor{Store: s.st, Service: s.svc, Clock: scheduler.SystemClock{}, Logger: s.logger}
-	srv := feeds.NewMLLPServer(proc, feeds.MLLPConfig{ClinicID: c.ID})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
-
 	n := s.cfg.hl7
 	start := time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Minute)
 	began := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	for k := range mllpConns {
 		g.Go(func() error {
-			conn, err := (&net.Dialer{}).DialContext(gctx, "tcp", ln.Addr().String())
+			conn, err := (&net.Dialer{}).DialContext(gctx, "tcp", s.app.MLLPAddr())
 			if err != nil {
 				return err
 			}

@@ -126,29 +126,41 @@ func (s *stack) benchProcs(ctx context.Context) (_ []result, err error) {
 }
 
 // beckonEnv is the environment of the beckon processes (over this
-// process's, so other BECKON_* settings pass through): this run's database
-// and Redis, their own queue, the in-process phases' concurrency and poll
-// interval, and the Twilio stand-in as every clinic's SMS provider. The
-// sender is rated at -sender-rate, so pacing costs its Redis
-// round trips but (by default) never a wait: sends due together would
-// otherwise be spread at the sender's rate, which is pacing, not lateness.
+// process's, so other BECKON_* settings pass through): settings, and this
+// run's Redis.
 func (s *stack) beckonEnv(queue string) []string {
-	return []string{
-		"BECKON_DATABASE_URL=" + s.dsn,
-		"BECKON_REDIS_URL=" + s.redisURL,
-		"BECKON_QUEUE=" + queue,
-		"BECKON_CONCURRENCY=" + strconv.Itoa(s.cfg.concurrency),
-		"BECKON_POLL_INTERVAL=" + s.cfg.pollInterval.String(),
-		"BECKON_LOG_FORMAT=json",
-		"BECKON_LOG_LEVEL=info",
-		"BECKON_CHANNEL=providers",
+	env := s.settings(queue)
+	env["BECKON_REDIS_URL"] = s.redisURL
+	var out []string
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+// settings are what every Beckon of the run is given, in this process
+// (serve) and in the procs phase's processes: this run's database, a queue
+// of its own, the concurrency and poll interval, and the Twilio stand-in as
+// every clinic's SMS provider. The sender is rated at -sender-rate, so
+// pacing costs its Redis round trips but (by default) never a wait: sends
+// due together would otherwise be spread at the sender's rate, which is
+// pacing, not lateness.
+func (s *stack) settings(queue string) map[string]string {
+	return map[string]string{
+		"BECKON_DATABASE_URL":  s.dsn,
+		"BECKON_QUEUE":         queue,
+		"BECKON_CONCURRENCY":   strconv.Itoa(s.cfg.concurrency),
+		"BECKON_POLL_INTERVAL": s.cfg.pollInterval.String(),
+		"BECKON_LOG_FORMAT":    "json",
+		"BECKON_LOG_LEVEL":     "info",
+		"BECKON_CHANNEL":       "providers",
 		// Twilio's status callbacks go nowhere: the stand-in does not send them.
-		"BECKON_PUBLIC_URL=http://127.0.0.1:9",
-		"BECKON_TWILIO_ACCOUNT_SID=" + twiliotest.AccountSID,
-		"BECKON_TWILIO_AUTH_TOKEN=" + twiliotest.AuthToken,
-		"BECKON_TWILIO_FROM=+14155550100",
-		"BECKON_TWILIO_BASE_URL=" + s.standIn.URL,
-		"BECKON_TWILIO_PER_SECOND=" + strconv.FormatFloat(s.cfg.senderRate, 'f', -1, 64),
+		"BECKON_PUBLIC_URL":         "http://127.0.0.1:9",
+		"BECKON_TWILIO_ACCOUNT_SID": twiliotest.AccountSID,
+		"BECKON_TWILIO_AUTH_TOKEN":  twiliotest.AuthToken,
+		"BECKON_TWILIO_FROM":        "+14155550100",
+		"BECKON_TWILIO_BASE_URL":    s.standIn.URL,
+		"BECKON_TWILIO_PER_SECOND":  strconv.FormatFloat(s.cfg.senderRate, 'f', -1, 64),
 	}
 }
 
@@ -193,7 +205,7 @@ func (l load) share(cpu time.Duration) float64 { return 100 * cpu.Seconds() / l.
 // redisStats reads Redis's INFO. It counts every client's commands: on a
 // Redis others use too, the figures include theirs.
 func (s *stack) redisStats(ctx context.Context) redisStats {
-	if s.mini != nil {
+	if s.app.EmbeddedRedis() != nil {
 		return redisStats{}
 	}
 	info, err := s.rdb.InfoMap(ctx, "stats", "cpu").Result()

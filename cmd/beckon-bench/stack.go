@@ -7,32 +7,29 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/beckonhealth/beckon/api"
-	"github.com/beckonhealth/beckon/channels"
-	"github.com/beckonhealth/beckon/channels/twilio"
-	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
+	"github.com/beckonhealth/beckon/app"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
-	"github.com/beckonhealth/beckon/tasks"
-	"github.com/beckonhealth/beckon/worker"
 )
 
-// stack is Beckon's real code paths wired as `beckon serve` wires them, with
-// the Twilio stand-in as the SMS provider.
+// stack is Beckon as `beckon serve` runs it (package app, the same
+// Config read from the same variables), with the Twilio stand-in as every
+// clinic's SMS provider, and what the phases need to set up their data and
+// measure it.
 type stack struct {
 	cfg    config
+	app    *app.App
 	logger *slog.Logger
 	st     store.Store
 	dbPath string // SQLite file, for its size
@@ -41,15 +38,12 @@ type stack struct {
 	// in-process one listens on loopback).
 	redisURL string
 	schema   string // PostgreSQL schema, dropped at the end
-	rdb      *redis.Client
-	mini     *miniredis.Miniredis
+	rdb      redis.UniversalClient
 	client   *asynq.Client
-	svc      *scheduler.Service
-	httpSrv  *httptest.Server
-	pump     *scheduler.Pump
-	server   *asynq.Server // nil while stopped
-	// deliverer is the in-process delivery handler.
-	deliverer *worker.Deliverer
+	// svc sets up the phases' clinics, campaigns and patients.
+	svc *scheduler.Service
+	// base is the API's URL.
+	base string
 	// standIn is the Twilio stand-in, a child process; arrivals is what it
 	// reported receiving.
 	standIn  *standIn
@@ -65,116 +59,95 @@ func randomSuffix() string {
 	return hex.EncodeToString(b[:])
 }
 
-func newStack(ctx context.Context, cfg config) (*stack, error) {
+func newStack(ctx context.Context, cfg config) (_ *stack, err error) {
 	s := &stack{cfg: cfg, logger: slog.New(slog.DiscardHandler), queue: "bench-" + randomSuffix()}
-	dsn := os.Getenv("DATABASE_URL")
-	if dsn == "" {
-		dir, err := os.MkdirTemp("", "beckon-bench-")
+	defer func() {
 		if err != nil {
-			return nil, err
+			s.close()
 		}
-		s.dbPath = filepath.Join(dir, "beckon.db")
-		dsn = s.dbPath
-	} else {
-		s.schema = "beckon_bench_" + randomSuffix()
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			return nil, err
-		}
-		_, err = db.ExecContext(ctx, "CREATE SCHEMA "+s.schema)
-		db.Close()
-		if err != nil {
-			return nil, fmt.Errorf("create schema: %w", err)
-		}
-		u, err := url.Parse(dsn)
-		if err != nil {
-			return nil, err
-		}
-		q := u.Query()
-		q.Set("search_path", s.schema)
-		u.RawQuery = q.Encode()
-		dsn = u.String()
-	}
-	st, err := store.Open(ctx, dsn)
-	if err != nil {
+	}()
+	if s.dsn, err = s.database(ctx); err != nil {
 		return nil, err
 	}
-	s.st, s.dsn = st, dsn
-	if u := os.Getenv("REDIS_URL"); u != "" {
-		s.redisURL = u
-		opt, err := redis.ParseURL(u)
-		if err != nil {
-			return nil, err
-		}
-		s.rdb = redis.NewClient(opt)
-	} else {
-		s.mini = miniredis.NewMiniRedis()
-		if err := s.mini.StartAddr("127.0.0.1:0"); err != nil {
-			return nil, err
-		}
-		s.rdb = redis.NewClient(&redis.Options{Addr: s.mini.Addr()})
-		s.redisURL = "redis://" + s.mini.Addr()
-	}
-	s.client = asynq.NewClientFromRedisClient(s.rdb)
-	clock := scheduler.SystemClock{}
-	s.svc = &scheduler.Service{Store: st, Clock: clock, Logger: s.logger}
-	s.httpSrv = httptest.NewServer(api.New(api.Config{Store: st, Service: s.svc, Clock: clock, Logger: s.logger, Tasks: s.client}))
 	s.arrivals = newArrivals()
 	if s.standIn, err = startStandIn(ctx, s.arrivals); err != nil {
 		return nil, err
 	}
-	sms, err := twilio.New(twilio.Options{
-		AccountSID:        twiliotest.AccountSID,
-		AuthToken:         twiliotest.AuthToken,
-		From:              "+14155550100",
-		StatusCallbackURL: "http://127.0.0.1:9/webhooks/twilio/status",
-		BaseURL:           s.standIn.URL,
-		Transport:         &http.Transport{MaxIdleConnsPerHost: 128, IdleConnTimeout: time.Minute},
+	// `beckon serve`'s settings, as the procs phase's processes get them,
+	// over this process's environment; the API and MLLP on free ports.
+	env := s.settings(s.queue)
+	env["BECKON_HTTP_ADDR"] = "127.0.0.1:0"
+	env["BECKON_MLLP_ADDR"] = "127.0.0.1:0"
+	env["BECKON_DEMO"] = "false"
+	acfg, err := app.ConfigFromEnv(func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.deliverer = worker.NewDeliverer(st, channels.Static{store.ChannelSMS: sms}, clock, s.logger, worker.Config{})
-	s.pump = scheduler.NewPump(st, s.client, clock, s.logger, scheduler.PumpConfig{Queue: s.queue})
-	if err := s.startServing(ctx); err != nil {
+	acfg = acfg.WithDefaults()
+	if err := errors.Join(acfg.Validate(app.RoleServe), acfg.ProvidersErr()); err != nil {
 		return nil, err
 	}
+	s.app = app.New(acfg, app.RoleServe)
+	s.app.Logger, s.app.Stdout = s.logger, io.Discard
+	if err := s.app.Start(ctx); err != nil {
+		return nil, err
+	}
+	s.st, s.rdb, s.redisURL = s.app.Store(), s.app.Redis(), s.app.RedisURL()
+	s.base = "http://" + s.app.Addr()
+	s.client = asynq.NewClientFromRedisClient(s.rdb)
+	s.svc = &scheduler.Service{Store: s.st, Clock: scheduler.SystemClock{}, Logger: s.logger}
 	return s, nil
 }
 
-// startServing starts the in-process asynq server and pump.
-func (s *stack) startServing(ctx context.Context) error {
-	mux := asynq.NewServeMux()
-	mux.Handle(tasks.TypeDeliver, s.deliverer)
-	s.server = asynq.NewServerFromRedisClient(s.rdb, serverConfig(s.cfg, s.queue, s.logger))
-	if err := s.server.Start(mux); err != nil {
-		s.server = nil
-		return err
+// database makes this run's database: a SQLite file in a new directory, or
+// a new schema on DATABASE_URL. It returns the DSN that reaches it.
+func (s *stack) database(ctx context.Context) (string, error) {
+	dsn := os.Getenv("DATABASE_URL")
+	if dsn == "" {
+		dir, err := os.MkdirTemp("", "beckon-bench-")
+		if err != nil {
+			return "", err
+		}
+		s.dbPath = filepath.Join(dir, "beckon.db")
+		return s.dbPath, nil
 	}
-	return s.pump.Start(ctx)
+	schema := "beckon_bench_" + randomSuffix()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return "", err
+	}
+	_, err = db.ExecContext(ctx, "CREATE SCHEMA "+schema)
+	db.Close()
+	if err != nil {
+		return "", fmt.Errorf("create schema: %w", err)
+	}
+	s.schema = schema
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
-// stopServing stops the in-process pump and asynq server (while Beckon
-// processes of their own deliver instead).
-func (s *stack) stopServing() {
-	s.pump.Stop()
-	if s.server != nil {
-		s.server.Shutdown()
-		s.server = nil
-	}
-}
+// stopServing stops the in-process pump and worker (while Beckon
+// processes of their own deliver instead); startServing starts them again.
+func (s *stack) stopServing() { s.app.StopDelivery() }
+
+func (s *stack) startServing(ctx context.Context) error { return s.app.StartDelivery(ctx) }
 
 // serverConfig is the asynq configuration `beckon serve` uses, for a queue.
-func serverConfig(cfg config, queue string, logger *slog.Logger) asynq.Config {
-	return asynq.Config{
-		Concurrency:              cfg.concurrency,
-		Queues:                   map[string]int{queue: 1},
-		TaskCheckInterval:        cfg.pollInterval,
-		DelayedTaskCheckInterval: cfg.pollInterval,
-		IsFailure:                func(err error) bool { return !errors.Is(err, worker.ErrBusy) },
-		LogLevel:                 asynq.FatalLevel,
-		ErrorHandler:             worker.TaskErrorHandler(logger),
-	}
+func (s *stack) serverConfig(queue string) asynq.Config {
+	c := s.app.AsynqServerConfig()
+	c.Queues = map[string]int{queue: 1}
+	return c
 }
 
 // clinic creates a clinic without quiet hours and an admin key for it.
@@ -191,7 +164,7 @@ func (s *stack) clinic(ctx context.Context, name string) (store.Clinic, string, 
 
 // redisMemory is Redis's used_memory in bytes, or -1 for the in-process Redis.
 func (s *stack) redisMemory(ctx context.Context) int64 {
-	if s.mini != nil {
+	if s.app.EmbeddedRedis() != nil {
 		return -1
 	}
 	info, err := s.rdb.InfoMap(ctx, "memory").Result()
@@ -229,14 +202,15 @@ func (s *stack) dbSize(ctx context.Context) int64 {
 }
 
 func (s *stack) close() {
-	s.stopServing()
-	s.httpSrv.Close()
-	_ = s.standIn.close()
-	_ = s.rdb.Close()
-	if s.mini != nil {
-		s.mini.Close()
+	if s.app != nil {
+		_ = s.app.Close()
 	}
-	_ = s.st.Close()
+	if s.client != nil {
+		_ = s.client.Close()
+	}
+	if s.standIn != nil {
+		_ = s.standIn.close()
+	}
 	if s.dbPath != "" {
 		_ = os.RemoveAll(filepath.Dir(s.dbPath))
 	}

@@ -130,10 +130,10 @@ type embeddedRedis struct {
 	m *Main
 }
 
-func (e embeddedRedis) off() { e.m.mini.Close() }
+func (e embeddedRedis) off() { e.m.App.EmbeddedRedis().Close() }
 
 func (e embeddedRedis) on() {
-	if err := e.m.mini.Restart(); err != nil {
+	if err := e.m.App.EmbeddedRedis().Restart(); err != nil {
 		e.t.Fatalf("restart the in-process redis: %v", err)
 	}
 }
@@ -199,8 +199,8 @@ func TestProvidersCallbacksWhileRedisIsDown(t *testing.T) {
 			redis.off()
 			msgID := p.sg.Accepted()[0].MessageID
 			events := []map[string]any{
-				{"email": email, "timestamp": time.Now().Unix(), "event": "processed", "sg_event_id": "down-1", "sg_message_id": msgID + ".filter0001.1", "send_id": fallback.ID, "clinic_id": p.m.DemoClinicID},
-				{"email": email, "timestamp": time.Now().Unix(), "event": "delivered", "sg_event_id": "down-2", "sg_message_id": msgID + ".filter0001.1", "send_id": fallback.ID, "clinic_id": p.m.DemoClinicID},
+				{"email": email, "timestamp": time.Now().Unix(), "event": "processed", "sg_event_id": "down-1", "sg_message_id": msgID + ".filter0001.1", "send_id": fallback.ID, "clinic_id": p.m.App.DemoClinicID},
+				{"email": email, "timestamp": time.Now().Unix(), "event": "delivered", "sg_event_id": "down-2", "sg_message_id": msgID + ".filter0001.1", "send_id": fallback.ID, "clinic_id": p.m.App.DemoClinicID},
 			}
 			if code := p.postEvents(events, p.signSG); code != http.StatusNoContent {
 				t.Fatalf("sendgrid events with Redis down: %d, want 204", code)
@@ -211,10 +211,10 @@ func TestProvidersCallbacksWhileRedisIsDown(t *testing.T) {
 			// Everything applied, once: the inbox holds nothing pending, the
 			// status tasks are done, and each message has one event a status.
 			waitFor(t, 30*time.Second, "the status inbox to be applied", func() bool {
-				pending, err := p.m.store.StatusInboxListPending(ctx, time.Now().Add(time.Hour), 10)
+				pending, err := p.m.App.Store().StatusInboxListPending(ctx, time.Now().Add(time.Hour), 10)
 				return err == nil && len(pending) == 0
 			})
-			clinic := p.m.DemoClinicID
+			clinic := p.m.App.DemoClinicID
 			p.waitTasksGone(
 				tasks.StatusTaskID("twilio", clinic, okSID+":delivered"),
 				tasks.StatusTaskID("twilio", clinic, fbSID+":undelivered"),
@@ -230,7 +230,7 @@ func TestProvidersCallbacksWhileRedisIsDown(t *testing.T) {
 			if n, c := len(p.sg.Accepted()), len(creates(p.tw)); n != 1 || c != 2 {
 				t.Fatalf("%d emails and %d SMS, want one fallback email and two SMS", n, c)
 			}
-			if p.m.rdb.Ping(ctx).Err() != nil {
+			if p.m.App.Redis().Ping(ctx).Err() != nil {
 				t.Fatal(errors.New("redis is not back"))
 			}
 			assertNoPHI(t, p.logs.String(), phone, email)

@@ -153,7 +153,7 @@ func (a *app) waitDelivered(s sendView) outboxEntry {
 // waitTasksGone waits until asynq holds none of the sends' tasks.
 func (a *app) waitTasksGone(ids ...string) {
 	a.t.Helper()
-	insp := asynq.NewInspectorFromRedisClient(a.m.rdb)
+	insp := asynq.NewInspectorFromRedisClient(a.m.App.Redis())
 	waitFor(a.t, time.Minute, "tasks to finish", func() bool {
 		for _, id := range ids {
 			info, err := insp.GetTaskInfo(a.queue, id)
@@ -191,7 +191,7 @@ func TestRedisFlushLosesNothing(t *testing.T) {
 			a.mustCall(http.StatusCreated, http.MethodPut, "/v1/appointments/x", map[string]any{
 				"patient_id": "p", "start": rfc(start),
 			}, &appt)
-			insp := asynq.NewInspectorFromRedisClient(a.m.rdb)
+			insp := asynq.NewInspectorFromRedisClient(a.m.App.Redis())
 			waitFor(t, 10*time.Second, "the pump to enqueue both sends", func() bool {
 				for _, s := range appt.Sends {
 					if _, err := insp.GetTaskInfo(a.queue, s.ID); err != nil {
@@ -223,18 +223,18 @@ func TestRedisFlushLosesNothing(t *testing.T) {
 func (a *app) flushRedis() {
 	a.t.Helper()
 	ctx := context.Background()
-	if a.m.mini != nil {
-		a.m.mini.FlushAll()
+	if a.m.App.EmbeddedRedis() != nil {
+		a.m.App.EmbeddedRedis().FlushAll()
 		return
 	}
-	keys, err := a.m.rdb.Keys(ctx, "asynq:{"+a.queue+"}*").Result()
+	keys, err := a.m.App.Redis().Keys(ctx, "asynq:{"+a.queue+"}*").Result()
 	if err != nil {
 		a.t.Fatal(err)
 	}
 	if len(keys) == 0 {
 		a.t.Fatal("no keys for the queue: nothing to flush")
 	}
-	if err := a.m.rdb.Del(ctx, keys...).Err(); err != nil {
+	if err := a.m.App.Redis().Del(ctx, keys...).Err(); err != nil {
 		a.t.Fatal(err)
 	}
 	for _, k := range keys {

@@ -102,8 +102,8 @@ func TestClinicURLsRefuseInternalDestinations(t *testing.T) {
 			}
 			put := func(fs store.FeedSettings) {
 				t.Helper()
-				fs.ClinicID, fs.UpdatedAt = a.m.DemoClinicID, time.Now()
-				if err := a.m.store.FeedSettingsPut(context.Background(), fs); err != nil {
+				fs.ClinicID, fs.UpdatedAt = a.m.App.DemoClinicID, time.Now()
+				if err := a.m.App.Store().FeedSettingsPut(context.Background(), fs); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -25,7 +25,7 @@ func (a *app) archivedWhere(what string, match func(store.InboundMessage) bool) 
 	a.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		msgs, err := a.m.store.InboundList(a.t.Context(), store.InboundFilter{Limit: 1000})
+		msgs, err := a.m.App.Store().InboundList(a.t.Context(), store.InboundFilter{Limit: 1000})
 		if err != nil {
 			a.t.Fatal(err)
 		}
@@ -64,7 +64,7 @@ func forEachFeedApp(t *testing.T, fn func(t *testing.T, a *app, conn *mllpConn))
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			a := feedApp(t, backend)
-			fn(t, a, dialMLLP(t, a.m.MLLPAddr()))
+			fn(t, a, dialMLLP(t, a.m.App.MLLPAddr()))
 		})
 	}
 }

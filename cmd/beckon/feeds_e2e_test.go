@@ -175,7 +175,7 @@ func TestFeedsHL7(t *testing.T) {
 			a := feedApp(t, backend)
 
 			// MLLP: the whole story over one connection.
-			conn := dialMLLP(t, a.m.MLLPAddr())
+			conn := dialMLLP(t, a.m.App.MLLPAddr())
 			scheduleStory(t, a, "APT-MLLP", conn.send)
 
 			// POST /hl7/v2: the same story.
@@ -230,7 +230,7 @@ func TestFeedsMLLPLimits(t *testing.T) {
 	t.Parallel()
 	a := feedApp(t, "embedded", "2s")
 	// A 10 MB message: the connection gets an AR and is closed; the server lives on.
-	big := dialMLLP(t, a.m.MLLPAddr())
+	big := dialMLLP(t, a.m.App.MLLPAddr())
 	go func() {
 		frame := append([]byte{0x0B}, bytes.Repeat([]byte("A"), 10<<20)...)
 		_, _ = big.c.Write(append(frame, 0x1C, 0x0D))
@@ -241,14 +241,14 @@ func TestFeedsMLLPLimits(t *testing.T) {
 		t.Fatalf("10 MB message: answer %q", resp)
 	}
 	// A connection that never sends a frame end is closed after the idle timeout.
-	silent := dialMLLP(t, a.m.MLLPAddr())
+	silent := dialMLLP(t, a.m.App.MLLPAddr())
 	_, _ = silent.c.Write([]byte{0x0B, 'M', 'S', 'H'})
 	_ = silent.c.SetReadDeadline(time.Now().Add(20 * time.Second))
 	if _, err := silent.r.ReadByte(); err != io.EOF {
 		t.Fatalf("silent connection: %v, want EOF", err)
 	}
 	// The listener still works.
-	c := dialMLLP(t, a.m.MLLPAddr())
+	c := dialMLLP(t, a.m.App.MLLPAddr())
 	if got := ackCode(t, c.send(siu("S12", "OK-1", "APT-OK", time.Now(), time.Now().Add(48*time.Hour))), "OK-1"); got != "AA" {
 		t.Fatalf("after limits: %s", got)
 	}
@@ -274,7 +274,7 @@ func TestFeedsReplay(t *testing.T) {
 		"BECKON_MLLP_ADDR":    "127.0.0.1:0",
 	})
 	a.mustCall(http.StatusOK, http.MethodPut, "/v1/clinic/feeds", map[string]any{"sending_facilities": []string{"NORTHCLINIC"}}, nil)
-	conn := dialMLLP(t, a.m.MLLPAddr())
+	conn := dialMLLP(t, a.m.App.MLLPAddr())
 	// A frame cut short by the next start block (whole as it happens, but
 	// never acknowledged): archived, and never replayed.
 	cut := siu("S12", "CUT-1", "APT-CUT", time.Now(), time.Now().Add(48*time.Hour))

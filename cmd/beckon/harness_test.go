@@ -108,10 +108,10 @@ func startAppEnv(t *testing.T, backend string, extra map[string]string) *app {
 			t.Errorf("close: %v", err)
 		}
 	})
-	if m.DemoKey == "" {
+	if m.App.DemoKey == "" {
 		t.Fatal("serve on an empty database printed no demo key")
 	}
-	return &app{t: t, m: m, base: "http://" + m.Addr(), key: m.DemoKey, logs: logs, queue: env["BECKON_QUEUE"]}
+	return &app{t: t, m: m, base: "http://" + m.App.Addr(), key: m.App.DemoKey, logs: logs, queue: env["BECKON_QUEUE"]}
 }
 
 // call makes an API request with the app's key and decodes the JSON answer.

@@ -34,7 +34,7 @@ func TestHTTPConnectionsBounded(t *testing.T) {
 	})
 	slow := make([]net.Conn, max)
 	for i := range slow {
-		c, err := net.Dial("tcp", a.m.Addr())
+		c, err := net.Dial("tcp", a.m.App.Addr())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +79,7 @@ func TestMLLPConnectionsBounded(t *testing.T) {
 		"BECKON_MLLP_MAX_CONNS":    "2",
 		"BECKON_MLLP_IDLE_TIMEOUT": "8s",
 	})
-	addr := a.m.MLLPAddr()
+	addr := a.m.App.MLLPAddr()
 	held := make([]net.Conn, 2)
 	for i := range held {
 		c, err := net.Dial("tcp", addr)

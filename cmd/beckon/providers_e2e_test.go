@@ -250,7 +250,7 @@ func TestProvidersDeliver(t *testing.T) {
 				t.Fatalf("twilio got %d creates, want 1", len(cs))
 			}
 			f := cs[0].Form
-			wantCallback := p.public + "/webhooks/twilio/status?clinic_id=" + p.m.DemoClinicID + "&send_id=" + smsSend.ID
+			wantCallback := p.public + "/webhooks/twilio/status?clinic_id=" + p.m.App.DemoClinicID + "&send_id=" + smsSend.ID
 			if cs[0].Path != "/2010-04-01/Accounts/"+twiliotest.AccountSID+"/Messages.json" ||
 				f.Get("To") != phone || f.Get("From") != p.from ||
 				f.Get("Body") != "Hi Ana, reminder for checkup at Story Clinic." ||
@@ -277,7 +277,7 @@ func TestProvidersDeliver(t *testing.T) {
 				mail.Subject != "Your checkup" || len(mail.Content) != 2 ||
 				mail.Content[0] != (sendgridtest.Content{Type: "text/plain", Value: "Hi Ana."}) ||
 				mail.Content[1] != (sendgridtest.Content{Type: "text/html", Value: "<p>Hi Ana.</p>"}) ||
-				mail.CustomArgs["send_id"] != emailSend.ID || mail.CustomArgs["clinic_id"] != p.m.DemoClinicID {
+				mail.CustomArgs["send_id"] != emailSend.ID || mail.CustomArgs["clinic_id"] != p.m.App.DemoClinicID {
 				t.Fatalf("sendgrid mail %+v", mail)
 			}
 			if em.Provider != "sendgrid" || em.ProviderID != acc[0].MessageID {
@@ -293,8 +293,8 @@ func TestProvidersDeliver(t *testing.T) {
 			}
 			sms = p.waitMessage(smsSend.ID, "delivered")
 			events := []map[string]any{
-				{"email": email, "timestamp": time.Now().Unix(), "event": "processed", "sg_event_id": "ev-1", "sg_message_id": acc[0].MessageID + ".filter0001.1", "send_id": emailSend.ID, "clinic_id": p.m.DemoClinicID},
-				{"email": email, "timestamp": time.Now().Unix(), "event": "delivered", "sg_event_id": "ev-2", "sg_message_id": acc[0].MessageID + ".filter0001.1", "send_id": emailSend.ID, "clinic_id": p.m.DemoClinicID},
+				{"email": email, "timestamp": time.Now().Unix(), "event": "processed", "sg_event_id": "ev-1", "sg_message_id": acc[0].MessageID + ".filter0001.1", "send_id": emailSend.ID, "clinic_id": p.m.App.DemoClinicID},
+				{"email": email, "timestamp": time.Now().Unix(), "event": "delivered", "sg_event_id": "ev-2", "sg_message_id": acc[0].MessageID + ".filter0001.1", "send_id": emailSend.ID, "clinic_id": p.m.App.DemoClinicID},
 			}
 			if code := p.postEvents(events, p.signSG); code != http.StatusNoContent {
 				t.Fatalf("events: %d", code)
@@ -338,7 +338,7 @@ func TestProvidersDeliver(t *testing.T) {
 					t.Fatalf("%s signature: %d %+v, want 403 forbidden", name, resp.StatusCode, e)
 				}
 			}
-			if code := p.postEvents([]map[string]any{{"event": "bounce", "sg_event_id": "ev-x", "send_id": emailSend.ID, "clinic_id": p.m.DemoClinicID}},
+			if code := p.postEvents([]map[string]any{{"event": "bounce", "sg_event_id": "ev-x", "send_id": emailSend.ID, "clinic_id": p.m.App.DemoClinicID}},
 				func([]byte, string) string { return p.signSG([]byte("other body"), "1") }); code != http.StatusForbidden {
 				t.Fatalf("forged events: %d, want 403", code)
 			}
@@ -347,7 +347,7 @@ func TestProvidersDeliver(t *testing.T) {
 			}
 			// A callback that would change something, posted after the replay
 			// and the forgeries, shows that they were all handled first.
-			if code := p.postEvents([]map[string]any{{"event": "open", "sg_event_id": "ev-3", "timestamp": time.Now().Unix(), "send_id": emailSend.ID, "clinic_id": p.m.DemoClinicID}}, p.signSG); code != http.StatusNoContent {
+			if code := p.postEvents([]map[string]any{{"event": "open", "sg_event_id": "ev-3", "timestamp": time.Now().Unix(), "send_id": emailSend.ID, "clinic_id": p.m.App.DemoClinicID}}, p.signSG); code != http.StatusNoContent {
 				t.Fatalf("open event: %d", code)
 			}
 			waitFor(t, 10*time.Second, "the open event", func() bool {
@@ -586,7 +586,7 @@ func TestProvidersCrashBetweenCallAndRecord(t *testing.T) {
 			}
 			acc := p.sg.Accepted()
 			events := []map[string]any{{"timestamp": time.Now().Unix(), "event": "processed", "sg_event_id": "ev-crash",
-				"sg_message_id": acc[0].MessageID + ".filter0001.1", "send_id": emailSend.ID, "clinic_id": p.m.DemoClinicID}}
+				"sg_message_id": acc[0].MessageID + ".filter0001.1", "send_id": emailSend.ID, "clinic_id": p.m.App.DemoClinicID}}
 			if code := p.postEvents(events, p.signSG); code != http.StatusNoContent {
 				t.Fatalf("events: %d", code)
 			}

@@ -35,11 +35,11 @@ func (p *providerApp) newAttacker() attacker {
 	ctx := context.Background()
 	now := time.Now().UTC()
 	a := attacker{clinicID: store.NewID("cln_"), token: "a1b2c3d4e5f60718293a4b5c6d7e8f90"}
-	if err := p.m.store.ClinicCreate(ctx, store.Clinic{ID: a.clinicID, Name: "Other Clinic", TimeZone: "UTC",
+	if err := p.m.App.Store().ClinicCreate(ctx, store.Clinic{ID: a.clinicID, Name: "Other Clinic", TimeZone: "UTC",
 		QuietHours: store.DefaultQuietHours, CreatedAt: now, UpdatedAt: now}); err != nil {
 		p.t.Fatal(err)
 	}
-	key, err := p.m.newKey(ctx, a.clinicID, store.RoleAdmin, "admin")
+	key, err := p.m.App.NewKey(ctx, a.clinicID, store.RoleAdmin, "admin")
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -117,8 +117,8 @@ func (p *providerApp) victimState(apptID, smsSend, emailSend string) victimState
 		} `json:"consent"`
 	}
 	p.mustCall(http.StatusOK, http.MethodGet, "/v1/patients/pat-1", nil, &pat)
-	_, errPhone := p.m.store.AddressUndeliverableGet(ctx, p.m.DemoClinicID, store.ChannelSMS, phone)
-	_, errEmail := p.m.store.AddressUndeliverableGet(ctx, p.m.DemoClinicID, store.ChannelEmail, email)
+	_, errPhone := p.m.App.Store().AddressUndeliverableGet(ctx, p.m.App.DemoClinicID, store.ChannelSMS, phone)
+	_, errEmail := p.m.App.Store().AddressUndeliverableGet(ctx, p.m.App.DemoClinicID, store.ChannelEmail, email)
 	return victimState{
 		sms: sms.Status, email: em.Status, smsEvents: len(sms.Events), emailEvents: len(em.Events),
 		consent:  pat.Consent.SMS + "/" + pat.Consent.Email,
@@ -163,7 +163,7 @@ func TestProvidersCrossClinicWebhooks(t *testing.T) {
 				{aURL + "&send_id=" + smsSend.ID, sms.ProviderID, "undelivered", "30006", http.StatusNoContent},
 				{aURL + "&send_id=" + emailSend.ID, sms.ProviderID, "failed", "30005", http.StatusNoContent},
 				// A's token on B's URL: refused.
-				{"/webhooks/twilio/status?clinic_id=" + p.m.DemoClinicID + "&send_id=" + smsSend.ID, sms.ProviderID, "undelivered", "30006", http.StatusForbidden},
+				{"/webhooks/twilio/status?clinic_id=" + p.m.App.DemoClinicID + "&send_id=" + smsSend.ID, sms.ProviderID, "undelivered", "30006", http.StatusForbidden},
 			} {
 				form := url.Values{"AccountSid": {"AC" + strings.Repeat("7", 32)}, "MessageSid": {c.sid}, "MessageStatus": {c.status}, "ErrorCode": {c.code}}
 				if got := p.signedTwilio(c.path, a.token, form); got != c.want {
@@ -173,7 +173,7 @@ func TestProvidersCrossClinicWebhooks(t *testing.T) {
 			sgID := em.ProviderID + ".filter0001.1"
 			now := time.Now().Unix()
 			events := []map[string]any{
-				{"event": "bounce", "sg_event_id": "x-1", "sg_message_id": sgID, "send_id": emailSend.ID, "clinic_id": p.m.DemoClinicID, "timestamp": now},
+				{"event": "bounce", "sg_event_id": "x-1", "sg_message_id": sgID, "send_id": emailSend.ID, "clinic_id": p.m.App.DemoClinicID, "timestamp": now},
 				{"event": "dropped", "sg_event_id": "x-2", "sg_message_id": sgID, "send_id": emailSend.ID, "timestamp": now},
 				{"event": "unsubscribe", "sg_event_id": "x-3", "sg_message_id": sgID, "send_id": emailSend.ID, "clinic_id": a.clinicID, "timestamp": now},
 				{"event": "spamreport", "sg_event_id": "x-4", "send_id": smsSend.ID, "timestamp": now},
@@ -181,12 +181,12 @@ func TestProvidersCrossClinicWebhooks(t *testing.T) {
 			if got := p.signedEvents("/webhooks/sendgrid/events?clinic_id="+a.clinicID, a.sgKey, events); got != http.StatusNoContent {
 				t.Fatalf("A's events on A's URL: %d", got)
 			}
-			for _, path := range []string{"/webhooks/sendgrid/events", "/webhooks/sendgrid/events?clinic_id=" + p.m.DemoClinicID} {
+			for _, path := range []string{"/webhooks/sendgrid/events", "/webhooks/sendgrid/events?clinic_id=" + p.m.App.DemoClinicID} {
 				if got := p.signedEvents(path, a.sgKey, events); got != http.StatusForbidden {
 					t.Fatalf("A's key on %s: %d, want 403", path, got)
 				}
 			}
-			insp := asynq.NewInspectorFromRedisClient(p.m.rdb)
+			insp := asynq.NewInspectorFromRedisClient(p.m.App.Redis())
 			waitFor(t, time.Minute, "status tasks to run", func() bool {
 				return p.statusTasks(insp.ListPendingTasks, insp.ListActiveTasks) == 0
 			})

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"fmt"
@@ -9,7 +9,8 @@ import (
 	"github.com/hibiken/asynq"
 )
 
-func newLogger(w io.Writer, c Config) *slog.Logger {
+// NewLogger is the process logger: slog at Config's level and format onto w.
+func NewLogger(w io.Writer, c Config) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"testing"
@@ -8,12 +8,12 @@ import (
 func TestConfigLimitsAndEgress(t *testing.T) {
 	t.Parallel()
 	parse := func(env map[string]string, role string) (Config, error) {
-		c, err := configFromEnv(func(k string) string { return env[k] })
+		c, err := ConfigFromEnv(func(k string) string { return env[k] })
 		if err != nil {
 			return c, err
 		}
-		c = c.withDefaults()
-		return c, c.validate(role)
+		c = c.WithDefaults()
+		return c, c.Validate(role)
 	}
 	c, err := parse(nil, "serve")
 	if err != nil {
@@ -23,7 +23,7 @@ func TestConfigLimitsAndEgress(t *testing.T) {
 		t.Fatalf("defaults: %+v", c)
 	}
 	for role, want := range map[string]int{"serve": 30, "worker": 30, "api": 20, "scheduler": 5, "migrate": 4} {
-		if got := c.dbMaxConns(role); got != want {
+		if got := c.PoolSize(role); got != want {
 			t.Errorf("db pool of %s: %d, want %d", role, got, want)
 		}
 	}
@@ -34,13 +34,13 @@ func TestConfigLimitsAndEgress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTPMaxConns != 40 || c.HTTPReadTimeout != 5*time.Second || c.HTTPIdleTimeout != 10*time.Second || c.MLLPMaxConns != 3 || c.dbMaxConns("api") != 7 {
+	if c.HTTPMaxConns != 40 || c.HTTPReadTimeout != 5*time.Second || c.HTTPIdleTimeout != 10*time.Second || c.MLLPMaxConns != 3 || c.PoolSize("api") != 7 {
 		t.Fatalf("from the environment: %+v", c)
 	}
-	if err := c.egressPolicy().CheckURL("http://ehr.clinic.lan/fhir"); err != nil {
+	if err := c.EgressPolicy().CheckURL("http://ehr.clinic.lan/fhir"); err != nil {
 		t.Fatalf("an allow-listed on-premises EHR: %v", err)
 	}
-	if err := c.egressPolicy().CheckURL("https://127.0.0.1/fhir"); err == nil {
+	if err := c.EgressPolicy().CheckURL("https://127.0.0.1/fhir"); err == nil {
 		t.Fatal("loopback allowed by an allow-list that does not name it")
 	}
 	for _, bad := range []map[string]string{

@@ -1,20 +1,21 @@
-package main
+package app
 
 import (
 	"cmp"
 	"errors"
 	"flag"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/beckonhealth/beckon/channels/routing"
 	"github.com/beckonhealth/beckon/egress"
 )
 
-// Config is every setting of the binary. Each field's comment gives its
+// Config is every setting of Beckon, read once: ConfigFromEnv, then
+// BindFlags, then WithDefaults and Validate. Each field's comment gives its
 // environment variable and default; flags of the same name (without BECKON_,
-// lower case, dashes) override the environment.
+// lower case, dashes) override the environment. Provider settings come from
+// the environment only.
 type Config struct {
 	// DatabaseURL (BECKON_DATABASE_URL or DATABASE_URL): postgres://… for
 	// PostgreSQL, else a SQLite path. Default "beckon.db" in the working directory.
@@ -97,34 +98,25 @@ type Config struct {
 	LogLevel string
 	// LogFormat (BECKON_LOG_FORMAT): text or json. Default text.
 	LogFormat string
+
+	// Providers (BECKON_CHANNEL, BECKON_PUBLIC_URL, BECKON_TWILIO_*,
+	// BECKON_SENDGRID_*, BECKON_PROVIDER_TIMEOUT, BECKON_PACE_MAX_WAIT): the
+	// installation's delivery settings (providers.go).
+	Providers routing.Settings
+	// providersErr is what is wrong with Providers: the worker refuses to
+	// start on it; the API logs it and verifies webhooks with what is valid.
+	providersErr error
 }
 
-// configFromEnv reads the environment; unset variables leave zero values.
-func configFromEnv(getenv func(string) string) (Config, error) {
+// ConfigFromEnv reads the environment; unset variables leave zero values
+// (provider settings get their defaults here). What is wrong with the
+// provider settings is not returned but kept for the roles that use them
+// (ProvidersErr).
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	var c Config
-	var errs []error
-	dur := func(name string) time.Duration {
-		v := getenv(name)
-		if v == "" {
-			return 0
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("%s: %q is not a positive duration", name, v))
-		}
-		return d
-	}
-	num := func(name string) int {
-		v := getenv(name)
-		if v == "" {
-			return 0
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			errs = append(errs, fmt.Errorf("%s: %q is not a positive integer", name, v))
-		}
-		return n
-	}
+	r := &envReader{get: getenv}
+	dur := func(name string) time.Duration { return r.duration(name, 0) }
+	num := r.integer
 	c.DatabaseURL = cmp.Or(getenv("BECKON_DATABASE_URL"), getenv("DATABASE_URL"))
 	c.DBMaxConns = num("BECKON_DB_MAX_CONNS")
 	c.RedisURL = cmp.Or(getenv("BECKON_REDIS_URL"), getenv("REDIS_URL"))
@@ -140,14 +132,7 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 	c.ClaimTimeout = dur("BECKON_CLAIM_TIMEOUT")
 	c.MaxRetry = num("BECKON_MAX_RETRY")
 	c.PollInterval = dur("BECKON_POLL_INTERVAL")
-	c.Demo = true
-	if v := getenv("BECKON_DEMO"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("BECKON_DEMO: %q is not true or false", v))
-		}
-		c.Demo = b
-	}
+	c.Demo = r.boolean("BECKON_DEMO", true)
 	c.DemoTimeZone = getenv("BECKON_DEMO_TIME_ZONE")
 	c.MLLPAddr = getenv("BECKON_MLLP_ADDR")
 	c.MLLPClinic = getenv("BECKON_MLLP_CLINIC")
@@ -156,11 +141,12 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 	c.AllowPrivateHosts = getenv("BECKON_ALLOW_PRIVATE_HOSTS")
 	c.LogLevel = getenv("BECKON_LOG_LEVEL")
 	c.LogFormat = getenv("BECKON_LOG_FORMAT")
-	return c, errors.Join(errs...)
+	c.Providers, c.providersErr = providersFromEnv(getenv)
+	return c, r.err()
 }
 
-// bindFlags lets flags override c.
-func (c *Config) bindFlags(fs *flag.FlagSet) {
+// BindFlags lets flags override c.
+func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres:// URL or SQLite path (default beckon.db)")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", c.DBMaxConns, "PostgreSQL connections of this process (default by role: serve 30, api 20, worker 30, scheduler 5, others 4)")
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "redis:// URL (default: in-process Redis, serve only)")
@@ -186,8 +172,8 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (default text)")
 }
 
-// withDefaults fills every zero field.
-func (c Config) withDefaults() Config {
+// WithDefaults fills every zero field.
+func (c Config) WithDefaults() Config {
 	c.DatabaseURL = cmp.Or(c.DatabaseURL, "beckon.db")
 	c.HTTPAddr = cmp.Or(c.HTTPAddr, "127.0.0.1:8080")
 	c.HTTPMaxConns = cmp.Or(c.HTTPMaxConns, 512)
@@ -209,10 +195,10 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// validate checks fields against each other.
-func (c Config) validate(role string) error {
+// Validate checks fields against each other, for the role that runs.
+func (c Config) Validate(role string) error {
 	var errs []error
-	if c.RedisURL == "" && role != "serve" && role != "migrate" && role != "ehr-replay" && !strings.HasPrefix(role, "admin") {
+	if c.RedisURL == "" && LongRunning(role) && role != RoleServe {
 		errs = append(errs, fmt.Errorf("%s runs as a separate process and needs REDIS_URL (the in-process Redis exists only in `beckon serve`)", role))
 	}
 	if c.Recheck >= c.Horizon {
@@ -234,23 +220,26 @@ func (c Config) validate(role string) error {
 	return errors.Join(errs...)
 }
 
-// egressPolicy is AllowPrivateHosts parsed (validate reports a bad list).
-func (c Config) egressPolicy() egress.Policy {
+// ProvidersErr is what is wrong with the provider settings, if anything.
+func (c Config) ProvidersErr() error { return c.providersErr }
+
+// EgressPolicy is AllowPrivateHosts parsed (Validate reports a bad list).
+func (c Config) EgressPolicy() egress.Policy {
 	p, _ := egress.ParsePolicy(c.AllowPrivateHosts)
 	return p
 }
 
-// dbMaxConns is DBMaxConns or the role's default.
-func (c Config) dbMaxConns(role string) int {
+// PoolSize is DBMaxConns or the role's default.
+func (c Config) PoolSize(role string) int {
 	if c.DBMaxConns > 0 {
 		return c.DBMaxConns
 	}
 	switch role {
-	case "serve", "worker":
+	case RoleServe, RoleWorker:
 		return 30
-	case "api":
+	case RoleAPI:
 		return 20
-	case "scheduler":
+	case RoleScheduler:
 		return 5
 	}
 	return 4

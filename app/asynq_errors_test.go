@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -17,8 +17,8 @@ import (
 // process logger with the task type and the error.
 func TestAsynqConfigLogsTaskErrors(t *testing.T) {
 	var buf bytes.Buffer
-	m := &Main{Config: Config{Queue: "q", Concurrency: 1}, logger: slog.New(slog.NewTextHandler(&buf, nil))}
-	cfg := m.asynqConfig()
+	a := &App{Config: Config{Queue: "q", Concurrency: 1}, Logger: slog.New(slog.NewTextHandler(&buf, nil))}
+	cfg := a.AsynqServerConfig()
 	if cfg.ErrorHandler == nil {
 		t.Fatal("the asynq server has no error handler: task failures are silent")
 	}

@@ -1,0 +1,181 @@
+package routing
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/beckonhealth/beckon/channels"
+	"github.com/beckonhealth/beckon/channels/sendgrid"
+	"github.com/beckonhealth/beckon/channels/twilio"
+	"github.com/beckonhealth/beckon/store"
+)
+
+// SettingsReader reads a clinic's own channel settings.
+type SettingsReader interface {
+	ChannelSettingsGet(ctx context.Context, clinicID string) (store.ChannelSettings, error)
+}
+
+// Options configure a Router.
+type Options struct {
+	Settings Settings
+	Store    SettingsReader
+	// Outbox takes the messages of a kind without a provider (mode auto) and
+	// every message (mode outbox).
+	Outbox channels.Channel
+	// StatusCallback is the URL Twilio reports a clinic's statuses to; nil:
+	// no status callbacks.
+	StatusCallback func(clinicID string) string
+	// Now is the clock the adapters stamp receipts with.
+	Now func() time.Time
+}
+
+// Router routes each clinic's messages to Twilio, SendGrid or the outbox
+// (channels.Router). Adapters are built once per revision of the clinic's
+// settings and share one HTTP transport.
+type Router struct {
+	opts      Options
+	transport http.RoundTripper
+
+	mu    sync.Mutex
+	cache map[string]clinicChannels
+}
+
+type clinicChannels struct {
+	revision   int64
+	sms, email channels.Channel
+	smsErr     error
+	emailErr   error
+}
+
+// New returns a Router.
+func New(o Options) *Router {
+	return &Router{
+		opts: o,
+		transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          100,
+			MaxIdleConnsPerHost:   32,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   5 * time.Second,
+			ExpectContinueTimeout: time.Second,
+		},
+		cache: map[string]clinicChannels{},
+	}
+}
+
+// Channel implements channels.Router.
+func (r *Router) Channel(ctx context.Context, clinicID, kind string) (channels.Channel, error) {
+	if r.opts.Settings.Mode == ModeOutbox {
+		return r.opts.Outbox, nil
+	}
+	cs, err := r.opts.Store.ChannelSettingsGet(ctx, clinicID)
+	if errors.Is(err, store.ErrNotFound) {
+		cs, err = store.ChannelSettings{ClinicID: clinicID}, nil
+	}
+	if err != nil {
+		return nil, &channels.Error{Kind: channels.KindTransient, Code: "settings", Reason: "cannot read the clinic's channel settings", Err: err}
+	}
+	r.mu.Lock()
+	cc, ok := r.cache[clinicID]
+	if !ok || cc.revision != cs.Revision {
+		cc = r.build(cs)
+		r.cache[clinicID] = cc
+	}
+	r.mu.Unlock()
+	switch kind {
+	case store.ChannelSMS:
+		return cc.sms, cc.smsErr
+	case store.ChannelEmail:
+		return cc.email, cc.emailErr
+	}
+	return nil, &channels.Error{Kind: channels.KindPermanent, Code: "no_channel", Reason: "unknown channel " + kind}
+}
+
+func (r *Router) build(cs store.ChannelSettings) clinicChannels {
+	cc := clinicChannels{revision: cs.Revision}
+	env := r.opts.Settings
+	unconfigured := func(kind string) (channels.Channel, error) {
+		if env.Mode == ModeProviders {
+			return nil, &channels.Error{Kind: channels.KindPermanent, Code: "no_channel", Reason: "no " + kind + " provider configured for this clinic"}
+		}
+		return r.opts.Outbox, nil
+	}
+	badConfig := func(provider string, err error) error {
+		// The adapters' errors name fields, never secrets.
+		return &channels.Error{Kind: channels.KindPermanent, Code: "bad_config", Reason: provider + " settings are not valid: " + err.Error()}
+	}
+
+	sid := cmp.Or(cs.TwilioAccountSID, env.TwilioAccountSID)
+	token := env.TwilioAuthToken
+	if cs.TwilioAccountSID != "" {
+		token = cs.TwilioAuthToken
+	}
+	from := cmp.Or(cs.TwilioFrom, env.TwilioFrom)
+	msid := cmp.Or(cs.TwilioMessagingServiceSID, env.TwilioMessagingServiceSID)
+	if sid == "" {
+		cc.sms, cc.smsErr = unconfigured(store.ChannelSMS)
+	} else {
+		opts := twilio.Options{
+			AccountSID:          sid,
+			AuthToken:           token,
+			From:                from,
+			MessagingServiceSID: msid,
+			BaseURL:             env.TwilioBaseURL,
+			HTTPTimeout:         env.HTTPTimeout,
+			Transport:           r.transport,
+			Now:                 r.opts.Now,
+		}
+		if r.opts.StatusCallback != nil {
+			opts.StatusCallbackURL = r.opts.StatusCallback(cs.ClinicID)
+		}
+		ch, err := twilio.New(opts)
+		if err != nil {
+			cc.smsErr = badConfig("twilio", err)
+		} else {
+			rate := cmp.Or(cs.TwilioPerSecond, env.TwilioPerSecond, DefaultSMSRate(from, msid))
+			cc.sms = pacedLooker{paced{ch, "twilio:" + sid + ":" + cmp.Or(from, msid), rate * PaceHeadroom}, ch}
+		}
+	}
+
+	key := cmp.Or(cs.SendGridAPIKey, env.SendGridAPIKey)
+	if key == "" {
+		cc.email, cc.emailErr = unconfigured(store.ChannelEmail)
+	} else {
+		fromAddr, fromName := cmp.Or(cs.SendGridFrom, env.SendGridFrom), cmp.Or(cs.SendGridFromName, env.SendGridFromName)
+		// The event webhook reports on the clinic's mail when the clinic has
+		// its own key, or the installation's key may speak for it (it sends
+		// through the installation's account).
+		var wait time.Duration
+		if cs.SendGridWebhookKey != "" || (env.SendGridWebhookKey != "" && !cs.OwnSendGrid()) {
+			wait = env.SendGridEventWait
+		}
+		ch, err := sendgrid.New(sendgrid.Options{
+			APIKey:       key,
+			From:         fromAddr,
+			FromName:     fromName,
+			BaseURL:      env.SendGridBaseURL,
+			EventWait:    wait,
+			RecordUnsure: cs.SendGridUnsure == store.UnsureRecordUnknown,
+			HTTPTimeout:  env.HTTPTimeout,
+			Transport:    r.transport,
+			Now:          r.opts.Now,
+		})
+		if err != nil {
+			cc.emailErr = badConfig("sendgrid", err)
+		} else {
+			sum := sha256.Sum256([]byte(key)) // the account, not the key itself
+			rate := cmp.Or(cs.SendGridPerSecond, env.SendGridPerSecond, 100)
+			cc.email = pacedReporter{paced{ch, "sendgrid:" + hex.EncodeToString(sum[:8]), rate * PaceHeadroom}, ch}
+		}
+	}
+	return cc
+}
