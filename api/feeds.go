@@ -2,12 +2,14 @@ package api
 
 import (
 	"net/http"
+
+	"github.com/beckonhealth/beckon/feeds"
 )
 
 // registerFeeds registers the EHR feeds (HL7 v2 over HTTP, FHIR R4) and the
 // clinic-side confirmation endpoint.
 func (s *Server) registerFeeds() {
-	hl7 := &HL7Processor{Store: s.store, Service: s.svc, Clock: s.cfg.Clock, Logger: s.logger}
+	hl7 := &feeds.HL7Processor{Store: s.store, Service: s.svc, Clock: s.cfg.Clock, Logger: s.logger}
 	if hl7.Clock == nil && s.svc != nil {
 		hl7.Clock = s.svc.Clock
 	}

@@ -1,77 +1,22 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/beckonhealth/beckon/ehr"
-	"github.com/beckonhealth/beckon/scheduler"
+	"github.com/beckonhealth/beckon/feeds"
 	"github.com/beckonhealth/beckon/store"
 )
-
-// HL7Processor applies inbound HL7 v2 messages: parse, map, apply through the
-// planning service, archive raw with the outcome, and acknowledge. MLLP, POST
-// /hl7/v2 and replay share it.
-type HL7Processor struct {
-	Store   store.Store
-	Service *scheduler.Service
-	Clock   scheduler.Clock
-	Logger  *slog.Logger
-
-	zones zoneCache           // clinics' time zones, checked again when applying
-	plans scheduler.PlanCache // clinics and campaigns, checked again when applying
-}
-
-// HL7Input is one message to process.
-type HL7Input struct {
-	// ClinicID is the clinic the message belongs to; empty to resolve it from
-	// the sending facility (MSH-4) through the clinics' allow-lists.
-	ClinicID  string
-	Transport string // store.TransportMLLP, TransportHTTP, TransportReplay
-	Raw       []byte
-	Actor     string
-	// Archive: keep the message in the inbound archive (false when replaying
-	// an archived message).
-	Archive bool
-}
-
-// HL7Result is what became of a message.
-type HL7Result struct {
-	Ack      []byte
-	Code     ehr.AckCode
-	Result   string // store.FeedApplied, …
-	Internal bool   // Beckon failed, not the message: the sender should retry
-	// Unreadable: the message's bytes are not text in its character set (a
-	// NUL, invalid UTF-8), or its character set is one Beckon does not take.
-	// It is refused for good (AE or AR); over HTTP, a 422.
-	Unreadable bool
-	ClinicID   string
-}
-
-// Process handles one message and returns its acknowledgement; it never
-// fails (a failure is an AE with code 207, archived for replay).
-func (p *HL7Processor) Process(ctx context.Context, in HL7Input) HL7Result {
-	it := p.prepare(ctx, in)
-	p.apply(ctx, []*hl7Item{it})
-	return p.answer(it)
-}
 
 func truncate(s string, n int) string {
 	if len(s) > n {
 		return s[:n]
 	}
 	return s
-}
-
-// isText reports whether s is valid UTF-8 without NUL bytes: what both
-// databases keep in a TEXT column.
-func isText(s string) bool {
-	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }
 
 // hl7MediaType is what POST /hl7/v2 answers (HL7 over HTTP).
@@ -83,7 +28,7 @@ const hl7MediaType = "x-application/hl7-v2+er7; charset=utf-8"
 // set MSH-18 declares (a NUL, invalid UTF-8) or that character set is not
 // one Beckon takes; 503 when Beckon failed and the sender should retry;
 // 401/403/413 for requests that never reached HL7.
-func (s *Server) handleHL7(p *HL7Processor, w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleHL7(p *feeds.HL7Processor, w http.ResponseWriter, r *http.Request) {
 	key, ok := s.requireKey(w, r, writeError, store.RoleAdmin, store.RoleEHR)
 	if !ok {
 		return
@@ -103,7 +48,7 @@ func (s *Server) handleHL7(p *HL7Processor, w http.ResponseWriter, r *http.Reque
 		writeError(w, newError(http.StatusRequestEntityTooLarge, CodeTooLarge, "an HL7 message may be at most 1 MiB"))
 		return
 	}
-	res := p.Process(r.Context(), HL7Input{
+	res := p.Process(r.Context(), feeds.HL7Input{
 		ClinicID:  key.ClinicID,
 		Transport: store.TransportHTTP,
 		Raw:       raw,

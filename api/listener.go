@@ -6,8 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sync"
 	"time"
+
+	"github.com/beckonhealth/beckon/connlimit"
 )
 
 // LimitHTTP bounds the connections open at once on an HTTP listener. A
@@ -16,14 +17,7 @@ import (
 // slots are freed when connections close, and the server's read and idle
 // timeouts bound how long any connection holds one.
 func LimitHTTP(ln net.Listener, max int) net.Listener {
-	return newLimitListener(ln, max, refuseHTTP)
-}
-
-// LimitMLLP bounds the connections open at once on an MLLP listener; a
-// connection beyond max is closed at once (there is no message to
-// acknowledge yet).
-func LimitMLLP(ln net.Listener, max int) net.Listener {
-	return newLimitListener(ln, max, nil)
+	return connlimit.New(ln, max, refuseHTTP)
 }
 
 // overloaded is the whole answer to a connection beyond the limit.
@@ -63,70 +57,6 @@ func refuseHTTP(c net.Conn) {
 			return
 		}
 	}
-}
-
-// limitListener hands out at most cap(slots) connections at once.
-type limitListener struct {
-	net.Listener
-	slots chan struct{}
-	// refusing bounds the connections being refused at once; beyond it a
-	// connection is closed without an answer.
-	refusing chan struct{}
-	refuse   func(net.Conn)
-}
-
-func newLimitListener(ln net.Listener, max int, refuse func(net.Conn)) *limitListener {
-	return &limitListener{Listener: ln, slots: make(chan struct{}, max),
-		refusing: make(chan struct{}, max/4+1), refuse: refuse}
-}
-
-// Accept returns the next connection for which there is a slot.
-func (l *limitListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		select {
-		case l.slots <- struct{}{}:
-			return &limitConn{Conn: c, release: sync.OnceFunc(func() { <-l.slots })}, nil
-		default:
-		}
-		if l.refuse == nil {
-			_ = c.Close()
-			continue
-		}
-		select {
-		case l.refusing <- struct{}{}:
-			go func() {
-				defer func() { <-l.refusing }()
-				l.refuse(c)
-			}()
-		default:
-			_ = c.Close()
-		}
-	}
-}
-
-// limitConn frees its slot when closed.
-type limitConn struct {
-	net.Conn
-	release func()
-}
-
-func (c *limitConn) Close() error {
-	err := c.Conn.Close()
-	c.release()
-	return err
-}
-
-// CloseWrite half-closes a TCP connection (net/http uses it to make sure the
-// client has the answer before the connection closes).
-func (c *limitConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
 }
 
 // CloseUnfinished makes the server close a connection after answering a

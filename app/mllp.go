@@ -7,20 +7,20 @@ import (
 	"net"
 	"sync"
 
-	"github.com/beckonhealth/beckon/api"
+	"github.com/beckonhealth/beckon/feeds"
 )
 
 // mllpListener is the running MLLP listener, if any.
 type mllpListener struct {
-	srv *api.MLLPServer
+	srv *feeds.MLLPServer
 	ln  net.Listener
 	wg  sync.WaitGroup
 }
 
 // hl7Processor is the HL7 v2 processing that MLLP, POST /hl7/v2 and replay
 // share.
-func (a *App) hl7Processor(component string) *api.HL7Processor {
-	return &api.HL7Processor{
+func (a *App) hl7Processor(component string) *feeds.HL7Processor {
+	return &feeds.HL7Processor{
 		Store:   a.store,
 		Service: a.service(),
 		Clock:   a.Clock,
@@ -38,8 +38,8 @@ func (a *App) startMLLP() error {
 		return fmt.Errorf("listen on %s (MLLP): %w", a.Config.MLLPAddr, err)
 	}
 	a.mllp.ln = ln
-	ln = api.LimitMLLP(ln, a.Config.MLLPMaxConns)
-	a.mllp.srv = api.NewMLLPServer(a.hl7Processor("hl7"), api.MLLPConfig{ClinicID: a.Config.MLLPClinic, IdleTimeout: a.Config.MLLPIdleTimeout})
+	ln = feeds.LimitMLLP(ln, a.Config.MLLPMaxConns)
+	a.mllp.srv = feeds.NewMLLPServer(a.hl7Processor("hl7"), feeds.MLLPConfig{ClinicID: a.Config.MLLPClinic, IdleTimeout: a.Config.MLLPIdleTimeout})
 	a.mllp.wg.Add(1)
 	go func() {
 		defer a.mllp.wg.Done()

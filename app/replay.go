@@ -2,11 +2,10 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/beckonhealth/beckon/api"
+	"github.com/beckonhealth/beckon/feeds"
 	"github.com/beckonhealth/beckon/store"
 )
 
@@ -20,10 +19,10 @@ type ReplayArgs struct {
 	DryRun bool   // list what would be replayed, change nothing
 }
 
-// Replay re-applies archived HL7 v2 messages through the same processing as
-// MLLP and POST /hl7/v2, and prints what each did. Messages already applied
-// are recognised (same digest, or older than what was applied) and change
-// nothing.
+// Replay is `beckon ehr replay`: it reads the arguments, opens the source
+// archive and hands it to feeds.Replay, which re-applies the messages
+// through the same processing as MLLP and POST /hl7/v2 and prints what each
+// did.
 func (a *App) Replay(ctx context.Context, args ReplayArgs) error {
 	var since time.Time
 	if args.Since != "" {
@@ -42,66 +41,19 @@ func (a *App) Replay(ctx context.Context, args ReplayArgs) error {
 		defer s.Close()
 		src = s
 	}
-	proc := a.hl7Processor("replay")
-	var msgs []store.InboundMessage
-	if args.ID != "" {
-		msg, err := src.InboundGet(ctx, args.Clinic, args.ID)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("ehr replay: no archived message %s", args.ID)
-		}
-		if err != nil {
-			return err
-		}
-		msgs = append(msgs, msg)
+	r := &feeds.Replay{
+		Source:    src,
+		Processor: a.hl7Processor("replay"),
+		Archive:   args.From != "",
+		ClinicID:  args.Clinic,
+		Since:     since,
+		ID:        args.ID,
+		Failed:    args.Failed,
+		DryRun:    args.DryRun,
+		Out:       a.Stdout,
 	}
-	counts := map[string]int{}
-	after := ""
-	for {
-		if args.ID == "" {
-			page, err := src.InboundList(ctx, store.InboundFilter{ClinicID: args.Clinic, Since: since, AfterID: after, Limit: 500})
-			if err != nil {
-				return err
-			}
-			if len(page) == 0 {
-				break
-			}
-			msgs, after = page, page[len(page)-1].ID
-		}
-		for _, msg := range msgs {
-			if args.Failed && msg.Result != store.FeedRejected && msg.Result != store.FeedError {
-				continue
-			}
-			if msg.Format != store.FormatHL7v2 {
-				counts["skipped (FHIR: ask the EHR to resend)"]++
-				fmt.Fprintf(a.Stdout, "%s\t%s\t%s\tskipped: FHIR messages are not replayed\n", msg.ID, msg.Format, msg.ClinicID)
-				continue
-			}
-			if msg.Outcome == "" {
-				// A frame cut short on MLLP, kept for inspection: never a
-				// message to apply (its end is missing).
-				counts["skipped (broken MLLP frame)"]++
-				fmt.Fprintf(a.Stdout, "%s\t%s\t%s\tskipped: a broken MLLP frame, never acknowledged\n", msg.ID, msg.Format, msg.ClinicID)
-				continue
-			}
-			if args.DryRun {
-				counts["would replay"]++
-				fmt.Fprintf(a.Stdout, "%s\t%s\t%s\twas %s/%s\n", msg.ID, msg.Format, msg.ClinicID, msg.Outcome, msg.Result)
-				continue
-			}
-			res := proc.Process(ctx, api.HL7Input{
-				ClinicID:  msg.ClinicID,
-				Transport: store.TransportReplay,
-				Raw:       msg.Raw,
-				Actor:     "replay:" + msg.ID,
-				Archive:   args.From != "",
-			})
-			counts[string(res.Code)+" "+res.Result]++
-			fmt.Fprintf(a.Stdout, "%s\t%s\t%s\twas %s/%s\tnow %s/%s\n", msg.ID, msg.Format, res.ClinicID, msg.Outcome, msg.Result, res.Code, res.Result)
-		}
-		if args.ID != "" {
-			break
-		}
+	if err := r.Run(ctx); err != nil {
+		return fmt.Errorf("ehr replay: %w", err)
 	}
-	fmt.Fprintf(a.Stdout, "replayed: %v\n", counts)
 	return nil
 }

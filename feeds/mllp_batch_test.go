@@ -1,19 +1,19 @@
-package api_test
+package feeds_test
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/api"
+	"github.com/beckonhealth/beckon/feeds"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
@@ -71,24 +71,20 @@ type mllpBundle struct {
 	st     store.Store
 	clinic store.Clinic
 	addr   string
-	logs   *syncBuffer
+	logs   logFile
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// logFile is where a test's server logs: a file, so the test can read what
+// was written while connections still write.
+type logFile string
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+func (f logFile) read(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(string(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func mllpSetup(t *testing.T) *mllpBundle {
@@ -96,11 +92,16 @@ func mllpSetup(t *testing.T) *mllpBundle {
 	st := storetest.Open(t)
 	clinic := storetest.Clinic(t, st, storetest.ClinicOpts{})
 	storetest.Campaign(t, st, clinic.ID, storetest.CampaignOpts{})
-	logs := &syncBuffer{}
-	logger := slog.New(slog.NewTextHandler(io.MultiWriter(logs), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logs := logFile(filepath.Join(t.TempDir(), "mllp.log"))
+	w, err := os.Create(string(logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Close() })
+	logger := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	clock := scheduler.SystemClock{}
-	proc := &api.HL7Processor{Store: st, Service: &scheduler.Service{Store: st, Clock: clock, Logger: logger}, Clock: clock, Logger: logger}
-	srv := api.NewMLLPServer(proc, api.MLLPConfig{ClinicID: clinic.ID})
+	proc := &feeds.HL7Processor{Store: st, Service: &scheduler.Service{Store: st, Clock: clock, Logger: logger}, Clock: clock, Logger: logger}
+	srv := feeds.NewMLLPServer(proc, feeds.MLLPConfig{ClinicID: clinic.ID})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -232,8 +233,12 @@ func TestMLLPGroupCommit(t *testing.T) {
 			t.Errorf("%s archived as %q (%v), answered %s", a.control, got, ok, a.code)
 		}
 	}
+	logs := b.logs.read(t)
+	if !strings.Contains(logs, "hl7 message") {
+		t.Fatal("no message was logged")
+	}
 	for _, phi := range []string{"Rivera", "5550142"} {
-		if strings.Contains(b.logs.String(), phi) {
+		if strings.Contains(logs, phi) {
 			t.Fatalf("logs hold PHI %q", phi)
 		}
 	}

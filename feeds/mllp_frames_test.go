@@ -1,4 +1,4 @@
-package api_test
+package feeds_test
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package api
+package feeds
 
 import (
 	"bufio"
@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/beckonhealth/beckon/connlimit"
 	"github.com/beckonhealth/beckon/ehr"
 	"github.com/beckonhealth/beckon/store"
 )
@@ -316,4 +317,11 @@ func (s *MLLPServer) writeFrame(c net.Conn, msg []byte) error {
 	frame = append(frame, mllpEnd, mllpCR)
 	_, err := c.Write(frame)
 	return err
+}
+
+// LimitMLLP bounds the connections open at once on an MLLP listener; a
+// connection beyond max is closed at once (there is no message to
+// acknowledge yet).
+func LimitMLLP(ln net.Listener, max int) net.Listener {
+	return connlimit.New(ln, max, nil)
 }

@@ -1,4 +1,4 @@
-package api_test
+package feeds_test
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/api"
 	"github.com/beckonhealth/beckon/ehr"
+	"github.com/beckonhealth/beckon/feeds"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
@@ -49,9 +49,9 @@ func TestHL7StoreErrorsPermanentOrTransient(t *testing.T) {
 			fs := facilityStore{Store: st, err: tc.err}
 			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 			clock := scheduler.SystemClock{}
-			proc := &api.HL7Processor{Store: fs, Service: &scheduler.Service{Store: fs, Clock: clock, Logger: logger}, Clock: clock, Logger: logger}
+			proc := &feeds.HL7Processor{Store: fs, Service: &scheduler.Service{Store: fs, Clock: clock, Logger: logger}, Clock: clock, Logger: logger}
 			now := time.Now()
-			res := proc.Process(t.Context(), api.HL7Input{Transport: store.TransportHTTP, Raw: []byte(mllpSIU("S12", "P-1", "A-1", "M-1", "Rivera", now, now.Add(48*time.Hour))), Actor: "test"})
+			res := proc.Process(t.Context(), feeds.HL7Input{Transport: store.TransportHTTP, Raw: []byte(mllpSIU("S12", "P-1", "A-1", "M-1", "Rivera", now, now.Add(48*time.Hour))), Actor: "test"})
 			if res.Code != ehr.AE || res.Internal != tc.wantInternal || res.Result != tc.wantResult {
 				t.Fatalf("got %s internal=%v result=%s", res.Code, res.Internal, res.Result)
 			}
