@@ -202,7 +202,7 @@ func (p *HL7Processor) apply(ctx context.Context, items []*hl7Item) {
 // archive keeps messages answered without applying; when they cannot be
 // kept together, each is tried on its own.
 func (p *HL7Processor) archive(ctx context.Context, rows []store.InboundMessage) {
-	err := p.Store.FeedWrite(ctx, store.FeedWrites{Inbound: rows})
+	err := p.Store.Write(ctx, store.Writes{Inbound: rows})
 	if err != nil && len(rows) > 1 {
 		for _, r := range rows {
 			p.archive(ctx, []store.InboundMessage{r})
