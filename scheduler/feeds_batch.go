@@ -15,19 +15,50 @@ type FeedBatch struct {
 	ClinicID string
 	Events   []FeedEvent
 	Actor    string
-	// Check, when set, vets the clinic (the events were mapped in its time
-	// zone, say): its error is returned and nothing is applied. It may see a
-	// cached copy of the clinic that the writes then check is current.
-	Check func(store.Clinic) error
+	// TimeZone, when set, is the clinic's time zone the events were mapped
+	// in: when the clinic's is another now, nothing is applied and the
+	// error is ErrZoneChanged (map them again).
+	TimeZone string
 	// Plans, when set, keeps the clinic and its campaigns between batches;
 	// the writes check they are still the stored ones (and the batch is run
 	// again with them read afresh if not).
 	Plans *PlanCache
-	// Archive, when set, is told what became of each event before anything
-	// is written, and returns the inbound messages to archive in the same
-	// transaction. It may run more than once (a transaction that lost a
-	// version race is run again).
-	Archive func(out []FeedOutcome) []store.InboundMessage
+	// Inbound are the messages to archive in the same transaction: rows,
+	// not a callback, so that a run repeated after a lost version race
+	// writes them as the first would have.
+	Inbound []FeedInbound
+}
+
+// ErrZoneChanged: the clinic's time zone is no longer the one a batch's
+// events were mapped in (FeedBatch.TimeZone); nothing was applied.
+var ErrZoneChanged = errors.New("the clinic's time zone changed since the messages were mapped")
+
+// FeedInbound is a message to archive with a batch. Event is the index of
+// the event it carried, or -1 for a message answered without applying
+// (archived as Applied is). For an event, Applied is archived with the
+// event's Result when it applied, Refused when it could not be applied
+// (ErrUnknownPatient, ErrIncompleteEvent).
+type FeedInbound struct {
+	Event   int
+	Applied store.InboundMessage
+	Refused store.InboundMessage
+}
+
+// inboundRows are the archive rows of in once every event is decided.
+func inboundRows(in []FeedInbound, out []FeedOutcome) []store.InboundMessage {
+	rows := make([]store.InboundMessage, len(in))
+	for i, m := range in {
+		switch {
+		case m.Event < 0:
+			rows[i] = m.Applied
+		case out[m.Event].Err != nil:
+			rows[i] = m.Refused
+		default:
+			rows[i] = m.Applied
+			rows[i].Result = out[m.Event].Result.Result
+		}
+	}
+	return rows
 }
 
 // FeedOutcome is what became of one event of a batch: Err is why it was
@@ -77,8 +108,8 @@ func (s *Service) ApplyFeedBatch(ctx context.Context, b FeedBatch) ([]FeedOutcom
 				out[start+i] = FeedOutcome{Result: o.Feed, Err: o.Err}
 			}
 			w := d.Writes()
-			if end == len(b.Events) && b.Archive != nil {
-				w.Inbound = b.Archive(out) // every event is decided now
+			if end == len(b.Events) {
+				w.Inbound = inboundRows(b.Inbound, out) // every event is decided now
 			}
 			if verify {
 				w.Verify = &store.PlanBasis{Clinic: st.Clinic, Campaigns: st.Campaigns}
@@ -125,10 +156,11 @@ const maxFeedRound = 150
 
 // feedState is the clinic and its campaigns for a batch: a cached copy
 // when the batch has a cache (verify: the writes check it is current),
-// else read. b.Check vets it.
+// else read; ErrZoneChanged when the clinic's time zone is not b.TimeZone.
 func (s *Service) feedState(ctx context.Context, q store.Querier, b FeedBatch) (st *State, verify bool, err error) {
+	zoneMoved := func(c store.Clinic) bool { return b.TimeZone != "" && c.TimeZone != b.TimeZone }
 	st, cached := b.Plans.get(b.ClinicID)
-	if cached && b.Check != nil && b.Check(st.Clinic) != nil {
+	if cached && zoneMoved(st.Clinic) {
 		cached = false // the copy may be stale: check the stored clinic
 	}
 	if !cached {
@@ -137,10 +169,8 @@ func (s *Service) feedState(ctx context.Context, q store.Querier, b FeedBatch) (
 		}
 		b.Plans.put(st)
 	}
-	if b.Check != nil {
-		if err := b.Check(st.Clinic); err != nil {
-			return nil, false, err
-		}
+	if zoneMoved(st.Clinic) {
+		return nil, false, ErrZoneChanged
 	}
 	return st, cached, nil
 }
