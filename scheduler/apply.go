@@ -136,13 +136,23 @@ func (s *Service) decideRound(ctx context.Context, q store.Querier, st *State, c
 		return d, nil
 	}
 	var replans []Change
+	listed := map[string]bool{}
 	for _, pid := range d.ZoneMoved {
 		as, err := q.AppointmentListUpcoming(ctx, store.AppointmentListParams{ClinicID: st.Clinic.ID, PatientID: pid, After: now})
 		if err != nil {
 			return nil, err
 		}
 		for i := range as {
+			listed[as[i].ID] = true
 			replans = append(replans, Change{Replan: &as[i]})
+		}
+	}
+	// And theirs that this decision books and the store does not hold yet
+	// (planned, earlier in the round, in the zone before).
+	for _, id := range sortedKeys(st.Appointments) {
+		a := st.Appointments[id]
+		if !listed[id] && a.Start.After(now) && slices.Contains(d.ZoneMoved, a.PatientID) {
+			replans = append(replans, Change{Replan: &a})
 		}
 	}
 	d.Add(replans)
