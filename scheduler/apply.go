@@ -200,6 +200,11 @@ func (s *Service) apply(ctx context.Context, q store.Querier, clinicID string, c
 	return out, nil
 }
 
+// feedResult is what an event's Outcome says of it.
+func (o Outcome) feedResult() FeedResult {
+	return FeedResult{Result: o.Result, Outcome: o.Outcome, Appointment: o.Appointment}
+}
+
 // applyOne is applyTx of one change: an error about it is not an
 // *ItemError (one change is not a batch).
 func (s *Service) applyOne(ctx context.Context, clinicID string, c Change, actor string) (Outcome, error) {

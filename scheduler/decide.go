@@ -64,7 +64,7 @@ type Outcome struct {
 	Outcome      string // Created, Updated, Unchanged
 	Appointment  store.Appointment
 	Patient      store.Patient
-	Feed         FeedResult // of an Event
+	Result       string // of an Event: store.FeedApplied, FeedUnchanged, FeedDuplicate, FeedStale or FeedTombstone
 	Confirmation store.Confirmation
 	Writebacks   []store.Writeback
 	Err          error
@@ -115,6 +115,7 @@ func Decide(st *State, now time.Time, actor string, changes []Change) *Decision 
 		supersede: map[string]string{}, feeds: map[string]store.FeedState{},
 	}
 	d.w.ClinicID, d.w.Now = st.Clinic.ID, now
+	d.Outcomes = make([]Outcome, 0, len(changes))
 	d.Add(changes)
 	return d
 }
@@ -159,12 +160,22 @@ func (d *Decision) Err(base int) error {
 // transactions lock them in one order).
 func (d *Decision) Writes() store.Writes {
 	w := d.w
+	w.Patients = make([]store.Patient, 0, len(d.patients))
 	for _, id := range sortedKeys(d.patients) {
 		w.Patients = append(w.Patients, d.st.Patients[id])
 	}
+	w.Appointments = make([]store.Appointment, 0, len(d.appts))
 	for _, id := range sortedKeys(d.appts) {
 		w.Appointments = append(w.Appointments, d.st.Appointments[id])
 	}
+	n := 0
+	for _, sends := range d.plans {
+		n += len(sends)
+	}
+	for _, sends := range d.superseded {
+		n += len(sends)
+	}
+	w.Sends = make([]store.Send, 0, n)
 	for _, id := range sortedKeys(d.plans) {
 		w.Sends = append(w.Sends, d.plans[id]...)
 	}
@@ -308,11 +319,11 @@ func (d *Decision) event(ev FeedEvent, ifNoneExist bool) Outcome {
 	clinicID := d.st.Clinic.ID
 	old, exists := d.st.Appointments[ev.AppointmentID]
 	if ifNoneExist && exists {
-		return Outcome{Outcome: Unchanged, Feed: FeedResult{Result: store.FeedUnchanged, Outcome: Unchanged, Appointment: old}}
+		return Outcome{Outcome: Unchanged, Appointment: old, Result: store.FeedUnchanged}
 	}
 	state, known := d.st.FeedStates[ev.AppointmentID]
 	if result := passOver(ev, state, known, exists); result != "" {
-		return Outcome{Feed: FeedResult{Appointment: old, Result: result}}
+		return Outcome{Appointment: old, Result: result}
 	}
 	next := store.FeedState{
 		ClinicID:      clinicID,
@@ -330,7 +341,7 @@ func (d *Decision) event(ev FeedEvent, ifNoneExist bool) Outcome {
 		// Nothing to stop, nothing to remember but the ordering key.
 		next.Tombstone = state.Tombstone // a cancellation we hold still stands
 		d.putFeedState(next)
-		return Outcome{Feed: FeedResult{Result: store.FeedUnchanged}}
+		return Outcome{Result: store.FeedUnchanged}
 	}
 	if !exists && ev.cancels() && (ev.Partial || ev.Start.IsZero() || cmp.Or(ev.PatientID, ev.Patient.ID) == "") {
 		next.Tombstone = true
@@ -340,7 +351,7 @@ func (d *Decision) event(ev FeedEvent, ifNoneExist bool) Outcome {
 			ClinicID: clinicID, Actor: d.actor, Action: "appointment.tombstone",
 			Entity: "appointment", EntityID: ev.AppointmentID, Detail: string(detail), At: d.now,
 		})
-		return Outcome{Feed: FeedResult{Result: store.FeedTombstone}}
+		return Outcome{Result: store.FeedTombstone}
 	}
 
 	// The patient it carries is kept aside until the event is known to apply.
@@ -372,7 +383,7 @@ func (d *Decision) event(ev FeedEvent, ifNoneExist bool) Outcome {
 	if outcome == Unchanged {
 		result = store.FeedUnchanged
 	}
-	return Outcome{Outcome: outcome, Appointment: saved, Feed: FeedResult{Result: result, Outcome: outcome, Appointment: saved}}
+	return Outcome{Outcome: outcome, Appointment: saved, Result: result}
 }
 
 func (d *Decision) putFeedState(s store.FeedState) {

@@ -87,7 +87,7 @@ func (s *Service) ApplyEvent(ctx context.Context, clinicID string, ev FeedEvent,
 	if err != nil {
 		return FeedResult{}, err
 	}
-	return o.Feed, nil
+	return o.feedResult(), nil
 }
 
 // compareSource orders ev against what state last applied: by version when
@@ -292,7 +292,7 @@ func (s *Service) ApplyEvents(ctx context.Context, clinicID string, steps []Feed
 		if steps[i].Patient != nil {
 			res[i].Patient, res[i].PatientOutcome = o.Patient, o.Outcome
 		} else {
-			res[i].Feed = o.Feed
+			res[i].Feed = o.feedResult()
 		}
 	}
 	return res, nil

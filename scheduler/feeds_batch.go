@@ -105,7 +105,7 @@ func (s *Service) ApplyFeedBatch(ctx context.Context, b FeedBatch) ([]FeedOutcom
 				return errNeedsTx
 			}
 			for i, o := range d.Outcomes {
-				out[start+i] = FeedOutcome{Result: o.Feed, Err: o.Err}
+				out[start+i] = FeedOutcome{Result: o.feedResult(), Err: o.Err}
 			}
 			w := d.Writes()
 			if end == len(b.Events) {
