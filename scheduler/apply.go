@@ -183,8 +183,12 @@ func (s *Service) apply(ctx context.Context, q store.Querier, clinicID string, c
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Outcome, 0, len(changes))
-	for _, rg := range Rounds(changes, maxRound) {
+	rounds := Rounds(changes, maxRound)
+	var out []Outcome
+	if len(rounds) > 1 {
+		out = make([]Outcome, 0, len(changes))
+	}
+	for _, rg := range rounds {
 		d, err := s.decideRound(ctx, q, st, changes[rg[0]:rg[1]], actor)
 		if err != nil {
 			return nil, err
@@ -194,6 +198,9 @@ func (s *Service) apply(ctx context.Context, q store.Querier, clinicID string, c
 		}
 		if err := write(ctx, q, d.Writes()); err != nil {
 			return nil, err
+		}
+		if len(rounds) == 1 {
+			return d.Outcomes, nil
 		}
 		out = append(out, d.Outcomes...)
 	}

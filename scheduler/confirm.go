@@ -31,7 +31,7 @@ func (s *Service) Confirm(ctx context.Context, c store.Confirmation) (ConfirmRes
 	if err != nil {
 		return ConfirmResult{}, err
 	}
-	return ConfirmResult{Appointment: o.Appointment, Confirmation: o.Confirmation, Writebacks: o.Writebacks}, nil
+	return *o.Confirmed, nil
 }
 
 // EnqueueWritebacks hands pending write-backs to asynq (a task that exists

@@ -61,14 +61,13 @@ type State struct {
 // Outcome is what one change did. Err (with Field, the input field at
 // fault, when known) is why it was not applied: nothing of it is written.
 type Outcome struct {
-	Outcome      string // Created, Updated, Unchanged
-	Appointment  store.Appointment
-	Patient      store.Patient
-	Result       string // of an Event: store.FeedApplied, FeedUnchanged, FeedDuplicate, FeedStale or FeedTombstone
-	Confirmation store.Confirmation
-	Writebacks   []store.Writeback
-	Err          error
-	Field        string
+	Outcome     string // Created, Updated, Unchanged
+	Appointment store.Appointment
+	Result      string         // of an Event: store.FeedApplied, FeedUnchanged, FeedDuplicate, FeedStale or FeedTombstone
+	Patient     *store.Patient // of a Patient change
+	Confirmed   *ConfirmResult // of a Confirm
+	Err         error
+	Field       string
 }
 
 // Decision is what a batch of changes does to the stored state: each
@@ -305,11 +304,11 @@ func (d *Decision) recordPatient(p store.Patient, outcome string, tzMoved bool) 
 // patient is a patient upsert.
 func (d *Decision) patient(p store.Patient, merge, ifNoneExist bool) Outcome {
 	if old, ok := d.st.Patients[p.ID]; ok && ifNoneExist {
-		return Outcome{Outcome: Unchanged, Patient: old}
+		return Outcome{Outcome: Unchanged, Patient: &old}
 	}
 	saved, outcome, moved := d.decidePatient(p, merge)
 	d.recordPatient(saved, outcome, moved)
-	return Outcome{Outcome: outcome, Patient: saved}
+	return Outcome{Outcome: outcome, Patient: &saved}
 }
 
 // event decides a feed event: ordering, duplicates and tombstones (see
@@ -410,7 +409,7 @@ func (d *Decision) confirm(cc ConfirmChange) Outcome {
 	d.recordAppointment(saved, outcome, p)
 	c.AppointmentVersion, c.At = saved.Version, d.now
 	d.w.Confirmations = append(d.w.Confirmations, c)
-	o := Outcome{Outcome: outcome, Appointment: saved, Confirmation: c}
+	o := Outcome{Outcome: outcome, Appointment: saved, Confirmed: &ConfirmResult{Appointment: saved, Confirmation: c}}
 	fs := d.st.FeedSettings
 	if fs == nil || !fs.Writeback {
 		return o
@@ -435,7 +434,7 @@ func (d *Decision) confirm(cc ConfirmChange) Outcome {
 		UpdatedAt:      d.now,
 	}
 	d.w.Writebacks = append(d.w.Writebacks, wb)
-	o.Writebacks = []store.Writeback{wb}
+	o.Confirmed.Writebacks = []store.Writeback{wb}
 	return o
 }
 

@@ -290,7 +290,7 @@ func (s *Service) ApplyEvents(ctx context.Context, clinicID string, steps []Feed
 	res := make([]FeedStepResult, len(out))
 	for i, o := range out {
 		if steps[i].Patient != nil {
-			res[i].Patient, res[i].PatientOutcome = o.Patient, o.Outcome
+			res[i].Patient, res[i].PatientOutcome = *o.Patient, o.Outcome
 		} else {
 			res[i].Feed = o.feedResult()
 		}

@@ -76,7 +76,7 @@ func (s *Service) UpsertPatient(ctx context.Context, p store.Patient, actor stri
 	if err != nil {
 		return store.Patient{}, "", err
 	}
-	return o.Patient, o.Outcome, nil
+	return *o.Patient, o.Outcome, nil
 }
 
 // PutCampaign creates or replaces a campaign (a new revision) and re-plans the
