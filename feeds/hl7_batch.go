@@ -17,7 +17,7 @@ import (
 
 // errZoneChanged: the clinic's time zone is no longer the one a batch's
 // events were mapped in; nothing was applied, map them again.
-var errZoneChanged = errors.New("the clinic's time zone changed since the messages were mapped")
+var errZoneChanged = scheduler.ErrZoneChanged
 
 // hl7Item is one message on its way: parsed and mapped (prepare), applied
 // with the others that arrived with it (apply), then acknowledged (answer).
@@ -202,7 +202,7 @@ func (p *HL7Processor) apply(ctx context.Context, items []*hl7Item) {
 // archive keeps messages answered without applying; when they cannot be
 // kept together, each is tried on its own.
 func (p *HL7Processor) archive(ctx context.Context, rows []store.InboundMessage) {
-	err := p.Store.FeedWrite(ctx, store.FeedWrites{Inbound: rows})
+	err := p.Store.Write(ctx, store.Writes{Inbound: rows})
 	if err != nil && len(rows) > 1 {
 		for _, r := range rows {
 			p.archive(ctx, []store.InboundMessage{r})
@@ -221,32 +221,34 @@ func (p *HL7Processor) applyGroup(ctx context.Context, clinicID, actor, zone str
 	for i, it := range g {
 		evs[i] = it.event
 	}
-	_, err := p.Service.ApplyFeedBatch(ctx, scheduler.FeedBatch{
+	inbound := make([]scheduler.FeedInbound, 0, len(g)+len(extra))
+	for i, it := range g {
+		if it.in.Archive {
+			// The row as it will be answered, applied or refused.
+			applied, refused := *it, *it
+			applied.settle(scheduler.FeedOutcome{})
+			refused.settle(scheduler.FeedOutcome{Err: scheduler.ErrIncompleteEvent})
+			inbound = append(inbound, scheduler.FeedInbound{Event: i, Applied: applied.archiveRow(), Refused: refused.archiveRow()})
+		}
+	}
+	for _, it := range extra {
+		inbound = append(inbound, scheduler.FeedInbound{Event: -1, Applied: it.archiveRow()})
+	}
+	out, err := p.Service.ApplyFeedBatch(ctx, scheduler.FeedBatch{
 		ClinicID: clinicID,
 		Events:   evs,
 		Actor:    actor,
 		Plans:    &p.plans,
-		Check: func(c store.Clinic) error {
-			if c.TimeZone != zone {
-				return errZoneChanged
-			}
-			return nil
-		},
-		Archive: func(out []scheduler.FeedOutcome) []store.InboundMessage {
-			rows := make([]store.InboundMessage, 0, len(g)+len(extra))
-			for i, it := range g {
-				it.settle(out[i])
-				if it.in.Archive {
-					rows = append(rows, it.archiveRow())
-				}
-			}
-			for _, it := range extra {
-				rows = append(rows, it.archiveRow())
-			}
-			return rows
-		},
+		TimeZone: zone,
+		Inbound:  inbound,
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	for i, it := range g {
+		it.settle(out[i])
+	}
+	return nil
 }
 
 // detail is the error's location and reason for the archive, or for an

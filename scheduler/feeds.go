@@ -3,7 +3,6 @@ package scheduler
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -84,104 +83,11 @@ type FeedResult struct {
 // not-scheduled status (NotScheduled) of an unknown appointment changes
 // nothing.
 func (s *Service) ApplyEvent(ctx context.Context, clinicID string, ev FeedEvent, actor string) (FeedResult, error) {
-	var res FeedResult
-	err := s.retryConflicts(ctx, func(q store.Querier) error {
-		var err error
-		res, err = s.applyEvent(ctx, q, clinicID, ev, actor)
-		return err
-	})
-	return res, err
-}
-
-func (s *Service) applyEvent(ctx context.Context, q store.Querier, clinicID string, ev FeedEvent, actor string) (FeedResult, error) {
-	pc, err := s.planContext(ctx, q, clinicID)
+	o, err := s.applyOne(ctx, clinicID, Change{Event: &ev}, actor)
 	if err != nil {
 		return FeedResult{}, err
 	}
-	now := s.Clock.Now()
-	state, err := q.FeedStateGet(ctx, clinicID, ev.AppointmentID)
-	known := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return FeedResult{}, err
-	}
-	old, err := q.AppointmentGet(ctx, clinicID, ev.AppointmentID)
-	exists := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return FeedResult{}, err
-	}
-	if result := passOver(ev, state, known, exists); result != "" {
-		return FeedResult{Appointment: old, Result: result}, nil
-	}
-	next := store.FeedState{
-		ClinicID:      clinicID,
-		AppointmentID: ev.AppointmentID,
-		SourceAt:      ev.SourceAt,
-		SourceVersion: ev.SourceVersion,
-		Digest:        ev.Digest,
-		EHRVersion:    cmp.Or(ev.EHRVersion, state.EHRVersion),
-		UpdatedAt:     now,
-	}
-	if next.SourceAt.IsZero() {
-		next.SourceAt = state.SourceAt
-	}
-	if next.SourceVersion == 0 {
-		next.SourceVersion = state.SourceVersion
-	}
-
-	if !exists && ev.NotScheduled {
-		// Nothing to stop, nothing to remember but the ordering key.
-		if state.Tombstone {
-			next.Tombstone = true // a cancellation we hold still stands
-		}
-		if err := q.FeedStatePut(ctx, next); err != nil {
-			return FeedResult{}, err
-		}
-		return FeedResult{Result: store.FeedUnchanged}, nil
-	}
-	if !exists && ev.cancels() && (ev.Partial || ev.Start.IsZero() || cmp.Or(ev.PatientID, ev.Patient.ID) == "") {
-		next.Tombstone = true
-		if err := q.FeedStatePut(ctx, next); err != nil {
-			return FeedResult{}, err
-		}
-		detail, _ := json.Marshal(map[string]any{"status": ev.Status})
-		err := q.AuditAppend(ctx, store.AuditEntry{
-			ClinicID: clinicID, Actor: actor, Action: "appointment.tombstone",
-			Entity: "appointment", EntityID: ev.AppointmentID, Detail: string(detail), At: now,
-		})
-		return FeedResult{Result: store.FeedTombstone}, err
-	}
-
-	if ev.Patient.ID != "" {
-		p := ev.Patient
-		p.ClinicID = clinicID
-		if stored, err := q.PatientGet(ctx, clinicID, p.ID); err == nil {
-			p = mergePatient(stored, p)
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return FeedResult{}, err
-		}
-		saved, _, err := s.upsertPatient(ctx, q, p, actor)
-		if err != nil {
-			return FeedResult{}, err
-		}
-		pc.patients[saved.ID] = saved
-	}
-
-	a, err := feedAppointment(clinicID, ev, old, exists)
-	if err != nil {
-		return FeedResult{}, err
-	}
-	saved, outcome, err := s.upsertAppointment(ctx, q, pc, a, actor)
-	if err != nil {
-		return FeedResult{}, err
-	}
-	if err := q.FeedStatePut(ctx, next); err != nil {
-		return FeedResult{}, err
-	}
-	result := store.FeedApplied
-	if outcome == Unchanged {
-		result = store.FeedUnchanged
-	}
-	return FeedResult{Result: result, Outcome: outcome, Appointment: saved}, nil
+	return o.feedResult(), nil
 }
 
 // compareSource orders ev against what state last applied: by version when
@@ -282,20 +188,6 @@ func feedAppointment(clinicID string, ev FeedEvent, old store.Appointment, exist
 	return a, nil
 }
 
-// mergePatient overlays what a feed sent on what is stored.
-func mergePatient(stored, sent store.Patient) store.Patient {
-	p := stored
-	p.FirstName = cmp.Or(sent.FirstName, p.FirstName)
-	p.LastName = cmp.Or(sent.LastName, p.LastName)
-	p.Phone = cmp.Or(sent.Phone, p.Phone)
-	p.Email = cmp.Or(sent.Email, p.Email)
-	p.Language = cmp.Or(sent.Language, p.Language)
-	p.TimeZone = cmp.Or(sent.TimeZone, p.TimeZone)
-	p.PreferredChannel = cmp.Or(sent.PreferredChannel, p.PreferredChannel)
-	p.SMSConsent, p.EmailConsent = "", ""
-	return p
-}
-
 // FeedEventFromSIU translates a mapped SIU message.
 func FeedEventFromSIU(ev ehr.Event, digest string) FeedEvent {
 	out := FeedEvent{
@@ -383,52 +275,25 @@ func (e *FeedStepError) Unwrap() error { return e.Err }
 // step sees what the earlier ones did). When a step fails nothing is
 // applied, and the error is a *FeedStepError naming it.
 func (s *Service) ApplyEvents(ctx context.Context, clinicID string, steps []FeedStep, actor string) ([]FeedStepResult, error) {
-	var out []FeedStepResult
-	err := s.retryConflicts(ctx, func(q store.Querier) error {
-		out = make([]FeedStepResult, len(steps))
-		for i, st := range steps {
-			var err error
-			switch {
-			case st.Patient != nil:
-				p := *st.Patient
-				p.ClinicID = clinicID
-				stored, gerr := q.PatientGet(ctx, clinicID, p.ID)
-				switch {
-				case gerr == nil && st.IfNoneExist:
-					out[i].Patient, out[i].PatientOutcome = stored, Unchanged
-					continue
-				case gerr == nil:
-					p = mergePatient(stored, p)
-				case !errors.Is(gerr, store.ErrNotFound):
-					err = gerr
-				}
-				if err == nil {
-					out[i].Patient, out[i].PatientOutcome, err = s.upsertPatient(ctx, q, p, actor)
-				}
-			case st.Event != nil && st.IfNoneExist:
-				old, gerr := q.AppointmentGet(ctx, clinicID, st.Event.AppointmentID)
-				switch {
-				case gerr == nil:
-					out[i].Feed = FeedResult{Result: store.FeedUnchanged, Outcome: Unchanged, Appointment: old}
-				case errors.Is(gerr, store.ErrNotFound):
-					out[i].Feed, err = s.applyEvent(ctx, q, clinicID, *st.Event, actor)
-				default:
-					err = gerr
-				}
-			case st.Event != nil:
-				out[i].Feed, err = s.applyEvent(ctx, q, clinicID, *st.Event, actor)
-			}
-			if err != nil {
-				if errors.Is(err, store.ErrConflict) {
-					return err // retried as a whole
-				}
-				return &FeedStepError{Index: i, Err: err}
-			}
-		}
-		return nil
-	})
+	changes := make([]Change, len(steps))
+	for i, st := range steps {
+		changes[i] = Change{Patient: st.Patient, MergePatient: true, Event: st.Event, IfNoneExist: st.IfNoneExist}
+	}
+	out, err := s.applyTx(ctx, clinicID, changes, actor, maxFeedRound)
+	var item *ItemError
+	if errors.As(err, &item) {
+		return nil, &FeedStepError{Index: item.Index, Err: item.Err}
+	}
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	res := make([]FeedStepResult, len(out))
+	for i, o := range out {
+		if steps[i].Patient != nil {
+			res[i].Patient, res[i].PatientOutcome = *o.Patient, o.Outcome
+		} else {
+			res[i].Feed = o.feedResult()
+		}
+	}
+	return res, nil
 }

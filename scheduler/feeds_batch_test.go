@@ -219,17 +219,20 @@ func TestApplyFeedBatchPlanCache(t *testing.T) {
 	if err := b.st.ClinicUpdate(b.ctx, clinic); err != nil {
 		t.Fatal(err)
 	}
-	_, err = b.svc.ApplyFeedBatch(b.ctx, scheduler.FeedBatch{ClinicID: b.clin.ID, Events: []scheduler.FeedEvent{ev("A-4")}, Plans: &plans,
-		Check: func(c store.Clinic) error {
-			if c.TimeZone != "Asia/Tokyo" {
-				return fmt.Errorf("checked a stale clinic: %s", c.TimeZone)
-			}
-			return errors.New("stop")
-		}})
-	if err == nil || err.Error() != "stop" {
-		t.Fatalf("check: %v", err)
+	// Events mapped in the stored zone go through, though the cached copy
+	// holds another.
+	out, err := b.svc.ApplyFeedBatch(b.ctx, scheduler.FeedBatch{ClinicID: b.clin.ID, Events: []scheduler.FeedEvent{ev("A-4")}, Plans: &plans,
+		TimeZone: "Asia/Tokyo"})
+	if err != nil || out[0].Err != nil || out[0].Result.Result != store.FeedApplied {
+		t.Fatalf("A-4 mapped in the stored zone: %+v, %v", out, err)
 	}
-	if _, err := b.st.AppointmentGet(b.ctx, b.clin.ID, "A-4"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("A-4 applied although its check failed: %v", err)
+	// Events mapped in the zone before: nothing is applied.
+	_, err = b.svc.ApplyFeedBatch(b.ctx, scheduler.FeedBatch{ClinicID: b.clin.ID, Events: []scheduler.FeedEvent{ev("A-5")}, Plans: &plans,
+		TimeZone: b.clin.TimeZone})
+	if !errors.Is(err, scheduler.ErrZoneChanged) {
+		t.Fatalf("events mapped in the former zone %s: %v", b.clin.TimeZone, err)
+	}
+	if _, err := b.st.AppointmentGet(b.ctx, b.clin.ID, "A-5"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("A-5 applied although its zone check failed: %v", err)
 	}
 }

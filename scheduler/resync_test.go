@@ -14,7 +14,7 @@ import (
 )
 
 // writeGuard is a store whose transactions record every call that writes an
-// appointment, a send or an audit entry.
+// appointment, a send or an audit entry (the one writer, Write, included).
 type writeGuard struct {
 	store.Store
 	mu     sync.Mutex
@@ -64,6 +64,11 @@ func (q *guardedQuerier) SendSupersedeMany(ctx context.Context, p store.SendSupe
 func (q *guardedQuerier) AuditAppend(ctx context.Context, e store.AuditEntry) error {
 	q.g.record("AuditAppend")
 	return q.Querier.AuditAppend(ctx, e)
+}
+
+func (q *guardedQuerier) Write(ctx context.Context, w store.Writes) error {
+	q.g.record("Write")
+	return q.Querier.Write(ctx, w)
 }
 
 func (q *guardedQuerier) AuditAppendMany(ctx context.Context, es []store.AuditEntry) error {

@@ -132,10 +132,10 @@ func TestAppointments(t *testing.T) {
 			check("put many update", many2)
 
 			feed := named("feed-1", 1, "")
-			noErr(t, "feed write", b.st.FeedWrite(b.ctx, store.FeedWrites{ClinicID: b.clinic.ID, Appointments: []store.Appointment{feed}, Now: b.now}))
+			noErr(t, "feed write", b.st.Write(b.ctx, store.Writes{ClinicID: b.clinic.ID, Appointments: []store.Appointment{feed}, Now: b.now}))
 			check("feed write", feed)
 			feed2 := named("feed-1", 2, " 2")
-			noErr(t, "feed write update", b.st.FeedWrite(b.ctx, store.FeedWrites{ClinicID: b.clinic.ID, Appointments: []store.Appointment{feed2}, Now: b.now}))
+			noErr(t, "feed write update", b.st.Write(b.ctx, store.Writes{ClinicID: b.clinic.ID, Appointments: []store.Appointment{feed2}, Now: b.now}))
 			check("feed write update", feed2)
 		})
 		t.Run("Missing", func(t *testing.T) {

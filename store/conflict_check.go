@@ -19,7 +19,7 @@ const pgConflictCheck = "BK409"
 // with SQLSTATE BK409, which aborts the statement that called it and
 // undoes all of its writes. A statement of data-modifying WITH clauses
 // ends with SELECT beckon_require(…) to stand only while what it planned
-// from still holds (feedWriteOne).
+// from still holds (writeOne).
 const pgRequireFunction = `
 CREATE OR REPLACE FUNCTION beckon_require(ok boolean, what text) RETURNS boolean
 LANGUAGE plpgsql AS $$
@@ -33,7 +33,7 @@ $$`
 
 // requireMigration installs beckon_require on PostgreSQL. It is a Go
 // migration because SQLite has no stored functions: there it records the
-// version and does nothing (FeedWrite checks in Go on SQLite).
+// version and does nothing (Write checks in Go on SQLite).
 func requireMigration(dialect string) *goose.Migration {
 	const version = 9
 	if dialect != DialectPostgres {

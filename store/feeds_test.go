@@ -60,7 +60,7 @@ func TestFeeds(t *testing.T) {
 			noErr(t, "insert", b.st.InboundInsert(b.ctx, one))
 			batch := one
 			batch.ID = "inb_bytes_batch"
-			noErr(t, "feed write", b.st.FeedWrite(b.ctx, store.FeedWrites{Inbound: []store.InboundMessage{batch}}))
+			noErr(t, "feed write", b.st.Write(b.ctx, store.Writes{Inbound: []store.InboundMessage{batch}}))
 			for _, id := range []string{"inb_bytes", "inb_bytes_batch"} {
 				got, err := b.st.InboundGet(b.ctx, "", id)
 				noErr(t, "get", err)

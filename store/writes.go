@@ -11,26 +11,28 @@ import (
 	"time"
 )
 
-// FeedBatchQuerier holds the set-at-a-time queries that let the feeds apply
-// the messages arriving together (on several MLLP connections) in one
-// transaction of a few statements instead of several per message.
+// FeedBatchQuerier holds the set-at-a-time reads of a batch of changes and
+// Write, the one writer of every decided change (scheduler.Decide): an
+// appointment change, from whichever entrance, is a few statements however
+// many appointments it touches.
 type FeedBatchQuerier interface {
 	// FeedStateGetMany returns the feed state of the clinic's appointments
 	// among ids, by appointment id (absent: nothing applied yet).
 	FeedStateGetMany(ctx context.Context, clinicID string, appointmentIDs []string) (map[string]FeedState, error)
-	// FeedWrite writes what a batch of feed events decided, all or nothing
-	// (in the caller's transaction, or its own): on PostgreSQL in one
-	// statement, on SQLite in one per kind of row. ErrConflict (and nothing
-	// written) when an appointment lost its version race or Verify failed.
-	FeedWrite(ctx context.Context, w FeedWrites) error
+	// Write writes what a batch of changes decided, all or nothing (in the
+	// caller's transaction, or its own): on PostgreSQL in one statement
+	// when it fits, else (and on SQLite) in one per kind of row and chunk.
+	// ErrConflict (and nothing written) when an appointment lost its
+	// version race or Verify failed.
+	Write(ctx context.Context, w Writes) error
 	// FeedReadMany reads in one statement the clinic's feed state and
 	// appointments among appointmentIDs and patients among patientIDs; at
 	// most 500 ids in all.
 	FeedReadMany(ctx context.Context, clinicID string, appointmentIDs, patientIDs []string) (FeedRead, error)
 }
 
-// FeedWrites is what a batch of feed events writes.
-type FeedWrites struct {
+// Writes is what a batch of changes writes (scheduler.Decision.Writes).
+type Writes struct {
 	ClinicID string // the clinic of Supersede's appointments
 	// Patients are inserted or replaced as PatientUpsert does; each at most once.
 	Patients []Patient
@@ -41,28 +43,32 @@ type FeedWrites struct {
 	Sends []Send
 	// Supersede marks the planned sends of these appointments whose id is
 	// not among Sends superseded, as SendSupersedeMany does, at Now.
-	Supersede []FeedSupersede
+	Supersede []SupersedeSet
 	Now       time.Time
 	Audits    []AuditEntry // empty ids are generated
 	// FeedStates are inserted or replaced as FeedStatePut does; each
 	// appointment at most once.
 	FeedStates []FeedState
 	Inbound    []InboundMessage // archived as InboundInsert does
+	// Confirmations are inserted as ConfirmationInsert does, Writebacks as
+	// WritebackInsert does.
+	Confirmations []Confirmation
+	Writebacks    []Writeback
 	// Verify, when set, is the clinic and campaigns the writes were planned
-	// with (a copy kept between transactions): FeedWrite checks they are
+	// with (a copy kept between transactions): Write checks they are
 	// still the stored ones, in the same statement on PostgreSQL, and
 	// returns ErrConflict if not (having written: run it in a transaction).
-	Verify *FeedPlan
+	Verify *PlanBasis
 }
 
-// FeedSupersede is appointments whose older sends no longer hold, and why.
-type FeedSupersede struct {
+// SupersedeSet is appointments whose older sends no longer hold, and why.
+type SupersedeSet struct {
 	AppointmentIDs []string
 	Reason         string
 }
 
-// FeedPlan is a clinic and its campaigns, as planning used them.
-type FeedPlan struct {
+// PlanBasis is a clinic and its campaigns, as planning used them.
+type PlanBasis struct {
 	Clinic    Clinic
 	Campaigns []Campaign
 }
@@ -85,7 +91,7 @@ func sameClinic(a, b Clinic) bool {
 }
 
 // verifyPlan reads the clinic and campaigns again and compares.
-func (q *queries) verifyPlan(ctx context.Context, p *FeedPlan) error {
+func (q *queries) verifyPlan(ctx context.Context, p *PlanBasis) error {
 	c, err := q.ClinicGet(ctx, p.Clinic.ID)
 	if errors.Is(err, ErrNotFound) {
 		return ErrConflict
@@ -150,25 +156,25 @@ func (q *queries) inboundInsertMany(ctx context.Context, ms []InboundMessage) er
 	})
 }
 
-// feedWriteMaxArgs bounds the arguments of the single FeedWrite statement
+// writeOneMaxArgs bounds the arguments of the single Write statement
 // (PostgreSQL allows 65535); a larger batch is written a kind at a time.
-const feedWriteMaxArgs = 30_000
+const writeOneMaxArgs = 30_000
 
-func (q *queries) FeedWrite(ctx context.Context, w FeedWrites) error {
+func (q *queries) Write(ctx context.Context, w Writes) error {
 	_, sqlite := q.db.(sqliteConn)
 	n := len(w.Patients)*patientColCount + len(w.Appointments)*appointmentColCount + len(w.Sends)*(sendColCount+1) +
 		len(w.Audits)*auditColCount + len(w.FeedStates)*feedStateColCount + len(w.Inbound)*inboundColCount
 	for _, sp := range w.Supersede {
 		n += len(sp.AppointmentIDs) + 1
 	}
-	if sqlite || n > feedWriteMaxArgs {
-		return q.feedWriteEach(ctx, w)
+	if sqlite || n > writeOneMaxArgs || len(w.Confirmations)+len(w.Writebacks) > 0 {
+		return q.writeEach(ctx, w)
 	}
-	return q.feedWriteOne(ctx, w)
+	return q.writeOne(ctx, w)
 }
 
-// feedWriteEach writes w a kind of row at a time.
-func (q *queries) feedWriteEach(ctx context.Context, w FeedWrites) error {
+// writeEach writes w a kind of row at a time.
+func (q *queries) writeEach(ctx context.Context, w Writes) error {
 	return q.atomic(ctx, func(q *queries) error {
 		if w.Verify != nil {
 			if err := q.verifyPlan(ctx, w.Verify); err != nil {
@@ -217,6 +223,16 @@ func (q *queries) feedWriteEach(ctx context.Context, w FeedWrites) error {
 				return err
 			}
 		}
+		for _, c := range w.Confirmations {
+			if err := q.ConfirmationInsert(ctx, c); err != nil {
+				return err
+			}
+		}
+		for _, wb := range w.Writebacks {
+			if err := q.WritebackInsert(ctx, wb); err != nil {
+				return err
+			}
+		}
 		if len(w.Inbound) > 0 {
 			return q.inboundInsertMany(ctx, w.Inbound)
 		}
@@ -224,10 +240,16 @@ func (q *queries) feedWriteEach(ctx context.Context, w FeedWrites) error {
 	})
 }
 
-// feedWriteOne writes w in one PostgreSQL statement of data-modifying WITH
+// Empty reports whether w writes nothing and checks nothing.
+func (w Writes) Empty() bool {
+	return len(w.Patients)+len(w.Appointments)+len(w.Sends)+len(w.Supersede)+len(w.Audits)+
+		len(w.FeedStates)+len(w.Inbound)+len(w.Confirmations)+len(w.Writebacks) == 0 && w.Verify == nil
+}
+
+// writeOne writes w in one PostgreSQL statement of data-modifying WITH
 // clauses: a round trip instead of six. The appointments' clause returns
 // the rows it wrote, to tell a lost version race.
-func (q *queries) feedWriteOne(ctx context.Context, w FeedWrites) error {
+func (q *queries) writeOne(ctx context.Context, w Writes) error {
 	var (
 		b     strings.Builder
 		args  []any
@@ -357,7 +379,7 @@ func (q *queries) feedWriteOne(ctx context.Context, w FeedWrites) error {
 	return translate("feed.write", err)
 }
 
-// clinicStamp is the clinic's columns as feedWriteOne's condition joins them.
+// clinicStamp is the clinic's columns as writeOne's condition joins them.
 func clinicStamp(c Clinic) string {
 	quiet := "f"
 	if c.QuietHours.Enabled {

@@ -14,8 +14,8 @@ func TestFeedBatch(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, setup setupFunc) {
 		// writes is a batch that books appointment A-1 (version v) for
 		// patient P-1, with a send, its feed state and its archive row.
-		writes := func(b *bundle, v int64, sendID string) store.FeedWrites {
-			return store.FeedWrites{
+		writes := func(b *bundle, v int64, sendID string) store.Writes {
+			return store.Writes{
 				ClinicID: b.clinic.ID,
 				Patients: []store.Patient{{ClinicID: b.clinic.ID, ID: "P-1", FirstName: "Ana", SMSConsent: store.ConsentUnknown,
 					EmailConsent: store.ConsentUnknown, CreatedAt: b.now, UpdatedAt: b.now}},
@@ -54,7 +54,7 @@ func TestFeedBatch(t *testing.T) {
 		t.Run("WriteReadSupersede", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			noErr(t, "write v1", b.st.FeedWrite(b.ctx, writes(b, 1, "s1")))
+			noErr(t, "write v1", b.st.Write(b.ctx, writes(b, 1, "s1")))
 			read, err := b.st.FeedReadMany(b.ctx, b.clinic.ID, []string{"A-1", "A-2"}, []string{"P-1", "P-2"})
 			noErr(t, "read", err)
 			if len(read.Appointments) != 1 || read.Appointments["A-1"].Version != 1 || read.Patients["P-1"].FirstName != "Ana" ||
@@ -64,8 +64,8 @@ func TestFeedBatch(t *testing.T) {
 			// Version 2 supersedes the planned sends of version 1, not its own.
 			w := writes(b, 2, "s2")
 			w.Patients, w.Inbound = nil, nil
-			w.Supersede = []store.FeedSupersede{{AppointmentIDs: []string{"A-1"}, Reason: "appointment changed"}}
-			noErr(t, "write v2", b.st.FeedWrite(b.ctx, w))
+			w.Supersede = []store.SupersedeSet{{AppointmentIDs: []string{"A-1"}, Reason: "appointment changed"}}
+			noErr(t, "write v2", b.st.Write(b.ctx, w))
 			s1, err := b.st.SendGet(b.ctx, b.clinic.ID, "s1")
 			noErr(t, "s1", err)
 			s2, err := b.st.SendGet(b.ctx, b.clinic.ID, "s2")
@@ -80,7 +80,7 @@ func TestFeedBatch(t *testing.T) {
 		t.Run("LostRaceWritesNothing", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			noErr(t, "write v1", b.st.FeedWrite(b.ctx, writes(b, 1, "s1")))
+			noErr(t, "write v1", b.st.Write(b.ctx, writes(b, 1, "s1")))
 			// Another writer moved A-1 to version 2; this batch planned from version 1.
 			a, err := b.st.AppointmentGet(b.ctx, b.clinic.ID, "A-1")
 			noErr(t, "get", err)
@@ -88,7 +88,7 @@ func TestFeedBatch(t *testing.T) {
 			noErr(t, "put v2", b.st.AppointmentPut(b.ctx, a, 1))
 			w := writes(b, 2, "s2")
 			w.Patients[0].FirstName = "Bo"
-			conflict(t, b, "stale write", b.st.FeedWrite(b.ctx, w), "an appointment is no longer at the version before")
+			conflict(t, b, "stale write", b.st.Write(b.ctx, w), "an appointment is no longer at the version before")
 			nothingOf(t, b, "s2")
 			p, err := b.st.PatientGet(b.ctx, b.clinic.ID, "P-1")
 			noErr(t, "patient", err)
@@ -101,28 +101,28 @@ func TestFeedBatch(t *testing.T) {
 			clinic, err := b.st.ClinicGet(b.ctx, b.clinic.ID)
 			noErr(t, "clinic", err)
 			w := writes(b, 1, "s1")
-			w.Verify = &store.FeedPlan{Clinic: clinic, Campaigns: []store.Campaign{c}}
-			noErr(t, "current plan", b.st.FeedWrite(b.ctx, w))
+			w.Verify = &store.PlanBasis{Clinic: clinic, Campaigns: []store.Campaign{c}}
+			noErr(t, "current plan", b.st.Write(b.ctx, w))
 
 			// The campaign changed since.
 			c2 := c
 			c2.Revision, c2.UpdatedAt = 2, c.UpdatedAt.Add(time.Second)
 			noErr(t, "campaign v2", b.st.CampaignPut(b.ctx, c2, 1))
 			w = writes(b, 2, "s2")
-			w.Verify = &store.FeedPlan{Clinic: clinic, Campaigns: []store.Campaign{c}}
-			conflict(t, b, "stale campaign", b.st.FeedWrite(b.ctx, w), "the campaigns changed since planning")
+			w.Verify = &store.PlanBasis{Clinic: clinic, Campaigns: []store.Campaign{c}}
+			conflict(t, b, "stale campaign", b.st.Write(b.ctx, w), "the campaigns changed since planning")
 			nothingOf(t, b, "s2")
 
 			// The clinic changed since.
 			moved := clinic
 			moved.TimeZone, moved.UpdatedAt = "Asia/Tokyo", clinic.UpdatedAt.Add(time.Second)
 			noErr(t, "clinic update", b.st.ClinicUpdate(b.ctx, moved))
-			w.Verify = &store.FeedPlan{Clinic: clinic, Campaigns: []store.Campaign{c2}}
-			conflict(t, b, "stale clinic", b.st.FeedWrite(b.ctx, w), "the clinic changed since planning")
+			w.Verify = &store.PlanBasis{Clinic: clinic, Campaigns: []store.Campaign{c2}}
+			conflict(t, b, "stale clinic", b.st.Write(b.ctx, w), "the clinic changed since planning")
 			nothingOf(t, b, "s2")
 
-			w.Verify = &store.FeedPlan{Clinic: moved, Campaigns: []store.Campaign{c2}}
-			noErr(t, "current again", b.st.FeedWrite(b.ctx, w))
+			w.Verify = &store.PlanBasis{Clinic: moved, Campaigns: []store.Campaign{c2}}
+			noErr(t, "current again", b.st.Write(b.ctx, w))
 		})
 	})
 }
