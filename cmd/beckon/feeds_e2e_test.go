@@ -228,7 +228,9 @@ func TestFeedsHL7(t *testing.T) {
 
 func TestFeedsMLLPLimits(t *testing.T) {
 	t.Parallel()
-	a := feedApp(t, "embedded", "2s")
+	// 5 s: long enough for a loaded machine to write the 10 MB frame
+	// below, short enough to wait for the silent connection's close.
+	a := feedApp(t, "embedded", "5s")
 	// A 10 MB message: the connection gets an AR and is closed; the server lives on.
 	big := dialMLLP(t, a.m.App.MLLPAddr())
 	go func() {

@@ -511,9 +511,13 @@ func TestProvidersPacing(t *testing.T) {
 				"BECKON_TWILIO_PER_SECOND": "10",
 			})
 			p.mustCall(http.StatusCreated, http.MethodPut, "/v1/campaigns/pace", map[string]any{"name": "Pace", "steps": []map[string]any{
-				{"id": "one", "offset": "-10s", "channel": "sms", "content": map[string]any{"en": map[string]any{"text": "Hi {{.Patient.FirstName}}"}}},
+				{"id": "one", "offset": "-40s", "channel": "sms", "content": map[string]any{"en": map[string]any{"text": "Hi {{.Patient.FirstName}}"}}},
 			}}, nil)
-			start := time.Now().Add(14 * time.Second).Truncate(time.Second)
+			// Due in about 4 s; the start 40 s later leaves the 7.5 s of
+			// sending (10/s less the pacing headroom) room on a loaded
+			// machine: a send that would reach the patient after the start
+			// is skipped, and the test would wait for it in vain.
+			start := time.Now().Add(44 * time.Second).Truncate(time.Second)
 			var appts []map[string]any
 			for i := range 60 {
 				appts = append(appts, map[string]any{"id": fmt.Sprintf("apt-%02d", i), "patient_id": "pat-1", "start": rfc(start)})
