@@ -85,15 +85,8 @@ func fhirAnswerError(w http.ResponseWriter, err error, unavailable string) {
 	fhirError(w, err)
 }
 
-func (s *Server) registerFHIR() {
-	clock := s.cfg.Clock
-	if clock == nil && s.svc != nil {
-		clock = s.svc.Clock
-	}
-	h := &fhirHandler{s: s, proc: &feeds.FHIRProcessor{
-		Store: s.store, Service: s.svc, Clock: clock, Logger: s.logger,
-		Client: s.cfg.Egress.Client(15*time.Second, s.logger),
-	}}
+func (s *Server) registerFHIR(proc *feeds.FHIRProcessor) {
+	h := &fhirHandler{s: s, proc: proc}
 	s.mux.HandleFunc("GET /fhir/r4/metadata", h.metadata)
 	s.mux.HandleFunc("POST /fhir/r4/Appointment", h.auth(h.postAppointment))
 	s.mux.HandleFunc("PUT /fhir/r4/Appointment/{id}", h.auth(h.putAppointment))
