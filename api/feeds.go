@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/beckonhealth/beckon/feeds"
 )
@@ -9,12 +10,16 @@ import (
 // registerFeeds registers the EHR feeds (HL7 v2 over HTTP, FHIR R4) and the
 // clinic-side confirmation endpoint.
 func (s *Server) registerFeeds() {
-	hl7 := &feeds.HL7Processor{Store: s.store, Service: s.svc, Clock: s.cfg.Clock, Logger: s.logger}
-	if hl7.Clock == nil && s.svc != nil {
-		hl7.Clock = s.svc.Clock
+	clock := s.cfg.Clock
+	if clock == nil && s.svc != nil {
+		clock = s.svc.Clock
 	}
+	hl7 := &feeds.HL7Processor{Store: s.store, Service: s.svc, Clock: clock, Logger: s.logger}
 	s.mux.HandleFunc("POST /hl7/v2", func(w http.ResponseWriter, r *http.Request) { s.handleHL7(hl7, w, r) })
 	s.registerConfirmation()
-	s.registerFHIR()
+	s.registerFHIR(&feeds.FHIRProcessor{
+		Store: s.store, Service: s.svc, Clock: clock, Logger: s.logger,
+		Client: s.cfg.Egress.Client(15*time.Second, s.logger), // fetches from the EHR's FHIR base
+	})
 	s.registerFeedSettings()
 }

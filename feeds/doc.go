@@ -1,12 +1,16 @@
-// Package feeds processes HL7 v2 feeds from EHRs: it owns the path of a
+// Package feeds processes feeds from EHRs. For HL7 v2 it owns the path of a
 // message from its bytes to its acknowledgement, the MLLP server and its
 // group commit, the inbound archive rows, and replay of archived messages.
+// For FHIR R4 it owns applying what the /fhir/r4 endpoints receive
+// ([FHIRProcessor]): one Appointment, a transaction or batch Bundle, a
+// Subscriptions notification, each archived with its outcome.
 //
-// It sits between the transports and the scheduler: api's POST /hl7/v2
-// handler, the MLLP listener (started by cmd/beckon) and `beckon ehr replay`
-// call it; it calls the scheduler to apply appointment events and the store
-// to archive, and never imports api. Parsing and mapping are ehr's (pure);
-// what an event does to the stored appointments is the scheduler's.
+// It sits between the transports and the scheduler: api's POST /hl7/v2 and
+// /fhir/r4 handlers, the MLLP listener (started by cmd/beckon) and `beckon
+// ehr replay` call it; it calls the scheduler to apply appointment events and
+// the store to archive, and never imports api. Parsing and mapping are ehr's
+// (pure); what an event does to the stored appointments is the scheduler's;
+// HTTP (auth, reading the body, OperationOutcome answers) is api's.
 //
 // # One message, from bytes to ACK
 //
@@ -44,4 +48,22 @@
 // messages), applies it as in step 3, then wakes the connections, which
 // acknowledge. A connection has one message in flight, so its messages
 // apply in order. PostgreSQL runs two groups at once, SQLite one.
+//
+// # FHIR R4
+//
+// [FHIRProcessor] maps through ehr (MapFHIRAppointment, MapFHIRBundle) in
+// the clinic's time zone and applies through scheduler.Service: one
+// Appointment with ApplyEvent; a transaction Bundle's entries in processing
+// order with ApplyEvents, in one store transaction, all or none; a batch
+// Bundle's entries one ApplyEvents each. An Appointment's patient comes from
+// the resource (contained, or a bundle entry), else must be known to Beckon,
+// else is fetched from the clinic's FHIR base (fhir_fetch.go) before any
+// transaction; a notification's id-only entries are fetched the same way.
+// Every request is archived once, with the HTTP status it is answered.
+//
+// Results are typed (FHIRAppointmentResult, FHIRBundleResult with one
+// FHIREntryResult per entry); an error is an *ehr.FHIRError (the request or
+// entry is refused: 422, or 400 for a body that is not a readable resource)
+// or ErrFHIRUnavailable (Beckon failed: 503, retry). [FHIRStatus] maps one
+// to its status; api turns them into OperationOutcomes.
 package feeds
