@@ -45,6 +45,10 @@ func (a *App) startWorker() error {
 	return nil
 }
 
+// SettingsTTL is how long a worker uses a clinic's channel settings before
+// reading them again: a change a clinic makes applies to its sends within it.
+const SettingsTTL = 2 * time.Second
+
 // channelRouter picks the channels deliveries go through, per clinic; it
 // refuses provider settings that are not valid.
 func (a *App) channelRouter() (channels.Router, error) {
@@ -53,7 +57,7 @@ func (a *App) channelRouter() (channels.Router, error) {
 		return nil, err
 	}
 	now := func() time.Time { return a.Clock.Now() }
-	o := routing.Options{Settings: p, Store: a.store, Outbox: outbox.New(a.store, now), Now: now}
+	o := routing.Options{Settings: p, Store: a.store, Outbox: outbox.New(a.store, now), Now: now, SettingsTTL: SettingsTTL}
 	if p.PublicURL != "" {
 		o.StatusCallback = func(clinicID string) string {
 			return p.PublicURL + api.TwilioStatusPath + "?" + api.ClinicParam + "=" + url.QueryEscape(clinicID)

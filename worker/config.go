@@ -40,6 +40,13 @@ type Limiter interface {
 	Reserve(ctx context.Context, key string, perSecond float64, burst int) (time.Duration, error)
 }
 
+// BoundedLimiter is a Limiter that reserves a slot only within a bound, in
+// one call (pacing.Limiter implements it): ok reports that the slot was
+// taken; a wait over max takes nothing.
+type BoundedLimiter interface {
+	ReserveWithin(ctx context.Context, key string, perSecond float64, burst int, max time.Duration) (wait time.Duration, ok bool, err error)
+}
+
 // Peeker is a Limiter that can tell the wait without taking a slot;
 // pacing.Limiter implements it.
 type Peeker interface {

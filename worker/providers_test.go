@@ -208,3 +208,65 @@ type peekLimiter struct{ fixedLimiter }
 func (l *peekLimiter) Peek(context.Context, string, float64, int) (time.Duration, error) {
 	return l.wait, nil
 }
+
+// boundedLimiter answers wait, and takes the slot only within max; it
+// fails the test if the worker falls back to Peek or Reserve.
+type boundedLimiter struct {
+	t     *testing.T
+	wait  time.Duration
+	maxes []time.Duration
+	taken int
+}
+
+func (l *boundedLimiter) Reserve(context.Context, string, float64, int) (time.Duration, error) {
+	l.t.Error("Reserve called on a bounded limiter")
+	return l.wait, nil
+}
+
+func (l *boundedLimiter) Peek(context.Context, string, float64, int) (time.Duration, error) {
+	l.t.Error("Peek called on a bounded limiter")
+	return l.wait, nil
+}
+
+func (l *boundedLimiter) ReserveWithin(_ context.Context, _ string, _ float64, _ int, max time.Duration) (time.Duration, bool, error) {
+	l.maxes = append(l.maxes, max)
+	if l.wait > max {
+		return l.wait, false, nil
+	}
+	l.taken++
+	return l.wait, true, nil
+}
+
+// TestDeliverBoundedPacing: with a limiter that reserves within a bound, a
+// send makes one call bounded by MaxPaceWait; a short wait sends, a long one
+// snoozes the send without a slot taken.
+func TestDeliverBoundedPacing(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		wait   time.Duration
+		status string
+		taken  int
+	}{
+		{"short wait sends", 20 * time.Millisecond, store.SendSent, 1},
+		{"long wait snoozes", time.Minute, store.SendPlanned, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, setupOpts{})
+			l := &boundedLimiter{t: t, wait: tc.wait}
+			d := worker.NewDeliverer(b.st, channels.Static{store.ChannelSMS: pacedChannel{b.ch}}, b.clock, quiet,
+				worker.Config{Limiter: l, MaxPaceWait: 5 * time.Second})
+			if err := d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false); err != nil {
+				t.Fatal(err)
+			}
+			s := b.reload(t)
+			if s.Status != tc.status || l.taken != tc.taken || len(l.maxes) != 1 || l.maxes[0] != 5*time.Second {
+				t.Fatalf("send %s, %d taken, bounds %v; want %s, %d taken, one call bounded by 5s", s.Status, l.taken, l.maxes, tc.status, tc.taken)
+			}
+			if tc.status == store.SendPlanned && (!s.DueAt.Equal(b.clock.Now().Add(tc.wait)) || b.ch.calls.Load() != 0) {
+				t.Fatalf("snoozed send due %s, %d calls; want due after the wait, no call", s.DueAt, b.ch.calls.Load())
+			}
+		})
+	}
+}

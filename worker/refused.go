@@ -127,9 +127,9 @@ func optOutSMS(ctx context.Context, q store.Querier, clinicID, patientID, reason
 
 // pace waits for the sender's next slot; done reports that the send was
 // handed back (a long wait) or ended (it would reach the patient after the
-// appointment began). With a Peeker, a long wait takes no slot: the send
-// comes back when the backlog has cleared, and the slots stay with the
-// sends that go now.
+// appointment began). With a BoundedLimiter or a Peeker, a long wait takes
+// no slot: the send comes back when the backlog has cleared, and the slots
+// stay with the sends that go now.
 func (a *attempt) pace(ctx context.Context, ch channels.Channel, appt store.Appointment) (done bool, err error) {
 	p, ok := ch.(channels.Paced)
 	if !ok || a.d.cfg.Limiter == nil {
@@ -139,23 +139,17 @@ func (a *attempt) pace(ctx context.Context, ch channels.Channel, appt store.Appo
 	if rate <= 0 {
 		return false, nil
 	}
-	if pk, ok := a.d.cfg.Limiter.(Peeker); ok {
-		wait, err := pk.Peek(ctx, key, rate, 1)
-		if err != nil {
-			return true, a.release(ctx, err)
-		}
-		if wait > a.d.cfg.MaxPaceWait {
-			return true, a.backlog(ctx, key, wait, appt)
-		}
-	}
-	wait, err := a.d.cfg.Limiter.Reserve(ctx, key, rate, 1)
+	wait, taken, err := a.reserve(ctx, key, rate)
 	if err != nil {
 		return true, a.release(ctx, err)
+	}
+	if !taken {
+		return true, a.backlog(ctx, key, wait, appt)
 	}
 	if wait <= 0 {
 		return false, nil
 	}
-	if wait > a.d.cfg.MaxPaceWait || (a.send.BeforeStart && !a.d.clock.Now().Add(wait).Before(appt.Start)) {
+	if a.send.BeforeStart && !a.d.clock.Now().Add(wait).Before(appt.Start) {
 		return true, a.backlog(ctx, key, wait, appt)
 	}
 	t := time.NewTimer(wait)
@@ -166,6 +160,24 @@ func (a *attempt) pace(ctx context.Context, ch channels.Channel, appt store.Appo
 	case <-ctx.Done():
 		return true, a.release(ctx, ctx.Err())
 	}
+}
+
+// reserve takes the sender's next slot if it is at most MaxPaceWait away:
+// one call with a BoundedLimiter, else a peek (with a Peeker) and a
+// reservation. taken=false: the wait is too long (and, but for a plain
+// Limiter, no slot is held).
+func (a *attempt) reserve(ctx context.Context, key string, rate float64) (wait time.Duration, taken bool, err error) {
+	max := a.d.cfg.MaxPaceWait
+	if bl, ok := a.d.cfg.Limiter.(BoundedLimiter); ok {
+		return bl.ReserveWithin(ctx, key, rate, 1, max)
+	}
+	if pk, ok := a.d.cfg.Limiter.(Peeker); ok {
+		if wait, err := pk.Peek(ctx, key, rate, 1); err != nil || wait > max {
+			return wait, false, err
+		}
+	}
+	wait, err = a.d.cfg.Limiter.Reserve(ctx, key, rate, 1)
+	return wait, err == nil && wait <= max, err
 }
 
 // backlog hands the send back until its sender has a slot, or ends it when

@@ -61,17 +61,8 @@ func TestFourCallersTenPerSecond(t *testing.T) {
 		t.Fatalf("%d reservations", len(times))
 	}
 	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
-	for i, start := range times {
-		n := 0
-		for _, u := range times[i:] {
-			if u.Sub(start) >= time.Second {
-				break
-			}
-			n++
-		}
-		if n > 10 {
-			t.Fatalf("%d sends in the second from %v", n, start)
-		}
+	if n, start := busiestSecond(times); n > 10 {
+		t.Fatalf("%d sends in the second from %v", n, start)
 	}
 	// And the rate is used: 60 sends take about 6 s of schedule, not more.
 	if span := times[len(times)-1].Sub(times[0]); span > 6*time.Second {
@@ -152,4 +143,100 @@ func TestPeekTakesNothing(t *testing.T) {
 // Redis, and a slow bucket left by an earlier run would make this one wait.
 func prefix(t *testing.T) string {
 	return fmt.Sprintf("test:%s:%d:", t.Name(), time.Now().UnixNano())
+}
+
+// ReserveWithin takes a slot only within the caller's bound: a longer wait
+// is told and reserves nothing; a wait within it is taken like Reserve's.
+func TestReserveWithin(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l := New(client(t), prefix(t))
+	if w, ok, err := l.ReserveWithin(ctx, "k", 1, 1, time.Second); err != nil || !ok || w != 0 {
+		t.Fatalf("empty bucket: wait %v, taken %v, %v; want taken at once", w, ok, err)
+	}
+	for range 2 {
+		if _, err := l.Reserve(ctx, "k", 1, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Three slots gone at 1/s: the next is about 3 s away.
+	for range 3 {
+		w, ok, err := l.ReserveWithin(ctx, "k", 1, 1, time.Second)
+		if err != nil || ok || w < 2*time.Second || w > 3*time.Second {
+			t.Fatalf("beyond the bound: wait %v, taken %v, %v; want about 3s, not taken", w, ok, err)
+		}
+	}
+	if w, err := l.Peek(ctx, "k", 1, 1); err != nil || w < 2*time.Second || w > 3*time.Second {
+		t.Fatalf("peek after refused reservations: %v %v, want the same slot free", w, err)
+	}
+	w, ok, err := l.ReserveWithin(ctx, "k", 1, 1, 5*time.Second)
+	if err != nil || !ok || w < 2*time.Second || w > 3*time.Second {
+		t.Fatalf("within the bound: wait %v, taken %v, %v; want about 3s, taken", w, ok, err)
+	}
+	if w, err := l.Peek(ctx, "k", 1, 1); err != nil || w < 3*time.Second || w > 4*time.Second {
+		t.Fatalf("peek after the reservation: %v %v, want about 4s", w, err)
+	}
+	if _, _, err := l.ReserveWithin(ctx, "k", 0, 1, time.Second); err == nil {
+		t.Error("zero rate accepted")
+	}
+}
+
+// Concurrent callers of ReserveWithin share the bucket as Reserve's do: the
+// slots taken never put more than 10 in any one-second window of a 10/s key,
+// and a bound reached reserves nothing.
+func TestReserveWithinConcurrent(t *testing.T) {
+	t.Parallel()
+	l := New(client(t), prefix(t))
+	const callers, each = 4, 15
+	var (
+		mu      sync.Mutex
+		taken   []time.Time
+		refused int
+		wg      sync.WaitGroup
+	)
+	for range callers {
+		wg.Go(func() {
+			for range each {
+				at, wait, ok, err := l.within(context.Background(), "+15005550006", 10, 1, 3*time.Second)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				if ok {
+					taken = append(taken, at.Add(wait))
+				} else {
+					refused++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	// 10/s with a 3 s bound: slots 0 s through 3 s are taken (31), the rest refused.
+	if len(taken) < 30 || len(taken) > 35 || len(taken)+refused != callers*each {
+		t.Fatalf("%d taken, %d refused; want about 31 taken", len(taken), refused)
+	}
+	slices.SortFunc(taken, func(a, b time.Time) int { return a.Compare(b) })
+	if n, start := busiestSecond(taken); n > 10 {
+		t.Fatalf("%d sends in the second from %v", n, start)
+	}
+}
+
+// busiestSecond returns the most of sorted times in any one-second window,
+// and where that window starts.
+func busiestSecond(times []time.Time) (most int, from time.Time) {
+	for i, start := range times {
+		n := 0
+		for _, u := range times[i:] {
+			if u.Sub(start) >= time.Second {
+				break
+			}
+			n++
+		}
+		if n > most {
+			most, from = n, start
+		}
+	}
+	return most, from
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/beckonhealth/beckon/channels"
 	"github.com/beckonhealth/beckon/channels/sendgrid"
 	"github.com/beckonhealth/beckon/channels/twilio"
@@ -34,6 +36,13 @@ type Options struct {
 	StatusCallback func(clinicID string) string
 	// Now is the clock the adapters stamp receipts with.
 	Now func() time.Time
+	// SettingsTTL is how long a clinic's channel settings are used before
+	// they are read again: a change a clinic makes applies to its sends
+	// within this bound. 0: read before every send.
+	SettingsTTL time.Duration
+	// Wall is the clock SettingsTTL is measured on (default time.Now): the
+	// wall clock, so that settings go stale even when Now is held still.
+	Wall func() time.Time
 }
 
 // Router routes each clinic's messages to Twilio, SendGrid or the outbox
@@ -43,12 +52,15 @@ type Router struct {
 	opts      Options
 	transport http.RoundTripper
 
+	reads singleflight.Group // one settings read per clinic at a time
+
 	mu    sync.Mutex
 	cache map[string]clinicChannels
 }
 
 type clinicChannels struct {
 	revision   int64
+	read       time.Time // when the settings were read (Wall)
 	sms, email channels.Channel
 	smsErr     error
 	emailErr   error
@@ -56,6 +68,9 @@ type clinicChannels struct {
 
 // New returns a Router.
 func New(o Options) *Router {
+	if o.Wall == nil {
+		o.Wall = time.Now
+	}
 	return &Router{
 		opts: o,
 		transport: &http.Transport{
@@ -77,20 +92,10 @@ func (r *Router) Channel(ctx context.Context, clinicID, kind string) (channels.C
 	if r.opts.Settings.Mode == ModeOutbox {
 		return r.opts.Outbox, nil
 	}
-	cs, err := r.opts.Store.ChannelSettingsGet(ctx, clinicID)
-	if errors.Is(err, store.ErrNotFound) {
-		cs, err = store.ChannelSettings{ClinicID: clinicID}, nil
-	}
+	cc, err := r.clinic(ctx, clinicID)
 	if err != nil {
-		return nil, &channels.Error{Kind: channels.KindTransient, Code: "settings", Reason: "cannot read the clinic's channel settings", Err: err}
+		return nil, err
 	}
-	r.mu.Lock()
-	cc, ok := r.cache[clinicID]
-	if !ok || cc.revision != cs.Revision {
-		cc = r.build(cs)
-		r.cache[clinicID] = cc
-	}
-	r.mu.Unlock()
 	switch kind {
 	case store.ChannelSMS:
 		return cc.sms, cc.smsErr
@@ -98,6 +103,47 @@ func (r *Router) Channel(ctx context.Context, clinicID, kind string) (channels.C
 		return cc.email, cc.emailErr
 	}
 	return nil, &channels.Error{Kind: channels.KindPermanent, Code: "no_channel", Reason: "unknown channel " + kind}
+}
+
+// clinic returns the clinic's adapters, built from settings read no longer
+// than SettingsTTL ago; concurrent sends of a clinic share one read.
+func (r *Router) clinic(ctx context.Context, clinicID string) (clinicChannels, error) {
+	if r.opts.SettingsTTL <= 0 {
+		return r.load(ctx, clinicID)
+	}
+	r.mu.Lock()
+	cc, ok := r.cache[clinicID]
+	r.mu.Unlock()
+	if ok && r.opts.Wall().Sub(cc.read) < r.opts.SettingsTTL {
+		return cc, nil
+	}
+	// The read is shared: one caller's cancellation does not fail the others.
+	v, err, _ := r.reads.Do(clinicID, func() (any, error) {
+		return r.load(context.WithoutCancel(ctx), clinicID)
+	})
+	return v.(clinicChannels), err
+}
+
+// load reads the clinic's settings and returns its adapters, rebuilt if the
+// settings changed.
+func (r *Router) load(ctx context.Context, clinicID string) (clinicChannels, error) {
+	read := r.opts.Wall()
+	cs, err := r.opts.Store.ChannelSettingsGet(ctx, clinicID)
+	if errors.Is(err, store.ErrNotFound) {
+		cs, err = store.ChannelSettings{ClinicID: clinicID}, nil
+	}
+	if err != nil {
+		return clinicChannels{}, &channels.Error{Kind: channels.KindTransient, Code: "settings", Reason: "cannot read the clinic's channel settings", Err: err}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cc, ok := r.cache[clinicID]
+	if !ok || cc.revision != cs.Revision {
+		cc = r.build(cs)
+	}
+	cc.read = read
+	r.cache[clinicID] = cc
+	return cc, nil
 }
 
 func (r *Router) build(cs store.ChannelSettings) clinicChannels {
