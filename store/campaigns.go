@@ -52,7 +52,7 @@ func (q *queries) campaignWrite(ctx context.Context, c Campaign, match, steps st
 		ok  bool
 		err error
 	)
-	created := stamp(c.CreatedAt)
+	created := q.stamp(c.CreatedAt)
 	if expectRevision == 0 {
 		ok, err = q.execOne(ctx, "campaign.put", `
 			INSERT INTO campaigns (`+campaignCols+`)
@@ -66,7 +66,7 @@ func (q *queries) campaignWrite(ctx context.Context, c Campaign, match, steps st
 				revision = $7, updated_at = $8
 			WHERE clinic_id = $1 AND id = $2 AND revision = $9`,
 			c.ClinicID, c.ID, c.Name, c.Active, match, steps, c.Revision,
-			stamp(c.UpdatedAt).UnixMilli(), expectRevision)
+			q.stamp(c.UpdatedAt).UnixMilli(), expectRevision)
 	}
 	if err == nil && !ok {
 		return ErrConflict

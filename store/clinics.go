@@ -26,7 +26,7 @@ func (q *queries) bumpPlanRevision(ctx context.Context, op, clinicID string) err
 
 // ClinicCreate inserts a clinic; ErrConflict if the id exists.
 func (q *queries) ClinicCreate(ctx context.Context, c Clinic) error {
-	created := stamp(c.CreatedAt)
+	created := q.stamp(c.CreatedAt)
 	ok, err := q.execOne(ctx, "clinic.create", `
 		INSERT INTO clinics (`+clinicCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -62,7 +62,7 @@ func (q *queries) ClinicUpdate(ctx context.Context, c Clinic) error {
 		WHERE id = $1`,
 		c.ID, c.Name, c.TimeZone, c.Phone,
 		c.QuietHours.Enabled, c.QuietHours.StartMinute, c.QuietHours.EndMinute,
-		stamp(c.UpdatedAt).UnixMilli())
+		q.stamp(c.UpdatedAt).UnixMilli())
 	if err == nil && !ok {
 		return ErrNotFound
 	}
@@ -87,7 +87,7 @@ func (q *queries) APIKeyCreate(ctx context.Context, k APIKey) error {
 		INSERT INTO api_keys (`+apiKeyCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT DO NOTHING`,
-		k.ID, k.ClinicID, k.Name, k.Role, k.Hash, stamp(k.CreatedAt).UnixMilli())
+		k.ID, k.ClinicID, k.Name, k.Role, k.Hash, q.stamp(k.CreatedAt).UnixMilli())
 	if err == nil && !ok {
 		return ErrConflict
 	}

@@ -94,7 +94,7 @@ func (q *queries) feedStatePutMany(ctx context.Context, states []FeedState) erro
 		return chunks(states, batchChunk, func(part []FeedState) error {
 			args := make([]any, 0, len(part)*feedStateColCount)
 			for _, s := range part {
-				args = append(args, feedStateArgs(s)...)
+				args = append(args, q.feedStateArgs(s)...)
 			}
 			_, err := q.exec(ctx, "feed_state.put_many", `INSERT INTO feed_state (`+feedStateCols+`) VALUES `+
 				valueRows(len(part), feedStateColCount)+feedStateUpsertConflict, args...)
@@ -108,7 +108,7 @@ func (q *queries) patientUpsertMany(ctx context.Context, ps []Patient) error {
 		return chunks(ps, batchChunk/2, func(part []Patient) error {
 			args := make([]any, 0, len(part)*patientColCount)
 			for _, p := range part {
-				args = append(args, patientArgs(p)...)
+				args = append(args, q.patientArgs(p)...)
 			}
 			_, err := q.exec(ctx, "patient.upsert_many", `INSERT INTO patients (`+patientCols+`) VALUES `+
 				valueRows(len(part), patientColCount)+patientUpsertConflict, args...)
@@ -122,7 +122,7 @@ func (q *queries) inboundInsertMany(ctx context.Context, ms []InboundMessage) er
 		return chunks(ms, batchChunk/4, func(part []InboundMessage) error {
 			args := make([]any, 0, len(part)*inboundColCount)
 			for _, m := range part {
-				args = append(args, inboundArgs(m)...)
+				args = append(args, q.inboundArgs(m)...)
 			}
 			_, err := q.exec(ctx, "inbound.insert_many",
 				`INSERT INTO inbound_messages (`+inboundCols+`) VALUES `+valueRows(len(part), inboundColCount), args...)
@@ -243,11 +243,11 @@ func (q *queries) writeOne(ctx context.Context, w Writes) error {
 		v := valueRowsFrom(len(args)+1, rows, cols)
 		return v
 	}
-	now := time.Now().UTC()
+	now := q.now()
 	if len(w.Patients) > 0 {
 		v := values(len(w.Patients), patientColCount)
 		for _, p := range w.Patients {
-			args = append(args, patientArgs(p)...)
+			args = append(args, q.patientArgs(p)...)
 		}
 		clause(`INSERT INTO patients (` + patientCols + `) VALUES ` + v + patientUpsertConflict)
 	}
@@ -255,7 +255,7 @@ func (q *queries) writeOne(ctx context.Context, w Writes) error {
 	if len(w.Appointments) > 0 {
 		v := values(len(w.Appointments), appointmentColCount)
 		for _, a := range w.Appointments {
-			args = append(args, appointmentArgs(a)...)
+			args = append(args, q.appointmentArgs(a)...)
 		}
 		// As AppointmentPutMany: the update applies only where the stored
 		// version is the one before.
@@ -273,14 +273,14 @@ func (q *queries) writeOne(ctx context.Context, w Writes) error {
 	if len(w.Audits) > 0 {
 		v := values(len(w.Audits), auditColCount)
 		for _, e := range w.Audits {
-			args = append(args, auditArgs(e)...)
+			args = append(args, q.auditArgs(e)...)
 		}
 		clause(`INSERT INTO audit (` + auditCols + `) VALUES ` + v)
 	}
 	if len(w.FeedStates) > 0 {
 		v := values(len(w.FeedStates), feedStateColCount)
 		for _, s := range w.FeedStates {
-			args = append(args, feedStateArgs(s)...)
+			args = append(args, q.feedStateArgs(s)...)
 		}
 		clause(`INSERT INTO feed_state (` + feedStateCols + `) VALUES ` + v + feedStateUpsertConflict)
 	}
@@ -294,7 +294,7 @@ func (q *queries) writeOne(ctx context.Context, w Writes) error {
 			}
 			keep = " AND id NOT IN (" + strings.Join(ph, ", ") + ")"
 		}
-		args = append(args, w.ClinicID, stamp(w.Now).UnixMilli())
+		args = append(args, w.ClinicID, q.stamp(w.Now).UnixMilli())
 		clinic, at := "$"+strconv.Itoa(len(args)-1), "$"+strconv.Itoa(len(args))
 		for _, sp := range w.Supersede {
 			ph := make([]string, len(sp.AppointmentIDs))
@@ -313,7 +313,7 @@ func (q *queries) writeOne(ctx context.Context, w Writes) error {
 	if len(w.Inbound) > 0 {
 		v := values(len(w.Inbound), inboundColCount)
 		for _, m := range w.Inbound {
-			args = append(args, inboundArgs(m)...)
+			args = append(args, q.inboundArgs(m)...)
 		}
 		clause(`INSERT INTO inbound_messages (` + inboundCols + `) VALUES ` + v)
 	}
