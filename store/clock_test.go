@@ -3,7 +3,6 @@ package store_test
 import (
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,23 +10,11 @@ import (
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
-// manualClock is a clock the test moves.
-type manualClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// manualClock is a clock the test moves (from the goroutine that uses the
+// store: the store reads it only in its callers' goroutines).
+type manualClock struct{ t time.Time }
 
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *manualClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+func (c *manualClock) Now() time.Time { return c.t }
 
 // TestStoreClock: the record-keeping times the store fills in are its
 // clock's, not the wall clock's, on both dialects and in a transaction.
@@ -57,7 +44,7 @@ func TestStoreClock(t *testing.T) {
 			equal(t, "clinic created", c.CreatedAt, created)
 			equal(t, "clinic updated", c.UpdatedAt, created)
 
-			clock.set(later)
+			clock.t = later
 			c.UpdatedAt = time.Time{}
 			noErr(t, "update clinic in a transaction", st.InTx(ctx, func(q store.Querier) error {
 				return q.ClinicUpdate(ctx, c)
