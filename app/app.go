@@ -74,7 +74,7 @@ func (a *App) Open(ctx context.Context) error {
 	if a.Logger == nil {
 		a.Logger = NewLogger(a.Stderr, a.Config)
 	}
-	st, err := store.OpenWith(ctx, a.Config.DatabaseURL, store.Options{MaxConns: a.Config.PoolSize(a.Role)})
+	st, err := store.OpenWith(ctx, a.Config.DatabaseURL, store.Options{MaxConns: a.Config.PoolSize(a.Role), Clock: a.Clock})
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,9 @@ import (
 
 // newState reads the clinic and its campaigns: what every decision needs.
 func newState(ctx context.Context, q store.Querier, clinicID string) (*State, error) {
+	// The clinic before its campaigns: a change between the two reads
+	// leaves PlanRevision older than the campaigns, so a write that checks
+	// it conflicts rather than stands on a revision it did not plan with.
 	c, err := q.ClinicGet(ctx, clinicID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrUnknownClinic

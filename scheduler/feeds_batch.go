@@ -112,7 +112,7 @@ func (s *Service) ApplyFeedBatch(ctx context.Context, b FeedBatch) ([]FeedOutcom
 				w.Inbound = inboundRows(b.Inbound, out) // every event is decided now
 			}
 			if verify {
-				w.Verify = &store.PlanBasis{Clinic: st.Clinic, Campaigns: st.Campaigns}
+				w.PlanRevision = st.Clinic.PlanRevision
 				verify = false // the first round checks it for all
 			}
 			if err := write(ctx, q, w); err != nil {

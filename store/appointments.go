@@ -26,8 +26,8 @@ func (q *queries) AppointmentGet(ctx context.Context, clinicID, id string) (Appo
 // AppointmentPut inserts (expectVersion 0) or updates the appointment in one
 // conditional statement. Duration is kept to the millisecond.
 // appointmentArgs are an appointment's values in appointmentCols order.
-func appointmentArgs(a Appointment) []any {
-	created := stamp(a.CreatedAt)
+func (q *queries) appointmentArgs(a Appointment) []any {
+	created := q.stamp(a.CreatedAt)
 	return []any{a.ClinicID, a.ID, a.PatientID, msArg(a.Start), a.Duration.Milliseconds(),
 		a.Type, a.Provider, a.Location, a.Status, a.Confirmation, a.Version,
 		created.UnixMilli(), orTime(a.UpdatedAt, created).UnixMilli(), a.ProviderName, a.LocationName, a.Notes}
@@ -54,7 +54,7 @@ func (q *queries) AppointmentPut(ctx context.Context, a Appointment, expectVersi
 	)
 	if expectVersion == 0 {
 		ok, err = q.execOne(ctx, "appointment.put", `INSERT INTO appointments (`+appointmentCols+`) VALUES `+
-			valueRows(1, appointmentColCount)+` ON CONFLICT DO NOTHING`, appointmentArgs(a)...)
+			valueRows(1, appointmentColCount)+` ON CONFLICT DO NOTHING`, q.appointmentArgs(a)...)
 	} else {
 		ok, err = q.execOne(ctx, "appointment.put", `
 			UPDATE appointments SET patient_id = $3, start_at = $4, duration_ms = $5,
@@ -63,7 +63,7 @@ func (q *queries) AppointmentPut(ctx context.Context, a Appointment, expectVersi
 			WHERE clinic_id = $1 AND id = $2 AND version = $13`,
 			a.ClinicID, a.ID, a.PatientID, msArg(a.Start), a.Duration.Milliseconds(),
 			a.Type, a.Provider, a.Location, a.Status, a.Confirmation, a.Version,
-			stamp(a.UpdatedAt).UnixMilli(), expectVersion, a.ProviderName, a.LocationName, a.Notes)
+			q.stamp(a.UpdatedAt).UnixMilli(), expectVersion, a.ProviderName, a.LocationName, a.Notes)
 	}
 	if err == nil && !ok {
 		return ErrConflict

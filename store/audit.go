@@ -13,16 +13,16 @@ func scanAudit(r scanner) (AuditEntry, error) {
 
 // AuditAppend: an empty ID gets one, an empty At is now.
 // auditArgs are an entry's values in auditCols order (an empty id gets one).
-func auditArgs(e AuditEntry) []any {
+func (q *queries) auditArgs(e AuditEntry) []any {
 	if e.ID == "" {
 		e.ID = NewID("aud_")
 	}
-	return []any{e.ID, e.ClinicID, e.Actor, e.Action, e.Entity, e.EntityID, e.Detail, stamp(e.At).UnixMilli()}
+	return []any{e.ID, e.ClinicID, e.Actor, e.Action, e.Entity, e.EntityID, e.Detail, q.stamp(e.At).UnixMilli()}
 }
 
 func (q *queries) AuditAppend(ctx context.Context, e AuditEntry) error {
 	ok, err := q.execOne(ctx, "audit.append", `INSERT INTO audit (`+auditCols+`) VALUES `+
-		valueRows(1, auditColCount)+` ON CONFLICT DO NOTHING`, auditArgs(e)...)
+		valueRows(1, auditColCount)+` ON CONFLICT DO NOTHING`, q.auditArgs(e)...)
 	if err == nil && !ok {
 		return ErrConflict
 	}

@@ -107,7 +107,7 @@ func (q *queries) AppointmentPutMany(ctx context.Context, as []Appointment, expe
 				valueRows(len(part), appointmentColCount))
 			args := make([]any, 0, len(part)*appointmentColCount)
 			for _, r := range part {
-				args = append(args, appointmentArgs(r.a)...)
+				args = append(args, q.appointmentArgs(r.a)...)
 			}
 			b.WriteString(appointmentPutConflict)
 			for _, r := range part {
@@ -160,7 +160,7 @@ func (q *queries) SendSupersedeMany(ctx context.Context, p SendSupersedeManyPara
 		}
 		return chunks(drop, batchChunk, func(ids []string) error {
 			var u where
-			reason, now := u.arg(p.Reason), u.arg(stamp(p.Now).UnixMilli())
+			reason, now := u.arg(p.Reason), u.arg(q.stamp(p.Now).UnixMilli())
 			u.add("status = '" + SendPlanned + "'")
 			u.add("id IN " + inList(&u, ids))
 			n, err := q.exec(ctx, "send.supersede_many", `UPDATE sends SET status = '`+SendSuperseded+
@@ -180,7 +180,7 @@ func (q *queries) AuditAppendMany(ctx context.Context, es []AuditEntry) error {
 		return chunks(es, batchChunk, func(part []AuditEntry) error {
 			args := make([]any, 0, len(part)*auditColCount)
 			for _, e := range part {
-				args = append(args, auditArgs(e)...)
+				args = append(args, q.auditArgs(e)...)
 			}
 			_, err := q.exec(ctx, "audit.append_many",
 				`INSERT INTO audit (`+auditCols+`) VALUES `+valueRows(len(part), auditColCount), args...)
@@ -205,7 +205,7 @@ func (q *queries) MessageRecord(ctx context.Context, m Message, events []Message
 		}
 		args := make([]any, 0, len(events)*6)
 		for _, e := range events {
-			args = append(args, NewID("mev_"), m.ID, m.ClinicID, e.Status, e.Detail, stamp(e.At).UnixMilli())
+			args = append(args, NewID("mev_"), m.ID, m.ClinicID, e.Status, e.Detail, q.stamp(e.At).UnixMilli())
 		}
 		_, err := q.exec(ctx, "message.record", `INSERT INTO message_events (id, message_id, clinic_id, status, detail, at) VALUES `+
 			valueRows(len(events), 6), args...)

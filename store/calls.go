@@ -115,7 +115,7 @@ func (q *queries) SendCallStartMany(ctx context.Context, calls []SendCall, now t
 			return nil, errors.New("store: send.call_start: a call needs its send id and claim token")
 		}
 	}
-	at := stamp(now).UnixMilli()
+	at := q.stamp(now).UnixMilli()
 	var lost []string
 	err := q.atomic(ctx, func(q *queries) error {
 		lost = lost[:0]
@@ -182,7 +182,7 @@ func (q *queries) claimRenew(ctx context.Context, claims []ClaimRef, at int64, h
 }
 
 func (q *queries) SendClaimRenew(ctx context.Context, claims []ClaimRef, now time.Time) error {
-	at := stamp(now).UnixMilli()
+	at := q.stamp(now).UnixMilli()
 	return chunks(claims, claimRefChunk, func(part []ClaimRef) error {
 		_, err := q.claimRenew(ctx, part, at, false)
 		return err
@@ -212,7 +212,7 @@ func (q *queries) SendSightingRecord(ctx context.Context, s SendSighting) error 
 	if s.SendID == "" || s.ClinicID == "" || s.Provider == "" {
 		return errors.New("store: send.sighting_record: a sighting needs its send, clinic and provider")
 	}
-	at := stamp(s.At).UnixMilli()
+	at := q.stamp(s.At).UnixMilli()
 	return q.atomic(ctx, func(q *queries) error {
 		if _, err := q.exec(ctx, "send.sighting_record", `
 			INSERT INTO send_sightings (send_id, clinic_id, provider, provider_id, status, at)
@@ -251,7 +251,7 @@ func (q *queries) SendReopen(ctx context.Context, clinicID, sendID string, now t
 			UPDATE sends SET status = '`+SendClaimed+`', claimed_at = $3, updated_at = $4,
 				claim_token = claim_token || '.r', reason = 'a provider reported the message: settling'
 			WHERE clinic_id = $1 AND id = $2 AND status = '`+SendUnknown+`'`,
-			clinicID, sendID, reopenedClaimAt, stamp(now).UnixMilli())
+			clinicID, sendID, reopenedClaimAt, q.stamp(now).UnixMilli())
 		if err != nil || !ok {
 			return err
 		}

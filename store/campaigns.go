@@ -26,8 +26,9 @@ func scanCampaign(r scanner) (Campaign, error) {
 	return c, nil
 }
 
-// CampaignPut inserts (expectRevision 0) or updates the campaign in one
-// conditional statement. Match and Steps are stored as JSON.
+// CampaignPut inserts (expectRevision 0) or updates the campaign with one
+// conditional statement and bumps its clinic's PlanRevision, in one
+// transaction. Match and Steps are stored as JSON.
 func (q *queries) CampaignPut(ctx context.Context, c Campaign, expectRevision int64) error {
 	match, err := json.Marshal(c.Match)
 	if err != nil {
@@ -37,22 +38,35 @@ func (q *queries) CampaignPut(ctx context.Context, c Campaign, expectRevision in
 	if err != nil {
 		return fmt.Errorf("store: campaign.put: steps: %w", err)
 	}
-	var ok bool
-	created := stamp(c.CreatedAt)
+	return q.atomic(ctx, func(q *queries) error {
+		if err := q.campaignWrite(ctx, c, string(match), string(steps), expectRevision); err != nil {
+			return err
+		}
+		return q.bumpPlanRevision(ctx, "campaign.put", c.ClinicID)
+	})
+}
+
+// campaignWrite is CampaignPut's conditional insert or update.
+func (q *queries) campaignWrite(ctx context.Context, c Campaign, match, steps string, expectRevision int64) error {
+	var (
+		ok  bool
+		err error
+	)
+	created := q.stamp(c.CreatedAt)
 	if expectRevision == 0 {
 		ok, err = q.execOne(ctx, "campaign.put", `
 			INSERT INTO campaigns (`+campaignCols+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 			ON CONFLICT DO NOTHING`,
-			c.ClinicID, c.ID, c.Name, c.Active, string(match), string(steps), c.Revision,
+			c.ClinicID, c.ID, c.Name, c.Active, match, steps, c.Revision,
 			created.UnixMilli(), orTime(c.UpdatedAt, created).UnixMilli())
 	} else {
 		ok, err = q.execOne(ctx, "campaign.put", `
 			UPDATE campaigns SET name = $3, active = $4, match_json = $5, steps_json = $6,
 				revision = $7, updated_at = $8
 			WHERE clinic_id = $1 AND id = $2 AND revision = $9`,
-			c.ClinicID, c.ID, c.Name, c.Active, string(match), string(steps), c.Revision,
-			stamp(c.UpdatedAt).UnixMilli(), expectRevision)
+			c.ClinicID, c.ID, c.Name, c.Active, match, steps, c.Revision,
+			q.stamp(c.UpdatedAt).UnixMilli(), expectRevision)
 	}
 	if err == nil && !ok {
 		return ErrConflict
@@ -70,13 +84,19 @@ func (q *queries) CampaignList(ctx context.Context, clinicID string) ([]Campaign
 		`SELECT `+campaignCols+` FROM campaigns WHERE clinic_id = $1 ORDER BY id`, clinicID)
 }
 
-// CampaignDelete removes the campaign; ErrNotFound if it does not exist.
-// Its sends stay: they are the ledger.
+// CampaignDelete removes the campaign and bumps its clinic's PlanRevision,
+// in one transaction; ErrNotFound if it does not exist. Its sends stay:
+// they are the ledger.
 func (q *queries) CampaignDelete(ctx context.Context, clinicID, id string) error {
-	ok, err := q.execOne(ctx, "campaign.delete",
-		`DELETE FROM campaigns WHERE clinic_id = $1 AND id = $2`, clinicID, id)
-	if err == nil && !ok {
-		return ErrNotFound
-	}
-	return err
+	return q.atomic(ctx, func(q *queries) error {
+		ok, err := q.execOne(ctx, "campaign.delete",
+			`DELETE FROM campaigns WHERE clinic_id = $1 AND id = $2`, clinicID, id)
+		if err == nil && !ok {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		return q.bumpPlanRevision(ctx, "campaign.delete", clinicID)
+	})
 }

@@ -27,7 +27,7 @@ func (q *queries) ChannelSettingsPut(ctx context.Context, s ChannelSettings) (Ch
 	if s.ClinicID == "" {
 		return ChannelSettings{}, fmt.Errorf("store: channel_settings.put: %w", ErrNotFound)
 	}
-	s.UpdatedAt = stamp(s.UpdatedAt)
+	s.UpdatedAt = q.stamp(s.UpdatedAt)
 	var out ChannelSettings
 	err := q.atomic(ctx, func(q *queries) error {
 		_, err := q.exec(ctx, "channel_settings.put", `

@@ -25,6 +25,7 @@ func TestClinics(t *testing.T) {
 			noErr(t, "create", b.st.ClinicCreate(b.ctx, want))
 			got, err := b.st.ClinicGet(b.ctx, "cln_x")
 			noErr(t, "get", err)
+			want.PlanRevision = 1 // a new clinic's
 			equal(t, "clinic", got, want)
 		})
 		t.Run("CreateExisting", func(t *testing.T) {
@@ -67,6 +68,7 @@ func TestClinics(t *testing.T) {
 			got, err := b.st.ClinicGet(b.ctx, c.ID)
 			noErr(t, "get", err)
 			c.CreatedAt = b.clinic.CreatedAt
+			c.PlanRevision = b.clinic.PlanRevision + 1
 			equal(t, "clinic", got, c)
 		})
 		t.Run("UpdateMissing", func(t *testing.T) {

@@ -23,7 +23,7 @@ func (q *queries) ConfirmationInsert(ctx context.Context, c Confirmation) error 
 		INSERT INTO confirmations (`+confirmationCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		c.ID, c.ClinicID, c.AppointmentID, c.AppointmentVersion, c.Response, c.By,
-		c.Method, c.Note, c.Actor, stamp(c.At).UnixMilli())
+		c.Method, c.Note, c.Actor, q.stamp(c.At).UnixMilli())
 	return err
 }
 
@@ -47,7 +47,7 @@ func (q *queries) WritebackInsert(ctx context.Context, w Writeback) error {
 	if w.ID == "" {
 		w.ID = NewID("wbk_")
 	}
-	created := stamp(w.CreatedAt)
+	created := q.stamp(w.CreatedAt)
 	_, err := q.exec(ctx, "writeback.insert", `
 		INSERT INTO writebacks (`+writebackCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
@@ -64,7 +64,7 @@ func (q *queries) WritebackGet(ctx context.Context, clinicID, id string) (Writeb
 func (q *queries) WritebackUpdate(ctx context.Context, w Writeback) error {
 	ok, err := q.execOne(ctx, "writeback.update", `
 		UPDATE writebacks SET status = $2, attempts = $3, last_error = $4, updated_at = $5
-		WHERE id = $1 AND clinic_id = $6`, w.ID, w.Status, w.Attempts, w.LastError, stamp(w.UpdatedAt).UnixMilli(), w.ClinicID)
+		WHERE id = $1 AND clinic_id = $6`, w.ID, w.Status, w.Attempts, w.LastError, q.stamp(w.UpdatedAt).UnixMilli(), w.ClinicID)
 	if err == nil && !ok {
 		return ErrNotFound
 	}

@@ -55,7 +55,7 @@ func (q *queries) SendClaimMany(ctx context.Context, refs []SendRef, token strin
 	var out []Send
 	err := chunks(refs, idChunk, func(part []SendRef) error {
 		var w where
-		at := w.arg(stamp(now).UnixMilli())
+		at := w.arg(q.stamp(now).UnixMilli())
 		tok := w.arg(token)
 		w.add("status = '" + SendPlanned + "'")
 		in, owned := refList(&w, part)
@@ -144,7 +144,7 @@ func (q *queries) SendRecordMany(ctx context.Context, recs []SentRecord, now tim
 			return nil, errors.New("store: send.record_many: a record needs its message id and send id")
 		}
 	}
-	at := stamp(now).UnixMilli()
+	at := q.stamp(now).UnixMilli()
 	var lost []string
 	err := q.atomic(ctx, func(q *queries) error {
 		lost = lost[:0]
@@ -229,9 +229,9 @@ func (q *queries) messageInsertMany(ctx context.Context, recs []SentRecord) erro
 		if len(r.Events) > 0 {
 			m.Status = r.Events[len(r.Events)-1].Status
 		}
-		margs = append(margs, messageArgs(m)...)
+		margs = append(margs, q.messageArgs(m)...)
 		for _, e := range r.Events {
-			eargs = append(eargs, NewID("mev_"), m.ID, m.ClinicID, e.Status, e.Detail, stamp(e.At).UnixMilli())
+			eargs = append(eargs, NewID("mev_"), m.ID, m.ClinicID, e.Status, e.Detail, q.stamp(e.At).UnixMilli())
 			events++
 		}
 	}

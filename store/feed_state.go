@@ -27,9 +27,9 @@ func (q *queries) FeedStateGet(ctx context.Context, clinicID, appointmentID stri
 const feedStateColCount = 8
 
 // feedStateArgs are a feed state's values in feedStateCols order.
-func feedStateArgs(s FeedState) []any {
+func (q *queries) feedStateArgs(s FeedState) []any {
 	return []any{s.ClinicID, s.AppointmentID, msArg(s.SourceAt), s.SourceVersion, s.Digest,
-		s.Tombstone, s.EHRVersion, stamp(s.UpdatedAt).UnixMilli()}
+		s.Tombstone, s.EHRVersion, q.stamp(s.UpdatedAt).UnixMilli()}
 }
 
 // feedStateUpsertConflict ends an INSERT of feed states: a stored one is replaced.
@@ -41,7 +41,7 @@ const feedStateUpsertConflict = `
 
 func (q *queries) FeedStatePut(ctx context.Context, s FeedState) error {
 	_, err := q.exec(ctx, "feed_state.put", `INSERT INTO feed_state (`+feedStateCols+`) VALUES `+
-		valueRows(1, feedStateColCount)+feedStateUpsertConflict, feedStateArgs(s)...)
+		valueRows(1, feedStateColCount)+feedStateUpsertConflict, q.feedStateArgs(s)...)
 	return err
 }
 
@@ -84,7 +84,7 @@ func (q *queries) FeedSettingsPut(ctx context.Context, s FeedSettings) error {
 				writeback = excluded.writeback,
 				updated_at = excluded.updated_at`,
 			s.ClinicID, s.FHIRBaseURL, s.FHIRAuthHeader, s.WebhookURL, s.WebhookSecret,
-			s.Writeback, stamp(s.UpdatedAt).UnixMilli()); err != nil {
+			s.Writeback, q.stamp(s.UpdatedAt).UnixMilli()); err != nil {
 			return err
 		}
 		if _, err := q.exec(ctx, "feed_settings.put", `DELETE FROM feed_facilities WHERE clinic_id = $1`, s.ClinicID); err != nil {

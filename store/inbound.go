@@ -29,7 +29,7 @@ const inboundColCount = 13
 // empty id gets one). The text columns are made text: the archive keeps
 // every message, and a control id or detail read from a message that is
 // refused for its bytes must not make PostgreSQL refuse the row.
-func inboundArgs(m InboundMessage) []any {
+func (q *queries) inboundArgs(m InboundMessage) []any {
 	if m.ID == "" {
 		m.ID = NewID("inb_")
 	}
@@ -38,7 +38,7 @@ func inboundArgs(m InboundMessage) []any {
 		raw = []byte{}
 	}
 	return []any{m.ID, m.ClinicID, m.Transport, m.Format, storableText(m.ControlID), m.Digest, "", raw,
-		m.Outcome, m.Result, storableText(m.Detail), storableText(m.AppointmentID), stamp(m.ReceivedAt).UnixMilli()}
+		m.Outcome, m.Result, storableText(m.Detail), storableText(m.AppointmentID), q.stamp(m.ReceivedAt).UnixMilli()}
 }
 
 // storableText is s as both databases keep it: valid UTF-8 without NUL
@@ -52,7 +52,7 @@ func storableText(s string) string {
 
 func (q *queries) InboundInsert(ctx context.Context, m InboundMessage) error {
 	_, err := q.exec(ctx, "inbound.insert", `INSERT INTO inbound_messages (`+inboundCols+`) VALUES `+
-		valueRows(1, inboundColCount), inboundArgs(m)...)
+		valueRows(1, inboundColCount), q.inboundArgs(m)...)
 	return err
 }
 

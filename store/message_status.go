@@ -23,7 +23,7 @@ const statusRankSQL = `CASE status WHEN 'queued' THEN 0 WHEN 'sent' THEN 1
 	WHEN 'delivered' THEN 2 WHEN 'undelivered' THEN 2 WHEN 'failed' THEN 2 ELSE 99 END`
 
 func (q *queries) MessageStatusApply(ctx context.Context, clinicID string, e MessageEvent) (bool, error) {
-	at := stamp(e.At).UnixMilli()
+	at := q.stamp(e.At).UnixMilli()
 	moved := false
 	err := q.atomic(ctx, func(q *queries) error {
 		var one int
@@ -63,7 +63,7 @@ func (q *queries) ProviderEventRecord(ctx context.Context, clinicID, provider, k
 	}
 	return q.execOne(ctx, "provider_event.record", `
 		INSERT INTO provider_events (provider, event_key, at) VALUES ($1, $2, $3)
-		ON CONFLICT DO NOTHING`, provider, strconv.Itoa(len(clinicID))+":"+clinicID+":"+key, stamp(at).UnixMilli())
+		ON CONFLICT DO NOTHING`, provider, strconv.Itoa(len(clinicID))+":"+clinicID+":"+key, q.stamp(at).UnixMilli())
 }
 
 func (q *queries) PatientConsentSet(ctx context.Context, p PatientConsentParams) error {
@@ -78,7 +78,7 @@ func (q *queries) PatientConsentSet(ctx context.Context, p PatientConsentParams)
 	}
 	ok, err := q.execOne(ctx, "patient.consent_set",
 		`UPDATE patients SET `+col+` = $3, updated_at = $4 WHERE clinic_id = $1 AND id = $2`,
-		p.ClinicID, p.PatientID, p.Consent, stamp(p.Now).UnixMilli())
+		p.ClinicID, p.PatientID, p.Consent, q.stamp(p.Now).UnixMilli())
 	if err == nil && !ok {
 		return ErrNotFound
 	}
@@ -91,7 +91,7 @@ func (q *queries) AddressMarkUndeliverable(ctx context.Context, a UndeliverableA
 		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (clinic_id, channel, address) DO UPDATE SET
 			reason = excluded.reason, at = excluded.at`,
-		a.ClinicID, a.Channel, a.Address, a.Reason, stamp(a.At).UnixMilli())
+		a.ClinicID, a.Channel, a.Address, a.Reason, q.stamp(a.At).UnixMilli())
 	return err
 }
 

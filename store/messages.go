@@ -29,8 +29,8 @@ func scanMessageEvent(r scanner) (MessageEvent, error) {
 const messageColCount = 17
 
 // messageArgs are a message's values in messageCols order.
-func messageArgs(m Message) []any {
-	created := stamp(m.CreatedAt)
+func (q *queries) messageArgs(m Message) []any {
+	created := q.stamp(m.CreatedAt)
 	return []any{m.ID, m.ClinicID, m.PatientID, m.AppointmentID, m.SendID, m.Direction, m.Channel,
 		m.To, m.From, m.Subject, m.Body, m.HTML, m.Status, m.Provider, m.ProviderID,
 		created.UnixMilli(), orTime(m.UpdatedAt, created).UnixMilli()}
@@ -43,7 +43,7 @@ func (q *queries) MessageInsert(ctx context.Context, m Message) error {
 		m.ID = NewID("msg_")
 	}
 	ok, err := q.execOne(ctx, "message.insert", `INSERT INTO messages (`+messageCols+`) VALUES `+
-		valueRows(1, messageColCount)+` ON CONFLICT DO NOTHING`, messageArgs(m)...)
+		valueRows(1, messageColCount)+` ON CONFLICT DO NOTHING`, q.messageArgs(m)...)
 	if err == nil && !ok {
 		return ErrConflict
 	}
@@ -109,7 +109,7 @@ func (q *queries) MessageList(ctx context.Context, f MessageFilter) ([]Message, 
 // message's Status and UpdatedAt, atomically; ErrNotFound if the clinic has
 // no such message.
 func (q *queries) MessageEventAppend(ctx context.Context, clinicID string, e MessageEvent) error {
-	at := stamp(e.At).UnixMilli()
+	at := q.stamp(e.At).UnixMilli()
 	return q.atomic(ctx, func(q *queries) error {
 		ok, err := q.execOne(ctx, "message.event_append", `
 			UPDATE messages SET status = $3, updated_at = $4

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Dialect names.
@@ -23,7 +24,7 @@ const (
 // busy timeout, WAL, foreign keys and immediate transactions unless given.
 //
 // The store fills in record-keeping times the caller leaves zero (CreatedAt,
-// UpdatedAt, MessageEvent.At, AuditEntry.At) with the current time, and IDs of
+// UpdatedAt, MessageEvent.At, AuditEntry.At) with Options.Clock's time, and IDs of
 // Message, OutboxEntry, AuditEntry and APIKey left empty with NewID.
 func Open(ctx context.Context, dsn string) (Store, error) {
 	return OpenWith(ctx, dsn, Options{})
@@ -35,7 +36,19 @@ type Options struct {
 	// pool); a request beyond it waits for a free connection. Default 30.
 	// SQLite sets its own.
 	MaxConns int
+	// Clock tells the record-keeping times the store fills in (the
+	// scheduler's and worker's clock); nil is the wall clock. IDs are
+	// ordered by wall time whatever it is.
+	Clock Clock
 }
+
+// Clock tells the time (scheduler.Clock's shape).
+type Clock interface{ Now() time.Time }
+
+// wallClock is time.Now.
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
 
 // OpenWith is Open with options.
 func OpenWith(ctx context.Context, dsn string, o Options) (Store, error) {
@@ -61,7 +74,12 @@ func OpenWith(ctx context.Context, dsn string, o Options) (Store, error) {
 	if dialect == DialectSQLite {
 		wrap = func(d dbtx) dbtx { return sqliteConn{d} }
 	}
-	return &sqlStore{queries: newQueries(db, nil, wrap), db: db, dialect: dialect}, nil
+	var clock Clock = wallClock{}
+	if o.Clock != nil {
+		clock = o.Clock
+	}
+	q := &queries{db: wrap(db), root: db, wrap: wrap, clock: clock}
+	return &sqlStore{queries: q, db: db, dialect: dialect}, nil
 }
 
 func isPostgres(dsn string) bool {
@@ -78,7 +96,7 @@ type sqlStore struct {
 // InTx runs fn in one transaction, committed if fn returns nil and rolled back
 // if it returns an error or panics (the panic continues).
 func (s *sqlStore) InTx(ctx context.Context, fn func(q Querier) error) error {
-	return runTx(ctx, s.db, s.wrap, func(q *queries) error { return fn(q) })
+	return s.runTx(ctx, func(q *queries) error { return fn(q) })
 }
 
 func (s *sqlStore) Ping(ctx context.Context) error {

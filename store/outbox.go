@@ -21,7 +21,7 @@ func (q *queries) OutboxPut(ctx context.Context, e OutboxEntry) (bool, error) {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (send_id) DO NOTHING`,
 		e.ID, e.ClinicID, nullText(e.SendID), e.Channel, e.To, e.Subject, e.Body, e.HTML,
-		stamp(e.CreatedAt).UnixMilli())
+		q.stamp(e.CreatedAt).UnixMilli())
 }
 
 func (q *queries) OutboxGetBySend(ctx context.Context, clinicID, sendID string) (OutboxEntry, error) {

@@ -17,8 +17,8 @@ func scanPatient(r scanner) (Patient, error) {
 const patientColCount = 13
 
 // patientArgs are a patient's values in patientCols order.
-func patientArgs(p Patient) []any {
-	created := stamp(p.CreatedAt)
+func (q *queries) patientArgs(p Patient) []any {
+	created := q.stamp(p.CreatedAt)
 	return []any{p.ClinicID, p.ID, p.FirstName, p.LastName, p.Phone, p.Email,
 		p.Language, p.TimeZone, p.PreferredChannel, p.SMSConsent, p.EmailConsent,
 		created.UnixMilli(), orTime(p.UpdatedAt, created).UnixMilli()}
@@ -36,7 +36,7 @@ const patientUpsertConflict = `
 
 func (q *queries) PatientUpsert(ctx context.Context, p Patient) error {
 	_, err := q.exec(ctx, "patient.upsert", `INSERT INTO patients (`+patientCols+`) VALUES `+
-		valueRows(1, patientColCount)+patientUpsertConflict, patientArgs(p)...)
+		valueRows(1, patientColCount)+patientUpsertConflict, q.patientArgs(p)...)
 	return err
 }
 

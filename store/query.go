@@ -25,14 +25,13 @@ type queries struct {
 	root *sql.DB
 	// wrap adapts a *sql.DB or *sql.Tx to the dialect (see sqliteConn).
 	wrap func(dbtx) dbtx
+	// clock tells the record-keeping times the store fills in (stamp).
+	clock Clock
 }
 
-// newQueries returns queries over db, or over tx if it is not nil.
-func newQueries(db *sql.DB, tx *sql.Tx, wrap func(dbtx) dbtx) *queries {
-	if tx != nil {
-		return &queries{db: wrap(tx), wrap: wrap}
-	}
-	return &queries{db: wrap(db), root: db, wrap: wrap}
+// inTx is queries like q's over tx.
+func (q *queries) inTx(tx *sql.Tx) *queries {
+	return &queries{db: q.wrap(tx), wrap: q.wrap, clock: q.clock}
 }
 
 var _ Querier = (*queries)(nil)
@@ -42,12 +41,13 @@ func (q *queries) atomic(ctx context.Context, fn func(q *queries) error) error {
 	if q.root == nil {
 		return fn(q)
 	}
-	return runTx(ctx, q.root, q.wrap, fn)
+	return q.runTx(ctx, fn)
 }
 
-// runTx runs fn in a new transaction on db; it rolls back on error or panic.
-func runTx(ctx context.Context, db *sql.DB, wrap func(dbtx) dbtx, fn func(q *queries) error) (err error) {
-	tx, err := db.BeginTx(ctx, nil)
+// runTx runs fn in a new transaction on q.root; it rolls back on error or
+// panic.
+func (q *queries) runTx(ctx context.Context, fn func(q *queries) error) (err error) {
+	tx, err := q.root.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
@@ -57,7 +57,7 @@ func runTx(ctx context.Context, db *sql.DB, wrap func(dbtx) dbtx, fn func(q *que
 			panic(p)
 		}
 	}()
-	if err := fn(newQueries(db, tx, wrap)); err != nil {
+	if err := fn(q.inTx(tx)); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -94,14 +94,17 @@ func msArg(t time.Time) any {
 	return t.UnixMilli()
 }
 
-// stamp is t, or the current time for the zero time: the store fills in
+// stamp is t, or the clock's time for the zero time: the store fills in
 // record-keeping times (CreatedAt, UpdatedAt, At) that callers leave empty.
-func stamp(t time.Time) time.Time {
+func (q *queries) stamp(t time.Time) time.Time {
 	if t.IsZero() {
-		return time.Now().UTC()
+		return q.now()
 	}
 	return t
 }
+
+// now is the clock's time in UTC.
+func (q *queries) now() time.Time { return q.clock.Now().UTC() }
 
 // ms scans unix milliseconds (or NULL) into a UTC time.Time (or zero).
 type ms struct{ t *time.Time }

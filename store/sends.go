@@ -50,7 +50,7 @@ func (q *queries) SendInsert(ctx context.Context, sends []Send) error {
 	if len(sends) == 0 {
 		return nil
 	}
-	now := time.Now().UTC()
+	now := q.now()
 	return q.atomic(ctx, func(q *queries) error {
 		for start := 0; start < len(sends); start += sendInsertChunk {
 			chunk := sends[start:min(start+sendInsertChunk, len(sends))]
@@ -91,7 +91,7 @@ func (q *queries) SendSupersede(ctx context.Context, p SendSupersedeParams) (int
 	if len(p.Keep) > 0 {
 		w.add("id NOT IN " + inList(&w, p.Keep))
 	}
-	reason, now := w.arg(p.Reason), w.arg(stamp(p.Now).UnixMilli())
+	reason, now := w.arg(p.Reason), w.arg(q.stamp(p.Now).UnixMilli())
 	n, err := q.exec(ctx, "send.supersede", `
 		UPDATE sends SET status = '`+SendSuperseded+`', reason = `+reason+`, updated_at = `+now+
 		w.String(), w.args...)
@@ -169,7 +169,7 @@ func (q *queries) SendClaim(ctx context.Context, p SendClaimParams) (Send, bool,
 		WHERE clinic_id = $1 AND id = $2 AND (status = '`+SendPlanned+`'
 			OR (status = '`+SendClaimed+`' AND claimed_at <= $5))
 		RETURNING `+sendCols,
-		p.ClinicID, p.ID, p.Token, stamp(p.Now).UnixMilli(), msArg(p.StaleBefore))
+		p.ClinicID, p.ID, p.Token, q.stamp(p.Now).UnixMilli(), msArg(p.StaleBefore))
 	if err == nil {
 		return s, true, nil
 	}
@@ -190,7 +190,7 @@ func (q *queries) SendFinish(ctx context.Context, p SendFinishParams) error {
 	if !finalSendStatus[p.Status] {
 		return fmt.Errorf("store: send.finish: status %q is not final", p.Status)
 	}
-	now := stamp(p.Now).UnixMilli()
+	now := q.stamp(p.Now).UnixMilli()
 	set := `status = $3, reason = $4, updated_at = $5`
 	args := []any{p.ID, p.Token, p.Status, p.Reason, now}
 	if p.Status == SendSent {
@@ -208,7 +208,7 @@ func (q *queries) SendFinish(ctx context.Context, p SendFinishParams) error {
 
 // SendRelease clears the claim (token and ClaimedAt); Attempts stays.
 func (q *queries) SendRelease(ctx context.Context, p SendReleaseParams) error {
-	args := []any{p.ID, p.Token, p.Reason, stamp(p.Now).UnixMilli()}
+	args := []any{p.ID, p.Token, p.Reason, q.stamp(p.Now).UnixMilli()}
 	due := ""
 	if !p.DueAt.IsZero() {
 		due = `, due_at = $5`

@@ -79,7 +79,7 @@ func (q *queries) StatusInboxPut(ctx context.Context, entries []StatusInboxEntry
 			chunk := rows[start:min(start+statusInboxChunk, len(rows))]
 			args := make([]any, 0, len(chunk)*statusInboxColCount)
 			for _, e := range chunk {
-				received := stamp(e.ReceivedAt)
+				received := q.stamp(e.ReceivedAt)
 				payload := e.Payload
 				if payload == nil {
 					payload = []byte{}
@@ -107,7 +107,7 @@ func (q *queries) StatusInboxDone(ctx context.Context, clinicID, provider, key s
 	_, err := q.exec(ctx, "status_inbox.done", `
 		UPDATE status_inbox SET done_at = $4
 		WHERE clinic_id = $1 AND provider = $2 AND event_key = $3 AND done_at IS NULL`,
-		clinicID, provider, key, stamp(at).UnixMilli())
+		clinicID, provider, key, q.stamp(at).UnixMilli())
 	return err
 }
 

@@ -10,8 +10,12 @@ type Clinic struct {
 	Phone    string // E.164, shown in messages ("call us at …"); may be empty
 	// QuietHours is the window in the patient's local time in which nothing is sent.
 	QuietHours QuietHours
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// PlanRevision counts the changes to what planning reads: the clinic's
+	// fields and its campaigns (ClinicUpdate, CampaignPut and CampaignDelete
+	// bump it). The store sets it; writes that give it are ignored.
+	PlanRevision int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // QuietHours is a daily window [Start, End) in minutes after local midnight.

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +22,7 @@ type FeedBatchQuerier interface {
 	// caller's transaction, or its own): on PostgreSQL in one statement
 	// when it fits, else (and on SQLite) in one per kind of row and chunk.
 	// ErrConflict (and nothing written) when an appointment lost its
-	// version race or Verify failed.
+	// version race or the clinic is no longer at PlanRevision.
 	Write(ctx context.Context, w Writes) error
 	// FeedReadMany reads in one statement the clinic's feed state and
 	// appointments among appointmentIDs and patients among patientIDs; at
@@ -54,11 +53,12 @@ type Writes struct {
 	// WritebackInsert does.
 	Confirmations []Confirmation
 	Writebacks    []Writeback
-	// Verify, when set, is the clinic and campaigns the writes were planned
-	// with (a copy kept between transactions): Write checks they are
-	// still the stored ones, in the same statement on PostgreSQL, and
-	// returns ErrConflict if not (having written: run it in a transaction).
-	Verify *PlanBasis
+	// PlanRevision, when not 0, is the Clinic.PlanRevision of the clinic
+	// and campaigns the writes were planned with (a copy kept between
+	// transactions): Write checks it is still ClinicID's stored one, in the
+	// same statement on PostgreSQL, and returns ErrConflict if not (having
+	// written: run it in a transaction).
+	PlanRevision int64
 }
 
 // SupersedeSet is appointments whose older sends no longer hold, and why.
@@ -67,43 +67,18 @@ type SupersedeSet struct {
 	Reason         string
 }
 
-// PlanBasis is a clinic and its campaigns, as planning used them.
-type PlanBasis struct {
-	Clinic    Clinic
-	Campaigns []Campaign
-}
-
-// campaignsStamp identifies campaigns' content: CampaignPut bumps the
-// revision of every change, and a campaign deleted and created again has
-// new times. Sorted by id (bytewise).
-func campaignsStamp(cs []Campaign) string {
-	parts := make([]string, len(cs))
-	for i, c := range cs {
-		parts[i] = fmt.Sprintf("%s:%d:%d:%d", c.ID, c.Revision, c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli())
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, ",")
-}
-
-func sameClinic(a, b Clinic) bool {
-	return a.ID == b.ID && a.Name == b.Name && a.TimeZone == b.TimeZone && a.Phone == b.Phone &&
-		a.QuietHours == b.QuietHours && a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt)
-}
-
-// verifyPlan reads the clinic and campaigns again and compares.
-func (q *queries) verifyPlan(ctx context.Context, p *PlanBasis) error {
-	c, err := q.ClinicGet(ctx, p.Clinic.ID)
-	if errors.Is(err, ErrNotFound) {
+// checkPlanRevision returns ErrConflict unless the clinic is still at
+// revision (or gone).
+func (q *queries) checkPlanRevision(ctx context.Context, clinicID string, revision int64) error {
+	var stored int64
+	err := q.db.QueryRowContext(ctx, `SELECT plan_revision FROM clinics WHERE id = $1`, clinicID).Scan(&stored)
+	if errors.Is(err, sql.ErrNoRows) {
 		return ErrConflict
 	}
 	if err != nil {
-		return err
+		return translate("feed.write", err)
 	}
-	cs, err := q.CampaignList(ctx, p.Clinic.ID)
-	if err != nil {
-		return err
-	}
-	if !sameClinic(c, p.Clinic) || campaignsStamp(cs) != campaignsStamp(p.Campaigns) {
+	if stored != revision {
 		return ErrConflict
 	}
 	return nil
@@ -119,7 +94,7 @@ func (q *queries) feedStatePutMany(ctx context.Context, states []FeedState) erro
 		return chunks(states, batchChunk, func(part []FeedState) error {
 			args := make([]any, 0, len(part)*feedStateColCount)
 			for _, s := range part {
-				args = append(args, feedStateArgs(s)...)
+				args = append(args, q.feedStateArgs(s)...)
 			}
 			_, err := q.exec(ctx, "feed_state.put_many", `INSERT INTO feed_state (`+feedStateCols+`) VALUES `+
 				valueRows(len(part), feedStateColCount)+feedStateUpsertConflict, args...)
@@ -133,7 +108,7 @@ func (q *queries) patientUpsertMany(ctx context.Context, ps []Patient) error {
 		return chunks(ps, batchChunk/2, func(part []Patient) error {
 			args := make([]any, 0, len(part)*patientColCount)
 			for _, p := range part {
-				args = append(args, patientArgs(p)...)
+				args = append(args, q.patientArgs(p)...)
 			}
 			_, err := q.exec(ctx, "patient.upsert_many", `INSERT INTO patients (`+patientCols+`) VALUES `+
 				valueRows(len(part), patientColCount)+patientUpsertConflict, args...)
@@ -147,7 +122,7 @@ func (q *queries) inboundInsertMany(ctx context.Context, ms []InboundMessage) er
 		return chunks(ms, batchChunk/4, func(part []InboundMessage) error {
 			args := make([]any, 0, len(part)*inboundColCount)
 			for _, m := range part {
-				args = append(args, inboundArgs(m)...)
+				args = append(args, q.inboundArgs(m)...)
 			}
 			_, err := q.exec(ctx, "inbound.insert_many",
 				`INSERT INTO inbound_messages (`+inboundCols+`) VALUES `+valueRows(len(part), inboundColCount), args...)
@@ -176,8 +151,8 @@ func (q *queries) Write(ctx context.Context, w Writes) error {
 // writeEach writes w a kind of row at a time.
 func (q *queries) writeEach(ctx context.Context, w Writes) error {
 	return q.atomic(ctx, func(q *queries) error {
-		if w.Verify != nil {
-			if err := q.verifyPlan(ctx, w.Verify); err != nil {
+		if w.PlanRevision != 0 {
+			if err := q.checkPlanRevision(ctx, w.ClinicID, w.PlanRevision); err != nil {
 				return err
 			}
 		}
@@ -243,7 +218,7 @@ func (q *queries) writeEach(ctx context.Context, w Writes) error {
 // Empty reports whether w writes nothing and checks nothing.
 func (w Writes) Empty() bool {
 	return len(w.Patients)+len(w.Appointments)+len(w.Sends)+len(w.Supersede)+len(w.Audits)+
-		len(w.FeedStates)+len(w.Inbound)+len(w.Confirmations)+len(w.Writebacks) == 0 && w.Verify == nil
+		len(w.FeedStates)+len(w.Inbound)+len(w.Confirmations)+len(w.Writebacks) == 0 && w.PlanRevision == 0
 }
 
 // writeOne writes w in one PostgreSQL statement of data-modifying WITH
@@ -268,11 +243,11 @@ func (q *queries) writeOne(ctx context.Context, w Writes) error {
 		v := valueRowsFrom(len(args)+1, rows, cols)
 		return v
 	}
-	now := time.Now().UTC()
+	now := q.now()
 	if len(w.Patients) > 0 {
 		v := values(len(w.Patients), patientColCount)
 		for _, p := range w.Patients {
-			args = append(args, patientArgs(p)...)
+			args = append(args, q.patientArgs(p)...)
 		}
 		clause(`INSERT INTO patients (` + patientCols + `) VALUES ` + v + patientUpsertConflict)
 	}
@@ -280,7 +255,7 @@ func (q *queries) writeOne(ctx context.Context, w Writes) error {
 	if len(w.Appointments) > 0 {
 		v := values(len(w.Appointments), appointmentColCount)
 		for _, a := range w.Appointments {
-			args = append(args, appointmentArgs(a)...)
+			args = append(args, q.appointmentArgs(a)...)
 		}
 		// As AppointmentPutMany: the update applies only where the stored
 		// version is the one before.
@@ -298,14 +273,14 @@ func (q *queries) writeOne(ctx context.Context, w Writes) error {
 	if len(w.Audits) > 0 {
 		v := values(len(w.Audits), auditColCount)
 		for _, e := range w.Audits {
-			args = append(args, auditArgs(e)...)
+			args = append(args, q.auditArgs(e)...)
 		}
 		clause(`INSERT INTO audit (` + auditCols + `) VALUES ` + v)
 	}
 	if len(w.FeedStates) > 0 {
 		v := values(len(w.FeedStates), feedStateColCount)
 		for _, s := range w.FeedStates {
-			args = append(args, feedStateArgs(s)...)
+			args = append(args, q.feedStateArgs(s)...)
 		}
 		clause(`INSERT INTO feed_state (` + feedStateCols + `) VALUES ` + v + feedStateUpsertConflict)
 	}
@@ -319,7 +294,7 @@ func (q *queries) writeOne(ctx context.Context, w Writes) error {
 			}
 			keep = " AND id NOT IN (" + strings.Join(ph, ", ") + ")"
 		}
-		args = append(args, w.ClinicID, stamp(w.Now).UnixMilli())
+		args = append(args, w.ClinicID, q.stamp(w.Now).UnixMilli())
 		clinic, at := "$"+strconv.Itoa(len(args)-1), "$"+strconv.Itoa(len(args))
 		for _, sp := range w.Supersede {
 			ph := make([]string, len(sp.AppointmentIDs))
@@ -338,16 +313,16 @@ func (q *queries) writeOne(ctx context.Context, w Writes) error {
 	if len(w.Inbound) > 0 {
 		v := values(len(w.Inbound), inboundColCount)
 		for _, m := range w.Inbound {
-			args = append(args, inboundArgs(m)...)
+			args = append(args, q.inboundArgs(m)...)
 		}
 		clause(`INSERT INTO inbound_messages (` + inboundCols + `) VALUES ` + v)
 	}
-	if parts == 0 && w.Verify == nil {
+	if parts == 0 && w.PlanRevision == 0 {
 		return nil
 	}
 	// What must hold for the statement to stand: every appointment written
-	// (none lost its version race) and, with Verify, the clinic and its
-	// campaigns as planning saw them. The statement's snapshot is taken
+	// (none lost its version race) and, with PlanRevision, the clinic and
+	// its campaigns as planning saw them. The statement's snapshot is taken
 	// before its writes: a change committed after it is one that a
 	// transaction reading them first would have missed too. Each condition
 	// is given to beckon_require (migration 00009), which raises SQLSTATE
@@ -359,16 +334,10 @@ func (q *queries) writeOne(ctx context.Context, w Writes) error {
 		checks = append(checks, fmt.Sprintf(`beckon_require((SELECT count(*) FROM w%d) = $%d,
 			'an appointment is no longer at the version before')`, appts, len(args)))
 	}
-	if w.Verify != nil {
-		args = append(args, w.Verify.Clinic.ID, clinicStamp(w.Verify.Clinic), nullText(campaignsStamp(w.Verify.Campaigns)))
-		clinic, clinicWant, campaignsWant := len(args)-2, len(args)-1, len(args)
-		checks = append(checks,
-			fmt.Sprintf(`beckon_require((SELECT concat_ws('|', id, name, time_zone, phone, CASE WHEN quiet_enabled THEN 't' ELSE 'f' END,
-				quiet_start_minute, quiet_end_minute, created_at, updated_at) FROM clinics WHERE id = $%d) IS NOT DISTINCT FROM $%d,
-				'the clinic changed since planning')`, clinic, clinicWant),
-			fmt.Sprintf(`beckon_require((SELECT string_agg(id || ':' || revision || ':' || created_at || ':' || updated_at, ',' ORDER BY id COLLATE "C")
-				FROM campaigns WHERE clinic_id = $%d) IS NOT DISTINCT FROM $%d,
-				'the campaigns changed since planning')`, clinic, campaignsWant))
+	if w.PlanRevision != 0 {
+		args = append(args, w.ClinicID, w.PlanRevision)
+		checks = append(checks, fmt.Sprintf(`beckon_require((SELECT plan_revision FROM clinics WHERE id = $%d) IS NOT DISTINCT FROM $%d,
+			'the clinic or its campaigns changed since planning')`, len(args)-1, len(args)))
 	}
 	if len(checks) == 0 {
 		checks = append(checks, "TRUE")
@@ -377,16 +346,6 @@ func (q *queries) writeOne(ctx context.Context, w Writes) error {
 	var held bool
 	err := q.db.QueryRowContext(ctx, b.String(), args...).Scan(&held)
 	return translate("feed.write", err)
-}
-
-// clinicStamp is the clinic's columns as writeOne's condition joins them.
-func clinicStamp(c Clinic) string {
-	quiet := "f"
-	if c.QuietHours.Enabled {
-		quiet = "t"
-	}
-	return fmt.Sprintf("%s|%s|%s|%s|%s|%d|%d|%d|%d", c.ID, c.Name, c.TimeZone, c.Phone, quiet,
-		c.QuietHours.StartMinute, c.QuietHours.EndMinute, c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli())
 }
 
 // FeedRead is what FeedReadMany read, by id.

@@ -94,35 +94,67 @@ func TestFeedBatch(t *testing.T) {
 			noErr(t, "patient", err)
 			equal(t, "patient of a failed write", p.FirstName, "Ana")
 		})
-		t.Run("StalePlanWritesNothing", func(t *testing.T) {
+		// Each change to what planning reads, made between planning (the
+		// clinic's PlanRevision read) and the write, makes the write fail
+		// and write nothing; planned again, it stands.
+		for _, tc := range []struct {
+			name   string
+			change func(t *testing.T, b *bundle, c store.Campaign, clinic store.Clinic)
+		}{
+			{"CampaignUpdated", func(t *testing.T, b *bundle, c store.Campaign, _ store.Clinic) {
+				c.Revision, c.UpdatedAt = 2, c.UpdatedAt.Add(time.Second)
+				noErr(t, "campaign v2", b.st.CampaignPut(b.ctx, c, 1))
+			}},
+			{"CampaignCreated", func(t *testing.T, b *bundle, _ store.Campaign, _ store.Clinic) {
+				storetest.Campaign(t, b.st, b.clinic.ID, storetest.CampaignOpts{})
+			}},
+			{"CampaignDeleted", func(t *testing.T, b *bundle, c store.Campaign, _ store.Clinic) {
+				noErr(t, "campaign delete", b.st.CampaignDelete(b.ctx, b.clinic.ID, c.ID))
+			}},
+			{"ClinicZoneChanged", func(t *testing.T, b *bundle, _ store.Campaign, clinic store.Clinic) {
+				clinic.TimeZone = "Asia/Tokyo"
+				noErr(t, "clinic update", b.st.ClinicUpdate(b.ctx, clinic))
+			}},
+			{"ClinicQuietHoursChanged", func(t *testing.T, b *bundle, _ store.Campaign, clinic store.Clinic) {
+				clinic.QuietHours = store.QuietHours{Enabled: true, StartMinute: 20 * 60, EndMinute: 9 * 60}
+				noErr(t, "clinic update", b.st.ClinicUpdate(b.ctx, clinic))
+			}},
+		} {
+			t.Run("StalePlanWritesNothing/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				b := setup(t)
+				c := storetest.Campaign(t, b.st, b.clinic.ID, storetest.CampaignOpts{})
+				clinic, err := b.st.ClinicGet(b.ctx, b.clinic.ID)
+				noErr(t, "clinic", err)
+				w := writes(b, 1, "s1")
+				w.PlanRevision = clinic.PlanRevision
+				noErr(t, "current plan", b.st.Write(b.ctx, w))
+
+				tc.change(t, b, c, clinic)
+				w = writes(b, 2, "s2")
+				w.PlanRevision = clinic.PlanRevision
+				conflict(t, b, "stale plan", b.st.Write(b.ctx, w), "the clinic or its campaigns changed since planning")
+				nothingOf(t, b, "s2")
+
+				again, err := b.st.ClinicGet(b.ctx, b.clinic.ID)
+				noErr(t, "clinic again", err)
+				if again.PlanRevision <= clinic.PlanRevision {
+					t.Fatalf("plan revision %d after the change, was %d", again.PlanRevision, clinic.PlanRevision)
+				}
+				w.PlanRevision = again.PlanRevision
+				noErr(t, "current again", b.st.Write(b.ctx, w))
+			})
+		}
+		t.Run("StalePlanOfAnotherClinic", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			c := storetest.Campaign(t, b.st, b.clinic.ID, storetest.CampaignOpts{})
 			clinic, err := b.st.ClinicGet(b.ctx, b.clinic.ID)
 			noErr(t, "clinic", err)
 			w := writes(b, 1, "s1")
-			w.Verify = &store.PlanBasis{Clinic: clinic, Campaigns: []store.Campaign{c}}
-			noErr(t, "current plan", b.st.Write(b.ctx, w))
-
-			// The campaign changed since.
-			c2 := c
-			c2.Revision, c2.UpdatedAt = 2, c.UpdatedAt.Add(time.Second)
-			noErr(t, "campaign v2", b.st.CampaignPut(b.ctx, c2, 1))
-			w = writes(b, 2, "s2")
-			w.Verify = &store.PlanBasis{Clinic: clinic, Campaigns: []store.Campaign{c}}
-			conflict(t, b, "stale campaign", b.st.Write(b.ctx, w), "the campaigns changed since planning")
-			nothingOf(t, b, "s2")
-
-			// The clinic changed since.
-			moved := clinic
-			moved.TimeZone, moved.UpdatedAt = "Asia/Tokyo", clinic.UpdatedAt.Add(time.Second)
-			noErr(t, "clinic update", b.st.ClinicUpdate(b.ctx, moved))
-			w.Verify = &store.PlanBasis{Clinic: clinic, Campaigns: []store.Campaign{c2}}
-			conflict(t, b, "stale clinic", b.st.Write(b.ctx, w), "the clinic changed since planning")
-			nothingOf(t, b, "s2")
-
-			w.Verify = &store.PlanBasis{Clinic: moved, Campaigns: []store.Campaign{c2}}
-			noErr(t, "current again", b.st.Write(b.ctx, w))
+			w.PlanRevision = clinic.PlanRevision
+			other := storetest.Clinic(t, b.st, storetest.ClinicOpts{})
+			storetest.Campaign(t, b.st, other.ID, storetest.CampaignOpts{})
+			noErr(t, "another clinic's change is not this one's", b.st.Write(b.ctx, w))
 		})
 	})
 }

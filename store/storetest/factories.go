@@ -17,7 +17,7 @@ type ClinicOpts struct {
 	QuietHours *store.QuietHours // default: store.DefaultQuietHours
 }
 
-// Clinic creates a clinic.
+// Clinic creates a clinic and returns it as stored.
 func Clinic(t testing.TB, q store.Querier, o ClinicOpts) store.Clinic {
 	t.Helper()
 	c := store.Clinic{
@@ -35,7 +35,11 @@ func Clinic(t testing.TB, q store.Querier, o ClinicOpts) store.Clinic {
 	if err := q.ClinicCreate(context.Background(), c); err != nil {
 		t.Fatalf("storetest: create clinic: %v", err)
 	}
-	return c
+	stored, err := q.ClinicGet(context.Background(), c.ID)
+	if err != nil {
+		t.Fatalf("storetest: get clinic: %v", err)
+	}
+	return stored
 }
 
 // PatientOpts sets what a test cares about; zero fields get defaults.
