@@ -110,7 +110,7 @@ func (p *HL7Processor) prepare(ctx context.Context, in HL7Input) *hl7Item {
 	}
 	it.warnings = out.Warnings()
 	it.apptID = truncate(out.Event.AppointmentID, 200)
-	it.event = scheduler.FeedEventFromSIU(out.Event, it.digest)
+	it.event = EventFromSIU(out.Event, it.digest)
 	it.zone = z.name
 	return it
 }

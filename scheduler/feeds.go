@@ -5,10 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	"github.com/beckonhealth/beckon/ehr"
 	"github.com/beckonhealth/beckon/store"
 )
 
@@ -186,59 +184,6 @@ func feedAppointment(clinicID string, ev FeedEvent, old store.Appointment, exist
 		a.Duration = 30 * time.Minute
 	}
 	return a, nil
-}
-
-// FeedEventFromSIU translates a mapped SIU message.
-func FeedEventFromSIU(ev ehr.Event, digest string) FeedEvent {
-	out := FeedEvent{
-		AppointmentID: ev.AppointmentID,
-		Patient: store.Patient{
-			ID:        ev.Patient.ID,
-			FirstName: ev.Patient.FirstName,
-			LastName:  ev.Patient.LastName,
-			Phone:     ev.Patient.Phone,
-			Email:     ev.Patient.Email,
-			Language:  ev.Patient.Language,
-		},
-		Start:        ev.Start,
-		Duration:     ev.Duration,
-		Type:         cmp.Or(ev.Type.Code, ev.Type.Text),
-		Provider:     cmp.Or(ev.Provider.ID, ev.Provider.Display),
-		ProviderName: ev.Provider.Display,
-		Location:     cmp.Or(ev.Location.ID, ev.Location.Facility, ev.Location.Description),
-		LocationName: ev.Location.Description,
-		Notes:        ev.Notes,
-		Status:       siuStatus(ev),
-		SourceAt:     ev.MessageTime,
-		Digest:       digest,
-	}
-	switch ev.Kind {
-	case ehr.KindCancel, ehr.KindDelete, ehr.KindNoShow:
-		out.Partial = true
-	}
-	return out
-}
-
-// siuStatus is the Beckon status an SIU event means: the trigger decides for
-// cancellations and no-shows, else the filler status (SCH-25).
-func siuStatus(ev ehr.Event) string {
-	switch ev.Kind {
-	case ehr.KindCancel, ehr.KindDelete:
-		return store.StatusCancelled
-	case ehr.KindNoShow:
-		return store.StatusNoShow
-	}
-	switch strings.ToLower(ev.Status) {
-	case "cancelled", "canceled", "deleted", "blocked":
-		return store.StatusCancelled
-	case "noshow", "no-show", "no show":
-		return store.StatusNoShow
-	case "complete", "completed", "fulfilled":
-		return store.StatusFulfilled
-	case "arrived", "started", "checked in", "checkedin":
-		return store.StatusArrived
-	}
-	return store.StatusBooked
 }
 
 // FeedStep is one entry of a feed transaction (a FHIR transaction Bundle):

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/beckonhealth/beckon/ehr"
+	"github.com/beckonhealth/beckon/feeds"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
 )
@@ -29,7 +30,7 @@ func namesSIU(t *testing.T, trigger string, sent int, extra ...string) scheduler
 	if err != nil {
 		t.Fatal(err)
 	}
-	return scheduler.FeedEventFromSIU(ev, trigger+at.Format("0405"))
+	return feeds.EventFromSIU(ev, trigger+at.Format("0405"))
 }
 
 // TestFeedNamesKept: the names an HL7 feed sends are stored next to the ids,
