@@ -51,11 +51,6 @@ func (q *guardedQuerier) SendInsert(ctx context.Context, sends []store.Send) err
 	return q.Querier.SendInsert(ctx, sends)
 }
 
-func (q *guardedQuerier) SendSupersede(ctx context.Context, p store.SendSupersedeParams) (int, error) {
-	q.g.record("SendSupersede")
-	return q.Querier.SendSupersede(ctx, p)
-}
-
 func (q *guardedQuerier) SendSupersedeMany(ctx context.Context, p store.SendSupersedeManyParams) (int, error) {
 	q.g.record("SendSupersedeMany")
 	return q.Querier.SendSupersedeMany(ctx, p)

@@ -80,24 +80,6 @@ func (q *queries) SendListByAppointment(ctx context.Context, clinicID, appointme
 		ORDER BY due_at, id`, clinicID, appointmentID)
 }
 
-func (q *queries) SendSupersede(ctx context.Context, p SendSupersedeParams) (int, error) {
-	var w where
-	w.add("clinic_id = ?", p.ClinicID)
-	w.add("appointment_id = ?", p.AppointmentID)
-	w.add("status = '" + SendPlanned + "'")
-	if p.CampaignID != "" {
-		w.add("campaign_id = ?", p.CampaignID)
-	}
-	if len(p.Keep) > 0 {
-		w.add("id NOT IN " + inList(&w, p.Keep))
-	}
-	reason, now := w.arg(p.Reason), w.arg(q.stamp(p.Now).UnixMilli())
-	n, err := q.exec(ctx, "send.supersede", `
-		UPDATE sends SET status = '`+SendSuperseded+`', reason = `+reason+`, updated_at = `+now+
-		w.String(), w.args...)
-	return int(n), err
-}
-
 // SendListDue: a zero EnqueuedBefore lists only sends never enqueued; Limit 0
 // is no limit.
 func (q *queries) SendListDue(ctx context.Context, p SendListDueParams) ([]Send, error) {

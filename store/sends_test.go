@@ -180,12 +180,12 @@ func TestSendSupersede(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			seed(t, b)
-			n, err := b.st.SendSupersede(b.ctx, store.SendSupersedeParams{
-				ClinicID:      b.clinic.ID,
-				AppointmentID: "A-1",
-				Keep:          []string{"k1", "k2"},
-				Reason:        "rescheduled",
-				Now:           b.now.Add(time.Minute),
+			n, err := b.st.SendSupersedeMany(b.ctx, store.SendSupersedeManyParams{
+				ClinicID:       b.clinic.ID,
+				AppointmentIDs: []string{"A-1"},
+				Keep:           []string{"k1", "k2"},
+				Reason:         "rescheduled",
+				Now:            b.now.Add(time.Minute),
 			})
 			noErr(t, "supersede", err)
 			equal(t, "count", n, 2)
@@ -199,35 +199,15 @@ func TestSendSupersede(t *testing.T) {
 			equal(t, "reason", x1.Reason, "rescheduled")
 			equal(t, "updated", x1.UpdatedAt, b.now.Add(time.Minute))
 		})
-		t.Run("Campaign", func(t *testing.T) {
-			t.Parallel()
-			b := setup(t)
-			seed(t, b)
-			n, err := b.st.SendSupersede(b.ctx, store.SendSupersedeParams{
-				ClinicID:      b.clinic.ID,
-				AppointmentID: "A-1",
-				CampaignID:    "c1",
-				Keep:          []string{"k2"},
-				Reason:        "campaign changed",
-				Now:           b.now,
-			})
-			noErr(t, "supersede", err)
-			equal(t, "count", n, 2)
-			equal(t, "statuses", statuses(t, b), map[string]string{
-				"k1": store.SendSuperseded, "k2": store.SendPlanned,
-				"x1": store.SendSuperseded, "y1": store.SendPlanned,
-				"done": store.SendSent, "elsewhere": store.SendPlanned, "foreign": store.SendPlanned,
-			})
-		})
 		t.Run("KeepNothing", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			seed(t, b)
-			n, err := b.st.SendSupersede(b.ctx, store.SendSupersedeParams{
-				ClinicID:      b.clinic.ID,
-				AppointmentID: "A-1",
-				Reason:        "cancelled",
-				Now:           b.now,
+			n, err := b.st.SendSupersedeMany(b.ctx, store.SendSupersedeManyParams{
+				ClinicID:       b.clinic.ID,
+				AppointmentIDs: []string{"A-1"},
+				Reason:         "cancelled",
+				Now:            b.now,
 			})
 			noErr(t, "supersede", err)
 			equal(t, "count", n, 4)

@@ -68,9 +68,6 @@ type Querier interface {
 	// with that id (another clinic's send included).
 	SendGet(ctx context.Context, clinicID, id string) (Send, error)
 	SendListByAppointment(ctx context.Context, clinicID, appointmentID string) ([]Send, error) // by due, id
-	// SendSupersede marks the appointment's planned sends whose id is not in
-	// Keep (and, if CampaignID is set, only that campaign's) as superseded.
-	SendSupersede(ctx context.Context, p SendSupersedeParams) (int, error)
 	// SendListDue lists planned sends with DueAt <= DueBefore that were never
 	// enqueued or were last enqueued at or before EnqueuedBefore, by due time.
 	SendListDue(ctx context.Context, p SendListDueParams) ([]Send, error)
@@ -129,16 +126,6 @@ type AppointmentListParams struct {
 	PatientID string // optional
 	After     time.Time
 	Limit     int // 0: no limit
-}
-
-// SendSupersedeParams selects the sends to supersede.
-type SendSupersedeParams struct {
-	ClinicID      string
-	AppointmentID string
-	CampaignID    string   // optional: only this campaign's sends
-	Keep          []string // ids not to touch
-	Reason        string
-	Now           time.Time
 }
 
 // SendListDueParams selects sends for the pump.
