@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // RequestIDHeader carries the id of a request that failed inside Beckon; the
@@ -40,7 +40,7 @@ func (s *Server) serveBuffered(w http.ResponseWriter, r *http.Request) {
 // API's shape (an OperationOutcome under /fhir) that gives a request id, and
 // a log line with that id, the route and the resource id (never a value).
 func (s *Server) failInternal(w http.ResponseWriter, r *http.Request, err error) {
-	id := store.NewID("req_")
+	id := beckon.NewID("req_")
 	s.logger.Error("request failed while answering",
 		slog.String("request_id", id),
 		slog.String("method", r.Method),

@@ -13,20 +13,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/api"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
 type bundle struct {
 	t      *testing.T
-	st     store.Store
+	st     beckon.Store
 	srv    *httptest.Server
 	keyA   string // admin of clinic A
 	keyB   string // admin of clinic B
 	ehrA   string // ehr role of clinic A
-	clinic store.Clinic
+	clinic beckon.Clinic
 }
 
 func setup(t *testing.T) *bundle {
@@ -38,7 +38,7 @@ func setup(t *testing.T) *bundle {
 func setupLogged(t *testing.T, logger *slog.Logger) *bundle {
 	t.Helper()
 	st := storetest.Open(t)
-	clock := scheduler.SystemClock{}
+	clock := beckon.SystemClock{}
 	s := api.New(api.Config{
 		Store:   st,
 		Service: &scheduler.Service{Store: st, Clock: clock, Logger: logger},
@@ -51,16 +51,16 @@ func setupLogged(t *testing.T, logger *slog.Logger) *bundle {
 	a := storetest.Clinic(t, st, storetest.ClinicOpts{Name: "A"})
 	c := storetest.Clinic(t, st, storetest.ClinicOpts{Name: "B"})
 	b.clinic = a
-	b.keyA = b.key(a.ID, store.RoleAdmin)
-	b.keyB = b.key(c.ID, store.RoleAdmin)
-	b.ehrA = b.key(a.ID, store.RoleEHR)
+	b.keyA = b.key(a.ID, beckon.RoleAdmin)
+	b.keyB = b.key(c.ID, beckon.RoleAdmin)
+	b.ehrA = b.key(a.ID, beckon.RoleEHR)
 	return b
 }
 
 func (b *bundle) key(clinicID, role string) string {
-	secret := "bk_test_" + store.NewID("")
-	err := b.st.APIKeyCreate(context.Background(), store.APIKey{
-		ID: store.NewID("key_"), ClinicID: clinicID, Role: role, Hash: api.HashKey(secret), CreatedAt: time.Now().UTC(),
+	secret := "bk_test_" + beckon.NewID("")
+	err := b.st.APIKeyCreate(context.Background(), beckon.APIKey{
+		ID: beckon.NewID("key_"), ClinicID: clinicID, Role: role, Hash: api.HashKey(secret), CreatedAt: time.Now().UTC(),
 	})
 	if err != nil {
 		b.t.Fatal(err)

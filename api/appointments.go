@@ -8,8 +8,8 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/ehr"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // AppointmentBody is an appointment as an EHR or client sends it.
@@ -99,7 +99,7 @@ type batchOutput struct {
 }
 
 func (s *Server) registerAppointments() {
-	huma.Register(s.api, creates(op("put-appointment", http.MethodPut, "/v1/appointments/{id}", "Create or update an appointment; its sends are re-planned", store.RoleAdmin, store.RoleEHR)),
+	huma.Register(s.api, creates(op("put-appointment", http.MethodPut, "/v1/appointments/{id}", "Create or update an appointment; its sends are re-planned", beckon.RoleAdmin, beckon.RoleEHR)),
 		func(ctx context.Context, in *putAppointmentInput) (*appointmentOutput, error) {
 			k := keyFrom(ctx)
 			var fe fieldErrors
@@ -113,7 +113,7 @@ func (s *Server) registerAppointments() {
 			}
 			return &appointmentOutput{Status: statusFor(res.Outcome), Body: appointmentOut(res.Appointment, res.Sends)}, nil
 		})
-	huma.Register(s.api, op("get-appointment", http.MethodGet, "/v1/appointments/{id}", "Read an appointment and its sends", store.RoleAdmin, store.RoleEHR),
+	huma.Register(s.api, op("get-appointment", http.MethodGet, "/v1/appointments/{id}", "Read an appointment and its sends", beckon.RoleAdmin, beckon.RoleEHR),
 		func(ctx context.Context, in *idPath) (*appointmentOutput, error) {
 			k := keyFrom(ctx)
 			a, err := s.store.AppointmentGet(ctx, k.ClinicID, in.ID)
@@ -126,12 +126,12 @@ func (s *Server) registerAppointments() {
 			}
 			return &appointmentOutput{Status: http.StatusOK, Body: appointmentOut(a, sends)}, nil
 		})
-	bop := op("batch-appointments", http.MethodPost, "/v1/appointments/batch", "Create or update up to 1,000 appointments at once: all or none", store.RoleAdmin, store.RoleEHR)
+	bop := op("batch-appointments", http.MethodPost, "/v1/appointments/batch", "Create or update up to 1,000 appointments at once: all or none", beckon.RoleAdmin, beckon.RoleEHR)
 	huma.Register(s.api, bop, func(ctx context.Context, in *batchInput) (*batchOutput, error) {
 		k := keyFrom(ctx)
 		var fe fieldErrors
 		seen := make(map[string]int, len(in.Body.Appointments))
-		as := make([]store.Appointment, len(in.Body.Appointments))
+		as := make([]beckon.Appointment, len(in.Body.Appointments))
 		for i, it := range in.Body.Appointments {
 			prefix := fmt.Sprintf("appointments[%d].", i)
 			if j, dup := seen[it.ID]; dup {
@@ -158,8 +158,8 @@ func (s *Server) registerAppointments() {
 
 // appointmentFromBody validates b; field names are prefixed for batches. A
 // PUT replaces the appointment whole: a name or notes left out are cleared.
-func appointmentFromBody(clinicID, id string, b AppointmentBody, prefix string, fe *fieldErrors) store.Appointment {
-	a := store.Appointment{
+func appointmentFromBody(clinicID, id string, b AppointmentBody, prefix string, fe *fieldErrors) beckon.Appointment {
+	a := beckon.Appointment{
 		ClinicID:     clinicID,
 		ID:           id,
 		PatientID:    b.PatientID,
@@ -185,7 +185,7 @@ func appointmentFromBody(clinicID, id string, b AppointmentBody, prefix string, 
 		}
 	}
 	if a.Status == "" {
-		a.Status = store.StatusBooked
+		a.Status = beckon.StatusBooked
 	}
 	start, err := parseInstant(b.Start)
 	if err != nil {
@@ -205,7 +205,7 @@ func appointmentFromBody(clinicID, id string, b AppointmentBody, prefix string, 
 	return a
 }
 
-func appointmentOut(a store.Appointment, sends []store.Send) Appointment {
+func appointmentOut(a beckon.Appointment, sends []beckon.Send) Appointment {
 	out := Appointment{
 		ID:           a.ID,
 		PatientID:    a.PatientID,
@@ -230,7 +230,7 @@ func appointmentOut(a store.Appointment, sends []store.Send) Appointment {
 	return out
 }
 
-func sendOut(sd store.Send) Send {
+func sendOut(sd beckon.Send) Send {
 	o := Send{
 		ID:                 sd.ID,
 		CampaignID:         sd.CampaignID,

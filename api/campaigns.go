@@ -8,7 +8,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/templates"
 )
 
@@ -123,16 +123,16 @@ func (s *Server) registerCampaigns() {
 	})
 }
 
-func campaignFromBody(clinicID, id string, b CampaignBody) (store.Campaign, error) {
+func campaignFromBody(clinicID, id string, b CampaignBody) (beckon.Campaign, error) {
 	var fe fieldErrors
-	c := store.Campaign{ClinicID: clinicID, ID: id, Name: b.Name, Active: b.Active == nil || *b.Active}
+	c := beckon.Campaign{ClinicID: clinicID, ID: id, Name: b.Name, Active: b.Active == nil || *b.Active}
 	if b.Match != nil {
-		c.Match = store.Match(*b.Match)
+		c.Match = beckon.Match(*b.Match)
 	}
 	seen := map[string]int{}
 	for i, sb := range b.Steps {
 		f := fmt.Sprintf("steps[%d].", i)
-		st := store.Step{
+		st := beckon.Step{
 			ID:                sb.ID,
 			Channel:           sb.Channel,
 			Template:          sb.Template,
@@ -147,7 +147,7 @@ func campaignFromBody(clinicID, id string, b CampaignBody) (store.Campaign, erro
 		}
 		seen[st.ID] = i
 		if sb.Match != nil {
-			st.Match = store.Match(*sb.Match)
+			st.Match = beckon.Match(*sb.Match)
 		}
 		switch {
 		case sb.Offset != "" && (sb.Day != nil || sb.At != ""):
@@ -159,13 +159,13 @@ func campaignFromBody(clinicID, id string, b CampaignBody) (store.Campaign, erro
 			} else if d < -365*24*time.Hour || d > 365*24*time.Hour {
 				fe.add(f+"offset", "must be within a year of the appointment")
 			}
-			st.Timing = store.Timing{Kind: store.TimingOffset, Offset: d}
+			st.Timing = beckon.Timing{Kind: beckon.TimingOffset, Offset: d}
 		case sb.Day != nil && sb.At != "":
 			m, err := parseClock(sb.At)
 			if err != nil {
 				fe.add(f+"at", "%v", err)
 			}
-			st.Timing = store.Timing{Kind: store.TimingDay, Day: *sb.Day, AtMinute: m}
+			st.Timing = beckon.Timing{Kind: beckon.TimingDay, Day: *sb.Day, AtMinute: m}
 		case sb.Day != nil:
 			fe.add(f+"at", "day needs at, e.g. \"09:00\"")
 		case sb.At != "":
@@ -186,14 +186,14 @@ func campaignFromBody(clinicID, id string, b CampaignBody) (store.Campaign, erro
 				fe.add(f+"fallback", "%v", err)
 			}
 		case len(sb.Content) > 0:
-			st.Content = store.Contents{}
+			st.Content = beckon.Contents{}
 			for lang, cb := range sb.Content {
 				l, err := normalLanguage(lang)
 				if err != nil {
 					fe.add(f+"content."+lang, "%v", err)
 					continue
 				}
-				st.Content[l] = store.Content(cb)
+				st.Content[l] = beckon.Content(cb)
 			}
 			if err := templates.Validate(sb.Channel, st.Content); err != nil {
 				fe.add(f+"content", "%v", err)
@@ -208,7 +208,7 @@ func campaignFromBody(clinicID, id string, b CampaignBody) (store.Campaign, erro
 	return c, fe.err()
 }
 
-func campaignOut(c store.Campaign) Campaign {
+func campaignOut(c beckon.Campaign) Campaign {
 	out := Campaign{
 		ID:        c.ID,
 		Name:      c.Name,
@@ -231,7 +231,7 @@ func campaignOut(c store.Campaign) Campaign {
 			Fallback:          st.Fallback,
 		}
 		switch st.Timing.Kind {
-		case store.TimingDay:
+		case beckon.TimingDay:
 			day := st.Timing.Day
 			sb.Day, sb.At = &day, formatClock(st.Timing.AtMinute)
 		default:
@@ -248,7 +248,7 @@ func campaignOut(c store.Campaign) Campaign {
 	return out
 }
 
-func matchOut(m store.Match) *MatchBody {
+func matchOut(m beckon.Match) *MatchBody {
 	if len(m.Types)+len(m.Providers)+len(m.Locations) == 0 {
 		return nil
 	}
@@ -258,16 +258,16 @@ func matchOut(m store.Match) *MatchBody {
 
 // validFallback checks that a step with fallback renders on the other channel
 // (an SMS step falling back to email needs a subject).
-func validFallback(sb StepBody, cs store.Contents) error {
+func validFallback(sb StepBody, cs beckon.Contents) error {
 	if !sb.Fallback {
 		return nil
 	}
-	others := []string{store.ChannelSMS, store.ChannelEmail}
+	others := []string{beckon.ChannelSMS, beckon.ChannelEmail}
 	switch sb.Channel {
-	case store.ChannelSMS:
-		others = []string{store.ChannelEmail}
-	case store.ChannelEmail:
-		others = []string{store.ChannelSMS}
+	case beckon.ChannelSMS:
+		others = []string{beckon.ChannelEmail}
+	case beckon.ChannelEmail:
+		others = []string{beckon.ChannelSMS}
 	}
 	for _, ch := range others {
 		if err := templates.Validate(ch, cs); err != nil {

@@ -10,8 +10,8 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels/sendgrid"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // TwilioSettings is how a clinic sends SMS. auth_token is write-only.
@@ -61,7 +61,7 @@ func (s *Server) registerChannelSettings() {
 	huma.Register(s.api, op("get-clinic-channels", http.MethodGet, "/v1/clinic/channels", "Read your clinic's SMS and email providers (secrets are never returned)"),
 		func(ctx context.Context, _ *struct{}) (*channelSettingsOutput, error) {
 			cs, err := s.store.ChannelSettingsGet(ctx, keyFrom(ctx).ClinicID)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
+			if err != nil && !errors.Is(err, beckon.ErrNotFound) {
 				return nil, s.mapError("get-clinic-channels", err)
 			}
 			return &channelSettingsOutput{Body: channelSettingsOut(cs)}, nil
@@ -70,7 +70,7 @@ func (s *Server) registerChannelSettings() {
 		func(ctx context.Context, in *putChannelSettingsInput) (*channelSettingsOutput, error) {
 			k := keyFrom(ctx)
 			old, err := s.store.ChannelSettingsGet(ctx, k.ClinicID)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
+			if err != nil && !errors.Is(err, beckon.ErrNotFound) {
 				return nil, s.mapError("put-clinic-channels", err)
 			}
 			cs, err := channelSettingsFromBody(k.ClinicID, in.Body, old)
@@ -78,13 +78,13 @@ func (s *Server) registerChannelSettings() {
 				return nil, err
 			}
 			cs.UpdatedAt = s.cfg.Clock.Now()
-			var saved store.ChannelSettings
-			err = s.store.InTx(ctx, func(q store.Querier) error {
+			var saved beckon.ChannelSettings
+			err = s.store.InTx(ctx, func(q beckon.Querier) error {
 				var err error
 				if saved, err = q.ChannelSettingsPut(ctx, cs); err != nil {
 					return err
 				}
-				return q.AuditAppend(ctx, store.AuditEntry{
+				return q.AuditAppend(ctx, beckon.AuditEntry{
 					ClinicID: k.ClinicID, Actor: actor(k), Action: "clinic.channels_updated",
 					Entity: "clinic", EntityID: k.ClinicID, At: cs.UpdatedAt,
 				})
@@ -96,10 +96,10 @@ func (s *Server) registerChannelSettings() {
 		})
 }
 
-func channelSettingsFromBody(clinicID string, b ChannelSettings, old store.ChannelSettings) (store.ChannelSettings, error) {
+func channelSettingsFromBody(clinicID string, b ChannelSettings, old beckon.ChannelSettings) (beckon.ChannelSettings, error) {
 	var fe fieldErrors
 	tw, sg := b.Twilio, b.SendGrid
-	cs := store.ChannelSettings{
+	cs := beckon.ChannelSettings{
 		ClinicID:                  clinicID,
 		TwilioAccountSID:          tw.AccountSID,
 		TwilioAuthToken:           old.TwilioAuthToken,
@@ -149,7 +149,7 @@ func channelSettingsFromBody(clinicID string, b ChannelSettings, old store.Chann
 	return cs, fe.err()
 }
 
-func channelSettingsOut(cs store.ChannelSettings) ChannelSettings {
+func channelSettingsOut(cs beckon.ChannelSettings) ChannelSettings {
 	out := ChannelSettings{
 		Twilio: TwilioSettings{
 			AccountSID:          cs.TwilioAccountSID,
@@ -164,7 +164,7 @@ func channelSettingsOut(cs store.ChannelSettings) ChannelSettings {
 			FromName:         cs.SendGridFromName,
 			PerSecond:        cs.SendGridPerSecond,
 			WebhookPublicKey: cs.SendGridWebhookKey,
-			WhenUnsure:       cmp.Or(cs.SendGridUnsure, store.UnsureResend),
+			WhenUnsure:       cmp.Or(cs.SendGridUnsure, beckon.UnsureResend),
 		},
 		Revision: cs.Revision,
 	}

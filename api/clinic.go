@@ -7,7 +7,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // Clinic is the key's clinic and its settings.
@@ -44,7 +44,7 @@ type putClinicInput struct {
 }
 
 func (s *Server) registerClinic() {
-	huma.Register(s.api, op("get-clinic", http.MethodGet, "/v1/clinic", "Read your clinic's settings", store.RoleAdmin, store.RoleEHR),
+	huma.Register(s.api, op("get-clinic", http.MethodGet, "/v1/clinic", "Read your clinic's settings", beckon.RoleAdmin, beckon.RoleEHR),
 		func(ctx context.Context, _ *struct{}) (*clinicOutput, error) {
 			c, err := s.store.ClinicGet(ctx, keyFrom(ctx).ClinicID)
 			if err != nil {
@@ -70,7 +70,7 @@ func (s *Server) registerClinic() {
 			}
 			c.Name, c.TimeZone, c.Phone = in.Body.Name, in.Body.TimeZone, in.Body.Phone
 			if q := in.Body.QuietHours; q != nil {
-				c.QuietHours = store.QuietHours{Enabled: q.Enabled, StartMinute: store.DefaultQuietHours.StartMinute, EndMinute: store.DefaultQuietHours.EndMinute}
+				c.QuietHours = beckon.QuietHours{Enabled: q.Enabled, StartMinute: beckon.DefaultQuietHours.StartMinute, EndMinute: beckon.DefaultQuietHours.EndMinute}
 				if q.Start != "" {
 					m, err := parseClock(q.Start)
 					if err != nil {
@@ -93,11 +93,11 @@ func (s *Server) registerClinic() {
 				return nil, err
 			}
 			c.UpdatedAt = s.cfg.Clock.Now()
-			err = s.store.InTx(ctx, func(q store.Querier) error {
+			err = s.store.InTx(ctx, func(q beckon.Querier) error {
 				if err := q.ClinicUpdate(ctx, c); err != nil {
 					return err
 				}
-				return q.AuditAppend(ctx, store.AuditEntry{
+				return q.AuditAppend(ctx, beckon.AuditEntry{
 					ClinicID: c.ID, Actor: actor(k), Action: "clinic.updated",
 					Entity: "clinic", EntityID: c.ID, At: c.UpdatedAt,
 				})
@@ -109,7 +109,7 @@ func (s *Server) registerClinic() {
 		})
 }
 
-func clinicOut(c store.Clinic) Clinic {
+func clinicOut(c beckon.Clinic) Clinic {
 	return Clinic{
 		ID:       c.ID,
 		Name:     c.Name,

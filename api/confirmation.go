@@ -11,8 +11,8 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // ConfirmationBody is a patient's answer as staff (or, later, a reply) report it.
@@ -66,10 +66,10 @@ type confirmationsOutput struct {
 func (s *Server) registerConfirmation() {
 	huma.Register(s.api, answers(http.StatusCreated, op("post-confirmation", http.MethodPost, "/v1/appointments/{id}/confirmation",
 		"Record a patient's answer (confirmed, or a request to cancel or reschedule), with who and how; only_if_unconfirmed steps stop and the EHR is updated if the clinic writes back",
-		store.RoleAdmin, store.RoleEHR)),
+		beckon.RoleAdmin, beckon.RoleEHR)),
 		func(ctx context.Context, in *confirmInput) (*confirmationsOutput, error) {
 			k := keyFrom(ctx)
-			res, err := s.svc.Confirm(ctx, store.Confirmation{
+			res, err := s.svc.Confirm(ctx, beckon.Confirmation{
 				ClinicID:      k.ClinicID,
 				AppointmentID: in.ID,
 				Response:      in.Body.Response,
@@ -94,7 +94,7 @@ func (s *Server) registerConfirmation() {
 			return &confirmationsOutput{Status: http.StatusCreated, Body: v}, nil
 		})
 	huma.Register(s.api, op("get-confirmation", http.MethodGet, "/v1/appointments/{id}/confirmation",
-		"An appointment's recorded answers and the write-backs to the EHR", store.RoleAdmin, store.RoleEHR),
+		"An appointment's recorded answers and the write-backs to the EHR", beckon.RoleAdmin, beckon.RoleEHR),
 		func(ctx context.Context, in *idPath) (*confirmationsOutput, error) {
 			k := keyFrom(ctx)
 			v, err := s.confirmations(ctx, k.ClinicID, in.ID)
@@ -166,7 +166,7 @@ type feedSettingsOutput struct {
 	Body FeedSettingsView
 }
 
-func feedSettingsOut(fs store.FeedSettings) FeedSettingsView {
+func feedSettingsOut(fs beckon.FeedSettings) FeedSettingsView {
 	return FeedSettingsView{
 		Facilities: fs.Facilities, FHIRBaseURL: fs.FHIRBaseURL, HasFHIRAuth: fs.FHIRAuthHeader != "",
 		WebhookURL: fs.WebhookURL, HasWebhookSecret: fs.WebhookSecret != "", Writeback: fs.Writeback,
@@ -177,7 +177,7 @@ func (s *Server) registerFeedSettings() {
 	huma.Register(s.api, op("get-feed-settings", http.MethodGet, "/v1/clinic/feeds", "The clinic's EHR feed settings"),
 		func(ctx context.Context, _ *struct{}) (*feedSettingsOutput, error) {
 			fs, err := s.store.FeedSettingsGet(ctx, keyFrom(ctx).ClinicID)
-			if err != nil && err != store.ErrNotFound {
+			if err != nil && err != beckon.ErrNotFound {
 				return nil, s.mapError("get-feed-settings", err)
 			}
 			if fs.Facilities == nil {
@@ -212,13 +212,13 @@ func (s *Server) registerFeedSettings() {
 			if err := fe.err(); err != nil {
 				return nil, err
 			}
-			fs := store.FeedSettings{
+			fs := beckon.FeedSettings{
 				ClinicID: k.ClinicID, Facilities: in.Body.Facilities, FHIRBaseURL: in.Body.FHIRBaseURL,
 				FHIRAuthHeader: in.Body.FHIRAuthHeader, WebhookURL: in.Body.WebhookURL,
 				WebhookSecret: in.Body.WebhookSecret, Writeback: in.Body.Writeback, UpdatedAt: s.svc.Clock.Now(),
 			}
 			if err := s.store.FeedSettingsPut(ctx, fs); err != nil {
-				if err == store.ErrConflict {
+				if err == beckon.ErrConflict {
 					return nil, newError(http.StatusConflict, CodeConflict, "sending_facilities: a facility belongs to another clinic",
 						FieldError{Field: "sending_facilities", Message: "a facility belongs to another clinic"})
 				}

@@ -10,8 +10,8 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/validation"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // Error codes: stable, machine-readable, part of the public API.
@@ -240,21 +240,21 @@ func (s *Server) mapError(op string, err error) error {
 		return nil
 	case errors.As(err, &apiErr):
 		return apiErr
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, beckon.ErrNotFound):
 		return newError(http.StatusNotFound, CodeNotFound, "not found")
 	case errors.As(err, &item) && errors.Is(item.Err, scheduler.ErrUnknownPatient):
 		// One appointment of POST /v1/appointments/batch.
 		return invalid(fmt.Sprintf("appointments[%d].%s", item.Index, item.Field), msgUnknownPatient)
 	case errors.Is(err, scheduler.ErrUnknownPatient):
 		return invalid("patient_id", msgUnknownPatient)
-	case errors.Is(err, store.ErrConflict):
+	case errors.Is(err, beckon.ErrConflict):
 		return newError(http.StatusConflict, CodeConflict, "changed concurrently; retry")
-	case store.IsUnavailable(err):
+	case errors.Is(err, beckon.ErrUnavailable):
 		// Connections exhausted or the database unreachable: every operation,
 		// read or write, gets the same retryable answer.
 		s.logger.Warn("database unavailable", "op", op, "error", err.Error())
 		return newError(http.StatusServiceUnavailable, CodeUnavailable, "the database is busy or unreachable; retry shortly")
-	case errors.Is(err, store.ErrInvalidData):
+	case errors.Is(err, beckon.ErrInvalidData):
 		// A permanent error: the same request would fail again. Its text
 		// names the operation and the database's code, never the value.
 		s.logger.Warn("request refused by the database", "op", op, "error", err.Error())

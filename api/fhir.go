@@ -13,9 +13,9 @@ import (
 
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/ehr"
 	"github.com/beckonhealth/beckon/feeds"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // fhirMediaType is what the FHIR endpoints answer.
@@ -98,14 +98,14 @@ func (s *Server) registerFHIR(proc *feeds.FHIRProcessor) {
 }
 
 type fhirRequest struct {
-	clinic store.Clinic
+	clinic beckon.Clinic
 	in     feeds.FHIRInput
 }
 
 // auth authenticates (ehr or admin key), loads the clinic and reads the body.
 func (h *fhirHandler) auth(next func(w http.ResponseWriter, r *http.Request, req *fhirRequest)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		key, ok := h.s.requireKey(w, r, fhirFail, store.RoleAdmin, store.RoleEHR)
+		key, ok := h.s.requireKey(w, r, fhirFail, beckon.RoleAdmin, beckon.RoleEHR)
 		if !ok {
 			return
 		}
@@ -167,7 +167,7 @@ func (h *fhirHandler) oneAppointment(w http.ResponseWriter, r *http.Request, req
 		fhirAnswerError(w, err, "the appointment could not be applied now; retry")
 		return
 	}
-	if res.Feed.Result == store.FeedTombstone || res.Feed.Appointment.ID == "" {
+	if res.Feed.Result == beckon.FeedTombstone || res.Feed.Appointment.ID == "" {
 		writeFHIR(w, http.StatusOK, outcome("information", "informational", "", "recorded: "+res.Feed.Result))
 		return
 	}
@@ -184,7 +184,7 @@ func (h *fhirHandler) oneAppointment(w http.ResponseWriter, r *http.Request, req
 
 func (h *fhirHandler) getAppointment(w http.ResponseWriter, r *http.Request, req *fhirRequest) {
 	a, err := h.s.store.AppointmentGet(r.Context(), req.clinic.ID, r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, beckon.ErrNotFound) {
 		writeFHIR(w, http.StatusNotFound, outcome("error", "not-found", "", "no such Appointment"))
 		return
 	}
@@ -204,16 +204,16 @@ func (h *fhirHandler) getAppointment(w http.ResponseWriter, r *http.Request, req
 // fhirAppointmentOut is Beckon's appointment as an R4 Appointment; an
 // appointment whose times an instant cannot hold (stored before the window
 // of ehr.CheckInstant was enforced) is an error, not a malformed resource.
-func fhirAppointmentOut(a store.Appointment) ([]byte, error) {
+func fhirAppointmentOut(a beckon.Appointment) ([]byte, error) {
 	for _, t := range []time.Time{a.Start, a.Start.Add(a.Duration), a.UpdatedAt} {
 		if y := t.UTC().Year(); y < 0 || y > 9999 {
 			return nil, fmt.Errorf("fhir: appointment %s has a time outside the years 0 to 9999", a.ID)
 		}
 	}
 	status := map[string]fhir.AppointmentStatus{
-		store.StatusBooked: fhir.AppointmentStatusBooked, store.StatusArrived: fhir.AppointmentStatusArrived,
-		store.StatusFulfilled: fhir.AppointmentStatusFulfilled, store.StatusCancelled: fhir.AppointmentStatusCancelled,
-		store.StatusNoShow: fhir.AppointmentStatusNoshow,
+		beckon.StatusBooked: fhir.AppointmentStatusBooked, beckon.StatusArrived: fhir.AppointmentStatusArrived,
+		beckon.StatusFulfilled: fhir.AppointmentStatusFulfilled, beckon.StatusCancelled: fhir.AppointmentStatusCancelled,
+		beckon.StatusNoShow: fhir.AppointmentStatusNoshow,
 	}[a.Status]
 	var ps fhir.ParticipationStatus
 	_ = ps.UnmarshalJSON([]byte(`"` + ehr.ParticipantStatus(a.Confirmation) + `"`))

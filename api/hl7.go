@@ -7,9 +7,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/ehr"
 	"github.com/beckonhealth/beckon/feeds"
-	"github.com/beckonhealth/beckon/store"
 )
 
 func truncate(s string, n int) string {
@@ -29,7 +29,7 @@ const hl7MediaType = "x-application/hl7-v2+er7; charset=utf-8"
 // one Beckon takes; 503 when Beckon failed and the sender should retry;
 // 401/403/413 for requests that never reached HL7.
 func (s *Server) handleHL7(p *feeds.HL7Processor, w http.ResponseWriter, r *http.Request) {
-	key, ok := s.requireKey(w, r, writeError, store.RoleAdmin, store.RoleEHR)
+	key, ok := s.requireKey(w, r, writeError, beckon.RoleAdmin, beckon.RoleEHR)
 	if !ok {
 		return
 	}
@@ -50,7 +50,7 @@ func (s *Server) handleHL7(p *feeds.HL7Processor, w http.ResponseWriter, r *http
 	}
 	res := p.Process(r.Context(), feeds.HL7Input{
 		ClinicID:  key.ClinicID,
-		Transport: store.TransportHTTP,
+		Transport: beckon.TransportHTTP,
 		Raw:       raw,
 		Actor:     actor(key),
 		Archive:   true,
@@ -69,26 +69,26 @@ func (s *Server) handleHL7(p *feeds.HL7Processor, w http.ResponseWriter, r *http
 
 // requireKey authenticates a plain (non-huma) handler's request; on failure
 // it has written the answer with fail and returns false.
-func (s *Server) requireKey(w http.ResponseWriter, r *http.Request, fail func(http.ResponseWriter, *Error), roles ...string) (store.APIKey, bool) {
+func (s *Server) requireKey(w http.ResponseWriter, r *http.Request, fail func(http.ResponseWriter, *Error), roles ...string) (beckon.APIKey, bool) {
 	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	secret = strings.TrimSpace(secret)
 	if !ok || secret == "" {
 		fail(w, newError(http.StatusUnauthorized, CodeUnauthorized, "missing bearer API key in the Authorization header"))
-		return store.APIKey{}, false
+		return beckon.APIKey{}, false
 	}
 	key, err := s.store.APIKeyGetByHash(r.Context(), HashKey(secret))
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, beckon.ErrNotFound) {
 		fail(w, newError(http.StatusUnauthorized, CodeUnauthorized, "unknown API key"))
-		return store.APIKey{}, false
+		return beckon.APIKey{}, false
 	}
 	if err != nil {
 		s.logger.Error("api key lookup failed", slog.String("error", err.Error()))
 		fail(w, newError(http.StatusServiceUnavailable, CodeUnavailable, "cannot check the API key now"))
-		return store.APIKey{}, false
+		return beckon.APIKey{}, false
 	}
 	if !contains(roles, key.Role) {
 		fail(w, newError(http.StatusForbidden, CodeForbidden, "this API key's role ("+key.Role+") may not do this"))
-		return store.APIKey{}, false
+		return beckon.APIKey{}, false
 	}
 	return key, true
 }

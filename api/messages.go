@@ -7,7 +7,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // Message is one message of the log.
@@ -89,7 +89,7 @@ func (s *Server) registerMessages() {
 	huma.Register(s.api, op("list-messages", http.MethodGet, "/v1/messages", "List messages, newest first"),
 		func(ctx context.Context, in *listMessagesInput) (*listMessagesOutput, error) {
 			var fe fieldErrors
-			f := store.MessageFilter{
+			f := beckon.MessageFilter{
 				ClinicID:      keyFrom(ctx).ClinicID,
 				PatientID:     in.PatientID,
 				AppointmentID: in.AppointmentID,
@@ -130,7 +130,7 @@ func (s *Server) registerMessages() {
 	huma.Register(s.api, op("list-outbox", http.MethodGet, "/v1/outbox", "What the outbox channel delivered, oldest first (development)"),
 		func(ctx context.Context, in *listOutboxInput) (*listOutboxOutput, error) {
 			var fe fieldErrors
-			f := store.OutboxFilter{ClinicID: keyFrom(ctx).ClinicID, To: in.To, Limit: in.Limit}
+			f := beckon.OutboxFilter{ClinicID: keyFrom(ctx).ClinicID, To: in.To, Limit: in.Limit}
 			f.Since = optionalInstant("since", in.Since, &fe)
 			if err := fe.err(); err != nil {
 				return nil, err
@@ -162,7 +162,7 @@ func optionalInstant(field, v string, fe *fieldErrors) time.Time {
 	return t
 }
 
-func messageOut(m store.Message) Message {
+func messageOut(m beckon.Message) Message {
 	out := Message{
 		ID:            m.ID,
 		PatientID:     m.PatientID,

@@ -7,7 +7,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // PatientBody is a patient as a client sends it.
@@ -58,7 +58,7 @@ type patientOutput struct {
 }
 
 func (s *Server) registerPatients() {
-	huma.Register(s.api, creates(op("put-patient", http.MethodPut, "/v1/patients/{id}", "Create or replace a patient", store.RoleAdmin, store.RoleEHR)),
+	huma.Register(s.api, creates(op("put-patient", http.MethodPut, "/v1/patients/{id}", "Create or replace a patient", beckon.RoleAdmin, beckon.RoleEHR)),
 		func(ctx context.Context, in *putPatientInput) (*patientOutput, error) {
 			k := keyFrom(ctx)
 			p, err := patientFromBody(k.ClinicID, in.ID, in.Body)
@@ -71,7 +71,7 @@ func (s *Server) registerPatients() {
 			}
 			return &patientOutput{Status: statusFor(outcome), Body: patientOut(saved)}, nil
 		})
-	huma.Register(s.api, op("get-patient", http.MethodGet, "/v1/patients/{id}", "Read a patient", store.RoleAdmin, store.RoleEHR),
+	huma.Register(s.api, op("get-patient", http.MethodGet, "/v1/patients/{id}", "Read a patient", beckon.RoleAdmin, beckon.RoleEHR),
 		func(ctx context.Context, in *idPath) (*patientOutput, error) {
 			p, err := s.store.PatientGet(ctx, keyFrom(ctx).ClinicID, in.ID)
 			if err != nil {
@@ -81,9 +81,9 @@ func (s *Server) registerPatients() {
 		})
 }
 
-func patientFromBody(clinicID, id string, b PatientBody) (store.Patient, error) {
+func patientFromBody(clinicID, id string, b PatientBody) (beckon.Patient, error) {
 	var fe fieldErrors
-	p := store.Patient{
+	p := beckon.Patient{
 		ClinicID:         clinicID,
 		ID:               id,
 		FirstName:        b.FirstName,
@@ -119,10 +119,10 @@ func patientFromBody(clinicID, id string, b PatientBody) (store.Patient, error) 
 	if b.Phone == "" && b.Email == "" {
 		fe.add("phone", "a patient needs a phone number or an email address")
 	}
-	if b.PreferredChannel == store.ChannelSMS && b.Phone == "" {
+	if b.PreferredChannel == beckon.ChannelSMS && b.Phone == "" {
 		fe.add("preferred_channel", "sms needs a phone number")
 	}
-	if b.PreferredChannel == store.ChannelEmail && b.Email == "" {
+	if b.PreferredChannel == beckon.ChannelEmail && b.Email == "" {
 		fe.add("preferred_channel", "email needs an email address")
 	}
 	if b.Consent != nil {
@@ -131,7 +131,7 @@ func patientFromBody(clinicID, id string, b PatientBody) (store.Patient, error) 
 	return p, fe.err()
 }
 
-func patientOut(p store.Patient) Patient {
+func patientOut(p beckon.Patient) Patient {
 	return Patient{
 		ID:               p.ID,
 		FirstName:        p.FirstName,

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/api"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -311,8 +311,8 @@ func TestFHIRDuplicatedKeys(t *testing.T) {
 	if st, _ := b.do(b.keyA, http.MethodGet, "/v1/appointments/f1", nil); st != http.StatusNotFound {
 		t.Fatalf("a refused FHIR appointment was stored: %d", st)
 	}
-	in, err := b.st.InboundList(context.Background(), store.InboundFilter{ClinicID: b.clinic.ID})
-	if err != nil || len(in) != 3 || in[0].Result != store.FeedRejected || in[0].Outcome != "422" {
+	in, err := b.st.InboundList(context.Background(), beckon.InboundFilter{ClinicID: b.clinic.ID})
+	if err != nil || len(in) != 3 || in[0].Result != beckon.FeedRejected || in[0].Outcome != "422" {
 		t.Fatalf("archive: %d messages %+v, %v; want the 3 refusals", len(in), in, err)
 	}
 }

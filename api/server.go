@@ -18,16 +18,16 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/hibiken/asynq"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/egress"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // Config is what the API needs.
 type Config struct {
-	Store   store.Store
+	Store   beckon.Store
 	Service *scheduler.Service
-	Clock   scheduler.Clock
+	Clock   beckon.Clock
 	Logger  *slog.Logger
 	// Ready reports whether the dependencies other than the store (Redis) are up.
 	Ready func(ctx context.Context) error
@@ -48,7 +48,7 @@ type Config struct {
 // Server serves the API.
 type Server struct {
 	cfg    Config
-	store  store.Store
+	store  beckon.Store
 	svc    *scheduler.Service
 	logger *slog.Logger
 	api    huma.API
@@ -176,7 +176,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	key, err := s.store.APIKeyGetByHash(ctx.Context(), HashKey(strings.TrimSpace(secret)))
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, beckon.ErrNotFound) {
 		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "unknown API key")
 		return
 	}
@@ -203,12 +203,12 @@ func contains(xs []string, x string) bool {
 }
 
 // keyFrom returns the authenticated key; handlers behind security always have one.
-func keyFrom(ctx context.Context) store.APIKey {
-	k, _ := ctx.Value(keyCtx).(store.APIKey)
+func keyFrom(ctx context.Context) beckon.APIKey {
+	k, _ := ctx.Value(keyCtx).(beckon.APIKey)
 	return k
 }
 
-func actor(k store.APIKey) string { return "key:" + k.ID }
+func actor(k beckon.APIKey) string { return "key:" + k.ID }
 
 // HashKey is how API key secrets are stored: hex SHA-256 (the secrets are long
 // random strings, so a slow hash adds nothing).
@@ -220,7 +220,7 @@ func HashKey(secret string) string {
 // op builds an authenticated operation for the given roles.
 func op(id, method, path, summary string, roles ...string) huma.Operation {
 	if len(roles) == 0 {
-		roles = []string{store.RoleAdmin}
+		roles = []string{beckon.RoleAdmin}
 	}
 	return huma.Operation{
 		OperationID: id,

@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/coalesce"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // Group writes of the status inbox.
@@ -23,21 +23,21 @@ const (
 // instead of one each. A request alone is written at once (nothing waits for
 // company), and a request's statuses are never split across transactions.
 type inboxWriter struct {
-	put func(ctx context.Context, entries []store.StatusInboxEntry) error
+	put func(ctx context.Context, entries []beckon.StatusInboxEntry) error
 
 	once  sync.Once
-	posts *coalesce.Batcher[[]store.StatusInboxEntry, error]
+	posts *coalesce.Batcher[[]beckon.StatusInboxEntry, error]
 }
 
 // write stores the entries (in one transaction, possibly shared with other
 // requests') and returns when they are stored or the write failed. It waits
 // for the write even if ctx ends, so that the caller knows whether the
 // statuses were taken (the write is bounded by inboxTimeout).
-func (w *inboxWriter) write(ctx context.Context, entries []store.StatusInboxEntry) error {
+func (w *inboxWriter) write(ctx context.Context, entries []beckon.StatusInboxEntry) error {
 	w.once.Do(func() {
-		w.posts = &coalesce.Batcher[[]store.StatusInboxEntry, error]{
+		w.posts = &coalesce.Batcher[[]beckon.StatusInboxEntry, error]{
 			Max: inboxGroupRows, Lanes: inboxWriters, Timeout: inboxTimeout,
-			Weight: func(post []store.StatusInboxEntry) int { return len(post) },
+			Weight: func(post []beckon.StatusInboxEntry) int { return len(post) },
 			Run:    w.store,
 		}
 	})
@@ -56,8 +56,8 @@ func (w *inboxWriter) queued() int {
 // store writes the posts' statuses in one transaction. One post's bad status
 // must not cost the others theirs: when the shared write fails, each post is
 // written again on its own.
-func (w *inboxWriter) store(ctx context.Context, posts [][]store.StatusInboxEntry) ([]error, error) {
-	var all []store.StatusInboxEntry
+func (w *inboxWriter) store(ctx context.Context, posts [][]beckon.StatusInboxEntry) ([]error, error) {
+	var all []beckon.StatusInboxEntry
 	for _, p := range posts {
 		all = append(all, p...)
 	}

@@ -8,16 +8,16 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // countingInbox counts the status inbox's writes.
 type countingInbox struct {
-	store.Store
+	beckon.Store
 	writes, rows atomic.Int64
 }
 
-func (c *countingInbox) StatusInboxPut(ctx context.Context, entries []store.StatusInboxEntry) error {
+func (c *countingInbox) StatusInboxPut(ctx context.Context, entries []beckon.StatusInboxEntry) error {
 	c.writes.Add(1)
 	c.rows.Add(int64(len(entries)))
 	return c.Store.StatusInboxPut(ctx, entries)
@@ -28,7 +28,7 @@ func (c *countingInbox) StatusInboxPut(ctx context.Context, entries []store.Stat
 // Redis) and reports how many statuses shared each inbox transaction.
 func BenchmarkTwilioStatusCallbacks(b *testing.B) {
 	var counter *countingInbox
-	h := setupHooksWith(b, hookOpts{store: func(st store.Store) store.Store {
+	h := setupHooksWith(b, hookOpts{store: func(st beckon.Store) beckon.Store {
 		counter = &countingInbox{Store: st}
 		return counter
 	}})

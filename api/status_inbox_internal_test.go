@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // fakeInbox records the writes of an inboxWriter; the first `hold` writes
@@ -24,7 +24,7 @@ type fakeInbox struct {
 
 var errBadStatus = errors.New("bad status")
 
-func (f *fakeInbox) put(_ context.Context, entries []store.StatusInboxEntry) error {
+func (f *fakeInbox) put(_ context.Context, entries []beckon.StatusInboxEntry) error {
 	var keys []string
 	for _, e := range entries {
 		keys = append(keys, e.Key)
@@ -48,17 +48,17 @@ func (f *fakeInbox) calls() [][]string {
 	return slices.Clone(f.writes)
 }
 
-func entries(keys ...string) []store.StatusInboxEntry {
-	var out []store.StatusInboxEntry
+func entries(keys ...string) []beckon.StatusInboxEntry {
+	var out []beckon.StatusInboxEntry
 	for _, k := range keys {
-		out = append(out, store.StatusInboxEntry{ClinicID: "cln_a", Provider: "twilio", Key: k})
+		out = append(out, beckon.StatusInboxEntry{ClinicID: "cln_a", Provider: "twilio", Key: k})
 	}
 	return out
 }
 
 // busyWriter returns a writer whose writes in flight all wait, and the posts
 // given then queued behind them; release lets them go.
-func busyWriter(t *testing.T, f *fakeInbox, queued ...[]store.StatusInboxEntry) (w *inboxWriter, results []chan error) {
+func busyWriter(t *testing.T, f *fakeInbox, queued ...[]beckon.StatusInboxEntry) (w *inboxWriter, results []chan error) {
 	t.Helper()
 	w = &inboxWriter{put: f.put}
 	f.hold, f.release = inboxWriters, make(chan struct{})

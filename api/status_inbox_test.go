@@ -10,17 +10,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/api"
 	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/tasks"
 )
 
 // brokenInbox is a store that cannot write the status inbox.
-type brokenInbox struct{ store.Store }
+type brokenInbox struct{ beckon.Store }
 
-func (brokenInbox) StatusInboxPut(context.Context, []store.StatusInboxEntry) error {
-	return fmt.Errorf("store: status_inbox.put: %w", store.ErrUnavailable)
+func (brokenInbox) StatusInboxPut(context.Context, []beckon.StatusInboxEntry) error {
+	return fmt.Errorf("store: status_inbox.put: %w", beckon.ErrUnavailable)
 }
 
 // twilioCallback is a signed Twilio status callback of the bundle's clinic.
@@ -48,7 +48,7 @@ func (b *hookBundle) sendgridEvents(ids ...string) (body []byte, header map[stri
 }
 
 // stored returns the status the inbox holds for the key.
-func (b *hookBundle) stored(provider, key string) (store.StatusInboxEntry, tasks.StatusPayload) {
+func (b *hookBundle) stored(provider, key string) (beckon.StatusInboxEntry, tasks.StatusPayload) {
 	b.t.Helper()
 	e, err := b.st.StatusInboxGet(context.Background(), b.clinic.ID, provider, key)
 	if err != nil {
@@ -100,7 +100,7 @@ func TestStatusStoredWhileRedisIsDown(t *testing.T) {
 // provider retries) only when neither can.
 func TestStatusQueuedWhenTheStoreFails(t *testing.T) {
 	t.Parallel()
-	b := setupHooksWith(t, hookOpts{store: func(st store.Store) store.Store { return brokenInbox{st} }})
+	b := setupHooksWith(t, hookOpts{store: func(st beckon.Store) beckon.Store { return brokenInbox{st} }})
 	path, body, header := b.twilioCallback("SM1", "delivered")
 	if status, e := b.post(path, body, header); status != http.StatusNoContent {
 		t.Fatalf("twilio callback, store failing, Redis up: %d %v, want 204", status, e)

@@ -12,38 +12,38 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/api"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
 // exhaustedStore answers as a PostgreSQL server out of connections would,
 // once switched on: its reads and transactions fail with SQLSTATE 53300.
 type exhaustedStore struct {
-	store.Store
+	beckon.Store
 	on, keys atomic.Bool
 }
 
 var tooManyClients = &pgconn.PgError{Severity: "FATAL", Code: "53300", Message: "sorry, too many clients already"}
 
-func (s *exhaustedStore) InTx(ctx context.Context, fn func(q store.Querier) error) error {
+func (s *exhaustedStore) InTx(ctx context.Context, fn func(q beckon.Querier) error) error {
 	if s.on.Load() {
 		return fmt.Errorf("store: begin: %w", tooManyClients)
 	}
 	return s.Store.InTx(ctx, fn)
 }
 
-func (s *exhaustedStore) PatientGet(ctx context.Context, clinicID, id string) (store.Patient, error) {
+func (s *exhaustedStore) PatientGet(ctx context.Context, clinicID, id string) (beckon.Patient, error) {
 	if s.on.Load() {
-		return store.Patient{}, fmt.Errorf("store: patient get: %w", &pgconn.ConnectError{})
+		return beckon.Patient{}, fmt.Errorf("store: patient get: %w", &pgconn.ConnectError{})
 	}
 	return s.Store.PatientGet(ctx, clinicID, id)
 }
 
-func (s *exhaustedStore) APIKeyGetByHash(ctx context.Context, hash string) (store.APIKey, error) {
+func (s *exhaustedStore) APIKeyGetByHash(ctx context.Context, hash string) (beckon.APIKey, error) {
 	if s.keys.Load() {
-		return store.APIKey{}, fmt.Errorf("store: api key: %w", tooManyClients)
+		return beckon.APIKey{}, fmt.Errorf("store: api key: %w", tooManyClients)
 	}
 	return s.Store.APIKeyGetByHash(ctx, hash)
 }
@@ -54,15 +54,15 @@ func (s *exhaustedStore) APIKeyGetByHash(ctx context.Context, hash string) (stor
 func TestDatabaseExhaustionIs503(t *testing.T) {
 	t.Parallel()
 	st := &exhaustedStore{Store: storetest.Open(t)}
-	clock := scheduler.SystemClock{}
+	clock := beckon.SystemClock{}
 	logger := slog.New(slog.DiscardHandler)
 	srv := httptest.NewServer(api.New(api.Config{
 		Store: st, Service: &scheduler.Service{Store: st, Clock: clock, Logger: logger}, Clock: clock, Logger: logger,
 	}))
 	t.Cleanup(srv.Close)
 	clinic := storetest.Clinic(t, st, storetest.ClinicOpts{Name: "A"})
-	key := "bk_test_" + store.NewID("")
-	if err := st.APIKeyCreate(context.Background(), store.APIKey{ID: store.NewID("key_"), ClinicID: clinic.ID, Role: store.RoleAdmin, Hash: api.HashKey(key)}); err != nil {
+	key := "bk_test_" + beckon.NewID("")
+	if err := st.APIKeyCreate(context.Background(), beckon.APIKey{ID: beckon.NewID("key_"), ClinicID: clinic.ID, Role: beckon.RoleAdmin, Hash: api.HashKey(key)}); err != nil {
 		t.Fatal(err)
 	}
 	do := func(method, path, body string) *http.Response {

@@ -16,11 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/api"
 	"github.com/beckonhealth/beckon/channels/sendgrid"
 	"github.com/beckonhealth/beckon/channels/twilio"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -31,7 +31,7 @@ import (
 func TestWebhookRefusalTellsNothingOfTheClinic(t *testing.T) {
 	t.Parallel()
 	st := storetest.Open(t)
-	clock := scheduler.SystemClock{}
+	clock := beckon.SystemClock{}
 	logger := slog.New(slog.DiscardHandler)
 	// No installation-wide token or key: clinics without their own have none.
 	srv := httptest.NewServer(api.New(api.Config{
@@ -45,7 +45,7 @@ func TestWebhookRefusalTellsNothingOfTheClinic(t *testing.T) {
 	}
 	der, _ := x509.MarshalPKIXPublicKey(&priv.PublicKey)
 	own := storetest.Clinic(t, st, storetest.ClinicOpts{Name: "Own keys"})
-	if _, err := st.ChannelSettingsPut(context.Background(), store.ChannelSettings{
+	if _, err := st.ChannelSettingsPut(context.Background(), beckon.ChannelSettings{
 		ClinicID: own.ID, TwilioAccountSID: "AC" + strings.Repeat("a", 32), TwilioAuthToken: "token0123456789",
 		SendGridWebhookKey: base64.StdEncoding.EncodeToString(der), UpdatedAt: time.Now(),
 	}); err != nil {

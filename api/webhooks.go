@@ -18,9 +18,9 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels/sendgrid"
 	"github.com/beckonhealth/beckon/channels/twilio"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/tasks"
 )
 
@@ -117,13 +117,13 @@ func (wh *webhooks) fail(w http.ResponseWriter, status int, msg string) {
 
 // settings returns the channel settings of the clinic the URL names (empty
 // settings when it names none, or a clinic without settings).
-func (wh *webhooks) settings(ctx context.Context, clinicID string) (store.ChannelSettings, error) {
+func (wh *webhooks) settings(ctx context.Context, clinicID string) (beckon.ChannelSettings, error) {
 	if clinicID == "" {
-		return store.ChannelSettings{}, nil
+		return beckon.ChannelSettings{}, nil
 	}
 	cs, err := wh.s.store.ChannelSettingsGet(ctx, clinicID)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.ChannelSettings{}, nil
+	if errors.Is(err, beckon.ErrNotFound) {
+		return beckon.ChannelSettings{}, nil
 	}
 	return cs, err
 }
@@ -352,7 +352,7 @@ func (wh *webhooks) accept(ctx context.Context, ps []tasks.StatusPayload) error 
 		return nil
 	}
 	ts := make([]*asynq.Task, len(ps))
-	entries := make([]store.StatusInboxEntry, len(ps))
+	entries := make([]beckon.StatusInboxEntry, len(ps))
 	now := wh.s.cfg.Clock.Now()
 	for i, p := range ps {
 		task, err := tasks.NewStatusTask(p)
@@ -360,7 +360,7 @@ func (wh *webhooks) accept(ctx context.Context, ps []tasks.StatusPayload) error 
 			return err
 		}
 		ts[i] = task
-		entries[i] = store.StatusInboxEntry{
+		entries[i] = beckon.StatusInboxEntry{
 			ClinicID: p.ClinicID, Provider: p.Provider, Key: p.Key, Payload: task.Payload(), ReceivedAt: now,
 		}
 	}

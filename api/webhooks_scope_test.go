@@ -17,16 +17,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/api"
 	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 	"github.com/beckonhealth/beckon/tasks"
 )
 
 // ownClinic is a clinic with its own Twilio account and SendGrid event key.
 type ownClinic struct {
-	clinic store.Clinic
+	clinic beckon.Clinic
 	token  string
 	sgKey  *ecdsa.PrivateKey
 }
@@ -39,7 +39,7 @@ func (b *hookBundle) ownClinic(name string) ownClinic {
 	}
 	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
 	oc := ownClinic{clinic: storetest.Clinic(b.t, b.st, storetest.ClinicOpts{Name: name}), token: "abcdef0123456789abcdef0123456789", sgKey: key}
-	if _, err := b.st.ChannelSettingsPut(context.Background(), store.ChannelSettings{
+	if _, err := b.st.ChannelSettingsPut(context.Background(), beckon.ChannelSettings{
 		ClinicID: oc.clinic.ID, TwilioAccountSID: "AC0123456789abcdef0123456789abcdef", TwilioAuthToken: oc.token,
 		SendGridAPIKey: "SG.own", SendGridWebhookKey: base64.StdEncoding.EncodeToString(der),
 	}); err != nil {

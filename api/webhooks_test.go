@@ -24,22 +24,22 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/api"
 	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 	"github.com/beckonhealth/beckon/tasks"
 )
 
 type hookBundle struct {
 	t       testing.TB
-	st      store.Store
+	st      beckon.Store
 	mr      *miniredis.Miniredis // the Redis the API queues statuses in
 	srv     *httptest.Server
 	insp    *asynq.Inspector
 	key     string
-	clinic  store.Clinic
+	clinic  beckon.Clinic
 	sgPriv  *ecdsa.PrivateKey
 	public  string
 	queue   string
@@ -50,7 +50,7 @@ type hookBundle struct {
 // hookOpts changes what setupHooks builds.
 type hookOpts struct {
 	// store wraps the test's store for the API (a store that fails on demand).
-	store func(store.Store) store.Store
+	store func(beckon.Store) beckon.Store
 }
 
 func setupHooks(t *testing.T) *hookBundle {
@@ -74,7 +74,7 @@ func setupHooksWith(t testing.TB, o hookOpts) *hookBundle {
 	}
 	der, _ := x509.MarshalPKIXPublicKey(&priv.PublicKey)
 	b := &hookBundle{t: t, st: st, mr: mr, sgPriv: priv, public: "https://beckon.example.org", queue: "hooks", keyB64: base64.StdEncoding.EncodeToString(der)}
-	clock := scheduler.SystemClock{}
+	clock := beckon.SystemClock{}
 	logger := slog.New(slog.DiscardHandler)
 	s := api.New(api.Config{
 		Store:   apiStore,
@@ -93,9 +93,9 @@ func setupHooksWith(t testing.TB, o hookOpts) *hookBundle {
 	t.Cleanup(b.srv.Close)
 	b.insp = asynq.NewInspectorFromRedisClient(rdb)
 	b.clinic = storetest.Clinic(t, st, storetest.ClinicOpts{Name: "A"})
-	b.key = "bk_test_" + store.NewID("")
-	if err := st.APIKeyCreate(context.Background(), store.APIKey{
-		ID: store.NewID("key_"), ClinicID: b.clinic.ID, Role: store.RoleAdmin, Hash: api.HashKey(b.key), CreatedAt: time.Now().UTC(),
+	b.key = "bk_test_" + beckon.NewID("")
+	if err := st.APIKeyCreate(context.Background(), beckon.APIKey{
+		ID: beckon.NewID("key_"), ClinicID: b.clinic.ID, Role: beckon.RoleAdmin, Hash: api.HashKey(b.key), CreatedAt: time.Now().UTC(),
 	}); err != nil {
 		t.Fatal(err)
 	}

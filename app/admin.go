@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/api"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // ClinicArgs are what `beckon clinic create` is given.
@@ -42,14 +42,14 @@ func (a *App) CreateClinic(ctx context.Context, args ClinicArgs) error {
 	return nil
 }
 
-func (a *App) createClinic(ctx context.Context, args ClinicArgs) (store.Clinic, error) {
+func (a *App) createClinic(ctx context.Context, args ClinicArgs) (beckon.Clinic, error) {
 	now := a.Clock.Now()
-	c := store.Clinic{
-		ID:         store.NewID("cln_"),
+	c := beckon.Clinic{
+		ID:         beckon.NewID("cln_"),
 		Name:       args.Name,
 		TimeZone:   args.TimeZone,
 		Phone:      args.Phone,
-		QuietHours: store.DefaultQuietHours,
+		QuietHours: beckon.DefaultQuietHours,
 		CreatedAt:  now,
 		UpdatedAt:  now,
 	}
@@ -61,7 +61,7 @@ func (a *App) CreateKey(ctx context.Context, args KeyArgs) error {
 	if args.Clinic == "" {
 		return fmt.Errorf("key create: -clinic is required")
 	}
-	if args.Role != store.RoleAdmin && args.Role != store.RoleEHR {
+	if args.Role != beckon.RoleAdmin && args.Role != beckon.RoleEHR {
 		return fmt.Errorf("key create: -role must be admin or ehr")
 	}
 	if _, err := a.store.ClinicGet(ctx, args.Clinic); err != nil {
@@ -82,8 +82,8 @@ func (a *App) NewKey(ctx context.Context, clinicID, role, name string) (string, 
 		return "", err
 	}
 	secret := "bk_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
-	err := a.store.APIKeyCreate(ctx, store.APIKey{
-		ID:        store.NewID("key_"),
+	err := a.store.APIKeyCreate(ctx, beckon.APIKey{
+		ID:        beckon.NewID("key_"),
 		ClinicID:  clinicID,
 		Name:      name,
 		Role:      role,
@@ -109,7 +109,7 @@ func (a *App) bootstrapDemo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	key, err := a.NewKey(ctx, c.ID, store.RoleAdmin, "demo admin")
+	key, err := a.NewKey(ctx, c.ID, beckon.RoleAdmin, "demo admin")
 	if err != nil {
 		return err
 	}

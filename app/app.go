@@ -28,6 +28,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
 )
@@ -36,7 +37,7 @@ import (
 type App struct {
 	Config Config
 	Role   string
-	Clock  scheduler.Clock
+	Clock  beckon.Clock
 	// Logger is where every role logs; nil: Config's level and format onto
 	// Stderr.
 	Logger *slog.Logger
@@ -50,7 +51,7 @@ type App struct {
 	// DemoClinicID is the demo clinic's id, when one was created.
 	DemoClinicID string
 
-	store  store.Store
+	store  beckon.Store
 	mini   *miniredis.Miniredis
 	rdb    redis.UniversalClient
 	client *asynq.Client
@@ -65,7 +66,7 @@ type App struct {
 // New returns an App for the role, writing to the process's streams, on
 // the system clock. cfg must have passed WithDefaults and Validate.
 func New(cfg Config, role string) *App {
-	return &App{Config: cfg, Role: role, Clock: scheduler.SystemClock{}, Stdout: os.Stdout, Stderr: os.Stderr}
+	return &App{Config: cfg, Role: role, Clock: beckon.SystemClock{}, Stdout: os.Stdout, Stderr: os.Stderr}
 }
 
 // Open builds the logger and opens (and migrates) the store; the one-shot
@@ -156,7 +157,7 @@ func (a *App) openRedis(ctx context.Context) error {
 }
 
 // Store is the opened store.
-func (a *App) Store() store.Store { return a.store }
+func (a *App) Store() beckon.Store { return a.store }
 
 // Redis is the Redis client every role shares, once Start has run.
 func (a *App) Redis() redis.UniversalClient { return a.rdb }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/feeds"
 	"github.com/beckonhealth/beckon/store"
 )
@@ -32,7 +33,7 @@ func (a *App) Replay(ctx context.Context, args ReplayArgs) error {
 		}
 		since = t
 	}
-	src := store.Store(a.store)
+	src := beckon.Store(a.store)
 	if args.From != "" {
 		s, err := store.Open(ctx, args.From)
 		if err != nil {

@@ -3,17 +3,17 @@ package ehr_test
 import (
 	"testing"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/ehr"
-	"github.com/beckonhealth/beckon/store"
 )
 
 func TestParticipantStatus(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ confirmation, want string }{
-		{store.Confirmed, "accepted"},
-		{store.ResponseConfirmed, "accepted"},
-		{store.ResponseCancelRequested, "declined"},
-		{store.ResponseRescheduleRequested, "declined"},
+		{beckon.Confirmed, "accepted"},
+		{beckon.ResponseConfirmed, "accepted"},
+		{beckon.ResponseCancelRequested, "declined"},
+		{beckon.ResponseRescheduleRequested, "declined"},
 		{"", "needs-action"},
 		{"something-new", "needs-action"},
 	} {

@@ -11,18 +11,18 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/ehr"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // FHIRStore is what FHIR processing reads and writes outside the
 // scheduler: patients (is one known?), the clinic's FHIR base (to fetch
 // what is not), and the inbound archive.
 type FHIRStore interface {
-	PatientGet(ctx context.Context, clinicID, id string) (store.Patient, error)
-	FeedSettingsGet(ctx context.Context, clinicID string) (store.FeedSettings, error)
-	InboundInsert(ctx context.Context, m store.InboundMessage) error
+	PatientGet(ctx context.Context, clinicID, id string) (beckon.Patient, error)
+	FeedSettingsGet(ctx context.Context, clinicID string) (beckon.FeedSettings, error)
+	InboundInsert(ctx context.Context, m beckon.InboundMessage) error
 }
 
 // FHIRProcessor applies inbound FHIR R4 requests: it maps resources and
@@ -33,7 +33,7 @@ type FHIRStore interface {
 type FHIRProcessor struct {
 	Store   FHIRStore
 	Service *scheduler.Service
-	Clock   scheduler.Clock
+	Clock   beckon.Clock
 	Logger  *slog.Logger
 	Client  *http.Client // fetches from the EHR's FHIR base
 }
@@ -84,7 +84,7 @@ type FHIRAppointmentResult struct {
 // Reject archives a request refused before it was read as FHIR (its text,
 // its JSON keys) with the status it was answered and why.
 func (p *FHIRProcessor) Reject(ctx context.Context, in FHIRInput, status int, detail string) {
-	p.archive(ctx, in, status, store.FeedRejected, detail, "")
+	p.archive(ctx, in, status, beckon.FeedRejected, detail, "")
 }
 
 // Appointment creates or updates one Appointment (POST, or PUT with the
@@ -105,16 +105,16 @@ func (p *FHIRProcessor) Appointment(ctx context.Context, in FHIRInput, pathID st
 		err = &ehr.FHIRError{Code: "required", Expression: "Appointment.id", Reason: "the Appointment needs the EHR's id (letters, digits, . _ : -)"}
 	}
 	if err != nil {
-		p.archive(ctx, in, FHIRStatus(err), store.FeedRejected, err.Error(), "")
+		p.archive(ctx, in, FHIRStatus(err), beckon.FeedRejected, err.Error(), "")
 		return FHIRAppointmentResult{}, err
 	}
 	res, err := p.apply(ctx, in, fa, "Appointment")
 	switch {
 	case errors.Is(err, ErrFHIRUnavailable):
-		p.archive(ctx, in, http.StatusServiceUnavailable, store.FeedError, "", fa.ID)
+		p.archive(ctx, in, http.StatusServiceUnavailable, beckon.FeedError, "", fa.ID)
 		return FHIRAppointmentResult{}, err
 	case err != nil:
-		p.archive(ctx, in, http.StatusUnprocessableEntity, store.FeedRejected, err.Error(), fa.ID)
+		p.archive(ctx, in, http.StatusUnprocessableEntity, beckon.FeedRejected, err.Error(), fa.ID)
 		return FHIRAppointmentResult{}, err
 	}
 	p.archive(ctx, in, res.Status, res.Feed.Result, "", fa.ID)
@@ -150,7 +150,7 @@ func (p *FHIRProcessor) event(ctx context.Context, in FHIRInput, fa ehr.FHIRAppo
 	} else if !ev.Partial {
 		_, err := p.Store.PatientGet(ctx, in.ClinicID, fa.PatientID)
 		switch {
-		case errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, beckon.ErrNotFound):
 			pat, ferr := p.fetchPatient(ctx, in.ClinicID, fa.PatientID)
 			if ferr != nil {
 				return ev, patientExpr, &ehr.FHIRError{Code: "not-found", Expression: patientExpr, Reason: ferr.Error()}
@@ -179,7 +179,7 @@ func feedEvent(in FHIRInput, fa ehr.FHIRAppointment) scheduler.FeedEvent {
 		Location:      fa.Location,
 		LocationName:  fa.LocationName,
 		Status:        fa.Status,
-		Partial:       !fa.Scheduled || fa.Status == store.StatusCancelled,
+		Partial:       !fa.Scheduled || fa.Status == beckon.StatusCancelled,
 		NotScheduled:  !fa.Scheduled,
 		SourceAt:      fa.LastUpdated,
 		SourceVersion: fa.Version,
@@ -188,8 +188,8 @@ func feedEvent(in FHIRInput, fa ehr.FHIRAppointment) scheduler.FeedEvent {
 	}
 }
 
-func feedPatient(p ehr.Patient, id string) store.Patient {
-	return store.Patient{ID: id, FirstName: p.FirstName, LastName: p.LastName, Phone: p.Phone, Email: p.Email, Language: p.Language}
+func feedPatient(p ehr.Patient, id string) beckon.Patient {
+	return beckon.Patient{ID: id, FirstName: p.FirstName, LastName: p.LastName, Phone: p.Phone, Email: p.Email, Language: p.Language}
 }
 
 // applyError is what the scheduler's refusal or failure of an event says
@@ -199,7 +199,7 @@ func (p *FHIRProcessor) applyError(in FHIRInput, err error, patientExpr string) 
 	switch {
 	case errors.Is(err, scheduler.ErrUnknownPatient), errors.Is(err, scheduler.ErrIncompleteEvent):
 		return &ehr.FHIRError{Code: "required", Expression: patientExpr, Reason: "the appointment is not known and lacks a known patient or a start"}
-	case errors.Is(err, store.ErrInvalidData):
+	case errors.Is(err, beckon.ErrInvalidData):
 		// The database refused a value for what it is: retrying cannot help.
 		p.Logger.Warn("fhir: refused by the database", slog.String("clinic_id", in.ClinicID), slog.String("error", err.Error()))
 		return &ehr.FHIRError{Code: "invalid", Reason: "a value cannot be stored as text; correct the resource"}
@@ -212,10 +212,10 @@ func (p *FHIRProcessor) applyError(in FHIRInput, err error, patientExpr string) 
 // answered, the result and why.
 func (p *FHIRProcessor) archive(ctx context.Context, in FHIRInput, status int, result, detail, apptID string) {
 	sum := sha256.Sum256(in.Raw)
-	err := p.Store.InboundInsert(context.WithoutCancel(ctx), store.InboundMessage{
+	err := p.Store.InboundInsert(context.WithoutCancel(ctx), beckon.InboundMessage{
 		ClinicID:      in.ClinicID,
-		Transport:     store.TransportHTTP,
-		Format:        store.FormatFHIR,
+		Transport:     beckon.TransportHTTP,
+		Format:        beckon.FormatFHIR,
 		ControlID:     truncate(apptID, 200),
 		Digest:        hex.EncodeToString(sum[:]),
 		Raw:           in.Raw,

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/ehr"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // FHIRBundleResult is what became of a transaction or batch Bundle: the
@@ -43,7 +43,7 @@ type FHIREntryResult struct {
 func (p *FHIRProcessor) Bundle(ctx context.Context, in FHIRInput) (FHIRBundleResult, error) {
 	b, err := ehr.MapFHIRBundle(in.Raw, in.Location)
 	if err != nil {
-		p.archive(ctx, in, FHIRStatus(err), store.FeedRejected, err.Error(), "")
+		p.archive(ctx, in, FHIRStatus(err), beckon.FeedRejected, err.Error(), "")
 		return FHIRBundleResult{}, err
 	}
 	if b.Type == "transaction" {
@@ -70,11 +70,11 @@ func (p *FHIRProcessor) batch(ctx context.Context, in FHIRInput, b ehr.FHIRBundl
 		worst = max(worst, status)
 		out[i] = FHIREntryResult{Status: status, Err: err}
 	}
-	result := store.FeedApplied
+	result := beckon.FeedApplied
 	if worst >= 400 {
-		result = store.FeedRejected
+		result = beckon.FeedRejected
 		if worst >= 500 {
-			result = store.FeedError
+			result = beckon.FeedError
 		}
 	}
 	p.archive(ctx, in, worst, result, "", "")
@@ -88,9 +88,9 @@ func (p *FHIRProcessor) batch(ctx context.Context, in FHIRInput, b ehr.FHIRBundl
 func (p *FHIRProcessor) transaction(ctx context.Context, in FHIRInput, b ehr.FHIRBundle) (FHIRBundleResult, error) {
 	fail := func(err error) (FHIRBundleResult, error) {
 		if errors.Is(err, ErrFHIRUnavailable) {
-			p.archive(ctx, in, http.StatusServiceUnavailable, store.FeedError, "", "")
+			p.archive(ctx, in, http.StatusServiceUnavailable, beckon.FeedError, "", "")
 		} else {
-			p.archive(ctx, in, http.StatusUnprocessableEntity, store.FeedRejected, fmt.Sprint(err), "")
+			p.archive(ctx, in, http.StatusUnprocessableEntity, beckon.FeedRejected, fmt.Sprint(err), "")
 		}
 		return FHIRBundleResult{}, err
 	}
@@ -117,7 +117,7 @@ func (p *FHIRProcessor) transaction(ctx context.Context, in FHIRInput, b ehr.FHI
 	for k, res := range results {
 		out[order[k]] = stepResult(steps[k], res)
 	}
-	p.archive(ctx, in, http.StatusOK, store.FeedApplied, "", "")
+	p.archive(ctx, in, http.StatusOK, beckon.FeedApplied, "", "")
 	return FHIRBundleResult{ResponseType: "transaction-response", Entries: out}, nil
 }
 
@@ -161,7 +161,7 @@ func stepResult(step scheduler.FeedStep, res scheduler.FeedStepResult) FHIREntry
 		if res.PatientOutcome == scheduler.Created {
 			out.Status = http.StatusCreated
 		}
-	case res.Feed.Appointment.ID != "" && res.Feed.Result != store.FeedTombstone:
+	case res.Feed.Appointment.ID != "" && res.Feed.Result != beckon.FeedTombstone:
 		out.Location = fmt.Sprintf("Appointment/%s/_history/%d", res.Feed.Appointment.ID, res.Feed.Appointment.Version)
 		out.ETag = fmt.Sprintf(`W/"%d"`, res.Feed.Appointment.Version)
 		if res.Feed.Outcome == scheduler.Created {

@@ -8,19 +8,19 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/ehr"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // fetchPatient reads Patient/{id} from the clinic's FHIR base.
-func (p *FHIRProcessor) fetchPatient(ctx context.Context, clinicID, id string) (store.Patient, error) {
+func (p *FHIRProcessor) fetchPatient(ctx context.Context, clinicID, id string) (beckon.Patient, error) {
 	raw, err := p.fetch(ctx, clinicID, "Patient/"+id)
 	if err != nil {
-		return store.Patient{}, err
+		return beckon.Patient{}, err
 	}
 	pat, pid, err := ehr.MapFHIRPatient(raw, false)
 	if err != nil || pid != id {
-		return store.Patient{}, errors.New("the EHR's Patient resource is not usable")
+		return beckon.Patient{}, errors.New("the EHR's Patient resource is not usable")
 	}
 	return feedPatient(pat, pid), nil
 }

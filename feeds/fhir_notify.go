@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/ehr"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // FHIRNotifyResult is what a notification applied.
@@ -38,11 +38,11 @@ type notification struct {
 func (p *FHIRProcessor) Notify(ctx context.Context, in FHIRInput) (FHIRNotifyResult, error) {
 	var nb notification
 	if err := json.Unmarshal(in.Raw, &nb); err != nil || nb.ResourceType != "Bundle" {
-		p.archive(ctx, in, http.StatusBadRequest, store.FeedRejected, "not a Bundle", "")
+		p.archive(ctx, in, http.StatusBadRequest, beckon.FeedRejected, "not a Bundle", "")
 		return FHIRNotifyResult{}, &ehr.FHIRError{Code: "structure", Reason: "expected a notification Bundle"}
 	}
 	if nb.Type != "history" && nb.Type != "subscription-notification" {
-		p.archive(ctx, in, http.StatusUnprocessableEntity, store.FeedRejected, "Bundle.type", "")
+		p.archive(ctx, in, http.StatusUnprocessableEntity, beckon.FeedRejected, "Bundle.type", "")
 		return FHIRNotifyResult{}, &ehr.FHIRError{Code: "value", Expression: "Bundle.type", Reason: "a notification Bundle has type history"}
 	}
 	applied, worst := 0, http.StatusOK
@@ -89,10 +89,10 @@ func (p *FHIRProcessor) Notify(ctx context.Context, in FHIRInput) (FHIRNotifyRes
 		applied++
 	}
 	if lastErr != nil {
-		p.archive(ctx, in, worst, store.FeedRejected, lastErr.Error(), "")
+		p.archive(ctx, in, worst, beckon.FeedRejected, lastErr.Error(), "")
 		return FHIRNotifyResult{Applied: applied}, lastErr
 	}
-	p.archive(ctx, in, http.StatusOK, store.FeedApplied, "", "")
+	p.archive(ctx, in, http.StatusOK, beckon.FeedApplied, "", "")
 	return FHIRNotifyResult{Applied: applied}, nil
 }
 

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/ehr"
 	"github.com/beckonhealth/beckon/feeds"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -23,8 +23,8 @@ import (
 // Patient/pat-ehr and Appointment/n-2, and answers 404 for anything else),
 // and a processor over them.
 type fhirSetup struct {
-	st      store.Store
-	clinic  store.Clinic
+	st      beckon.Store
+	clinic  beckon.Clinic
 	proc    *feeds.FHIRProcessor
 	fetched sync.Map // path → the Authorization header it was fetched with
 }
@@ -46,12 +46,12 @@ func newFHIRSetup(t *testing.T) *fhirSetup {
 		}
 	}))
 	t.Cleanup(ehrSrv.Close)
-	err := s.st.FeedSettingsPut(t.Context(), store.FeedSettings{ClinicID: s.clinic.ID, FHIRBaseURL: ehrSrv.URL + "/fhir/", FHIRAuthHeader: "Bearer ehr-secret"})
+	err := s.st.FeedSettingsPut(t.Context(), beckon.FeedSettings{ClinicID: s.clinic.ID, FHIRBaseURL: ehrSrv.URL + "/fhir/", FHIRAuthHeader: "Bearer ehr-secret"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	clock := scheduler.SystemClock{}
+	clock := beckon.SystemClock{}
 	s.proc = &feeds.FHIRProcessor{
 		Store:   s.st,
 		Service: &scheduler.Service{Store: s.st, Clock: clock, Logger: logger},
@@ -75,13 +75,13 @@ func (s *fhirSetup) input(t *testing.T, doc any) feeds.FHIRInput {
 // the order received.
 func (s *fhirSetup) archived(t *testing.T) []string {
 	t.Helper()
-	rows, err := s.st.InboundList(t.Context(), store.InboundFilter{ClinicID: s.clinic.ID})
+	rows, err := s.st.InboundList(t.Context(), beckon.InboundFilter{ClinicID: s.clinic.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []string
 	for _, m := range rows {
-		if m.Format != store.FormatFHIR || m.Transport != store.TransportHTTP {
+		if m.Format != beckon.FormatFHIR || m.Transport != beckon.TransportHTTP {
 			t.Fatalf("archived as %s over %s", m.Format, m.Transport)
 		}
 		out = append(out, m.Outcome+" "+m.Result)
@@ -148,7 +148,7 @@ func TestFHIRAppointment(t *testing.T) {
 	_, err = s.proc.Appointment(ctx, feeds.FHIRInput{ClinicID: s.clinic.ID, Location: time.UTC, Raw: []byte(`[1]`)}, "")
 	fhirRefusal(t, err, "structure", "", http.StatusBadRequest)
 	for _, id := range []string{"a-2", "a-3", "a-4"} {
-		if _, err := s.st.AppointmentGet(ctx, s.clinic.ID, id); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.st.AppointmentGet(ctx, s.clinic.ID, id); !errors.Is(err, beckon.ErrNotFound) {
 			t.Fatalf("refused appointment %s stored: %v", id, err)
 		}
 	}
@@ -159,10 +159,10 @@ func TestFHIRAppointment(t *testing.T) {
 }
 
 // failingPatients is a store whose patient lookups fail.
-type failingPatients struct{ store.Store }
+type failingPatients struct{ beckon.Store }
 
-func (failingPatients) PatientGet(context.Context, string, string) (store.Patient, error) {
-	return store.Patient{}, errors.New("connection reset")
+func (failingPatients) PatientGet(context.Context, string, string) (beckon.Patient, error) {
+	return beckon.Patient{}, errors.New("connection reset")
 }
 
 // TestFHIRUnavailable: when Beckon cannot look the patient up, the
@@ -177,7 +177,7 @@ func TestFHIRUnavailable(t *testing.T) {
 	if !errors.Is(err, feeds.ErrFHIRUnavailable) || feeds.FHIRStatus(err) != http.StatusServiceUnavailable {
 		t.Fatalf("error %v", err)
 	}
-	if got := s.archived(t); len(got) != 1 || got[0] != "503 "+store.FeedError {
+	if got := s.archived(t); len(got) != 1 || got[0] != "503 "+beckon.FeedError {
 		t.Fatalf("archive %v", got)
 	}
 }
@@ -201,10 +201,10 @@ func TestFHIRBundle(t *testing.T) {
 
 	_, err := s.proc.Bundle(ctx, s.input(t, bundle))
 	fhirRefusal(t, err, "not-found", "Bundle.entry[2].resource.participant[0].actor", http.StatusUnprocessableEntity)
-	if _, err := s.st.AppointmentGet(ctx, s.clinic.ID, "tx-1"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.st.AppointmentGet(ctx, s.clinic.ID, "tx-1"); !errors.Is(err, beckon.ErrNotFound) {
 		t.Fatalf("tx-1 applied by a failed transaction: %v", err)
 	}
-	if _, err := s.st.PatientGet(ctx, s.clinic.ID, "pat-tx"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.st.PatientGet(ctx, s.clinic.ID, "pat-tx"); !errors.Is(err, beckon.ErrNotFound) {
 		t.Fatalf("pat-tx applied by a failed transaction: %v", err)
 	}
 

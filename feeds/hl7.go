@@ -6,18 +6,18 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/ehr"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // HL7Processor applies inbound HL7 v2 messages: parse, map, apply through the
 // planning service, archive raw with the outcome, and acknowledge. MLLP, POST
 // /hl7/v2 and replay share it.
 type HL7Processor struct {
-	Store   store.Store
+	Store   beckon.Store
 	Service *scheduler.Service
-	Clock   scheduler.Clock
+	Clock   beckon.Clock
 	Logger  *slog.Logger
 
 	zones zoneCache           // clinics' time zones, checked again when applying

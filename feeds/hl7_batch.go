@@ -10,9 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/ehr"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // errZoneChanged: the clinic's time zone is no longer the one a batch's
@@ -40,7 +40,7 @@ type hl7Item struct {
 
 // reject answers the message with code (AE, AR) and err, applying nothing.
 func (it *hl7Item) reject(code ehr.AckCode, err error) {
-	it.res.Code, it.res.Result, it.res.Internal, it.ackErr = code, store.FeedRejected, false, err
+	it.res.Code, it.res.Result, it.res.Internal, it.ackErr = code, beckon.FeedRejected, false, err
 	it.done = true
 }
 
@@ -49,14 +49,14 @@ func (it *hl7Item) reject(code ehr.AckCode, err error) {
 // (store.ErrInvalidData) is no failure of Beckon's: sending the message again
 // would fail again, so it is refused for good (AE 102).
 func (p *HL7Processor) fail(it *hl7Item, err error) {
-	if errors.Is(err, store.ErrInvalidData) {
+	if errors.Is(err, beckon.ErrInvalidData) {
 		p.Logger.Warn("hl7 message refused by the database", slog.String("clinic_id", it.res.ClinicID), slog.String("error", err.Error()))
 		it.reject(ehr.AE, errUnstorable)
 		return
 	}
 	p.Logger.Error("hl7 message failed", slog.String("clinic_id", it.res.ClinicID), slog.String("error", err.Error()))
 	it.res.Internal = true
-	it.res.Code, it.res.Result = ehr.AE, store.FeedError
+	it.res.Code, it.res.Result = ehr.AE, beckon.FeedError
 	it.ackErr = &ehr.Error{Code: ehr.CodeInternalError, Reason: "the message could not be applied now; send it again later"}
 	it.done = true
 }
@@ -86,7 +86,7 @@ func (p *HL7Processor) prepare(ctx context.Context, in HL7Input) *hl7Item {
 			return it
 		}
 		id, err := p.Store.FeedClinicByFacility(ctx, facility)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && facility == "") {
+		if errors.Is(err, beckon.ErrNotFound) || (err == nil && facility == "") {
 			it.reject(ehr.AR, &ehr.Error{Code: ehr.CodeTableValueNotFound, Segment: "MSH", Sequence: 1, Field: 4,
 				Reason: "the sending facility is not on any clinic's allow-list"})
 			return it
@@ -119,14 +119,14 @@ func (p *HL7Processor) prepare(ctx context.Context, in HL7Input) *hl7Item {
 func (it *hl7Item) settle(o scheduler.FeedOutcome) {
 	switch {
 	case errors.Is(o.Err, scheduler.ErrUnknownPatient), errors.Is(o.Err, scheduler.ErrIncompleteEvent):
-		it.res.Code, it.res.Result, it.res.Internal = ehr.AE, store.FeedRejected, false
+		it.res.Code, it.res.Result, it.res.Internal = ehr.AE, beckon.FeedRejected, false
 		it.ackErr = &ehr.Error{Code: ehr.CodeRequiredFieldMissing, Segment: "PID", Sequence: 1, Field: 3,
 			Reason: "the appointment is not known and the message does not carry the patient and start a booking needs"}
-	case errors.Is(o.Err, store.ErrInvalidData):
-		it.res.Code, it.res.Result, it.res.Internal, it.ackErr = ehr.AE, store.FeedRejected, false, errUnstorable
+	case errors.Is(o.Err, beckon.ErrInvalidData):
+		it.res.Code, it.res.Result, it.res.Internal, it.ackErr = ehr.AE, beckon.FeedRejected, false, errUnstorable
 	case o.Err != nil:
 		// ApplyFeedBatch gives no other error per event; be safe.
-		it.res.Code, it.res.Result, it.res.Internal = ehr.AE, store.FeedError, true
+		it.res.Code, it.res.Result, it.res.Internal = ehr.AE, beckon.FeedError, true
 		it.ackErr = &ehr.Error{Code: ehr.CodeInternalError, Reason: "the message could not be applied now; send it again later"}
 	default:
 		it.res.Code, it.res.Result, it.res.Internal, it.ackErr = ehr.AA, o.Result.Result, false, nil
@@ -192,7 +192,7 @@ func (p *HL7Processor) apply(ctx context.Context, items []*hl7Item) {
 	if len(alone) == 0 {
 		return
 	}
-	rows := make([]store.InboundMessage, len(alone))
+	rows := make([]beckon.InboundMessage, len(alone))
 	for i, it := range alone {
 		rows[i] = it.archiveRow()
 	}
@@ -201,11 +201,11 @@ func (p *HL7Processor) apply(ctx context.Context, items []*hl7Item) {
 
 // archive keeps messages answered without applying; when they cannot be
 // kept together, each is tried on its own.
-func (p *HL7Processor) archive(ctx context.Context, rows []store.InboundMessage) {
-	err := p.Store.Write(ctx, store.Writes{Inbound: rows})
+func (p *HL7Processor) archive(ctx context.Context, rows []beckon.InboundMessage) {
+	err := p.Store.Write(ctx, beckon.Writes{Inbound: rows})
 	if err != nil && len(rows) > 1 {
 		for _, r := range rows {
-			p.archive(ctx, []store.InboundMessage{r})
+			p.archive(ctx, []beckon.InboundMessage{r})
 		}
 		return
 	}
@@ -268,15 +268,15 @@ func (it *hl7Item) detail() string {
 	return truncate("warnings: "+strings.Join(parts, "; "), 2000)
 }
 
-func (it *hl7Item) archiveRow() store.InboundMessage {
+func (it *hl7Item) archiveRow() beckon.InboundMessage {
 	controlID := ""
 	if it.msg != nil {
 		controlID = truncate(it.msg.ControlID(), 200)
 	}
-	return store.InboundMessage{
+	return beckon.InboundMessage{
 		ClinicID:      it.res.ClinicID,
 		Transport:     it.in.Transport,
-		Format:        store.FormatHL7v2,
+		Format:        beckon.FormatHL7v2,
 		ControlID:     controlID,
 		Digest:        it.digest,
 		Raw:           it.in.Raw,
@@ -297,7 +297,7 @@ func (p *HL7Processor) answer(it *hl7Item) HL7Result {
 		msg, _ = ehr.ParseHeader(it.in.Raw)
 	}
 	res := it.res
-	res.Ack = ehr.Ack(msg, res.Code, it.ackErr, it.now, store.NewID("ACK"), it.warnings...)
+	res.Ack = ehr.Ack(msg, res.Code, it.ackErr, it.now, beckon.NewID("ACK"), it.warnings...)
 	p.Logger.Info("hl7 message",
 		slog.String("clinic_id", res.ClinicID),
 		slog.String("transport", it.in.Transport),
@@ -332,7 +332,7 @@ const (
 	maxZones = 10_000
 )
 
-func (c *zoneCache) get(ctx context.Context, st store.Store, clinicID string, now time.Time) (clinicZone, error) {
+func (c *zoneCache) get(ctx context.Context, st beckon.Store, clinicID string, now time.Time) (clinicZone, error) {
 	c.mu.Lock()
 	z, ok := c.m[clinicID]
 	c.mu.Unlock()

@@ -10,16 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/ehr"
 	"github.com/beckonhealth/beckon/feeds"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
 // facilityStore fails the sending-facility lookup with err.
 type facilityStore struct {
-	store.Store
+	beckon.Store
 	err error
 }
 
@@ -41,17 +41,17 @@ func TestHL7StoreErrorsPermanentOrTransient(t *testing.T) {
 		wantCode     string
 		wantResult   string
 	}{
-		{"data exception", fmt.Errorf("store: feed.facility: %w (SQLSTATE 22021)", store.ErrInvalidData), false, "102", store.FeedRejected},
-		{"database down", errors.New("store: feed.facility: connection refused"), true, "207", store.FeedError},
+		{"data exception", fmt.Errorf("store: feed.facility: %w (SQLSTATE 22021)", beckon.ErrInvalidData), false, "102", beckon.FeedRejected},
+		{"database down", errors.New("store: feed.facility: connection refused"), true, "207", beckon.FeedError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			fs := facilityStore{Store: st, err: tc.err}
 			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-			clock := scheduler.SystemClock{}
+			clock := beckon.SystemClock{}
 			proc := &feeds.HL7Processor{Store: fs, Service: &scheduler.Service{Store: fs, Clock: clock, Logger: logger}, Clock: clock, Logger: logger}
 			now := time.Now()
-			res := proc.Process(t.Context(), feeds.HL7Input{Transport: store.TransportHTTP, Raw: []byte(mllpSIU("S12", "P-1", "A-1", "M-1", "Rivera", now, now.Add(48*time.Hour))), Actor: "test"})
+			res := proc.Process(t.Context(), feeds.HL7Input{Transport: beckon.TransportHTTP, Raw: []byte(mllpSIU("S12", "P-1", "A-1", "M-1", "Rivera", now, now.Add(48*time.Hour))), Actor: "test"})
 			if res.Code != ehr.AE || res.Internal != tc.wantInternal || res.Result != tc.wantResult {
 				t.Fatalf("got %s internal=%v result=%s", res.Code, res.Internal, res.Result)
 			}

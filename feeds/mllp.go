@@ -11,9 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/connlimit"
 	"github.com/beckonhealth/beckon/ehr"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // MLLP framing bytes.
@@ -143,7 +143,7 @@ func (s *MLLPServer) serveConn(c net.Conn) {
 		}
 		if err != nil {
 			if errors.Is(err, errFrameTooLarge) {
-				ack := ehr.Ack(nil, ehr.AR, &ehr.Error{Code: ehr.CodeInternalError, Reason: "message exceeds the size limit"}, s.proc.Clock.Now(), store.NewID("ACK"))
+				ack := ehr.Ack(nil, ehr.AR, &ehr.Error{Code: ehr.CodeInternalError, Reason: "message exceeds the size limit"}, s.proc.Clock.Now(), beckon.NewID("ACK"))
 				_ = s.writeFrame(c, ack)
 				s.logger.Warn("mllp frame too large; connection closed", slog.String("remote", c.RemoteAddr().String()))
 				lingerClose(c, fr.r)
@@ -188,7 +188,7 @@ func lingerClose(c net.Conn, r io.Reader) {
 func (s *MLLPServer) input(raw []byte) HL7Input {
 	return HL7Input{
 		ClinicID:  s.cfg.ClinicID,
-		Transport: store.TransportMLLP,
+		Transport: beckon.TransportMLLP,
 		Raw:       raw,
 		Actor:     "ehr:mllp",
 		Archive:   true,

@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // groupCommit applies the messages that arrive together on different MLLP
@@ -51,7 +51,7 @@ const (
 
 func newGroupCommit(proc *HL7Processor) *groupCommit {
 	lanes := 1
-	if proc.Store != nil && proc.Store.Dialect() == store.DialectPostgres {
+	if proc.Store != nil && proc.Store.Dialect() == beckon.DialectPostgres {
 		lanes = 2
 	}
 	return &groupCommit{

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/feeds"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -68,8 +68,8 @@ func msaCode(ack, control string) string {
 }
 
 type mllpBundle struct {
-	st     store.Store
-	clinic store.Clinic
+	st     beckon.Store
+	clinic beckon.Clinic
 	addr   string
 	logs   logFile
 }
@@ -99,7 +99,7 @@ func mllpSetup(t *testing.T) *mllpBundle {
 	}
 	t.Cleanup(func() { _ = w.Close() })
 	logger := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	clock := scheduler.SystemClock{}
+	clock := beckon.SystemClock{}
 	proc := &feeds.HL7Processor{Store: st, Service: &scheduler.Service{Store: st, Clock: clock, Logger: logger}, Clock: clock, Logger: logger}
 	srv := feeds.NewMLLPServer(proc, feeds.MLLPConfig{ClinicID: clinic.ID})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -216,7 +216,7 @@ func TestMLLPGroupCommit(t *testing.T) {
 	archived := map[string]string{}
 	after := ""
 	for {
-		page, err := b.st.InboundList(t.Context(), store.InboundFilter{ClinicID: b.clinic.ID, AfterID: after, Limit: 100})
+		page, err := b.st.InboundList(t.Context(), beckon.InboundFilter{ClinicID: b.clinic.ID, AfterID: after, Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // readAck reads one ACK frame off the client's connection.
@@ -62,7 +62,7 @@ func TestMLLPFrameResync(t *testing.T) {
 	if _, err := b.st.AppointmentGet(t.Context(), b.clinic.ID, "A-CUT"); err == nil {
 		t.Fatal("the broken frame was applied")
 	}
-	archived, err := b.st.InboundList(t.Context(), store.InboundFilter{ClinicID: b.clinic.ID})
+	archived, err := b.st.InboundList(t.Context(), beckon.InboundFilter{ClinicID: b.clinic.ID})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // Replay re-applies archived HL7 v2 messages through the same processing as
@@ -16,7 +16,7 @@ import (
 type Replay struct {
 	// Source is the store the archive is read from: this installation's, or
 	// another one's when moving into a new installation.
-	Source store.Store
+	Source beckon.Store
 	// Processor applies the messages (to its own store).
 	Processor *HL7Processor
 	// Archive keeps each replayed message in Processor's archive (when Source
@@ -37,10 +37,10 @@ type Replay struct {
 
 // Run replays the messages the filter selects.
 func (r *Replay) Run(ctx context.Context) error {
-	var msgs []store.InboundMessage
+	var msgs []beckon.InboundMessage
 	if r.ID != "" {
 		msg, err := r.Source.InboundGet(ctx, r.ClinicID, r.ID)
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, beckon.ErrNotFound) {
 			return fmt.Errorf("no archived message %s", r.ID)
 		}
 		if err != nil {
@@ -52,7 +52,7 @@ func (r *Replay) Run(ctx context.Context) error {
 	after := ""
 	for {
 		if r.ID == "" {
-			page, err := r.Source.InboundList(ctx, store.InboundFilter{ClinicID: r.ClinicID, Since: r.Since, AfterID: after, Limit: 500})
+			page, err := r.Source.InboundList(ctx, beckon.InboundFilter{ClinicID: r.ClinicID, Since: r.Since, AfterID: after, Limit: 500})
 			if err != nil {
 				return err
 			}
@@ -62,10 +62,10 @@ func (r *Replay) Run(ctx context.Context) error {
 			msgs, after = page, page[len(page)-1].ID
 		}
 		for _, msg := range msgs {
-			if r.Failed && msg.Result != store.FeedRejected && msg.Result != store.FeedError {
+			if r.Failed && msg.Result != beckon.FeedRejected && msg.Result != beckon.FeedError {
 				continue
 			}
-			if msg.Format != store.FormatHL7v2 {
+			if msg.Format != beckon.FormatHL7v2 {
 				counts["skipped (FHIR: ask the EHR to resend)"]++
 				fmt.Fprintf(r.Out, "%s\t%s\t%s\tskipped: FHIR messages are not replayed\n", msg.ID, msg.Format, msg.ClinicID)
 				continue
@@ -84,7 +84,7 @@ func (r *Replay) Run(ctx context.Context) error {
 			}
 			res := r.Processor.Process(ctx, HL7Input{
 				ClinicID:  msg.ClinicID,
-				Transport: store.TransportReplay,
+				Transport: beckon.TransportReplay,
 				Raw:       msg.Raw,
 				Actor:     "replay:" + msg.ID,
 				Archive:   r.Archive,

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/ehr"
 	"github.com/beckonhealth/beckon/feeds"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -26,17 +26,17 @@ func TestReplay(t *testing.T) {
 	clinic := storetest.Clinic(t, st, storetest.ClinicOpts{})
 	storetest.Campaign(t, st, clinic.ID, storetest.CampaignOpts{})
 	logger := slog.New(slog.DiscardHandler)
-	clock := scheduler.SystemClock{}
+	clock := beckon.SystemClock{}
 	proc := &feeds.HL7Processor{Store: st, Service: &scheduler.Service{Store: st, Clock: clock, Logger: logger}, Clock: clock, Logger: logger}
 	now := time.Now()
 
 	// MSH-4 is NORTH, on no clinic's allow-list yet.
-	refused := proc.Process(ctx, feeds.HL7Input{Transport: store.TransportMLLP, Raw: []byte(mllpSIU("S12", "R-1", "A-R1", "M-1", "Rivera", now, now.Add(48*time.Hour))), Actor: "test", Archive: true})
-	if refused.Code != ehr.AR || refused.Result != store.FeedRejected {
+	refused := proc.Process(ctx, feeds.HL7Input{Transport: beckon.TransportMLLP, Raw: []byte(mllpSIU("S12", "R-1", "A-R1", "M-1", "Rivera", now, now.Add(48*time.Hour))), Actor: "test", Archive: true})
+	if refused.Code != ehr.AR || refused.Result != beckon.FeedRejected {
 		t.Fatalf("unknown facility: %s %s", refused.Code, refused.Result)
 	}
-	applied := proc.Process(ctx, feeds.HL7Input{ClinicID: clinic.ID, Transport: store.TransportMLLP, Raw: []byte(mllpSIU("S12", "OK-1", "A-OK", "M-2", "Okafor", now, now.Add(72*time.Hour))), Actor: "test", Archive: true})
-	if applied.Code != ehr.AA || applied.Result != store.FeedApplied {
+	applied := proc.Process(ctx, feeds.HL7Input{ClinicID: clinic.ID, Transport: beckon.TransportMLLP, Raw: []byte(mllpSIU("S12", "OK-1", "A-OK", "M-2", "Okafor", now, now.Add(72*time.Hour))), Actor: "test", Archive: true})
+	if applied.Code != ehr.AA || applied.Result != beckon.FeedApplied {
 		t.Fatalf("known clinic: %s %s", applied.Code, applied.Result)
 	}
 
@@ -58,7 +58,7 @@ func TestReplay(t *testing.T) {
 		t.Fatal("a dry run applied the message")
 	}
 
-	if err := st.FeedSettingsPut(ctx, store.FeedSettings{ClinicID: clinic.ID, Facilities: []string{"NORTH"}}); err != nil {
+	if err := st.FeedSettingsPut(ctx, beckon.FeedSettings{ClinicID: clinic.ID, Facilities: []string{"NORTH"}}); err != nil {
 		t.Fatal(err)
 	}
 	out = replay(feeds.Replay{Failed: true})
@@ -70,10 +70,10 @@ func TestReplay(t *testing.T) {
 	}
 
 	out = replay(feeds.Replay{})
-	if strings.Count(out, "\tnow AA/"+store.FeedDuplicate) != 2 || strings.Contains(out, "now AA/applied") {
+	if strings.Count(out, "\tnow AA/"+beckon.FeedDuplicate) != 2 || strings.Contains(out, "now AA/applied") {
 		t.Fatalf("replay of messages applied already: %s", out)
 	}
-	archived, err := st.InboundList(ctx, store.InboundFilter{})
+	archived, err := st.InboundList(ctx, beckon.InboundFilter{})
 	if err != nil || len(archived) != 2 {
 		t.Fatalf("archive after replays: %d rows, %v; want the 2 received", len(archived), err)
 	}

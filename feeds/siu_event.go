@@ -4,16 +4,16 @@ import (
 	"cmp"
 	"strings"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/ehr"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // EventFromSIU translates a mapped SIU message into the change the scheduler decides.
 func EventFromSIU(ev ehr.Event, digest string) scheduler.FeedEvent {
 	out := scheduler.FeedEvent{
 		AppointmentID: ev.AppointmentID,
-		Patient: store.Patient{
+		Patient: beckon.Patient{
 			ID:        ev.Patient.ID,
 			FirstName: ev.Patient.FirstName,
 			LastName:  ev.Patient.LastName,
@@ -45,19 +45,19 @@ func EventFromSIU(ev ehr.Event, digest string) scheduler.FeedEvent {
 func siuStatus(ev ehr.Event) string {
 	switch ev.Kind {
 	case ehr.KindCancel, ehr.KindDelete:
-		return store.StatusCancelled
+		return beckon.StatusCancelled
 	case ehr.KindNoShow:
-		return store.StatusNoShow
+		return beckon.StatusNoShow
 	}
 	switch strings.ToLower(ev.Status) {
 	case "cancelled", "canceled", "deleted", "blocked":
-		return store.StatusCancelled
+		return beckon.StatusCancelled
 	case "noshow", "no-show", "no show":
-		return store.StatusNoShow
+		return beckon.StatusNoShow
 	case "complete", "completed", "fulfilled":
-		return store.StatusFulfilled
+		return beckon.StatusFulfilled
 	case "arrived", "started", "checked in", "checkedin":
-		return store.StatusArrived
+		return beckon.StatusArrived
 	}
-	return store.StatusBooked
+	return beckon.StatusBooked
 }

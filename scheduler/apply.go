@@ -5,7 +5,7 @@ import (
 	"errors"
 	"slices"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // This file is the I/O around Decide: read what a round of changes needs
@@ -13,12 +13,12 @@ import (
 // (store.Querier.Write), set-at-a-time.
 
 // newState reads the clinic and its campaigns: what every decision needs.
-func newState(ctx context.Context, q store.Querier, clinicID string) (*State, error) {
+func newState(ctx context.Context, q beckon.Querier, clinicID string) (*State, error) {
 	// The clinic before its campaigns: a change between the two reads
 	// leaves PlanRevision older than the campaigns, so a write that checks
 	// it conflicts rather than stands on a revision it did not plan with.
 	c, err := q.ClinicGet(ctx, clinicID)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, beckon.ErrNotFound) {
 		return nil, ErrUnknownClinic
 	}
 	if err != nil {
@@ -28,7 +28,7 @@ func newState(ctx context.Context, q store.Querier, clinicID string) (*State, er
 	if err != nil {
 		return nil, err
 	}
-	return &State{Clinic: c, Campaigns: cs, Patients: map[string]store.Patient{}}, nil
+	return &State{Clinic: c, Campaigns: cs, Patients: map[string]beckon.Patient{}}, nil
 }
 
 // load reads into st the stored rows changes name, in a few statements:
@@ -36,7 +36,7 @@ func newState(ctx context.Context, q store.Querier, clinicID string) (*State, er
 // same transaction may have written them), their patients and the patients
 // of their stored appointments (kept between rounds), and the feed settings
 // a confirmation needs.
-func load(ctx context.Context, q store.Querier, st *State, changes []Change) error {
+func load(ctx context.Context, q beckon.Querier, st *State, changes []Change) error {
 	clinicID := st.Clinic.ID
 	var ids, pids []string
 	events, confirms := false, false
@@ -64,9 +64,9 @@ func load(ctx context.Context, q store.Querier, st *State, changes []Change) err
 			ids = append(ids, c.Confirm.Confirmation.AppointmentID)
 		}
 	}
-	st.Appointments = map[string]store.Appointment{}
-	st.FeedStates = map[string]store.FeedState{}
-	var patients map[string]store.Patient
+	st.Appointments = map[string]beckon.Appointment{}
+	st.FeedStates = map[string]beckon.FeedState{}
+	var patients map[string]beckon.Patient
 	if events && len(ids)+len(pids) <= maxReadIDs {
 		read, err := q.FeedReadMany(ctx, clinicID, ids, pids)
 		if err != nil {
@@ -112,7 +112,7 @@ func load(ctx context.Context, q store.Querier, st *State, changes []Change) err
 	if confirms {
 		fs, err := q.FeedSettingsGet(ctx, clinicID)
 		switch {
-		case errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, beckon.ErrNotFound):
 			st.FeedSettings = nil
 		case err != nil:
 			return err
@@ -129,7 +129,7 @@ const maxReadIDs = 500
 // decideRound loads what changes need and decides them; when a patient's
 // time zone moved, their upcoming appointments are re-planned in the same
 // decision.
-func (s *Service) decideRound(ctx context.Context, q store.Querier, st *State, changes []Change, actor string) (*Decision, error) {
+func (s *Service) decideRound(ctx context.Context, q beckon.Querier, st *State, changes []Change, actor string) (*Decision, error) {
 	if err := load(ctx, q, st, changes); err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (s *Service) decideRound(ctx context.Context, q store.Querier, st *State, c
 	var replans []Change
 	listed := map[string]bool{}
 	for _, pid := range d.ZoneMoved {
-		as, err := q.AppointmentListUpcoming(ctx, store.AppointmentListParams{ClinicID: st.Clinic.ID, PatientID: pid, After: now})
+		as, err := q.AppointmentListUpcoming(ctx, beckon.AppointmentListParams{ClinicID: st.Clinic.ID, PatientID: pid, After: now})
 		if err != nil {
 			return nil, err
 		}
@@ -170,7 +170,7 @@ func (s *Service) decideRound(ctx context.Context, q store.Querier, st *State, c
 
 // write hands a decision's writes to the store writer (nothing when there
 // is nothing to write).
-func write(ctx context.Context, q store.Querier, w store.Writes) error {
+func write(ctx context.Context, q beckon.Querier, w beckon.Writes) error {
 	if w.Empty() {
 		return nil
 	}
@@ -181,7 +181,7 @@ func write(ctx context.Context, q store.Querier, w store.Writes) error {
 // round in q's transaction, all or nothing: the first change that fails is
 // returned as an *ItemError and the transaction is to be rolled back.
 // maxRound bounds a round's changes (0: only repeated appointments cut).
-func (s *Service) apply(ctx context.Context, q store.Querier, clinicID string, changes []Change, actor string, maxRound int) ([]Outcome, error) {
+func (s *Service) apply(ctx context.Context, q beckon.Querier, clinicID string, changes []Change, actor string, maxRound int) ([]Outcome, error) {
 	st, err := newState(ctx, q, clinicID)
 	if err != nil {
 		return nil, err
@@ -232,7 +232,7 @@ func (s *Service) applyOne(ctx context.Context, clinicID string, c Change, actor
 // version race.
 func (s *Service) applyTx(ctx context.Context, clinicID string, changes []Change, actor string, maxRound int) ([]Outcome, error) {
 	var out []Outcome
-	err := s.retryConflicts(ctx, func(q store.Querier) error {
+	err := s.retryConflicts(ctx, func(q beckon.Querier) error {
 		var err error
 		out, err = s.apply(ctx, q, clinicID, changes, actor, maxRound)
 		return err

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -18,30 +18,30 @@ func TestUpsertAppointmentsItemError(t *testing.T) {
 	ctx := t.Context()
 	st := storetest.Open(t)
 	now := time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)
-	svc := &scheduler.Service{Store: st, Clock: scheduler.NewManualClock(now)}
+	svc := &scheduler.Service{Store: st, Clock: beckon.NewManualClock(now)}
 	clinic := storetest.Clinic(t, st, storetest.ClinicOpts{})
-	if _, _, err := svc.UpsertPatient(ctx, store.Patient{ClinicID: clinic.ID, ID: "p1", FirstName: "Pat", Phone: "+14155550100"}, "test"); err != nil {
+	if _, _, err := svc.UpsertPatient(ctx, beckon.Patient{ClinicID: clinic.ID, ID: "p1", FirstName: "Pat", Phone: "+14155550100"}, "test"); err != nil {
 		t.Fatal(err)
 	}
-	appt := func(id, patient string) store.Appointment {
-		return store.Appointment{ClinicID: clinic.ID, ID: id, PatientID: patient,
-			Start: now.Add(72 * time.Hour), Duration: 30 * time.Minute, Status: store.StatusBooked}
+	appt := func(id, patient string) beckon.Appointment {
+		return beckon.Appointment{ClinicID: clinic.ID, ID: id, PatientID: patient,
+			Start: now.Add(72 * time.Hour), Duration: 30 * time.Minute, Status: beckon.StatusBooked}
 	}
 
 	for _, tc := range []struct {
 		name  string
-		batch []store.Appointment
+		batch []beckon.Appointment
 		index int
 	}{
-		{"second of three", []store.Appointment{appt("a1", "p1"), appt("a2", "nobody"), appt("a3", "p1")}, 1},
-		{"one", []store.Appointment{appt("a1", "nobody")}, 0},
+		{"second of three", []beckon.Appointment{appt("a1", "p1"), appt("a2", "nobody"), appt("a3", "p1")}, 1},
+		{"one", []beckon.Appointment{appt("a1", "nobody")}, 0},
 	} {
 		_, err := svc.UpsertAppointments(ctx, clinic.ID, tc.batch, "test")
 		var item *scheduler.ItemError
 		if !errors.As(err, &item) || item.Index != tc.index || item.Field != "patient_id" || !errors.Is(err, scheduler.ErrUnknownPatient) {
 			t.Fatalf("%s: err %v, want item %d patient_id ErrUnknownPatient", tc.name, err, tc.index)
 		}
-		if _, err := st.AppointmentGet(ctx, clinic.ID, "a1"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := st.AppointmentGet(ctx, clinic.ID, "a1"); !errors.Is(err, beckon.ErrNotFound) {
 			t.Fatalf("%s: a1 applied by a failed batch: %v", tc.name, err)
 		}
 	}

@@ -7,16 +7,16 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/tasks"
 )
 
 // ConfirmResult is an appointment after a confirmation, with the write-backs
 // to the EHR it calls for (to enqueue once the transaction committed).
 type ConfirmResult struct {
-	Appointment  store.Appointment
-	Confirmation store.Confirmation
-	Writebacks   []store.Writeback
+	Appointment  beckon.Appointment
+	Confirmation beckon.Confirmation
+	Writebacks   []beckon.Writeback
 }
 
 // Confirm records a patient's answer about an appointment (confirmed, or a
@@ -24,9 +24,9 @@ type ConfirmResult struct {
 // appointment's confirmation (only_if_unconfirmed steps stop), and, when the
 // clinic writes back to its EHR, records a pending write-back; all in one
 // transaction.
-func (s *Service) Confirm(ctx context.Context, c store.Confirmation) (ConfirmResult, error) {
-	c.ID = store.NewID("cnf_")
-	change := ConfirmChange{Confirmation: c, WritebackID: store.NewID("wbk_")}
+func (s *Service) Confirm(ctx context.Context, c beckon.Confirmation) (ConfirmResult, error) {
+	c.ID = beckon.NewID("cnf_")
+	change := ConfirmChange{Confirmation: c, WritebackID: beckon.NewID("wbk_")}
 	o, err := s.applyOne(ctx, c.ClinicID, Change{Confirm: &change}, c.Actor)
 	if err != nil {
 		return ConfirmResult{}, err
@@ -36,13 +36,13 @@ func (s *Service) Confirm(ctx context.Context, c store.Confirmation) (ConfirmRes
 
 // EnqueueWritebacks hands pending write-backs to asynq (a task that exists
 // already is left as it is).
-func EnqueueWritebacks(ctx context.Context, c *asynq.Client, queue string, ws []store.Writeback) error {
+func EnqueueWritebacks(ctx context.Context, c *asynq.Client, queue string, ws []beckon.Writeback) error {
 	_, err := enqueueWritebacks(ctx, c, queue, ws)
 	return err
 }
 
 // enqueueWritebacks is EnqueueWritebacks, counting the tasks it created.
-func enqueueWritebacks(ctx context.Context, c *asynq.Client, queue string, ws []store.Writeback) (int, error) {
+func enqueueWritebacks(ctx context.Context, c *asynq.Client, queue string, ws []beckon.Writeback) (int, error) {
 	var errs []error
 	n := 0
 	for _, w := range ws {

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // Change is one change to decide; exactly one of Appointment, Event,
@@ -18,13 +18,13 @@ import (
 type Change struct {
 	// Appointment is a REST upsert: the appointment as the clinic sends it;
 	// an empty Confirmation keeps the stored one.
-	Appointment *store.Appointment
+	Appointment *beckon.Appointment
 	// Event is what an EHR feed (HL7 v2, FHIR) says happened.
 	Event *FeedEvent
 	// Patient is a patient to create or replace; empty consent fields keep
 	// the stored consent. With MergePatient, its empty fields keep what is
 	// stored too (a feed never erases a phone it did not send).
-	Patient      *store.Patient
+	Patient      *beckon.Patient
 	MergePatient bool
 	// IfNoneExist makes a Patient or an Event a conditional create (FHIR
 	// ifNoneExist): when it exists, it is left as it is (Unchanged).
@@ -32,7 +32,7 @@ type Change struct {
 	// Replan is a stored appointment to plan again (a campaign or its
 	// patient's time zone changed); the decision's own copy wins when it
 	// holds the appointment.
-	Replan *store.Appointment
+	Replan *beckon.Appointment
 	// Confirm is a patient's answer about an appointment.
 	Confirm *ConfirmChange
 }
@@ -40,7 +40,7 @@ type Change struct {
 // ConfirmChange is a confirmation to record. Its ID and WritebackID are
 // chosen by the caller (Decide draws nothing at random).
 type ConfirmChange struct {
-	Confirmation store.Confirmation
+	Confirmation beckon.Confirmation
 	WritebackID  string
 }
 
@@ -48,24 +48,24 @@ type ConfirmChange struct {
 // rows the changes name. Decide updates it as changes apply, so a later
 // change sees what an earlier one did.
 type State struct {
-	Clinic       store.Clinic
-	Campaigns    []store.Campaign
-	Appointments map[string]store.Appointment // by id
-	Patients     map[string]store.Patient     // by id
-	FeedStates   map[string]store.FeedState   // by appointment id
+	Clinic       beckon.Clinic
+	Campaigns    []beckon.Campaign
+	Appointments map[string]beckon.Appointment // by id
+	Patients     map[string]beckon.Patient     // by id
+	FeedStates   map[string]beckon.FeedState   // by appointment id
 	// FeedSettings are the clinic's (nil when never set); a confirmation
 	// needs them to know whether to write back.
-	FeedSettings *store.FeedSettings
+	FeedSettings *beckon.FeedSettings
 }
 
 // Outcome is what one change did. Err (with Field, the input field at
 // fault, when known) is why it was not applied: nothing of it is written.
 type Outcome struct {
 	Outcome     string // Created, Updated, Unchanged
-	Appointment store.Appointment
-	Result      string         // of an Event: store.FeedApplied, FeedUnchanged, FeedDuplicate, FeedStale or FeedTombstone
-	Patient     *store.Patient // of a Patient change
-	Confirmed   *ConfirmResult // of a Confirm
+	Appointment beckon.Appointment
+	Result      string          // of an Event: store.FeedApplied, FeedUnchanged, FeedDuplicate, FeedStale or FeedTombstone
+	Patient     *beckon.Patient // of a Patient change
+	Confirmed   *ConfirmResult  // of a Confirm
 	Err         error
 	Field       string
 }
@@ -84,13 +84,13 @@ type Decision struct {
 	now   time.Time
 	actor string
 
-	patients   map[string]bool            // changed patients
-	appts      map[string]bool            // changed appointments
-	plans      map[string][]store.Send    // by appointment: its latest plan
-	superseded map[string][]store.Send    // intermediate plans, inserted superseded
-	supersede  map[string]string          // appointment id → reason
-	feeds      map[string]store.FeedState // by appointment
-	w          store.Writes
+	patients   map[string]bool             // changed patients
+	appts      map[string]bool             // changed appointments
+	plans      map[string][]beckon.Send    // by appointment: its latest plan
+	superseded map[string][]beckon.Send    // intermediate plans, inserted superseded
+	supersede  map[string]string           // appointment id → reason
+	feeds      map[string]beckon.FeedState // by appointment
+	w          beckon.Writes
 }
 
 // Decide decides changes in order against st at now (no I/O, no clock:
@@ -99,19 +99,19 @@ type Decision struct {
 // write checks the version read.
 func Decide(st *State, now time.Time, actor string, changes []Change) *Decision {
 	if st.Appointments == nil {
-		st.Appointments = map[string]store.Appointment{}
+		st.Appointments = map[string]beckon.Appointment{}
 	}
 	if st.Patients == nil {
-		st.Patients = map[string]store.Patient{}
+		st.Patients = map[string]beckon.Patient{}
 	}
 	if st.FeedStates == nil {
-		st.FeedStates = map[string]store.FeedState{}
+		st.FeedStates = map[string]beckon.FeedState{}
 	}
 	d := &Decision{
 		st: st, now: now, actor: actor,
 		patients: map[string]bool{}, appts: map[string]bool{},
-		plans: map[string][]store.Send{}, superseded: map[string][]store.Send{},
-		supersede: map[string]string{}, feeds: map[string]store.FeedState{},
+		plans: map[string][]beckon.Send{}, superseded: map[string][]beckon.Send{},
+		supersede: map[string]string{}, feeds: map[string]beckon.FeedState{},
 	}
 	d.w.ClinicID, d.w.Now = st.Clinic.ID, now
 	d.Outcomes = make([]Outcome, 0, len(changes))
@@ -157,13 +157,13 @@ func (d *Decision) Err(base int) error {
 
 // Writes is what the decision writes, rows in id order (concurrent
 // transactions lock them in one order).
-func (d *Decision) Writes() store.Writes {
+func (d *Decision) Writes() beckon.Writes {
 	w := d.w
-	w.Patients = make([]store.Patient, 0, len(d.patients))
+	w.Patients = make([]beckon.Patient, 0, len(d.patients))
 	for _, id := range sortedKeys(d.patients) {
 		w.Patients = append(w.Patients, d.st.Patients[id])
 	}
-	w.Appointments = make([]store.Appointment, 0, len(d.appts))
+	w.Appointments = make([]beckon.Appointment, 0, len(d.appts))
 	for _, id := range sortedKeys(d.appts) {
 		w.Appointments = append(w.Appointments, d.st.Appointments[id])
 	}
@@ -174,7 +174,7 @@ func (d *Decision) Writes() store.Writes {
 	for _, sends := range d.superseded {
 		n += len(sends)
 	}
-	w.Sends = make([]store.Send, 0, n)
+	w.Sends = make([]beckon.Send, 0, n)
 	for _, id := range sortedKeys(d.plans) {
 		w.Sends = append(w.Sends, d.plans[id]...)
 	}
@@ -187,7 +187,7 @@ func (d *Decision) Writes() store.Writes {
 		byReason[r] = append(byReason[r], id)
 	}
 	for _, r := range sortedKeys(byReason) {
-		w.Supersede = append(w.Supersede, store.SupersedeSet{AppointmentIDs: byReason[r], Reason: r})
+		w.Supersede = append(w.Supersede, beckon.SupersedeSet{AppointmentIDs: byReason[r], Reason: r})
 	}
 	for _, id := range sortedKeys(d.feeds) {
 		w.FeedStates = append(w.FeedStates, d.feeds[id])
@@ -196,7 +196,7 @@ func (d *Decision) Writes() store.Writes {
 }
 
 // upsert is a REST upsert of one appointment.
-func (d *Decision) upsert(a store.Appointment) Outcome {
+func (d *Decision) upsert(a beckon.Appointment) Outcome {
 	a.ClinicID = d.st.Clinic.ID
 	p, ok := d.st.Patients[a.PatientID]
 	if !ok {
@@ -208,8 +208,8 @@ func (d *Decision) upsert(a store.Appointment) Outcome {
 }
 
 // mergeAppointment applies a onto the appointment as the decision holds it.
-func (d *Decision) mergeAppointment(a store.Appointment) (store.Appointment, string) {
-	var prev *store.Appointment
+func (d *Decision) mergeAppointment(a beckon.Appointment) (beckon.Appointment, string) {
+	var prev *beckon.Appointment
 	if old, ok := d.st.Appointments[a.ID]; ok {
 		prev = &old
 	}
@@ -218,7 +218,7 @@ func (d *Decision) mergeAppointment(a store.Appointment) (store.Appointment, str
 
 // recordAppointment writes a changed appointment (Unchanged: nothing), plans
 // it for patient p and supersedes the sends of its older versions.
-func (d *Decision) recordAppointment(a store.Appointment, outcome string, p store.Patient) {
+func (d *Decision) recordAppointment(a beckon.Appointment, outcome string, p beckon.Patient) {
 	if outcome == Unchanged {
 		return
 	}
@@ -233,13 +233,13 @@ func (d *Decision) recordAppointment(a store.Appointment, outcome string, p stor
 
 // plan records the plan of a's current version, superseding what this
 // decision planned for an older version of it.
-func (d *Decision) plan(a store.Appointment, p store.Patient) {
+func (d *Decision) plan(a beckon.Appointment, p beckon.Patient) {
 	sends := Plan(PlanInput{Clinic: d.st.Clinic, Patient: p, Appointment: a, Campaigns: d.st.Campaigns, Now: d.now})
 	if old := d.plans[a.ID]; len(old) > 0 && old[0].AppointmentVersion != a.Version {
 		// Planned within this decision for a version it replaced: it was
 		// never stored, so it is inserted superseded.
 		for _, sd := range old {
-			sd.Status, sd.Reason, sd.UpdatedAt = store.SendSuperseded, supersedeReason(a), d.now
+			sd.Status, sd.Reason, sd.UpdatedAt = beckon.SendSuperseded, supersedeReason(a), d.now
 			d.superseded[a.ID] = append(d.superseded[a.ID], sd)
 		}
 	}
@@ -248,7 +248,7 @@ func (d *Decision) plan(a store.Appointment, p store.Patient) {
 
 // replan plans a stored appointment again and supersedes its planned sends
 // the new plan does not keep.
-func (d *Decision) replan(a store.Appointment) Outcome {
+func (d *Decision) replan(a beckon.Appointment) Outcome {
 	if cur, ok := d.st.Appointments[a.ID]; ok && cur.Version >= a.Version {
 		a = cur
 	}
@@ -263,13 +263,13 @@ func (d *Decision) replan(a store.Appointment) Outcome {
 
 // decidePatient is p over the stored patient, without recording it; merge
 // overlays only what p sends.
-func (d *Decision) decidePatient(p store.Patient, merge bool) (saved store.Patient, outcome string, tzMoved bool) {
+func (d *Decision) decidePatient(p beckon.Patient, merge bool) (saved beckon.Patient, outcome string, tzMoved bool) {
 	p.ClinicID = d.st.Clinic.ID
 	old, ok := d.st.Patients[p.ID]
 	if !ok {
 		p.CreatedAt, p.UpdatedAt = d.now, d.now
-		p.SMSConsent = cmp.Or(p.SMSConsent, store.ConsentUnknown)
-		p.EmailConsent = cmp.Or(p.EmailConsent, store.ConsentUnknown)
+		p.SMSConsent = cmp.Or(p.SMSConsent, beckon.ConsentUnknown)
+		p.EmailConsent = cmp.Or(p.EmailConsent, beckon.ConsentUnknown)
 		return p, Created, false
 	}
 	if merge {
@@ -286,13 +286,13 @@ func (d *Decision) decidePatient(p store.Patient, merge bool) (saved store.Patie
 }
 
 // recordPatient writes a decided patient.
-func (d *Decision) recordPatient(p store.Patient, outcome string, tzMoved bool) {
+func (d *Decision) recordPatient(p beckon.Patient, outcome string, tzMoved bool) {
 	if outcome == Unchanged {
 		return
 	}
 	d.st.Patients[p.ID] = p
 	d.patients[p.ID] = true
-	d.w.Audits = append(d.w.Audits, store.AuditEntry{
+	d.w.Audits = append(d.w.Audits, beckon.AuditEntry{
 		ClinicID: p.ClinicID, Actor: d.actor, Action: "patient." + outcome,
 		Entity: "patient", EntityID: p.ID, At: d.now,
 	})
@@ -302,7 +302,7 @@ func (d *Decision) recordPatient(p store.Patient, outcome string, tzMoved bool) 
 }
 
 // patient is a patient upsert.
-func (d *Decision) patient(p store.Patient, merge, ifNoneExist bool) Outcome {
+func (d *Decision) patient(p beckon.Patient, merge, ifNoneExist bool) Outcome {
 	if old, ok := d.st.Patients[p.ID]; ok && ifNoneExist {
 		return Outcome{Outcome: Unchanged, Patient: &old}
 	}
@@ -318,13 +318,13 @@ func (d *Decision) event(ev FeedEvent, ifNoneExist bool) Outcome {
 	clinicID := d.st.Clinic.ID
 	old, exists := d.st.Appointments[ev.AppointmentID]
 	if ifNoneExist && exists {
-		return Outcome{Outcome: Unchanged, Appointment: old, Result: store.FeedUnchanged}
+		return Outcome{Outcome: Unchanged, Appointment: old, Result: beckon.FeedUnchanged}
 	}
 	state, known := d.st.FeedStates[ev.AppointmentID]
 	if result := passOver(ev, state, known, exists); result != "" {
 		return Outcome{Appointment: old, Result: result}
 	}
-	next := store.FeedState{
+	next := beckon.FeedState{
 		ClinicID:      clinicID,
 		AppointmentID: ev.AppointmentID,
 		SourceAt:      ev.SourceAt,
@@ -340,22 +340,22 @@ func (d *Decision) event(ev FeedEvent, ifNoneExist bool) Outcome {
 		// Nothing to stop, nothing to remember but the ordering key.
 		next.Tombstone = state.Tombstone // a cancellation we hold still stands
 		d.putFeedState(next)
-		return Outcome{Result: store.FeedUnchanged}
+		return Outcome{Result: beckon.FeedUnchanged}
 	}
 	if !exists && ev.cancels() && (ev.Partial || ev.Start.IsZero() || cmp.Or(ev.PatientID, ev.Patient.ID) == "") {
 		next.Tombstone = true
 		d.putFeedState(next)
 		detail, _ := json.Marshal(map[string]any{"status": ev.Status})
-		d.w.Audits = append(d.w.Audits, store.AuditEntry{
+		d.w.Audits = append(d.w.Audits, beckon.AuditEntry{
 			ClinicID: clinicID, Actor: d.actor, Action: "appointment.tombstone",
 			Entity: "appointment", EntityID: ev.AppointmentID, Detail: string(detail), At: d.now,
 		})
-		return Outcome{Result: store.FeedTombstone}
+		return Outcome{Result: beckon.FeedTombstone}
 	}
 
 	// The patient it carries is kept aside until the event is known to apply.
 	var (
-		patient        store.Patient
+		patient        beckon.Patient
 		patientOutcome = Unchanged
 		tzMoved        bool
 	)
@@ -378,14 +378,14 @@ func (d *Decision) event(ev FeedEvent, ifNoneExist bool) Outcome {
 	d.recordPatient(patient, patientOutcome, tzMoved)
 	d.recordAppointment(saved, outcome, p)
 	d.putFeedState(next)
-	result := store.FeedApplied
+	result := beckon.FeedApplied
 	if outcome == Unchanged {
-		result = store.FeedUnchanged
+		result = beckon.FeedUnchanged
 	}
 	return Outcome{Outcome: outcome, Appointment: saved, Result: result}
 }
 
-func (d *Decision) putFeedState(s store.FeedState) {
+func (d *Decision) putFeedState(s beckon.FeedState) {
 	d.st.FeedStates[s.AppointmentID] = s
 	d.feeds[s.AppointmentID] = s
 }
@@ -398,7 +398,7 @@ func (d *Decision) confirm(cc ConfirmChange) Outcome {
 	c := cc.Confirmation
 	a, ok := d.st.Appointments[c.AppointmentID]
 	if !ok {
-		return Outcome{Err: store.ErrNotFound, Field: "appointment_id"}
+		return Outcome{Err: beckon.ErrNotFound, Field: "appointment_id"}
 	}
 	p, ok := d.st.Patients[a.PatientID]
 	if !ok {
@@ -417,35 +417,35 @@ func (d *Decision) confirm(cc ConfirmChange) Outcome {
 	kind := ""
 	switch {
 	case fs.FHIRBaseURL != "":
-		kind = store.WritebackFHIR
+		kind = beckon.WritebackFHIR
 	case fs.WebhookURL != "":
-		kind = store.WritebackWebhook
+		kind = beckon.WritebackWebhook
 	default:
 		return o
 	}
-	wb := store.Writeback{
+	wb := beckon.Writeback{
 		ID:             cc.WritebackID,
 		ClinicID:       c.ClinicID,
 		AppointmentID:  c.AppointmentID,
 		ConfirmationID: c.ID,
 		Kind:           kind,
-		Status:         store.WritebackPending,
+		Status:         beckon.WritebackPending,
 		CreatedAt:      d.now,
 		UpdatedAt:      d.now,
 	}
 	d.w.Writebacks = append(d.w.Writebacks, wb)
-	o.Confirmed.Writebacks = []store.Writeback{wb}
+	o.Confirmed.Writebacks = []beckon.Writeback{wb}
 	return o
 }
 
 // mergeAppointment applies an upsert of a onto the stored appointment (nil if
 // there is none): versions, creation time, and a confirmation left empty keeps
 // the stored one. An Unchanged outcome returns the stored appointment.
-func mergeAppointment(old *store.Appointment, a store.Appointment, now time.Time) (store.Appointment, string) {
+func mergeAppointment(old *beckon.Appointment, a beckon.Appointment, now time.Time) (beckon.Appointment, string) {
 	a.Start = a.Start.UTC()
 	if old == nil {
 		if a.Confirmation == "" {
-			a.Confirmation = store.Unconfirmed
+			a.Confirmation = beckon.Unconfirmed
 		}
 		a.Version, a.CreatedAt, a.UpdatedAt = 1, now, now
 		return a, Created
@@ -460,21 +460,21 @@ func mergeAppointment(old *store.Appointment, a store.Appointment, now time.Time
 	return a, Updated
 }
 
-func sameAppointment(a, b store.Appointment) bool {
+func sameAppointment(a, b beckon.Appointment) bool {
 	return a.PatientID == b.PatientID && a.Start.Equal(b.Start) && a.Duration == b.Duration &&
 		a.Type == b.Type && a.Provider == b.Provider && a.Location == b.Location &&
 		a.ProviderName == b.ProviderName && a.LocationName == b.LocationName && a.Notes == b.Notes &&
 		a.Status == b.Status && a.Confirmation == b.Confirmation
 }
 
-func samePatient(a, b store.Patient) bool {
+func samePatient(a, b beckon.Patient) bool {
 	a.CreatedAt, a.UpdatedAt = time.Time{}, time.Time{}
 	b.CreatedAt, b.UpdatedAt = time.Time{}, time.Time{}
 	return a == b
 }
 
 // mergePatient overlays what a feed sent on what is stored.
-func mergePatient(stored, sent store.Patient) store.Patient {
+func mergePatient(stored, sent beckon.Patient) beckon.Patient {
 	p := stored
 	p.FirstName = cmp.Or(sent.FirstName, p.FirstName)
 	p.LastName = cmp.Or(sent.LastName, p.LastName)
@@ -488,9 +488,9 @@ func mergePatient(stored, sent store.Patient) store.Patient {
 }
 
 // appointmentAudit is the audit entry of an appointment change (ids only).
-func appointmentAudit(a store.Appointment, outcome, actor string, now time.Time) store.AuditEntry {
+func appointmentAudit(a beckon.Appointment, outcome, actor string, now time.Time) beckon.AuditEntry {
 	detail, _ := json.Marshal(map[string]any{"version": a.Version, "status": a.Status, "start": a.Start})
-	return store.AuditEntry{
+	return beckon.AuditEntry{
 		ClinicID: a.ClinicID,
 		Actor:    actor,
 		Action:   "appointment." + outcome,
@@ -502,11 +502,11 @@ func appointmentAudit(a store.Appointment, outcome, actor string, now time.Time)
 }
 
 // supersedeReason says why an appointment's older sends no longer hold.
-func supersedeReason(a store.Appointment) string {
+func supersedeReason(a beckon.Appointment) string {
 	switch a.Status {
-	case store.StatusCancelled:
+	case beckon.StatusCancelled:
 		return "appointment cancelled"
-	case store.StatusNoShow:
+	case beckon.StatusNoShow:
 		return "appointment marked no-show"
 	}
 	return "appointment changed"

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // decideNow is the instant every Decide test decides at.
@@ -17,28 +17,28 @@ var decideNow = time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)
 // decideState is a clinic with one two-step SMS campaign, patient P-1 (in
 // the clinic's zone) and A-1 booked for P-1 in three days, at version 1.
 func decideState() *scheduler.State {
-	clinic := store.Clinic{ID: "c1", Name: "Clinic", TimeZone: "America/New_York"}
-	step := func(id string, before time.Duration) store.Step {
-		return store.Step{ID: id, Timing: store.Timing{Kind: store.TimingOffset, Offset: -before}, Channel: store.ChannelSMS, Template: "reminder"}
+	clinic := beckon.Clinic{ID: "c1", Name: "Clinic", TimeZone: "America/New_York"}
+	step := func(id string, before time.Duration) beckon.Step {
+		return beckon.Step{ID: id, Timing: beckon.Timing{Kind: beckon.TimingOffset, Offset: -before}, Channel: beckon.ChannelSMS, Template: "reminder"}
 	}
 	return &scheduler.State{
 		Clinic: clinic,
-		Campaigns: []store.Campaign{{ClinicID: "c1", ID: "cmp-1", Name: "Reminders", Active: true, Revision: 1,
-			Steps: []store.Step{step("remind-24h", 24*time.Hour), step("remind-2h", 2*time.Hour)}}},
-		Patients: map[string]store.Patient{"P-1": {ClinicID: "c1", ID: "P-1", FirstName: "Ana", Phone: "+14155550123",
-			Language: "en", SMSConsent: store.ConsentUnknown, EmailConsent: store.ConsentUnknown}},
-		Appointments: map[string]store.Appointment{"A-1": decideAppointment("A-1", 1, decideNow.Add(72*time.Hour))},
-		FeedStates:   map[string]store.FeedState{},
+		Campaigns: []beckon.Campaign{{ClinicID: "c1", ID: "cmp-1", Name: "Reminders", Active: true, Revision: 1,
+			Steps: []beckon.Step{step("remind-24h", 24*time.Hour), step("remind-2h", 2*time.Hour)}}},
+		Patients: map[string]beckon.Patient{"P-1": {ClinicID: "c1", ID: "P-1", FirstName: "Ana", Phone: "+14155550123",
+			Language: "en", SMSConsent: beckon.ConsentUnknown, EmailConsent: beckon.ConsentUnknown}},
+		Appointments: map[string]beckon.Appointment{"A-1": decideAppointment("A-1", 1, decideNow.Add(72*time.Hour))},
+		FeedStates:   map[string]beckon.FeedState{},
 	}
 }
 
-func decideAppointment(id string, version int64, start time.Time) store.Appointment {
-	return store.Appointment{ClinicID: "c1", ID: id, PatientID: "P-1", Start: start, Duration: 30 * time.Minute,
-		Status: store.StatusBooked, Confirmation: store.Unconfirmed, Version: version}
+func decideAppointment(id string, version int64, start time.Time) beckon.Appointment {
+	return beckon.Appointment{ClinicID: "c1", ID: id, PatientID: "P-1", Start: start, Duration: 30 * time.Minute,
+		Status: beckon.StatusBooked, Confirmation: beckon.Unconfirmed, Version: version}
 }
 
 // writesKey is what a decision writes, in a form a table can state.
-func writesKey(w store.Writes) string {
+func writesKey(w beckon.Writes) string {
 	var parts []string
 	for _, p := range w.Patients {
 		parts = append(parts, fmt.Sprintf("patient %s tz=%q", p.ID, p.TimeZone))
@@ -75,19 +75,19 @@ func TestDecide(t *testing.T) {
 	start := decideNow.Add(72 * time.Hour)
 	moved := decideAppointment("A-1", 0, start.Add(24*time.Hour))
 	cancelled := decideAppointment("A-1", 0, start)
-	cancelled.Status = store.StatusCancelled
+	cancelled.Status = beckon.StatusCancelled
 	fresh := decideAppointment("A-2", 0, start)
 	fresh.Confirmation = ""
 	stranger := decideAppointment("A-3", 0, start)
 	stranger.PatientID = "P-9"
-	paris := store.Patient{ID: "P-1", FirstName: "Ana", Phone: "+14155550123", Language: "en", TimeZone: "Europe/Paris"}
-	confirm := scheduler.ConfirmChange{WritebackID: "wbk_1", Confirmation: store.Confirmation{ID: "cnf_1", ClinicID: "c1",
-		AppointmentID: "A-1", Response: store.Confirmed, By: "patient", Method: "sms"}}
+	paris := beckon.Patient{ID: "P-1", FirstName: "Ana", Phone: "+14155550123", Language: "en", TimeZone: "Europe/Paris"}
+	confirm := scheduler.ConfirmChange{WritebackID: "wbk_1", Confirmation: beckon.Confirmation{ID: "cnf_1", ClinicID: "c1",
+		AppointmentID: "A-1", Response: beckon.Confirmed, By: "patient", Method: "sms"}}
 
 	tests := []struct {
 		name     string
 		changes  []scheduler.Change
-		settings *store.FeedSettings
+		settings *beckon.FeedSettings
 		outcome  string // of the last change
 		err      error  // of the last change
 		moved    []string
@@ -122,20 +122,20 @@ func TestDecide(t *testing.T) {
 	}, {
 		name: "an incomplete event writes nothing, not even the patient it carries",
 		changes: []scheduler.Change{{Event: &scheduler.FeedEvent{AppointmentID: "A-8", Digest: "d8",
-			Patient: store.Patient{ID: "P-8", Phone: "+14155550188"}}}},
+			Patient: beckon.Patient{ID: "P-8", Phone: "+14155550188"}}}},
 		err:    scheduler.ErrIncompleteEvent,
 		writes: "[audit []]",
 	}, {
 		name: "a cancellation of an unknown appointment leaves a tombstone",
-		changes: []scheduler.Change{{Event: &scheduler.FeedEvent{AppointmentID: "A-7", Status: store.StatusCancelled,
+		changes: []scheduler.Change{{Event: &scheduler.FeedEvent{AppointmentID: "A-7", Status: beckon.StatusCancelled,
 			Partial: true, Digest: "s15"}}},
 		writes: "[feed A-7 s15 tomb=true audit [appointment.tombstone A-7]]",
 	}, {
 		name: "a message applied twice is a duplicate the second time",
 		changes: []scheduler.Change{
-			{Event: &scheduler.FeedEvent{AppointmentID: "A-7", Status: store.StatusCancelled, Partial: true, Digest: "s15"}},
-			{Event: &scheduler.FeedEvent{AppointmentID: "A-6", Status: store.StatusCancelled, Partial: true, Digest: "s15-6"}},
-			{Event: &scheduler.FeedEvent{AppointmentID: "A-7", Status: store.StatusCancelled, Partial: true, Digest: "s15"}},
+			{Event: &scheduler.FeedEvent{AppointmentID: "A-7", Status: beckon.StatusCancelled, Partial: true, Digest: "s15"}},
+			{Event: &scheduler.FeedEvent{AppointmentID: "A-6", Status: beckon.StatusCancelled, Partial: true, Digest: "s15-6"}},
+			{Event: &scheduler.FeedEvent{AppointmentID: "A-7", Status: beckon.StatusCancelled, Partial: true, Digest: "s15"}},
 		},
 		writes: "[feed A-6 s15-6 tomb=true feed A-7 s15 tomb=true audit [appointment.tombstone A-7 appointment.tombstone A-6]]",
 	}, {
@@ -154,15 +154,15 @@ func TestDecide(t *testing.T) {
 	}, {
 		name:     "a confirmation records its appointment version and a write-back",
 		changes:  []scheduler.Change{{Confirm: &confirm}},
-		settings: &store.FeedSettings{ClinicID: "c1", Writeback: true, WebhookURL: "https://ehr.example/hook"},
+		settings: &beckon.FeedSettings{ClinicID: "c1", Writeback: true, WebhookURL: "https://ehr.example/hook"},
 		outcome:  scheduler.Updated,
 		writes: "[appointment A-1 v2 booked confirmed send A-1/remind-24h v2 planned due 03-04T15:00 " +
 			"send A-1/remind-2h v2 planned due 03-05T13:00 supersede [A-1]: appointment changed " +
 			"confirmation A-1 confirmed v2 writeback wbk_1 webhook cnf_1 audit [appointment.updated A-1]]",
 	}, {
 		name:    "a confirmation of an unknown appointment is not found",
-		changes: []scheduler.Change{{Confirm: &scheduler.ConfirmChange{Confirmation: store.Confirmation{AppointmentID: "A-404"}}}},
-		err:     store.ErrNotFound,
+		changes: []scheduler.Change{{Confirm: &scheduler.ConfirmChange{Confirmation: beckon.Confirmation{AppointmentID: "A-404"}}}},
+		err:     beckon.ErrNotFound,
 		writes:  "[audit []]",
 	}}
 	for _, tt := range tests {
@@ -204,8 +204,8 @@ func TestDecideIsPure(t *testing.T) {
 // Rounds never hold an appointment twice.
 func TestRounds(t *testing.T) {
 	t.Parallel()
-	appt := func(id string) scheduler.Change { return scheduler.Change{Appointment: &store.Appointment{ID: id}} }
-	patient := scheduler.Change{Patient: &store.Patient{ID: "P-1"}}
+	appt := func(id string) scheduler.Change { return scheduler.Change{Appointment: &beckon.Appointment{ID: id}} }
+	patient := scheduler.Change{Patient: &beckon.Patient{ID: "P-1"}}
 	tests := []struct {
 		changes []scheduler.Change
 		max     int

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // ErrIncompleteEvent: a feed event for an appointment Beckon does not know
@@ -20,7 +20,7 @@ type FeedEvent struct {
 	AppointmentID string
 	// Patient, when its ID is set, is created or updated first; its empty
 	// fields keep what is stored (a feed never erases a phone it did not send).
-	Patient   store.Patient
+	Patient   beckon.Patient
 	PatientID string // the appointment's patient; default Patient.ID
 	Start     time.Time
 	Duration  time.Duration
@@ -59,7 +59,7 @@ type FeedEvent struct {
 // (FHIR cancelled, entered-in-error; HL7 S15, S17) or a no-show, not a
 // status that is merely not scheduled.
 func (ev FeedEvent) cancels() bool {
-	return !ev.NotScheduled && (ev.Status == store.StatusCancelled || ev.Status == store.StatusNoShow)
+	return !ev.NotScheduled && (ev.Status == beckon.StatusCancelled || ev.Status == beckon.StatusNoShow)
 }
 
 // FeedResult is what ApplyEvent did.
@@ -67,8 +67,8 @@ type FeedResult struct {
 	// Result is store.FeedApplied, FeedUnchanged, FeedDuplicate, FeedStale or
 	// FeedTombstone.
 	Result      string
-	Outcome     string            // Created, Updated, Unchanged when applied
-	Appointment store.Appointment // as it is now; zero for a tombstone
+	Outcome     string             // Created, Updated, Unchanged when applied
+	Appointment beckon.Appointment // as it is now; zero for a tombstone
 }
 
 // ApplyEvent applies one feed event to the clinic in one transaction: the
@@ -92,7 +92,7 @@ func (s *Service) ApplyEvent(ctx context.Context, clinicID string, ev FeedEvent,
 // both have one (FHIR meta.versionId), else by source time when both have one
 // (FHIR meta.lastUpdated, HL7 MSH-7). ok is false when they cannot be
 // compared (a FHIR resource without meta, say).
-func compareSource(ev FeedEvent, state store.FeedState) (c int, ok bool) {
+func compareSource(ev FeedEvent, state beckon.FeedState) (c int, ok bool) {
 	if ev.SourceVersion > 0 && state.SourceVersion > 0 {
 		return cmp.Compare(ev.SourceVersion, state.SourceVersion), true
 	}
@@ -107,14 +107,14 @@ func compareSource(ev FeedEvent, state store.FeedState) (c int, ok bool) {
 // or a source time, the order in which messages arrive is the EHR's order
 // (as an interface engine that queues in order expects), so a later message
 // wins.
-func olderThan(ev FeedEvent, state store.FeedState) bool {
+func olderThan(ev FeedEvent, state beckon.FeedState) bool {
 	c, ok := compareSource(ev, state)
 	return ok && c < 0
 }
 
 // notNewer reports whether ev is known to be sent no later than what state
 // last applied (the same instant included).
-func notNewer(ev FeedEvent, state store.FeedState) bool {
+func notNewer(ev FeedEvent, state beckon.FeedState) bool {
 	c, ok := compareSource(ev, state)
 	return ok && c <= 0
 }
@@ -122,18 +122,18 @@ func notNewer(ev FeedEvent, state store.FeedState) bool {
 // passOver is why an event changes nothing, given the appointment's feed
 // state (when known) and whether the appointment exists: a duplicate, or a
 // stale event; "" when it is to be applied.
-func passOver(ev FeedEvent, state store.FeedState, known, exists bool) string {
+func passOver(ev FeedEvent, state beckon.FeedState, known, exists bool) string {
 	if !known {
 		return ""
 	}
 	switch {
 	case ev.Digest != "" && ev.Digest == state.Digest:
-		return store.FeedDuplicate
+		return beckon.FeedDuplicate
 	case olderThan(ev, state):
-		return store.FeedStale
+		return beckon.FeedStale
 	case state.Tombstone && !exists && !ev.cancels() && notNewer(ev, state):
 		// A booking sent at the same time as the cancellation we hold.
-		return store.FeedStale
+		return beckon.FeedStale
 	}
 	return ""
 }
@@ -145,8 +145,8 @@ func passOver(ev FeedEvent, state store.FeedState, known, exists bool) string {
 // type, provider or location; a provider or location is replaced as a
 // whole, its id and name together; notes not sent keep the stored ones.
 // ErrIncompleteEvent when it names no patient or start, even with old.
-func feedAppointment(clinicID string, ev FeedEvent, old store.Appointment, exists bool) (store.Appointment, error) {
-	a := store.Appointment{
+func feedAppointment(clinicID string, ev FeedEvent, old beckon.Appointment, exists bool) (beckon.Appointment, error) {
+	a := beckon.Appointment{
 		ClinicID:     clinicID,
 		ID:           ev.AppointmentID,
 		PatientID:    cmp.Or(ev.PatientID, ev.Patient.ID),
@@ -158,7 +158,7 @@ func feedAppointment(clinicID string, ev FeedEvent, old store.Appointment, exist
 		Location:     ev.Location,
 		LocationName: ev.LocationName,
 		Notes:        ev.Notes,
-		Status:       cmp.Or(ev.Status, store.StatusBooked),
+		Status:       cmp.Or(ev.Status, beckon.StatusBooked),
 	}
 	if exists {
 		a.PatientID = cmp.Or(a.PatientID, old.PatientID)
@@ -190,7 +190,7 @@ func feedAppointment(clinicID string, ev FeedEvent, old store.Appointment, exist
 // a patient to create or update (merged over what is stored, as an event's
 // patient is), or an appointment event.
 type FeedStep struct {
-	Patient *store.Patient
+	Patient *beckon.Patient
 	Event   *FeedEvent
 	// IfNoneExist makes the step a conditional create (FHIR ifNoneExist):
 	// when the patient or the appointment exists, it is left as it is and
@@ -201,7 +201,7 @@ type FeedStep struct {
 // FeedStepResult is what one step did: PatientOutcome (Created, Updated,
 // Unchanged) for a patient, Feed for an event.
 type FeedStepResult struct {
-	Patient        store.Patient
+	Patient        beckon.Patient
 	PatientOutcome string
 	Feed           FeedResult
 }

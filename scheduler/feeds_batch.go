@@ -5,7 +5,7 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // FeedBatch is feed events of one clinic that arrived together (on several
@@ -40,13 +40,13 @@ var ErrZoneChanged = errors.New("the clinic's time zone changed since the messag
 // (ErrUnknownPatient, ErrIncompleteEvent).
 type FeedInbound struct {
 	Event   int
-	Applied store.InboundMessage
-	Refused store.InboundMessage
+	Applied beckon.InboundMessage
+	Refused beckon.InboundMessage
 }
 
 // inboundRows are the archive rows of in once every event is decided.
-func inboundRows(in []FeedInbound, out []FeedOutcome) []store.InboundMessage {
-	rows := make([]store.InboundMessage, len(in))
+func inboundRows(in []FeedInbound, out []FeedOutcome) []beckon.InboundMessage {
+	rows := make([]beckon.InboundMessage, len(in))
 	for i, m := range in {
 		switch {
 		case m.Event < 0:
@@ -89,7 +89,7 @@ func (s *Service) ApplyFeedBatch(ctx context.Context, b FeedBatch) ([]FeedOutcom
 	}
 	rounds := Rounds(changes, maxFeedRound)
 	var out []FeedOutcome
-	apply := func(q store.Querier, oneStatement bool) error {
+	apply := func(q beckon.Querier, oneStatement bool) error {
 		st, verify, err := s.feedState(ctx, q, b)
 		if err != nil {
 			return err
@@ -116,7 +116,7 @@ func (s *Service) ApplyFeedBatch(ctx context.Context, b FeedBatch) ([]FeedOutcom
 				verify = false // the first round checks it for all
 			}
 			if err := write(ctx, q, w); err != nil {
-				if errors.Is(err, store.ErrConflict) {
+				if errors.Is(err, beckon.ErrConflict) {
 					b.Plans.forget(b.ClinicID) // run again with them read afresh
 				}
 				return err
@@ -129,17 +129,17 @@ func (s *Service) ApplyFeedBatch(ctx context.Context, b FeedBatch) ([]FeedOutcom
 		return nil
 	}
 	var err error
-	if s.Store.Dialect() == store.DialectPostgres && len(rounds) == 1 {
+	if s.Store.Dialect() == beckon.DialectPostgres && len(rounds) == 1 {
 		for range maxConflictRetries {
-			if err = apply(s.Store, true); !errors.Is(err, store.ErrConflict) {
+			if err = apply(s.Store, true); !errors.Is(err, beckon.ErrConflict) {
 				break
 			}
 		}
 		if errors.Is(err, errNeedsTx) {
-			err = s.retryConflicts(ctx, func(q store.Querier) error { return apply(q, false) })
+			err = s.retryConflicts(ctx, func(q beckon.Querier) error { return apply(q, false) })
 		}
 	} else {
-		err = s.retryConflicts(ctx, func(q store.Querier) error { return apply(q, false) })
+		err = s.retryConflicts(ctx, func(q beckon.Querier) error { return apply(q, false) })
 	}
 	if err != nil {
 		return nil, err
@@ -157,8 +157,8 @@ const maxFeedRound = 150
 // feedState is the clinic and its campaigns for a batch: a cached copy
 // when the batch has a cache (verify: the writes check it is current),
 // else read; ErrZoneChanged when the clinic's time zone is not b.TimeZone.
-func (s *Service) feedState(ctx context.Context, q store.Querier, b FeedBatch) (st *State, verify bool, err error) {
-	zoneMoved := func(c store.Clinic) bool { return b.TimeZone != "" && c.TimeZone != b.TimeZone }
+func (s *Service) feedState(ctx context.Context, q beckon.Querier, b FeedBatch) (st *State, verify bool, err error) {
+	zoneMoved := func(c beckon.Clinic) bool { return b.TimeZone != "" && c.TimeZone != b.TimeZone }
 	st, cached := b.Plans.get(b.ClinicID)
 	if cached && zoneMoved(st.Clinic) {
 		cached = false // the copy may be stale: check the stored clinic
@@ -186,8 +186,8 @@ type PlanCache struct {
 }
 
 type planSnapshot struct {
-	clinic    store.Clinic
-	campaigns []store.Campaign // shared: never modified
+	clinic    beckon.Clinic
+	campaigns []beckon.Campaign // shared: never modified
 }
 
 // maxCachedPlans bounds the cache; past it, it starts over.
@@ -203,7 +203,7 @@ func (c *PlanCache) get(clinicID string) (*State, bool) {
 	if !ok {
 		return nil, false
 	}
-	return &State{Clinic: p.clinic, Campaigns: p.campaigns, Patients: map[string]store.Patient{}}, true
+	return &State{Clinic: p.clinic, Campaigns: p.campaigns, Patients: map[string]beckon.Patient{}}, true
 }
 
 func (c *PlanCache) put(st *State) {

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -23,16 +23,16 @@ func feedStory(now time.Time) [][]scheduler.FeedEvent {
 	booking := func(appt, patient, digest string, at, start time.Time) scheduler.FeedEvent {
 		return scheduler.FeedEvent{
 			AppointmentID: appt,
-			Patient:       store.Patient{ID: patient, FirstName: "Ana", Phone: "+14155550123"},
+			Patient:       beckon.Patient{ID: patient, FirstName: "Ana", Phone: "+14155550123"},
 			Start:         start,
 			Duration:      30 * time.Minute,
-			Status:        store.StatusBooked,
+			Status:        beckon.StatusBooked,
 			SourceAt:      at,
 			Digest:        digest,
 		}
 	}
 	cancel := func(appt, digest string, at time.Time) scheduler.FeedEvent {
-		return scheduler.FeedEvent{AppointmentID: appt, Status: store.StatusCancelled, Partial: true, SourceAt: at, Digest: digest}
+		return scheduler.FeedEvent{AppointmentID: appt, Status: beckon.StatusCancelled, Partial: true, SourceAt: at, Digest: digest}
 	}
 	moved := booking("A-2", "MRN-1", "s14-a2", now.Add(3*time.Minute), start.Add(48*time.Hour))
 	moved.Patient.Phone = "+14155550199"
@@ -49,13 +49,13 @@ func feedStory(now time.Time) [][]scheduler.FeedEvent {
 			cancel("A-3", "s15-a3", now),
 			booking("A-3", "MRN-3", "s12-a3", now.Add(-time.Minute), start), // sent before the cancellation we hold
 			{AppointmentID: "A-9", PatientID: "nobody", Start: start, Digest: "unknown-patient"},
-			{AppointmentID: "A-8", Patient: store.Patient{ID: "MRN-8"}, Digest: "incomplete"},
+			{AppointmentID: "A-8", Patient: beckon.Patient{ID: "MRN-8"}, Digest: "incomplete"},
 			booking("A-4", "MRN-4", "s12-a4", now, start),
 		},
 		{
 			cancel("A-1", "s15-a1", now.Add(2*time.Minute)),
 			cancel("A-1", "s15-a1", now.Add(2*time.Minute)), // the same message twice
-			{AppointmentID: "A-7", PatientID: "MRN-1", Status: store.StatusCancelled, Partial: true, NotScheduled: true, Digest: "waitlist"},
+			{AppointmentID: "A-7", PatientID: "MRN-1", Status: beckon.StatusCancelled, Partial: true, NotScheduled: true, Digest: "waitlist"},
 			moved,
 			booking("A-6", "MRN-2", "s12-a6", now, start.Add(2*time.Hour)),
 		},
@@ -116,7 +116,7 @@ func storedKey(t *testing.T, b *feedBundle, clinicID, id string) string {
 	key := ""
 	a, err := b.st.AppointmentGet(b.ctx, clinicID, id)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, beckon.ErrNotFound):
 		key += "no appointment;"
 	case err != nil:
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func storedKey(t *testing.T, b *feedBundle, clinicID, id string) string {
 	key += fmt.Sprint(ss) + ";"
 	st, err := b.st.FeedStateGet(b.ctx, clinicID, id)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, beckon.ErrNotFound):
 		key += "no feed state"
 	case err != nil:
 		t.Fatal(err)
@@ -148,7 +148,7 @@ func storedKey(t *testing.T, b *feedBundle, clinicID, id string) string {
 func patientKey(t *testing.T, b *feedBundle, clinicID, id string) string {
 	t.Helper()
 	p, err := b.st.PatientGet(b.ctx, clinicID, id)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, beckon.ErrNotFound) {
 		return "none"
 	}
 	if err != nil {
@@ -165,13 +165,13 @@ func TestApplyFeedBatchPlanCache(t *testing.T) {
 	b := feedSetup(t)
 	var plans scheduler.PlanCache
 	ev := func(appt string) scheduler.FeedEvent {
-		return scheduler.FeedEvent{AppointmentID: appt, Patient: store.Patient{ID: "MRN-1", Phone: "+14155550123"},
-			Start: b.now.Add(72 * time.Hour), Status: store.StatusBooked, Digest: appt}
+		return scheduler.FeedEvent{AppointmentID: appt, Patient: beckon.Patient{ID: "MRN-1", Phone: "+14155550123"},
+			Start: b.now.Add(72 * time.Hour), Status: beckon.StatusBooked, Digest: appt}
 	}
 	apply := func(appt string) {
 		t.Helper()
 		out, err := b.svc.ApplyFeedBatch(b.ctx, scheduler.FeedBatch{ClinicID: b.clin.ID, Events: []scheduler.FeedEvent{ev(appt)}, Plans: &plans})
-		if err != nil || out[0].Err != nil || out[0].Result.Result != store.FeedApplied {
+		if err != nil || out[0].Err != nil || out[0].Result.Result != beckon.FeedApplied {
 			t.Fatalf("%s: %+v, %v", appt, out, err)
 		}
 	}
@@ -194,8 +194,8 @@ func TestApplyFeedBatchPlanCache(t *testing.T) {
 		t.Fatalf("campaigns %v, %v", cs, err)
 	}
 	c := cs[0]
-	c.Steps = append(c.Steps, store.Step{ID: "remind-48h", Timing: store.Timing{Kind: store.TimingOffset, Offset: -48 * time.Hour},
-		Channel: store.ChannelSMS, Template: "reminder"})
+	c.Steps = append(c.Steps, beckon.Step{ID: "remind-48h", Timing: beckon.Timing{Kind: beckon.TimingOffset, Offset: -48 * time.Hour},
+		Channel: beckon.ChannelSMS, Template: "reminder"})
 	if _, _, err := b.svc.PutCampaign(b.ctx, c, "staff"); err != nil {
 		t.Fatal(err)
 	}
@@ -204,8 +204,8 @@ func TestApplyFeedBatchPlanCache(t *testing.T) {
 		t.Fatalf("A-2 planned with a stale campaign: steps %v", got)
 	}
 	// A new campaign, and a changed clinic, are seen too.
-	storetest.Campaign(t, b.st, b.clin.ID, storetest.CampaignOpts{Steps: []store.Step{{ID: "day-of",
-		Timing: store.Timing{Kind: store.TimingOffset, Offset: -2 * time.Hour}, Channel: store.ChannelSMS, Template: "reminder"}}})
+	storetest.Campaign(t, b.st, b.clin.ID, storetest.CampaignOpts{Steps: []beckon.Step{{ID: "day-of",
+		Timing: beckon.Timing{Kind: beckon.TimingOffset, Offset: -2 * time.Hour}, Channel: beckon.ChannelSMS, Template: "reminder"}}})
 	apply("A-3")
 	if got := steps("A-3"); !slices.Equal(got, []string{"day-of", "remind-24h", "remind-48h"}) {
 		t.Fatalf("A-3 planned without the new campaign: steps %v", got)
@@ -223,7 +223,7 @@ func TestApplyFeedBatchPlanCache(t *testing.T) {
 	// holds another.
 	out, err := b.svc.ApplyFeedBatch(b.ctx, scheduler.FeedBatch{ClinicID: b.clin.ID, Events: []scheduler.FeedEvent{ev("A-4")}, Plans: &plans,
 		TimeZone: "Asia/Tokyo"})
-	if err != nil || out[0].Err != nil || out[0].Result.Result != store.FeedApplied {
+	if err != nil || out[0].Err != nil || out[0].Result.Result != beckon.FeedApplied {
 		t.Fatalf("A-4 mapped in the stored zone: %+v, %v", out, err)
 	}
 	// Events mapped in the zone before: nothing is applied.
@@ -232,7 +232,7 @@ func TestApplyFeedBatchPlanCache(t *testing.T) {
 	if !errors.Is(err, scheduler.ErrZoneChanged) {
 		t.Fatalf("events mapped in the former zone %s: %v", b.clin.TimeZone, err)
 	}
-	if _, err := b.st.AppointmentGet(b.ctx, b.clin.ID, "A-5"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := b.st.AppointmentGet(b.ctx, b.clin.ID, "A-5"); !errors.Is(err, beckon.ErrNotFound) {
 		t.Fatalf("A-5 applied although its zone check failed: %v", err)
 	}
 }

@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/ehr"
 	"github.com/beckonhealth/beckon/feeds"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // namesSIU is an SIU message for appointment A-1 sent at minute sent, with
@@ -55,17 +55,17 @@ func TestFeedNamesKept(t *testing.T) {
 				"NTE|1||Fasting from midnight.",
 				"RGS|1|A",
 				"AIL|1|A|MAIN^1^^NORTH^^^^^Main Street Clinic",
-				"AIP|1|A|777^Rivera^Ana^^^Dr.|ATTENDING"), store.FeedApplied, named},
+				"AIP|1|A|777^Rivera^Ana^^^Dr.|ATTENDING"), beckon.FeedApplied, named},
 			// A modification that sends neither resource nor notes changes nothing.
-			{namesSIU(t, "S14", 2, "RGS|1|A"), store.FeedUnchanged, named},
+			{namesSIU(t, "S14", 2, "RGS|1|A"), beckon.FeedUnchanged, named},
 			// One that names the provider by id alone: the old name goes with the old id.
-			{namesSIU(t, "S14", 3, "RGS|1|A", "AIP|1|A|888|ATTENDING"), store.FeedApplied,
+			{namesSIU(t, "S14", 3, "RGS|1|A", "AIP|1|A|888|ATTENDING"), beckon.FeedApplied,
 				want{"888", "", "MAIN", "Main Street Clinic", "Fasting from midnight."}},
 			// A cancellation keeps everything.
-			{namesSIU(t, "S15", 4), store.FeedApplied, want{"888", "", "MAIN", "Main Street Clinic", "Fasting from midnight."}},
+			{namesSIU(t, "S15", 4), beckon.FeedApplied, want{"888", "", "MAIN", "Main Street Clinic", "Fasting from midnight."}},
 		}
 	}
-	check := func(t *testing.T, step int, a store.Appointment, w want) {
+	check := func(t *testing.T, step int, a beckon.Appointment, w want) {
 		t.Helper()
 		got := want{a.Provider, a.ProviderName, a.Location, a.LocationName, a.Notes}
 		if got != w {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/tasks"
 )
 
@@ -58,7 +58,7 @@ func TestPumpHandsAgainTasksAStoppedWorkerHeld(t *testing.T) {
 	// Past the claim timeout: one send is claimed by a live worker (its
 	// claim just renewed), the other is still planned.
 	b.clock.Advance(11 * time.Second)
-	if _, ok, err := b.st.SendClaim(ctx, store.SendClaimParams{ClinicID: b.clin.ID, ID: live.ID, Token: "live", Now: b.clock.Now()}); err != nil || !ok {
+	if _, ok, err := b.st.SendClaim(ctx, beckon.SendClaimParams{ClinicID: b.clin.ID, ID: live.ID, Token: "live", Now: b.clock.Now()}); err != nil || !ok {
 		t.Fatalf("claim: %v %v", ok, err)
 	}
 	stats, err := pump.RunOnce(ctx)

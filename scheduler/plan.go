@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/ehr"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // Reasons Plan records on a send. A skipped send carries the reason it will
@@ -27,10 +27,10 @@ const (
 // PlanInput is everything Plan needs; Campaigns are the clinic's campaigns
 // (inactive ones are ignored).
 type PlanInput struct {
-	Clinic      store.Clinic
-	Patient     store.Patient
-	Appointment store.Appointment
-	Campaigns   []store.Campaign
+	Clinic      beckon.Clinic
+	Patient     beckon.Patient
+	Appointment beckon.Appointment
+	Campaigns   []beckon.Campaign
 	Now         time.Time
 }
 
@@ -68,14 +68,14 @@ type PlanInput struct {
 // the unmoved one; for ReasonOutOfRange, Now). DueAt, CreatedAt and UpdatedAt are in UTC; CreatedAt and
 // UpdatedAt are Now. When two steps would give the same send id (a step id
 // repeated in a campaign, or a campaign listed twice), the first one is kept.
-func Plan(in PlanInput) []store.Send {
+func Plan(in PlanInput) []beckon.Send {
 	a := in.Appointment
-	if a.Status == store.StatusCancelled || a.Status == store.StatusNoShow {
+	if a.Status == beckon.StatusCancelled || a.Status == beckon.StatusNoShow {
 		return nil
 	}
 	loc := Location(in.Clinic, in.Patient)
 	now := in.Now.UTC()
-	var sends []store.Send
+	var sends []beckon.Send
 	for _, c := range in.Campaigns {
 		if !c.Active || !matches(c.Match, a) {
 			continue
@@ -85,22 +85,22 @@ func Plan(in PlanInput) []store.Send {
 				continue
 			}
 			s := planStep(in, loc, now, c, step)
-			if slices.ContainsFunc(sends, func(o store.Send) bool { return o.ID == s.ID }) {
+			if slices.ContainsFunc(sends, func(o beckon.Send) bool { return o.ID == s.ID }) {
 				continue
 			}
 			sends = append(sends, s)
 		}
 	}
-	slices.SortFunc(sends, func(x, y store.Send) int {
+	slices.SortFunc(sends, func(x, y beckon.Send) int {
 		return cmp.Or(x.DueAt.Compare(y.DueAt), strings.Compare(x.ID, y.ID))
 	})
 	return sends
 }
 
 // planStep returns the send of one matching step.
-func planStep(in PlanInput, loc *time.Location, now time.Time, c store.Campaign, step store.Step) store.Send {
+func planStep(in PlanInput, loc *time.Location, now time.Time, c beckon.Campaign, step beckon.Step) beckon.Send {
 	a := in.Appointment
-	s := store.Send{
+	s := beckon.Send{
 		ID:                 SendID(in.Clinic.ID, a.ID, a.Version, c.ID, c.Revision, step.ID),
 		ClinicID:           in.Clinic.ID,
 		AppointmentID:      a.ID,
@@ -112,22 +112,22 @@ func planStep(in PlanInput, loc *time.Location, now time.Time, c store.Campaign,
 		Channel:            step.Channel,
 		Template:           step.Template,
 		OnlyIfUnconfirmed:  step.OnlyIfUnconfirmed,
-		Status:             store.SendPlanned,
+		Status:             beckon.SendPlanned,
 		CreatedAt:          now,
 		UpdatedAt:          now,
 	}
 	if ehr.CheckInstant(a.Start) != nil {
-		s.DueAt, s.Status, s.Reason = now, store.SendSkipped, ReasonOutOfRange
+		s.DueAt, s.Status, s.Reason = now, beckon.SendSkipped, ReasonOutOfRange
 		return s
 	}
 	due, ok := dueTime(step.Timing, a.Start, loc)
 	if !ok {
 		s.DueAt = a.Start.UTC()
-		s.Status, s.Reason = store.SendSkipped, ReasonInvalidTiming
+		s.Status, s.Reason = beckon.SendSkipped, ReasonInvalidTiming
 		return s
 	}
 	if ehr.CheckInstant(due) != nil {
-		s.DueAt, s.Status, s.Reason = now, store.SendSkipped, ReasonOutOfRange
+		s.DueAt, s.Status, s.Reason = now, beckon.SendSkipped, ReasonOutOfRange
 		return s
 	}
 	s.DueAt = due.UTC()
@@ -149,27 +149,27 @@ func planStep(in PlanInput, loc *time.Location, now time.Time, c store.Campaign,
 	}
 
 	switch {
-	case s.BeforeStart && (a.Status == store.StatusArrived || a.Status == store.StatusFulfilled):
-		s.Status, s.Reason = store.SendSkipped, ReasonUnderWay
-	case step.OnlyIfUnconfirmed && a.Confirmation == store.Confirmed:
-		s.Status, s.Reason = store.SendSkipped, ReasonConfirmed
-	case step.OnlyIfUnconfirmed && (a.Confirmation == store.ResponseCancelRequested || a.Confirmation == store.ResponseRescheduleRequested):
-		s.Status, s.Reason = store.SendSkipped, ReasonChangeRequested
+	case s.BeforeStart && (a.Status == beckon.StatusArrived || a.Status == beckon.StatusFulfilled):
+		s.Status, s.Reason = beckon.SendSkipped, ReasonUnderWay
+	case step.OnlyIfUnconfirmed && a.Confirmation == beckon.Confirmed:
+		s.Status, s.Reason = beckon.SendSkipped, ReasonConfirmed
+	case step.OnlyIfUnconfirmed && (a.Confirmation == beckon.ResponseCancelRequested || a.Confirmation == beckon.ResponseRescheduleRequested):
+		s.Status, s.Reason = beckon.SendSkipped, ReasonChangeRequested
 	case noTime:
-		s.Status, s.Reason = store.SendSkipped, ReasonQuietNoTime
+		s.Status, s.Reason = beckon.SendSkipped, ReasonQuietNoTime
 	case s.DueAt.Before(now):
-		s.Status, s.Reason = store.SendSkipped, ReasonPastDue
+		s.Status, s.Reason = beckon.SendSkipped, ReasonPastDue
 	}
 	return s
 }
 
 // dueTime returns when a step with timing t is due for an appointment starting
 // at start, and false when the timing is unknown or out of range.
-func dueTime(t store.Timing, start time.Time, loc *time.Location) (time.Time, bool) {
+func dueTime(t beckon.Timing, start time.Time, loc *time.Location) (time.Time, bool) {
 	switch t.Kind {
-	case store.TimingOffset:
+	case beckon.TimingOffset:
 		return start.Add(t.Offset), true
-	case store.TimingDay:
+	case beckon.TimingDay:
 		if t.AtMinute < 0 || t.AtMinute >= minutesPerDay {
 			return time.Time{}, false
 		}
@@ -180,7 +180,7 @@ func dueTime(t store.Timing, start time.Time, loc *time.Location) (time.Time, bo
 }
 
 // beforeQuiet returns one minute before the quiet window containing t began.
-func beforeQuiet(q store.QuietHours, loc *time.Location, t time.Time) time.Time {
+func beforeQuiet(q beckon.QuietHours, loc *time.Location, t time.Time) time.Time {
 	earlier := QuietStart(q, loc, t).Add(-time.Minute)
 	// The minute before a window's start is outside it, except when the start's
 	// wall time was skipped by a daylight-saving jump and the window covers the
@@ -196,7 +196,7 @@ func beforeQuiet(q store.QuietHours, loc *time.Location, t time.Time) time.Time 
 
 // matches reports whether m admits the appointment: each non-empty list must
 // contain the appointment's value, compared without regard to case.
-func matches(m store.Match, a store.Appointment) bool {
+func matches(m beckon.Match, a beckon.Appointment) bool {
 	return matchList(m.Types, a.Type) && matchList(m.Providers, a.Provider) && matchList(m.Locations, a.Location)
 }
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // fuzzZones are zones with unusual rules: half- and quarter-hour offsets,
@@ -20,7 +20,7 @@ var fuzzZones = []string{
 	"Pacific/Apia", "Asia/Tehran", "Africa/Casablanca", "Asia/Kathmandu",
 }
 
-var fuzzStatuses = []string{store.StatusBooked, store.StatusArrived, store.StatusFulfilled, store.StatusCancelled, store.StatusNoShow, ""}
+var fuzzStatuses = []string{beckon.StatusBooked, beckon.StatusArrived, beckon.StatusFulfilled, beckon.StatusCancelled, beckon.StatusNoShow, ""}
 
 var fuzzEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
@@ -72,30 +72,30 @@ func FuzzPlan(f *testing.F) {
 		start := fuzzInstant(startSec, nearChange)
 		now := start.Add(time.Duration(span(nowDelta, 120*86_400)) * time.Second)
 
-		step := store.Step{ID: "fuzzed", Channel: store.ChannelSMS, OnlyIfUnconfirmed: onlyUnconfirmed}
+		step := beckon.Step{ID: "fuzzed", Channel: beckon.ChannelSMS, OnlyIfUnconfirmed: onlyUnconfirmed}
 		switch kind % 3 {
 		case 0:
-			step.Timing = store.Timing{Kind: store.TimingOffset, Offset: time.Duration(span(offsetSec, 90*86_400)) * time.Second}
+			step.Timing = beckon.Timing{Kind: beckon.TimingOffset, Offset: time.Duration(span(offsetSec, 90*86_400)) * time.Second}
 		case 1:
-			step.Timing = store.Timing{Kind: store.TimingDay, Day: int(span(int64(day), 90)), AtMinute: int(span(int64(atMinute), 1439))}
+			step.Timing = beckon.Timing{Kind: beckon.TimingDay, Day: int(span(int64(day), 90)), AtMinute: int(span(int64(atMinute), 1439))}
 			if step.Timing.AtMinute < 0 {
 				step.Timing.AtMinute = -step.Timing.AtMinute
 			}
 		default: // raw values, often invalid
-			step.Timing = store.Timing{Kind: store.TimingDay, Day: int(day), AtMinute: int(atMinute)}
+			step.Timing = beckon.Timing{Kind: beckon.TimingDay, Day: int(day), AtMinute: int(atMinute)}
 		}
-		confirmation := store.Unconfirmed
+		confirmation := beckon.Unconfirmed
 		if confirmed {
-			confirmation = store.Confirmed
+			confirmation = beckon.Confirmed
 		}
 		in := PlanInput{
-			Clinic: store.Clinic{
+			Clinic: beckon.Clinic{
 				ID:         "cln_1",
 				TimeZone:   fuzzZones[int(clinicZone)%len(fuzzZones)],
-				QuietHours: store.QuietHours{Enabled: quietOn, StartMinute: int(quietStart), EndMinute: int(quietEnd)},
+				QuietHours: beckon.QuietHours{Enabled: quietOn, StartMinute: int(quietStart), EndMinute: int(quietEnd)},
 			},
-			Patient: store.Patient{ClinicID: "cln_1", ID: "pat_1", TimeZone: fuzzZones[int(patientZone)%len(fuzzZones)]},
-			Appointment: store.Appointment{
+			Patient: beckon.Patient{ClinicID: "cln_1", ID: "pat_1", TimeZone: fuzzZones[int(patientZone)%len(fuzzZones)]},
+			Appointment: beckon.Appointment{
 				ClinicID:     "cln_1",
 				ID:           "apt_1",
 				PatientID:    "pat_1",
@@ -104,7 +104,7 @@ func FuzzPlan(f *testing.F) {
 				Confirmation: confirmation,
 				Version:      1,
 			},
-			Campaigns: []store.Campaign{campaign("cmp_1", step, dayAt("day-before", -1, "09:00"), offset("hour-before", -time.Hour))},
+			Campaigns: []beckon.Campaign{campaign("cmp_1", step, dayAt("day-before", -1, "09:00"), offset("hour-before", -time.Hour))},
 			Now:       now,
 		}
 
@@ -112,7 +112,7 @@ func FuzzPlan(f *testing.F) {
 		if again := Plan(in); !reflect.DeepEqual(sends, again) {
 			t.Fatalf("Plan is not deterministic:\n%+v\n%+v", sends, again)
 		}
-		if in.Appointment.Status == store.StatusCancelled || in.Appointment.Status == store.StatusNoShow {
+		if in.Appointment.Status == beckon.StatusCancelled || in.Appointment.Status == beckon.StatusNoShow {
 			if sends != nil {
 				t.Fatalf("Plan for a %s appointment = %+v, want nil", in.Appointment.Status, sends)
 			}
@@ -136,12 +136,12 @@ func FuzzPlan(f *testing.F) {
 				t.Errorf("send %s times: due %s, created %s, updated %s; want UTC and now %s", s.StepID, s.DueAt, s.CreatedAt, s.UpdatedAt, now)
 			}
 			switch s.Status {
-			case store.SendSkipped:
+			case beckon.SendSkipped:
 				if s.Reason == "" {
 					t.Errorf("send %s skipped without a reason", s.StepID)
 				}
 				continue
-			case store.SendPlanned:
+			case beckon.SendPlanned:
 			default:
 				t.Fatalf("send %s status %q, want planned or skipped", s.StepID, s.Status)
 			}
@@ -151,7 +151,7 @@ func FuzzPlan(f *testing.F) {
 			if s.BeforeStart && !s.DueAt.Before(start) {
 				t.Errorf("planned reminder %s due %s, not before the start %s", s.StepID, s.DueAt, start)
 			}
-			if s.BeforeStart && (in.Appointment.Status == store.StatusArrived || in.Appointment.Status == store.StatusFulfilled) {
+			if s.BeforeStart && (in.Appointment.Status == beckon.StatusArrived || in.Appointment.Status == beckon.StatusFulfilled) {
 				t.Errorf("planned reminder %s for a %s appointment", s.StepID, in.Appointment.Status)
 			}
 			if s.OnlyIfUnconfirmed && confirmed {
@@ -161,7 +161,7 @@ func FuzzPlan(f *testing.F) {
 				t.Errorf("planned send %s due %s (%s) inside quiet hours %+v", s.StepID, s.DueAt, s.DueAt.In(loc), in.Clinic.QuietHours)
 			}
 		}
-		if len(slices.CompactFunc(slices.Clone(sends), func(a, b store.Send) bool { return a.ID == b.ID })) != len(sends) {
+		if len(slices.CompactFunc(slices.Clone(sends), func(a, b beckon.Send) bool { return a.ID == b.ID })) != len(sends) {
 			t.Errorf("duplicate send ids")
 		}
 	})
@@ -174,8 +174,8 @@ func FuzzQuiet(f *testing.F) {
 	f.Add(int64(0), uint8(1), int16(-30), int16(1500), uint8(14))
 	f.Add(int64(-3_000), uint8(0), int16(117), int16(114), uint8(5))
 	f.Fuzz(func(t *testing.T, sec int64, nearChange uint8, startMinute, endMinute int16, zoneIdx uint8) {
-		q := store.QuietHours{Enabled: true, StartMinute: int(startMinute), EndMinute: int(endMinute)}
-		loc := Location(store.Clinic{TimeZone: fuzzZones[int(zoneIdx)%len(fuzzZones)]}, store.Patient{})
+		q := beckon.QuietHours{Enabled: true, StartMinute: int(startMinute), EndMinute: int(endMinute)}
+		loc := Location(beckon.Clinic{TimeZone: fuzzZones[int(zoneIdx)%len(fuzzZones)]}, beckon.Patient{})
 		at := fuzzInstant(sec, nearChange)
 		end, inside := QuietUntil(q, loc, at)
 		if !inside {

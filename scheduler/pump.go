@@ -13,7 +13,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/tasks"
 )
 
@@ -80,9 +80,9 @@ func (c PumpConfig) withDefaults() PumpConfig {
 // the TaskID makes a second enqueue of the same send a no-op.
 type Pump struct {
 	cfg    PumpConfig
-	store  store.Store
+	store  beckon.Store
 	client *asynq.Client
-	clock  Clock
+	clock  beckon.Clock
 	logger *slog.Logger
 
 	mu         sync.Mutex
@@ -107,7 +107,7 @@ type PumpStats struct {
 }
 
 // NewPump returns a pump; call Start to run it on its schedule, or RunOnce.
-func NewPump(st store.Store, client *asynq.Client, clock Clock, logger *slog.Logger, cfg PumpConfig) *Pump {
+func NewPump(st beckon.Store, client *asynq.Client, clock beckon.Clock, logger *slog.Logger, cfg PumpConfig) *Pump {
 	return &Pump{
 		cfg:      cfg.withDefaults(),
 		store:    st,
@@ -156,7 +156,7 @@ func (p *Pump) RunOnce(ctx context.Context) (PumpStats, error) {
 	var stats PumpStats
 	now := p.clock.Now()
 	for {
-		sends, err := p.store.SendListDue(ctx, store.SendListDueParams{
+		sends, err := p.store.SendListDue(ctx, beckon.SendListDueParams{
 			DueBefore:      now.Add(p.cfg.Horizon),
 			EnqueuedBefore: now.Add(-p.cfg.Recheck),
 			Limit:          p.cfg.BatchSize,
@@ -247,12 +247,12 @@ func (p *Pump) due(last *time.Time, now time.Time, every time.Duration) bool {
 }
 
 // sendTaskID is the TaskID of a send's delivery: the send id itself.
-func sendTaskID(s store.Send) string { return s.ID }
+func sendTaskID(s beckon.Send) string { return s.ID }
 
 // staleTaskID is the TaskID that hands an abandoned claim to a worker: one per
 // claim, so that it goes through even when asynq still holds (or archived) the
 // send's own task.
-func staleTaskID(s store.Send) string { return s.ID + ":claim:" + s.ClaimToken }
+func staleTaskID(s beckon.Send) string { return s.ID + ":claim:" + s.ClaimToken }
 
 // processAt is when asynq should hand a send due at due to a worker. asynq
 // files a scheduled task under its whole second and forwards it once that
@@ -264,7 +264,7 @@ func staleTaskID(s store.Send) string { return s.ID + ":claim:" + s.ClaimToken }
 func processAt(due time.Time) time.Time { return due.Add(-time.Millisecond) }
 
 // enqueue hands sends to asynq under the given task ids and records that it did.
-func (p *Pump) enqueue(ctx context.Context, sends []store.Send, taskID func(store.Send) string) (enqueued, present int, err error) {
+func (p *Pump) enqueue(ctx context.Context, sends []beckon.Send, taskID func(beckon.Send) string) (enqueued, present int, err error) {
 	handed, fresh, gerr := p.enqueueEach(ctx, len(sends), func(i int) (*asynq.Task, string, []asynq.Option, error) {
 		sd := sends[i]
 		task, err := tasks.NewDeliverTask(sd.ClinicID, sd.ID)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/tasks"
 )
 
@@ -53,7 +53,7 @@ func (p *Pump) sweepStatuses(ctx context.Context, now time.Time) (queued, pruned
 // enqueueStatuses hands inbox entries to asynq under their status TaskID (a
 // no-op for one asynq still holds) and records when it did, so that they go
 // to the back of the inbox's queue. It returns how many asynq did not have.
-func (p *Pump) enqueueStatuses(ctx context.Context, entries []store.StatusInboxEntry) (int, error) {
+func (p *Pump) enqueueStatuses(ctx context.Context, entries []beckon.StatusInboxEntry) (int, error) {
 	handed, fresh, gerr := p.enqueueEach(ctx, len(entries), func(i int) (*asynq.Task, string, []asynq.Option, error) {
 		e := entries[i]
 		return asynq.NewTask(tasks.TypeStatus, e.Payload), "status " + e.ID, []asynq.Option{

@@ -10,30 +10,30 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/tasks"
 )
 
 // inboxStatus stores a provider status in the inbox, received at the clock's
 // time minus age, as the webhook does while Redis is down.
-func (b *pumpBundle) inboxStatus(t *testing.T, key string, age time.Duration) store.StatusInboxEntry {
+func (b *pumpBundle) inboxStatus(t *testing.T, key string, age time.Duration) beckon.StatusInboxEntry {
 	t.Helper()
-	e := store.StatusInboxEntry{
-		ID:         store.NewID("sin_"),
+	e := beckon.StatusInboxEntry{
+		ID:         beckon.NewID("sin_"),
 		ClinicID:   b.clin.ID,
 		Provider:   "twilio",
 		Key:        key,
 		Payload:    []byte(`{"provider":"twilio","key":"` + key + `"}`),
 		ReceivedAt: b.clock.Now().Add(-age),
 	}
-	if err := b.st.StatusInboxPut(context.Background(), []store.StatusInboxEntry{e}); err != nil {
+	if err := b.st.StatusInboxPut(context.Background(), []beckon.StatusInboxEntry{e}); err != nil {
 		t.Fatal(err)
 	}
 	return e
 }
 
-func (b *pumpBundle) statusTask(e store.StatusInboxEntry) (*asynq.TaskInfo, bool) {
+func (b *pumpBundle) statusTask(e beckon.StatusInboxEntry) (*asynq.TaskInfo, bool) {
 	return b.task(tasks.StatusTaskID(e.Provider, e.ClinicID, e.Key))
 }
 
@@ -54,7 +54,7 @@ func TestPumpHandsPendingStatusesBackToAsynq(t *testing.T) {
 	if !ok || info.Type != tasks.TypeStatus || string(info.Payload) != string(old.Payload) || info.Queue != b.queue {
 		t.Fatalf("task %+v (found %v), want a %s task with the stored payload", info, ok, tasks.TypeStatus)
 	}
-	for _, e := range []store.StatusInboxEntry{fresh, applied} {
+	for _, e := range []beckon.StatusInboxEntry{fresh, applied} {
 		if _, ok := b.statusTask(e); ok {
 			t.Fatalf("%s was enqueued (fresh, or applied already)", e.Key)
 		}
@@ -111,7 +111,7 @@ func TestPumpPrunesAppliedStatuses(t *testing.T) {
 	ctx := context.Background()
 	b.pump = scheduler.NewPump(b.st, asynq.NewClientFromRedisClient(b.rdb), b.clock, slog.New(slog.DiscardHandler),
 		scheduler.PumpConfig{Recheck: 30 * time.Second, Queue: b.queue, BatchSize: 2})
-	var entries []store.StatusInboxEntry
+	var entries []beckon.StatusInboxEntry
 	for i := range 4 {
 		e := b.inboxStatus(t, fmt.Sprintf("SM%d:delivered", i), 0)
 		if i < 3 {

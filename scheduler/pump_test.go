@@ -12,28 +12,28 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 	"github.com/beckonhealth/beckon/tasks"
 )
 
 type pumpBundle struct {
-	st    store.Store
-	clock *scheduler.ManualClock
+	st    beckon.Store
+	clock *beckon.ManualClock
 	rdb   redis.UniversalClient
 	mini  *miniredis.Miniredis // nil on a real Redis
 	queue string
 	pump  *scheduler.Pump
 	insp  *asynq.Inspector
-	clin  store.Clinic
+	clin  beckon.Clinic
 }
 
 func pumpSetup(t *testing.T) *pumpBundle {
 	t.Helper()
 	b := &pumpBundle{
 		st:    storetest.Open(t),
-		clock: scheduler.NewManualClock(time.Now().UTC().Truncate(time.Millisecond)),
+		clock: beckon.NewManualClock(time.Now().UTC().Truncate(time.Millisecond)),
 		queue: fmt.Sprintf("pump-%d", time.Now().UnixNano()),
 	}
 	if u := os.Getenv("REDIS_URL"); u != "" {
@@ -55,7 +55,7 @@ func pumpSetup(t *testing.T) *pumpBundle {
 	return b
 }
 
-func (b *pumpBundle) send(t *testing.T, due time.Time) store.Send {
+func (b *pumpBundle) send(t *testing.T, due time.Time) beckon.Send {
 	t.Helper()
 	return storetest.Send(t, b.st, b.clin.ID, storetest.SendOpts{DueAt: due})
 }
@@ -134,7 +134,7 @@ func TestPumpHandsBackAbandonedClaims(t *testing.T) {
 	b := pumpSetup(t)
 	sd := b.send(t, b.clock.Now())
 	b.run(t) // the send's own task is in Redis
-	if _, ok, err := b.st.SendClaim(context.Background(), store.SendClaimParams{ClinicID: sd.ClinicID, ID: sd.ID, Token: "dead", Now: b.clock.Now()}); err != nil || !ok {
+	if _, ok, err := b.st.SendClaim(context.Background(), beckon.SendClaimParams{ClinicID: sd.ClinicID, ID: sd.ID, Token: "dead", Now: b.clock.Now()}); err != nil || !ok {
 		t.Fatalf("claim: %v %v", ok, err)
 	}
 	if s := b.run(t); s.StaleClaim != 0 {
@@ -155,12 +155,12 @@ func TestPumpRequeuesPendingWritebacks(t *testing.T) {
 	ctx := context.Background()
 	now := b.clock.Now()
 	// A write-back recorded while Redis was down: no task for it.
-	w := store.Writeback{
-		ID:            store.NewID("wbk_"),
+	w := beckon.Writeback{
+		ID:            beckon.NewID("wbk_"),
 		ClinicID:      b.clin.ID,
 		AppointmentID: "A-1",
-		Kind:          store.WritebackWebhook,
-		Status:        store.WritebackPending,
+		Kind:          beckon.WritebackWebhook,
+		Status:        beckon.WritebackPending,
 		CreatedAt:     now,
 		UpdatedAt:     now,
 	}
@@ -168,7 +168,7 @@ func TestPumpRequeuesPendingWritebacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := w
-	done.ID, done.Status = store.NewID("wbk_"), store.WritebackDone
+	done.ID, done.Status = beckon.NewID("wbk_"), beckon.WritebackDone
 	if err := b.st.WritebackInsert(ctx, done); err != nil {
 		t.Fatal(err)
 	}

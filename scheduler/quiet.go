@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 const minutesPerDay = 24 * 60
@@ -17,7 +17,7 @@ var locations sync.Map // string → *time.Location
 // Location returns the patient's time zone, else the clinic's, else UTC. An
 // empty or unknown zone name (and "Local", which would mean the machine's
 // zone) falls through to the next choice.
-func Location(c store.Clinic, p store.Patient) *time.Location {
+func Location(c beckon.Clinic, p beckon.Patient) *time.Location {
 	if loc := loadLocation(p.TimeZone); loc != nil {
 		return loc
 	}
@@ -52,7 +52,7 @@ type quietWindow struct {
 // window returns q's window and whether it is in force: q must be enabled and
 // its start and end must differ. Minutes outside 0..1439 are taken modulo a day
 // (1440 is midnight), so a misconfigured window is still enforced, not dropped.
-func window(q store.QuietHours) (quietWindow, bool) {
+func window(q beckon.QuietHours) (quietWindow, bool) {
 	w := quietWindow{start: dayMinute(q.StartMinute), end: dayMinute(q.EndMinute)}
 	return w, q.Enabled && w.start != w.end
 }
@@ -81,7 +81,7 @@ func (w quietWindow) contains(t time.Time) bool {
 // Daylight-saving changes: when that wall time is skipped (spring forward), the
 // window ends at the jump; when it occurs twice (fall back), the window ends at
 // the first occurrence after t. A nil loc means UTC.
-func QuietUntil(q store.QuietHours, loc *time.Location, t time.Time) (end time.Time, inside bool) {
+func QuietUntil(q beckon.QuietHours, loc *time.Location, t time.Time) (end time.Time, inside bool) {
 	w, ok := window(q)
 	if !ok {
 		return time.Time{}, false
@@ -112,7 +112,7 @@ func QuietUntil(q store.QuietHours, loc *time.Location, t time.Time) (end time.T
 // the jump, and a repeated one at the occurrence that began the stay. It is
 // only meaningful when t is inside the window (see QuietUntil); otherwise it
 // returns t in UTC. A nil loc means UTC.
-func QuietStart(q store.QuietHours, loc *time.Location, t time.Time) time.Time {
+func QuietStart(q beckon.QuietHours, loc *time.Location, t time.Time) time.Time {
 	w, ok := window(q)
 	if !ok {
 		return t.UTC()

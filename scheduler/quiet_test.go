@@ -5,7 +5,7 @@ import (
 	"time"
 	_ "time/tzdata" // tests need no zoneinfo on the machine
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // at parses an RFC 3339 instant or fails the test.
@@ -28,8 +28,8 @@ func zone(t testing.TB, name string) *time.Location {
 	return loc
 }
 
-func quiet(start, end string) store.QuietHours {
-	return store.QuietHours{Enabled: true, StartMinute: hm(start), EndMinute: hm(end)}
+func quiet(start, end string) beckon.QuietHours {
+	return beckon.QuietHours{Enabled: true, StartMinute: hm(start), EndMinute: hm(end)}
 }
 
 // hm turns "21:00" into minutes after midnight.
@@ -46,13 +46,13 @@ func TestQuietUntil(t *testing.T) {
 	night := quiet("21:00", "08:00")
 	tests := []struct {
 		name       string
-		q          store.QuietHours
+		q          beckon.QuietHours
 		zone       string // "" means a nil location
 		t          string
 		wantInside bool
 		wantEnd    string
 	}{
-		{name: "disabled", q: store.QuietHours{StartMinute: hm("21:00"), EndMinute: hm("08:00")}, zone: "America/New_York", t: "2026-06-10T23:00:00-04:00"},
+		{name: "disabled", q: beckon.QuietHours{StartMinute: hm("21:00"), EndMinute: hm("08:00")}, zone: "America/New_York", t: "2026-06-10T23:00:00-04:00"},
 		{name: "start equals end", q: quiet("21:00", "21:00"), zone: "America/New_York", t: "2026-06-10T21:00:00-04:00"},
 		{name: "before start", q: night, zone: "America/New_York", t: "2026-06-10T20:59:59-04:00"},
 		{name: "at start", q: night, zone: "America/New_York", t: "2026-06-10T21:00:00-04:00", wantInside: true, wantEnd: "2026-06-11T08:00:00-04:00"},
@@ -71,7 +71,7 @@ func TestQuietUntil(t *testing.T) {
 		{name: "half-hour zone", q: quiet("22:00", "07:30"), zone: "Asia/Kolkata", t: "2026-01-15T23:00:00+05:30", wantInside: true, wantEnd: "2026-01-16T07:30:00+05:30"},
 		{name: "southern DST ends overnight", q: night, zone: "Australia/Sydney", t: "2026-04-04T23:00:00+11:00", wantInside: true, wantEnd: "2026-04-05T08:00:00+10:00"},
 		{name: "nil location is UTC", q: night, zone: "", t: "2026-06-10T22:00:00Z", wantInside: true, wantEnd: "2026-06-11T08:00:00Z"},
-		{name: "end minute 1440 is midnight", q: store.QuietHours{Enabled: true, StartMinute: hm("21:00"), EndMinute: 1440}, zone: "UTC", t: "2026-06-10T23:00:00Z", wantInside: true, wantEnd: "2026-06-11T00:00:00Z"},
+		{name: "end minute 1440 is midnight", q: beckon.QuietHours{Enabled: true, StartMinute: hm("21:00"), EndMinute: 1440}, zone: "UTC", t: "2026-06-10T23:00:00Z", wantInside: true, wantEnd: "2026-06-11T00:00:00Z"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,7 +102,7 @@ func TestQuietStart(t *testing.T) {
 	night := quiet("21:00", "08:00")
 	tests := []struct {
 		name string
-		q    store.QuietHours
+		q    beckon.QuietHours
 		zone string
 		t    string
 		want string
@@ -116,7 +116,7 @@ func TestQuietStart(t *testing.T) {
 		{name: "start in repeated hour is the first pass", q: quiet("01:00", "05:00"), zone: "America/New_York", t: "2026-11-01T01:30:00-05:00", want: "2026-11-01T01:00:00-04:00"},
 		{name: "half-hour zone", q: quiet("22:00", "07:30"), zone: "Asia/Kolkata", t: "2026-01-16T06:00:00+05:30", want: "2026-01-15T22:00:00+05:30"},
 		{name: "outside returns t", q: night, zone: "America/New_York", t: "2026-06-11T12:00:00-04:00", want: "2026-06-11T12:00:00-04:00"},
-		{name: "disabled returns t", q: store.QuietHours{StartMinute: hm("21:00"), EndMinute: hm("08:00")}, zone: "America/New_York", t: "2026-06-11T03:00:00-04:00", want: "2026-06-11T03:00:00-04:00"},
+		{name: "disabled returns t", q: beckon.QuietHours{StartMinute: hm("21:00"), EndMinute: hm("08:00")}, zone: "America/New_York", t: "2026-06-11T03:00:00-04:00", want: "2026-06-11T03:00:00-04:00"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,7 +147,7 @@ func TestLocation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := Location(store.Clinic{TimeZone: tt.clinic}, store.Patient{TimeZone: tt.patient})
+			got := Location(beckon.Clinic{TimeZone: tt.clinic}, beckon.Patient{TimeZone: tt.patient})
 			if got.String() != tt.want {
 				t.Errorf("Location(clinic %q, patient %q) = %s, want %s", tt.clinic, tt.patient, got, tt.want)
 			}

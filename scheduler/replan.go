@@ -3,7 +3,7 @@ package scheduler
 import (
 	"context"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // replanChunk is how many appointments are re-planned per round of
@@ -16,12 +16,12 @@ const replanChunk = 1000
 // commit together. It decides and writes a thousand appointments at a
 // time, so a campaign change at a clinic with 100,000 upcoming appointments
 // is a few hundred statements, not a few hundred thousand.
-func (s *Service) replanUpcoming(ctx context.Context, q store.Querier, clinicID string, audit store.AuditEntry) error {
+func (s *Service) replanUpcoming(ctx context.Context, q beckon.Querier, clinicID string, audit beckon.AuditEntry) error {
 	st, err := newState(ctx, q, clinicID)
 	if err != nil {
 		return err
 	}
-	as, err := q.AppointmentListUpcoming(ctx, store.AppointmentListParams{ClinicID: clinicID, After: s.Clock.Now()})
+	as, err := q.AppointmentListUpcoming(ctx, beckon.AppointmentListParams{ClinicID: clinicID, After: s.Clock.Now()})
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -19,28 +19,28 @@ func TestCampaignChangeReplansEveryUpcomingAppointment(t *testing.T) {
 	ctx := t.Context()
 	st := storetest.Open(t)
 	now := time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)
-	clock := scheduler.NewManualClock(now)
+	clock := beckon.NewManualClock(now)
 	svc := &scheduler.Service{Store: st, Clock: clock}
 	clinic := storetest.Clinic(t, st, storetest.ClinicOpts{})
-	step := func(id string, before time.Duration) store.Step {
-		return store.Step{ID: id, Timing: store.Timing{Kind: store.TimingOffset, Offset: -before}, Channel: store.ChannelSMS, Template: "appointment_reminder"}
+	step := func(id string, before time.Duration) beckon.Step {
+		return beckon.Step{ID: id, Timing: beckon.Timing{Kind: beckon.TimingOffset, Offset: -before}, Channel: beckon.ChannelSMS, Template: "appointment_reminder"}
 	}
-	if _, _, err := svc.PutCampaign(ctx, store.Campaign{ClinicID: clinic.ID, ID: "c", Name: "C", Active: true, Steps: []store.Step{step("day", 24*time.Hour)}}, "test"); err != nil {
+	if _, _, err := svc.PutCampaign(ctx, beckon.Campaign{ClinicID: clinic.ID, ID: "c", Name: "C", Active: true, Steps: []beckon.Step{step("day", 24*time.Hour)}}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	const patients, upcoming = 7, 1203
 	for i := range patients {
-		if _, _, err := svc.UpsertPatient(ctx, store.Patient{ClinicID: clinic.ID, ID: fmt.Sprintf("p%d", i), FirstName: "Pat", Phone: fmt.Sprintf("+1415555%04d", i)}, "test"); err != nil {
+		if _, _, err := svc.UpsertPatient(ctx, beckon.Patient{ClinicID: clinic.ID, ID: fmt.Sprintf("p%d", i), FirstName: "Pat", Phone: fmt.Sprintf("+1415555%04d", i)}, "test"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	var as []store.Appointment
+	var as []beckon.Appointment
 	for i := range upcoming {
-		as = append(as, store.Appointment{ID: fmt.Sprintf("a%d", i), PatientID: fmt.Sprintf("p%d", i%patients),
-			Start: now.Add(72*time.Hour + time.Duration(i)*time.Minute), Duration: 30 * time.Minute, Status: store.StatusBooked})
+		as = append(as, beckon.Appointment{ID: fmt.Sprintf("a%d", i), PatientID: fmt.Sprintf("p%d", i%patients),
+			Start: now.Add(72*time.Hour + time.Duration(i)*time.Minute), Duration: 30 * time.Minute, Status: beckon.StatusBooked})
 	}
 	// And one that started an hour ago.
-	as = append(as, store.Appointment{ID: "past", PatientID: "p0", Start: now.Add(-time.Hour), Duration: 30 * time.Minute, Status: store.StatusBooked})
+	as = append(as, beckon.Appointment{ID: "past", PatientID: "p0", Start: now.Add(-time.Hour), Duration: 30 * time.Minute, Status: beckon.StatusBooked})
 	if _, err := svc.UpsertAppointments(ctx, clinic.ID, as, "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +49,8 @@ func TestCampaignChangeReplansEveryUpcomingAppointment(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, outcome, err := svc.PutCampaign(ctx, store.Campaign{ClinicID: clinic.ID, ID: "c", Name: "C", Active: true,
-		Steps: []store.Step{step("two-days", 48*time.Hour), step("two-hours", 2*time.Hour)}}, "test"); err != nil || outcome != scheduler.Updated {
+	if _, outcome, err := svc.PutCampaign(ctx, beckon.Campaign{ClinicID: clinic.ID, ID: "c", Name: "C", Active: true,
+		Steps: []beckon.Step{step("two-days", 48*time.Hour), step("two-hours", 2*time.Hour)}}, "test"); err != nil || outcome != scheduler.Updated {
 		t.Fatalf("change campaign: %v (%s)", err, outcome)
 	}
 
@@ -60,12 +60,12 @@ func TestCampaignChangeReplansEveryUpcomingAppointment(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		byStep := map[string]store.Send{}
+		byStep := map[string]beckon.Send{}
 		for _, s := range ss {
 			byStep[s.StepID] = s
 		}
-		if len(ss) != 3 || byStep["day"].Status != store.SendSuperseded ||
-			byStep["two-days"].Status != store.SendPlanned || byStep["two-hours"].Status != store.SendPlanned ||
+		if len(ss) != 3 || byStep["day"].Status != beckon.SendSuperseded ||
+			byStep["two-days"].Status != beckon.SendPlanned || byStep["two-hours"].Status != beckon.SendPlanned ||
 			byStep["two-days"].CampaignRevision != 2 {
 			t.Fatalf("%s: sends %+v; want the old step superseded and both new steps planned at revision 2", id, ss)
 		}

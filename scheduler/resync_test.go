@@ -8,21 +8,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
 // writeGuard is a store whose transactions record every call that writes an
 // appointment, a send or an audit entry (the one writer, Write, included).
 type writeGuard struct {
-	store.Store
+	beckon.Store
 	mu     sync.Mutex
 	writes []string
 }
 
-func (g *writeGuard) InTx(ctx context.Context, fn func(q store.Querier) error) error {
-	return g.Store.InTx(ctx, func(q store.Querier) error { return fn(&guardedQuerier{q, g}) })
+func (g *writeGuard) InTx(ctx context.Context, fn func(q beckon.Querier) error) error {
+	return g.Store.InTx(ctx, func(q beckon.Querier) error { return fn(&guardedQuerier{q, g}) })
 }
 
 func (g *writeGuard) record(name string) {
@@ -32,41 +32,41 @@ func (g *writeGuard) record(name string) {
 }
 
 type guardedQuerier struct {
-	store.Querier
+	beckon.Querier
 	g *writeGuard
 }
 
-func (q *guardedQuerier) AppointmentPut(ctx context.Context, a store.Appointment, expect int64) error {
+func (q *guardedQuerier) AppointmentPut(ctx context.Context, a beckon.Appointment, expect int64) error {
 	q.g.record("AppointmentPut")
 	return q.Querier.AppointmentPut(ctx, a, expect)
 }
 
-func (q *guardedQuerier) AppointmentPutMany(ctx context.Context, as []store.Appointment, expect []int64) error {
+func (q *guardedQuerier) AppointmentPutMany(ctx context.Context, as []beckon.Appointment, expect []int64) error {
 	q.g.record("AppointmentPutMany")
 	return q.Querier.AppointmentPutMany(ctx, as, expect)
 }
 
-func (q *guardedQuerier) SendInsert(ctx context.Context, sends []store.Send) error {
+func (q *guardedQuerier) SendInsert(ctx context.Context, sends []beckon.Send) error {
 	q.g.record("SendInsert")
 	return q.Querier.SendInsert(ctx, sends)
 }
 
-func (q *guardedQuerier) SendSupersedeMany(ctx context.Context, p store.SendSupersedeManyParams) (int, error) {
+func (q *guardedQuerier) SendSupersedeMany(ctx context.Context, p beckon.SendSupersedeManyParams) (int, error) {
 	q.g.record("SendSupersedeMany")
 	return q.Querier.SendSupersedeMany(ctx, p)
 }
 
-func (q *guardedQuerier) AuditAppend(ctx context.Context, e store.AuditEntry) error {
+func (q *guardedQuerier) AuditAppend(ctx context.Context, e beckon.AuditEntry) error {
 	q.g.record("AuditAppend")
 	return q.Querier.AuditAppend(ctx, e)
 }
 
-func (q *guardedQuerier) Write(ctx context.Context, w store.Writes) error {
+func (q *guardedQuerier) Write(ctx context.Context, w beckon.Writes) error {
 	q.g.record("Write")
 	return q.Querier.Write(ctx, w)
 }
 
-func (q *guardedQuerier) AuditAppendMany(ctx context.Context, es []store.AuditEntry) error {
+func (q *guardedQuerier) AuditAppendMany(ctx context.Context, es []beckon.AuditEntry) error {
 	q.g.record("AuditAppendMany")
 	return q.Querier.AuditAppendMany(ctx, es)
 }
@@ -82,31 +82,31 @@ func TestUnchangedBatchWritesNothing(t *testing.T) {
 	guard := &writeGuard{Store: storetest.Open(t)}
 	st := guard.Store
 	now := time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)
-	clock := scheduler.NewManualClock(now)
+	clock := beckon.NewManualClock(now)
 	svc := &scheduler.Service{Store: guard, Clock: clock}
 	clinic := storetest.Clinic(t, st, storetest.ClinicOpts{})
-	step := func(id string, before time.Duration) store.Step {
-		return store.Step{ID: id, Timing: store.Timing{Kind: store.TimingOffset, Offset: -before}, Channel: store.ChannelSMS, Template: "appointment_reminder"}
+	step := func(id string, before time.Duration) beckon.Step {
+		return beckon.Step{ID: id, Timing: beckon.Timing{Kind: beckon.TimingOffset, Offset: -before}, Channel: beckon.ChannelSMS, Template: "appointment_reminder"}
 	}
-	if _, _, err := svc.PutCampaign(ctx, store.Campaign{ClinicID: clinic.ID, ID: "c", Name: "C", Active: true,
-		Steps: []store.Step{step("day", 24*time.Hour), step("hours", 2*time.Hour)}}, "test"); err != nil {
+	if _, _, err := svc.PutCampaign(ctx, beckon.Campaign{ClinicID: clinic.ID, ID: "c", Name: "C", Active: true,
+		Steps: []beckon.Step{step("day", 24*time.Hour), step("hours", 2*time.Hour)}}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	const patients, appointments = 5, 620 // more than one chunk of the set-at-a-time statements
 	for i := range patients {
-		if _, _, err := svc.UpsertPatient(ctx, store.Patient{ClinicID: clinic.ID, ID: fmt.Sprintf("p%d", i), FirstName: "Pat",
+		if _, _, err := svc.UpsertPatient(ctx, beckon.Patient{ClinicID: clinic.ID, ID: fmt.Sprintf("p%d", i), FirstName: "Pat",
 			Phone: fmt.Sprintf("+1415555%04d", i)}, "test"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	schedule := func(zone *time.Location, confirmation func(i int) string) []store.Appointment {
-		var as []store.Appointment
+	schedule := func(zone *time.Location, confirmation func(i int) string) []beckon.Appointment {
+		var as []beckon.Appointment
 		for i := range appointments {
-			status := store.StatusBooked
+			status := beckon.StatusBooked
 			if i%50 == 7 {
-				status = store.StatusCancelled
+				status = beckon.StatusCancelled
 			}
-			as = append(as, store.Appointment{ClinicID: clinic.ID, ID: fmt.Sprintf("a%d", i), PatientID: fmt.Sprintf("p%d", i%patients),
+			as = append(as, beckon.Appointment{ClinicID: clinic.ID, ID: fmt.Sprintf("a%d", i), PatientID: fmt.Sprintf("p%d", i%patients),
 				Start: now.Add(72*time.Hour + time.Duration(i)*time.Minute).In(zone), Duration: 30 * time.Minute,
 				Type: "follow-up", Provider: "dr-1", ProviderName: "Dr One", Location: "main", LocationName: "Main St",
 				Notes: "bring a list", Status: status, Confirmation: confirmation(i)})
@@ -115,7 +115,7 @@ func TestUnchangedBatchWritesNothing(t *testing.T) {
 	}
 	first := schedule(time.UTC, func(i int) string {
 		if i%3 == 0 {
-			return store.Confirmed
+			return beckon.Confirmed
 		}
 		return ""
 	})
@@ -124,12 +124,12 @@ func TestUnchangedBatchWritesNothing(t *testing.T) {
 	}
 
 	type snapshot struct {
-		appts map[string]store.Appointment
-		sends map[string][]store.Send
-		audit map[string][]store.AuditEntry
+		appts map[string]beckon.Appointment
+		sends map[string][]beckon.Send
+		audit map[string][]beckon.AuditEntry
 	}
 	take := func() snapshot {
-		s := snapshot{map[string]store.Appointment{}, map[string][]store.Send{}, map[string][]store.AuditEntry{}}
+		s := snapshot{map[string]beckon.Appointment{}, map[string][]beckon.Send{}, map[string][]beckon.AuditEntry{}}
 		for _, a := range first {
 			got, err := st.AppointmentGet(ctx, clinic.ID, a.ID)
 			if err != nil {

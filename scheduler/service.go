@@ -6,7 +6,7 @@ import (
 	"errors"
 	"log/slog"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // Outcomes of an upsert.
@@ -19,15 +19,15 @@ const (
 // Service applies changes to patients, appointments and campaigns and keeps the
 // planned sends in step with them, in the same transaction.
 type Service struct {
-	Store  store.Store
-	Clock  Clock
+	Store  beckon.Store
+	Clock  beckon.Clock
 	Logger *slog.Logger
 }
 
 // AppointmentResult is an appointment after an upsert, with its sends.
 type AppointmentResult struct {
-	Appointment store.Appointment
-	Sends       []store.Send
+	Appointment beckon.Appointment
+	Sends       []beckon.Send
 	Outcome     string
 }
 
@@ -38,7 +38,7 @@ const maxConflictRetries = 5
 // returns it with every send it has ever had.
 // An Appointment with empty Confirmation keeps the stored confirmation.
 // One appointment is not a batch: an error about it is not an *ItemError.
-func (s *Service) UpsertAppointment(ctx context.Context, a store.Appointment, actor string) (AppointmentResult, error) {
+func (s *Service) UpsertAppointment(ctx context.Context, a beckon.Appointment, actor string) (AppointmentResult, error) {
 	o, err := s.applyOne(ctx, a.ClinicID, Change{Appointment: &a}, actor)
 	if err != nil {
 		return AppointmentResult{}, err
@@ -52,7 +52,7 @@ func (s *Service) UpsertAppointment(ctx context.Context, a store.Appointment, ac
 // all of them or none, in order (an appointment given twice is applied twice,
 // the second seeing the first). Results carry no Sends. An error about one
 // of them is an *ItemError naming it.
-func (s *Service) UpsertAppointments(ctx context.Context, clinicID string, as []store.Appointment, actor string) ([]AppointmentResult, error) {
+func (s *Service) UpsertAppointments(ctx context.Context, clinicID string, as []beckon.Appointment, actor string) ([]AppointmentResult, error) {
 	changes := make([]Change, len(as))
 	for i := range as {
 		changes[i] = Change{Appointment: &as[i]}
@@ -71,24 +71,24 @@ func (s *Service) UpsertAppointments(ctx context.Context, clinicID string, as []
 // UpsertPatient creates or replaces a patient. Empty consent fields keep what
 // is stored (an EHR push never undoes an opt-out it did not carry). When the
 // patient's time zone changes, their upcoming appointments are re-planned.
-func (s *Service) UpsertPatient(ctx context.Context, p store.Patient, actor string) (store.Patient, string, error) {
+func (s *Service) UpsertPatient(ctx context.Context, p beckon.Patient, actor string) (beckon.Patient, string, error) {
 	o, err := s.applyOne(ctx, p.ClinicID, Change{Patient: &p}, actor)
 	if err != nil {
-		return store.Patient{}, "", err
+		return beckon.Patient{}, "", err
 	}
 	return *o.Patient, o.Outcome, nil
 }
 
 // PutCampaign creates or replaces a campaign (a new revision) and re-plans the
 // clinic's upcoming appointments.
-func (s *Service) PutCampaign(ctx context.Context, c store.Campaign, actor string) (store.Campaign, string, error) {
-	var saved store.Campaign
+func (s *Service) PutCampaign(ctx context.Context, c beckon.Campaign, actor string) (beckon.Campaign, string, error) {
+	var saved beckon.Campaign
 	var outcome string
-	err := s.retryConflicts(ctx, func(q store.Querier) error {
+	err := s.retryConflicts(ctx, func(q beckon.Querier) error {
 		now := s.Clock.Now()
 		old, err := q.CampaignGet(ctx, c.ClinicID, c.ID)
 		switch {
-		case errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, beckon.ErrNotFound):
 			outcome = Created
 			c.Revision, c.CreatedAt = 1, now
 		case err != nil:
@@ -107,7 +107,7 @@ func (s *Service) PutCampaign(ctx context.Context, c store.Campaign, actor strin
 		}
 		saved = c
 		detail, _ := json.Marshal(map[string]any{"revision": c.Revision, "steps": len(c.Steps), "active": c.Active})
-		return s.replanUpcoming(ctx, q, c.ClinicID, store.AuditEntry{
+		return s.replanUpcoming(ctx, q, c.ClinicID, beckon.AuditEntry{
 			ClinicID: c.ClinicID, Actor: actor, Action: "campaign." + outcome,
 			Entity: "campaign", EntityID: c.ID, Detail: string(detail), At: now,
 		})
@@ -115,7 +115,7 @@ func (s *Service) PutCampaign(ctx context.Context, c store.Campaign, actor strin
 	return saved, outcome, err
 }
 
-func sameCampaign(a, b store.Campaign) bool {
+func sameCampaign(a, b beckon.Campaign) bool {
 	ja, _ := json.Marshal([]any{a.Name, a.Active, a.Match, a.Steps})
 	jb, _ := json.Marshal([]any{b.Name, b.Active, b.Match, b.Steps})
 	return string(ja) == string(jb)
@@ -123,11 +123,11 @@ func sameCampaign(a, b store.Campaign) bool {
 
 // DeleteCampaign removes a campaign; its planned sends are superseded.
 func (s *Service) DeleteCampaign(ctx context.Context, clinicID, id, actor string) error {
-	return s.Store.InTx(ctx, func(q store.Querier) error {
+	return s.Store.InTx(ctx, func(q beckon.Querier) error {
 		if err := q.CampaignDelete(ctx, clinicID, id); err != nil {
 			return err
 		}
-		return s.replanUpcoming(ctx, q, clinicID, store.AuditEntry{
+		return s.replanUpcoming(ctx, q, clinicID, beckon.AuditEntry{
 			ClinicID: clinicID, Actor: actor, Action: "campaign.deleted",
 			Entity: "campaign", EntityID: id, At: s.Clock.Now(),
 		})
@@ -135,11 +135,11 @@ func (s *Service) DeleteCampaign(ctx context.Context, clinicID, id, actor string
 }
 
 // retryConflicts runs fn in a transaction, again when it lost a version race.
-func (s *Service) retryConflicts(ctx context.Context, fn func(q store.Querier) error) error {
+func (s *Service) retryConflicts(ctx context.Context, fn func(q beckon.Querier) error) error {
 	var err error
 	for range maxConflictRetries {
 		err = s.Store.InTx(ctx, fn)
-		if !errors.Is(err, store.ErrConflict) {
+		if !errors.Is(err, beckon.ErrConflict) {
 			return err
 		}
 	}

@@ -3,13 +3,15 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/beckonhealth/beckon"
 )
 
 const appointmentCols = `clinic_id, id, patient_id, start_at, duration_ms, type, provider, location,
 	status, confirmation, version, created_at, updated_at, provider_name, location_name, notes`
 
-func scanAppointment(r scanner) (Appointment, error) {
-	var a Appointment
+func scanAppointment(r scanner) (beckon.Appointment, error) {
+	var a beckon.Appointment
 	var durationMS int64
 	err := r.Scan(&a.ClinicID, &a.ID, &a.PatientID, ms{&a.Start}, &durationMS,
 		&a.Type, &a.Provider, &a.Location, &a.Status, &a.Confirmation, &a.Version,
@@ -18,7 +20,7 @@ func scanAppointment(r scanner) (Appointment, error) {
 	return a, err
 }
 
-func (q *queries) AppointmentGet(ctx context.Context, clinicID, id string) (Appointment, error) {
+func (q *queries) AppointmentGet(ctx context.Context, clinicID, id string) (beckon.Appointment, error) {
 	return get(ctx, q, "appointment.get", scanAppointment,
 		`SELECT `+appointmentCols+` FROM appointments WHERE clinic_id = $1 AND id = $2`, clinicID, id)
 }
@@ -26,7 +28,7 @@ func (q *queries) AppointmentGet(ctx context.Context, clinicID, id string) (Appo
 // AppointmentPut inserts (expectVersion 0) or updates the appointment in one
 // conditional statement. Duration is kept to the millisecond.
 // appointmentArgs are an appointment's values in appointmentCols order.
-func (q *queries) appointmentArgs(a Appointment) []any {
+func (q *queries) appointmentArgs(a beckon.Appointment) []any {
 	created := q.stamp(a.CreatedAt)
 	return []any{a.ClinicID, a.ID, a.PatientID, msArg(a.Start), a.Duration.Milliseconds(),
 		a.Type, a.Provider, a.Location, a.Status, a.Confirmation, a.Version,
@@ -47,7 +49,7 @@ const appointmentPutConflict = `
 		version = excluded.version, updated_at = excluded.updated_at
 		WHERE appointments.version = excluded.version - 1`
 
-func (q *queries) AppointmentPut(ctx context.Context, a Appointment, expectVersion int64) error {
+func (q *queries) AppointmentPut(ctx context.Context, a beckon.Appointment, expectVersion int64) error {
 	var (
 		ok  bool
 		err error
@@ -66,12 +68,12 @@ func (q *queries) AppointmentPut(ctx context.Context, a Appointment, expectVersi
 			q.stamp(a.UpdatedAt).UnixMilli(), expectVersion, a.ProviderName, a.LocationName, a.Notes)
 	}
 	if err == nil && !ok {
-		return ErrConflict
+		return beckon.ErrConflict
 	}
 	return err
 }
 
-func (q *queries) AppointmentListUpcoming(ctx context.Context, p AppointmentListParams) ([]Appointment, error) {
+func (q *queries) AppointmentListUpcoming(ctx context.Context, p beckon.AppointmentListParams) ([]beckon.Appointment, error) {
 	var w where
 	w.add("clinic_id = ?", p.ClinicID)
 	if p.PatientID != "" {

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -14,7 +14,7 @@ func TestAppointments(t *testing.T) {
 		t.Run("RoundTrip", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			want := store.Appointment{
+			want := beckon.Appointment{
 				ClinicID:     b.clinic.ID,
 				ID:           "A-100",
 				PatientID:    "MRN-1",
@@ -26,8 +26,8 @@ func TestAppointments(t *testing.T) {
 				Location:     "main",
 				LocationName: "Main Street Clinic",
 				Notes:        "Bring your insulin pump.\nPark at the back: ramp é.",
-				Status:       store.StatusBooked,
-				Confirmation: store.Confirmed,
+				Status:       beckon.StatusBooked,
+				Confirmation: beckon.Confirmed,
 				Version:      3,
 				CreatedAt:    b.now,
 				UpdatedAt:    b.now.Add(time.Second),
@@ -40,7 +40,7 @@ func TestAppointments(t *testing.T) {
 		t.Run("ZeroStart", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			want := store.Appointment{
+			want := beckon.Appointment{
 				ClinicID:  b.clinic.ID,
 				ID:        "A-0",
 				Version:   1,
@@ -58,18 +58,18 @@ func TestAppointments(t *testing.T) {
 			a := storetest.Appointment(t, b.st, b.clinic.ID, storetest.AppointmentOpts{
 				Start: b.now.Add(time.Hour),
 			})
-			isErr(t, "create again", b.st.AppointmentPut(b.ctx, a, 0), store.ErrConflict)
+			isErr(t, "create again", b.st.AppointmentPut(b.ctx, a, 0), beckon.ErrConflict)
 
 			next := a
 			next.Version = 2
-			next.Status = store.StatusCancelled
+			next.Status = beckon.StatusCancelled
 			next.ProviderName, next.LocationName, next.Notes = "Dr. Bo Kim", "Annex", "Fasting"
 			next.Start = b.now.Add(2 * time.Hour)
 			next.UpdatedAt = b.now
 			next.CreatedAt = b.now.Add(time.Hour) // ignored on update
-			isErr(t, "wrong version", b.st.AppointmentPut(b.ctx, next, 5), store.ErrConflict)
+			isErr(t, "wrong version", b.st.AppointmentPut(b.ctx, next, 5), beckon.ErrConflict)
 			noErr(t, "update", b.st.AppointmentPut(b.ctx, next, 1))
-			isErr(t, "stale version", b.st.AppointmentPut(b.ctx, next, 1), store.ErrConflict)
+			isErr(t, "stale version", b.st.AppointmentPut(b.ctx, next, 1), beckon.ErrConflict)
 
 			got, err := b.st.AppointmentGet(b.ctx, b.clinic.ID, a.ID)
 			noErr(t, "get", err)
@@ -78,7 +78,7 @@ func TestAppointments(t *testing.T) {
 
 			missing := a
 			missing.ID = "nope"
-			isErr(t, "update missing", b.st.AppointmentPut(b.ctx, missing, 1), store.ErrConflict)
+			isErr(t, "update missing", b.st.AppointmentPut(b.ctx, missing, 1), beckon.ErrConflict)
 		})
 		t.Run("NamesEveryPath", func(t *testing.T) {
 			// Names and notes survive every way an appointment is written
@@ -87,17 +87,17 @@ func TestAppointments(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			p := storetest.Patient(t, b.st, b.clinic.ID, storetest.PatientOpts{})
-			named := func(id string, v int64, suffix string) store.Appointment {
-				return store.Appointment{
+			named := func(id string, v int64, suffix string) beckon.Appointment {
+				return beckon.Appointment{
 					ClinicID: b.clinic.ID, ID: id, PatientID: p.ID, Start: b.now.Add(time.Hour), Duration: 30 * time.Minute,
 					Provider: "777", ProviderName: "Dr. Ana Rivera" + suffix,
 					Location: "MAIN", LocationName: "Main Street Clinic" + suffix,
 					Notes:  "Bring your list of medicines." + suffix,
-					Status: store.StatusBooked, Confirmation: store.Unconfirmed, Version: v,
+					Status: beckon.StatusBooked, Confirmation: beckon.Unconfirmed, Version: v,
 					CreatedAt: b.now, UpdatedAt: b.now,
 				}
 			}
-			check := func(what string, want store.Appointment) {
+			check := func(what string, want beckon.Appointment) {
 				t.Helper()
 				got, err := b.st.AppointmentGet(b.ctx, b.clinic.ID, want.ID)
 				noErr(t, what, err)
@@ -108,7 +108,7 @@ func TestAppointments(t *testing.T) {
 				read, err := b.st.FeedReadMany(b.ctx, b.clinic.ID, []string{want.ID}, []string{p.ID})
 				noErr(t, what+" feed read", err)
 				equal(t, what+" feed read", read.Appointments[want.ID], want)
-				list, err := b.st.AppointmentListUpcoming(b.ctx, store.AppointmentListParams{ClinicID: b.clinic.ID, PatientID: p.ID, After: b.now})
+				list, err := b.st.AppointmentListUpcoming(b.ctx, beckon.AppointmentListParams{ClinicID: b.clinic.ID, PatientID: p.ID, After: b.now})
 				noErr(t, what+" list", err)
 				for _, a := range list {
 					if a.ID == want.ID {
@@ -125,24 +125,24 @@ func TestAppointments(t *testing.T) {
 			check("put update", one2)
 
 			many := named("many-1", 1, "")
-			noErr(t, "put many", b.st.AppointmentPutMany(b.ctx, []store.Appointment{many}, []int64{0}))
+			noErr(t, "put many", b.st.AppointmentPutMany(b.ctx, []beckon.Appointment{many}, []int64{0}))
 			check("put many", many)
 			many2 := named("many-1", 2, " 2")
-			noErr(t, "put many update", b.st.AppointmentPutMany(b.ctx, []store.Appointment{many2}, []int64{1}))
+			noErr(t, "put many update", b.st.AppointmentPutMany(b.ctx, []beckon.Appointment{many2}, []int64{1}))
 			check("put many update", many2)
 
 			feed := named("feed-1", 1, "")
-			noErr(t, "feed write", b.st.Write(b.ctx, store.Writes{ClinicID: b.clinic.ID, Appointments: []store.Appointment{feed}, Now: b.now}))
+			noErr(t, "feed write", b.st.Write(b.ctx, beckon.Writes{ClinicID: b.clinic.ID, Appointments: []beckon.Appointment{feed}, Now: b.now}))
 			check("feed write", feed)
 			feed2 := named("feed-1", 2, " 2")
-			noErr(t, "feed write update", b.st.Write(b.ctx, store.Writes{ClinicID: b.clinic.ID, Appointments: []store.Appointment{feed2}, Now: b.now}))
+			noErr(t, "feed write update", b.st.Write(b.ctx, beckon.Writes{ClinicID: b.clinic.ID, Appointments: []beckon.Appointment{feed2}, Now: b.now}))
 			check("feed write update", feed2)
 		})
 		t.Run("Missing", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			_, err := b.st.AppointmentGet(b.ctx, b.clinic.ID, "nope")
-			isErr(t, "get", err, store.ErrNotFound)
+			isErr(t, "get", err, beckon.ErrNotFound)
 		})
 		t.Run("ListUpcoming", func(t *testing.T) {
 			t.Parallel()
@@ -162,17 +162,17 @@ func TestAppointments(t *testing.T) {
 			mk(b.clinic.ID, "b", "p1", 2*time.Hour)
 			mk(other.ID, "other", "p1", 90*time.Minute)
 
-			apptIDs := func(as []store.Appointment) []string {
-				return ids(as, func(a store.Appointment) string { return a.ID })
+			apptIDs := func(as []beckon.Appointment) []string {
+				return ids(as, func(a beckon.Appointment) string { return a.ID })
 			}
-			got, err := b.st.AppointmentListUpcoming(b.ctx, store.AppointmentListParams{
+			got, err := b.st.AppointmentListUpcoming(b.ctx, beckon.AppointmentListParams{
 				ClinicID: b.clinic.ID,
 				After:    b.now,
 			})
 			noErr(t, "list", err)
 			equal(t, "all", apptIDs(got), []string{"a", "b", "c"})
 
-			got, err = b.st.AppointmentListUpcoming(b.ctx, store.AppointmentListParams{
+			got, err = b.st.AppointmentListUpcoming(b.ctx, beckon.AppointmentListParams{
 				ClinicID:  b.clinic.ID,
 				PatientID: "p1",
 				After:     b.now,
@@ -180,7 +180,7 @@ func TestAppointments(t *testing.T) {
 			noErr(t, "list", err)
 			equal(t, "patient p1", apptIDs(got), []string{"b", "c"})
 
-			got, err = b.st.AppointmentListUpcoming(b.ctx, store.AppointmentListParams{
+			got, err = b.st.AppointmentListUpcoming(b.ctx, beckon.AppointmentListParams{
 				ClinicID: b.clinic.ID,
 				After:    b.now,
 				Limit:    2,
@@ -188,7 +188,7 @@ func TestAppointments(t *testing.T) {
 			noErr(t, "list", err)
 			equal(t, "limit", apptIDs(got), []string{"a", "b"})
 
-			got, err = b.st.AppointmentListUpcoming(b.ctx, store.AppointmentListParams{
+			got, err = b.st.AppointmentListUpcoming(b.ctx, beckon.AppointmentListParams{
 				ClinicID: other.ID,
 				After:    b.now,
 			})
@@ -201,13 +201,13 @@ func TestAppointments(t *testing.T) {
 			other := b.otherClinic(t)
 			a := storetest.Appointment(t, b.st, b.clinic.ID, storetest.AppointmentOpts{})
 			_, err := b.st.AppointmentGet(b.ctx, other.ID, a.ID)
-			isErr(t, "other clinic's get", err, store.ErrNotFound)
+			isErr(t, "other clinic's get", err, beckon.ErrNotFound)
 
 			hijack := a
 			hijack.ClinicID = other.ID
 			hijack.Version = 2
-			hijack.Status = store.StatusCancelled
-			isErr(t, "other clinic's update", b.st.AppointmentPut(b.ctx, hijack, 1), store.ErrConflict)
+			hijack.Status = beckon.StatusCancelled
+			isErr(t, "other clinic's update", b.st.AppointmentPut(b.ctx, hijack, 1), beckon.ErrConflict)
 			got, err := b.st.AppointmentGet(b.ctx, b.clinic.ID, a.ID)
 			noErr(t, "get", err)
 			equal(t, "unchanged", got, a)

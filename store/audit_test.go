@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 func TestAudit(t *testing.T) {
@@ -14,7 +14,7 @@ func TestAudit(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			other := b.otherClinic(t)
-			entries := []store.AuditEntry{
+			entries := []beckon.AuditEntry{
 				{ID: "aud_2", ClinicID: b.clinic.ID, Actor: "key_1", Action: "appointment.update", Entity: "appointment", EntityID: "A-1", Detail: `{"version":2}`, At: b.now.Add(time.Minute)},
 				{ID: "aud_1", ClinicID: b.clinic.ID, Actor: "system", Action: "appointment.create", Entity: "appointment", EntityID: "A-1", Detail: `{}`, At: b.now},
 				{ID: "aud_3", ClinicID: b.clinic.ID, Actor: "ehr:epic", Action: "patient.update", Entity: "patient", EntityID: "MRN-1", At: b.now},
@@ -23,25 +23,25 @@ func TestAudit(t *testing.T) {
 			for _, e := range entries {
 				noErr(t, "append", b.st.AuditAppend(b.ctx, e))
 			}
-			isErr(t, "append again", b.st.AuditAppend(b.ctx, entries[0]), store.ErrConflict)
+			isErr(t, "append again", b.st.AuditAppend(b.ctx, entries[0]), beckon.ErrConflict)
 
 			got, err := b.st.AuditList(b.ctx, b.clinic.ID, "appointment", "A-1")
 			noErr(t, "list", err)
-			equal(t, "appointment A-1", got, []store.AuditEntry{entries[1], entries[0]})
+			equal(t, "appointment A-1", got, []beckon.AuditEntry{entries[1], entries[0]})
 
 			got, err = b.st.AuditList(b.ctx, b.clinic.ID, "", "")
 			noErr(t, "list", err)
-			equal(t, "whole clinic", ids(got, func(e store.AuditEntry) string { return e.ID }),
+			equal(t, "whole clinic", ids(got, func(e beckon.AuditEntry) string { return e.ID }),
 				[]string{"aud_1", "aud_3", "aud_2"})
 
 			got, err = b.st.AuditList(b.ctx, other.ID, "appointment", "A-1")
 			noErr(t, "list", err)
-			equal(t, "other clinic", got, []store.AuditEntry{entries[3]})
+			equal(t, "other clinic", got, []beckon.AuditEntry{entries[3]})
 		})
 		t.Run("GeneratedIDAndTime", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			noErr(t, "append", b.st.AuditAppend(b.ctx, store.AuditEntry{
+			noErr(t, "append", b.st.AuditAppend(b.ctx, beckon.AuditEntry{
 				ClinicID: b.clinic.ID,
 				Actor:    "system",
 				Entity:   "send",

@@ -3,39 +3,9 @@ package store
 import (
 	"context"
 	"strings"
-	"time"
+
+	"github.com/beckonhealth/beckon"
 )
-
-// BatchQuerier holds the set-at-a-time queries that keep a schedule sync (a
-// thousand appointments in one request) to a handful of round trips.
-type BatchQuerier interface {
-	// AppointmentGetMany returns the clinic's appointments among ids, by id.
-	AppointmentGetMany(ctx context.Context, clinicID string, ids []string) (map[string]Appointment, error)
-	// PatientGetMany returns the clinic's patients among ids, by id.
-	PatientGetMany(ctx context.Context, clinicID string, ids []string) (map[string]Patient, error)
-	// AppointmentPutMany writes each appointment as AppointmentPut would with
-	// expect[i]; ErrConflict (and nothing written, when run in a transaction)
-	// if any of them lost its version race.
-	AppointmentPutMany(ctx context.Context, as []Appointment, expect []int64) error
-	// SendSupersedeMany supersedes the planned sends of the clinic's
-	// appointments whose id is not in Keep.
-	SendSupersedeMany(ctx context.Context, p SendSupersedeManyParams) (int, error)
-	// AuditAppendMany appends the entries (empty ids are generated).
-	AuditAppendMany(ctx context.Context, es []AuditEntry) error
-	// MessageRecord inserts a message with its first events in two statements:
-	// the message takes the status of the last event (m.Status if none);
-	// ErrConflict if the id exists.
-	MessageRecord(ctx context.Context, m Message, events []MessageEvent) error
-}
-
-// SendSupersedeManyParams selects the sends to supersede for many appointments.
-type SendSupersedeManyParams struct {
-	ClinicID       string
-	AppointmentIDs []string
-	Keep           []string
-	Reason         string
-	Now            time.Time
-}
 
 // batchChunk bounds the rows (or ids) of one statement, well under the
 // parameter limits of both PostgreSQL (65535) and SQLite (32766).
@@ -76,14 +46,14 @@ func getMany[T any](ctx context.Context, q *queries, op, selectFrom, key, clinic
 	return out, err
 }
 
-func (q *queries) AppointmentGetMany(ctx context.Context, clinicID string, ids []string) (map[string]Appointment, error) {
+func (q *queries) AppointmentGetMany(ctx context.Context, clinicID string, ids []string) (map[string]beckon.Appointment, error) {
 	return getMany(ctx, q, "appointment.get_many", `SELECT `+appointmentCols+` FROM appointments`, "id",
-		clinicID, ids, scanAppointment, func(a Appointment) string { return a.ID })
+		clinicID, ids, scanAppointment, func(a beckon.Appointment) string { return a.ID })
 }
 
-func (q *queries) PatientGetMany(ctx context.Context, clinicID string, ids []string) (map[string]Patient, error) {
+func (q *queries) PatientGetMany(ctx context.Context, clinicID string, ids []string) (map[string]beckon.Patient, error) {
 	return getMany(ctx, q, "patient.get_many", `SELECT `+patientCols+` FROM patients`, "id",
-		clinicID, ids, scanPatient, func(p Patient) string { return p.ID })
+		clinicID, ids, scanPatient, func(p beckon.Patient) string { return p.ID })
 }
 
 // appointmentColCount is the number of columns in appointmentCols.
@@ -91,9 +61,9 @@ const appointmentColCount = 16
 
 // AppointmentPutMany is one upsert per chunk whose update applies only where
 // the stored version is the expected one; a short row count is a lost race.
-func (q *queries) AppointmentPutMany(ctx context.Context, as []Appointment, expect []int64) error {
+func (q *queries) AppointmentPutMany(ctx context.Context, as []beckon.Appointment, expect []int64) error {
 	type row struct {
-		a      Appointment
+		a      beckon.Appointment
 		expect int64
 	}
 	rows := make([]row, len(as))
@@ -112,7 +82,7 @@ func (q *queries) AppointmentPutMany(ctx context.Context, as []Appointment, expe
 			b.WriteString(appointmentPutConflict)
 			for _, r := range part {
 				if r.a.Version != r.expect+1 {
-					return ErrConflict
+					return beckon.ErrConflict
 				}
 			}
 			n, err := q.exec(ctx, "appointment.put_many", b.String(), args...)
@@ -120,14 +90,14 @@ func (q *queries) AppointmentPutMany(ctx context.Context, as []Appointment, expe
 				return err
 			}
 			if int(n) != len(part) {
-				return ErrConflict
+				return beckon.ErrConflict
 			}
 			return nil
 		})
 	})
 }
 
-func (q *queries) SendSupersedeMany(ctx context.Context, p SendSupersedeManyParams) (int, error) {
+func (q *queries) SendSupersedeMany(ctx context.Context, p beckon.SendSupersedeManyParams) (int, error) {
 	total := 0
 	keep := make(map[string]bool, len(p.Keep))
 	for _, id := range p.Keep {
@@ -138,7 +108,7 @@ func (q *queries) SendSupersedeMany(ctx context.Context, p SendSupersedeManyPara
 		// them first so the NOT IN list stays as short as the chunk.
 		var w where
 		w.add("clinic_id = ?", p.ClinicID)
-		w.add("status = '" + SendPlanned + "'")
+		w.add("status = '" + beckon.SendPlanned + "'")
 		w.add("appointment_id IN " + inList(&w, part))
 		rows, err := q.db.QueryContext(ctx, `SELECT id FROM sends`+w.String(), w.args...)
 		if err != nil {
@@ -161,9 +131,9 @@ func (q *queries) SendSupersedeMany(ctx context.Context, p SendSupersedeManyPara
 		return chunks(drop, batchChunk, func(ids []string) error {
 			var u where
 			reason, now := u.arg(p.Reason), u.arg(q.stamp(p.Now).UnixMilli())
-			u.add("status = '" + SendPlanned + "'")
+			u.add("status = '" + beckon.SendPlanned + "'")
 			u.add("id IN " + inList(&u, ids))
-			n, err := q.exec(ctx, "send.supersede_many", `UPDATE sends SET status = '`+SendSuperseded+
+			n, err := q.exec(ctx, "send.supersede_many", `UPDATE sends SET status = '`+beckon.SendSuperseded+
 				`', reason = `+reason+`, updated_at = `+now+u.String(), u.args...)
 			total += int(n)
 			return err
@@ -175,9 +145,9 @@ func (q *queries) SendSupersedeMany(ctx context.Context, p SendSupersedeManyPara
 // auditColCount is the number of columns in auditCols.
 const auditColCount = 8
 
-func (q *queries) AuditAppendMany(ctx context.Context, es []AuditEntry) error {
+func (q *queries) AuditAppendMany(ctx context.Context, es []beckon.AuditEntry) error {
 	return q.atomic(ctx, func(q *queries) error {
-		return chunks(es, batchChunk, func(part []AuditEntry) error {
+		return chunks(es, batchChunk, func(part []beckon.AuditEntry) error {
 			args := make([]any, 0, len(part)*auditColCount)
 			for _, e := range part {
 				args = append(args, q.auditArgs(e)...)
@@ -189,12 +159,12 @@ func (q *queries) AuditAppendMany(ctx context.Context, es []AuditEntry) error {
 	})
 }
 
-func (q *queries) MessageRecord(ctx context.Context, m Message, events []MessageEvent) error {
+func (q *queries) MessageRecord(ctx context.Context, m beckon.Message, events []beckon.MessageEvent) error {
 	if len(events) > 0 {
 		m.Status = events[len(events)-1].Status
 	}
 	if m.ID == "" {
-		m.ID = NewID("msg_")
+		m.ID = beckon.NewID("msg_")
 	}
 	return q.atomic(ctx, func(q *queries) error {
 		if err := q.MessageInsert(ctx, m); err != nil {
@@ -205,7 +175,7 @@ func (q *queries) MessageRecord(ctx context.Context, m Message, events []Message
 		}
 		args := make([]any, 0, len(events)*6)
 		for _, e := range events {
-			args = append(args, NewID("mev_"), m.ID, m.ClinicID, e.Status, e.Detail, q.stamp(e.At).UnixMilli())
+			args = append(args, beckon.NewID("mev_"), m.ID, m.ClinicID, e.Status, e.Detail, q.stamp(e.At).UnixMilli())
 		}
 		_, err := q.exec(ctx, "message.record", `INSERT INTO message_events (id, message_id, clinic_id, status, detail, at) VALUES `+
 			valueRows(len(events), 6), args...)

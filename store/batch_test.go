@@ -6,24 +6,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
 func TestBatch(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, setup setupFunc) {
-		appt := func(b *bundle, id string, version int64) store.Appointment {
-			return store.Appointment{
+		appt := func(b *bundle, id string, version int64) beckon.Appointment {
+			return beckon.Appointment{
 				ClinicID: b.clinic.ID, ID: id, PatientID: "p1", Start: b.now.Add(time.Hour),
-				Duration: 30 * time.Minute, Status: store.StatusBooked, Confirmation: store.Unconfirmed,
+				Duration: 30 * time.Minute, Status: beckon.StatusBooked, Confirmation: beckon.Unconfirmed,
 				Version: version, CreatedAt: b.now, UpdatedAt: b.now,
 			}
 		}
 		t.Run("PutManyAndGetMany", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			var as []store.Appointment
+			var as []beckon.Appointment
 			var expect []int64
 			for i := range 600 { // more than one chunk
 				as = append(as, appt(b, fmt.Sprintf("a%d", i), 1))
@@ -40,14 +40,14 @@ func TestBatch(t *testing.T) {
 			// is a conflict and, in a transaction, nothing is written.
 			up := appt(b, "a1", 2)
 			up.Type = "changed"
-			noErr(t, "update", b.st.AppointmentPutMany(b.ctx, []store.Appointment{up}, []int64{1}))
+			noErr(t, "update", b.st.AppointmentPutMany(b.ctx, []beckon.Appointment{up}, []int64{1}))
 			stale := appt(b, "a2", 2)
 			stale.Type = "stale"
 			again := appt(b, "a1", 2)
-			err = b.st.InTx(b.ctx, func(q store.Querier) error {
-				return q.AppointmentPutMany(b.ctx, []store.Appointment{stale, again}, []int64{1, 1})
+			err = b.st.InTx(b.ctx, func(q beckon.Querier) error {
+				return q.AppointmentPutMany(b.ctx, []beckon.Appointment{stale, again}, []int64{1, 1})
 			})
-			if !errors.Is(err, store.ErrConflict) {
+			if !errors.Is(err, beckon.ErrConflict) {
 				t.Fatalf("stale put many: %v, want ErrConflict", err)
 			}
 			a2, err := b.st.AppointmentGet(b.ctx, b.clinic.ID, "a2")
@@ -80,12 +80,12 @@ func TestBatch(t *testing.T) {
 			mk := func(id, appt, status string) {
 				storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: id, AppointmentID: appt, Status: status})
 			}
-			mk("s1", "a1", store.SendPlanned)
-			mk("s2", "a1", store.SendPlanned) // kept
-			mk("s3", "a2", store.SendPlanned)
-			mk("s4", "a2", store.SendSent)    // not planned: untouched
-			mk("s5", "a3", store.SendPlanned) // another appointment: untouched
-			n, err := b.st.SendSupersedeMany(b.ctx, store.SendSupersedeManyParams{
+			mk("s1", "a1", beckon.SendPlanned)
+			mk("s2", "a1", beckon.SendPlanned) // kept
+			mk("s3", "a2", beckon.SendPlanned)
+			mk("s4", "a2", beckon.SendSent)    // not planned: untouched
+			mk("s5", "a3", beckon.SendPlanned) // another appointment: untouched
+			n, err := b.st.SendSupersedeMany(b.ctx, beckon.SendSupersedeManyParams{
 				ClinicID: b.clinic.ID, AppointmentIDs: []string{"a1", "a2"}, Keep: []string{"s2"},
 				Reason: "appointment changed", Now: b.now,
 			})
@@ -93,14 +93,14 @@ func TestBatch(t *testing.T) {
 			if n != 2 {
 				t.Fatalf("superseded %d, want 2", n)
 			}
-			want := map[string]string{"s1": store.SendSuperseded, "s2": store.SendPlanned, "s3": store.SendSuperseded, "s4": store.SendSent, "s5": store.SendPlanned}
+			want := map[string]string{"s1": beckon.SendSuperseded, "s2": beckon.SendPlanned, "s3": beckon.SendSuperseded, "s4": beckon.SendSent, "s5": beckon.SendPlanned}
 			for id, status := range want {
 				s, err := b.st.SendGet(b.ctx, b.clinic.ID, id)
 				noErr(t, "get "+id, err)
 				if s.Status != status {
 					t.Fatalf("%s is %s, want %s", id, s.Status, status)
 				}
-				if status == store.SendSuperseded && s.Reason != "appointment changed" {
+				if status == beckon.SendSuperseded && s.Reason != "appointment changed" {
 					t.Fatalf("%s reason %q", id, s.Reason)
 				}
 			}
@@ -108,9 +108,9 @@ func TestBatch(t *testing.T) {
 		t.Run("AuditAppendMany", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			var es []store.AuditEntry
+			var es []beckon.AuditEntry
 			for i := range 3 {
-				es = append(es, store.AuditEntry{ClinicID: b.clinic.ID, Actor: "test", Action: "appointment.created", Entity: "appointment", EntityID: fmt.Sprintf("a%d", i), At: b.now})
+				es = append(es, beckon.AuditEntry{ClinicID: b.clinic.ID, Actor: "test", Action: "appointment.created", Entity: "appointment", EntityID: fmt.Sprintf("a%d", i), At: b.now})
 			}
 			noErr(t, "append many", b.st.AuditAppendMany(b.ctx, es))
 			got, err := b.st.AuditList(b.ctx, b.clinic.ID, "appointment", "")

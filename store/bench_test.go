@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -16,12 +16,12 @@ func BenchmarkSendInsert(b *testing.B) {
 	clinic := storetest.Clinic(b, st, storetest.ClinicOpts{})
 	due := time.Date(2026, 3, 9, 14, 0, 0, 0, time.UTC)
 	const batch = 1000
-	sends := make([]store.Send, batch)
+	sends := make([]beckon.Send, batch)
 	n := 0
 	for b.Loop() {
 		for i := range sends {
 			n++
-			sends[i] = store.Send{
+			sends[i] = beckon.Send{
 				ID:            fmt.Sprintf("snd_%09d", n),
 				ClinicID:      clinic.ID,
 				AppointmentID: fmt.Sprintf("A-%d", n/3),
@@ -41,9 +41,9 @@ func BenchmarkSendPump(b *testing.B) {
 	st := storetest.Open(b)
 	clinic := storetest.Clinic(b, st, storetest.ClinicOpts{})
 	due := time.Date(2026, 3, 9, 14, 0, 0, 0, time.UTC)
-	sends := make([]store.Send, 50_000)
+	sends := make([]beckon.Send, 50_000)
 	for i := range sends {
-		sends[i] = store.Send{
+		sends[i] = beckon.Send{
 			ID:       fmt.Sprintf("snd_%09d", i),
 			ClinicID: clinic.ID,
 			DueAt:    due.Add(time.Duration(i) * time.Second),
@@ -55,7 +55,7 @@ func BenchmarkSendPump(b *testing.B) {
 	at := due
 	for b.Loop() {
 		at = at.Add(time.Millisecond)
-		got, err := st.SendListDue(b.Context(), store.SendListDueParams{
+		got, err := st.SendListDue(b.Context(), beckon.SendListDueParams{
 			DueBefore:      due.Add(24 * time.Hour),
 			EnqueuedBefore: at.Add(-time.Millisecond),
 			Limit:          500,

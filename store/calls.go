@@ -4,79 +4,9 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/beckonhealth/beckon"
 )
-
-// CallQuerier records provider calls as they start and what providers say
-// of them, so that a crash leaves no send in doubt that need not be: a claim
-// without a call was never handed to the provider and is simply sent; only a
-// claim whose call started is ambiguous, and it is settled by a sighting (a
-// status or event naming the send), by asking the provider, or by the
-// clinic's choice.
-type CallQuerier interface {
-	// SendCallStartMany records that each call starts now, for the calls
-	// whose send is still claimed with the call's token, renewing those
-	// claims, in one transaction. It returns the ids of the sends whose claim
-	// was lost: no call is recorded for them and they must not be sent.
-	SendCallStartMany(ctx context.Context, calls []SendCall, now time.Time) (lost []string, err error)
-	// SendCallGet returns the latest call of the clinic's send.
-	SendCallGet(ctx context.Context, clinicID, sendID string) (SendCall, error)
-	// SendCallTakeOver hands the call started under oldToken to newToken,
-	// the claim that took over the abandoned one, and returns it; found is
-	// false when no call was started under oldToken (the claim never reached
-	// the provider).
-	SendCallTakeOver(ctx context.Context, clinicID, sendID, oldToken, newToken string) (c SendCall, found bool, err error)
-	// SendClaimRenew sets ClaimedAt = now on those of the sends still
-	// claimed with the given tokens: a live worker keeps its claims fresh, so
-	// a claim that goes stale is a dead worker's.
-	SendClaimRenew(ctx context.Context, claims []ClaimRef, now time.Time) error
-	// SendSightingRecord keeps a provider's word that it has the send's
-	// message; the first word of a send is kept. A claim left waiting for
-	// that word (its ClaimedAt ahead of the sighting's At) is made stale, so
-	// that the next stale-claim pass settles the send from it.
-	SendSightingRecord(ctx context.Context, s SendSighting) error
-	// SendSightingGet returns what a provider said of the clinic's send.
-	SendSightingGet(ctx context.Context, clinicID, sendID string) (SendSighting, error)
-	// SendReopen hands the clinic's send ended unknown back to be settled:
-	// it is claimed again, under a token derived from its last one (its call
-	// follows), with a ClaimedAt so old that the next stale-claim pass hands
-	// it to a worker. It reports false when the send is not unknown.
-	SendReopen(ctx context.Context, clinicID, sendID string, now time.Time) (bool, error)
-	// SendCallPrune deletes up to limit calls and sightings: those started
-	// before settledBefore whose send is settled (neither claimed nor
-	// unknown), and all started before expireBefore.
-	SendCallPrune(ctx context.Context, settledBefore, expireBefore time.Time, limit int) (int, error)
-}
-
-// SendCall is what a delivery handed to a provider, under which claim, and
-// when the call started.
-type SendCall struct {
-	SendID     string
-	ClinicID   string
-	ClaimToken string
-	Channel    string
-	To         string
-	Subject    string
-	Body       string
-	HTML       string
-	StartedAt  time.Time
-}
-
-// SendSighting is a provider's word that it has a send's message: a status
-// callback or event naming the send, with the provider's message id.
-type SendSighting struct {
-	SendID     string
-	ClinicID   string
-	Provider   string
-	ProviderID string
-	Status     string // the message status the word implies
-	At         time.Time
-}
-
-// ClaimRef names a claim: a send and the token it is claimed with.
-type ClaimRef struct {
-	ID    string
-	Token string
-}
 
 // reopenedClaimAt is the ClaimedAt of a reopened send: old enough for any
 // stale-claim pass.
@@ -87,26 +17,26 @@ const claimRefChunk = 500
 
 // claimList adds the conditions that a row is one of the claims and is
 // claimed with its token.
-func claimList(w *where, claims []ClaimRef) {
+func claimList(w *where, claims []beckon.ClaimRef) {
 	ids, tokens := make([]string, len(claims)), make([]string, len(claims))
 	for i, c := range claims {
 		ids[i], tokens[i] = c.ID, c.Token
 	}
 	in, held := idCase(w, "claim_token", ids, tokens)
-	w.add("status = '" + SendClaimed + "'")
+	w.add("status = '" + beckon.SendClaimed + "'")
 	w.add("id IN " + in)
 	w.add(held)
 }
 
 const sendCallCols = `send_id, clinic_id, claim_token, channel, to_addr, subject, body, html, started_at`
 
-func scanSendCall(r scanner) (SendCall, error) {
-	var c SendCall
+func scanSendCall(r scanner) (beckon.SendCall, error) {
+	var c beckon.SendCall
 	err := r.Scan(&c.SendID, &c.ClinicID, &c.ClaimToken, &c.Channel, &c.To, &c.Subject, &c.Body, &c.HTML, ms{&c.StartedAt})
 	return c, err
 }
 
-func (q *queries) SendCallStartMany(ctx context.Context, calls []SendCall, now time.Time) ([]string, error) {
+func (q *queries) SendCallStartMany(ctx context.Context, calls []beckon.SendCall, now time.Time) ([]string, error) {
 	if len(calls) == 0 {
 		return nil, nil
 	}
@@ -119,10 +49,10 @@ func (q *queries) SendCallStartMany(ctx context.Context, calls []SendCall, now t
 	var lost []string
 	err := q.atomic(ctx, func(q *queries) error {
 		lost = lost[:0]
-		return chunks(calls, recordChunk, func(part []SendCall) error {
-			claims := make([]ClaimRef, len(part))
+		return chunks(calls, recordChunk, func(part []beckon.SendCall) error {
+			claims := make([]beckon.ClaimRef, len(part))
 			for i, c := range part {
-				claims[i] = ClaimRef{ID: c.SendID, Token: c.ClaimToken}
+				claims[i] = beckon.ClaimRef{ID: c.SendID, Token: c.ClaimToken}
 			}
 			held, err := q.claimRenew(ctx, claims, at, true)
 			if err != nil {
@@ -158,7 +88,7 @@ func (q *queries) SendCallStartMany(ctx context.Context, calls []SendCall, now t
 
 // claimRenew sets claimed_at on the sends still claimed with the claims'
 // tokens; with held, it returns the ids it changed.
-func (q *queries) claimRenew(ctx context.Context, claims []ClaimRef, at int64, held bool) (map[string]bool, error) {
+func (q *queries) claimRenew(ctx context.Context, claims []beckon.ClaimRef, at int64, held bool) (map[string]bool, error) {
 	var w where
 	ts := w.arg(at)
 	claimList(&w, claims)
@@ -181,34 +111,34 @@ func (q *queries) claimRenew(ctx context.Context, claims []ClaimRef, at int64, h
 	return out, nil
 }
 
-func (q *queries) SendClaimRenew(ctx context.Context, claims []ClaimRef, now time.Time) error {
+func (q *queries) SendClaimRenew(ctx context.Context, claims []beckon.ClaimRef, now time.Time) error {
 	at := q.stamp(now).UnixMilli()
-	return chunks(claims, claimRefChunk, func(part []ClaimRef) error {
+	return chunks(claims, claimRefChunk, func(part []beckon.ClaimRef) error {
 		_, err := q.claimRenew(ctx, part, at, false)
 		return err
 	})
 }
 
-func (q *queries) SendCallGet(ctx context.Context, clinicID, sendID string) (SendCall, error) {
+func (q *queries) SendCallGet(ctx context.Context, clinicID, sendID string) (beckon.SendCall, error) {
 	return get(ctx, q, "send.call_get", scanSendCall,
 		`SELECT `+sendCallCols+` FROM send_calls WHERE clinic_id = $1 AND send_id = $2`, clinicID, sendID)
 }
 
-func (q *queries) SendCallTakeOver(ctx context.Context, clinicID, sendID, oldToken, newToken string) (SendCall, bool, error) {
+func (q *queries) SendCallTakeOver(ctx context.Context, clinicID, sendID, oldToken, newToken string) (beckon.SendCall, bool, error) {
 	if oldToken == "" {
-		return SendCall{}, false, nil
+		return beckon.SendCall{}, false, nil
 	}
 	c, err := get(ctx, q, "send.call_take_over", scanSendCall, `
 		UPDATE send_calls SET claim_token = $4
 		WHERE clinic_id = $1 AND send_id = $2 AND claim_token = $3
 		RETURNING `+sendCallCols, clinicID, sendID, oldToken, newToken)
-	if errors.Is(err, ErrNotFound) {
-		return SendCall{}, false, nil
+	if errors.Is(err, beckon.ErrNotFound) {
+		return beckon.SendCall{}, false, nil
 	}
 	return c, err == nil, err
 }
 
-func (q *queries) SendSightingRecord(ctx context.Context, s SendSighting) error {
+func (q *queries) SendSightingRecord(ctx context.Context, s beckon.SendSighting) error {
 	if s.SendID == "" || s.ClinicID == "" || s.Provider == "" {
 		return errors.New("store: send.sighting_record: a sighting needs its send, clinic and provider")
 	}
@@ -226,15 +156,15 @@ func (q *queries) SendSightingRecord(ctx context.Context, s SendSighting) error 
 		// is never ahead of now, and is left alone.
 		_, err := q.exec(ctx, "send.sighting_wake", `
 			UPDATE sends SET claimed_at = $3
-			WHERE clinic_id = $1 AND id = $2 AND status = '`+SendClaimed+`' AND claimed_at > $4`,
+			WHERE clinic_id = $1 AND id = $2 AND status = '`+beckon.SendClaimed+`' AND claimed_at > $4`,
 			s.ClinicID, s.SendID, reopenedClaimAt, at)
 		return err
 	})
 }
 
-func (q *queries) SendSightingGet(ctx context.Context, clinicID, sendID string) (SendSighting, error) {
-	return get(ctx, q, "send.sighting_get", func(r scanner) (SendSighting, error) {
-		var s SendSighting
+func (q *queries) SendSightingGet(ctx context.Context, clinicID, sendID string) (beckon.SendSighting, error) {
+	return get(ctx, q, "send.sighting_get", func(r scanner) (beckon.SendSighting, error) {
+		var s beckon.SendSighting
 		err := r.Scan(&s.SendID, &s.ClinicID, &s.Provider, &s.ProviderID, &s.Status, ms{&s.At})
 		return s, err
 	}, `SELECT send_id, clinic_id, provider, provider_id, status, at FROM send_sightings
@@ -248,9 +178,9 @@ func (q *queries) SendReopen(ctx context.Context, clinicID, sendID string, now t
 		// this claim is a new one; the send's call goes with it.
 		var err error
 		ok, err = q.execOne(ctx, "send.reopen", `
-			UPDATE sends SET status = '`+SendClaimed+`', claimed_at = $3, updated_at = $4,
+			UPDATE sends SET status = '`+beckon.SendClaimed+`', claimed_at = $3, updated_at = $4,
 				claim_token = claim_token || '.r', reason = 'a provider reported the message: settling'
-			WHERE clinic_id = $1 AND id = $2 AND status = '`+SendUnknown+`'`,
+			WHERE clinic_id = $1 AND id = $2 AND status = '`+beckon.SendUnknown+`'`,
 			clinicID, sendID, reopenedClaimAt, q.stamp(now).UnixMilli())
 		if err != nil || !ok {
 			return err
@@ -269,7 +199,7 @@ func (q *queries) SendCallPrune(ctx context.Context, settledBefore, expireBefore
 		n, err := q.exec(ctx, "send.call_prune", `
 			DELETE FROM `+table.name+` WHERE send_id IN (
 				SELECT t.send_id FROM `+table.name+` t LEFT JOIN sends s ON s.id = t.send_id
-				WHERE (t.`+table.at+` < $1 AND (s.status IS NULL OR s.status NOT IN ('`+SendClaimed+`', '`+SendUnknown+`')))
+				WHERE (t.`+table.at+` < $1 AND (s.status IS NULL OR s.status NOT IN ('`+beckon.SendClaimed+`', '`+beckon.SendUnknown+`')))
 					OR t.`+table.at+` < $2
 				LIMIT $3)`,
 			settledBefore.UnixMilli(), expireBefore.UnixMilli(), limit)

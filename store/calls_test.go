@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -19,17 +19,17 @@ func TestSendCallStartMany(t *testing.T) {
 		_, err := b.st.SendClaimMany(b.ctx, b.refs("snd_1", "snd_2", "snd_lost"), "tok", b.now)
 		noErr(t, "claim", err)
 		// Another worker took snd_lost over.
-		_, ok, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID, ID: "snd_lost", Token: "tok_new",
+		_, ok, err := b.st.SendClaim(b.ctx, beckon.SendClaimParams{ClinicID: b.clinic.ID, ID: "snd_lost", Token: "tok_new",
 			Now: b.now.Add(time.Hour), StaleBefore: b.now.Add(time.Minute)})
 		if err != nil || !ok {
 			t.Fatalf("take over: %v %v", ok, err)
 		}
 		at := b.now.Add(5 * time.Second)
-		call := func(id string) store.SendCall {
-			return store.SendCall{SendID: id, ClinicID: b.clinic.ID, ClaimToken: "tok", Channel: store.ChannelEmail,
+		call := func(id string) beckon.SendCall {
+			return beckon.SendCall{SendID: id, ClinicID: b.clinic.ID, ClaimToken: "tok", Channel: beckon.ChannelEmail,
 				To: "a@example.org", Subject: "S " + id, Body: "text " + id, HTML: "<p>" + id + "</p>"}
 		}
-		lost, err := b.st.SendCallStartMany(b.ctx, []store.SendCall{call("snd_1"), call("snd_2"), call("snd_lost")}, at)
+		lost, err := b.st.SendCallStartMany(b.ctx, []beckon.SendCall{call("snd_1"), call("snd_2"), call("snd_lost")}, at)
 		noErr(t, "start", err)
 		equal(t, "lost", lost, []string{"snd_lost"})
 
@@ -41,22 +41,22 @@ func TestSendCallStartMany(t *testing.T) {
 		s, err := b.st.SendGet(b.ctx, b.clinic.ID, "snd_1")
 		noErr(t, "get send", err)
 		equal(t, "claim renewed at the call", s.ClaimedAt, at)
-		if _, err := b.st.SendCallGet(b.ctx, b.clinic.ID, "snd_lost"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := b.st.SendCallGet(b.ctx, b.clinic.ID, "snd_lost"); !errors.Is(err, beckon.ErrNotFound) {
 			t.Fatalf("a lost claim's call was recorded: %v", err)
 		}
-		if _, err := b.st.SendCallGet(b.ctx, "cl_other", "snd_1"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := b.st.SendCallGet(b.ctx, "cl_other", "snd_1"); !errors.Is(err, beckon.ErrNotFound) {
 			t.Fatalf("another clinic read the call: %v", err)
 		}
 
 		// A later call of the same send (a retry under a new claim) replaces it.
-		noErr(t, "release", b.st.SendRelease(b.ctx, store.SendReleaseParams{ID: "snd_2", Token: "tok", Reason: "retry", Now: at}))
-		_, ok, err = b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID, ID: "snd_2", Token: "tok_2", Now: at})
+		noErr(t, "release", b.st.SendRelease(b.ctx, beckon.SendReleaseParams{ID: "snd_2", Token: "tok", Reason: "retry", Now: at}))
+		_, ok, err = b.st.SendClaim(b.ctx, beckon.SendClaimParams{ClinicID: b.clinic.ID, ID: "snd_2", Token: "tok_2", Now: at})
 		if err != nil || !ok {
 			t.Fatalf("claim again: %v %v", ok, err)
 		}
 		again := call("snd_2")
 		again.ClaimToken, again.Body = "tok_2", "second"
-		lost, err = b.st.SendCallStartMany(b.ctx, []store.SendCall{again}, at.Add(time.Second))
+		lost, err = b.st.SendCallStartMany(b.ctx, []beckon.SendCall{again}, at.Add(time.Second))
 		noErr(t, "start again", err)
 		equal(t, "lost again", len(lost), 0)
 		got, err = b.st.SendCallGet(b.ctx, b.clinic.ID, "snd_2")
@@ -74,12 +74,12 @@ func TestSendCallTakeOverAndRenew(t *testing.T) {
 		}
 		_, err := b.st.SendClaimMany(b.ctx, b.refs("snd_1", "snd_2"), "tok", b.now)
 		noErr(t, "claim", err)
-		_, err = b.st.SendCallStartMany(b.ctx, []store.SendCall{{SendID: "snd_1", ClinicID: b.clinic.ID, ClaimToken: "tok", Channel: store.ChannelSMS, To: "+15550001111", Body: "hi"}}, b.now)
+		_, err = b.st.SendCallStartMany(b.ctx, []beckon.SendCall{{SendID: "snd_1", ClinicID: b.clinic.ID, ClaimToken: "tok", Channel: beckon.ChannelSMS, To: "+15550001111", Body: "hi"}}, b.now)
 		noErr(t, "start", err)
 
 		// Renewal moves ClaimedAt of the claims still held with their token only.
 		later := b.now.Add(3 * time.Second)
-		noErr(t, "renew", b.st.SendClaimRenew(b.ctx, []store.ClaimRef{{ID: "snd_1", Token: "tok"}, {ID: "snd_2", Token: "wrong"}}, later))
+		noErr(t, "renew", b.st.SendClaimRenew(b.ctx, []beckon.ClaimRef{{ID: "snd_1", Token: "tok"}, {ID: "snd_2", Token: "wrong"}}, later))
 		s1, _ := b.st.SendGet(b.ctx, b.clinic.ID, "snd_1")
 		s2, _ := b.st.SendGet(b.ctx, b.clinic.ID, "snd_2")
 		equal(t, "renewed", []time.Time{s1.ClaimedAt, s2.ClaimedAt}, []time.Time{later, b.now})
@@ -107,29 +107,29 @@ func TestSendSightingAndReopen(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, setup setupFunc) {
 		b := setup(t)
-		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_u", Status: store.SendUnknown, ClaimToken: "tok", ClaimedAt: b.now})
-		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_s", Status: store.SendSent})
+		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_u", Status: beckon.SendUnknown, ClaimToken: "tok", ClaimedAt: b.now})
+		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_s", Status: beckon.SendSent})
 		_, err := b.st.SendCallStartMany(b.ctx, nil, b.now)
 		noErr(t, "start nothing", err)
 
-		first := store.SendSighting{SendID: "snd_u", ClinicID: b.clinic.ID, Provider: "sendgrid", ProviderID: "pid_1", Status: store.MessageSent, At: b.now}
+		first := beckon.SendSighting{SendID: "snd_u", ClinicID: b.clinic.ID, Provider: "sendgrid", ProviderID: "pid_1", Status: beckon.MessageSent, At: b.now}
 		noErr(t, "sighting", b.st.SendSightingRecord(b.ctx, first))
 		second := first
-		second.ProviderID, second.Status = "pid_2", store.MessageDelivered
+		second.ProviderID, second.Status = "pid_2", beckon.MessageDelivered
 		noErr(t, "second sighting", b.st.SendSightingRecord(b.ctx, second))
 		got, err := b.st.SendSightingGet(b.ctx, b.clinic.ID, "snd_u")
 		noErr(t, "get sighting", err)
 		equal(t, "first word kept", got, first)
-		if _, err := b.st.SendSightingGet(b.ctx, "cl_other", "snd_u"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := b.st.SendSightingGet(b.ctx, "cl_other", "snd_u"); !errors.Is(err, beckon.ErrNotFound) {
 			t.Fatalf("another clinic read the sighting: %v", err)
 		}
 
 		// A claim left waiting for the word (ClaimedAt ahead) is woken; a
 		// live worker's claim is not.
-		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_wait", Status: store.SendClaimed, ClaimToken: "w", ClaimedAt: b.now.Add(time.Minute)})
-		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_live", Status: store.SendClaimed, ClaimToken: "l", ClaimedAt: b.now})
+		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_wait", Status: beckon.SendClaimed, ClaimToken: "w", ClaimedAt: b.now.Add(time.Minute)})
+		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_live", Status: beckon.SendClaimed, ClaimToken: "l", ClaimedAt: b.now})
 		for _, id := range []string{"snd_wait", "snd_live"} {
-			noErr(t, "sighting "+id, b.st.SendSightingRecord(b.ctx, store.SendSighting{SendID: id, ClinicID: b.clinic.ID, Provider: "twilio", ProviderID: "SM" + id, At: b.now}))
+			noErr(t, "sighting "+id, b.st.SendSightingRecord(b.ctx, beckon.SendSighting{SendID: id, ClinicID: b.clinic.ID, Provider: "twilio", ProviderID: "SM" + id, At: b.now}))
 		}
 		woken, _ := b.st.SendGet(b.ctx, b.clinic.ID, "snd_wait")
 		live, _ := b.st.SendGet(b.ctx, b.clinic.ID, "snd_live")
@@ -148,7 +148,7 @@ func TestSendSightingAndReopen(t *testing.T) {
 		equal(t, "reopened", ok, true)
 		s, err := b.st.SendGet(b.ctx, b.clinic.ID, "snd_u")
 		noErr(t, "get", err)
-		equal(t, "reopened send", []string{s.Status, s.ClaimToken}, []string{store.SendClaimed, "tok.r"})
+		equal(t, "reopened send", []string{s.Status, s.ClaimToken}, []string{beckon.SendClaimed, "tok.r"})
 		stale, err := b.st.SendListStaleClaims(b.ctx, b.now.Add(-time.Hour), 0)
 		noErr(t, "stale", err)
 		equal(t, "handed to the next stale pass", sendIDs(stale), []string{"snd_u", "snd_wait"})
@@ -159,24 +159,24 @@ func TestSendCallPrune(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, setup setupFunc) {
 		b := setup(t)
-		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_claimed", Status: store.SendClaimed, ClaimToken: "tok", ClaimedAt: b.now})
-		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_sent", Status: store.SendPlanned})
-		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_recent", Status: store.SendPlanned})
+		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_claimed", Status: beckon.SendClaimed, ClaimToken: "tok", ClaimedAt: b.now})
+		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_sent", Status: beckon.SendPlanned})
+		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_recent", Status: beckon.SendPlanned})
 		for _, id := range []string{"snd_sent", "snd_recent"} {
 			_, err := b.st.SendClaimMany(b.ctx, b.refs(id), "tok", b.now)
 			noErr(t, "claim", err)
 		}
 		old := b.now.Add(-2 * time.Hour)
-		var calls []store.SendCall
+		var calls []beckon.SendCall
 		for _, id := range []string{"snd_claimed", "snd_sent"} {
-			calls = append(calls, store.SendCall{SendID: id, ClinicID: b.clinic.ID, ClaimToken: "tok", Channel: store.ChannelSMS, To: "+1", Body: "x"})
+			calls = append(calls, beckon.SendCall{SendID: id, ClinicID: b.clinic.ID, ClaimToken: "tok", Channel: beckon.ChannelSMS, To: "+1", Body: "x"})
 		}
 		_, err := b.st.SendCallStartMany(b.ctx, calls, old)
 		noErr(t, "old calls", err)
-		_, err = b.st.SendCallStartMany(b.ctx, []store.SendCall{{SendID: "snd_recent", ClinicID: b.clinic.ID, ClaimToken: "tok", Channel: store.ChannelSMS, To: "+1", Body: "x"}}, b.now)
+		_, err = b.st.SendCallStartMany(b.ctx, []beckon.SendCall{{SendID: "snd_recent", ClinicID: b.clinic.ID, ClaimToken: "tok", Channel: beckon.ChannelSMS, To: "+1", Body: "x"}}, b.now)
 		noErr(t, "recent call", err)
 		for _, id := range []string{"snd_sent", "snd_recent"} {
-			noErr(t, "finish", b.st.SendFinish(b.ctx, store.SendFinishParams{ID: id, Token: "tok", Status: store.SendSent, MessageID: "msg_" + id, Now: b.now}))
+			noErr(t, "finish", b.st.SendFinish(b.ctx, beckon.SendFinishParams{ID: id, Token: "tok", Status: beckon.SendSent, MessageID: "msg_" + id, Now: b.now}))
 		}
 		n, err := b.st.SendCallPrune(b.ctx, b.now.Add(-time.Hour), b.now.Add(-7*24*time.Hour), 100)
 		noErr(t, "prune", err)

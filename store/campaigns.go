@@ -4,13 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"github.com/beckonhealth/beckon"
 )
 
 const campaignCols = `clinic_id, id, name, active, match_json, steps_json, revision, created_at, updated_at`
 
-func scanCampaign(r scanner) (Campaign, error) {
+func scanCampaign(r scanner) (beckon.Campaign, error) {
 	var (
-		c            Campaign
+		c            beckon.Campaign
 		match, steps string
 	)
 	if err := r.Scan(&c.ClinicID, &c.ID, &c.Name, &c.Active, &match, &steps, &c.Revision,
@@ -29,7 +31,7 @@ func scanCampaign(r scanner) (Campaign, error) {
 // CampaignPut inserts (expectRevision 0) or updates the campaign with one
 // conditional statement and bumps its clinic's PlanRevision, in one
 // transaction. Match and Steps are stored as JSON.
-func (q *queries) CampaignPut(ctx context.Context, c Campaign, expectRevision int64) error {
+func (q *queries) CampaignPut(ctx context.Context, c beckon.Campaign, expectRevision int64) error {
 	match, err := json.Marshal(c.Match)
 	if err != nil {
 		return fmt.Errorf("store: campaign.put: match: %w", err)
@@ -47,7 +49,7 @@ func (q *queries) CampaignPut(ctx context.Context, c Campaign, expectRevision in
 }
 
 // campaignWrite is CampaignPut's conditional insert or update.
-func (q *queries) campaignWrite(ctx context.Context, c Campaign, match, steps string, expectRevision int64) error {
+func (q *queries) campaignWrite(ctx context.Context, c beckon.Campaign, match, steps string, expectRevision int64) error {
 	var (
 		ok  bool
 		err error
@@ -69,17 +71,17 @@ func (q *queries) campaignWrite(ctx context.Context, c Campaign, match, steps st
 			q.stamp(c.UpdatedAt).UnixMilli(), expectRevision)
 	}
 	if err == nil && !ok {
-		return ErrConflict
+		return beckon.ErrConflict
 	}
 	return err
 }
 
-func (q *queries) CampaignGet(ctx context.Context, clinicID, id string) (Campaign, error) {
+func (q *queries) CampaignGet(ctx context.Context, clinicID, id string) (beckon.Campaign, error) {
 	return get(ctx, q, "campaign.get", scanCampaign,
 		`SELECT `+campaignCols+` FROM campaigns WHERE clinic_id = $1 AND id = $2`, clinicID, id)
 }
 
-func (q *queries) CampaignList(ctx context.Context, clinicID string) ([]Campaign, error) {
+func (q *queries) CampaignList(ctx context.Context, clinicID string) ([]beckon.Campaign, error) {
 	return list(ctx, q, "campaign.list", scanCampaign,
 		`SELECT `+campaignCols+` FROM campaigns WHERE clinic_id = $1 ORDER BY id`, clinicID)
 }
@@ -92,7 +94,7 @@ func (q *queries) CampaignDelete(ctx context.Context, clinicID, id string) error
 		ok, err := q.execOne(ctx, "campaign.delete",
 			`DELETE FROM campaigns WHERE clinic_id = $1 AND id = $2`, clinicID, id)
 		if err == nil && !ok {
-			return ErrNotFound
+			return beckon.ErrNotFound
 		}
 		if err != nil {
 			return err

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -14,26 +14,26 @@ func TestCampaigns(t *testing.T) {
 		t.Run("RoundTrip", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			want := store.Campaign{
+			want := beckon.Campaign{
 				ClinicID: b.clinic.ID,
 				ID:       "cmp_reminders",
 				Name:     "Reminders",
 				Active:   true,
-				Match:    store.Match{Types: []string{"checkup", "new-patient"}, Providers: []string{"dr-lee"}},
-				Steps: []store.Step{
+				Match:    beckon.Match{Types: []string{"checkup", "new-patient"}, Providers: []string{"dr-lee"}},
+				Steps: []beckon.Step{
 					{
 						ID:                "day-before",
-						Timing:            store.Timing{Kind: store.TimingDay, Day: -1, AtMinute: 9 * 60},
-						Channel:           store.ChannelPreferred,
+						Timing:            beckon.Timing{Kind: beckon.TimingDay, Day: -1, AtMinute: 9 * 60},
+						Channel:           beckon.ChannelPreferred,
 						Template:          "reminder",
 						OnlyIfUnconfirmed: true,
-						Match:             store.Match{Locations: []string{"main"}},
+						Match:             beckon.Match{Locations: []string{"main"}},
 					},
 					{
 						ID:      "two-hours",
-						Timing:  store.Timing{Kind: store.TimingOffset, Offset: -2 * time.Hour},
-						Channel: store.ChannelEmail,
-						Content: store.Contents{
+						Timing:  beckon.Timing{Kind: beckon.TimingOffset, Offset: -2 * time.Hour},
+						Channel: beckon.ChannelEmail,
+						Content: beckon.Contents{
 							"en": {Subject: "See you soon", Text: "Hi {{.FirstName}}", HTML: "<p>Hi</p>"},
 							"es": {Text: "Hola {{.FirstName}}"},
 						},
@@ -51,7 +51,7 @@ func TestCampaigns(t *testing.T) {
 		t.Run("NoSteps", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			want := store.Campaign{
+			want := beckon.Campaign{
 				ClinicID:  b.clinic.ID,
 				ID:        "cmp_empty",
 				Revision:  1,
@@ -67,16 +67,16 @@ func TestCampaigns(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			c := storetest.Campaign(t, b.st, b.clinic.ID, storetest.CampaignOpts{})
-			isErr(t, "create again", b.st.CampaignPut(b.ctx, c, 0), store.ErrConflict)
+			isErr(t, "create again", b.st.CampaignPut(b.ctx, c, 0), beckon.ErrConflict)
 
 			next := c
 			next.Revision = 2
 			next.Active = false
 			next.Steps = nil
 			next.UpdatedAt = b.now
-			isErr(t, "wrong revision", b.st.CampaignPut(b.ctx, next, 2), store.ErrConflict)
+			isErr(t, "wrong revision", b.st.CampaignPut(b.ctx, next, 2), beckon.ErrConflict)
 			noErr(t, "update", b.st.CampaignPut(b.ctx, next, 1))
-			isErr(t, "stale revision", b.st.CampaignPut(b.ctx, next, 1), store.ErrConflict)
+			isErr(t, "stale revision", b.st.CampaignPut(b.ctx, next, 1), beckon.ErrConflict)
 			got, err := b.st.CampaignGet(b.ctx, b.clinic.ID, c.ID)
 			noErr(t, "get", err)
 			equal(t, "campaign", got, next)
@@ -93,17 +93,17 @@ func TestCampaigns(t *testing.T) {
 			storetest.Campaign(t, b.st, other.ID, storetest.CampaignOpts{
 				ID: "cmp_other",
 			})
-			campaignIDs := func(cs []store.Campaign) []string {
-				return ids(cs, func(c store.Campaign) string { return c.ID })
+			campaignIDs := func(cs []beckon.Campaign) []string {
+				return ids(cs, func(c beckon.Campaign) string { return c.ID })
 			}
 			got, err := b.st.CampaignList(b.ctx, b.clinic.ID)
 			noErr(t, "list", err)
 			equal(t, "list", campaignIDs(got), []string{"cmp_a", "cmp_b", "cmp_c"})
 
 			noErr(t, "delete", b.st.CampaignDelete(b.ctx, b.clinic.ID, "cmp_b"))
-			isErr(t, "delete again", b.st.CampaignDelete(b.ctx, b.clinic.ID, "cmp_b"), store.ErrNotFound)
+			isErr(t, "delete again", b.st.CampaignDelete(b.ctx, b.clinic.ID, "cmp_b"), beckon.ErrNotFound)
 			_, err = b.st.CampaignGet(b.ctx, b.clinic.ID, "cmp_b")
-			isErr(t, "get deleted", err, store.ErrNotFound)
+			isErr(t, "get deleted", err, beckon.ErrNotFound)
 			got, err = b.st.CampaignList(b.ctx, b.clinic.ID)
 			noErr(t, "list", err)
 			equal(t, "after delete", campaignIDs(got), []string{"cmp_a", "cmp_c"})
@@ -118,12 +118,12 @@ func TestCampaigns(t *testing.T) {
 			other := b.otherClinic(t)
 			c := storetest.Campaign(t, b.st, b.clinic.ID, storetest.CampaignOpts{})
 			_, err := b.st.CampaignGet(b.ctx, other.ID, c.ID)
-			isErr(t, "other clinic's get", err, store.ErrNotFound)
+			isErr(t, "other clinic's get", err, beckon.ErrNotFound)
 			hijack := c
 			hijack.ClinicID = other.ID
 			hijack.Revision = 2
-			isErr(t, "other clinic's update", b.st.CampaignPut(b.ctx, hijack, 1), store.ErrConflict)
-			isErr(t, "other clinic's delete", b.st.CampaignDelete(b.ctx, other.ID, c.ID), store.ErrNotFound)
+			isErr(t, "other clinic's update", b.st.CampaignPut(b.ctx, hijack, 1), beckon.ErrConflict)
+			isErr(t, "other clinic's delete", b.st.CampaignDelete(b.ctx, other.ID, c.ID), beckon.ErrNotFound)
 			got, err := b.st.CampaignGet(b.ctx, b.clinic.ID, c.ID)
 			noErr(t, "get", err)
 			equal(t, "unchanged", got, c)

@@ -3,14 +3,16 @@ package store
 import (
 	"context"
 	"fmt"
+
+	"github.com/beckonhealth/beckon"
 )
 
 const channelSettingsCols = `clinic_id, twilio_account_sid, twilio_auth_token, twilio_from,
 	twilio_messaging_service_sid, twilio_per_second, sendgrid_api_key, sendgrid_from,
 	sendgrid_from_name, sendgrid_per_second, sendgrid_webhook_key, sendgrid_unsure, revision, updated_at`
 
-func scanChannelSettings(r scanner) (ChannelSettings, error) {
-	var s ChannelSettings
+func scanChannelSettings(r scanner) (beckon.ChannelSettings, error) {
+	var s beckon.ChannelSettings
 	err := r.Scan(&s.ClinicID, &s.TwilioAccountSID, &s.TwilioAuthToken, &s.TwilioFrom,
 		&s.TwilioMessagingServiceSID, &s.TwilioPerSecond, &s.SendGridAPIKey, &s.SendGridFrom,
 		&s.SendGridFromName, &s.SendGridPerSecond, &s.SendGridWebhookKey, &s.SendGridUnsure, &s.Revision,
@@ -18,17 +20,17 @@ func scanChannelSettings(r scanner) (ChannelSettings, error) {
 	return s, err
 }
 
-func (q *queries) ChannelSettingsGet(ctx context.Context, clinicID string) (ChannelSettings, error) {
+func (q *queries) ChannelSettingsGet(ctx context.Context, clinicID string) (beckon.ChannelSettings, error) {
 	return get(ctx, q, "channel_settings.get", scanChannelSettings,
 		`SELECT `+channelSettingsCols+` FROM channel_settings WHERE clinic_id = $1`, clinicID)
 }
 
-func (q *queries) ChannelSettingsPut(ctx context.Context, s ChannelSettings) (ChannelSettings, error) {
+func (q *queries) ChannelSettingsPut(ctx context.Context, s beckon.ChannelSettings) (beckon.ChannelSettings, error) {
 	if s.ClinicID == "" {
-		return ChannelSettings{}, fmt.Errorf("store: channel_settings.put: %w", ErrNotFound)
+		return beckon.ChannelSettings{}, fmt.Errorf("store: channel_settings.put: %w", beckon.ErrNotFound)
 	}
 	s.UpdatedAt = q.stamp(s.UpdatedAt)
-	var out ChannelSettings
+	var out beckon.ChannelSettings
 	err := q.atomic(ctx, func(q *queries) error {
 		_, err := q.exec(ctx, "channel_settings.put", `
 			INSERT INTO channel_settings (`+channelSettingsCols+`)

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -23,16 +23,16 @@ func TestByIDIsClinicScoped(t *testing.T) {
 			mine := storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_mine"})
 
 			_, err := b.st.SendGet(b.ctx, b.clinic.ID, theirs.ID)
-			isErr(t, "get another clinic's send", err, store.ErrNotFound)
+			isErr(t, "get another clinic's send", err, beckon.ErrNotFound)
 			got, err := b.st.SendGet(b.ctx, other.ID, theirs.ID)
 			noErr(t, "get own send", err)
 			equal(t, "own send", got, theirs)
 
-			_, claimed, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID, ID: theirs.ID, Token: "tok", Now: b.now})
-			isErr(t, "claim another clinic's send", err, store.ErrNotFound)
+			_, claimed, err := b.st.SendClaim(b.ctx, beckon.SendClaimParams{ClinicID: b.clinic.ID, ID: theirs.ID, Token: "tok", Now: b.now})
+			isErr(t, "claim another clinic's send", err, beckon.ErrNotFound)
 			equal(t, "claimed", claimed, false)
 
-			many, err := b.st.SendClaimMany(b.ctx, []store.SendRef{
+			many, err := b.st.SendClaimMany(b.ctx, []beckon.SendRef{
 				{ClinicID: b.clinic.ID, ID: theirs.ID},
 				{ClinicID: b.clinic.ID, ID: mine.ID},
 			}, "tok_many", b.now)
@@ -47,13 +47,13 @@ func TestByIDIsClinicScoped(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			other := b.otherClinic(t)
-			m := store.Message{
-				ID: "msg_theirs", ClinicID: other.ID, Direction: store.Outbound, Channel: store.ChannelSMS,
-				Status: store.MessageQueued, Provider: "twilio", ProviderID: "SM1", CreatedAt: b.now,
+			m := beckon.Message{
+				ID: "msg_theirs", ClinicID: other.ID, Direction: beckon.Outbound, Channel: beckon.ChannelSMS,
+				Status: beckon.MessageQueued, Provider: "twilio", ProviderID: "SM1", CreatedAt: b.now,
 			}
 			noErr(t, "insert", b.st.MessageInsert(b.ctx, m))
 			_, err := b.st.MessageGetByProvider(b.ctx, b.clinic.ID, "twilio", "SM1")
-			isErr(t, "another clinic's message", err, store.ErrNotFound)
+			isErr(t, "another clinic's message", err, beckon.ErrNotFound)
 			got, err := b.st.MessageGetByProvider(b.ctx, other.ID, "twilio", "SM1")
 			noErr(t, "own message", err)
 			equal(t, "own message", got.ID, m.ID)
@@ -81,10 +81,10 @@ func TestByIDIsClinicScoped(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			other := b.otherClinic(t)
-			_, err := b.st.OutboxPut(b.ctx, store.OutboxEntry{ClinicID: other.ID, SendID: "snd_theirs", Channel: store.ChannelSMS, CreatedAt: b.now})
+			_, err := b.st.OutboxPut(b.ctx, beckon.OutboxEntry{ClinicID: other.ID, SendID: "snd_theirs", Channel: beckon.ChannelSMS, CreatedAt: b.now})
 			noErr(t, "put", err)
 			_, err = b.st.OutboxGetBySend(b.ctx, b.clinic.ID, "snd_theirs")
-			isErr(t, "another clinic's entry", err, store.ErrNotFound)
+			isErr(t, "another clinic's entry", err, beckon.ErrNotFound)
 			got, err := b.st.OutboxGetBySend(b.ctx, other.ID, "snd_theirs")
 			noErr(t, "own entry", err)
 			equal(t, "own entry", got.SendID, "snd_theirs")
@@ -93,14 +93,14 @@ func TestByIDIsClinicScoped(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			other := b.otherClinic(t)
-			w := store.Writeback{ID: "wbk_theirs", ClinicID: other.ID, AppointmentID: "A-1", Kind: store.WritebackWebhook,
-				Status: store.WritebackPending, CreatedAt: b.now, UpdatedAt: b.now}
+			w := beckon.Writeback{ID: "wbk_theirs", ClinicID: other.ID, AppointmentID: "A-1", Kind: beckon.WritebackWebhook,
+				Status: beckon.WritebackPending, CreatedAt: b.now, UpdatedAt: b.now}
 			noErr(t, "insert", b.st.WritebackInsert(b.ctx, w))
 			_, err := b.st.WritebackGet(b.ctx, b.clinic.ID, w.ID)
-			isErr(t, "get another clinic's write-back", err, store.ErrNotFound)
+			isErr(t, "get another clinic's write-back", err, beckon.ErrNotFound)
 			forged := w
-			forged.ClinicID, forged.Status, forged.UpdatedAt = b.clinic.ID, store.WritebackDone, b.now.Add(time.Minute)
-			isErr(t, "update another clinic's write-back", b.st.WritebackUpdate(b.ctx, forged), store.ErrNotFound)
+			forged.ClinicID, forged.Status, forged.UpdatedAt = b.clinic.ID, beckon.WritebackDone, b.now.Add(time.Minute)
+			isErr(t, "update another clinic's write-back", b.st.WritebackUpdate(b.ctx, forged), beckon.ErrNotFound)
 			got, err := b.st.WritebackGet(b.ctx, other.ID, w.ID)
 			noErr(t, "get own write-back", err)
 			equal(t, "own write-back after the forged update", got, w)

@@ -1,6 +1,10 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"github.com/beckonhealth/beckon"
+)
 
 // clinicCols are the columns a clinic is written with; clinicReadCols
 // adds plan_revision, which only the store sets.
@@ -9,8 +13,8 @@ const (
 	clinicReadCols = clinicCols + `, plan_revision`
 )
 
-func scanClinic(r scanner) (Clinic, error) {
-	var c Clinic
+func scanClinic(r scanner) (beckon.Clinic, error) {
+	var c beckon.Clinic
 	err := r.Scan(&c.ID, &c.Name, &c.TimeZone, &c.Phone,
 		&c.QuietHours.Enabled, &c.QuietHours.StartMinute, &c.QuietHours.EndMinute,
 		ms{&c.CreatedAt}, ms{&c.UpdatedAt}, &c.PlanRevision)
@@ -25,7 +29,7 @@ func (q *queries) bumpPlanRevision(ctx context.Context, op, clinicID string) err
 }
 
 // ClinicCreate inserts a clinic; ErrConflict if the id exists.
-func (q *queries) ClinicCreate(ctx context.Context, c Clinic) error {
+func (q *queries) ClinicCreate(ctx context.Context, c beckon.Clinic) error {
 	created := q.stamp(c.CreatedAt)
 	ok, err := q.execOne(ctx, "clinic.create", `
 		INSERT INTO clinics (`+clinicCols+`)
@@ -35,18 +39,18 @@ func (q *queries) ClinicCreate(ctx context.Context, c Clinic) error {
 		c.QuietHours.Enabled, c.QuietHours.StartMinute, c.QuietHours.EndMinute,
 		created.UnixMilli(), orTime(c.UpdatedAt, created).UnixMilli())
 	if err == nil && !ok {
-		return ErrConflict
+		return beckon.ErrConflict
 	}
 	return err
 }
 
-func (q *queries) ClinicGet(ctx context.Context, id string) (Clinic, error) {
+func (q *queries) ClinicGet(ctx context.Context, id string) (beckon.Clinic, error) {
 	return get(ctx, q, "clinic.get", scanClinic,
 		`SELECT `+clinicReadCols+` FROM clinics WHERE id = $1`, id)
 }
 
 // ClinicList lists every clinic by id.
-func (q *queries) ClinicList(ctx context.Context) ([]Clinic, error) {
+func (q *queries) ClinicList(ctx context.Context) ([]beckon.Clinic, error) {
 	return list(ctx, q, "clinic.list", scanClinic,
 		`SELECT `+clinicReadCols+` FROM clinics ORDER BY id`)
 }
@@ -54,7 +58,7 @@ func (q *queries) ClinicList(ctx context.Context) ([]Clinic, error) {
 // ClinicUpdate replaces the clinic's fields but CreatedAt and bumps its
 // PlanRevision (planning reads every field); ErrNotFound if it does not
 // exist.
-func (q *queries) ClinicUpdate(ctx context.Context, c Clinic) error {
+func (q *queries) ClinicUpdate(ctx context.Context, c beckon.Clinic) error {
 	ok, err := q.execOne(ctx, "clinic.update", `
 		UPDATE clinics SET name = $2, time_zone = $3, phone = $4,
 			quiet_enabled = $5, quiet_start_minute = $6, quiet_end_minute = $7,
@@ -64,24 +68,24 @@ func (q *queries) ClinicUpdate(ctx context.Context, c Clinic) error {
 		c.QuietHours.Enabled, c.QuietHours.StartMinute, c.QuietHours.EndMinute,
 		q.stamp(c.UpdatedAt).UnixMilli())
 	if err == nil && !ok {
-		return ErrNotFound
+		return beckon.ErrNotFound
 	}
 	return err
 }
 
 const apiKeyCols = `id, clinic_id, name, role, hash, created_at`
 
-func scanAPIKey(r scanner) (APIKey, error) {
-	var k APIKey
+func scanAPIKey(r scanner) (beckon.APIKey, error) {
+	var k beckon.APIKey
 	err := r.Scan(&k.ID, &k.ClinicID, &k.Name, &k.Role, &k.Hash, ms{&k.CreatedAt})
 	return k, err
 }
 
 // APIKeyCreate stores a key (an empty ID gets one); ErrConflict if the id or
 // the hash exists.
-func (q *queries) APIKeyCreate(ctx context.Context, k APIKey) error {
+func (q *queries) APIKeyCreate(ctx context.Context, k beckon.APIKey) error {
 	if k.ID == "" {
-		k.ID = NewID("key_")
+		k.ID = beckon.NewID("key_")
 	}
 	ok, err := q.execOne(ctx, "apikey.create", `
 		INSERT INTO api_keys (`+apiKeyCols+`)
@@ -89,12 +93,12 @@ func (q *queries) APIKeyCreate(ctx context.Context, k APIKey) error {
 		ON CONFLICT DO NOTHING`,
 		k.ID, k.ClinicID, k.Name, k.Role, k.Hash, q.stamp(k.CreatedAt).UnixMilli())
 	if err == nil && !ok {
-		return ErrConflict
+		return beckon.ErrConflict
 	}
 	return err
 }
 
-func (q *queries) APIKeyGetByHash(ctx context.Context, hash string) (APIKey, error) {
+func (q *queries) APIKeyGetByHash(ctx context.Context, hash string) (beckon.APIKey, error) {
 	return get(ctx, q, "apikey.get", scanAPIKey,
 		`SELECT `+apiKeyCols+` FROM api_keys WHERE hash = $1`, hash)
 }

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 func TestClinics(t *testing.T) {
@@ -13,12 +13,12 @@ func TestClinics(t *testing.T) {
 		t.Run("RoundTrip", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			want := store.Clinic{
+			want := beckon.Clinic{
 				ID:         "cln_x",
 				Name:       "Harbor Family Medicine",
 				TimeZone:   "America/Chicago",
 				Phone:      "+13125550100",
-				QuietHours: store.QuietHours{Enabled: true, StartMinute: 20 * 60, EndMinute: 7*60 + 30},
+				QuietHours: beckon.QuietHours{Enabled: true, StartMinute: 20 * 60, EndMinute: 7*60 + 30},
 				CreatedAt:  b.now,
 				UpdatedAt:  b.now.Add(time.Second),
 			}
@@ -31,8 +31,8 @@ func TestClinics(t *testing.T) {
 		t.Run("CreateExisting", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			err := b.st.ClinicCreate(b.ctx, store.Clinic{ID: b.clinic.ID, Name: "Other"})
-			isErr(t, "create", err, store.ErrConflict)
+			err := b.st.ClinicCreate(b.ctx, beckon.Clinic{ID: b.clinic.ID, Name: "Other"})
+			isErr(t, "create", err, beckon.ErrConflict)
 			got, err := b.st.ClinicGet(b.ctx, b.clinic.ID)
 			noErr(t, "get", err)
 			equal(t, "name", got.Name, b.clinic.Name)
@@ -41,16 +41,16 @@ func TestClinics(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			_, err := b.st.ClinicGet(b.ctx, "cln_nope")
-			isErr(t, "get", err, store.ErrNotFound)
+			isErr(t, "get", err, beckon.ErrNotFound)
 		})
 		t.Run("List", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			noErr(t, "create", b.st.ClinicCreate(b.ctx, store.Clinic{ID: "cln_0"}))
+			noErr(t, "create", b.st.ClinicCreate(b.ctx, beckon.Clinic{ID: "cln_0"}))
 			b.otherClinic(t)
 			got, err := b.st.ClinicList(b.ctx)
 			noErr(t, "list", err)
-			equal(t, "ids", ids(got, func(c store.Clinic) string { return c.ID }),
+			equal(t, "ids", ids(got, func(c beckon.Clinic) string { return c.ID }),
 				[]string{"cln_0", "cln_a", "cln_b"})
 			equal(t, "first", got[1], b.clinic)
 		})
@@ -61,7 +61,7 @@ func TestClinics(t *testing.T) {
 			c.Name = "Renamed"
 			c.TimeZone = "Europe/Paris"
 			c.Phone = ""
-			c.QuietHours = store.QuietHours{}
+			c.QuietHours = beckon.QuietHours{}
 			c.CreatedAt = b.now.Add(-time.Hour) // ignored
 			c.UpdatedAt = b.now
 			noErr(t, "update", b.st.ClinicUpdate(b.ctx, c))
@@ -74,8 +74,8 @@ func TestClinics(t *testing.T) {
 		t.Run("UpdateMissing", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			err := b.st.ClinicUpdate(b.ctx, store.Clinic{ID: "cln_nope", Name: "x"})
-			isErr(t, "update", err, store.ErrNotFound)
+			err := b.st.ClinicUpdate(b.ctx, beckon.Clinic{ID: "cln_nope", Name: "x"})
+			isErr(t, "update", err, beckon.ErrNotFound)
 		})
 	})
 }
@@ -86,11 +86,11 @@ func TestAPIKeys(t *testing.T) {
 		t.Run("RoundTrip", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			want := store.APIKey{
+			want := beckon.APIKey{
 				ID:        "key_1",
 				ClinicID:  b.clinic.ID,
 				Name:      "EHR feed",
-				Role:      store.RoleEHR,
+				Role:      beckon.RoleEHR,
 				Hash:      "ab12",
 				CreatedAt: b.now,
 			}
@@ -102,9 +102,9 @@ func TestAPIKeys(t *testing.T) {
 		t.Run("GeneratedID", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			noErr(t, "create", b.st.APIKeyCreate(b.ctx, store.APIKey{
+			noErr(t, "create", b.st.APIKeyCreate(b.ctx, beckon.APIKey{
 				ClinicID: b.clinic.ID,
-				Role:     store.RoleAdmin,
+				Role:     beckon.RoleAdmin,
 				Hash:     "cd34",
 			}))
 			got, err := b.st.APIKeyGetByHash(b.ctx, "cd34")
@@ -116,20 +116,20 @@ func TestAPIKeys(t *testing.T) {
 		t.Run("Conflicts", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			k := store.APIKey{ID: "key_1", ClinicID: b.clinic.ID, Hash: "h1"}
+			k := beckon.APIKey{ID: "key_1", ClinicID: b.clinic.ID, Hash: "h1"}
 			noErr(t, "create", b.st.APIKeyCreate(b.ctx, k))
-			isErr(t, "same id", b.st.APIKeyCreate(b.ctx, store.APIKey{
+			isErr(t, "same id", b.st.APIKeyCreate(b.ctx, beckon.APIKey{
 				ID: "key_1", ClinicID: b.clinic.ID, Hash: "h2",
-			}), store.ErrConflict)
-			isErr(t, "same hash", b.st.APIKeyCreate(b.ctx, store.APIKey{
+			}), beckon.ErrConflict)
+			isErr(t, "same hash", b.st.APIKeyCreate(b.ctx, beckon.APIKey{
 				ID: "key_2", ClinicID: b.clinic.ID, Hash: "h1",
-			}), store.ErrConflict)
+			}), beckon.ErrConflict)
 		})
 		t.Run("Missing", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			_, err := b.st.APIKeyGetByHash(b.ctx, "nope")
-			isErr(t, "get", err, store.ErrNotFound)
+			isErr(t, "get", err, beckon.ErrNotFound)
 		})
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
@@ -21,10 +22,10 @@ func (c *manualClock) Now() time.Time { return c.t }
 func TestStoreClock(t *testing.T) {
 	t.Parallel()
 	dsns := map[string]func(t *testing.T) string{
-		store.DialectSQLite: func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "beckon.db") },
+		beckon.DialectSQLite: func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "beckon.db") },
 	}
 	if u := os.Getenv("DATABASE_URL"); u != "" {
-		dsns[store.DialectPostgres] = func(t *testing.T) string { return storetest.PostgresSchema(t, u) }
+		dsns[beckon.DialectPostgres] = func(t *testing.T) string { return storetest.PostgresSchema(t, u) }
 	}
 	for name, dsn := range dsns {
 		t.Run(name, func(t *testing.T) {
@@ -38,7 +39,7 @@ func TestStoreClock(t *testing.T) {
 			noErr(t, "open", err)
 			t.Cleanup(func() { _ = st.Close() })
 
-			noErr(t, "create clinic", st.ClinicCreate(ctx, store.Clinic{ID: "cln_c", Name: "C", TimeZone: "UTC"}))
+			noErr(t, "create clinic", st.ClinicCreate(ctx, beckon.Clinic{ID: "cln_c", Name: "C", TimeZone: "UTC"}))
 			c, err := st.ClinicGet(ctx, "cln_c")
 			noErr(t, "get clinic", err)
 			equal(t, "clinic created", c.CreatedAt, created)
@@ -46,7 +47,7 @@ func TestStoreClock(t *testing.T) {
 
 			clock.t = later
 			c.UpdatedAt = time.Time{}
-			noErr(t, "update clinic in a transaction", st.InTx(ctx, func(q store.Querier) error {
+			noErr(t, "update clinic in a transaction", st.InTx(ctx, func(q beckon.Querier) error {
 				return q.ClinicUpdate(ctx, c)
 			}))
 			c, err = st.ClinicGet(ctx, "cln_c")
@@ -54,15 +55,15 @@ func TestStoreClock(t *testing.T) {
 			equal(t, "clinic created after update", c.CreatedAt, created)
 			equal(t, "clinic updated after update", c.UpdatedAt, later)
 
-			send := func(id string) store.Send {
-				return store.Send{ID: id, ClinicID: "cln_c", AppointmentID: "A-1", AppointmentVersion: 1, PatientID: "P-1",
-					CampaignID: "C-1", CampaignRevision: 1, StepID: "remind", Channel: store.ChannelSMS, DueAt: later.Add(time.Hour)}
+			send := func(id string) beckon.Send {
+				return beckon.Send{ID: id, ClinicID: "cln_c", AppointmentID: "A-1", AppointmentVersion: 1, PatientID: "P-1",
+					CampaignID: "C-1", CampaignRevision: 1, StepID: "remind", Channel: beckon.ChannelSMS, DueAt: later.Add(time.Hour)}
 			}
-			noErr(t, "insert send", st.SendInsert(ctx, []store.Send{send("s1")}))
-			noErr(t, "write", st.Write(ctx, store.Writes{
+			noErr(t, "insert send", st.SendInsert(ctx, []beckon.Send{send("s1")}))
+			noErr(t, "write", st.Write(ctx, beckon.Writes{
 				ClinicID: "cln_c",
-				Sends:    []store.Send{send("s2")},
-				Audits:   []store.AuditEntry{{ClinicID: "cln_c", Actor: "test", Action: "send.planned", Entity: "send", EntityID: "s2"}},
+				Sends:    []beckon.Send{send("s2")},
+				Audits:   []beckon.AuditEntry{{ClinicID: "cln_c", Actor: "test", Action: "send.planned", Entity: "send", EntityID: "s2"}},
 			}))
 			for _, id := range []string{"s1", "s2"} {
 				s, err := st.SendGet(ctx, "cln_c", id)

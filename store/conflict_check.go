@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/pressly/goose/v3"
 )
@@ -36,7 +37,7 @@ $$`
 // version and does nothing (Write checks in Go on SQLite).
 func requireMigration(dialect string) *goose.Migration {
 	const version = 9
-	if dialect != DialectPostgres {
+	if dialect != beckon.DialectPostgres {
 		return goose.NewGoMigration(version, nil, nil)
 	}
 	return goose.NewGoMigration(version,

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -17,8 +17,8 @@ func TestChannelSettings(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			_, err := b.st.ChannelSettingsGet(b.ctx, b.clinic.ID)
-			isErr(t, "get before put", err, store.ErrNotFound)
-			want := store.ChannelSettings{
+			isErr(t, "get before put", err, beckon.ErrNotFound)
+			want := beckon.ChannelSettings{
 				ClinicID:                  b.clinic.ID,
 				TwilioAccountSID:          "AC123",
 				TwilioAuthToken:           "secret",
@@ -49,7 +49,7 @@ func TestChannelSettings(t *testing.T) {
 
 			other := b.otherClinic(t)
 			_, err = b.st.ChannelSettingsGet(b.ctx, other.ID)
-			isErr(t, "other clinic", err, store.ErrNotFound)
+			isErr(t, "other clinic", err, beckon.ErrNotFound)
 		})
 	})
 }
@@ -57,11 +57,11 @@ func TestChannelSettings(t *testing.T) {
 func TestMessageStatus(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, setup setupFunc) {
-		insert := func(t *testing.T, b *bundle, id, providerID string) store.Message {
+		insert := func(t *testing.T, b *bundle, id, providerID string) beckon.Message {
 			t.Helper()
-			m := store.Message{
-				ID: id, ClinicID: b.clinic.ID, Direction: store.Outbound, Channel: store.ChannelSMS,
-				Status: store.MessageQueued, Provider: "twilio", ProviderID: providerID, CreatedAt: b.now,
+			m := beckon.Message{
+				ID: id, ClinicID: b.clinic.ID, Direction: beckon.Outbound, Channel: beckon.ChannelSMS,
+				Status: beckon.MessageQueued, Provider: "twilio", ProviderID: providerID, CreatedAt: b.now,
 			}
 			noErr(t, "insert", b.st.MessageInsert(b.ctx, m))
 			return m
@@ -75,9 +75,9 @@ func TestMessageStatus(t *testing.T) {
 			noErr(t, "get", err)
 			equal(t, "id", got.ID, m.ID)
 			_, err = b.st.MessageGetByProvider(b.ctx, b.clinic.ID, "sendgrid", "SM1")
-			isErr(t, "other provider", err, store.ErrNotFound)
+			isErr(t, "other provider", err, beckon.ErrNotFound)
 			_, err = b.st.MessageGetByProvider(b.ctx, b.clinic.ID, "twilio", "")
-			isErr(t, "empty id", err, store.ErrNotFound)
+			isErr(t, "empty id", err, beckon.ErrNotFound)
 		})
 		t.Run("NeverBackwards", func(t *testing.T) {
 			t.Parallel()
@@ -88,13 +88,13 @@ func TestMessageStatus(t *testing.T) {
 				moved  bool
 				want   string
 			}{
-				{store.MessageDelivered, true, store.MessageDelivered},
-				{store.MessageSent, false, store.MessageDelivered}, // late, out of order
-				{"spamreport", false, store.MessageDelivered},      // history only
-				{store.MessageQueued, false, store.MessageDelivered},
+				{beckon.MessageDelivered, true, beckon.MessageDelivered},
+				{beckon.MessageSent, false, beckon.MessageDelivered}, // late, out of order
+				{"spamreport", false, beckon.MessageDelivered},       // history only
+				{beckon.MessageQueued, false, beckon.MessageDelivered},
 			}
 			for i, s := range steps {
-				moved, err := b.st.MessageStatusApply(b.ctx, b.clinic.ID, store.MessageEvent{
+				moved, err := b.st.MessageStatusApply(b.ctx, b.clinic.ID, beckon.MessageEvent{
 					MessageID: m.ID, Status: s.status, Detail: "d", At: b.now.Add(time.Duration(i+1) * time.Second),
 				})
 				noErr(t, "apply "+s.status, err)
@@ -104,8 +104,8 @@ func TestMessageStatus(t *testing.T) {
 				equal(t, "status after "+s.status, got.Status, s.want)
 				equal(t, "events", len(got.Events), i+1)
 			}
-			_, err := b.st.MessageStatusApply(b.ctx, b.otherClinic(t).ID, store.MessageEvent{MessageID: m.ID, Status: store.MessageSent})
-			isErr(t, "other clinic", err, store.ErrNotFound)
+			_, err := b.st.MessageStatusApply(b.ctx, b.otherClinic(t).ID, beckon.MessageEvent{MessageID: m.ID, Status: beckon.MessageSent})
+			isErr(t, "other clinic", err, beckon.ErrNotFound)
 		})
 		t.Run("ConcurrentNeverBackwards", func(t *testing.T) {
 			t.Parallel()
@@ -114,11 +114,11 @@ func TestMessageStatus(t *testing.T) {
 				m := insert(t, b, fmt.Sprintf("msg_%d", i), fmt.Sprintf("SM%d", i))
 				var wg sync.WaitGroup
 				errs := make(chan error, 2)
-				for _, st := range []string{store.MessageSent, store.MessageDelivered} {
+				for _, st := range []string{beckon.MessageSent, beckon.MessageDelivered} {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						_, err := b.st.MessageStatusApply(b.ctx, b.clinic.ID, store.MessageEvent{MessageID: m.ID, Status: st, At: b.now})
+						_, err := b.st.MessageStatusApply(b.ctx, b.clinic.ID, beckon.MessageEvent{MessageID: m.ID, Status: st, At: b.now})
 						errs <- err
 					}()
 				}
@@ -129,7 +129,7 @@ func TestMessageStatus(t *testing.T) {
 				}
 				got, err := b.st.MessageGet(b.ctx, b.clinic.ID, m.ID)
 				noErr(t, "get", err)
-				equal(t, "status", got.Status, store.MessageDelivered)
+				equal(t, "status", got.Status, beckon.MessageDelivered)
 			}
 		})
 		t.Run("ProviderEventOnce", func(t *testing.T) {
@@ -149,28 +149,28 @@ func TestMessageStatus(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			p := storetest.Patient(t, b.st, b.clinic.ID, storetest.PatientOpts{ID: "pat-1"})
-			noErr(t, "opt out", b.st.PatientConsentSet(b.ctx, store.PatientConsentParams{
-				ClinicID: b.clinic.ID, PatientID: p.ID, Channel: store.ChannelSMS, Consent: store.ConsentOptedOut, Now: b.now,
+			noErr(t, "opt out", b.st.PatientConsentSet(b.ctx, beckon.PatientConsentParams{
+				ClinicID: b.clinic.ID, PatientID: p.ID, Channel: beckon.ChannelSMS, Consent: beckon.ConsentOptedOut, Now: b.now,
 			}))
 			got, err := b.st.PatientGet(b.ctx, b.clinic.ID, p.ID)
 			noErr(t, "get", err)
-			equal(t, "sms consent", got.SMSConsent, store.ConsentOptedOut)
+			equal(t, "sms consent", got.SMSConsent, beckon.ConsentOptedOut)
 			equal(t, "email consent", got.EmailConsent, p.EmailConsent)
-			isErr(t, "missing patient", b.st.PatientConsentSet(b.ctx, store.PatientConsentParams{
-				ClinicID: b.clinic.ID, PatientID: "nobody", Channel: store.ChannelEmail, Consent: store.ConsentOptedOut,
-			}), store.ErrNotFound)
+			isErr(t, "missing patient", b.st.PatientConsentSet(b.ctx, beckon.PatientConsentParams{
+				ClinicID: b.clinic.ID, PatientID: "nobody", Channel: beckon.ChannelEmail, Consent: beckon.ConsentOptedOut,
+			}), beckon.ErrNotFound)
 
-			_, err = b.st.AddressUndeliverableGet(b.ctx, b.clinic.ID, store.ChannelEmail, "a@example.com")
-			isErr(t, "unknown address", err, store.ErrNotFound)
-			a := store.UndeliverableAddress{ClinicID: b.clinic.ID, Channel: store.ChannelEmail, Address: "a@example.com", Reason: "bounce", At: b.now}
+			_, err = b.st.AddressUndeliverableGet(b.ctx, b.clinic.ID, beckon.ChannelEmail, "a@example.com")
+			isErr(t, "unknown address", err, beckon.ErrNotFound)
+			a := beckon.UndeliverableAddress{ClinicID: b.clinic.ID, Channel: beckon.ChannelEmail, Address: "a@example.com", Reason: "bounce", At: b.now}
 			noErr(t, "mark", b.st.AddressMarkUndeliverable(b.ctx, a))
 			a.Reason, a.At = "dropped", b.now.Add(time.Minute)
 			noErr(t, "mark again", b.st.AddressMarkUndeliverable(b.ctx, a))
-			gotA, err := b.st.AddressUndeliverableGet(b.ctx, b.clinic.ID, store.ChannelEmail, "a@example.com")
+			gotA, err := b.st.AddressUndeliverableGet(b.ctx, b.clinic.ID, beckon.ChannelEmail, "a@example.com")
 			noErr(t, "get address", err)
 			equal(t, "address", gotA, a)
-			_, err = b.st.AddressUndeliverableGet(b.ctx, b.otherClinic(t).ID, store.ChannelEmail, "a@example.com")
-			isErr(t, "other clinic", err, store.ErrNotFound)
+			_, err = b.st.AddressUndeliverableGet(b.ctx, b.otherClinic(t).ID, beckon.ChannelEmail, "a@example.com")
+			isErr(t, "other clinic", err, beckon.ErrNotFound)
 		})
 	})
 }

@@ -5,69 +5,33 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/beckonhealth/beckon"
 )
-
-// DispatchQuerier holds the set-at-a-time queries of delivery: deliveries
-// running at the same moment share one claim statement and one record
-// transaction instead of paying for their own.
-type DispatchQuerier interface {
-	// SendClaimMany claims, with one token, those of the named sends that are
-	// planned and of the clinic they are named with, and returns them as
-	// claimed. Sends not returned were not planned (claimed by someone else,
-	// ended), are unknown, or are another clinic's: SendClaim tells which.
-	SendClaimMany(ctx context.Context, refs []SendRef, token string, now time.Time) ([]Send, error)
-	// SendGetMany returns the clinic's sends among ids, by id: what a
-	// delivery re-reads just before its provider call, for every delivery
-	// of the moment at once.
-	SendGetMany(ctx context.Context, clinicID string, ids []string) (map[string]Send, error)
-	// AddressUndeliverableGetMany returns the clinic's undeliverable records
-	// among addresses (phone numbers and email addresses, any channel).
-	AddressUndeliverableGetMany(ctx context.Context, clinicID string, addresses []string) ([]UndeliverableAddress, error)
-	// SendRecordMany ends each record's send as sent with its message, as
-	// SendFinish and MessageRecord would, in one transaction. A send whose
-	// claim is no longer the record's token is left alone and its message is
-	// not stored: its id is returned in lost.
-	SendRecordMany(ctx context.Context, recs []SentRecord, now time.Time) (lost []string, err error)
-}
-
-// SentRecord is a message a provider accepted for a claimed send.
-type SentRecord struct {
-	Token   string // the claim under which the message was sent
-	Message Message
-	// Events are the message's first events; the message takes the status of
-	// the last one (Message.Status if none).
-	Events []MessageEvent
-}
-
-// SendRef names a send of a clinic.
-type SendRef struct {
-	ClinicID string
-	ID       string
-}
 
 // SendClaimMany on PostgreSQL skips the sends another transaction has locked
 // (a campaign change superseding them, say): waiting for one of them would
 // hold up the whole batch, and with it every delivery behind it. A skipped
 // send is not claimed, so its delivery takes the one-by-one path and waits
 // alone. SQLite has one writer: there is nothing to skip.
-func (q *queries) SendClaimMany(ctx context.Context, refs []SendRef, token string, now time.Time) ([]Send, error) {
+func (q *queries) SendClaimMany(ctx context.Context, refs []beckon.SendRef, token string, now time.Time) ([]beckon.Send, error) {
 	_, sqlite := q.db.(sqliteConn)
-	var out []Send
-	err := chunks(refs, idChunk, func(part []SendRef) error {
+	var out []beckon.Send
+	err := chunks(refs, idChunk, func(part []beckon.SendRef) error {
 		var w where
 		at := w.arg(q.stamp(now).UnixMilli())
 		tok := w.arg(token)
-		w.add("status = '" + SendPlanned + "'")
+		w.add("status = '" + beckon.SendPlanned + "'")
 		in, owned := refList(&w, part)
 		if sqlite {
 			w.add("id IN " + in)
 			w.add(owned)
 		} else {
-			w.add("id IN (SELECT id FROM sends WHERE status = '" + SendPlanned + "' AND id IN " + in +
+			w.add("id IN (SELECT id FROM sends WHERE status = '" + beckon.SendPlanned + "' AND id IN " + in +
 				" AND " + owned + " FOR UPDATE SKIP LOCKED)")
 		}
 		ss, err := list(ctx, q, "send.claim_many", scanSend, `
-			UPDATE sends SET status = '`+SendClaimed+`', claim_token = `+tok+`, claimed_at = `+at+`,
+			UPDATE sends SET status = '`+beckon.SendClaimed+`', claim_token = `+tok+`, claimed_at = `+at+`,
 				attempts = attempts + 1, updated_at = `+at+w.String()+`
 			RETURNING `+sendCols, w.args...)
 		out = append(out, ss...)
@@ -80,7 +44,7 @@ func (q *queries) SendClaimMany(ctx context.Context, refs []SendRef, token strin
 // and the condition that a row is of the clinic its id was named with,
 // "clinic_id = CASE id WHEN $1 THEN $2 WHEN $3 THEN $4 END" (NULL, so false,
 // for an id not in the list). Of an id named twice, the first ref counts.
-func refList(w *where, refs []SendRef) (in, owned string) {
+func refList(w *where, refs []beckon.SendRef) (in, owned string) {
 	ids, clinics := make([]string, len(refs)), make([]string, len(refs))
 	for i, r := range refs {
 		ids[i], clinics[i] = r.ID, r.ClinicID
@@ -108,8 +72,8 @@ func idCase(w *where, column string, ids, values []string) (in, cond string) {
 	return list.String(), cases.String()
 }
 
-func (q *queries) AddressUndeliverableGetMany(ctx context.Context, clinicID string, addresses []string) ([]UndeliverableAddress, error) {
-	var out []UndeliverableAddress
+func (q *queries) AddressUndeliverableGetMany(ctx context.Context, clinicID string, addresses []string) ([]beckon.UndeliverableAddress, error) {
+	var out []beckon.UndeliverableAddress
 	err := chunks(addresses, batchChunk, func(part []string) error {
 		var w where
 		w.add("clinic_id = ?", clinicID)
@@ -122,8 +86,8 @@ func (q *queries) AddressUndeliverableGetMany(ctx context.Context, clinicID stri
 	return out, err
 }
 
-func scanUndeliverable(r scanner) (UndeliverableAddress, error) {
-	var a UndeliverableAddress
+func scanUndeliverable(r scanner) (beckon.UndeliverableAddress, error) {
+	var a beckon.UndeliverableAddress
 	err := r.Scan(&a.ClinicID, &a.Channel, &a.Address, &a.Reason, ms{&a.At})
 	return a, err
 }
@@ -135,7 +99,7 @@ const recordChunk = 200
 // SendRecordMany first ends the sends whose claim still holds (one UPDATE,
 // RETURNING the ids it changed), then inserts the messages and events of
 // those only, so a lost claim leaves nothing behind.
-func (q *queries) SendRecordMany(ctx context.Context, recs []SentRecord, now time.Time) ([]string, error) {
+func (q *queries) SendRecordMany(ctx context.Context, recs []beckon.SentRecord, now time.Time) ([]string, error) {
 	if len(recs) == 0 {
 		return nil, nil
 	}
@@ -148,7 +112,7 @@ func (q *queries) SendRecordMany(ctx context.Context, recs []SentRecord, now tim
 	var lost []string
 	err := q.atomic(ctx, func(q *queries) error {
 		lost = lost[:0]
-		return chunks(recs, recordChunk, func(part []SentRecord) error {
+		return chunks(recs, recordChunk, func(part []beckon.SentRecord) error {
 			ended, err := q.sendEndSent(ctx, part, at)
 			if err != nil {
 				return err
@@ -172,7 +136,7 @@ func (q *queries) SendRecordMany(ctx context.Context, recs []SentRecord, now tim
 
 // sendEndSent marks the records' sends sent, each with its message id, where
 // the claim is still the record's; it returns the ids it changed.
-func (q *queries) sendEndSent(ctx context.Context, recs []SentRecord, at int64) (map[string]bool, error) {
+func (q *queries) sendEndSent(ctx context.Context, recs []beckon.SentRecord, at int64) (map[string]bool, error) {
 	var w where
 	ts := w.arg(at)
 	// One placeholder per send id, reused: the message id and the claim token
@@ -191,11 +155,11 @@ func (q *queries) sendEndSent(ctx context.Context, recs []SentRecord, at int64) 
 	}
 	msgID.WriteString(" END")
 	token.WriteString(" END")
-	w.add("status = '" + SendClaimed + "'")
+	w.add("status = '" + beckon.SendClaimed + "'")
 	w.add("id IN (" + idList.String() + ")")
 	w.add("claim_token = " + token.String())
 	rows, err := q.db.QueryContext(ctx, `
-		UPDATE sends SET status = '`+SendSent+`', reason = '', sent_at = `+ts+`, updated_at = `+ts+`,
+		UPDATE sends SET status = '`+beckon.SendSent+`', reason = '', sent_at = `+ts+`, updated_at = `+ts+`,
 			message_id = `+msgID.String()+w.String()+`
 		RETURNING id`, w.args...)
 	if err != nil {
@@ -217,7 +181,7 @@ func (q *queries) sendEndSent(ctx context.Context, recs []SentRecord, at int64) 
 
 // messageInsertMany inserts the records' messages and their events, two
 // statements in all.
-func (q *queries) messageInsertMany(ctx context.Context, recs []SentRecord) error {
+func (q *queries) messageInsertMany(ctx context.Context, recs []beckon.SentRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -231,7 +195,7 @@ func (q *queries) messageInsertMany(ctx context.Context, recs []SentRecord) erro
 		}
 		margs = append(margs, q.messageArgs(m)...)
 		for _, e := range r.Events {
-			eargs = append(eargs, NewID("mev_"), m.ID, m.ClinicID, e.Status, e.Detail, q.stamp(e.At).UnixMilli())
+			eargs = append(eargs, beckon.NewID("mev_"), m.ID, m.ClinicID, e.Status, e.Detail, q.stamp(e.At).UnixMilli())
 			events++
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -18,23 +18,23 @@ func TestSendClaimMany(t *testing.T) {
 		planned1 := storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_1"})
 		planned2 := storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_2", Attempts: 2})
 		taken := storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{
-			ID: "snd_taken", Status: store.SendClaimed, ClaimToken: "other", ClaimedAt: b.now.Add(-time.Hour),
+			ID: "snd_taken", Status: beckon.SendClaimed, ClaimToken: "other", ClaimedAt: b.now.Add(-time.Hour),
 		})
-		ended := storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_ended", Status: store.SendSkipped})
+		ended := storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_ended", Status: beckon.SendSkipped})
 
 		got, err := b.st.SendClaimMany(b.ctx, b.refs(planned1.ID, taken.ID, ended.ID, "snd_missing", planned2.ID, planned1.ID), "tok_1", b.now)
 		noErr(t, "claim many", err)
-		slices.SortFunc(got, func(x, y store.Send) int { return strings.Compare(x.ID, y.ID) })
+		slices.SortFunc(got, func(x, y beckon.Send) int { return strings.Compare(x.ID, y.ID) })
 		equal(t, "claimed", sendIDs(got), []string{planned1.ID, planned2.ID})
 		for _, s := range got {
-			if s.Status != store.SendClaimed || s.ClaimToken != "tok_1" || !s.ClaimedAt.Equal(b.now) {
+			if s.Status != beckon.SendClaimed || s.ClaimToken != "tok_1" || !s.ClaimedAt.Equal(b.now) {
 				t.Fatalf("claimed send %s: status %q token %q at %v", s.ID, s.Status, s.ClaimToken, s.ClaimedAt)
 			}
 		}
 		equal(t, "attempts", []int{got[0].Attempts, got[1].Attempts}, []int{1, 3})
 
 		// Nothing else moved, and a second claim finds nothing planned.
-		for _, s := range []store.Send{taken, ended} {
+		for _, s := range []beckon.Send{taken, ended} {
 			now, err := b.st.SendGet(b.ctx, b.clinic.ID, s.ID)
 			noErr(t, "get", err)
 			equal(t, "untouched "+s.ID, now, s)
@@ -49,7 +49,7 @@ func TestSendRecordMany(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, setup setupFunc) {
 		b := setup(t)
-		var recs []store.SentRecord
+		var recs []beckon.SentRecord
 		for _, id := range []string{"snd_1", "snd_2", "snd_lost"} {
 			storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: id, PatientID: "pat_1", AppointmentID: "apt_1"})
 		}
@@ -57,22 +57,22 @@ func TestSendRecordMany(t *testing.T) {
 		noErr(t, "claim", err)
 		equal(t, "claimed", len(claimed), 3)
 		// Another worker took snd_lost over after its claim went stale.
-		_, ok, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID, ID: "snd_lost", Token: "tok_new", Now: b.now.Add(time.Hour), StaleBefore: b.now.Add(time.Minute)})
+		_, ok, err := b.st.SendClaim(b.ctx, beckon.SendClaimParams{ClinicID: b.clinic.ID, ID: "snd_lost", Token: "tok_new", Now: b.now.Add(time.Hour), StaleBefore: b.now.Add(time.Minute)})
 		noErr(t, "take over", err)
 		if !ok {
 			t.Fatal("take over: not claimed")
 		}
 		for _, id := range []string{"snd_1", "snd_2", "snd_lost"} {
-			events := []store.MessageEvent{{Status: store.MessageQueued, At: b.now}}
+			events := []beckon.MessageEvent{{Status: beckon.MessageQueued, At: b.now}}
 			if id == "snd_2" {
-				events = append(events, store.MessageEvent{Status: store.MessageSent, At: b.now})
+				events = append(events, beckon.MessageEvent{Status: beckon.MessageSent, At: b.now})
 			}
-			recs = append(recs, store.SentRecord{
+			recs = append(recs, beckon.SentRecord{
 				Token: "tok",
-				Message: store.Message{
+				Message: beckon.Message{
 					ID: "msg_" + id, ClinicID: b.clinic.ID, PatientID: "pat_1", AppointmentID: "apt_1", SendID: id,
-					Direction: store.Outbound, Channel: store.ChannelSMS, To: "+14155550101", From: "+14155550100",
-					Body: "See you soon", Status: store.MessageQueued, Provider: "twilio", ProviderID: "SM" + id,
+					Direction: beckon.Outbound, Channel: beckon.ChannelSMS, To: "+14155550101", From: "+14155550100",
+					Body: "See you soon", Status: beckon.MessageQueued, Provider: "twilio", ProviderID: "SM" + id,
 					CreatedAt: b.now, UpdatedAt: b.now,
 				},
 				Events: events,
@@ -86,7 +86,7 @@ func TestSendRecordMany(t *testing.T) {
 		for _, r := range recs[:2] {
 			sd, err := b.st.SendGet(b.ctx, b.clinic.ID, r.Message.SendID)
 			noErr(t, "get send", err)
-			if sd.Status != store.SendSent || sd.MessageID != r.Message.ID || !sd.SentAt.Equal(at) || sd.ClaimToken != "tok" {
+			if sd.Status != beckon.SendSent || sd.MessageID != r.Message.ID || !sd.SentAt.Equal(at) || sd.ClaimToken != "tok" {
 				t.Fatalf("send %s: status %q message %q sent_at %v token %q", sd.ID, sd.Status, sd.MessageID, sd.SentAt, sd.ClaimToken)
 			}
 			m, err := b.st.MessageGet(b.ctx, b.clinic.ID, r.Message.ID)
@@ -99,18 +99,18 @@ func TestSendRecordMany(t *testing.T) {
 		// The lost claim keeps its new owner, and its message was not stored.
 		sd, err := b.st.SendGet(b.ctx, b.clinic.ID, "snd_lost")
 		noErr(t, "get lost", err)
-		if sd.Status != store.SendClaimed || sd.ClaimToken != "tok_new" || sd.MessageID != "" {
+		if sd.Status != beckon.SendClaimed || sd.ClaimToken != "tok_new" || sd.MessageID != "" {
 			t.Fatalf("lost send: status %q token %q message %q", sd.Status, sd.ClaimToken, sd.MessageID)
 		}
 		_, err = b.st.MessageGet(b.ctx, b.clinic.ID, "msg_snd_lost")
-		isErr(t, "lost message", err, store.ErrNotFound)
+		isErr(t, "lost message", err, beckon.ErrNotFound)
 
 		// Recording again under the same token changes nothing.
 		lost, err = b.st.SendRecordMany(b.ctx, recs[:1], at.Add(time.Second))
 		noErr(t, "record again", err)
 		equal(t, "lost again", lost, []string{"snd_1"})
 
-		_, err = b.st.SendRecordMany(b.ctx, []store.SentRecord{{Token: "tok", Message: store.Message{SendID: "snd_1"}}}, at)
+		_, err = b.st.SendRecordMany(b.ctx, []beckon.SentRecord{{Token: "tok", Message: beckon.Message{SendID: "snd_1"}}}, at)
 		if err == nil {
 			t.Fatal("a record without a message id was accepted")
 		}
@@ -122,16 +122,16 @@ func TestAddressUndeliverableGetMany(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, setup setupFunc) {
 		b := setup(t)
 		other := b.otherClinic(t)
-		noErr(t, "mark", b.st.AddressMarkUndeliverable(b.ctx, store.UndeliverableAddress{ClinicID: b.clinic.ID, Channel: store.ChannelSMS, Address: "+14155550101", Reason: "landline", At: b.now}))
-		noErr(t, "mark", b.st.AddressMarkUndeliverable(b.ctx, store.UndeliverableAddress{ClinicID: b.clinic.ID, Channel: store.ChannelEmail, Address: "a@example.org", Reason: "bounce", At: b.now}))
-		noErr(t, "mark other clinic", b.st.AddressMarkUndeliverable(b.ctx, store.UndeliverableAddress{ClinicID: other.ID, Channel: store.ChannelSMS, Address: "+14155550102", Reason: "landline", At: b.now}))
+		noErr(t, "mark", b.st.AddressMarkUndeliverable(b.ctx, beckon.UndeliverableAddress{ClinicID: b.clinic.ID, Channel: beckon.ChannelSMS, Address: "+14155550101", Reason: "landline", At: b.now}))
+		noErr(t, "mark", b.st.AddressMarkUndeliverable(b.ctx, beckon.UndeliverableAddress{ClinicID: b.clinic.ID, Channel: beckon.ChannelEmail, Address: "a@example.org", Reason: "bounce", At: b.now}))
+		noErr(t, "mark other clinic", b.st.AddressMarkUndeliverable(b.ctx, beckon.UndeliverableAddress{ClinicID: other.ID, Channel: beckon.ChannelSMS, Address: "+14155550102", Reason: "landline", At: b.now}))
 
 		got, err := b.st.AddressUndeliverableGetMany(b.ctx, b.clinic.ID, []string{"+14155550101", "+14155550102", "a@example.org", "b@example.org"})
 		noErr(t, "get many", err)
-		slices.SortFunc(got, func(x, y store.UndeliverableAddress) int { return strings.Compare(x.Address, y.Address) })
-		equal(t, "found", got, []store.UndeliverableAddress{
-			{ClinicID: b.clinic.ID, Channel: store.ChannelSMS, Address: "+14155550101", Reason: "landline", At: b.now.Truncate(time.Millisecond)},
-			{ClinicID: b.clinic.ID, Channel: store.ChannelEmail, Address: "a@example.org", Reason: "bounce", At: b.now.Truncate(time.Millisecond)},
+		slices.SortFunc(got, func(x, y beckon.UndeliverableAddress) int { return strings.Compare(x.Address, y.Address) })
+		equal(t, "found", got, []beckon.UndeliverableAddress{
+			{ClinicID: b.clinic.ID, Channel: beckon.ChannelSMS, Address: "+14155550101", Reason: "landline", At: b.now.Truncate(time.Millisecond)},
+			{ClinicID: b.clinic.ID, Channel: beckon.ChannelEmail, Address: "a@example.org", Reason: "bounce", At: b.now.Truncate(time.Millisecond)},
 		})
 		none, err := b.st.AddressUndeliverableGetMany(b.ctx, b.clinic.ID, nil)
 		noErr(t, "none", err)
@@ -145,12 +145,12 @@ func TestSendClaimManySkipsLockedSends(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, setup setupFunc) {
 		b := setup(t)
-		if b.st.Dialect() != store.DialectPostgres {
+		if b.st.Dialect() != beckon.DialectPostgres {
 			t.Skip("SQLite has one writer: a batch claim waits for it like any write")
 		}
 		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_locked"})
 		storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: "snd_free"})
-		err := b.st.InTx(b.ctx, func(q store.Querier) error {
+		err := b.st.InTx(b.ctx, func(q beckon.Querier) error {
 			// Hold snd_locked's row, as a campaign change superseding it would.
 			if err := q.SendMarkEnqueued(b.ctx, []string{"snd_locked"}, b.now); err != nil {
 				return err
@@ -172,10 +172,10 @@ func TestSendClaimManySkipsLockedSends(t *testing.T) {
 }
 
 // refs names sends of the bundle's clinic.
-func (b *bundle) refs(ids ...string) []store.SendRef {
-	out := make([]store.SendRef, len(ids))
+func (b *bundle) refs(ids ...string) []beckon.SendRef {
+	out := make([]beckon.SendRef, len(ids))
 	for i, id := range ids {
-		out[i] = store.SendRef{ClinicID: b.clinic.ID, ID: id}
+		out[i] = beckon.SendRef{ClinicID: b.clinic.ID, ID: id}
 	}
 	return out
 }

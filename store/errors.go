@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -23,20 +24,20 @@ func translate(op string, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, ErrNotFound), errors.Is(err, ErrConflict):
+	case errors.Is(err, beckon.ErrNotFound), errors.Is(err, beckon.ErrConflict):
 		return err
 	case errors.Is(err, sql.ErrNoRows):
-		return ErrNotFound
+		return beckon.ErrNotFound
 	case isUniqueViolation(err):
-		return fmt.Errorf("%s: %w", op, ErrConflict)
+		return fmt.Errorf("%s: %w", op, beckon.ErrConflict)
 	case isConflictCheck(err):
 		// Its message says which check failed (Beckon's text, no values).
-		return fmt.Errorf("%s: %w: %w", op, ErrConflict, err)
+		return fmt.Errorf("%s: %w: %w", op, beckon.ErrConflict, err)
 	case isUnavailable(err):
-		return fmt.Errorf("store: %s: %w: %w", op, ErrUnavailable, err)
+		return fmt.Errorf("store: %s: %w: %w", op, beckon.ErrUnavailable, err)
 	case isDataException(err):
 		// The driver's message can quote the value: keep only its code.
-		return fmt.Errorf("store: %s: %w (%s)", op, ErrInvalidData, dataExceptionCode(err))
+		return fmt.Errorf("store: %s: %w (%s)", op, beckon.ErrInvalidData, dataExceptionCode(err))
 	}
 	return fmt.Errorf("store: %s: %w", op, err)
 }
@@ -58,11 +59,20 @@ func isUniqueViolation(err error) bool {
 	return false
 }
 
+// markUnavailable wraps a driver error that means the database cannot serve
+// now, and that no translation saw, in ErrUnavailable; others pass unchanged.
+func markUnavailable(err error) error {
+	if err != nil && !errors.Is(err, beckon.ErrUnavailable) && isUnavailable(err) {
+		return fmt.Errorf("store: %w: %w", beckon.ErrUnavailable, err)
+	}
+	return err
+}
+
 // IsUnavailable reports whether err means the database cannot serve now
 // rather than that the request is wrong: ErrUnavailable, or a driver error
 // of that kind the store did not translate (opening a transaction, a ping).
 func IsUnavailable(err error) bool {
-	return errors.Is(err, ErrUnavailable) || isUnavailable(err)
+	return errors.Is(err, beckon.ErrUnavailable) || isUnavailable(err)
 }
 
 // isUnavailable classifies the drivers' errors: PostgreSQL's connection

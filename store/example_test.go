@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/store"
 )
 
@@ -24,17 +25,17 @@ func ExampleOpen() {
 	}
 	defer st.Close()
 
-	err = st.ClinicCreate(ctx, store.Clinic{
+	err = st.ClinicCreate(ctx, beckon.Clinic{
 		ID:         "cln_1",
 		Name:       "Harbor Family Medicine",
 		TimeZone:   "America/New_York",
-		QuietHours: store.DefaultQuietHours,
+		QuietHours: beckon.DefaultQuietHours,
 	})
 	if err != nil {
 		panic(err)
 	}
 	due := time.Date(2026, 3, 9, 14, 0, 0, 0, time.UTC)
-	err = st.SendInsert(ctx, []store.Send{{
+	err = st.SendInsert(ctx, []beckon.Send{{
 		ID:            "snd_1",
 		ClinicID:      "cln_1",
 		AppointmentID: "A-1",
@@ -43,7 +44,7 @@ func ExampleOpen() {
 	if err != nil {
 		panic(err)
 	}
-	s, claimed, err := st.SendClaim(ctx, store.SendClaimParams{
+	s, claimed, err := st.SendClaim(ctx, beckon.SendClaimParams{
 		ClinicID: "cln_1",
 		ID:       "snd_1",
 		Token:    "worker-1",

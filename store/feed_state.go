@@ -5,19 +5,21 @@ import (
 	"errors"
 	"sort"
 	"strings"
+
+	"github.com/beckonhealth/beckon"
 )
 
 const feedStateCols = `clinic_id, appointment_id, source_at, source_version, digest, tombstone,
 	ehr_version, updated_at`
 
-func scanFeedState(r scanner) (FeedState, error) {
-	var s FeedState
+func scanFeedState(r scanner) (beckon.FeedState, error) {
+	var s beckon.FeedState
 	err := r.Scan(&s.ClinicID, &s.AppointmentID, ms{&s.SourceAt}, &s.SourceVersion, &s.Digest,
 		&s.Tombstone, &s.EHRVersion, ms{&s.UpdatedAt})
 	return s, err
 }
 
-func (q *queries) FeedStateGet(ctx context.Context, clinicID, appointmentID string) (FeedState, error) {
+func (q *queries) FeedStateGet(ctx context.Context, clinicID, appointmentID string) (beckon.FeedState, error) {
 	return get(ctx, q, "feed_state.get", scanFeedState,
 		`SELECT `+feedStateCols+` FROM feed_state WHERE clinic_id = $1 AND appointment_id = $2`,
 		clinicID, appointmentID)
@@ -27,7 +29,7 @@ func (q *queries) FeedStateGet(ctx context.Context, clinicID, appointmentID stri
 const feedStateColCount = 8
 
 // feedStateArgs are a feed state's values in feedStateCols order.
-func (q *queries) feedStateArgs(s FeedState) []any {
+func (q *queries) feedStateArgs(s beckon.FeedState) []any {
 	return []any{s.ClinicID, s.AppointmentID, msArg(s.SourceAt), s.SourceVersion, s.Digest,
 		s.Tombstone, s.EHRVersion, q.stamp(s.UpdatedAt).UnixMilli()}
 }
@@ -39,7 +41,7 @@ const feedStateUpsertConflict = `
 		digest = excluded.digest, tombstone = excluded.tombstone,
 		ehr_version = excluded.ehr_version, updated_at = excluded.updated_at`
 
-func (q *queries) FeedStatePut(ctx context.Context, s FeedState) error {
+func (q *queries) FeedStatePut(ctx context.Context, s beckon.FeedState) error {
 	_, err := q.exec(ctx, "feed_state.put", `INSERT INTO feed_state (`+feedStateCols+`) VALUES `+
 		valueRows(1, feedStateColCount)+feedStateUpsertConflict, q.feedStateArgs(s)...)
 	return err
@@ -48,14 +50,14 @@ func (q *queries) FeedStatePut(ctx context.Context, s FeedState) error {
 const feedSettingsCols = `clinic_id, fhir_base_url, fhir_auth_header, webhook_url, webhook_secret,
 	writeback, updated_at`
 
-func scanFeedSettings(r scanner) (FeedSettings, error) {
-	var s FeedSettings
+func scanFeedSettings(r scanner) (beckon.FeedSettings, error) {
+	var s beckon.FeedSettings
 	err := r.Scan(&s.ClinicID, &s.FHIRBaseURL, &s.FHIRAuthHeader, &s.WebhookURL, &s.WebhookSecret,
 		&s.Writeback, ms{&s.UpdatedAt})
 	return s, err
 }
 
-func (q *queries) FeedSettingsGet(ctx context.Context, clinicID string) (FeedSettings, error) {
+func (q *queries) FeedSettingsGet(ctx context.Context, clinicID string) (beckon.FeedSettings, error) {
 	s, err := get(ctx, q, "feed_settings.get", scanFeedSettings,
 		`SELECT `+feedSettingsCols+` FROM feed_settings WHERE clinic_id = $1`, clinicID)
 	if err != nil {
@@ -71,7 +73,7 @@ func (q *queries) FeedSettingsGet(ctx context.Context, clinicID string) (FeedSet
 	return s, err
 }
 
-func (q *queries) FeedSettingsPut(ctx context.Context, s FeedSettings) error {
+func (q *queries) FeedSettingsPut(ctx context.Context, s beckon.FeedSettings) error {
 	return q.atomic(ctx, func(q *queries) error {
 		if _, err := q.exec(ctx, "feed_settings.put", `
 			INSERT INTO feed_settings (`+feedSettingsCols+`)
@@ -98,8 +100,8 @@ func (q *queries) FeedSettingsPut(ctx context.Context, s FeedSettings) error {
 				continue
 			}
 			if _, err := q.exec(ctx, "feed_settings.put", `INSERT INTO feed_facilities (facility, clinic_id) VALUES ($1, $2)`, f, s.ClinicID); err != nil {
-				if errors.Is(err, ErrConflict) {
-					return ErrConflict
+				if errors.Is(err, beckon.ErrConflict) {
+					return beckon.ErrConflict
 				}
 				return err
 			}

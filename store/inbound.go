@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/beckonhealth/beckon"
 )
 
 // The message itself is raw (bytes); body is the text column of rows archived
@@ -11,8 +13,8 @@ import (
 const inboundCols = `id, clinic_id, transport, format, control_id, digest, body, raw, outcome,
 	result, detail, appointment_id, received_at`
 
-func scanInbound(r scanner) (InboundMessage, error) {
-	var m InboundMessage
+func scanInbound(r scanner) (beckon.InboundMessage, error) {
+	var m beckon.InboundMessage
 	var body string
 	err := r.Scan(&m.ID, &m.ClinicID, &m.Transport, &m.Format, &m.ControlID, &m.Digest,
 		&body, &m.Raw, &m.Outcome, &m.Result, &m.Detail, &m.AppointmentID, ms{&m.ReceivedAt})
@@ -29,9 +31,9 @@ const inboundColCount = 13
 // empty id gets one). The text columns are made text: the archive keeps
 // every message, and a control id or detail read from a message that is
 // refused for its bytes must not make PostgreSQL refuse the row.
-func (q *queries) inboundArgs(m InboundMessage) []any {
+func (q *queries) inboundArgs(m beckon.InboundMessage) []any {
 	if m.ID == "" {
-		m.ID = NewID("inb_")
+		m.ID = beckon.NewID("inb_")
 	}
 	raw := m.Raw
 	if raw == nil {
@@ -50,13 +52,13 @@ func storableText(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
 
-func (q *queries) InboundInsert(ctx context.Context, m InboundMessage) error {
+func (q *queries) InboundInsert(ctx context.Context, m beckon.InboundMessage) error {
 	_, err := q.exec(ctx, "inbound.insert", `INSERT INTO inbound_messages (`+inboundCols+`) VALUES `+
 		valueRows(1, inboundColCount), q.inboundArgs(m)...)
 	return err
 }
 
-func (q *queries) InboundGet(ctx context.Context, clinicID, id string) (InboundMessage, error) {
+func (q *queries) InboundGet(ctx context.Context, clinicID, id string) (beckon.InboundMessage, error) {
 	if clinicID == "" {
 		return get(ctx, q, "inbound.get", scanInbound,
 			`SELECT `+inboundCols+` FROM inbound_messages WHERE id = $1`, id)
@@ -65,7 +67,7 @@ func (q *queries) InboundGet(ctx context.Context, clinicID, id string) (InboundM
 		`SELECT `+inboundCols+` FROM inbound_messages WHERE clinic_id = $1 AND id = $2`, clinicID, id)
 }
 
-func (q *queries) InboundList(ctx context.Context, f InboundFilter) ([]InboundMessage, error) {
+func (q *queries) InboundList(ctx context.Context, f beckon.InboundFilter) ([]beckon.InboundMessage, error) {
 	var w where
 	if f.ClinicID != "" {
 		w.add("clinic_id = ?", f.ClinicID)

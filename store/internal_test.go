@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -106,7 +107,7 @@ func TestTranslateConflictCheck(t *testing.T) {
 		{pgUniqueViolation, true, false},
 	} {
 		err := translate("op", &pgconn.PgError{Code: tc.code, Message: "m"})
-		if errors.Is(err, ErrConflict) != tc.conflict || errors.Is(err, ErrInvalidData) != tc.invalid {
+		if errors.Is(err, beckon.ErrConflict) != tc.conflict || errors.Is(err, beckon.ErrInvalidData) != tc.invalid {
 			t.Errorf("SQLSTATE %s: %v; want conflict %t, invalid data %t", tc.code, err, tc.conflict, tc.invalid)
 		}
 	}

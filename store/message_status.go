@@ -5,16 +5,18 @@ import (
 	"errors"
 	"strconv"
 	"time"
+
+	"github.com/beckonhealth/beckon"
 )
 
-func (q *queries) MessageGetByProvider(ctx context.Context, clinicID, provider, providerID string) (Message, error) {
+func (q *queries) MessageGetByProvider(ctx context.Context, clinicID, provider, providerID string) (beckon.Message, error) {
 	if providerID == "" {
-		return Message{}, ErrNotFound
+		return beckon.Message{}, beckon.ErrNotFound
 	}
 	return get(ctx, q, "message.get_by_provider", scanMessage,
 		`SELECT `+messageCols+` FROM messages
 		WHERE clinic_id = $1 AND provider = $2 AND provider_id = $3 AND direction = $4
-		ORDER BY created_at, id LIMIT 1`, clinicID, provider, providerID, Outbound)
+		ORDER BY created_at, id LIMIT 1`, clinicID, provider, providerID, beckon.Outbound)
 }
 
 // statusRankSQL is MessageStatusRank in SQL; a status it does not know
@@ -22,7 +24,7 @@ func (q *queries) MessageGetByProvider(ctx context.Context, clinicID, provider, 
 const statusRankSQL = `CASE status WHEN 'queued' THEN 0 WHEN 'sent' THEN 1
 	WHEN 'delivered' THEN 2 WHEN 'undelivered' THEN 2 WHEN 'failed' THEN 2 ELSE 99 END`
 
-func (q *queries) MessageStatusApply(ctx context.Context, clinicID string, e MessageEvent) (bool, error) {
+func (q *queries) MessageStatusApply(ctx context.Context, clinicID string, e beckon.MessageEvent) (bool, error) {
 	at := q.stamp(e.At).UnixMilli()
 	moved := false
 	err := q.atomic(ctx, func(q *queries) error {
@@ -33,7 +35,7 @@ func (q *queries) MessageStatusApply(ctx context.Context, clinicID string, e Mes
 		if err != nil {
 			return translate("message.status_apply", err)
 		}
-		if r := MessageStatusRank(e.Status); r >= 0 {
+		if r := beckon.MessageStatusRank(e.Status); r >= 0 {
 			// One statement compares and moves, so two callbacks applied at
 			// once cannot move the status backwards (PostgreSQL re-checks the
 			// condition on the row it waited for).
@@ -48,7 +50,7 @@ func (q *queries) MessageStatusApply(ctx context.Context, clinicID string, e Mes
 		_, err = q.exec(ctx, "message.status_apply", `
 			INSERT INTO message_events (id, message_id, clinic_id, status, detail, at)
 			VALUES ($1, $2, $3, $4, $5, $6)`,
-			NewID("mev_"), e.MessageID, clinicID, e.Status, e.Detail, at)
+			beckon.NewID("mev_"), e.MessageID, clinicID, e.Status, e.Detail, at)
 		return err
 	})
 	return moved, err
@@ -66,26 +68,26 @@ func (q *queries) ProviderEventRecord(ctx context.Context, clinicID, provider, k
 		ON CONFLICT DO NOTHING`, provider, strconv.Itoa(len(clinicID))+":"+clinicID+":"+key, q.stamp(at).UnixMilli())
 }
 
-func (q *queries) PatientConsentSet(ctx context.Context, p PatientConsentParams) error {
+func (q *queries) PatientConsentSet(ctx context.Context, p beckon.PatientConsentParams) error {
 	col := ""
 	switch p.Channel {
-	case ChannelSMS:
+	case beckon.ChannelSMS:
 		col = "sms_consent"
-	case ChannelEmail:
+	case beckon.ChannelEmail:
 		col = "email_consent"
 	default:
-		return ErrNotFound
+		return beckon.ErrNotFound
 	}
 	ok, err := q.execOne(ctx, "patient.consent_set",
 		`UPDATE patients SET `+col+` = $3, updated_at = $4 WHERE clinic_id = $1 AND id = $2`,
 		p.ClinicID, p.PatientID, p.Consent, q.stamp(p.Now).UnixMilli())
 	if err == nil && !ok {
-		return ErrNotFound
+		return beckon.ErrNotFound
 	}
 	return err
 }
 
-func (q *queries) AddressMarkUndeliverable(ctx context.Context, a UndeliverableAddress) error {
+func (q *queries) AddressMarkUndeliverable(ctx context.Context, a beckon.UndeliverableAddress) error {
 	_, err := q.exec(ctx, "address.mark_undeliverable", `
 		INSERT INTO undeliverable_addresses (clinic_id, channel, address, reason, at)
 		VALUES ($1, $2, $3, $4, $5)
@@ -95,7 +97,7 @@ func (q *queries) AddressMarkUndeliverable(ctx context.Context, a UndeliverableA
 	return err
 }
 
-func (q *queries) AddressUndeliverableGet(ctx context.Context, clinicID, channel, address string) (UndeliverableAddress, error) {
+func (q *queries) AddressUndeliverableGet(ctx context.Context, clinicID, channel, address string) (beckon.UndeliverableAddress, error) {
 	return get(ctx, q, "address.undeliverable_get", scanUndeliverable, `SELECT clinic_id, channel, address, reason, at FROM undeliverable_addresses
 		WHERE clinic_id = $1 AND channel = $2 AND address = $3`, clinicID, channel, address)
 }

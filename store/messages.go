@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/beckonhealth/beckon"
 )
 
 const messageCols = `id, clinic_id, patient_id, appointment_id, send_id, direction, channel,
@@ -11,16 +13,16 @@ const messageCols = `id, clinic_id, patient_id, appointment_id, send_id, directi
 // defaultListLimit is the page size of lists whose Limit is 0.
 const defaultListLimit = 100
 
-func scanMessage(r scanner) (Message, error) {
-	var m Message
+func scanMessage(r scanner) (beckon.Message, error) {
+	var m beckon.Message
 	err := r.Scan(&m.ID, &m.ClinicID, &m.PatientID, &m.AppointmentID, &m.SendID, &m.Direction,
 		&m.Channel, &m.To, &m.From, &m.Subject, &m.Body, &m.HTML, &m.Status, &m.Provider,
 		&m.ProviderID, ms{&m.CreatedAt}, ms{&m.UpdatedAt})
 	return m, err
 }
 
-func scanMessageEvent(r scanner) (MessageEvent, error) {
-	var e MessageEvent
+func scanMessageEvent(r scanner) (beckon.MessageEvent, error) {
+	var e beckon.MessageEvent
 	err := r.Scan(&e.MessageID, &e.Status, &e.Detail, ms{&e.At})
 	return e, err
 }
@@ -29,7 +31,7 @@ func scanMessageEvent(r scanner) (MessageEvent, error) {
 const messageColCount = 17
 
 // messageArgs are a message's values in messageCols order.
-func (q *queries) messageArgs(m Message) []any {
+func (q *queries) messageArgs(m beckon.Message) []any {
 	created := q.stamp(m.CreatedAt)
 	return []any{m.ID, m.ClinicID, m.PatientID, m.AppointmentID, m.SendID, m.Direction, m.Channel,
 		m.To, m.From, m.Subject, m.Body, m.HTML, m.Status, m.Provider, m.ProviderID,
@@ -38,19 +40,19 @@ func (q *queries) messageArgs(m Message) []any {
 
 // MessageInsert stores a message (an empty ID gets one; Events are ignored);
 // ErrConflict if the id exists.
-func (q *queries) MessageInsert(ctx context.Context, m Message) error {
+func (q *queries) MessageInsert(ctx context.Context, m beckon.Message) error {
 	if m.ID == "" {
-		m.ID = NewID("msg_")
+		m.ID = beckon.NewID("msg_")
 	}
 	ok, err := q.execOne(ctx, "message.insert", `INSERT INTO messages (`+messageCols+`) VALUES `+
 		valueRows(1, messageColCount)+` ON CONFLICT DO NOTHING`, q.messageArgs(m)...)
 	if err == nil && !ok {
-		return ErrConflict
+		return beckon.ErrConflict
 	}
 	return err
 }
 
-func (q *queries) MessageGet(ctx context.Context, clinicID, id string) (Message, error) {
+func (q *queries) MessageGet(ctx context.Context, clinicID, id string) (beckon.Message, error) {
 	m, err := get(ctx, q, "message.get", scanMessage,
 		`SELECT `+messageCols+` FROM messages WHERE clinic_id = $1 AND id = $2`, clinicID, id)
 	if err != nil {
@@ -65,7 +67,7 @@ func (q *queries) MessageGet(ctx context.Context, clinicID, id string) (Message,
 
 // MessageList returns newest first. Before names a message of the clinic;
 // ErrNotFound if there is none.
-func (q *queries) MessageList(ctx context.Context, f MessageFilter) ([]Message, error) {
+func (q *queries) MessageList(ctx context.Context, f beckon.MessageFilter) ([]beckon.Message, error) {
 	var w where
 	w.add("clinic_id = ?", f.ClinicID)
 	for _, c := range []struct{ col, v string }{
@@ -108,7 +110,7 @@ func (q *queries) MessageList(ctx context.Context, f MessageFilter) ([]Message, 
 // MessageEventAppend stores the event (an empty At is now) and sets the
 // message's Status and UpdatedAt, atomically; ErrNotFound if the clinic has
 // no such message.
-func (q *queries) MessageEventAppend(ctx context.Context, clinicID string, e MessageEvent) error {
+func (q *queries) MessageEventAppend(ctx context.Context, clinicID string, e beckon.MessageEvent) error {
 	at := q.stamp(e.At).UnixMilli()
 	return q.atomic(ctx, func(q *queries) error {
 		ok, err := q.execOne(ctx, "message.event_append", `
@@ -118,12 +120,12 @@ func (q *queries) MessageEventAppend(ctx context.Context, clinicID string, e Mes
 			return err
 		}
 		if !ok {
-			return ErrNotFound
+			return beckon.ErrNotFound
 		}
 		_, err = q.exec(ctx, "message.event_append", `
 			INSERT INTO message_events (id, message_id, clinic_id, status, detail, at)
 			VALUES ($1, $2, $3, $4, $5, $6)`,
-			NewID("mev_"), e.MessageID, clinicID, e.Status, e.Detail, at)
+			beckon.NewID("mev_"), e.MessageID, clinicID, e.Status, e.Detail, at)
 		return err
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"io/fs"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 )
@@ -27,7 +28,7 @@ func migrate(ctx context.Context, db *sql.DB, dialect string) error {
 	}
 	gooseDialect := goose.DialectSQLite3
 	opts := []goose.ProviderOption{goose.WithGoMigrations(requireMigration(dialect))}
-	if dialect == DialectPostgres {
+	if dialect == beckon.DialectPostgres {
 		gooseDialect = goose.DialectPostgres
 		id, err := migrationLockID(ctx, db)
 		if err != nil {

@@ -5,15 +5,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strings"
-	"time"
-)
 
-// Dialect names.
-const (
-	DialectSQLite   = "sqlite"
-	DialectPostgres = "postgres"
+	"github.com/beckonhealth/beckon"
 )
 
 // Open opens the database named by dsn and applies the migrations.
@@ -26,7 +20,7 @@ const (
 // The store fills in record-keeping times the caller leaves zero (CreatedAt,
 // UpdatedAt, MessageEvent.At, AuditEntry.At) with Options.Clock's time, and IDs of
 // Message, OutboxEntry, AuditEntry and APIKey left empty with NewID.
-func Open(ctx context.Context, dsn string) (Store, error) {
+func Open(ctx context.Context, dsn string) (beckon.Store, error) {
 	return OpenWith(ctx, dsn, Options{})
 }
 
@@ -39,29 +33,21 @@ type Options struct {
 	// Clock tells the record-keeping times the store fills in (the
 	// scheduler's and worker's clock); nil is the wall clock. IDs are
 	// ordered by wall time whatever it is.
-	Clock Clock
+	Clock beckon.Clock
 }
 
-// Clock tells the time (scheduler.Clock's shape).
-type Clock interface{ Now() time.Time }
-
-// wallClock is time.Now.
-type wallClock struct{}
-
-func (wallClock) Now() time.Time { return time.Now() }
-
 // OpenWith is Open with options.
-func OpenWith(ctx context.Context, dsn string, o Options) (Store, error) {
+func OpenWith(ctx context.Context, dsn string, o Options) (beckon.Store, error) {
 	var (
 		db      *sql.DB
 		dialect string
 		err     error
 	)
 	if isPostgres(dsn) {
-		dialect = DialectPostgres
+		dialect = beckon.DialectPostgres
 		db, err = openPostgres(ctx, dsn, cmp.Or(o.MaxConns, postgresPoolSize))
 	} else {
-		dialect = DialectSQLite
+		dialect = beckon.DialectSQLite
 		db, err = openSQLite(ctx, dsn)
 	}
 	if err != nil {
@@ -71,10 +57,10 @@ func OpenWith(ctx context.Context, dsn string, o Options) (Store, error) {
 		return nil, errors.Join(err, db.Close())
 	}
 	wrap := func(d dbtx) dbtx { return d }
-	if dialect == DialectSQLite {
+	if dialect == beckon.DialectSQLite {
 		wrap = func(d dbtx) dbtx { return sqliteConn{d} }
 	}
-	var clock Clock = wallClock{}
+	var clock beckon.Clock = beckon.SystemClock{}
 	if o.Clock != nil {
 		clock = o.Clock
 	}
@@ -95,13 +81,13 @@ type sqlStore struct {
 
 // InTx runs fn in one transaction, committed if fn returns nil and rolled back
 // if it returns an error or panics (the panic continues).
-func (s *sqlStore) InTx(ctx context.Context, fn func(q Querier) error) error {
+func (s *sqlStore) InTx(ctx context.Context, fn func(q beckon.Querier) error) error {
 	return s.runTx(ctx, func(q *queries) error { return fn(q) })
 }
 
 func (s *sqlStore) Ping(ctx context.Context) error {
 	if err := s.db.PingContext(ctx); err != nil {
-		return fmt.Errorf("store: ping %s: %w", s.dialect, err)
+		return translate("ping "+s.dialect, err)
 	}
 	return nil
 }

@@ -1,20 +1,24 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"github.com/beckonhealth/beckon"
+)
 
 const outboxCols = `id, clinic_id, send_id, channel, to_addr, subject, body, html, created_at`
 
-func scanOutbox(r scanner) (OutboxEntry, error) {
-	var e OutboxEntry
+func scanOutbox(r scanner) (beckon.OutboxEntry, error) {
+	var e beckon.OutboxEntry
 	err := r.Scan(&e.ID, &e.ClinicID, text{&e.SendID}, &e.Channel, &e.To, &e.Subject,
 		&e.Body, &e.HTML, ms{&e.CreatedAt})
 	return e, err
 }
 
 // OutboxPut: an empty ID gets one; entries without a SendID are always created.
-func (q *queries) OutboxPut(ctx context.Context, e OutboxEntry) (bool, error) {
+func (q *queries) OutboxPut(ctx context.Context, e beckon.OutboxEntry) (bool, error) {
 	if e.ID == "" {
-		e.ID = NewID("obx_")
+		e.ID = beckon.NewID("obx_")
 	}
 	return q.execOne(ctx, "outbox.put", `
 		INSERT INTO outbox (`+outboxCols+`)
@@ -24,15 +28,15 @@ func (q *queries) OutboxPut(ctx context.Context, e OutboxEntry) (bool, error) {
 		q.stamp(e.CreatedAt).UnixMilli())
 }
 
-func (q *queries) OutboxGetBySend(ctx context.Context, clinicID, sendID string) (OutboxEntry, error) {
+func (q *queries) OutboxGetBySend(ctx context.Context, clinicID, sendID string) (beckon.OutboxEntry, error) {
 	if sendID == "" {
-		return OutboxEntry{}, ErrNotFound
+		return beckon.OutboxEntry{}, beckon.ErrNotFound
 	}
 	return get(ctx, q, "outbox.get", scanOutbox,
 		`SELECT `+outboxCols+` FROM outbox WHERE clinic_id = $1 AND send_id = $2`, clinicID, sendID)
 }
 
-func (q *queries) OutboxList(ctx context.Context, f OutboxFilter) ([]OutboxEntry, error) {
+func (q *queries) OutboxList(ctx context.Context, f beckon.OutboxFilter) ([]beckon.OutboxEntry, error) {
 	var w where
 	w.add("clinic_id = ?", f.ClinicID)
 	if f.To != "" {

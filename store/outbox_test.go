@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 func TestOutbox(t *testing.T) {
@@ -13,11 +13,11 @@ func TestOutbox(t *testing.T) {
 		t.Run("OncePerSend", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			want := store.OutboxEntry{
+			want := beckon.OutboxEntry{
 				ID:        "obx_1",
 				ClinicID:  b.clinic.ID,
 				SendID:    "snd_1",
-				Channel:   store.ChannelEmail,
+				Channel:   beckon.ChannelEmail,
 				To:        "ana@example.com",
 				Subject:   "Reminder",
 				Body:      "See you",
@@ -39,36 +39,36 @@ func TestOutbox(t *testing.T) {
 			noErr(t, "get", err)
 			equal(t, "entry", got, want)
 			_, err = b.st.OutboxGetBySend(b.ctx, b.clinic.ID, "nope")
-			isErr(t, "get missing", err, store.ErrNotFound)
+			isErr(t, "get missing", err, beckon.ErrNotFound)
 		})
 		t.Run("WithoutSend", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			for range 2 {
-				created, err := b.st.OutboxPut(b.ctx, store.OutboxEntry{
+				created, err := b.st.OutboxPut(b.ctx, beckon.OutboxEntry{
 					ClinicID: b.clinic.ID,
-					Channel:  store.ChannelSMS,
+					Channel:  beckon.ChannelSMS,
 					To:       "+15555550100",
 					Body:     "ad hoc",
 				})
 				noErr(t, "put", err)
 				equal(t, "created", created, true)
 			}
-			got, err := b.st.OutboxList(b.ctx, store.OutboxFilter{ClinicID: b.clinic.ID})
+			got, err := b.st.OutboxList(b.ctx, beckon.OutboxFilter{ClinicID: b.clinic.ID})
 			noErr(t, "list", err)
 			equal(t, "entries", len(got), 2)
 			if got[0].ID == "" || got[0].SendID != "" || got[0].CreatedAt.IsZero() {
 				t.Fatalf("entry %+v", got[0])
 			}
 			_, err = b.st.OutboxGetBySend(b.ctx, b.clinic.ID, "")
-			isErr(t, "get by empty send", err, store.ErrNotFound)
+			isErr(t, "get by empty send", err, beckon.ErrNotFound)
 		})
 		t.Run("List", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			other := b.otherClinic(t)
 			put := func(clinicID, id, sendID, to string, at time.Duration) {
-				_, err := b.st.OutboxPut(b.ctx, store.OutboxEntry{
+				_, err := b.st.OutboxPut(b.ctx, beckon.OutboxEntry{
 					ID:        id,
 					ClinicID:  clinicID,
 					SendID:    sendID,
@@ -81,21 +81,21 @@ func TestOutbox(t *testing.T) {
 			put(b.clinic.ID, "o1", "s1", "+1555", 1*time.Minute)
 			put(b.clinic.ID, "o2", "s2", "a@example.com", 2*time.Minute)
 			put(other.ID, "o4", "s4", "+1555", 0)
-			outboxIDs := func(es []store.OutboxEntry) []string {
-				return ids(es, func(e store.OutboxEntry) string { return e.ID })
+			outboxIDs := func(es []beckon.OutboxEntry) []string {
+				return ids(es, func(e beckon.OutboxEntry) string { return e.ID })
 			}
 			for _, tc := range []struct {
 				name string
-				f    store.OutboxFilter
+				f    beckon.OutboxFilter
 				want []string
 			}{
-				{"oldest first", store.OutboxFilter{ClinicID: b.clinic.ID}, []string{"o1", "o2", "o3"}},
-				{"to", store.OutboxFilter{ClinicID: b.clinic.ID, To: "+1555"}, []string{"o1", "o3"}},
-				{"send", store.OutboxFilter{ClinicID: b.clinic.ID, SendID: "s2"}, []string{"o2"}},
-				{"since", store.OutboxFilter{ClinicID: b.clinic.ID, Since: b.now.Add(2 * time.Minute)}, []string{"o2", "o3"}},
-				{"limit", store.OutboxFilter{ClinicID: b.clinic.ID, Limit: 1}, []string{"o1"}},
-				{"other clinic", store.OutboxFilter{ClinicID: other.ID}, []string{"o4"}},
-				{"other clinic cannot see by send", store.OutboxFilter{ClinicID: other.ID, SendID: "s1"}, []string{}},
+				{"oldest first", beckon.OutboxFilter{ClinicID: b.clinic.ID}, []string{"o1", "o2", "o3"}},
+				{"to", beckon.OutboxFilter{ClinicID: b.clinic.ID, To: "+1555"}, []string{"o1", "o3"}},
+				{"send", beckon.OutboxFilter{ClinicID: b.clinic.ID, SendID: "s2"}, []string{"o2"}},
+				{"since", beckon.OutboxFilter{ClinicID: b.clinic.ID, Since: b.now.Add(2 * time.Minute)}, []string{"o2", "o3"}},
+				{"limit", beckon.OutboxFilter{ClinicID: b.clinic.ID, Limit: 1}, []string{"o1"}},
+				{"other clinic", beckon.OutboxFilter{ClinicID: other.ID}, []string{"o4"}},
+				{"other clinic cannot see by send", beckon.OutboxFilter{ClinicID: other.ID, SendID: "s1"}, []string{}},
 			} {
 				got, err := b.st.OutboxList(b.ctx, tc.f)
 				noErr(t, tc.name, err)

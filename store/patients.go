@@ -1,12 +1,16 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"github.com/beckonhealth/beckon"
+)
 
 const patientCols = `clinic_id, id, first_name, last_name, phone, email, language, time_zone,
 	preferred_channel, sms_consent, email_consent, created_at, updated_at`
 
-func scanPatient(r scanner) (Patient, error) {
-	var p Patient
+func scanPatient(r scanner) (beckon.Patient, error) {
+	var p beckon.Patient
 	err := r.Scan(&p.ClinicID, &p.ID, &p.FirstName, &p.LastName, &p.Phone, &p.Email,
 		&p.Language, &p.TimeZone, &p.PreferredChannel, &p.SMSConsent, &p.EmailConsent,
 		ms{&p.CreatedAt}, ms{&p.UpdatedAt})
@@ -17,7 +21,7 @@ func scanPatient(r scanner) (Patient, error) {
 const patientColCount = 13
 
 // patientArgs are a patient's values in patientCols order.
-func (q *queries) patientArgs(p Patient) []any {
+func (q *queries) patientArgs(p beckon.Patient) []any {
 	created := q.stamp(p.CreatedAt)
 	return []any{p.ClinicID, p.ID, p.FirstName, p.LastName, p.Phone, p.Email,
 		p.Language, p.TimeZone, p.PreferredChannel, p.SMSConsent, p.EmailConsent,
@@ -34,13 +38,13 @@ const patientUpsertConflict = `
 		sms_consent = excluded.sms_consent, email_consent = excluded.email_consent,
 		updated_at = excluded.updated_at`
 
-func (q *queries) PatientUpsert(ctx context.Context, p Patient) error {
+func (q *queries) PatientUpsert(ctx context.Context, p beckon.Patient) error {
 	_, err := q.exec(ctx, "patient.upsert", `INSERT INTO patients (`+patientCols+`) VALUES `+
 		valueRows(1, patientColCount)+patientUpsertConflict, q.patientArgs(p)...)
 	return err
 }
 
-func (q *queries) PatientGet(ctx context.Context, clinicID, id string) (Patient, error) {
+func (q *queries) PatientGet(ctx context.Context, clinicID, id string) (beckon.Patient, error) {
 	return get(ctx, q, "patient.get", scanPatient,
 		`SELECT `+patientCols+` FROM patients WHERE clinic_id = $1 AND id = $2`, clinicID, id)
 }

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -14,7 +14,7 @@ func TestPatients(t *testing.T) {
 		t.Run("RoundTrip", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			want := store.Patient{
+			want := beckon.Patient{
 				ClinicID:         b.clinic.ID,
 				ID:               "MRN-1",
 				FirstName:        "Ana",
@@ -23,9 +23,9 @@ func TestPatients(t *testing.T) {
 				Email:            "ana@example.com",
 				Language:         "es",
 				TimeZone:         "America/Los_Angeles",
-				PreferredChannel: store.ChannelEmail,
-				SMSConsent:       store.ConsentOptedOut,
-				EmailConsent:     store.ConsentOptedIn,
+				PreferredChannel: beckon.ChannelEmail,
+				SMSConsent:       beckon.ConsentOptedOut,
+				EmailConsent:     beckon.ConsentOptedIn,
 				CreatedAt:        b.now,
 				UpdatedAt:        b.now.Add(time.Minute),
 			}
@@ -41,7 +41,7 @@ func TestPatients(t *testing.T) {
 			created := p.CreatedAt
 			p.FirstName = "Changed"
 			p.Phone = ""
-			p.SMSConsent = store.ConsentOptedOut
+			p.SMSConsent = beckon.ConsentOptedOut
 			p.CreatedAt = b.now.Add(24 * time.Hour)
 			p.UpdatedAt = b.now.Add(24 * time.Hour)
 			noErr(t, "upsert", b.st.PatientUpsert(b.ctx, p))
@@ -54,7 +54,7 @@ func TestPatients(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			_, err := b.st.PatientGet(b.ctx, b.clinic.ID, "nope")
-			isErr(t, "get", err, store.ErrNotFound)
+			isErr(t, "get", err, beckon.ErrNotFound)
 		})
 		t.Run("ClinicIsolation", func(t *testing.T) {
 			t.Parallel()
@@ -65,7 +65,7 @@ func TestPatients(t *testing.T) {
 				FirstName: "Alice",
 			})
 			_, err := b.st.PatientGet(b.ctx, other.ID, a.ID)
-			isErr(t, "other clinic's get", err, store.ErrNotFound)
+			isErr(t, "other clinic's get", err, beckon.ErrNotFound)
 
 			// The same EHR id in another clinic is another patient.
 			storetest.Patient(t, b.st, other.ID, storetest.PatientOpts{

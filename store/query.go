@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/beckonhealth/beckon"
 )
 
 // dbtx is what the queries need: *sql.DB and *sql.Tx both have it.
@@ -26,7 +28,7 @@ type queries struct {
 	// wrap adapts a *sql.DB or *sql.Tx to the dialect (see sqliteConn).
 	wrap func(dbtx) dbtx
 	// clock tells the record-keeping times the store fills in (stamp).
-	clock Clock
+	clock beckon.Clock
 }
 
 // inTx is queries like q's over tx.
@@ -34,7 +36,7 @@ func (q *queries) inTx(tx *sql.Tx) *queries {
 	return &queries{db: q.wrap(tx), wrap: q.wrap, clock: q.clock}
 }
 
-var _ Querier = (*queries)(nil)
+var _ beckon.Querier = (*queries)(nil)
 
 // atomic runs fn in a transaction: the current one, or a new one.
 func (q *queries) atomic(ctx context.Context, fn func(q *queries) error) error {
@@ -49,7 +51,7 @@ func (q *queries) atomic(ctx context.Context, fn func(q *queries) error) error {
 func (q *queries) runTx(ctx context.Context, fn func(q *queries) error) (err error) {
 	tx, err := q.root.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
+		return translate("begin", err)
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -59,10 +61,10 @@ func (q *queries) runTx(ctx context.Context, fn func(q *queries) error) (err err
 	}()
 	if err := fn(q.inTx(tx)); err != nil {
 		_ = tx.Rollback()
-		return err
+		return markUnavailable(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
+		return translate("commit", err)
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/beckonhealth/beckon"
 )
 
 const sendCols = `id, clinic_id, appointment_id, appointment_version, patient_id, campaign_id,
@@ -21,8 +23,8 @@ const sendInsertChunk = 500
 // idChunk ids per IN list.
 const idChunk = 1000
 
-func scanSend(r scanner) (Send, error) {
-	var s Send
+func scanSend(r scanner) (beckon.Send, error) {
+	var s beckon.Send
 	err := r.Scan(&s.ID, &s.ClinicID, &s.AppointmentID, &s.AppointmentVersion, &s.PatientID,
 		&s.CampaignID, &s.CampaignRevision, &s.StepID, &s.Channel, &s.Template, ms{&s.DueAt},
 		&s.BeforeStart, &s.OnlyIfUnconfirmed, &s.Status, &s.Reason, &s.Attempts, &s.ClaimToken,
@@ -31,10 +33,10 @@ func scanSend(r scanner) (Send, error) {
 	return s, err
 }
 
-func sendArgs(s Send, now time.Time) []any {
+func sendArgs(s beckon.Send, now time.Time) []any {
 	status := s.Status
 	if status == "" {
-		status = SendPlanned
+		status = beckon.SendPlanned
 	}
 	created := orTime(s.CreatedAt, now)
 	return []any{s.ID, s.ClinicID, s.AppointmentID, s.AppointmentVersion, s.PatientID,
@@ -46,7 +48,7 @@ func sendArgs(s Send, now time.Time) []any {
 
 // SendInsert inserts the sends with multi-row INSERTs of up to sendInsertChunk
 // rows, in one transaction. An empty Status is SendPlanned.
-func (q *queries) SendInsert(ctx context.Context, sends []Send) error {
+func (q *queries) SendInsert(ctx context.Context, sends []beckon.Send) error {
 	if len(sends) == 0 {
 		return nil
 	}
@@ -68,12 +70,12 @@ func (q *queries) SendInsert(ctx context.Context, sends []Send) error {
 	})
 }
 
-func (q *queries) SendGet(ctx context.Context, clinicID, id string) (Send, error) {
+func (q *queries) SendGet(ctx context.Context, clinicID, id string) (beckon.Send, error) {
 	return get(ctx, q, "send.get", scanSend,
 		`SELECT `+sendCols+` FROM sends WHERE clinic_id = $1 AND id = $2`, clinicID, id)
 }
 
-func (q *queries) SendListByAppointment(ctx context.Context, clinicID, appointmentID string) ([]Send, error) {
+func (q *queries) SendListByAppointment(ctx context.Context, clinicID, appointmentID string) ([]beckon.Send, error) {
 	return list(ctx, q, "send.list_by_appointment", scanSend, `
 		SELECT `+sendCols+` FROM sends
 		WHERE clinic_id = $1 AND appointment_id = $2
@@ -82,20 +84,20 @@ func (q *queries) SendListByAppointment(ctx context.Context, clinicID, appointme
 
 // SendListDue: a zero EnqueuedBefore lists only sends never enqueued; Limit 0
 // is no limit.
-func (q *queries) SendListDue(ctx context.Context, p SendListDueParams) ([]Send, error) {
+func (q *queries) SendListDue(ctx context.Context, p beckon.SendListDueParams) ([]beckon.Send, error) {
 	return list(ctx, q, "send.list_due", scanSend, `
 		SELECT `+sendCols+` FROM sends
-		WHERE status = '`+SendPlanned+`' AND due_at <= $1
+		WHERE status = '`+beckon.SendPlanned+`' AND due_at <= $1
 			AND (enqueued_at IS NULL OR enqueued_at <= $2)
 		ORDER BY due_at, id`+limitClause(p.Limit),
 		p.DueBefore.UnixMilli(), msArg(p.EnqueuedBefore))
 }
 
 // SendListStaleClaims lists the oldest claims first; limit 0 is no limit.
-func (q *queries) SendListStaleClaims(ctx context.Context, claimedBefore time.Time, limit int) ([]Send, error) {
+func (q *queries) SendListStaleClaims(ctx context.Context, claimedBefore time.Time, limit int) ([]beckon.Send, error) {
 	return list(ctx, q, "send.list_stale_claims", scanSend, `
 		SELECT `+sendCols+` FROM sends
-		WHERE status = '`+SendClaimed+`' AND claimed_at <= $1
+		WHERE status = '`+beckon.SendClaimed+`' AND claimed_at <= $1
 		ORDER BY claimed_at, id`+limitClause(limit),
 		claimedBefore.UnixMilli())
 }
@@ -103,13 +105,13 @@ func (q *queries) SendListStaleClaims(ctx context.Context, claimedBefore time.Ti
 // SendListHeldBefore lists, among the ids, the sends no live worker holds
 // though they should be held by now: planned and due at or before before,
 // or claimed with a claim last renewed at or before before.
-func (q *queries) SendListHeldBefore(ctx context.Context, ids []string, before time.Time) ([]Send, error) {
-	var out []Send
+func (q *queries) SendListHeldBefore(ctx context.Context, ids []string, before time.Time) ([]beckon.Send, error) {
+	var out []beckon.Send
 	err := chunks(ids, idChunk, func(part []string) error {
 		var w where
 		at := w.arg(before.UnixMilli())
 		w.add("id IN " + inList(&w, part))
-		w.add("((status = '" + SendPlanned + "' AND due_at <= " + at + ") OR (status = '" + SendClaimed + "' AND claimed_at <= " + at + "))")
+		w.add("((status = '" + beckon.SendPlanned + "' AND due_at <= " + at + ") OR (status = '" + beckon.SendClaimed + "' AND claimed_at <= " + at + "))")
 		ss, err := list(ctx, q, "send.list_held_before", scanSend, `SELECT `+sendCols+` FROM sends`+w.String(), w.args...)
 		out = append(out, ss...)
 		return err
@@ -133,7 +135,7 @@ func (q *queries) SendMarkEnqueued(ctx context.Context, ids []string, at time.Ti
 			}
 			if _, err := q.exec(ctx, "send.mark_enqueued", `
 				UPDATE sends SET enqueued_at = $1
-				WHERE status = '`+SendPlanned+`' AND id IN (`+placeholders(2, len(chunk))+`)`,
+				WHERE status = '`+beckon.SendPlanned+`' AND id IN (`+placeholders(2, len(chunk))+`)`,
 				args...); err != nil {
 				return err
 			}
@@ -144,19 +146,19 @@ func (q *queries) SendMarkEnqueued(ctx context.Context, ids []string, at time.Ti
 
 // SendClaim is one conditional UPDATE … RETURNING: of concurrent callers, at
 // most one sees the row. A zero StaleBefore never takes a claimed send.
-func (q *queries) SendClaim(ctx context.Context, p SendClaimParams) (Send, bool, error) {
+func (q *queries) SendClaim(ctx context.Context, p beckon.SendClaimParams) (beckon.Send, bool, error) {
 	s, err := get(ctx, q, "send.claim", scanSend, `
-		UPDATE sends SET status = '`+SendClaimed+`', claim_token = $3, claimed_at = $4,
+		UPDATE sends SET status = '`+beckon.SendClaimed+`', claim_token = $3, claimed_at = $4,
 			attempts = attempts + 1, updated_at = $4
-		WHERE clinic_id = $1 AND id = $2 AND (status = '`+SendPlanned+`'
-			OR (status = '`+SendClaimed+`' AND claimed_at <= $5))
+		WHERE clinic_id = $1 AND id = $2 AND (status = '`+beckon.SendPlanned+`'
+			OR (status = '`+beckon.SendClaimed+`' AND claimed_at <= $5))
 		RETURNING `+sendCols,
 		p.ClinicID, p.ID, p.Token, q.stamp(p.Now).UnixMilli(), msArg(p.StaleBefore))
 	if err == nil {
 		return s, true, nil
 	}
-	if !errors.Is(err, ErrNotFound) {
-		return Send{}, false, err
+	if !errors.Is(err, beckon.ErrNotFound) {
+		return beckon.Send{}, false, err
 	}
 	s, err = q.SendGet(ctx, p.ClinicID, p.ID)
 	return s, false, err
@@ -164,24 +166,24 @@ func (q *queries) SendClaim(ctx context.Context, p SendClaimParams) (Send, bool,
 
 // finalSendStatus are the statuses SendFinish accepts.
 var finalSendStatus = map[string]bool{
-	SendSent: true, SendSkipped: true, SendFailed: true, SendSuperseded: true, SendUnknown: true,
+	beckon.SendSent: true, beckon.SendSkipped: true, beckon.SendFailed: true, beckon.SendSuperseded: true, beckon.SendUnknown: true,
 }
 
 // SendFinish keeps the claim token and ClaimedAt as a record of the attempt.
-func (q *queries) SendFinish(ctx context.Context, p SendFinishParams) error {
+func (q *queries) SendFinish(ctx context.Context, p beckon.SendFinishParams) error {
 	if !finalSendStatus[p.Status] {
 		return fmt.Errorf("store: send.finish: status %q is not final", p.Status)
 	}
 	now := q.stamp(p.Now).UnixMilli()
 	set := `status = $3, reason = $4, updated_at = $5`
 	args := []any{p.ID, p.Token, p.Status, p.Reason, now}
-	if p.Status == SendSent {
+	if p.Status == beckon.SendSent {
 		set += `, sent_at = $5, message_id = $6`
 		args = append(args, p.MessageID)
 	}
 	ok, err := q.execOne(ctx, "send.finish", `
 		UPDATE sends SET `+set+`
-		WHERE id = $1 AND status = '`+SendClaimed+`' AND claim_token = $2`, args...)
+		WHERE id = $1 AND status = '`+beckon.SendClaimed+`' AND claim_token = $2`, args...)
 	if err != nil || ok {
 		return err
 	}
@@ -189,7 +191,7 @@ func (q *queries) SendFinish(ctx context.Context, p SendFinishParams) error {
 }
 
 // SendRelease clears the claim (token and ClaimedAt); Attempts stays.
-func (q *queries) SendRelease(ctx context.Context, p SendReleaseParams) error {
+func (q *queries) SendRelease(ctx context.Context, p beckon.SendReleaseParams) error {
 	args := []any{p.ID, p.Token, p.Reason, q.stamp(p.Now).UnixMilli()}
 	due := ""
 	if !p.DueAt.IsZero() {
@@ -197,9 +199,9 @@ func (q *queries) SendRelease(ctx context.Context, p SendReleaseParams) error {
 		args = append(args, p.DueAt.UnixMilli())
 	}
 	ok, err := q.execOne(ctx, "send.release", `
-		UPDATE sends SET status = '`+SendPlanned+`', reason = $3, updated_at = $4,
+		UPDATE sends SET status = '`+beckon.SendPlanned+`', reason = $3, updated_at = $4,
 			claim_token = '', claimed_at = NULL, enqueued_at = NULL`+due+`
-		WHERE id = $1 AND status = '`+SendClaimed+`' AND claim_token = $2`, args...)
+		WHERE id = $1 AND status = '`+beckon.SendClaimed+`' AND claim_token = $2`, args...)
 	if err != nil || ok {
 		return err
 	}
@@ -214,5 +216,5 @@ func (q *queries) claimLost(ctx context.Context, id string) error {
 	if err != nil {
 		return translate("send.claim_check", err)
 	}
-	return ErrConflict
+	return beckon.ErrConflict
 }

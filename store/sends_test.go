@@ -6,12 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
-func sendIDs(ss []store.Send) []string {
-	return ids(ss, func(s store.Send) string { return s.ID })
+func sendIDs(ss []beckon.Send) []string {
+	return ids(ss, func(s beckon.Send) string { return s.ID })
 }
 
 func TestSendInsertAndGet(t *testing.T) {
@@ -20,7 +20,7 @@ func TestSendInsertAndGet(t *testing.T) {
 		t.Run("RoundTrip", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			full := store.Send{
+			full := beckon.Send{
 				ID:                 "snd_full",
 				ClinicID:           b.clinic.ID,
 				AppointmentID:      "A-1",
@@ -29,12 +29,12 @@ func TestSendInsertAndGet(t *testing.T) {
 				CampaignID:         "cmp_1",
 				CampaignRevision:   3,
 				StepID:             "day-before",
-				Channel:            store.ChannelPreferred,
+				Channel:            beckon.ChannelPreferred,
 				Template:           "reminder",
 				DueAt:              b.now.Add(time.Hour),
 				BeforeStart:        true,
 				OnlyIfUnconfirmed:  true,
-				Status:             store.SendSent,
+				Status:             beckon.SendSent,
 				Reason:             "ok",
 				Attempts:           2,
 				ClaimToken:         "tok",
@@ -46,19 +46,19 @@ func TestSendInsertAndGet(t *testing.T) {
 				UpdatedAt:          b.now.Add(5 * time.Hour),
 			}
 			// Zero times and an empty status: planned.
-			sparse := store.Send{
+			sparse := beckon.Send{
 				ID:        "snd_sparse",
 				ClinicID:  b.clinic.ID,
 				CreatedAt: b.now,
 				UpdatedAt: b.now,
 			}
-			noErr(t, "insert", b.st.SendInsert(b.ctx, []store.Send{full, sparse}))
+			noErr(t, "insert", b.st.SendInsert(b.ctx, []beckon.Send{full, sparse}))
 			got, err := b.st.SendGet(b.ctx, b.clinic.ID, full.ID)
 			noErr(t, "get", err)
 			equal(t, "full", got, full)
 			got, err = b.st.SendGet(b.ctx, b.clinic.ID, sparse.ID)
 			noErr(t, "get", err)
-			sparse.Status = store.SendPlanned
+			sparse.Status = beckon.SendPlanned
 			equal(t, "sparse", got, sparse)
 		})
 		t.Run("ExistingLeftAlone", func(t *testing.T) {
@@ -69,9 +69,9 @@ func TestSendInsertAndGet(t *testing.T) {
 			})
 			again := s
 			again.DueAt = b.now.Add(time.Hour)
-			again.Status = store.SendSkipped
-			fresh := store.Send{ID: "snd_new", ClinicID: b.clinic.ID, DueAt: b.now}
-			noErr(t, "insert", b.st.SendInsert(b.ctx, []store.Send{again, fresh, fresh}))
+			again.Status = beckon.SendSkipped
+			fresh := beckon.Send{ID: "snd_new", ClinicID: b.clinic.ID, DueAt: b.now}
+			noErr(t, "insert", b.st.SendInsert(b.ctx, []beckon.Send{again, fresh, fresh}))
 			got, err := b.st.SendGet(b.ctx, b.clinic.ID, s.ID)
 			noErr(t, "get", err)
 			equal(t, "existing", got, s)
@@ -83,9 +83,9 @@ func TestSendInsertAndGet(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			const n = 1234 // more than two chunks
-			sends := make([]store.Send, n)
+			sends := make([]beckon.Send, n)
 			for i := range sends {
-				sends[i] = store.Send{
+				sends[i] = beckon.Send{
 					ID:            fmt.Sprintf("snd_%05d", i),
 					ClinicID:      b.clinic.ID,
 					AppointmentID: "A-1",
@@ -103,7 +103,7 @@ func TestSendInsertAndGet(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			_, err := b.st.SendGet(b.ctx, b.clinic.ID, "nope")
-			isErr(t, "get", err, store.ErrNotFound)
+			isErr(t, "get", err, beckon.ErrNotFound)
 		})
 	})
 }
@@ -154,13 +154,13 @@ func TestSendSupersede(t *testing.T) {
 					DueAt:         b.now,
 				})
 			}
-			mk(b.clinic.ID, "k1", "A-1", "c1", store.SendPlanned)
-			mk(b.clinic.ID, "k2", "A-1", "c1", store.SendPlanned)
-			mk(b.clinic.ID, "x1", "A-1", "c1", store.SendPlanned)
-			mk(b.clinic.ID, "y1", "A-1", "c2", store.SendPlanned)
-			mk(b.clinic.ID, "done", "A-1", "c1", store.SendSent)
-			mk(b.clinic.ID, "elsewhere", "A-2", "c1", store.SendPlanned)
-			mk(other.ID, "foreign", "A-1", "c1", store.SendPlanned)
+			mk(b.clinic.ID, "k1", "A-1", "c1", beckon.SendPlanned)
+			mk(b.clinic.ID, "k2", "A-1", "c1", beckon.SendPlanned)
+			mk(b.clinic.ID, "x1", "A-1", "c1", beckon.SendPlanned)
+			mk(b.clinic.ID, "y1", "A-1", "c2", beckon.SendPlanned)
+			mk(b.clinic.ID, "done", "A-1", "c1", beckon.SendSent)
+			mk(b.clinic.ID, "elsewhere", "A-2", "c1", beckon.SendPlanned)
+			mk(other.ID, "foreign", "A-1", "c1", beckon.SendPlanned)
 		}
 		statuses := func(t *testing.T, b *bundle) map[string]string {
 			t.Helper()
@@ -180,7 +180,7 @@ func TestSendSupersede(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			seed(t, b)
-			n, err := b.st.SendSupersedeMany(b.ctx, store.SendSupersedeManyParams{
+			n, err := b.st.SendSupersedeMany(b.ctx, beckon.SendSupersedeManyParams{
 				ClinicID:       b.clinic.ID,
 				AppointmentIDs: []string{"A-1"},
 				Keep:           []string{"k1", "k2"},
@@ -190,9 +190,9 @@ func TestSendSupersede(t *testing.T) {
 			noErr(t, "supersede", err)
 			equal(t, "count", n, 2)
 			equal(t, "statuses", statuses(t, b), map[string]string{
-				"k1": store.SendPlanned, "k2": store.SendPlanned,
-				"x1": store.SendSuperseded, "y1": store.SendSuperseded,
-				"done": store.SendSent, "elsewhere": store.SendPlanned, "foreign": store.SendPlanned,
+				"k1": beckon.SendPlanned, "k2": beckon.SendPlanned,
+				"x1": beckon.SendSuperseded, "y1": beckon.SendSuperseded,
+				"done": beckon.SendSent, "elsewhere": beckon.SendPlanned, "foreign": beckon.SendPlanned,
 			})
 			x1, err := b.st.SendGet(b.ctx, b.clinic.ID, "x1")
 			noErr(t, "get", err)
@@ -203,7 +203,7 @@ func TestSendSupersede(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			seed(t, b)
-			n, err := b.st.SendSupersedeMany(b.ctx, store.SendSupersedeManyParams{
+			n, err := b.st.SendSupersedeMany(b.ctx, beckon.SendSupersedeManyParams{
 				ClinicID:       b.clinic.ID,
 				AppointmentIDs: []string{"A-1"},
 				Reason:         "cancelled",
@@ -231,18 +231,18 @@ func TestSendListDue(t *testing.T) {
 				})
 			}
 			var never time.Time
-			mk(b.clinic.ID, "due-late", 10*time.Minute, store.SendPlanned, never)
-			mk(b.clinic.ID, "due-early", -time.Hour, store.SendPlanned, never)
-			mk(other.ID, "due-other-clinic", 0, store.SendPlanned, never)
-			mk(b.clinic.ID, "at-horizon", 15*time.Minute, store.SendPlanned, never)
-			mk(b.clinic.ID, "past-horizon", 16*time.Minute, store.SendPlanned, never)
-			mk(b.clinic.ID, "enqueued-long-ago", time.Minute, store.SendPlanned, b.now.Add(-time.Hour))
-			mk(b.clinic.ID, "enqueued-at-cutoff", time.Minute, store.SendPlanned, b.now.Add(-30*time.Minute))
-			mk(b.clinic.ID, "enqueued-recently", time.Minute, store.SendPlanned, b.now.Add(-time.Minute))
-			mk(b.clinic.ID, "claimed", 0, store.SendClaimed, never)
-			mk(b.clinic.ID, "sent", 0, store.SendSent, never)
+			mk(b.clinic.ID, "due-late", 10*time.Minute, beckon.SendPlanned, never)
+			mk(b.clinic.ID, "due-early", -time.Hour, beckon.SendPlanned, never)
+			mk(other.ID, "due-other-clinic", 0, beckon.SendPlanned, never)
+			mk(b.clinic.ID, "at-horizon", 15*time.Minute, beckon.SendPlanned, never)
+			mk(b.clinic.ID, "past-horizon", 16*time.Minute, beckon.SendPlanned, never)
+			mk(b.clinic.ID, "enqueued-long-ago", time.Minute, beckon.SendPlanned, b.now.Add(-time.Hour))
+			mk(b.clinic.ID, "enqueued-at-cutoff", time.Minute, beckon.SendPlanned, b.now.Add(-30*time.Minute))
+			mk(b.clinic.ID, "enqueued-recently", time.Minute, beckon.SendPlanned, b.now.Add(-time.Minute))
+			mk(b.clinic.ID, "claimed", 0, beckon.SendClaimed, never)
+			mk(b.clinic.ID, "sent", 0, beckon.SendSent, never)
 
-			p := store.SendListDueParams{
+			p := beckon.SendListDueParams{
 				DueBefore:      b.now.Add(15 * time.Minute),
 				EnqueuedBefore: b.now.Add(-30 * time.Minute),
 			}
@@ -258,7 +258,7 @@ func TestSendListDue(t *testing.T) {
 			noErr(t, "list", err)
 			equal(t, "limited", sendIDs(got), []string{"due-early", "due-other-clinic"})
 
-			got, err = b.st.SendListDue(b.ctx, store.SendListDueParams{
+			got, err = b.st.SendListDue(b.ctx, beckon.SendListDueParams{
 				DueBefore: b.now.Add(15 * time.Minute),
 			})
 			noErr(t, "list", err)
@@ -270,18 +270,18 @@ func TestSendListDue(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			const n = 2500 // more than two batches
-			sends := make([]store.Send, n)
+			sends := make([]beckon.Send, n)
 			all := make([]string, n)
 			for i := range sends {
 				all[i] = fmt.Sprintf("snd_%05d", i)
-				sends[i] = store.Send{ID: all[i], ClinicID: b.clinic.ID, DueAt: b.now}
+				sends[i] = beckon.Send{ID: all[i], ClinicID: b.clinic.ID, DueAt: b.now}
 			}
-			sends[0].Status = store.SendClaimed
+			sends[0].Status = beckon.SendClaimed
 			noErr(t, "insert", b.st.SendInsert(b.ctx, sends))
 			noErr(t, "mark", b.st.SendMarkEnqueued(b.ctx, all, b.now))
 			noErr(t, "mark nothing", b.st.SendMarkEnqueued(b.ctx, nil, b.now))
 
-			got, err := b.st.SendListDue(b.ctx, store.SendListDueParams{
+			got, err := b.st.SendListDue(b.ctx, beckon.SendListDueParams{
 				DueBefore:      b.now,
 				EnqueuedBefore: b.now.Add(-time.Millisecond),
 			})
@@ -294,7 +294,7 @@ func TestSendListDue(t *testing.T) {
 			noErr(t, "get", err)
 			equal(t, "claimed send not marked", first.EnqueuedAt, time.Time{})
 
-			got, err = b.st.SendListDue(b.ctx, store.SendListDueParams{
+			got, err = b.st.SendListDue(b.ctx, beckon.SendListDueParams{
 				DueBefore:      b.now,
 				EnqueuedBefore: b.now,
 			})
@@ -314,7 +314,7 @@ func TestSendClaim(t *testing.T) {
 				DueAt:      b.now,
 				EnqueuedAt: b.now,
 			})
-			got, claimed, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID,
+			got, claimed, err := b.st.SendClaim(b.ctx, beckon.SendClaimParams{ClinicID: b.clinic.ID,
 				ID:          s.ID,
 				Token:       "tok-1",
 				Now:         b.now.Add(time.Second),
@@ -323,7 +323,7 @@ func TestSendClaim(t *testing.T) {
 			noErr(t, "claim", err)
 			equal(t, "claimed", claimed, true)
 			want := s
-			want.Status = store.SendClaimed
+			want.Status = beckon.SendClaimed
 			want.ClaimToken = "tok-1"
 			want.ClaimedAt = b.now.Add(time.Second)
 			want.Attempts = 1
@@ -337,12 +337,12 @@ func TestSendClaim(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			s := storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{
-				Status:     store.SendClaimed,
+				Status:     beckon.SendClaimed,
 				ClaimToken: "tok-1",
 				ClaimedAt:  b.now.Add(-time.Minute),
 				Attempts:   1,
 			})
-			got, claimed, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID,
+			got, claimed, err := b.st.SendClaim(b.ctx, beckon.SendClaimParams{ClinicID: b.clinic.ID,
 				ID:          s.ID,
 				Token:       "tok-2",
 				Now:         b.now,
@@ -352,7 +352,7 @@ func TestSendClaim(t *testing.T) {
 			equal(t, "claimed", claimed, false)
 			equal(t, "send", got, s)
 
-			_, claimed, err = b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID,
+			_, claimed, err = b.st.SendClaim(b.ctx, beckon.SendClaimParams{ClinicID: b.clinic.ID,
 				ID:    s.ID,
 				Token: "tok-2",
 				Now:   b.now,
@@ -364,12 +364,12 @@ func TestSendClaim(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			s := storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{
-				Status:     store.SendClaimed,
+				Status:     beckon.SendClaimed,
 				ClaimToken: "tok-1",
 				ClaimedAt:  b.now.Add(-5 * time.Minute),
 				Attempts:   1,
 			})
-			got, claimed, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID,
+			got, claimed, err := b.st.SendClaim(b.ctx, beckon.SendClaimParams{ClinicID: b.clinic.ID,
 				ID:          s.ID,
 				Token:       "tok-2",
 				Now:         b.now,
@@ -381,25 +381,25 @@ func TestSendClaim(t *testing.T) {
 			equal(t, "attempts", got.Attempts, 2)
 			equal(t, "claimed at", got.ClaimedAt, b.now)
 
-			err = b.st.SendFinish(b.ctx, store.SendFinishParams{
+			err = b.st.SendFinish(b.ctx, beckon.SendFinishParams{
 				ID:     s.ID,
 				Token:  "tok-1",
-				Status: store.SendSent,
+				Status: beckon.SendSent,
 				Now:    b.now,
 			})
-			isErr(t, "old token finishes", err, store.ErrConflict)
+			isErr(t, "old token finishes", err, beckon.ErrConflict)
 		})
 		t.Run("FinishedNotTaken", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			for _, status := range []string{
-				store.SendSent, store.SendSkipped, store.SendSuperseded, store.SendFailed, store.SendUnknown,
+				beckon.SendSent, beckon.SendSkipped, beckon.SendSuperseded, beckon.SendFailed, beckon.SendUnknown,
 			} {
 				s := storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{
 					Status:    status,
 					ClaimedAt: b.now.Add(-time.Hour),
 				})
-				got, claimed, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID,
+				got, claimed, err := b.st.SendClaim(b.ctx, beckon.SendClaimParams{ClinicID: b.clinic.ID,
 					ID:          s.ID,
 					Token:       "tok",
 					Now:         b.now,
@@ -413,8 +413,8 @@ func TestSendClaim(t *testing.T) {
 		t.Run("Missing", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			_, _, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID, ID: "nope", Token: "t", Now: b.now})
-			isErr(t, "claim", err, store.ErrNotFound)
+			_, _, err := b.st.SendClaim(b.ctx, beckon.SendClaimParams{ClinicID: b.clinic.ID, ID: "nope", Token: "t", Now: b.now})
+			isErr(t, "claim", err, beckon.ErrNotFound)
 		})
 		t.Run("Race", func(t *testing.T) {
 			t.Parallel()
@@ -433,7 +433,7 @@ func TestSendClaim(t *testing.T) {
 				wg.Go(func() {
 					<-start
 					token := fmt.Sprintf("tok-%d", i)
-					_, claimed, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID,
+					_, claimed, err := b.st.SendClaim(b.ctx, beckon.SendClaimParams{ClinicID: b.clinic.ID,
 						ID:          s.ID,
 						Token:       token,
 						Now:         b.now,
@@ -483,11 +483,11 @@ func TestSendListStaleClaims(t *testing.T) {
 					ClaimedAt:  b.now.Add(-claimedAgo),
 				})
 			}
-			mk("fresh", store.SendClaimed, time.Minute)
-			mk("at-cutoff", store.SendClaimed, 10*time.Minute)
-			mk("oldest", store.SendClaimed, time.Hour)
-			mk("old", store.SendClaimed, 30*time.Minute)
-			mk("finished", store.SendSent, time.Hour)
+			mk("fresh", beckon.SendClaimed, time.Minute)
+			mk("at-cutoff", beckon.SendClaimed, 10*time.Minute)
+			mk("oldest", beckon.SendClaimed, time.Hour)
+			mk("old", beckon.SendClaimed, 30*time.Minute)
+			mk("finished", beckon.SendSent, time.Hour)
 			got, err := b.st.SendListStaleClaims(b.ctx, b.now.Add(-10*time.Minute), 0)
 			noErr(t, "list", err)
 			equal(t, "stale", sendIDs(got), []string{"oldest", "old", "at-cutoff"})
@@ -501,13 +501,13 @@ func TestSendListStaleClaims(t *testing.T) {
 func TestSendFinishAndRelease(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, setup setupFunc) {
-		claimed := func(t *testing.T, b *bundle) store.Send {
+		claimed := func(t *testing.T, b *bundle) beckon.Send {
 			t.Helper()
 			s := storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{
 				DueAt:      b.now,
 				EnqueuedAt: b.now,
 			})
-			got, ok, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID,
+			got, ok, err := b.st.SendClaim(b.ctx, beckon.SendClaimParams{ClinicID: b.clinic.ID,
 				ID:    s.ID,
 				Token: "tok",
 				Now:   b.now,
@@ -522,10 +522,10 @@ func TestSendFinishAndRelease(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			s := claimed(t, b)
-			noErr(t, "finish", b.st.SendFinish(b.ctx, store.SendFinishParams{
+			noErr(t, "finish", b.st.SendFinish(b.ctx, beckon.SendFinishParams{
 				ID:        s.ID,
 				Token:     "tok",
-				Status:    store.SendSent,
+				Status:    beckon.SendSent,
 				Reason:    "accepted",
 				MessageID: "msg_1",
 				Now:       b.now.Add(time.Second),
@@ -533,34 +533,34 @@ func TestSendFinishAndRelease(t *testing.T) {
 			got, err := b.st.SendGet(b.ctx, b.clinic.ID, s.ID)
 			noErr(t, "get", err)
 			want := s
-			want.Status = store.SendSent
+			want.Status = beckon.SendSent
 			want.Reason = "accepted"
 			want.MessageID = "msg_1"
 			want.SentAt = b.now.Add(time.Second)
 			want.UpdatedAt = b.now.Add(time.Second)
 			equal(t, "send", got, want)
 
-			isErr(t, "finish twice", b.st.SendFinish(b.ctx, store.SendFinishParams{
+			isErr(t, "finish twice", b.st.SendFinish(b.ctx, beckon.SendFinishParams{
 				ID:     s.ID,
 				Token:  "tok",
-				Status: store.SendFailed,
+				Status: beckon.SendFailed,
 				Now:    b.now,
-			}), store.ErrConflict)
+			}), beckon.ErrConflict)
 		})
 		t.Run("FinishSkipped", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			s := claimed(t, b)
-			noErr(t, "finish", b.st.SendFinish(b.ctx, store.SendFinishParams{
+			noErr(t, "finish", b.st.SendFinish(b.ctx, beckon.SendFinishParams{
 				ID:     s.ID,
 				Token:  "tok",
-				Status: store.SendSkipped,
+				Status: beckon.SendSkipped,
 				Reason: "opted out",
 				Now:    b.now,
 			}))
 			got, err := b.st.SendGet(b.ctx, b.clinic.ID, s.ID)
 			noErr(t, "get", err)
-			equal(t, "status", got.Status, store.SendSkipped)
+			equal(t, "status", got.Status, beckon.SendSkipped)
 			equal(t, "reason", got.Reason, "opted out")
 			equal(t, "sent at", got.SentAt, time.Time{})
 		})
@@ -568,12 +568,12 @@ func TestSendFinishAndRelease(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			s := claimed(t, b)
-			isErr(t, "finish", b.st.SendFinish(b.ctx, store.SendFinishParams{
+			isErr(t, "finish", b.st.SendFinish(b.ctx, beckon.SendFinishParams{
 				ID:     s.ID,
 				Token:  "other",
-				Status: store.SendSent,
+				Status: beckon.SendSent,
 				Now:    b.now,
-			}), store.ErrConflict)
+			}), beckon.ErrConflict)
 			got, err := b.st.SendGet(b.ctx, b.clinic.ID, s.ID)
 			noErr(t, "get", err)
 			equal(t, "unchanged", got, s)
@@ -582,10 +582,10 @@ func TestSendFinishAndRelease(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			s := claimed(t, b)
-			err := b.st.SendFinish(b.ctx, store.SendFinishParams{
+			err := b.st.SendFinish(b.ctx, beckon.SendFinishParams{
 				ID:     s.ID,
 				Token:  "tok",
-				Status: store.SendPlanned,
+				Status: beckon.SendPlanned,
 				Now:    b.now,
 			})
 			if err == nil {
@@ -595,27 +595,27 @@ func TestSendFinishAndRelease(t *testing.T) {
 		t.Run("FinishMissing", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			isErr(t, "finish", b.st.SendFinish(b.ctx, store.SendFinishParams{
+			isErr(t, "finish", b.st.SendFinish(b.ctx, beckon.SendFinishParams{
 				ID:     "nope",
 				Token:  "tok",
-				Status: store.SendSent,
-			}), store.ErrNotFound)
+				Status: beckon.SendSent,
+			}), beckon.ErrNotFound)
 		})
 		t.Run("FinishUnclaimed", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			s := storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{})
-			isErr(t, "finish", b.st.SendFinish(b.ctx, store.SendFinishParams{
+			isErr(t, "finish", b.st.SendFinish(b.ctx, beckon.SendFinishParams{
 				ID:     s.ID,
 				Token:  "",
-				Status: store.SendSent,
-			}), store.ErrConflict)
+				Status: beckon.SendSent,
+			}), beckon.ErrConflict)
 		})
 		t.Run("Release", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			s := claimed(t, b)
-			noErr(t, "release", b.st.SendRelease(b.ctx, store.SendReleaseParams{
+			noErr(t, "release", b.st.SendRelease(b.ctx, beckon.SendReleaseParams{
 				ID:     s.ID,
 				Token:  "tok",
 				Reason: "quiet hours",
@@ -625,7 +625,7 @@ func TestSendFinishAndRelease(t *testing.T) {
 			got, err := b.st.SendGet(b.ctx, b.clinic.ID, s.ID)
 			noErr(t, "get", err)
 			want := s
-			want.Status = store.SendPlanned
+			want.Status = beckon.SendPlanned
 			want.Reason = "quiet hours"
 			want.DueAt = b.now.Add(10 * time.Hour)
 			want.ClaimToken = ""
@@ -634,13 +634,13 @@ func TestSendFinishAndRelease(t *testing.T) {
 			want.UpdatedAt = b.now.Add(time.Second)
 			equal(t, "send", got, want)
 
-			isErr(t, "release twice", b.st.SendRelease(b.ctx, store.SendReleaseParams{
+			isErr(t, "release twice", b.st.SendRelease(b.ctx, beckon.SendReleaseParams{
 				ID:    s.ID,
 				Token: "tok",
 				Now:   b.now,
-			}), store.ErrConflict)
+			}), beckon.ErrConflict)
 
-			again, ok, err := b.st.SendClaim(b.ctx, store.SendClaimParams{ClinicID: b.clinic.ID,
+			again, ok, err := b.st.SendClaim(b.ctx, beckon.SendClaimParams{ClinicID: b.clinic.ID,
 				ID:    s.ID,
 				Token: "tok-2",
 				Now:   b.now.Add(2 * time.Second),
@@ -653,7 +653,7 @@ func TestSendFinishAndRelease(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			s := claimed(t, b)
-			noErr(t, "release", b.st.SendRelease(b.ctx, store.SendReleaseParams{
+			noErr(t, "release", b.st.SendRelease(b.ctx, beckon.SendReleaseParams{
 				ID:    s.ID,
 				Token: "tok",
 				Now:   b.now,
@@ -661,22 +661,22 @@ func TestSendFinishAndRelease(t *testing.T) {
 			got, err := b.st.SendGet(b.ctx, b.clinic.ID, s.ID)
 			noErr(t, "get", err)
 			equal(t, "due", got.DueAt, s.DueAt)
-			equal(t, "status", got.Status, store.SendPlanned)
+			equal(t, "status", got.Status, beckon.SendPlanned)
 		})
 		t.Run("ReleaseWrongToken", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			s := claimed(t, b)
-			isErr(t, "release", b.st.SendRelease(b.ctx, store.SendReleaseParams{
+			isErr(t, "release", b.st.SendRelease(b.ctx, beckon.SendReleaseParams{
 				ID:    s.ID,
 				Token: "other",
 				Now:   b.now,
-			}), store.ErrConflict)
-			isErr(t, "release missing", b.st.SendRelease(b.ctx, store.SendReleaseParams{
+			}), beckon.ErrConflict)
+			isErr(t, "release missing", b.st.SendRelease(b.ctx, beckon.SendReleaseParams{
 				ID:    "nope",
 				Token: "tok",
 				Now:   b.now,
-			}), store.ErrNotFound)
+			}), beckon.ErrNotFound)
 			got, err := b.st.SendGet(b.ctx, b.clinic.ID, s.ID)
 			noErr(t, "get", err)
 			equal(t, "unchanged", got, s)

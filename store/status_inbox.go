@@ -5,49 +5,9 @@ import (
 	"context"
 	"slices"
 	"time"
+
+	"github.com/beckonhealth/beckon"
 )
-
-// StatusInboxQuerier holds the status inbox: verified provider callbacks,
-// stored before the webhook acknowledges them and kept until applied.
-type StatusInboxQuerier interface {
-	// StatusInboxPut stores the entries in one transaction, each once per
-	// (clinic, provider, key): an entry already stored (pending or done) is
-	// left as it is. An entry without an ID gets one.
-	StatusInboxPut(ctx context.Context, entries []StatusInboxEntry) error
-	// StatusInboxGet returns the clinic's entry; ErrNotFound if the clinic
-	// has none with that provider and key.
-	StatusInboxGet(ctx context.Context, clinicID, provider, key string) (StatusInboxEntry, error)
-	// StatusInboxDone marks the clinic's pending entry done at at. An entry
-	// that does not exist (a status queued before the inbox) or is done
-	// already is not an error.
-	StatusInboxDone(ctx context.Context, clinicID, provider, key string, at time.Time) error
-	// StatusInboxListPending lists pending entries of every clinic last
-	// handed to asynq before queuedBefore, least recently queued first, at
-	// most limit (default 100).
-	StatusInboxListPending(ctx context.Context, queuedBefore time.Time, limit int) ([]StatusInboxEntry, error)
-	// StatusInboxMarkQueued records that the pending entries were handed to
-	// asynq at at.
-	StatusInboxMarkQueued(ctx context.Context, ids []string, at time.Time) error
-	// StatusInboxPrune deletes at most limit (default 100) entries done
-	// before doneBefore, oldest first, and returns how many it deleted.
-	StatusInboxPrune(ctx context.Context, doneBefore time.Time, limit int) (int, error)
-}
-
-// StatusInboxEntry is one verified provider status (a Twilio status
-// callback, one SendGrid event). It holds ids and codes only.
-type StatusInboxEntry struct {
-	ID         string // "sin_…"
-	ClinicID   string // the clinic the callback was verified for
-	Provider   string // twilio, sendgrid
-	Key        string // the provider's idempotency key (MessageSid:status, sg_event_id)
-	Payload    []byte // the status task's body, handed to asynq as it is
-	ReceivedAt time.Time
-	QueuedAt   time.Time // last handed to asynq; ReceivedAt until then
-	DoneAt     time.Time // zero while pending
-}
-
-// Pending reports whether the status is still to be applied.
-func (e StatusInboxEntry) Pending() bool { return e.DoneAt.IsZero() }
 
 const statusInboxCols = `id, clinic_id, provider, event_key, payload, received_at, queued_at, done_at`
 
@@ -56,8 +16,8 @@ const statusInboxColCount = 8
 // statusInboxChunk bounds the rows of one INSERT (8 parameters each).
 const statusInboxChunk = 500
 
-func scanStatusInbox(r scanner) (StatusInboxEntry, error) {
-	var e StatusInboxEntry
+func scanStatusInbox(r scanner) (beckon.StatusInboxEntry, error) {
+	var e beckon.StatusInboxEntry
 	err := r.Scan(&e.ID, &e.ClinicID, &e.Provider, &e.Key, &e.Payload,
 		ms{&e.ReceivedAt}, ms{&e.QueuedAt}, ms{&e.DoneAt})
 	return e, err
@@ -66,12 +26,12 @@ func scanStatusInbox(r scanner) (StatusInboxEntry, error) {
 // StatusInboxPut inserts in (clinic, provider, key) order, so that two
 // transactions storing the same keys (a retried batch arriving while the
 // first is being stored) take their locks in one order and never deadlock.
-func (q *queries) StatusInboxPut(ctx context.Context, entries []StatusInboxEntry) error {
+func (q *queries) StatusInboxPut(ctx context.Context, entries []beckon.StatusInboxEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
 	rows := slices.Clone(entries)
-	slices.SortFunc(rows, func(a, b StatusInboxEntry) int {
+	slices.SortFunc(rows, func(a, b beckon.StatusInboxEntry) int {
 		return cmp.Or(cmp.Compare(a.ClinicID, b.ClinicID), cmp.Compare(a.Provider, b.Provider), cmp.Compare(a.Key, b.Key))
 	})
 	return q.atomic(ctx, func(q *queries) error {
@@ -84,7 +44,7 @@ func (q *queries) StatusInboxPut(ctx context.Context, entries []StatusInboxEntry
 				if payload == nil {
 					payload = []byte{}
 				}
-				args = append(args, cmp.Or(e.ID, NewID("sin_")), e.ClinicID, e.Provider, e.Key, payload,
+				args = append(args, cmp.Or(e.ID, beckon.NewID("sin_")), e.ClinicID, e.Provider, e.Key, payload,
 					received.UnixMilli(), orTime(e.QueuedAt, received).UnixMilli(), msArg(e.DoneAt))
 			}
 			if _, err := q.exec(ctx, "status_inbox.put", `INSERT INTO status_inbox (`+statusInboxCols+`) VALUES `+
@@ -97,7 +57,7 @@ func (q *queries) StatusInboxPut(ctx context.Context, entries []StatusInboxEntry
 	})
 }
 
-func (q *queries) StatusInboxGet(ctx context.Context, clinicID, provider, key string) (StatusInboxEntry, error) {
+func (q *queries) StatusInboxGet(ctx context.Context, clinicID, provider, key string) (beckon.StatusInboxEntry, error) {
 	return get(ctx, q, "status_inbox.get", scanStatusInbox,
 		`SELECT `+statusInboxCols+` FROM status_inbox WHERE clinic_id = $1 AND provider = $2 AND event_key = $3`,
 		clinicID, provider, key)
@@ -111,7 +71,7 @@ func (q *queries) StatusInboxDone(ctx context.Context, clinicID, provider, key s
 	return err
 }
 
-func (q *queries) StatusInboxListPending(ctx context.Context, queuedBefore time.Time, limit int) ([]StatusInboxEntry, error) {
+func (q *queries) StatusInboxListPending(ctx context.Context, queuedBefore time.Time, limit int) ([]beckon.StatusInboxEntry, error) {
 	return list(ctx, q, "status_inbox.list_pending", scanStatusInbox, `
 		SELECT `+statusInboxCols+` FROM status_inbox
 		WHERE done_at IS NULL AND queued_at < $1

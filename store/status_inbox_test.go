@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // inboxEntry is a pending status of the clinic, received at b.now.
-func inboxEntry(b *bundle, clinicID, key string) store.StatusInboxEntry {
-	return store.StatusInboxEntry{
+func inboxEntry(b *bundle, clinicID, key string) beckon.StatusInboxEntry {
+	return beckon.StatusInboxEntry{
 		ClinicID:   clinicID,
 		Provider:   "twilio",
 		Key:        key,
@@ -22,8 +22,8 @@ func inboxEntry(b *bundle, clinicID, key string) store.StatusInboxEntry {
 }
 
 // inboxEntries is n pending statuses of the clinic, keyed format % i.
-func inboxEntries(b *bundle, format string, n int) []store.StatusInboxEntry {
-	var out []store.StatusInboxEntry
+func inboxEntries(b *bundle, format string, n int) []beckon.StatusInboxEntry {
+	var out []beckon.StatusInboxEntry
 	for i := range n {
 		out = append(out, inboxEntry(b, b.clinic.ID, fmt.Sprintf(format, i)))
 	}
@@ -39,7 +39,7 @@ func TestStatusInbox(t *testing.T) {
 			other := b.otherClinic(t)
 			first := inboxEntry(b, b.clinic.ID, "SM1:delivered")
 			first.ID = "sin_1"
-			noErr(t, "put", b.st.StatusInboxPut(b.ctx, []store.StatusInboxEntry{first}))
+			noErr(t, "put", b.st.StatusInboxPut(b.ctx, []beckon.StatusInboxEntry{first}))
 
 			retried := first
 			retried.ID, retried.Payload, retried.ReceivedAt = "sin_2", []byte(`{"retried":true}`), b.now.Add(time.Minute)
@@ -47,7 +47,7 @@ func TestStatusInbox(t *testing.T) {
 			sendgrid.Provider = "sendgrid"
 			theirs := inboxEntry(b, other.ID, "SM1:delivered")
 			// A post may repeat a key: it is stored once, without an error.
-			noErr(t, "put again", b.st.StatusInboxPut(b.ctx, []store.StatusInboxEntry{retried, sendgrid, theirs, theirs}))
+			noErr(t, "put again", b.st.StatusInboxPut(b.ctx, []beckon.StatusInboxEntry{retried, sendgrid, theirs, theirs}))
 
 			got, err := b.st.StatusInboxGet(b.ctx, b.clinic.ID, "twilio", "SM1:delivered")
 			noErr(t, "get", err)
@@ -64,13 +64,13 @@ func TestStatusInbox(t *testing.T) {
 				}
 			}
 			_, err = b.st.StatusInboxGet(b.ctx, b.clinic.ID, "twilio", "SM2:delivered")
-			isErr(t, "get missing", err, store.ErrNotFound)
+			isErr(t, "get missing", err, beckon.ErrNotFound)
 		})
 		t.Run("DoneIsScopedToTheClinic", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			other := b.otherClinic(t)
-			noErr(t, "put", b.st.StatusInboxPut(b.ctx, []store.StatusInboxEntry{
+			noErr(t, "put", b.st.StatusInboxPut(b.ctx, []beckon.StatusInboxEntry{
 				inboxEntry(b, b.clinic.ID, "k"), inboxEntry(b, other.ID, "k"),
 			}))
 			done := b.now.Add(time.Second)
@@ -96,7 +96,7 @@ func TestStatusInbox(t *testing.T) {
 			}
 			noErr(t, "put", b.st.StatusInboxPut(b.ctx, entries))
 			noErr(t, "done", b.st.StatusInboxDone(b.ctx, b.clinic.ID, "twilio", "k1", b.now))
-			id := func(e store.StatusInboxEntry) string { return e.ID }
+			id := func(e beckon.StatusInboxEntry) string { return e.ID }
 
 			got, err := b.st.StatusInboxListPending(b.ctx, b.now.Add(3*time.Second), 10)
 			noErr(t, "list", err)
@@ -161,7 +161,7 @@ func TestStatusInbox(t *testing.T) {
 			var wg sync.WaitGroup
 			errs := make([]error, 8)
 			for w := range errs {
-				mine := append([]store.StatusInboxEntry(nil), entries...)
+				mine := append([]beckon.StatusInboxEntry(nil), entries...)
 				rand.Shuffle(len(mine), func(i, j int) { mine[i], mine[j] = mine[j], mine[i] })
 				wg.Go(func() { errs[w] = b.st.StatusInboxPut(b.ctx, mine) })
 			}

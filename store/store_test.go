@@ -8,15 +8,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
 // bundle is what a conformance test starts from: a fresh store with one clinic.
 type bundle struct {
 	ctx    context.Context
-	st     store.Store
-	clinic store.Clinic
+	st     beckon.Store
+	clinic beckon.Clinic
 	now    time.Time // a fixed instant, whole milliseconds
 }
 
@@ -29,11 +29,11 @@ func forEachDialect(t *testing.T, fn func(t *testing.T, setup setupFunc)) {
 	t.Helper()
 	type dialect struct {
 		name string
-		open func(testing.TB) store.Store
+		open func(testing.TB) beckon.Store
 	}
-	dialects := []dialect{{store.DialectSQLite, storetest.OpenSQLite}}
+	dialects := []dialect{{beckon.DialectSQLite, storetest.OpenSQLite}}
 	if u := os.Getenv("DATABASE_URL"); u != "" {
-		dialects = append(dialects, dialect{store.DialectPostgres, func(t testing.TB) store.Store {
+		dialects = append(dialects, dialect{beckon.DialectPostgres, func(t testing.TB) beckon.Store {
 			return storetest.OpenPostgres(t, u)
 		}})
 	}
@@ -60,7 +60,7 @@ func forEachDialect(t *testing.T, fn func(t *testing.T, setup setupFunc)) {
 }
 
 // otherClinic creates a second clinic, for isolation tests.
-func (b *bundle) otherClinic(t *testing.T) store.Clinic {
+func (b *bundle) otherClinic(t *testing.T) beckon.Clinic {
 	t.Helper()
 	return storetest.Clinic(t, b.st, storetest.ClinicOpts{
 		ID: "cln_b",

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -14,7 +14,7 @@ func TestInTx(t *testing.T) {
 		t.Run("Commit", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			err := b.st.InTx(b.ctx, func(q store.Querier) error {
+			err := b.st.InTx(b.ctx, func(q beckon.Querier) error {
 				a := storetest.Appointment(t, q, b.clinic.ID, storetest.AppointmentOpts{
 					ID: "A-1",
 				})
@@ -36,14 +36,14 @@ func TestInTx(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			boom := errors.New("boom")
-			err := b.st.InTx(b.ctx, func(q store.Querier) error {
+			err := b.st.InTx(b.ctx, func(q beckon.Querier) error {
 				storetest.Appointment(t, q, b.clinic.ID, storetest.AppointmentOpts{
 					ID: "A-1",
 				})
 				// A conflict inside the transaction leaves it usable.
 				a, err := q.AppointmentGet(b.ctx, b.clinic.ID, "A-1")
 				noErr(t, "get", err)
-				isErr(t, "put again", q.AppointmentPut(b.ctx, a, 0), store.ErrConflict)
+				isErr(t, "put again", q.AppointmentPut(b.ctx, a, 0), beckon.ErrConflict)
 				storetest.Send(t, q, b.clinic.ID, storetest.SendOpts{
 					ID: "snd_1",
 				})
@@ -51,9 +51,9 @@ func TestInTx(t *testing.T) {
 			})
 			isErr(t, "tx", err, boom)
 			_, err = b.st.AppointmentGet(b.ctx, b.clinic.ID, "A-1")
-			isErr(t, "get appointment", err, store.ErrNotFound)
+			isErr(t, "get appointment", err, beckon.ErrNotFound)
 			_, err = b.st.SendGet(b.ctx, b.clinic.ID, "snd_1")
-			isErr(t, "get send", err, store.ErrNotFound)
+			isErr(t, "get send", err, beckon.ErrNotFound)
 		})
 		t.Run("Panic", func(t *testing.T) {
 			t.Parallel()
@@ -64,7 +64,7 @@ func TestInTx(t *testing.T) {
 						t.Fatalf("recovered %v, want the panic to continue", p)
 					}
 				}()
-				_ = b.st.InTx(b.ctx, func(q store.Querier) error {
+				_ = b.st.InTx(b.ctx, func(q beckon.Querier) error {
 					storetest.Patient(t, q, b.clinic.ID, storetest.PatientOpts{
 						ID: "MRN-1",
 					})
@@ -72,23 +72,23 @@ func TestInTx(t *testing.T) {
 				})
 			}()
 			_, err := b.st.PatientGet(b.ctx, b.clinic.ID, "MRN-1")
-			isErr(t, "get patient", err, store.ErrNotFound)
+			isErr(t, "get patient", err, beckon.ErrNotFound)
 			noErr(t, "ping", b.st.Ping(b.ctx))
 		})
 		t.Run("MultiStatementMethodsJoinTx", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			noErr(t, "insert", b.st.MessageInsert(b.ctx, store.Message{
+			noErr(t, "insert", b.st.MessageInsert(b.ctx, beckon.Message{
 				ID:       "msg_1",
 				ClinicID: b.clinic.ID,
-				Status:   store.MessageQueued,
+				Status:   beckon.MessageQueued,
 			}))
-			err := b.st.InTx(b.ctx, func(q store.Querier) error {
-				noErr(t, "append", q.MessageEventAppend(b.ctx, b.clinic.ID, store.MessageEvent{
+			err := b.st.InTx(b.ctx, func(q beckon.Querier) error {
+				noErr(t, "append", q.MessageEventAppend(b.ctx, b.clinic.ID, beckon.MessageEvent{
 					MessageID: "msg_1",
-					Status:    store.MessageSent,
+					Status:    beckon.MessageSent,
 				}))
-				noErr(t, "insert sends", q.SendInsert(b.ctx, []store.Send{{ID: "snd_1", ClinicID: b.clinic.ID}}))
+				noErr(t, "insert sends", q.SendInsert(b.ctx, []beckon.Send{{ID: "snd_1", ClinicID: b.clinic.ID}}))
 				noErr(t, "mark", q.SendMarkEnqueued(b.ctx, []string{"snd_1"}, b.now))
 				return errors.New("undo")
 			})
@@ -97,10 +97,10 @@ func TestInTx(t *testing.T) {
 			}
 			m, err := b.st.MessageGet(b.ctx, b.clinic.ID, "msg_1")
 			noErr(t, "get", err)
-			equal(t, "status", m.Status, store.MessageQueued)
+			equal(t, "status", m.Status, beckon.MessageQueued)
 			equal(t, "events", len(m.Events), 0)
 			_, err = b.st.SendGet(b.ctx, b.clinic.ID, "snd_1")
-			isErr(t, "get send", err, store.ErrNotFound)
+			isErr(t, "get send", err, beckon.ErrNotFound)
 		})
 	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
@@ -31,11 +32,11 @@ func TestIsUnavailable(t *testing.T) {
 		{"admin shutdown", &pgconn.PgError{Code: "57P01"}, true},
 		{"connect error", fmt.Errorf("x: %w", &pgconn.ConnectError{}), true},
 		{"dial", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, true},
-		{"sentinel", fmt.Errorf("x: %w", store.ErrUnavailable), true},
+		{"sentinel", fmt.Errorf("x: %w", beckon.ErrUnavailable), true},
 		{"bad conn", fmt.Errorf("x: %w", sql.ErrConnDone), true},
 		{"unique violation", &pgconn.PgError{Code: "23505"}, false},
 		{"invalid byte sequence", &pgconn.PgError{Code: "22021"}, false},
-		{"not found", store.ErrNotFound, false},
+		{"not found", beckon.ErrNotFound, false},
 		{"other", errors.New("boom"), false},
 	} {
 		if got := store.IsUnavailable(tc.err); got != tc.want {
@@ -90,7 +91,7 @@ func TestTooManyClientsOnPostgres(t *testing.T) {
 	// The one connection the role may have is held by this transaction; the
 	// read outside it needs a second one, which the server refuses.
 	var outside error
-	err = limited.InTx(ctx, func(q store.Querier) error {
+	err = limited.InTx(ctx, func(q beckon.Querier) error {
 		if _, err := q.ClinicList(ctx); err != nil {
 			return err
 		}
@@ -104,7 +105,7 @@ func TestTooManyClientsOnPostgres(t *testing.T) {
 	if !errors.As(outside, &pgErr) || pgErr.Code != "53300" {
 		t.Fatalf("read beyond the role's connection limit: %v, want SQLSTATE 53300", outside)
 	}
-	if !store.IsUnavailable(outside) || !errors.Is(outside, store.ErrUnavailable) {
+	if !store.IsUnavailable(outside) || !errors.Is(outside, beckon.ErrUnavailable) {
 		t.Fatalf("%v: not reported as unavailable", outside)
 	}
 }

@@ -7,65 +7,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/beckonhealth/beckon"
 )
-
-// FeedBatchQuerier holds the set-at-a-time reads of a batch of changes and
-// Write, the one writer of every decided change (scheduler.Decide): an
-// appointment change, from whichever entrance, is a few statements however
-// many appointments it touches.
-type FeedBatchQuerier interface {
-	// FeedStateGetMany returns the feed state of the clinic's appointments
-	// among ids, by appointment id (absent: nothing applied yet).
-	FeedStateGetMany(ctx context.Context, clinicID string, appointmentIDs []string) (map[string]FeedState, error)
-	// Write writes what a batch of changes decided, all or nothing (in the
-	// caller's transaction, or its own): on PostgreSQL in one statement
-	// when it fits, else (and on SQLite) in one per kind of row and chunk.
-	// ErrConflict (and nothing written) when an appointment lost its
-	// version race or the clinic is no longer at PlanRevision.
-	Write(ctx context.Context, w Writes) error
-	// FeedReadMany reads in one statement the clinic's feed state and
-	// appointments among appointmentIDs and patients among patientIDs; at
-	// most 500 ids in all.
-	FeedReadMany(ctx context.Context, clinicID string, appointmentIDs, patientIDs []string) (FeedRead, error)
-}
-
-// Writes is what a batch of changes writes (scheduler.Decision.Writes).
-type Writes struct {
-	ClinicID string // the clinic of Supersede's appointments
-	// Patients are inserted or replaced as PatientUpsert does; each at most once.
-	Patients []Patient
-	// Appointments are written as AppointmentPutMany does, each expecting
-	// the stored version to be Version-1 (none for Version 1); each at most once.
-	Appointments []Appointment
-	// Sends are inserted as SendInsert does (an id that exists is left as it is).
-	Sends []Send
-	// Supersede marks the planned sends of these appointments whose id is
-	// not among Sends superseded, as SendSupersedeMany does, at Now.
-	Supersede []SupersedeSet
-	Now       time.Time
-	Audits    []AuditEntry // empty ids are generated
-	// FeedStates are inserted or replaced as FeedStatePut does; each
-	// appointment at most once.
-	FeedStates []FeedState
-	Inbound    []InboundMessage // archived as InboundInsert does
-	// Confirmations are inserted as ConfirmationInsert does, Writebacks as
-	// WritebackInsert does.
-	Confirmations []Confirmation
-	Writebacks    []Writeback
-	// PlanRevision, when not 0, is the Clinic.PlanRevision of the clinic
-	// and campaigns the writes were planned with (a copy kept between
-	// transactions): Write checks it is still ClinicID's stored one, in the
-	// same statement on PostgreSQL, and returns ErrConflict if not (having
-	// written: run it in a transaction).
-	PlanRevision int64
-}
-
-// SupersedeSet is appointments whose older sends no longer hold, and why.
-type SupersedeSet struct {
-	AppointmentIDs []string
-	Reason         string
-}
 
 // checkPlanRevision returns ErrConflict unless the clinic is still at
 // revision (or gone).
@@ -73,25 +17,25 @@ func (q *queries) checkPlanRevision(ctx context.Context, clinicID string, revisi
 	var stored int64
 	err := q.db.QueryRowContext(ctx, `SELECT plan_revision FROM clinics WHERE id = $1`, clinicID).Scan(&stored)
 	if errors.Is(err, sql.ErrNoRows) {
-		return ErrConflict
+		return beckon.ErrConflict
 	}
 	if err != nil {
 		return translate("feed.write", err)
 	}
 	if stored != revision {
-		return ErrConflict
+		return beckon.ErrConflict
 	}
 	return nil
 }
 
-func (q *queries) FeedStateGetMany(ctx context.Context, clinicID string, ids []string) (map[string]FeedState, error) {
+func (q *queries) FeedStateGetMany(ctx context.Context, clinicID string, ids []string) (map[string]beckon.FeedState, error) {
 	return getMany(ctx, q, "feed_state.get_many", `SELECT `+feedStateCols+` FROM feed_state`, "appointment_id",
-		clinicID, ids, scanFeedState, func(s FeedState) string { return s.AppointmentID })
+		clinicID, ids, scanFeedState, func(s beckon.FeedState) string { return s.AppointmentID })
 }
 
-func (q *queries) feedStatePutMany(ctx context.Context, states []FeedState) error {
+func (q *queries) feedStatePutMany(ctx context.Context, states []beckon.FeedState) error {
 	return q.atomic(ctx, func(q *queries) error {
-		return chunks(states, batchChunk, func(part []FeedState) error {
+		return chunks(states, batchChunk, func(part []beckon.FeedState) error {
 			args := make([]any, 0, len(part)*feedStateColCount)
 			for _, s := range part {
 				args = append(args, q.feedStateArgs(s)...)
@@ -103,9 +47,9 @@ func (q *queries) feedStatePutMany(ctx context.Context, states []FeedState) erro
 	})
 }
 
-func (q *queries) patientUpsertMany(ctx context.Context, ps []Patient) error {
+func (q *queries) patientUpsertMany(ctx context.Context, ps []beckon.Patient) error {
 	return q.atomic(ctx, func(q *queries) error {
-		return chunks(ps, batchChunk/2, func(part []Patient) error {
+		return chunks(ps, batchChunk/2, func(part []beckon.Patient) error {
 			args := make([]any, 0, len(part)*patientColCount)
 			for _, p := range part {
 				args = append(args, q.patientArgs(p)...)
@@ -117,9 +61,9 @@ func (q *queries) patientUpsertMany(ctx context.Context, ps []Patient) error {
 	})
 }
 
-func (q *queries) inboundInsertMany(ctx context.Context, ms []InboundMessage) error {
+func (q *queries) inboundInsertMany(ctx context.Context, ms []beckon.InboundMessage) error {
 	return q.atomic(ctx, func(q *queries) error {
-		return chunks(ms, batchChunk/4, func(part []InboundMessage) error {
+		return chunks(ms, batchChunk/4, func(part []beckon.InboundMessage) error {
 			args := make([]any, 0, len(part)*inboundColCount)
 			for _, m := range part {
 				args = append(args, q.inboundArgs(m)...)
@@ -135,7 +79,7 @@ func (q *queries) inboundInsertMany(ctx context.Context, ms []InboundMessage) er
 // (PostgreSQL allows 65535); a larger batch is written a kind at a time.
 const writeOneMaxArgs = 30_000
 
-func (q *queries) Write(ctx context.Context, w Writes) error {
+func (q *queries) Write(ctx context.Context, w beckon.Writes) error {
 	_, sqlite := q.db.(sqliteConn)
 	n := len(w.Patients)*patientColCount + len(w.Appointments)*appointmentColCount + len(w.Sends)*(sendColCount+1) +
 		len(w.Audits)*auditColCount + len(w.FeedStates)*feedStateColCount + len(w.Inbound)*inboundColCount
@@ -149,7 +93,7 @@ func (q *queries) Write(ctx context.Context, w Writes) error {
 }
 
 // writeEach writes w a kind of row at a time.
-func (q *queries) writeEach(ctx context.Context, w Writes) error {
+func (q *queries) writeEach(ctx context.Context, w beckon.Writes) error {
 	return q.atomic(ctx, func(q *queries) error {
 		if w.PlanRevision != 0 {
 			if err := q.checkPlanRevision(ctx, w.ClinicID, w.PlanRevision); err != nil {
@@ -178,7 +122,7 @@ func (q *queries) writeEach(ctx context.Context, w Writes) error {
 			keep[i] = sd.ID
 		}
 		for _, sp := range w.Supersede {
-			if _, err := q.SendSupersedeMany(ctx, SendSupersedeManyParams{
+			if _, err := q.SendSupersedeMany(ctx, beckon.SendSupersedeManyParams{
 				ClinicID:       w.ClinicID,
 				AppointmentIDs: sp.AppointmentIDs,
 				Keep:           keep,
@@ -215,16 +159,10 @@ func (q *queries) writeEach(ctx context.Context, w Writes) error {
 	})
 }
 
-// Empty reports whether w writes nothing and checks nothing.
-func (w Writes) Empty() bool {
-	return len(w.Patients)+len(w.Appointments)+len(w.Sends)+len(w.Supersede)+len(w.Audits)+
-		len(w.FeedStates)+len(w.Inbound)+len(w.Confirmations)+len(w.Writebacks) == 0 && w.PlanRevision == 0
-}
-
 // writeOne writes w in one PostgreSQL statement of data-modifying WITH
 // clauses: a round trip instead of six. The appointments' clause returns
 // the rows it wrote, to tell a lost version race.
-func (q *queries) writeOne(ctx context.Context, w Writes) error {
+func (q *queries) writeOne(ctx context.Context, w beckon.Writes) error {
 	var (
 		b     strings.Builder
 		args  []any
@@ -305,8 +243,8 @@ func (q *queries) writeOne(ctx context.Context, w Writes) error {
 			args = append(args, sp.Reason)
 			// As SendSupersedeMany. The statement's snapshot does not hold
 			// the sends it inserts: only older ones are superseded.
-			clause(`UPDATE sends SET status = '` + SendSuperseded + `', reason = $` + strconv.Itoa(len(args)) +
-				`, updated_at = ` + at + ` WHERE clinic_id = ` + clinic + ` AND status = '` + SendPlanned +
+			clause(`UPDATE sends SET status = '` + beckon.SendSuperseded + `', reason = $` + strconv.Itoa(len(args)) +
+				`, updated_at = ` + at + ` WHERE clinic_id = ` + clinic + ` AND status = '` + beckon.SendPlanned +
 				`' AND appointment_id IN (` + strings.Join(ph, ", ") + `)` + keep)
 		}
 	}
@@ -348,13 +286,6 @@ func (q *queries) writeOne(ctx context.Context, w Writes) error {
 	return translate("feed.write", err)
 }
 
-// FeedRead is what FeedReadMany read, by id.
-type FeedRead struct {
-	States       map[string]FeedState // by appointment id
-	Appointments map[string]Appointment
-	Patients     map[string]Patient
-}
-
 // feedReadKinds are the column types of each kind of row FeedReadMany
 // returns side by side in one UNION ALL (PostgreSQL needs a typed NULL in
 // the columns of the other kinds).
@@ -370,11 +301,11 @@ var feedReadKinds = []struct {
 	{"p", []string{"TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT"}},
 }
 
-func (q *queries) FeedReadMany(ctx context.Context, clinicID string, appointmentIDs, patientIDs []string) (FeedRead, error) {
-	out := FeedRead{
-		States:       make(map[string]FeedState, len(appointmentIDs)),
-		Appointments: make(map[string]Appointment, len(appointmentIDs)),
-		Patients:     make(map[string]Patient, len(patientIDs)),
+func (q *queries) FeedReadMany(ctx context.Context, clinicID string, appointmentIDs, patientIDs []string) (beckon.FeedRead, error) {
+	out := beckon.FeedRead{
+		States:       make(map[string]beckon.FeedState, len(appointmentIDs)),
+		Appointments: make(map[string]beckon.Appointment, len(appointmentIDs)),
+		Patients:     make(map[string]beckon.Patient, len(patientIDs)),
 	}
 	if len(appointmentIDs)+len(patientIDs) > batchChunk {
 		return out, fmt.Errorf("store: feed.read: %d ids, at most %d", len(appointmentIDs)+len(patientIDs), batchChunk)
@@ -451,15 +382,15 @@ func (q *queries) FeedReadMany(ctx context.Context, clinicID string, appointment
 		r := valueRow(vals[off:])
 		switch kind {
 		case "f":
-			var s FeedState
+			var s beckon.FeedState
 			s, err = scanFeedState(r)
 			out.States[s.AppointmentID] = s
 		case "a":
-			var a Appointment
+			var a beckon.Appointment
 			a, err = scanAppointment(r)
 			out.Appointments[a.ID] = a
 		case "p":
-			var p Patient
+			var p beckon.Patient
 			p, err = scanPatient(r)
 			out.Patients[p.ID] = p
 		default:

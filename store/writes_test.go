@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -14,20 +14,20 @@ func TestFeedBatch(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, setup setupFunc) {
 		// writes is a batch that books appointment A-1 (version v) for
 		// patient P-1, with a send, its feed state and its archive row.
-		writes := func(b *bundle, v int64, sendID string) store.Writes {
-			return store.Writes{
+		writes := func(b *bundle, v int64, sendID string) beckon.Writes {
+			return beckon.Writes{
 				ClinicID: b.clinic.ID,
-				Patients: []store.Patient{{ClinicID: b.clinic.ID, ID: "P-1", FirstName: "Ana", SMSConsent: store.ConsentUnknown,
-					EmailConsent: store.ConsentUnknown, CreatedAt: b.now, UpdatedAt: b.now}},
-				Appointments: []store.Appointment{{ClinicID: b.clinic.ID, ID: "A-1", PatientID: "P-1", Start: b.now.Add(48 * time.Hour),
-					Duration: 30 * time.Minute, Status: store.StatusBooked, Confirmation: store.Unconfirmed, Version: v,
+				Patients: []beckon.Patient{{ClinicID: b.clinic.ID, ID: "P-1", FirstName: "Ana", SMSConsent: beckon.ConsentUnknown,
+					EmailConsent: beckon.ConsentUnknown, CreatedAt: b.now, UpdatedAt: b.now}},
+				Appointments: []beckon.Appointment{{ClinicID: b.clinic.ID, ID: "A-1", PatientID: "P-1", Start: b.now.Add(48 * time.Hour),
+					Duration: 30 * time.Minute, Status: beckon.StatusBooked, Confirmation: beckon.Unconfirmed, Version: v,
 					CreatedAt: b.now, UpdatedAt: b.now}},
-				Sends: []store.Send{{ID: sendID, ClinicID: b.clinic.ID, AppointmentID: "A-1", AppointmentVersion: v, PatientID: "P-1",
-					CampaignID: "C-1", CampaignRevision: 1, StepID: "remind", Channel: store.ChannelSMS, DueAt: b.now.Add(24 * time.Hour),
-					Status: store.SendPlanned, CreatedAt: b.now, UpdatedAt: b.now}},
-				Audits:     []store.AuditEntry{{ClinicID: b.clinic.ID, Actor: "ehr:test", Action: "appointment.created", Entity: "appointment", EntityID: "A-1", At: b.now}},
-				FeedStates: []store.FeedState{{ClinicID: b.clinic.ID, AppointmentID: "A-1", SourceAt: b.now, Digest: sendID, UpdatedAt: b.now}},
-				Inbound:    []store.InboundMessage{{ID: "inb_" + sendID, ClinicID: b.clinic.ID, Transport: store.TransportMLLP, Format: store.FormatHL7v2, Raw: []byte("MSH|"), Outcome: "AA", Result: store.FeedApplied, AppointmentID: "A-1", ReceivedAt: b.now}},
+				Sends: []beckon.Send{{ID: sendID, ClinicID: b.clinic.ID, AppointmentID: "A-1", AppointmentVersion: v, PatientID: "P-1",
+					CampaignID: "C-1", CampaignRevision: 1, StepID: "remind", Channel: beckon.ChannelSMS, DueAt: b.now.Add(24 * time.Hour),
+					Status: beckon.SendPlanned, CreatedAt: b.now, UpdatedAt: b.now}},
+				Audits:     []beckon.AuditEntry{{ClinicID: b.clinic.ID, Actor: "ehr:test", Action: "appointment.created", Entity: "appointment", EntityID: "A-1", At: b.now}},
+				FeedStates: []beckon.FeedState{{ClinicID: b.clinic.ID, AppointmentID: "A-1", SourceAt: b.now, Digest: sendID, UpdatedAt: b.now}},
+				Inbound:    []beckon.InboundMessage{{ID: "inb_" + sendID, ClinicID: b.clinic.ID, Transport: beckon.TransportMLLP, Format: beckon.FormatHL7v2, Raw: []byte("MSH|"), Outcome: "AA", Result: beckon.FeedApplied, AppointmentID: "A-1", ReceivedAt: b.now}},
 				Now:        b.now,
 			}
 		}
@@ -35,17 +35,17 @@ func TestFeedBatch(t *testing.T) {
 		// it names the check of the one statement that failed.
 		conflict := func(t *testing.T, b *bundle, what string, err error, check string) {
 			t.Helper()
-			isErr(t, what, err, store.ErrConflict)
-			if b.st.Dialect() == store.DialectPostgres && !strings.Contains(err.Error(), "beckon: conflict: "+check) {
+			isErr(t, what, err, beckon.ErrConflict)
+			if b.st.Dialect() == beckon.DialectPostgres && !strings.Contains(err.Error(), "beckon: conflict: "+check) {
 				t.Fatalf("%s: err = %v, want the check %q named", what, err, check)
 			}
 		}
 		nothingOf := func(t *testing.T, b *bundle, sendID string) {
 			t.Helper()
 			_, err := b.st.SendGet(b.ctx, b.clinic.ID, sendID)
-			isErr(t, "send of a failed write", err, store.ErrNotFound)
+			isErr(t, "send of a failed write", err, beckon.ErrNotFound)
 			_, err = b.st.InboundGet(b.ctx, "", "inb_"+sendID)
-			isErr(t, "archive of a failed write", err, store.ErrNotFound)
+			isErr(t, "archive of a failed write", err, beckon.ErrNotFound)
 			if s, err := b.st.FeedStateGet(b.ctx, b.clinic.ID, "A-1"); err == nil && s.Digest == sendID {
 				t.Fatalf("feed state of a failed write: %+v", s)
 			}
@@ -64,13 +64,13 @@ func TestFeedBatch(t *testing.T) {
 			// Version 2 supersedes the planned sends of version 1, not its own.
 			w := writes(b, 2, "s2")
 			w.Patients, w.Inbound = nil, nil
-			w.Supersede = []store.SupersedeSet{{AppointmentIDs: []string{"A-1"}, Reason: "appointment changed"}}
+			w.Supersede = []beckon.SupersedeSet{{AppointmentIDs: []string{"A-1"}, Reason: "appointment changed"}}
 			noErr(t, "write v2", b.st.Write(b.ctx, w))
 			s1, err := b.st.SendGet(b.ctx, b.clinic.ID, "s1")
 			noErr(t, "s1", err)
 			s2, err := b.st.SendGet(b.ctx, b.clinic.ID, "s2")
 			noErr(t, "s2", err)
-			if s1.Status != store.SendSuperseded || s1.Reason != "appointment changed" || s2.Status != store.SendPlanned {
+			if s1.Status != beckon.SendSuperseded || s1.Reason != "appointment changed" || s2.Status != beckon.SendPlanned {
 				t.Fatalf("after v2: s1 %s %q, s2 %s", s1.Status, s1.Reason, s2.Status)
 			}
 			audits, err := b.st.AuditList(b.ctx, b.clinic.ID, "appointment", "A-1")
@@ -84,7 +84,7 @@ func TestFeedBatch(t *testing.T) {
 			// Another writer moved A-1 to version 2; this batch planned from version 1.
 			a, err := b.st.AppointmentGet(b.ctx, b.clinic.ID, "A-1")
 			noErr(t, "get", err)
-			a.Version, a.Status = 2, store.StatusArrived
+			a.Version, a.Status = 2, beckon.StatusArrived
 			noErr(t, "put v2", b.st.AppointmentPut(b.ctx, a, 1))
 			w := writes(b, 2, "s2")
 			w.Patients[0].FirstName = "Bo"
@@ -99,24 +99,24 @@ func TestFeedBatch(t *testing.T) {
 		// and write nothing; planned again, it stands.
 		for _, tc := range []struct {
 			name   string
-			change func(t *testing.T, b *bundle, c store.Campaign, clinic store.Clinic)
+			change func(t *testing.T, b *bundle, c beckon.Campaign, clinic beckon.Clinic)
 		}{
-			{"CampaignUpdated", func(t *testing.T, b *bundle, c store.Campaign, _ store.Clinic) {
+			{"CampaignUpdated", func(t *testing.T, b *bundle, c beckon.Campaign, _ beckon.Clinic) {
 				c.Revision, c.UpdatedAt = 2, c.UpdatedAt.Add(time.Second)
 				noErr(t, "campaign v2", b.st.CampaignPut(b.ctx, c, 1))
 			}},
-			{"CampaignCreated", func(t *testing.T, b *bundle, _ store.Campaign, _ store.Clinic) {
+			{"CampaignCreated", func(t *testing.T, b *bundle, _ beckon.Campaign, _ beckon.Clinic) {
 				storetest.Campaign(t, b.st, b.clinic.ID, storetest.CampaignOpts{})
 			}},
-			{"CampaignDeleted", func(t *testing.T, b *bundle, c store.Campaign, _ store.Clinic) {
+			{"CampaignDeleted", func(t *testing.T, b *bundle, c beckon.Campaign, _ beckon.Clinic) {
 				noErr(t, "campaign delete", b.st.CampaignDelete(b.ctx, b.clinic.ID, c.ID))
 			}},
-			{"ClinicZoneChanged", func(t *testing.T, b *bundle, _ store.Campaign, clinic store.Clinic) {
+			{"ClinicZoneChanged", func(t *testing.T, b *bundle, _ beckon.Campaign, clinic beckon.Clinic) {
 				clinic.TimeZone = "Asia/Tokyo"
 				noErr(t, "clinic update", b.st.ClinicUpdate(b.ctx, clinic))
 			}},
-			{"ClinicQuietHoursChanged", func(t *testing.T, b *bundle, _ store.Campaign, clinic store.Clinic) {
-				clinic.QuietHours = store.QuietHours{Enabled: true, StartMinute: 20 * 60, EndMinute: 9 * 60}
+			{"ClinicQuietHoursChanged", func(t *testing.T, b *bundle, _ beckon.Campaign, clinic beckon.Clinic) {
+				clinic.QuietHours = beckon.QuietHours{Enabled: true, StartMinute: 20 * 60, EndMinute: 9 * 60}
 				noErr(t, "clinic update", b.st.ClinicUpdate(b.ctx, clinic))
 			}},
 		} {

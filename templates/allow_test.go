@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // TestAllowListAccepts renders what message templates may do, with the
@@ -33,7 +33,7 @@ func TestAllowListAccepts(t *testing.T) {
 		{`{{with $n := .Patient.FirstName}}{{$n}}{{end}}`, "Maria"},
 		{`{{/* a note for staff */}}ok`, "ok"},
 	} {
-		got, err := Render(store.ChannelSMS, store.Content{Text: tc.src}, SampleData("en"))
+		got, err := Render(beckon.ChannelSMS, beckon.Content{Text: tc.src}, SampleData("en"))
 		if err != nil {
 			t.Errorf("%s: %v", tc.src, err)
 			continue

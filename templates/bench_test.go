@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // BenchmarkRender renders a built-in email (subject, text, HTML) from the
@@ -13,12 +13,12 @@ func BenchmarkRender(b *testing.B) {
 	cs, _ := Builtin("appointment_reminder")
 	c, _ := Select(cs, "en")
 	d := fixture(b, "en")
-	if _, err := Render(store.ChannelEmail, c, d); err != nil {
+	if _, err := Render(beckon.ChannelEmail, c, d); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Render(store.ChannelEmail, c, d); err != nil {
+		if _, err := Render(beckon.ChannelEmail, c, d); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -30,7 +30,7 @@ func BenchmarkRenderSMS(b *testing.B) {
 	d := fixture(b, "es")
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Render(store.ChannelSMS, c, d); err != nil {
+		if _, err := Render(beckon.ChannelSMS, c, d); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // builtinFS holds the built-in templates, one file per part:
@@ -21,7 +21,7 @@ var builtinFS embed.FS
 
 // builtins loads the embedded templates once. A malformed file is a
 // programming error caught by the package's tests, so it panics.
-var builtins = sync.OnceValue(func() map[string]store.Contents {
+var builtins = sync.OnceValue(func() map[string]beckon.Contents {
 	m, err := loadBuiltins(builtinFS, "builtin")
 	if err != nil {
 		panic(err)
@@ -31,8 +31,8 @@ var builtins = sync.OnceValue(func() map[string]store.Contents {
 
 // loadBuiltins reads root/<name>/<lang>.<part>.tmpl files. Subject and text
 // sources are trimmed of surrounding white space; HTML is kept as written.
-func loadBuiltins(fsys fs.FS, root string) (map[string]store.Contents, error) {
-	m := make(map[string]store.Contents)
+func loadBuiltins(fsys fs.FS, root string) (map[string]beckon.Contents, error) {
+	m := make(map[string]beckon.Contents)
 	err := fs.WalkDir(fsys, root, func(p string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
 			return err
@@ -51,7 +51,7 @@ func loadBuiltins(fsys fs.FS, root string) (map[string]store.Contents, error) {
 		src := string(b)
 		lang := parts[0]
 		if m[name] == nil {
-			m[name] = make(store.Contents)
+			m[name] = make(beckon.Contents)
 		}
 		c := m[name][lang]
 		switch parts[1] {
@@ -75,7 +75,7 @@ func loadBuiltins(fsys fs.FS, root string) (map[string]store.Contents, error) {
 
 // Builtin returns every language of the built-in template name, or false if
 // there is no such template. The map is the caller's to keep or change.
-func Builtin(name string) (store.Contents, bool) {
+func Builtin(name string) (beckon.Contents, bool) {
 	cs, ok := builtins()[name]
 	if !ok {
 		return nil, false

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 func TestNames(t *testing.T) {
@@ -29,7 +29,7 @@ func TestBuiltinsValidForEveryChannel(t *testing.T) {
 				t.Errorf("%s.%s: want subject, text and html", name, lang)
 			}
 		}
-		for _, channel := range []string{store.ChannelSMS, store.ChannelEmail, store.ChannelPreferred} {
+		for _, channel := range []string{beckon.ChannelSMS, beckon.ChannelEmail, beckon.ChannelPreferred} {
 			if err := Validate(channel, cs); err != nil {
 				t.Errorf("Validate(%s, %s): %v", channel, name, err)
 			}
@@ -67,7 +67,7 @@ func TestBuiltinSMSLength(t *testing.T) {
 				d := fixture(t, lang)
 				d.Patient.FirstName = tc.first
 				d.Clinic.Name = tc.clinic
-				r, err := Render(store.ChannelSMS, c, d)
+				r, err := Render(beckon.ChannelSMS, c, d)
 				if err != nil {
 					t.Fatal(err)
 				}

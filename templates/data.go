@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // Data is what a template sees: {{.Patient.FirstName}}, {{.Appointment.Date}},
@@ -52,13 +52,13 @@ type ClinicData struct {
 // When the content chosen by Select is in another language than the
 // patient's (a fallback), use NewDataLang with the chosen language so that
 // dates match the words around them.
-func NewData(c store.Clinic, p store.Patient, a store.Appointment, loc *time.Location) Data {
+func NewData(c beckon.Clinic, p beckon.Patient, a beckon.Appointment, loc *time.Location) Data {
 	return NewDataLang(c, p, a, loc, p.Language)
 }
 
 // NewDataLang is NewData localized in lang instead of the patient's language.
 // Languages without a locale fall back to English.
-func NewDataLang(c store.Clinic, p store.Patient, a store.Appointment, loc *time.Location, lang string) Data {
+func NewDataLang(c beckon.Clinic, p beckon.Patient, a beckon.Appointment, loc *time.Location, lang string) Data {
 	if loc == nil {
 		loc = time.UTC
 	}

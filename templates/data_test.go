@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 func TestNewDataLocalized(t *testing.T) {
@@ -12,7 +12,7 @@ func TestNewDataLocalized(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := store.Clinic{Name: "Riverside", Phone: "+15550102000"}
+	c := beckon.Clinic{Name: "Riverside", Phone: "+15550102000"}
 	for _, tc := range []struct {
 		name                       string
 		lang                       string
@@ -38,8 +38,8 @@ func TestNewDataLocalized(t *testing.T) {
 			"sábado, 7 de marzo", "23:30", "sábado", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := store.Patient{FirstName: "Ana", LastName: "Ruiz", Language: tc.lang}
-			a := store.Appointment{Start: tc.start, Duration: tc.dur, Provider: "Dr. Patel"}
+			p := beckon.Patient{FirstName: "Ana", LastName: "Ruiz", Language: tc.lang}
+			a := beckon.Appointment{Start: tc.start, Duration: tc.dur, Provider: "Dr. Patel"}
 			d := NewData(c, p, a, ny)
 			got := d.Appointment
 			if got.Date != tc.date || got.Time != tc.clock || got.Weekday != tc.weekday || got.Duration != tc.span {
@@ -59,33 +59,33 @@ func TestNewDataLocalized(t *testing.T) {
 // TestNewDataNames: templates show the provider's and location's names,
 // the ids when the source sent none, and never the notes.
 func TestNewDataNames(t *testing.T) {
-	named := store.Appointment{Provider: "777", ProviderName: "Dr. Ana Rivera", Location: "MAIN", LocationName: "Main Street Clinic",
+	named := beckon.Appointment{Provider: "777", ProviderName: "Dr. Ana Rivera", Location: "MAIN", LocationName: "Main Street Clinic",
 		Notes: "Patient is anxious about needles."}
-	got := NewData(store.Clinic{}, store.Patient{}, named, nil).Appointment
+	got := NewData(beckon.Clinic{}, beckon.Patient{}, named, nil).Appointment
 	if got.Provider != "Dr. Ana Rivera" || got.Location != "Main Street Clinic" || got.ProviderID != "777" || got.LocationID != "MAIN" {
 		t.Errorf("named: %+v", got)
 	}
-	got = NewData(store.Clinic{}, store.Patient{}, store.Appointment{Provider: "777", Location: "MAIN"}, nil).Appointment
+	got = NewData(beckon.Clinic{}, beckon.Patient{}, beckon.Appointment{Provider: "777", Location: "MAIN"}, nil).Appointment
 	if got.Provider != "777" || got.Location != "MAIN" || got.ProviderID != "777" || got.LocationID != "MAIN" {
 		t.Errorf("ids only: %+v", got)
 	}
-	r, err := Render(store.ChannelSMS, store.Content{Text: "With {{.Appointment.Provider}} ({{.Appointment.ProviderID}}) at {{.Appointment.Location}}."},
-		NewData(store.Clinic{}, store.Patient{}, named, nil))
+	r, err := Render(beckon.ChannelSMS, beckon.Content{Text: "With {{.Appointment.Provider}} ({{.Appointment.ProviderID}}) at {{.Appointment.Location}}."},
+		NewData(beckon.Clinic{}, beckon.Patient{}, named, nil))
 	if err != nil || r.Text != "With Dr. Ana Rivera (777) at Main Street Clinic." {
 		t.Errorf("rendered %q, %v", r.Text, err)
 	}
-	if _, err := Render(store.ChannelSMS, store.Content{Text: "{{.Appointment.Notes}}"}, NewData(store.Clinic{}, store.Patient{}, named, nil)); err == nil {
+	if _, err := Render(beckon.ChannelSMS, beckon.Content{Text: "{{.Appointment.Notes}}"}, NewData(beckon.Clinic{}, beckon.Patient{}, named, nil)); err == nil {
 		t.Errorf("a template could read the appointment's notes")
 	}
 }
 
 func TestNewDataLangOverridesPatient(t *testing.T) {
-	p := store.Patient{Language: "es"}
-	a := store.Appointment{Start: time.Date(2026, 3, 9, 15, 30, 0, 0, time.UTC)}
-	if got := NewDataLang(store.Clinic{}, p, a, nil, "en").Appointment.Date; got != "Monday, March 9" {
+	p := beckon.Patient{Language: "es"}
+	a := beckon.Appointment{Start: time.Date(2026, 3, 9, 15, 30, 0, 0, time.UTC)}
+	if got := NewDataLang(beckon.Clinic{}, p, a, nil, "en").Appointment.Date; got != "Monday, March 9" {
 		t.Errorf("Date = %q, want English", got)
 	}
-	if got := NewData(store.Clinic{}, p, store.Appointment{}, nil).Appointment; got.Date != "" || !got.Start.IsZero() {
+	if got := NewData(beckon.Clinic{}, p, beckon.Appointment{}, nil).Appointment; got.Date != "" || !got.Start.IsZero() {
 		t.Errorf("zero start gave %+v, want empty", got)
 	}
 }

@@ -4,14 +4,14 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/templates"
 )
 
 func ExampleRender() {
-	clinic := store.Clinic{Name: "Riverside Family Medicine", Phone: "+15550102000"}
-	patient := store.Patient{FirstName: "Ana", Language: "es-MX"}
-	appt := store.Appointment{
+	clinic := beckon.Clinic{Name: "Riverside Family Medicine", Phone: "+15550102000"}
+	patient := beckon.Patient{FirstName: "Ana", Language: "es-MX"}
+	appt := beckon.Appointment{
 		Start:    time.Date(2026, time.March, 9, 21, 30, 0, 0, time.UTC),
 		Provider: "Dr. Patel",
 	}
@@ -20,7 +20,7 @@ func ExampleRender() {
 	cs, _ := templates.Builtin("appointment_reminder_confirm")
 	content, lang := templates.Select(cs, patient.Language)
 	data := templates.NewDataLang(clinic, patient, appt, loc, lang)
-	r, err := templates.Render(store.ChannelSMS, content, data)
+	r, err := templates.Render(beckon.ChannelSMS, content, data)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -50,7 +50,7 @@ func ExampleSegments() {
 }
 
 func ExampleValidate() {
-	err := templates.Validate(store.ChannelEmail, store.Contents{
+	err := templates.Validate(beckon.ChannelEmail, beckon.Contents{
 		"en": {Subject: "Your visit", Text: "Hi {{.Patient.Nmae}}"},
 		"es": {Text: "Hola {{.Patient.FirstName}}"},
 	})
@@ -65,14 +65,14 @@ func ExampleValidate() {
 func ExampleRender_functions() {
 	data := templates.SampleData("en")
 	data.Appointment.Provider = ""
-	content := store.Content{Text: `{{upper .Clinic.Name}}: {{.Patient.FirstName | title}}, ` +
+	content := beckon.Content{Text: `{{upper .Clinic.Name}}: {{.Patient.FirstName | title}}, ` +
 		`your visit with {{.Appointment.Provider | default "our team"}} is on {{.Appointment.Start | date "01/02"}}` +
 		`{{if eq .Appointment.Weekday "Saturday" "Sunday"}} (weekend hours){{end}}.`}
-	r, err := templates.Render(store.ChannelSMS, content, data)
+	r, err := templates.Render(beckon.ChannelSMS, content, data)
 	fmt.Println(r.Text, err)
 
 	// Anything else is refused before it is saved.
-	err = templates.Validate(store.ChannelSMS, store.Contents{"en": {Text: `{{printf "%09d" 1}}`}})
+	err = templates.Validate(beckon.ChannelSMS, beckon.Contents{"en": {Text: `{{printf "%09d" 1}}`}})
 	fmt.Println(err)
 	// Output:
 	// RIVERSIDE FAMILY MEDICINE: Maria, your visit with our team is on 03/09. <nil>

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // Bounds FuzzRenderClinicContent holds every render to. They are far above
@@ -71,10 +71,10 @@ func FuzzRenderClinicContent(f *testing.F) {
 	long.Appointment.Provider = strings.Repeat("x", maxOutput)
 	datas := []Data{SampleData("en"), SampleData("es"), emptySample, long}
 	f.Fuzz(func(t *testing.T, src string, recipe []byte) {
-		c := store.Content{Subject: src, Text: src, HTML: build(recipe)}
-		valid := Validate(store.ChannelEmail, store.Contents{"en": c}) == nil
+		c := beckon.Content{Subject: src, Text: src, HTML: build(recipe)}
+		valid := Validate(beckon.ChannelEmail, beckon.Contents{"en": c}) == nil
 		for i, d := range datas {
-			for _, ch := range []string{store.ChannelSMS, store.ChannelEmail} {
+			for _, ch := range []string{beckon.ChannelSMS, beckon.ChannelEmail} {
 				_, err := boundedRender(t, ch, c, d)
 				if valid && err != nil && i == 0 {
 					t.Errorf("content that validates fails on the sample data: %v", err)
@@ -98,7 +98,7 @@ func recipe(f *testing.F, frags ...string) []byte {
 }
 
 // boundedRender is Render, failing t if it takes more than the fuzz bounds.
-func boundedRender(t *testing.T, ch string, c store.Content, d Data) (Rendered, error) {
+func boundedRender(t *testing.T, ch string, c beckon.Content, d Data) (Rendered, error) {
 	t.Helper()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)

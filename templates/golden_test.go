@@ -11,7 +11,7 @@ import (
 	"time"
 	_ "time/tzdata" // the fixture's zone, on machines without zoneinfo
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -25,9 +25,9 @@ func fixture(t testing.TB, lang string) Data {
 		t.Fatal(err)
 	}
 	return NewDataLang(
-		store.Clinic{Name: "Riverside Family Medicine", Phone: "+15550102000"},
-		store.Patient{FirstName: "Maria", LastName: "Garcia", Language: lang},
-		store.Appointment{
+		beckon.Clinic{Name: "Riverside Family Medicine", Phone: "+15550102000"},
+		beckon.Patient{FirstName: "Maria", LastName: "Garcia", Language: lang},
+		beckon.Appointment{
 			Start:        time.Date(2026, time.September, 16, 14, 30, 0, 0, time.UTC),
 			Duration:     45 * time.Minute,
 			Type:         "Follow-up",
@@ -46,7 +46,7 @@ func fixture(t testing.TB, lang string) Data {
 // SMS the segment count.
 func golden(channel string, r Rendered) []byte {
 	var b bytes.Buffer
-	if channel == store.ChannelSMS {
+	if channel == beckon.ChannelSMS {
 		enc, n, units := Segments(r.Text)
 		fmt.Fprintf(&b, "-- segments --\n%s, %d segment(s), %d units\n", enc, n, units)
 		fmt.Fprintf(&b, "-- text --\n%s\n", r.Text)
@@ -60,7 +60,7 @@ func TestGolden(t *testing.T) {
 	for _, name := range Names() {
 		cs, _ := Builtin(name)
 		for lang, c := range cs {
-			for _, channel := range []string{store.ChannelSMS, store.ChannelEmail} {
+			for _, channel := range []string{beckon.ChannelSMS, beckon.ChannelEmail} {
 				file := filepath.Join("testdata", fmt.Sprintf("%s.%s.%s.golden", name, lang, channel))
 				t.Run(filepath.Base(file), func(t *testing.T) {
 					r, err := Render(channel, c, fixture(t, lang))

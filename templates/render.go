@@ -10,7 +10,7 @@ import (
 	"text/template/parse"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // Limits on what a template may be and produce. The time limit is a last
@@ -84,13 +84,13 @@ type Rendered struct {
 // bounded in output, memory and time whatever the template says. Parsed
 // templates are cached by source. Render never panics: every failure is an
 // error that names the part and holds no patient data.
-func Render(channel string, c store.Content, d Data) (Rendered, error) {
+func Render(channel string, c beckon.Content, d Data) (Rendered, error) {
 	var r Rendered
 	var err error
 	switch channel {
-	case store.ChannelSMS:
+	case beckon.ChannelSMS:
 		r.Text, err = renderPart(PartText, c.Text, true, d)
-	case store.ChannelEmail:
+	case beckon.ChannelEmail:
 		if r.Subject, err = renderPart(PartSubject, c.Subject, true, d); err != nil {
 			return Rendered{}, err
 		}
@@ -99,7 +99,7 @@ func Render(channel string, c store.Content, d Data) (Rendered, error) {
 		}
 		r.HTML, err = renderPart(PartHTML, c.HTML, false, d)
 	default:
-		err = &Error{Err: fmt.Errorf("%w %q: want %q or %q", ErrChannel, channel, store.ChannelSMS, store.ChannelEmail)}
+		err = &Error{Err: fmt.Errorf("%w %q: want %q or %q", ErrChannel, channel, beckon.ChannelSMS, beckon.ChannelEmail)}
 	}
 	if err != nil {
 		return Rendered{}, err

@@ -9,18 +9,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 func TestRenderEscapesHTMLOnly(t *testing.T) {
 	d := SampleData("en")
 	d.Patient.FirstName = `<script>alert("x")</script>`
-	c := store.Content{
+	c := beckon.Content{
 		Subject: "For {{.Patient.FirstName}}",
 		Text:    "Hi {{.Patient.FirstName}}",
 		HTML:    "<p>Hi {{.Patient.FirstName}}</p>",
 	}
-	r, err := Render(store.ChannelEmail, c, d)
+	r, err := Render(beckon.ChannelEmail, c, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestRender(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		channel string
-		c       store.Content
+		c       beckon.Content
 		edit    func(*Data)
 		want    Rendered
 		wantErr error  // matched with errors.Is
@@ -48,84 +48,84 @@ func TestRender(t *testing.T) {
 	}{
 		{
 			name:    "sms trims and ignores email parts",
-			channel: store.ChannelSMS,
-			c:       store.Content{Subject: "S", Text: "\n  Hi {{.Patient.FirstName}}  \n", HTML: "<p>x</p>"},
+			channel: beckon.ChannelSMS,
+			c:       beckon.Content{Subject: "S", Text: "\n  Hi {{.Patient.FirstName}}  \n", HTML: "<p>x</p>"},
 			want:    Rendered{Text: "Hi Maria"},
 		},
 		{
 			name:    "subject is one line",
-			channel: store.ChannelEmail,
-			c:       store.Content{Subject: "Visit\r\n with {{.Appointment.Provider}}\nBcc: x@example.com", Text: "t"},
+			channel: beckon.ChannelEmail,
+			c:       beckon.Content{Subject: "Visit\r\n with {{.Appointment.Provider}}\nBcc: x@example.com", Text: "t"},
 			edit:    func(d *Data) { d.Appointment.Provider = "Dr.\nPatel" },
 			want:    Rendered{Subject: "Visit with Dr. Patel Bcc: x@example.com", Text: "t"},
 		},
 		{
 			name:    "email without html",
-			channel: store.ChannelEmail,
-			c:       store.Content{Subject: "{{.Clinic.Name}}", Text: "{{.Appointment.Date}} {{.Appointment.Time}}"},
+			channel: beckon.ChannelEmail,
+			c:       beckon.Content{Subject: "{{.Clinic.Name}}", Text: "{{.Appointment.Date}} {{.Appointment.Time}}"},
 			want:    Rendered{Subject: "Riverside Family Medicine", Text: "Monday, March 9 3:30 PM"},
 		},
 		{
 			name:    "if and with",
-			channel: store.ChannelSMS,
-			c:       store.Content{Text: "{{with .Appointment.Provider}}with {{.}}{{else}}no one{{end}}{{if eq .Appointment.Weekday `Monday`}} Monday{{end}}"},
+			channel: beckon.ChannelSMS,
+			c:       beckon.Content{Text: "{{with .Appointment.Provider}}with {{.}}{{else}}no one{{end}}{{if eq .Appointment.Weekday `Monday`}} Monday{{end}}"},
 			edit:    func(d *Data) { d.Appointment.Provider = "" },
 			want:    Rendered{Text: "no one Monday"},
 		},
 		{
 			name:    "email needs a subject",
-			channel: store.ChannelEmail,
-			c:       store.Content{Text: "t"},
+			channel: beckon.ChannelEmail,
+			c:       beckon.Content{Text: "t"},
 			wantErr: ErrRequired, errPart: PartSubject,
 		},
 		{
 			name:    "sms needs text",
-			channel: store.ChannelSMS,
-			c:       store.Content{Subject: "s", Text: "  "},
+			channel: beckon.ChannelSMS,
+			c:       beckon.Content{Subject: "s", Text: "  "},
 			wantErr: ErrRequired, errPart: PartText,
 		},
 		{
 			name:    "text that renders empty",
-			channel: store.ChannelSMS,
-			c:       store.Content{Text: "{{.Appointment.Provider}}"},
+			channel: beckon.ChannelSMS,
+			c:       beckon.Content{Text: "{{.Appointment.Provider}}"},
 			edit:    func(d *Data) { d.Appointment.Provider = "" },
 			wantErr: ErrEmpty, errPart: PartText,
 		},
 		{
 			name:    "preferred must be resolved first",
-			channel: store.ChannelPreferred,
-			c:       store.Content{Text: "t"},
+			channel: beckon.ChannelPreferred,
+			c:       beckon.Content{Text: "t"},
 			wantErr: ErrChannel,
 		},
 		{
 			name:    "range is rejected",
-			channel: store.ChannelSMS,
-			c:       store.Content{Text: "{{range 1000000000}}{{end}}x"},
+			channel: beckon.ChannelSMS,
+			c:       beckon.Content{Text: "{{range 1000000000}}{{end}}x"},
 			wantErr: ErrNotAllowed, errPart: PartText,
 		},
 		{
 			name:    "define is rejected",
-			channel: store.ChannelEmail,
-			c:       store.Content{Subject: "s", Text: "t", HTML: `{{define "a"}}x{{end}}{{template "a"}}`},
+			channel: beckon.ChannelEmail,
+			c:       beckon.Content{Subject: "s", Text: "t", HTML: `{{define "a"}}x{{end}}{{template "a"}}`},
 			wantErr: ErrNotAllowed, errPart: PartHTML,
 		},
 		{
 			name:    "block is rejected",
-			channel: store.ChannelSMS,
-			c:       store.Content{Text: `{{block "a" .}}x{{end}}`},
+			channel: beckon.ChannelSMS,
+			c:       beckon.Content{Text: `{{block "a" .}}x{{end}}`},
 			wantErr: ErrNotAllowed, errPart: PartText,
 		},
 		{
 			name:    "output is bounded",
-			channel: store.ChannelSMS,
-			c:       store.Content{Text: strings.Repeat("{{.Clinic.Name}}", 100)},
+			channel: beckon.ChannelSMS,
+			c:       beckon.Content{Text: strings.Repeat("{{.Clinic.Name}}", 100)},
 			edit:    func(d *Data) { d.Clinic.Name = strings.Repeat("x", 4<<10) },
 			wantErr: ErrTooLarge, errPart: PartText,
 		},
 		{
 			name:    "a function's value is bounded",
-			channel: store.ChannelSMS,
-			c:       store.Content{Text: `{{if eq .Patient.FirstName "Al"}}{{upper .Appointment.Location}}{{end}}Hi`},
+			channel: beckon.ChannelSMS,
+			c:       beckon.Content{Text: `{{if eq .Patient.FirstName "Al"}}{{upper .Appointment.Location}}{{end}}Hi`},
 			edit: func(d *Data) {
 				d.Patient.FirstName = "Al"
 				d.Appointment.Location = strings.Repeat("x", maxValue+1)
@@ -134,8 +134,8 @@ func TestRender(t *testing.T) {
 		},
 		{
 			name:    "source is bounded",
-			channel: store.ChannelSMS,
-			c:       store.Content{Text: strings.Repeat("a", maxSource+1)},
+			channel: beckon.ChannelSMS,
+			c:       beckon.Content{Text: strings.Repeat("a", maxSource+1)},
 			wantErr: ErrTooLarge, errPart: PartText,
 		},
 	} {
@@ -163,7 +163,7 @@ func TestRender(t *testing.T) {
 }
 
 func TestRenderUnknownField(t *testing.T) {
-	_, err := Render(store.ChannelSMS, store.Content{Text: "Hi {{.Patient.Nmae}}"}, SampleData("en"))
+	_, err := Render(beckon.ChannelSMS, beckon.Content{Text: "Hi {{.Patient.Nmae}}"}, SampleData("en"))
 	var e *Error
 	if !errors.As(err, &e) || e.Part != PartText || !strings.Contains(err.Error(), "Nmae") {
 		t.Fatalf("err = %v, want a text error naming Nmae", err)
@@ -171,7 +171,7 @@ func TestRenderUnknownField(t *testing.T) {
 }
 
 func TestRenderCachesParses(t *testing.T) {
-	c := store.Content{
+	c := beckon.Content{
 		Subject: "cache test {{.Clinic.Name}}",
 		Text:    "cache test {{.Patient.FirstName}}",
 		HTML:    "<p>cache test {{.Patient.FirstName}}</p>",
@@ -181,7 +181,7 @@ func TestRenderCachesParses(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 100 {
-				if _, err := Render(store.ChannelEmail, c, SampleData("en")); err != nil {
+				if _, err := Render(beckon.ChannelEmail, c, SampleData("en")); err != nil {
 					t.Error(err)
 					return
 				}
@@ -195,7 +195,7 @@ func TestRenderCachesParses(t *testing.T) {
 	}
 	_, _, before = cache.stats()
 	for range 1000 {
-		Render(store.ChannelEmail, c, SampleData("es"))
+		Render(beckon.ChannelEmail, c, SampleData("es"))
 	}
 	if _, _, after := cache.stats(); after != before {
 		t.Errorf("%d parses for cached renders, want 0", after-before)
@@ -247,10 +247,10 @@ func FuzzRender(f *testing.F) {
 	d := SampleData("en")
 	d.Patient.FirstName = `<b>"O'Brien"</b>`
 	f.Fuzz(func(t *testing.T, src string) {
-		c := store.Content{Subject: src, Text: src, HTML: src}
-		Render(store.ChannelEmail, c, d)
-		Render(store.ChannelSMS, c, d)
-		Validate(store.ChannelPreferred, store.Contents{"en": c})
+		c := beckon.Content{Subject: src, Text: src, HTML: src}
+		Render(beckon.ChannelEmail, c, d)
+		Render(beckon.ChannelSMS, c, d)
+		Validate(beckon.ChannelPreferred, beckon.Contents{"en": c})
 	})
 }
 

@@ -4,7 +4,7 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // Select picks the content for a language and returns it with the key it
@@ -13,9 +13,9 @@ import (
 // ("es-US" for "es-MX" when there is no "es"); English ("en"); then the
 // smallest key. Tags compare case-insensitively, "_" as "-". Empty cs
 // gives the zero Content and "".
-func Select(cs store.Contents, lang string) (content store.Content, chosen string) {
+func Select(cs beckon.Contents, lang string) (content beckon.Content, chosen string) {
 	if len(cs) == 0 {
-		return store.Content{}, ""
+		return beckon.Content{}, ""
 	}
 	keys := slices.Sorted(maps.Keys(cs))
 	want := normalizeTag(lang)

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // Validate checks content in every language for a channel: each part given
@@ -27,12 +27,12 @@ import (
 // optional. Preferred content may be sent as either when the step runs, so
 // it must satisfy both: text and subject are required. Parts a channel does
 // not use (an SMS subject) are still checked when given.
-func Validate(channel string, cs store.Contents) error {
+func Validate(channel string, cs beckon.Contents) error {
 	var required []string
 	switch channel {
-	case store.ChannelSMS:
+	case beckon.ChannelSMS:
 		required = []string{PartText}
-	case store.ChannelEmail, store.ChannelPreferred:
+	case beckon.ChannelEmail, beckon.ChannelPreferred:
 		required = []string{PartSubject, PartText}
 	default:
 		return &Error{Err: fmt.Errorf("%w %q", ErrChannel, channel)}
@@ -102,9 +102,9 @@ func SampleData(lang string) Data { return sampleData(lang) }
 
 func sampleData(lang string) Data {
 	return NewDataLang(
-		store.Clinic{Name: "Riverside Family Medicine", Phone: "+15550102000"},
-		store.Patient{FirstName: "Maria", LastName: "Garcia"},
-		store.Appointment{
+		beckon.Clinic{Name: "Riverside Family Medicine", Phone: "+15550102000"},
+		beckon.Patient{FirstName: "Maria", LastName: "Garcia"},
+		beckon.Appointment{
 			Start:    time.Date(2026, time.March, 9, 15, 30, 0, 0, time.UTC),
 			Duration: 30 * time.Minute,
 			Type:     "Annual physical",

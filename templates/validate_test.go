@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // bomb is the campaign content of issue 9: 391 bytes of nested printf calls
@@ -20,50 +20,50 @@ var bomb = func() string {
 }()
 
 func TestValidate(t *testing.T) {
-	ok := store.Content{Subject: "Visit {{.Appointment.Date}}", Text: "Hi {{.Patient.FirstName}}", HTML: "<p>Hi</p>"}
+	ok := beckon.Content{Subject: "Visit {{.Appointment.Date}}", Text: "Hi {{.Patient.FirstName}}", HTML: "<p>Hi</p>"}
 	for _, tc := range []struct {
 		name    string
 		channel string
-		cs      store.Contents
+		cs      beckon.Contents
 		want    []string // substrings of the error, in order; none: valid
 		is      error
 	}{
-		{"valid", store.ChannelEmail, store.Contents{"en": ok, "es": ok}, nil, nil},
-		{"sms needs no subject", store.ChannelSMS, store.Contents{"en": {Text: "Hi"}}, nil, nil},
-		{"unknown field", store.ChannelSMS, store.Contents{"en": ok, "es": {Text: "Hola {{.Patient.Nmae}}"}},
+		{"valid", beckon.ChannelEmail, beckon.Contents{"en": ok, "es": ok}, nil, nil},
+		{"sms needs no subject", beckon.ChannelSMS, beckon.Contents{"en": {Text: "Hi"}}, nil, nil},
+		{"unknown field", beckon.ChannelSMS, beckon.Contents{"en": ok, "es": {Text: "Hola {{.Patient.Nmae}}"}},
 			[]string{"templates: es: text: ", ".Patient has no field Nmae; its fields are FirstName, LastName"}, nil},
-		{"unknown function", store.ChannelEmail, store.Contents{"en": {Subject: "{{shout .Clinic.Name}}", Text: "t"}},
+		{"unknown function", beckon.ChannelEmail, beckon.Contents{"en": {Subject: "{{shout .Clinic.Name}}", Text: "t"}},
 			[]string{"templates: en: subject: ", `function "shout" not defined`}, nil},
-		{"bad syntax", store.ChannelEmail, store.Contents{"en": {Subject: "s", Text: "t", HTML: "<p>{{if .Clinic.Name}}</p>"}},
+		{"bad syntax", beckon.ChannelEmail, beckon.Contents{"en": {Subject: "s", Text: "t", HTML: "<p>{{if .Clinic.Name}}</p>"}},
 			[]string{"templates: en: html: ", "unexpected EOF"}, nil},
-		{"missing subject", store.ChannelEmail, store.Contents{"es": {Text: "Hola"}},
+		{"missing subject", beckon.ChannelEmail, beckon.Contents{"es": {Text: "Hola"}},
 			[]string{"templates: es: subject: required but empty"}, ErrRequired},
-		{"preferred needs a subject", store.ChannelPreferred, store.Contents{"en": {Text: "Hi"}},
+		{"preferred needs a subject", beckon.ChannelPreferred, beckon.Contents{"en": {Text: "Hi"}},
 			[]string{"templates: en: subject: required"}, ErrRequired},
-		{"missing text", store.ChannelSMS, store.Contents{"en": {Subject: "s"}},
+		{"missing text", beckon.ChannelSMS, beckon.Contents{"en": {Subject: "s"}},
 			[]string{"templates: en: text: required"}, ErrRequired},
-		{"sms subject still checked", store.ChannelSMS, store.Contents{"en": {Subject: "{{.Nope}}", Text: "Hi"}},
+		{"sms subject still checked", beckon.ChannelSMS, beckon.Contents{"en": {Subject: "{{.Nope}}", Text: "Hi"}},
 			[]string{"templates: en: subject: ", "has no field Nope"}, nil},
-		{"slice, which fails on short names", store.ChannelSMS, store.Contents{"en": {Text: `Hi {{slice .Patient.FirstName 0 4}}`}},
+		{"slice, which fails on short names", beckon.ChannelSMS, beckon.Contents{"en": {Text: `Hi {{slice .Patient.FirstName 0 4}}`}},
 			[]string{"templates: en: text: message:1:5: ", `function "slice" is not allowed`}, ErrNotAllowed},
-		{"the issue's 391-byte bomb", store.ChannelSMS, store.Contents{"en": {Text: bomb}},
+		{"the issue's 391-byte bomb", beckon.ChannelSMS, beckon.Contents{"en": {Text: bomb}},
 			[]string{"templates: en: text: message:1:", `function "printf" is not allowed`}, ErrNotAllowed},
-		{"the bomb behind a patient field", store.ChannelSMS, store.Contents{"en": {Text: `{{if eq .Patient.FirstName "Zed"}}` + bomb + `{{end}}Hi`}},
+		{"the bomb behind a patient field", beckon.ChannelSMS, beckon.Contents{"en": {Text: `{{if eq .Patient.FirstName "Zed"}}` + bomb + `{{end}}Hi`}},
 			[]string{"templates: en: text: message:1:", `function "printf" is not allowed`}, ErrNotAllowed},
-		{"the bomb in an email's html", store.ChannelEmail, store.Contents{"en": {Subject: "s", Text: "t", HTML: `<p>{{if ne .Patient.LastName "Garcia"}}` + bomb + `{{end}}</p>`}},
+		{"the bomb in an email's html", beckon.ChannelEmail, beckon.Contents{"en": {Subject: "s", Text: "t", HTML: `<p>{{if ne .Patient.LastName "Garcia"}}` + bomb + `{{end}}</p>`}},
 			[]string{"templates: en: html: message:1:", `function "printf" is not allowed`}, ErrNotAllowed},
-		{"a method of the start time", store.ChannelSMS, store.Contents{"en": {Text: `{{.Appointment.Start.Format "Jan 2"}}`}},
+		{"a method of the start time", beckon.ChannelSMS, beckon.Contents{"en": {Text: `{{.Appointment.Start.Format "Jan 2"}}`}},
 			[]string{"templates: en: text: message:1:", ".Appointment.Start.Format is a method; calling methods is not allowed"}, ErrNotAllowed},
-		{"renders empty", store.ChannelSMS, store.Contents{"en": {Text: "{{if false}}x{{end}}"}},
+		{"renders empty", beckon.ChannelSMS, beckon.Contents{"en": {Text: "{{if false}}x{{end}}"}},
 			[]string{"templates: en: text: renders as empty text"}, ErrEmpty},
-		{"range", store.ChannelSMS, store.Contents{"en": {Text: "{{range 3}}x{{end}}"}},
+		{"range", beckon.ChannelSMS, beckon.Contents{"en": {Text: "{{range 3}}x{{end}}"}},
 			[]string{"templates: en: text: message:1:", "range is not allowed"}, ErrNotAllowed},
-		{"every problem reported", store.ChannelEmail, store.Contents{"en": {Text: "{{.X}}"}, "es": {Subject: "s", Text: "t", HTML: "{{"}},
+		{"every problem reported", beckon.ChannelEmail, beckon.Contents{"en": {Text: "{{.X}}"}, "es": {Subject: "s", Text: "t", HTML: "{{"}},
 			[]string{"templates: en: subject: required", "templates: en: text: ", "templates: es: html: "}, nil},
-		{"empty language key", store.ChannelSMS, store.Contents{"": {Text: "Hi"}},
+		{"empty language key", beckon.ChannelSMS, beckon.Contents{"": {Text: "Hi"}},
 			[]string{`templates: "": empty language tag`}, nil},
-		{"no content", store.ChannelSMS, store.Contents{}, []string{"no content"}, ErrNoContent},
-		{"unknown channel", "fax", store.Contents{"en": ok}, []string{`unknown channel "fax"`}, ErrChannel},
+		{"no content", beckon.ChannelSMS, beckon.Contents{}, []string{"no content"}, ErrNoContent},
+		{"unknown channel", "fax", beckon.Contents{"en": ok}, []string{`unknown channel "fax"`}, ErrChannel},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := Validate(tc.channel, tc.cs)

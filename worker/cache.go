@@ -7,7 +7,7 @@ import (
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // snapshots keeps clinics and campaigns for a moment: every send of a wave
@@ -16,12 +16,12 @@ import (
 // sends in the same transaction, so a newer one is always read afresh).
 // Appointments and patients — cancellations, opt-outs — are always read.
 type snapshots struct {
-	st  store.Store
+	st  beckon.Store
 	ttl time.Duration // 0: no caching
 
 	mu        sync.Mutex
-	clinics   *simplelru.LRU[string, snapshot[store.Clinic]]
-	campaigns *simplelru.LRU[[2]string, snapshot[store.Campaign]]
+	clinics   *simplelru.LRU[string, snapshot[beckon.Clinic]]
+	campaigns *simplelru.LRU[[2]string, snapshot[beckon.Campaign]]
 }
 
 type snapshot[T any] struct {
@@ -32,21 +32,21 @@ type snapshot[T any] struct {
 // maxSnapshots bounds each cache; past it the least recently used goes.
 const maxSnapshots = 10_000
 
-func newSnapshots(st store.Store, ttl time.Duration) *snapshots {
+func newSnapshots(st beckon.Store, ttl time.Duration) *snapshots {
 	// NewLRU fails only for a size below 1.
-	clinics, _ := simplelru.NewLRU[string, snapshot[store.Clinic]](maxSnapshots, nil)
-	campaigns, _ := simplelru.NewLRU[[2]string, snapshot[store.Campaign]](maxSnapshots, nil)
+	clinics, _ := simplelru.NewLRU[string, snapshot[beckon.Clinic]](maxSnapshots, nil)
+	campaigns, _ := simplelru.NewLRU[[2]string, snapshot[beckon.Campaign]](maxSnapshots, nil)
 	return &snapshots{st: st, ttl: ttl, clinics: clinics, campaigns: campaigns}
 }
 
-func (s *snapshots) clinic(ctx context.Context, id string) (store.Clinic, error) {
-	return cached(s, s.clinics, id, func(store.Clinic) bool { return true }, func() (store.Clinic, error) {
+func (s *snapshots) clinic(ctx context.Context, id string) (beckon.Clinic, error) {
+	return cached(s, s.clinics, id, func(beckon.Clinic) bool { return true }, func() (beckon.Clinic, error) {
 		return s.st.ClinicGet(ctx, id)
 	})
 }
 
-func (s *snapshots) campaign(ctx context.Context, clinicID, id string, revision int64) (store.Campaign, error) {
-	return cached(s, s.campaigns, [2]string{clinicID, id}, func(c store.Campaign) bool { return c.Revision == revision }, func() (store.Campaign, error) {
+func (s *snapshots) campaign(ctx context.Context, clinicID, id string, revision int64) (beckon.Campaign, error) {
+	return cached(s, s.campaigns, [2]string{clinicID, id}, func(c beckon.Campaign) bool { return c.Revision == revision }, func() (beckon.Campaign, error) {
 		return s.st.CampaignGet(ctx, clinicID, id)
 	})
 }

@@ -8,15 +8,15 @@ import (
 	"slices"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/tasks"
 )
 
 // startBatch records the calls about to start at the same moment, each only
 // while its claim holds: a store.ErrConflict result says the claim was lost
 // and the message must not go.
-func (d *Deliverer) startBatch(ctx context.Context, calls []store.SendCall) ([]error, error) {
+func (d *Deliverer) startBatch(ctx context.Context, calls []beckon.SendCall) ([]error, error) {
 	lost, err := d.store.SendCallStartMany(ctx, calls, d.clock.Now())
 	if err != nil {
 		return nil, err
@@ -24,7 +24,7 @@ func (d *Deliverer) startBatch(ctx context.Context, calls []store.SendCall) ([]e
 	out := make([]error, len(calls))
 	for i, c := range calls {
 		if slices.Contains(lost, c.SendID) {
-			out[i] = store.ErrConflict
+			out[i] = beckon.ErrConflict
 		}
 	}
 	return out, nil
@@ -36,7 +36,7 @@ func (d *Deliverer) startBatch(ctx context.Context, calls []store.SendCall) ([]e
 // over; after it, the call may have reached the provider, and it is settled
 // by the provider's word. done reports that the message must not go.
 func (a *attempt) startCall(ctx context.Context, m channels.Message) (done bool, err error) {
-	res, err := a.d.starts.Do(ctx, store.SendCall{
+	res, err := a.d.starts.Do(ctx, beckon.SendCall{
 		SendID: a.send.ID, ClinicID: a.send.ClinicID, ClaimToken: a.token,
 		Channel: m.Channel, To: m.To, Subject: m.Subject, Body: m.Text, HTML: m.HTML,
 	})
@@ -55,7 +55,7 @@ func (a *attempt) startCall(ctx context.Context, m channels.Message) (done bool,
 const eventRecheck = time.Minute
 
 // messageOf is the message a recorded call handed to the provider.
-func messageOf(c store.SendCall) channels.Message {
+func messageOf(c beckon.SendCall) channels.Message {
 	return channels.Message{
 		SendID: c.SendID, ClinicID: c.ClinicID, Channel: c.Channel,
 		To: c.To, Subject: c.Subject, Text: c.Body, HTML: c.HTML,
@@ -85,19 +85,19 @@ func (a *attempt) settleAbandoned(ctx context.Context) (done bool, err error) {
 	case err == nil:
 		if !called {
 			call, err = a.d.store.SendCallGet(ctx, sd.ClinicID, sd.ID)
-			if errors.Is(err, store.ErrNotFound) {
+			if errors.Is(err, beckon.ErrNotFound) {
 				// Ended unknown before calls were recorded: what was sent
 				// is not known, only that the provider has it.
-				call = store.SendCall{SendID: sd.ID, ClinicID: sd.ClinicID, Channel: channelOfProvider(seen.Provider)}
+				call = beckon.SendCall{SendID: sd.ID, ClinicID: sd.ClinicID, Channel: channelOfProvider(seen.Provider)}
 			} else if err != nil {
 				return true, fmt.Errorf("read the reported call: %w", err)
 			}
 		}
 		a.log.Info("the provider reported the abandoned send; recording it", slog.String("provider", seen.Provider))
 		return true, a.record(ctx, messageOf(call), channels.Receipt{
-			Provider: seen.Provider, ProviderID: seen.ProviderID, Status: store.MessageQueued,
+			Provider: seen.Provider, ProviderID: seen.ProviderID, Status: beckon.MessageQueued,
 		})
-	case !errors.Is(err, store.ErrNotFound):
+	case !errors.Is(err, beckon.ErrNotFound):
 		return true, fmt.Errorf("read sighting: %w", err)
 	}
 	if !called {
@@ -143,7 +143,7 @@ func (a *attempt) settleAbandoned(ctx context.Context) (done bool, err error) {
 				next = t
 			}
 			a.unhold()
-			err := a.d.store.SendClaimRenew(ctx, []store.ClaimRef{{ID: sd.ID, Token: a.token}}, next.Add(-a.d.cfg.ClaimTimeout))
+			err := a.d.store.SendClaimRenew(ctx, []beckon.ClaimRef{{ID: sd.ID, Token: a.token}}, next.Add(-a.d.cfg.ClaimTimeout))
 			if err != nil {
 				return true, fmt.Errorf("leave the claim until the provider's events: %w", err)
 			}
@@ -155,15 +155,15 @@ func (a *attempt) settleAbandoned(ctx context.Context) (done bool, err error) {
 			a.log.Warn("abandoned call: no word from the provider; sending again, as the clinic chose (the patient may get it twice)")
 			return false, nil
 		}
-		return true, a.finish(ctx, store.SendUnknown, "a worker stopped during the provider call, the provider did not report it, and the clinic chose not to resend", "")
+		return true, a.finish(ctx, beckon.SendUnknown, "a worker stopped during the provider call, the provider did not report it, and the clinic chose not to resend", "")
 	}
-	return true, a.finish(ctx, store.SendUnknown, "a worker stopped during the provider call and the provider cannot be asked", "")
+	return true, a.finish(ctx, beckon.SendUnknown, "a worker stopped during the provider call and the provider cannot be asked", "")
 }
 
 // channelOfProvider is the channel a provider delivers.
 func channelOfProvider(provider string) string {
 	if provider == tasks.ProviderSendGrid {
-		return store.ChannelEmail
+		return beckon.ChannelEmail
 	}
-	return store.ChannelSMS
+	return beckon.ChannelSMS
 }

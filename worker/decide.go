@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // verdict is what the latest truth says of a claimed send: end it (status
@@ -22,16 +22,16 @@ func (v verdict) settled() bool { return v.status != "" || !v.until.IsZero() }
 
 // The verdicts on a send whose appointment, patient or campaign is gone.
 var (
-	goneAppointment = verdict{status: store.SendSuperseded, reason: "appointment no longer exists"}
-	gonePatient     = verdict{status: store.SendSkipped, reason: "patient no longer exists"}
-	goneCampaign    = verdict{status: store.SendSuperseded, reason: "campaign deleted"}
+	goneAppointment = verdict{status: beckon.SendSuperseded, reason: "appointment no longer exists"}
+	gonePatient     = verdict{status: beckon.SendSkipped, reason: "patient no longer exists"}
+	goneCampaign    = verdict{status: beckon.SendSuperseded, reason: "campaign deleted"}
 )
 
 // decide applies the latest truth to the send at now (DESIGN.md promise 3):
 // the appointment and campaign as planned, quiet hours, the due time and the
 // patient's consent on the channel. Both the first check after the claim and
 // the final check just before the provider call decide here.
-func (a *attempt) decide(clinic store.Clinic, p store.Patient, appt store.Appointment, c store.Campaign, now time.Time) verdict {
+func (a *attempt) decide(clinic beckon.Clinic, p beckon.Patient, appt beckon.Appointment, c beckon.Campaign, now time.Time) verdict {
 	sd := a.send
 	if status, reason := a.recheck(appt, c, now); status != "" {
 		return verdict{status: status, reason: reason}
@@ -39,7 +39,7 @@ func (a *attempt) decide(clinic store.Clinic, p store.Patient, appt store.Appoin
 	loc := scheduler.Location(clinic, p)
 	if end, inside := scheduler.QuietUntil(clinic.QuietHours, loc, now); clinic.QuietHours.Enabled && inside {
 		if sd.BeforeStart && !end.Before(appt.Start) {
-			return verdict{status: store.SendSkipped, reason: "quiet hours until the appointment"}
+			return verdict{status: beckon.SendSkipped, reason: "quiet hours until the appointment"}
 		}
 		return verdict{until: end, reason: "quiet hours"}
 	}
@@ -48,7 +48,7 @@ func (a *attempt) decide(clinic store.Clinic, p store.Patient, appt store.Appoin
 	}
 	kind, to, reason := resolveChannel(sd.Channel, p)
 	if reason != "" {
-		return verdict{status: store.SendSkipped, reason: reason}
+		return verdict{status: beckon.SendSkipped, reason: reason}
 	}
 	return verdict{kind: kind, to: to}
 }

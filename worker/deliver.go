@@ -9,10 +9,10 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels"
 	"github.com/beckonhealth/beckon/coalesce"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/tasks"
 	"github.com/beckonhealth/beckon/templates"
 )
@@ -37,16 +37,16 @@ var ErrBusy = errors.New("send is being delivered by another worker")
 // to the channel and records the outcome. The claim makes delivery at most once.
 type Deliverer struct {
 	cfg      Config
-	store    store.Store
+	store    beckon.Store
 	channels channels.Router
-	clock    scheduler.Clock
+	clock    beckon.Clock
 	logger   *slog.Logger
 	snap     *snapshots
 	// claims and records share statements among deliveries running at once.
-	claims  *coalesce.Batcher[store.SendRef, claim]
-	records *coalesce.Batcher[store.SentRecord, error]
+	claims  *coalesce.Batcher[beckon.SendRef, claim]
+	records *coalesce.Batcher[beckon.SentRecord, error]
 	finals  *coalesce.Batcher[finalRef, finalRead]
-	starts  *coalesce.Batcher[store.SendCall, error]
+	starts  *coalesce.Batcher[beckon.SendCall, error]
 	// renew keeps the claims in flight fresh.
 	renew *renewer
 }
@@ -65,7 +65,7 @@ const (
 )
 
 // NewDeliverer returns the delivery handler.
-func NewDeliverer(st store.Store, router channels.Router, clock scheduler.Clock, logger *slog.Logger, cfg Config) *Deliverer {
+func NewDeliverer(st beckon.Store, router channels.Router, clock beckon.Clock, logger *slog.Logger, cfg Config) *Deliverer {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -78,10 +78,10 @@ func NewDeliverer(st store.Store, router channels.Router, clock scheduler.Clock,
 		clock:    clock,
 		logger:   logger.With(slog.String("component", "deliver")),
 	}
-	d.claims = &coalesce.Batcher[store.SendRef, claim]{Max: batchMax, Lanes: batchLanes, Timeout: batchTimeout, Run: d.claimBatch}
-	d.records = &coalesce.Batcher[store.SentRecord, error]{Max: batchMax, Lanes: batchLanes, Timeout: batchTimeout, Run: d.recordBatch}
+	d.claims = &coalesce.Batcher[beckon.SendRef, claim]{Max: batchMax, Lanes: batchLanes, Timeout: batchTimeout, Run: d.claimBatch}
+	d.records = &coalesce.Batcher[beckon.SentRecord, error]{Max: batchMax, Lanes: batchLanes, Timeout: batchTimeout, Run: d.recordBatch}
 	d.finals = &coalesce.Batcher[finalRef, finalRead]{Max: batchMax, Lanes: batchLanesPaced, Timeout: batchTimeout, Run: d.finalBatch}
-	d.starts = &coalesce.Batcher[store.SendCall, error]{Max: batchMax, Lanes: batchLanesPaced, Timeout: batchTimeout, Run: d.startBatch}
+	d.starts = &coalesce.Batcher[beckon.SendCall, error]{Max: batchMax, Lanes: batchLanesPaced, Timeout: batchTimeout, Run: d.startBatch}
 	d.renew = newRenewer(st, clock, cfg.ClaimTimeout/claimRenewals, d.logger)
 	return d
 }
@@ -113,7 +113,7 @@ func lastAttempt(ctx context.Context) bool {
 func (d *Deliverer) Deliver(ctx context.Context, clinicID, sendID string, final bool) error {
 	// The common case, a planned send, is claimed and loaded in a batch with
 	// the deliveries running at the same moment.
-	c, err := d.claims.Do(ctx, store.SendRef{ClinicID: clinicID, ID: sendID})
+	c, err := d.claims.Do(ctx, beckon.SendRef{ClinicID: clinicID, ID: sendID})
 	if err != nil {
 		return err
 	}
@@ -124,14 +124,14 @@ func (d *Deliverer) Deliver(ctx context.Context, clinicID, sendID string, final 
 	}
 	// Not planned: claimed (perhaps stale), ended or unknown. Look one by one.
 	now := d.clock.Now()
-	token := store.NewID("clm_")
+	token := beckon.NewID("clm_")
 	// First claim only a planned send; take over a claim only when it is stale,
 	// and then remember that it was abandoned so the provider is asked first.
-	sd, claimed, err := d.store.SendClaim(ctx, store.SendClaimParams{ClinicID: clinicID, ID: sendID, Token: token, Now: now})
+	sd, claimed, err := d.store.SendClaim(ctx, beckon.SendClaimParams{ClinicID: clinicID, ID: sendID, Token: token, Now: now})
 	resumed, prevToken := false, ""
-	if err == nil && !claimed && sd.Status == store.SendClaimed && !sd.ClaimedAt.After(now.Add(-d.cfg.ClaimTimeout)) {
+	if err == nil && !claimed && sd.Status == beckon.SendClaimed && !sd.ClaimedAt.After(now.Add(-d.cfg.ClaimTimeout)) {
 		prevToken = sd.ClaimToken
-		sd, claimed, err = d.store.SendClaim(ctx, store.SendClaimParams{
+		sd, claimed, err = d.store.SendClaim(ctx, beckon.SendClaimParams{
 			ClinicID:    clinicID,
 			ID:          sendID,
 			Token:       token,
@@ -140,7 +140,7 @@ func (d *Deliverer) Deliver(ctx context.Context, clinicID, sendID string, final 
 		})
 		resumed = claimed
 	}
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, beckon.ErrNotFound) {
 		d.logger.Warn("task for a send the clinic does not have", slog.String("send_id", sendID), slog.String("clinic_id", clinicID))
 		return nil
 	}
@@ -150,7 +150,7 @@ func (d *Deliverer) Deliver(ctx context.Context, clinicID, sendID string, final 
 	log := d.logger.With(slog.String("send_id", sd.ID), slog.String("clinic_id", sd.ClinicID))
 	if !claimed {
 		switch sd.Status {
-		case store.SendClaimed, store.SendPlanned:
+		case beckon.SendClaimed, beckon.SendPlanned:
 			// Another worker holds it, or it was just released: try later.
 			return ErrBusy
 		default:
@@ -165,7 +165,7 @@ func (d *Deliverer) Deliver(ctx context.Context, clinicID, sendID string, final 
 // attempt is one claimed delivery.
 type attempt struct {
 	d     *Deliverer
-	send  store.Send
+	send  beckon.Send
 	token string
 	log   *slog.Logger
 	final bool
@@ -176,7 +176,7 @@ type attempt struct {
 	unhold func()
 	// kind and to are the channel and address resolved for this attempt.
 	kind, to string
-	step     *store.Step
+	step     *beckon.Step
 	// pre is what the claim batch read for this send; nil: read it here.
 	pre *claim
 }
@@ -195,7 +195,7 @@ func (a *attempt) run(ctx context.Context) error {
 		return a.release(ctx, a.pre.loadErr)
 	}
 	appt, err := a.appointment(ctx)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, beckon.ErrNotFound) {
 		return a.settle(ctx, goneAppointment)
 	}
 	if err != nil {
@@ -206,14 +206,14 @@ func (a *attempt) run(ctx context.Context) error {
 		return a.release(ctx, fmt.Errorf("load clinic: %w", err))
 	}
 	patient, err := a.patient(ctx)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, beckon.ErrNotFound) {
 		return a.settle(ctx, gonePatient)
 	}
 	if err != nil {
 		return a.release(ctx, fmt.Errorf("load patient: %w", err))
 	}
 	campaign, err := a.d.snap.campaign(ctx, sd.ClinicID, sd.CampaignID, sd.CampaignRevision)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, beckon.ErrNotFound) {
 		return a.settle(ctx, goneCampaign)
 	}
 	if err != nil {
@@ -244,14 +244,14 @@ func (a *attempt) run(ctx context.Context) error {
 	}
 	msg, err := a.render(clinic, patient, appt, campaign, kind, to, loc)
 	if err != nil {
-		return a.finish(ctx, store.SendFailed, err.Error(), "")
+		return a.finish(ctx, beckon.SendFailed, err.Error(), "")
 	}
 	ch, err := a.d.channels.Channel(ctx, sd.ClinicID, kind)
 	if err != nil {
 		if channels.KindOf(err) != channels.KindPermanent {
 			return a.release(ctx, err) // e.g. the settings could not be read
 		}
-		return a.finish(ctx, store.SendFailed, reasonOf(err), "")
+		return a.finish(ctx, beckon.SendFailed, reasonOf(err), "")
 	}
 	if done, err := a.pace(ctx, ch, appt); done || err != nil {
 		return err
@@ -275,10 +275,10 @@ func (a *attempt) run(ctx context.Context) error {
 }
 
 // appointment is the send's appointment as read after the claim.
-func (a *attempt) appointment(ctx context.Context) (store.Appointment, error) {
+func (a *attempt) appointment(ctx context.Context) (beckon.Appointment, error) {
 	if a.pre != nil && a.pre.loaded {
 		if a.pre.appt == nil {
-			return store.Appointment{}, store.ErrNotFound
+			return beckon.Appointment{}, beckon.ErrNotFound
 		}
 		return *a.pre.appt, nil
 	}
@@ -286,10 +286,10 @@ func (a *attempt) appointment(ctx context.Context) (store.Appointment, error) {
 }
 
 // patient is the send's patient as read after the claim.
-func (a *attempt) patient(ctx context.Context) (store.Patient, error) {
+func (a *attempt) patient(ctx context.Context) (beckon.Patient, error) {
 	if a.pre != nil && a.pre.loaded {
 		if a.pre.patient == nil {
-			return store.Patient{}, store.ErrNotFound
+			return beckon.Patient{}, beckon.ErrNotFound
 		}
 		return *a.pre.patient, nil
 	}
@@ -297,33 +297,33 @@ func (a *attempt) patient(ctx context.Context) (store.Patient, error) {
 }
 
 // recheck applies the latest truth: DESIGN.md promise 3.
-func (a *attempt) recheck(appt store.Appointment, c store.Campaign, now time.Time) (status, reason string) {
+func (a *attempt) recheck(appt beckon.Appointment, c beckon.Campaign, now time.Time) (status, reason string) {
 	sd := a.send
 	switch {
 	case appt.Version != sd.AppointmentVersion:
-		return store.SendSuperseded, "appointment changed"
+		return beckon.SendSuperseded, "appointment changed"
 	case c.Revision != sd.CampaignRevision:
-		return store.SendSuperseded, "campaign changed"
+		return beckon.SendSuperseded, "campaign changed"
 	case !c.Active:
-		return store.SendSuperseded, "campaign inactive"
-	case appt.Status == store.StatusCancelled:
-		return store.SendSkipped, "appointment cancelled"
-	case appt.Status == store.StatusNoShow:
-		return store.SendSkipped, "appointment marked no-show"
+		return beckon.SendSuperseded, "campaign inactive"
+	case appt.Status == beckon.StatusCancelled:
+		return beckon.SendSkipped, "appointment cancelled"
+	case appt.Status == beckon.StatusNoShow:
+		return beckon.SendSkipped, "appointment marked no-show"
 	case sd.BeforeStart && !now.Before(appt.Start):
-		return store.SendSkipped, "appointment already started"
-	case sd.BeforeStart && appt.Status != store.StatusBooked:
-		return store.SendSkipped, "appointment already under way"
-	case sd.OnlyIfUnconfirmed && appt.Confirmation == store.Confirmed:
-		return store.SendSkipped, "appointment confirmed"
+		return beckon.SendSkipped, "appointment already started"
+	case sd.BeforeStart && appt.Status != beckon.StatusBooked:
+		return beckon.SendSkipped, "appointment already under way"
+	case sd.OnlyIfUnconfirmed && appt.Confirmation == beckon.Confirmed:
+		return beckon.SendSkipped, "appointment confirmed"
 	}
 	if stepOf(c, sd.StepID) == nil {
-		return store.SendSuperseded, "step removed from campaign"
+		return beckon.SendSuperseded, "step removed from campaign"
 	}
 	return "", ""
 }
 
-func stepOf(c store.Campaign, id string) *store.Step {
+func stepOf(c beckon.Campaign, id string) *beckon.Step {
 	for i := range c.Steps {
 		if c.Steps[i].ID == id {
 			return &c.Steps[i]
@@ -334,36 +334,36 @@ func stepOf(c store.Campaign, id string) *store.Step {
 
 // resolveChannel turns the step's channel into a concrete one the patient can be
 // reached on and has not opted out of; reason explains a skip.
-func resolveChannel(step string, p store.Patient) (kind, to, reason string) {
-	sms := p.Phone != "" && p.SMSConsent != store.ConsentOptedOut
-	email := p.Email != "" && p.EmailConsent != store.ConsentOptedOut
+func resolveChannel(step string, p beckon.Patient) (kind, to, reason string) {
+	sms := p.Phone != "" && p.SMSConsent != beckon.ConsentOptedOut
+	email := p.Email != "" && p.EmailConsent != beckon.ConsentOptedOut
 	switch step {
-	case store.ChannelSMS:
+	case beckon.ChannelSMS:
 		if p.Phone == "" {
 			return "", "", reasonNoPhone
 		}
 		if !sms {
 			return "", "", "patient opted out of sms"
 		}
-		return store.ChannelSMS, p.Phone, ""
-	case store.ChannelEmail:
+		return beckon.ChannelSMS, p.Phone, ""
+	case beckon.ChannelEmail:
 		if p.Email == "" {
 			return "", "", reasonNoEmail
 		}
 		if !email {
 			return "", "", "patient opted out of email"
 		}
-		return store.ChannelEmail, p.Email, ""
+		return beckon.ChannelEmail, p.Email, ""
 	default:
-		first, second := store.ChannelSMS, store.ChannelEmail
-		if p.PreferredChannel == store.ChannelEmail {
+		first, second := beckon.ChannelSMS, beckon.ChannelEmail
+		if p.PreferredChannel == beckon.ChannelEmail {
 			first, second = second, first
 		}
 		for _, k := range []string{first, second} {
-			if k == store.ChannelSMS && sms {
+			if k == beckon.ChannelSMS && sms {
 				return k, p.Phone, ""
 			}
-			if k == store.ChannelEmail && email {
+			if k == beckon.ChannelEmail && email {
 				return k, p.Email, ""
 			}
 		}
@@ -387,7 +387,7 @@ const (
 // that breaks the rules, data that makes a value or the message too large, a
 // panic), the error fails this send alone: run ends the send with it as the
 // reason and never retries it.
-func (a *attempt) render(c store.Clinic, p store.Patient, appt store.Appointment, camp store.Campaign, kind, to string, loc *time.Location) (m channels.Message, err error) {
+func (a *attempt) render(c beckon.Clinic, p beckon.Patient, appt beckon.Appointment, camp beckon.Campaign, kind, to string, loc *time.Location) (m channels.Message, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			a.log.Error("render panicked", slog.String("panic_type", fmt.Sprintf("%T", r)))
@@ -444,7 +444,7 @@ func (a *attempt) failed(ctx context.Context, ch channels.Channel, err error) er
 			a.log.Warn("provider outcome unknown; settled from the provider once the claim is stale")
 			return nil
 		}
-		return a.finish(ctx, store.SendUnknown, "provider outcome unknown: "+ce.Reason, "")
+		return a.finish(ctx, beckon.SendUnknown, "provider outcome unknown: "+ce.Reason, "")
 	default:
 		return a.release(ctx, err)
 	}
@@ -453,34 +453,34 @@ func (a *attempt) failed(ctx context.Context, ch channels.Channel, err error) er
 // record stores the accepted message and ends the send as sent, atomically.
 func (a *attempt) record(ctx context.Context, m channels.Message, r channels.Receipt) error {
 	now := a.d.clock.Now()
-	msg := store.Message{
-		ID:            store.NewID("msg_"),
+	msg := beckon.Message{
+		ID:            beckon.NewID("msg_"),
 		ClinicID:      a.send.ClinicID,
 		PatientID:     a.send.PatientID,
 		AppointmentID: a.send.AppointmentID,
 		SendID:        a.send.ID,
-		Direction:     store.Outbound,
+		Direction:     beckon.Outbound,
 		Channel:       m.Channel,
 		To:            m.To,
 		From:          r.From,
 		Subject:       m.Subject,
 		Body:          m.Text,
 		HTML:          m.HTML,
-		Status:        store.MessageQueued,
+		Status:        beckon.MessageQueued,
 		Provider:      r.Provider,
 		ProviderID:    r.ProviderID,
 		CreatedAt:     now,
 		UpdatedAt:     now,
 	}
-	events := []store.MessageEvent{{MessageID: msg.ID, Status: store.MessageQueued, At: now}}
-	if r.Status != "" && r.Status != store.MessageQueued {
-		events = append(events, store.MessageEvent{MessageID: msg.ID, Status: r.Status, At: now})
+	events := []beckon.MessageEvent{{MessageID: msg.ID, Status: beckon.MessageQueued, At: now}}
+	if r.Status != "" && r.Status != beckon.MessageQueued {
+		events = append(events, beckon.MessageEvent{MessageID: msg.ID, Status: r.Status, At: now})
 	}
 	// Recorded with the other deliveries of the moment, in one transaction;
 	// a claim lost meanwhile is store.ErrConflict and stores nothing.
-	rec := store.SentRecord{Token: a.token, Message: msg, Events: events}
+	rec := beckon.SentRecord{Token: a.token, Message: msg, Events: events}
 	err := a.d.recordOne(ctx, rec)
-	for wait := time.Second; err != nil && !errors.Is(err, store.ErrConflict) && wait <= recordRetryMax; wait *= 2 {
+	for wait := time.Second; err != nil && !errors.Is(err, beckon.ErrConflict) && wait <= recordRetryMax; wait *= 2 {
 		// The provider has the message, and only this attempt knows it:
 		// keep trying for a while before leaving it to the provider's word.
 		a.log.Warn("recording a sent message failed; retrying", slog.String("error", err.Error()))
@@ -508,10 +508,10 @@ func (a *attempt) record(ctx context.Context, m channels.Message, r channels.Rec
 }
 
 func (a *attempt) finish(ctx context.Context, status, reason, messageID string) error {
-	err := a.d.store.SendFinish(ctx, store.SendFinishParams{
+	err := a.d.store.SendFinish(ctx, beckon.SendFinishParams{
 		ID: a.send.ID, Token: a.token, Status: status, Reason: reason, MessageID: messageID, Now: a.d.clock.Now(),
 	})
-	if errors.Is(err, store.ErrConflict) {
+	if errors.Is(err, beckon.ErrConflict) {
 		a.log.Warn("claim lost before finishing", slog.String("status", status))
 		return nil
 	}
@@ -519,7 +519,7 @@ func (a *attempt) finish(ctx context.Context, status, reason, messageID string) 
 		return fmt.Errorf("finish send: %w", err)
 	}
 	level := slog.LevelInfo
-	if status == store.SendUnknown {
+	if status == beckon.SendUnknown {
 		// Nobody knows whether the patient got the message: someone should look.
 		level = slog.LevelError
 	}
@@ -529,10 +529,10 @@ func (a *attempt) finish(ctx context.Context, status, reason, messageID string) 
 
 // snooze hands the send back with a new due time; the pump enqueues it again.
 func (a *attempt) snooze(ctx context.Context, due time.Time, reason string) error {
-	err := a.d.store.SendRelease(ctx, store.SendReleaseParams{
+	err := a.d.store.SendRelease(ctx, beckon.SendReleaseParams{
 		ID: a.send.ID, Token: a.token, Reason: reason, DueAt: due, Now: a.d.clock.Now(),
 	})
-	if err != nil && !errors.Is(err, store.ErrConflict) {
+	if err != nil && !errors.Is(err, beckon.ErrConflict) {
 		return fmt.Errorf("snooze send: %w", err)
 	}
 	a.log.Info("send snoozed", slog.String("reason", reason), slog.Time("due_at", due))
@@ -543,12 +543,12 @@ func (a *attempt) snooze(ctx context.Context, due time.Time, reason string) erro
 // on the final attempt the send fails instead.
 func (a *attempt) release(ctx context.Context, cause error) error {
 	if a.final {
-		return a.finish(ctx, store.SendFailed, "gave up after repeated failures: "+reasonOf(cause), "")
+		return a.finish(ctx, beckon.SendFailed, "gave up after repeated failures: "+reasonOf(cause), "")
 	}
-	err := a.d.store.SendRelease(ctx, store.SendReleaseParams{
+	err := a.d.store.SendRelease(ctx, beckon.SendReleaseParams{
 		ID: a.send.ID, Token: a.token, Reason: "retrying: " + reasonOf(cause), Now: a.d.clock.Now(),
 	})
-	if err != nil && !errors.Is(err, store.ErrConflict) {
+	if err != nil && !errors.Is(err, beckon.ErrConflict) {
 		return errors.Join(cause, fmt.Errorf("release send: %w", err))
 	}
 	return cause

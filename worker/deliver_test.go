@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels"
 	"github.com/beckonhealth/beckon/channels/outbox"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 	"github.com/beckonhealth/beckon/worker"
 )
@@ -59,15 +59,15 @@ func (b blindChannel) Send(ctx context.Context, m channels.Message) (channels.Re
 }
 
 type bundle struct {
-	st      store.Store
+	st      beckon.Store
 	svc     *scheduler.Service
-	clock   *scheduler.ManualClock
+	clock   *beckon.ManualClock
 	ch      *fakeChannel
 	d       *worker.Deliverer
-	clinic  store.Clinic
-	patient store.Patient
-	appt    store.Appointment
-	send    store.Send // the one planned send, due at clock start + 24h
+	clinic  beckon.Clinic
+	patient beckon.Patient
+	appt    beckon.Appointment
+	send    beckon.Send // the one planned send, due at clock start + 24h
 }
 
 // 10:00 in New York: outside quiet hours.
@@ -75,8 +75,8 @@ var t0 = time.Date(2026, 6, 1, 14, 0, 0, 0, time.UTC)
 
 type setupOpts struct {
 	blind bool // the channel has no Lookup
-	step  *store.Step
-	st    store.Store // nil: a fresh store; else another clinic in this one
+	step  *beckon.Step
+	st    beckon.Store // nil: a fresh store; else another clinic in this one
 }
 
 func setup(t *testing.T, o setupOpts) *bundle {
@@ -86,7 +86,7 @@ func setup(t *testing.T, o setupOpts) *bundle {
 	if st == nil {
 		st = storetest.Open(t)
 	}
-	clock := scheduler.NewManualClock(t0)
+	clock := beckon.NewManualClock(t0)
 	b := &bundle{st: st, clock: clock}
 	b.svc = &scheduler.Service{Store: st, Clock: clock}
 	b.ch = &fakeChannel{ob: outbox.New(st, clock.Now)}
@@ -94,21 +94,21 @@ func setup(t *testing.T, o setupOpts) *bundle {
 	if o.blind {
 		ch = blindChannel{b.ch}
 	}
-	b.d = worker.NewDeliverer(st, channels.Static{store.ChannelSMS: ch, store.ChannelEmail: ch}, clock, quiet, worker.Config{ClaimTimeout: 2 * time.Minute})
+	b.d = worker.NewDeliverer(st, channels.Static{beckon.ChannelSMS: ch, beckon.ChannelEmail: ch}, clock, quiet, worker.Config{ClaimTimeout: 2 * time.Minute})
 	b.clinic = storetest.Clinic(t, st, storetest.ClinicOpts{Name: "Bay Clinic"})
-	step := store.Step{
+	step := beckon.Step{
 		ID:      "remind",
-		Timing:  store.Timing{Kind: store.TimingOffset, Offset: -24 * time.Hour},
-		Channel: store.ChannelSMS,
-		Content: store.Contents{"en": {Text: "Hi {{.Patient.FirstName}}, see you {{.Appointment.Date}}."}},
+		Timing:  beckon.Timing{Kind: beckon.TimingOffset, Offset: -24 * time.Hour},
+		Channel: beckon.ChannelSMS,
+		Content: beckon.Contents{"en": {Text: "Hi {{.Patient.FirstName}}, see you {{.Appointment.Date}}."}},
 	}
 	if o.step != nil {
 		step = *o.step
 	}
-	if _, _, err := b.svc.PutCampaign(ctx, store.Campaign{ClinicID: b.clinic.ID, ID: "c", Name: "C", Active: true, Steps: []store.Step{step}}, "test"); err != nil {
+	if _, _, err := b.svc.PutCampaign(ctx, beckon.Campaign{ClinicID: b.clinic.ID, ID: "c", Name: "C", Active: true, Steps: []beckon.Step{step}}, "test"); err != nil {
 		t.Fatal(err)
 	}
-	p, _, err := b.svc.UpsertPatient(ctx, store.Patient{
+	p, _, err := b.svc.UpsertPatient(ctx, beckon.Patient{
 		ClinicID:  b.clinic.ID,
 		ID:        "p1",
 		FirstName: "Ana",
@@ -120,18 +120,18 @@ func setup(t *testing.T, o setupOpts) *bundle {
 		t.Fatal(err)
 	}
 	b.patient = p
-	res, err := b.svc.UpsertAppointment(ctx, store.Appointment{
+	res, err := b.svc.UpsertAppointment(ctx, beckon.Appointment{
 		ClinicID:  b.clinic.ID,
 		ID:        "a1",
 		PatientID: "p1",
 		Start:     t0.Add(48 * time.Hour),
 		Duration:  30 * time.Minute,
-		Status:    store.StatusBooked,
+		Status:    beckon.StatusBooked,
 	}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Sends) != 1 || res.Sends[0].Status != store.SendPlanned {
+	if len(res.Sends) != 1 || res.Sends[0].Status != beckon.SendPlanned {
 		t.Fatalf("sends = %+v, want one planned", res.Sends)
 	}
 	b.appt, b.send = res.Appointment, res.Sends[0]
@@ -144,7 +144,7 @@ func (b *bundle) deliver(t *testing.T) error {
 	return b.d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false)
 }
 
-func (b *bundle) reload(t *testing.T) store.Send {
+func (b *bundle) reload(t *testing.T) beckon.Send {
 	t.Helper()
 	s, err := b.st.SendGet(context.Background(), b.clinic.ID, b.send.ID)
 	if err != nil {
@@ -155,7 +155,7 @@ func (b *bundle) reload(t *testing.T) store.Send {
 
 func (b *bundle) outboxCount(t *testing.T) int {
 	t.Helper()
-	es, err := b.st.OutboxList(context.Background(), store.OutboxFilter{ClinicID: b.clinic.ID, Limit: 100})
+	es, err := b.st.OutboxList(context.Background(), beckon.OutboxFilter{ClinicID: b.clinic.ID, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,17 +169,17 @@ func TestDeliverSendsOnceAndRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := b.reload(t)
-	if s.Status != store.SendSent || s.MessageID == "" || s.Attempts != 1 {
+	if s.Status != beckon.SendSent || s.MessageID == "" || s.Attempts != 1 {
 		t.Fatalf("send = %+v, want sent with a message after one attempt", s)
 	}
 	m, err := b.st.MessageGet(context.Background(), b.clinic.ID, s.MessageID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "Hi Ana, see you Wednesday, June 3."; m.Body != want || m.To != "+14155550123" || m.Channel != store.ChannelSMS {
+	if want := "Hi Ana, see you Wednesday, June 3."; m.Body != want || m.To != "+14155550123" || m.Channel != beckon.ChannelSMS {
 		t.Fatalf("message = %q to %s by %s, want %q", m.Body, m.To, m.Channel, want)
 	}
-	if len(m.Events) == 0 || m.Events[len(m.Events)-1].Status != store.MessageDelivered {
+	if len(m.Events) == 0 || m.Events[len(m.Events)-1].Status != beckon.MessageDelivered {
 		t.Fatalf("events = %+v, want ending delivered (outbox)", m.Events)
 	}
 	// The task is retried after it succeeded (a lost ack): nothing more happens.
@@ -232,13 +232,13 @@ func TestDeliverRechecksLatestTruth(t *testing.T) {
 			name: "cancelled behind the planner's back",
 			change: func(t *testing.T, b *bundle) {
 				a := b.appt
-				a.Status = store.StatusCancelled
+				a.Status = beckon.StatusCancelled
 				// Written without re-planning, as a racing writer could leave it.
 				if err := b.st.AppointmentPut(context.Background(), a, a.Version); err != nil {
 					t.Fatal(err)
 				}
 			},
-			wantStatus: store.SendSkipped, wantReason: "appointment cancelled",
+			wantStatus: beckon.SendSkipped, wantReason: "appointment cancelled",
 		},
 		{
 			name: "appointment version moved",
@@ -249,25 +249,25 @@ func TestDeliverRechecksLatestTruth(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			wantStatus: store.SendSuperseded, wantReason: "appointment changed",
+			wantStatus: beckon.SendSuperseded, wantReason: "appointment changed",
 		},
 		{
 			name: "patient opted out of sms",
 			change: func(t *testing.T, b *bundle) {
 				p := b.patient
-				p.SMSConsent = store.ConsentOptedOut
+				p.SMSConsent = beckon.ConsentOptedOut
 				if err := b.st.PatientUpsert(context.Background(), p); err != nil {
 					t.Fatal(err)
 				}
 			},
-			wantStatus: store.SendSkipped, wantReason: "patient opted out of sms",
+			wantStatus: beckon.SendSkipped, wantReason: "patient opted out of sms",
 		},
 		{
 			name: "appointment already started",
 			change: func(t *testing.T, b *bundle) {
 				b.clock.Set(b.appt.Start)
 			},
-			wantStatus: store.SendSkipped, wantReason: "appointment already started",
+			wantStatus: beckon.SendSkipped, wantReason: "appointment already started",
 		},
 		{
 			name: "campaign deleted",
@@ -276,7 +276,7 @@ func TestDeliverRechecksLatestTruth(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			wantStatus: store.SendSuperseded, wantReason: "campaign deleted",
+			wantStatus: beckon.SendSuperseded, wantReason: "campaign deleted",
 		},
 		{
 			name: "patient lost their phone",
@@ -287,7 +287,7 @@ func TestDeliverRechecksLatestTruth(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			wantStatus: store.SendSkipped, wantReason: "no valid phone number on file",
+			wantStatus: beckon.SendSkipped, wantReason: "no valid phone number on file",
 		},
 	}
 	for _, tt := range tests {
@@ -311,22 +311,22 @@ func TestDeliverRechecksLatestTruth(t *testing.T) {
 
 func TestDeliverConfirmedSkipsUnconfirmedOnlyStep(t *testing.T) {
 	t.Parallel()
-	b := setup(t, setupOpts{step: &store.Step{
+	b := setup(t, setupOpts{step: &beckon.Step{
 		ID:                "remind",
-		Timing:            store.Timing{Kind: store.TimingOffset, Offset: -24 * time.Hour},
-		Channel:           store.ChannelSMS,
+		Timing:            beckon.Timing{Kind: beckon.TimingOffset, Offset: -24 * time.Hour},
+		Channel:           beckon.ChannelSMS,
 		Template:          "appointment_reminder_confirm",
 		OnlyIfUnconfirmed: true,
 	}})
 	a := b.appt
-	a.Confirmation = store.Confirmed
+	a.Confirmation = beckon.Confirmed
 	if err := b.st.AppointmentPut(context.Background(), a, a.Version); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.deliver(t); err != nil {
 		t.Fatal(err)
 	}
-	if s := b.reload(t); s.Status != store.SendSkipped || s.Reason != "appointment confirmed" {
+	if s := b.reload(t); s.Status != beckon.SendSkipped || s.Reason != "appointment confirmed" {
 		t.Fatalf("send is %s (%q), want skipped (appointment confirmed)", s.Status, s.Reason)
 	}
 }
@@ -342,7 +342,7 @@ func TestDeliverInQuietHoursSnoozes(t *testing.T) {
 	}
 	s := b.reload(t)
 	want := time.Date(2026, 6, 2, 12, 0, 0, 0, time.UTC) // 08:00 EDT
-	if s.Status != store.SendPlanned || !s.DueAt.Equal(want) || !s.EnqueuedAt.IsZero() {
+	if s.Status != beckon.SendPlanned || !s.DueAt.Equal(want) || !s.EnqueuedAt.IsZero() {
 		t.Fatalf("send = %s due %s (enqueued %s), want planned, due %s, not enqueued", s.Status, s.DueAt, s.EnqueuedAt, want)
 	}
 	if n := b.outboxCount(t); n != 0 {
@@ -359,13 +359,13 @@ func TestDeliverFailures(t *testing.T) {
 		if err := b.deliver(t); err == nil {
 			t.Fatal("want an error so that asynq retries")
 		}
-		if s := b.reload(t); s.Status != store.SendPlanned {
+		if s := b.reload(t); s.Status != beckon.SendPlanned {
 			t.Fatalf("after a transient failure the send is %s, want planned", s.Status)
 		}
 		if err := b.deliver(t); err != nil {
 			t.Fatal(err)
 		}
-		if s := b.reload(t); s.Status != store.SendSent || s.Attempts != 2 {
+		if s := b.reload(t); s.Status != beckon.SendSent || s.Attempts != 2 {
 			t.Fatalf("send = %s after %d attempts, want sent after 2", s.Status, s.Attempts)
 		}
 		if n := b.outboxCount(t); n != 1 {
@@ -379,7 +379,7 @@ func TestDeliverFailures(t *testing.T) {
 		if err := b.d.Deliver(context.Background(), b.clinic.ID, b.send.ID, true); err != nil {
 			t.Fatal(err)
 		}
-		if s := b.reload(t); s.Status != store.SendFailed || !strings.Contains(s.Reason, "provider error") {
+		if s := b.reload(t); s.Status != beckon.SendFailed || !strings.Contains(s.Reason, "provider error") {
 			t.Fatalf("send = %s (%q), want failed with the reason", s.Status, s.Reason)
 		}
 	})
@@ -390,7 +390,7 @@ func TestDeliverFailures(t *testing.T) {
 		if err := b.deliver(t); err != nil {
 			t.Fatalf("a permanent failure must not ask for a retry: %v", err)
 		}
-		if s := b.reload(t); s.Status != store.SendFailed || s.Reason != "invalid 'To' number" {
+		if s := b.reload(t); s.Status != beckon.SendFailed || s.Reason != "invalid 'To' number" {
 			t.Fatalf("send = %s (%q), want failed (invalid 'To' number)", s.Status, s.Reason)
 		}
 	})
@@ -402,7 +402,7 @@ func TestDeliverFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := b.reload(t)
-		if s.Status != store.SendPlanned || !s.DueAt.Equal(b.clock.Now().Add(30*time.Second)) {
+		if s.Status != beckon.SendPlanned || !s.DueAt.Equal(b.clock.Now().Add(30*time.Second)) {
 			t.Fatalf("send = %s due %s, want planned 30s later", s.Status, s.DueAt)
 		}
 	})
@@ -413,7 +413,7 @@ func TestDeliverFailures(t *testing.T) {
 		if err := b.deliver(t); err != nil {
 			t.Fatal(err)
 		}
-		if s := b.reload(t); s.Status != store.SendUnknown {
+		if s := b.reload(t); s.Status != beckon.SendUnknown {
 			t.Fatalf("send = %s, want unknown", s.Status)
 		}
 		if err := b.deliver(t); err != nil {
@@ -430,7 +430,7 @@ func TestDeliverFailures(t *testing.T) {
 		if err := b.deliver(t); err != nil {
 			t.Fatal(err)
 		}
-		if s := b.reload(t); s.Status != store.SendClaimed {
+		if s := b.reload(t); s.Status != beckon.SendClaimed {
 			t.Fatalf("send = %s, want still claimed: the outcome is not known yet", s.Status)
 		}
 		if err := b.deliver(t); !errors.Is(err, worker.ErrBusy) {
@@ -440,7 +440,7 @@ func TestDeliverFailures(t *testing.T) {
 		if err := b.deliver(t); err != nil {
 			t.Fatal(err)
 		}
-		if s := b.reload(t); s.Status != store.SendSent {
+		if s := b.reload(t); s.Status != beckon.SendSent {
 			t.Fatalf("send = %s, want sent (found at the provider)", s.Status)
 		}
 		if n, c := b.outboxCount(t), b.ch.calls.Load(); n != 1 || c != 1 {
@@ -452,12 +452,12 @@ func TestDeliverFailures(t *testing.T) {
 // failingStore fails the first fails records of sent messages, as a lost
 // database connection between the provider call and the record would.
 type failingStore struct {
-	store.Store
+	beckon.Store
 	fails  int64
 	failed atomic.Int64
 }
 
-func (f *failingStore) SendRecordMany(ctx context.Context, recs []store.SentRecord, now time.Time) ([]string, error) {
+func (f *failingStore) SendRecordMany(ctx context.Context, recs []beckon.SentRecord, now time.Time) ([]string, error) {
 	if f.failed.Add(1) <= atomic.LoadInt64(&f.fails) {
 		return nil, errors.New("connection lost")
 	}
@@ -510,7 +510,7 @@ func TestCrashBetweenClaimAndRecord(t *testing.T) {
 		t.Parallel()
 		b := setup(t, setupOpts{})
 		fs := &failingStore{Store: b.st, fails: 1}
-		d := worker.NewDeliverer(fs, channels.Static{store.ChannelSMS: b.ch}, b.clock, quiet, worker.Config{})
+		d := worker.NewDeliverer(fs, channels.Static{beckon.ChannelSMS: b.ch}, b.clock, quiet, worker.Config{})
 		if err := d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false); err != nil {
 			t.Fatal(err)
 		}
@@ -520,14 +520,14 @@ func TestCrashBetweenClaimAndRecord(t *testing.T) {
 		t.Parallel()
 		b := setup(t, setupOpts{})
 		fs := &failingStore{Store: b.st, fails: 100}
-		d := worker.NewDeliverer(fs, channels.Static{store.ChannelSMS: b.ch}, b.clock, quiet, worker.Config{})
+		d := worker.NewDeliverer(fs, channels.Static{beckon.ChannelSMS: b.ch}, b.clock, quiet, worker.Config{})
 		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 		defer cancel()
 		if err := d.Deliver(ctx, b.clinic.ID, b.send.ID, false); err == nil {
 			t.Fatal("want the record error")
 		}
 		atomic.StoreInt64(&fs.fails, 0)
-		if s := b.reload(t); s.Status != store.SendClaimed {
+		if s := b.reload(t); s.Status != beckon.SendClaimed {
 			t.Fatalf("send = %s, want still claimed", s.Status)
 		}
 		b.clock.Advance(3 * time.Minute)
@@ -543,7 +543,7 @@ func TestCrashBetweenClaimAndRecord(t *testing.T) {
 		if err := b.deliver(t); err != nil {
 			t.Fatal(err)
 		}
-		if s := b.reload(t); s.Status != store.SendUnknown || s.Reason == "" {
+		if s := b.reload(t); s.Status != beckon.SendUnknown || s.Reason == "" {
 			t.Fatalf("send = %s (%q), want unknown with a reason", s.Status, s.Reason)
 		}
 		if n := b.outboxCount(t); n != 1 {
@@ -566,13 +566,13 @@ const (
 func (b *bundle) abandonClaim(t *testing.T, how abandoned) {
 	t.Helper()
 	ctx := context.Background()
-	_, ok, err := b.st.SendClaim(ctx, store.SendClaimParams{ClinicID: b.clinic.ID, ID: b.send.ID, Token: "dead-worker", Now: b.clock.Now()})
+	_, ok, err := b.st.SendClaim(ctx, beckon.SendClaimParams{ClinicID: b.clinic.ID, ID: b.send.ID, Token: "dead-worker", Now: b.clock.Now()})
 	if err != nil || !ok {
 		t.Fatalf("claim: %v %v", ok, err)
 	}
-	m := channels.Message{SendID: b.send.ID, ClinicID: b.clinic.ID, Channel: store.ChannelSMS, To: b.patient.Phone, Text: "hello"}
+	m := channels.Message{SendID: b.send.ID, ClinicID: b.clinic.ID, Channel: beckon.ChannelSMS, To: b.patient.Phone, Text: "hello"}
 	if how != beforeCall {
-		lost, err := b.st.SendCallStartMany(ctx, []store.SendCall{{
+		lost, err := b.st.SendCallStartMany(ctx, []beckon.SendCall{{
 			SendID: b.send.ID, ClinicID: b.clinic.ID, ClaimToken: "dead-worker", Channel: m.Channel, To: m.To, Body: m.Text,
 		}}, b.clock.Now())
 		if err != nil || len(lost) != 0 {
@@ -592,13 +592,13 @@ func (b *bundle) abandonClaim(t *testing.T, how abandoned) {
 
 func (b *bundle) wantOneSent(t *testing.T) {
 	t.Helper()
-	if s := b.reload(t); s.Status != store.SendSent || s.MessageID == "" {
+	if s := b.reload(t); s.Status != beckon.SendSent || s.MessageID == "" {
 		t.Fatalf("send = %s (%q), want sent", s.Status, s.Reason)
 	}
 	if n := b.outboxCount(t); n != 1 {
 		t.Fatalf("outbox has %d messages, want exactly 1", n)
 	}
-	ms, err := b.st.MessageList(context.Background(), store.MessageFilter{ClinicID: b.clinic.ID, SendID: b.send.ID})
+	ms, err := b.st.MessageList(context.Background(), beckon.MessageFilter{ClinicID: b.clinic.ID, SendID: b.send.ID})
 	if err != nil {
 		t.Fatal(err)
 	}

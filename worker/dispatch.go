@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // claim is one send's share of a claim batch: the send as claimed, with what
@@ -14,13 +14,13 @@ import (
 // batch in a few statements.
 type claim struct {
 	ok      bool // the batch claimed the send
-	send    store.Send
+	send    beckon.Send
 	token   string
 	loaded  bool // appt, patient and undeliverable were read
-	appt    *store.Appointment
-	patient *store.Patient
+	appt    *beckon.Appointment
+	patient *beckon.Patient
 	// undeliverable holds the patient's undeliverable addresses by channel.
-	undeliverable map[string]map[string]store.UndeliverableAddress
+	undeliverable map[string]map[string]beckon.UndeliverableAddress
 	// loadErr is why the reads failed; the attempt releases the claim.
 	loadErr error
 }
@@ -30,13 +30,13 @@ type claim struct {
 // addresses clinic by clinic. A send named twice in the batch (a duplicated
 // task) is claimed for the first only: the other finds it taken and backs
 // off, as DESIGN.md promise 2 asks.
-func (d *Deliverer) claimBatch(ctx context.Context, refs []store.SendRef) ([]claim, error) {
-	token := store.NewID("clm_")
+func (d *Deliverer) claimBatch(ctx context.Context, refs []beckon.SendRef) ([]claim, error) {
+	token := beckon.NewID("clm_")
 	sends, err := d.store.SendClaimMany(ctx, refs, token, d.clock.Now())
 	if err != nil {
 		return nil, fmt.Errorf("claim sends: %w", err)
 	}
-	byID := make(map[string]store.Send, len(sends))
+	byID := make(map[string]beckon.Send, len(sends))
 	for _, s := range sends {
 		byID[s.ID] = s
 	}
@@ -87,10 +87,10 @@ func (d *Deliverer) load(ctx context.Context, clinicID string, out []claim, idx 
 	if err != nil {
 		return fmt.Errorf("check addresses: %w", err)
 	}
-	byChannel := map[string]map[string]store.UndeliverableAddress{}
+	byChannel := map[string]map[string]beckon.UndeliverableAddress{}
 	for _, u := range und {
 		if byChannel[u.Channel] == nil {
-			byChannel[u.Channel] = map[string]store.UndeliverableAddress{}
+			byChannel[u.Channel] = map[string]beckon.UndeliverableAddress{}
 		}
 		byChannel[u.Channel][u.Address] = u
 	}
@@ -109,7 +109,7 @@ func (d *Deliverer) load(ctx context.Context, clinicID string, out []claim, idx 
 
 // people reads the clinic's appointments among apptIDs and patients among
 // patientIDs, by id.
-func (d *Deliverer) people(ctx context.Context, clinicID string, apptIDs, patientIDs []string) (map[string]store.Appointment, map[string]store.Patient, error) {
+func (d *Deliverer) people(ctx context.Context, clinicID string, apptIDs, patientIDs []string) (map[string]beckon.Appointment, map[string]beckon.Patient, error) {
 	appts, err := d.store.AppointmentGetMany(ctx, clinicID, apptIDs)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load appointments: %w", err)
@@ -123,7 +123,7 @@ func (d *Deliverer) people(ctx context.Context, clinicID string, apptIDs, patien
 
 // recordBatch ends the records' sends as sent with their messages in one
 // transaction; a record whose claim was lost gets store.ErrConflict.
-func (d *Deliverer) recordBatch(ctx context.Context, recs []store.SentRecord) ([]error, error) {
+func (d *Deliverer) recordBatch(ctx context.Context, recs []beckon.SentRecord) ([]error, error) {
 	lost, err := d.store.SendRecordMany(ctx, recs, d.clock.Now())
 	if err != nil {
 		return nil, err
@@ -135,14 +135,14 @@ func (d *Deliverer) recordBatch(ctx context.Context, recs []store.SentRecord) ([
 	out := make([]error, len(recs))
 	for i, r := range recs {
 		if gone[r.Message.SendID] {
-			out[i] = store.ErrConflict
+			out[i] = beckon.ErrConflict
 		}
 	}
 	return out, nil
 }
 
 // recordOne records through the batch and unwraps the record's own outcome.
-func (d *Deliverer) recordOne(ctx context.Context, rec store.SentRecord) error {
+func (d *Deliverer) recordOne(ctx context.Context, rec beckon.SentRecord) error {
 	res, err := d.records.Do(ctx, rec)
 	return errors.Join(err, res)
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/worker"
 )
 
@@ -22,17 +22,17 @@ func TestDeliverWaveConcurrently(t *testing.T) {
 	b := setup(t, setupOpts{})
 	ctx := context.Background()
 	const n = 60
-	sends := []store.Send{b.send}
+	sends := []beckon.Send{b.send}
 	for i := range n - 1 {
 		pid := fmt.Sprintf("wave-p%d", i)
-		if _, _, err := b.svc.UpsertPatient(ctx, store.Patient{
+		if _, _, err := b.svc.UpsertPatient(ctx, beckon.Patient{
 			ClinicID: b.clinic.ID, ID: pid, FirstName: "Pat", Phone: fmt.Sprintf("+1415555%04d", 1000+i), Language: "en",
 		}, "test"); err != nil {
 			t.Fatal(err)
 		}
-		res, err := b.svc.UpsertAppointment(ctx, store.Appointment{
+		res, err := b.svc.UpsertAppointment(ctx, beckon.Appointment{
 			ClinicID: b.clinic.ID, ID: fmt.Sprintf("wave-a%d", i), PatientID: pid,
-			Start: b.appt.Start, Duration: 30 * time.Minute, Status: store.StatusBooked,
+			Start: b.appt.Start, Duration: 30 * time.Minute, Status: beckon.StatusBooked,
 		}, "test")
 		if err != nil {
 			t.Fatal(err)
@@ -43,8 +43,8 @@ func TestDeliverWaveConcurrently(t *testing.T) {
 		t.Fatalf("planned %d sends, want %d", len(sends), n)
 	}
 	bounced := sends[7]
-	if err := b.st.AddressMarkUndeliverable(ctx, store.UndeliverableAddress{
-		ClinicID: b.clinic.ID, Channel: store.ChannelSMS, Address: "+14155551006", Reason: "landline", At: b.clock.Now(),
+	if err := b.st.AddressMarkUndeliverable(ctx, beckon.UndeliverableAddress{
+		ClinicID: b.clinic.ID, Channel: beckon.ChannelSMS, Address: "+14155551006", Reason: "landline", At: b.clock.Now(),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -78,10 +78,10 @@ func TestDeliverWaveConcurrently(t *testing.T) {
 		}
 		switch {
 		case s.ID == bounced.ID:
-			if got.Status != store.SendSkipped || !strings.Contains(got.Reason, "undeliverable") {
+			if got.Status != beckon.SendSkipped || !strings.Contains(got.Reason, "undeliverable") {
 				t.Fatalf("bounced send: %s (%q), want skipped as undeliverable", got.Status, got.Reason)
 			}
-		case got.Status != store.SendSent || got.MessageID == "" || got.Attempts != 1:
+		case got.Status != beckon.SendSent || got.MessageID == "" || got.Attempts != 1:
 			t.Fatalf("send %s: %s after %d attempts, message %q; want sent once", s.ID, got.Status, got.Attempts, got.MessageID)
 		default:
 			m, err := b.st.MessageGet(ctx, b.clinic.ID, got.MessageID)

@@ -13,10 +13,10 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels"
 	"github.com/beckonhealth/beckon/channels/twilio"
 	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/worker"
 )
 
@@ -89,14 +89,14 @@ func TestFailedLookupIsLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	lb, logger := newLogBuffer()
-	d := worker.NewDeliverer(b.st, channels.Static{store.ChannelSMS: tw}, b.clock, logger, worker.Config{ClaimTimeout: 2 * time.Minute})
+	d := worker.NewDeliverer(b.st, channels.Static{beckon.ChannelSMS: tw}, b.clock, logger, worker.Config{ClaimTimeout: 2 * time.Minute})
 	b.abandonClaim(t, callNotReceived)
 	fake.FailNext(4, twiliotest.Failure{Status: 501, Message: "Not Implemented"})
 
 	if err := d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false); err == nil {
 		t.Fatal("want an error: the provider could not be asked")
 	}
-	if s := b.reload(t); s.Status != store.SendClaimed {
+	if s := b.reload(t); s.Status != beckon.SendClaimed {
 		t.Fatalf("send = %s, want still claimed until the provider answers", s.Status)
 	}
 	if len(fake.Messages()) != 0 {
@@ -126,16 +126,16 @@ func TestSendEndedUnknownIsLogged(t *testing.T) {
 			t.Parallel()
 			b := setup(t, setupOpts{blind: true})
 			lb, logger := newLogBuffer()
-			d := worker.NewDeliverer(b.st, channels.Static{store.ChannelSMS: blindChannel{b.ch}}, b.clock, logger, worker.Config{ClaimTimeout: 2 * time.Minute})
+			d := worker.NewDeliverer(b.st, channels.Static{beckon.ChannelSMS: blindChannel{b.ch}}, b.clock, logger, worker.Config{ClaimTimeout: 2 * time.Minute})
 			tc.before(b, t)
 			if err := d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false); err != nil {
 				t.Fatal(err)
 			}
 			s := b.reload(t)
-			if s.Status != store.SendUnknown {
+			if s.Status != beckon.SendUnknown {
 				t.Fatalf("send = %s, want unknown", s.Status)
 			}
-			got := lb.lines("level=ERROR", "send ended", "status="+store.SendUnknown, "send_id="+b.send.ID, "clinic_id="+b.clinic.ID, "reason=")
+			got := lb.lines("level=ERROR", "send ended", "status="+beckon.SendUnknown, "send_id="+b.send.ID, "clinic_id="+b.clinic.ID, "reason=")
 			if len(got) != 1 || !strings.Contains(got[0], s.Reason[:10]) {
 				t.Fatalf("want one error line with the send id and reason %q, log:\n%s", s.Reason, lb)
 			}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // finalRef names what a send's final check reads.
@@ -17,10 +17,10 @@ type finalRef struct {
 // finalRead is the latest truth of one send, read just before its provider
 // call; a nil field is a row that no longer exists.
 type finalRead struct {
-	send     *store.Send
-	appt     *store.Appointment
-	patient  *store.Patient
-	campaign *store.Campaign
+	send     *beckon.Send
+	appt     *beckon.Appointment
+	patient  *beckon.Patient
+	campaign *beckon.Campaign
 }
 
 // finalBatch reads, for the sends about to go at the same moment, the sends
@@ -45,7 +45,7 @@ func (d *Deliverer) finalLoad(ctx context.Context, clinicID string, refs []final
 	sendIDs := make([]string, 0, len(idx))
 	apptIDs := make([]string, 0, len(idx))
 	patientIDs := make([]string, 0, len(idx))
-	campaigns := map[string]*store.Campaign{}
+	campaigns := map[string]*beckon.Campaign{}
 	for _, i := range idx {
 		sendIDs = append(sendIDs, refs[i].sendID)
 		apptIDs = append(apptIDs, refs[i].appointmentID)
@@ -62,7 +62,7 @@ func (d *Deliverer) finalLoad(ctx context.Context, clinicID string, refs []final
 	}
 	for id := range campaigns {
 		c, err := d.store.CampaignGet(ctx, clinicID, id)
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, beckon.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -91,7 +91,7 @@ func (d *Deliverer) finalLoad(ctx context.Context, clinicID string, refs []final
 // with the other sends about to go, and decides again as the first check
 // did: done reports that the send does not go (it was ended, snoozed,
 // released, or is no longer this attempt's).
-func (a *attempt) finalCheck(ctx context.Context, clinic store.Clinic) (done bool, err error) {
+func (a *attempt) finalCheck(ctx context.Context, clinic beckon.Clinic) (done bool, err error) {
 	sd := a.send
 	r, err := a.d.finals.Do(ctx, finalRef{
 		clinicID: sd.ClinicID, sendID: sd.ID, appointmentID: sd.AppointmentID,
@@ -100,7 +100,7 @@ func (a *attempt) finalCheck(ctx context.Context, clinic store.Clinic) (done boo
 	if err != nil {
 		return true, a.release(ctx, fmt.Errorf("final check: %w", err))
 	}
-	if r.send == nil || r.send.Status != store.SendClaimed || r.send.ClaimToken != a.token {
+	if r.send == nil || r.send.Status != beckon.SendClaimed || r.send.ClaimToken != a.token {
 		a.log.Warn("claim lost before the provider call; not sending")
 		return true, nil
 	}

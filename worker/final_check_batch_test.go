@@ -4,9 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels"
-	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -18,10 +17,10 @@ func TestFinalBatchReadsEachSendsOwnTruth(t *testing.T) {
 	st := storetest.Open(t)
 	ctx := context.Background()
 	type world struct {
-		clinic store.Clinic
-		appt   store.Appointment
-		camp   store.Campaign
-		send   store.Send
+		clinic beckon.Clinic
+		appt   beckon.Appointment
+		camp   beckon.Campaign
+		send   beckon.Send
 	}
 	newWorld := func(name string) world {
 		c := storetest.Clinic(t, st, storetest.ClinicOpts{Name: name})
@@ -29,7 +28,7 @@ func TestFinalBatchReadsEachSendsOwnTruth(t *testing.T) {
 		cp := storetest.Campaign(t, st, c.ID, storetest.CampaignOpts{})
 		s := storetest.Send(t, st, c.ID, storetest.SendOpts{
 			AppointmentID: a.ID, PatientID: a.PatientID, CampaignID: cp.ID,
-			Status: store.SendClaimed, ClaimToken: "tok", ClaimedAt: a.CreatedAt,
+			Status: beckon.SendClaimed, ClaimToken: "tok", ClaimedAt: a.CreatedAt,
 		})
 		return world{clinic: c, appt: a, camp: cp, send: s}
 	}
@@ -43,7 +42,7 @@ func TestFinalBatchReadsEachSendsOwnTruth(t *testing.T) {
 	cross := ref(w2)
 	cross.clinicID = w1.clinic.ID // clinic one names clinic two's rows
 
-	d := NewDeliverer(st, channels.Static{}, scheduler.NewManualClock(w1.appt.CreatedAt), nil, Config{})
+	d := NewDeliverer(st, channels.Static{}, beckon.NewManualClock(w1.appt.CreatedAt), nil, Config{})
 	got, err := d.finalBatch(ctx, []finalRef{ref(w1), ref(w2), gone, cross})
 	if err != nil {
 		t.Fatal(err)

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/worker"
 )
 
@@ -47,23 +47,23 @@ func TestDeliverRechecksAfterPacingWait(t *testing.T) {
 			name: "appointment cancelled",
 			change: func(t *testing.T, b *bundle) {
 				a := b.appt
-				a.Status = store.StatusCancelled
+				a.Status = beckon.StatusCancelled
 				if _, err := b.svc.UpsertAppointment(ctx, a, "test"); err != nil {
 					t.Fatal(err)
 				}
 			},
-			wantStatus: store.SendSuperseded, wantReason: "appointment changed",
+			wantStatus: beckon.SendSuperseded, wantReason: "appointment changed",
 		},
 		{
 			name: "appointment cancelled behind the planner's back",
 			change: func(t *testing.T, b *bundle) {
 				a := b.appt
-				a.Status = store.StatusCancelled
+				a.Status = beckon.StatusCancelled
 				if err := b.st.AppointmentPut(ctx, a, a.Version); err != nil {
 					t.Fatal(err)
 				}
 			},
-			wantStatus: store.SendSkipped, wantReason: "appointment cancelled",
+			wantStatus: beckon.SendSkipped, wantReason: "appointment cancelled",
 		},
 		{
 			name: "appointment moved",
@@ -74,19 +74,19 @@ func TestDeliverRechecksAfterPacingWait(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			wantStatus: store.SendSuperseded, wantReason: "appointment changed",
+			wantStatus: beckon.SendSuperseded, wantReason: "appointment changed",
 		},
 		{
 			name: "patient opted out of sms",
 			change: func(t *testing.T, b *bundle) {
-				if err := b.st.PatientConsentSet(ctx, store.PatientConsentParams{
-					ClinicID: b.clinic.ID, PatientID: b.patient.ID, Channel: store.ChannelSMS,
-					Consent: store.ConsentOptedOut, Now: b.clock.Now(),
+				if err := b.st.PatientConsentSet(ctx, beckon.PatientConsentParams{
+					ClinicID: b.clinic.ID, PatientID: b.patient.ID, Channel: beckon.ChannelSMS,
+					Consent: beckon.ConsentOptedOut, Now: b.clock.Now(),
 				}); err != nil {
 					t.Fatal(err)
 				}
 			},
-			wantStatus: store.SendSkipped, wantReason: "patient opted out of sms",
+			wantStatus: beckon.SendSkipped, wantReason: "patient opted out of sms",
 		},
 		{
 			name: "campaign deactivated",
@@ -100,7 +100,7 @@ func TestDeliverRechecksAfterPacingWait(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			wantStatus: store.SendSuperseded, wantReason: "campaign changed",
+			wantStatus: beckon.SendSuperseded, wantReason: "campaign changed",
 		},
 		{
 			name: "quiet hours began",
@@ -108,7 +108,7 @@ func TestDeliverRechecksAfterPacingWait(t *testing.T) {
 				// 23:30 in New York on the due day.
 				b.clock.Set(time.Date(2026, 6, 2, 3, 30, 0, 0, time.UTC))
 			},
-			wantStatus: store.SendPlanned, wantReason: "quiet hours",
+			wantStatus: beckon.SendPlanned, wantReason: "quiet hours",
 		},
 		{
 			name: "patient's number changed",
@@ -119,24 +119,24 @@ func TestDeliverRechecksAfterPacingWait(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			wantStatus: store.SendPlanned, wantReason: "patient's address changed",
+			wantStatus: beckon.SendPlanned, wantReason: "patient's address changed",
 		},
 		{
 			name: "claim taken over by another worker",
 			change: func(t *testing.T, b *bundle) {
 				now := b.clock.Now()
-				if _, ok, err := b.st.SendClaim(ctx, store.SendClaimParams{
+				if _, ok, err := b.st.SendClaim(ctx, beckon.SendClaimParams{
 					ClinicID: b.clinic.ID, ID: b.send.ID, Token: "clm_other", Now: now, StaleBefore: now.Add(time.Second),
 				}); err != nil || !ok {
 					t.Fatalf("take over: claimed %v, %v", ok, err)
 				}
 			},
-			wantStatus: store.SendClaimed,
+			wantStatus: beckon.SendClaimed,
 		},
 		{
 			name:       "nothing changed",
 			change:     func(*testing.T, *bundle) {},
-			wantStatus: store.SendSent,
+			wantStatus: beckon.SendSent,
 		},
 	}
 	for _, tt := range tests {
@@ -145,7 +145,7 @@ func TestDeliverRechecksAfterPacingWait(t *testing.T) {
 			b := setup(t, setupOpts{})
 			l := newGateLimiter()
 			ch := pacedChannel{b.ch}
-			d := worker.NewDeliverer(b.st, channels.Static{store.ChannelSMS: ch, store.ChannelEmail: ch}, b.clock, quiet,
+			d := worker.NewDeliverer(b.st, channels.Static{beckon.ChannelSMS: ch, beckon.ChannelEmail: ch}, b.clock, quiet,
 				worker.Config{Limiter: l})
 			done := make(chan error, 1)
 			go func() { done <- d.Deliver(ctx, b.clinic.ID, b.send.ID, false) }()
@@ -164,7 +164,7 @@ func TestDeliverRechecksAfterPacingWait(t *testing.T) {
 				t.Fatalf("send is %s (%q), want %s (%q)", s.Status, s.Reason, tt.wantStatus, tt.wantReason)
 			}
 			wantCalls := int32(0)
-			if tt.wantStatus == store.SendSent {
+			if tt.wantStatus == beckon.SendSent {
 				wantCalls = 1
 			}
 			if n := b.ch.calls.Load(); n != wantCalls {

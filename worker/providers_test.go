@@ -7,30 +7,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/worker"
 )
 
-func fallbackStep() *store.Step { return fallbackStepOn(store.ChannelSMS) }
+func fallbackStep() *beckon.Step { return fallbackStepOn(beckon.ChannelSMS) }
 
 // fallbackStepOn is a reminder on channel that falls back to the other one.
-func fallbackStepOn(channel string) *store.Step {
-	return &store.Step{
+func fallbackStepOn(channel string) *beckon.Step {
+	return &beckon.Step{
 		ID:       "remind",
-		Timing:   store.Timing{Kind: store.TimingOffset, Offset: -24 * time.Hour},
+		Timing:   beckon.Timing{Kind: beckon.TimingOffset, Offset: -24 * time.Hour},
 		Channel:  channel,
 		Fallback: true,
-		Content:  store.Contents{"en": {Subject: "Reminder", Text: "Hi {{.Patient.FirstName}}, see you {{.Appointment.Date}}."}},
+		Content:  beckon.Contents{"en": {Subject: "Reminder", Text: "Hi {{.Patient.FirstName}}, see you {{.Appointment.Date}}."}},
 	}
 }
 
-func (b *bundle) sendByID(t *testing.T, id string) (store.Send, error) {
+func (b *bundle) sendByID(t *testing.T, id string) (beckon.Send, error) {
 	t.Helper()
 	return b.st.SendGet(context.Background(), b.clinic.ID, id)
 }
 
-func (b *bundle) patientNow(t *testing.T) store.Patient {
+func (b *bundle) patientNow(t *testing.T) beckon.Patient {
 	t.Helper()
 	p, err := b.st.PatientGet(context.Background(), b.clinic.ID, b.patient.ID)
 	if err != nil {
@@ -47,17 +47,17 @@ func TestDeliverPermanentFallsBackOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := b.reload(t)
-	if s.Status != store.SendFailed || !strings.Contains(s.Reason, "unsubscribed") || !strings.Contains(s.Reason, "falling back to email") {
+	if s.Status != beckon.SendFailed || !strings.Contains(s.Reason, "unsubscribed") || !strings.Contains(s.Reason, "falling back to email") {
 		t.Fatalf("send = %s (%q), want failed with the reason and the fallback", s.Status, s.Reason)
 	}
-	if p := b.patientNow(t); p.SMSConsent != store.ConsentOptedOut || p.EmailConsent == store.ConsentOptedOut {
+	if p := b.patientNow(t); p.SMSConsent != beckon.ConsentOptedOut || p.EmailConsent == beckon.ConsentOptedOut {
 		t.Fatalf("consent sms=%s email=%s, want sms opted out only", p.SMSConsent, p.EmailConsent)
 	}
 	fb, err := b.sendByID(t, b.send.ID+worker.FallbackSuffix)
 	if err != nil {
 		t.Fatalf("fallback send: %v", err)
 	}
-	if fb.Status != store.SendPlanned || fb.Channel != store.ChannelEmail || !fb.DueAt.Equal(b.clock.Now()) {
+	if fb.Status != beckon.SendPlanned || fb.Channel != beckon.ChannelEmail || !fb.DueAt.Equal(b.clock.Now()) {
 		t.Fatalf("fallback = %+v, want planned email due now", fb)
 	}
 	// The fallback is refused too: it ends, and does not fall back again.
@@ -66,10 +66,10 @@ func TestDeliverPermanentFallsBackOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	fb, _ = b.sendByID(t, fb.ID)
-	if fb.Status != store.SendFailed || strings.Contains(fb.Reason, "falling back") {
+	if fb.Status != beckon.SendFailed || strings.Contains(fb.Reason, "falling back") {
 		t.Fatalf("fallback = %s (%q), want failed without another fallback", fb.Status, fb.Reason)
 	}
-	if _, err := b.sendByID(t, fb.ID+worker.FallbackSuffix); !errors.Is(err, store.ErrNotFound) {
+	if _, err := b.sendByID(t, fb.ID+worker.FallbackSuffix); !errors.Is(err, beckon.ErrNotFound) {
 		t.Fatalf("a fallback of the fallback exists (%v)", err)
 	}
 	if n := b.ch.calls.Load(); n != 2 {
@@ -84,17 +84,17 @@ func TestDeliverFallbackSendIsDelivered(t *testing.T) {
 	if err := b.deliver(t); err != nil {
 		t.Fatal(err)
 	}
-	if p := b.patientNow(t); p.SMSConsent == store.ConsentOptedOut {
+	if p := b.patientNow(t); p.SMSConsent == beckon.ConsentOptedOut {
 		t.Fatal("21614 is no opt-out")
 	}
 	if err := b.d.Deliver(context.Background(), b.clinic.ID, b.send.ID+worker.FallbackSuffix, false); err != nil {
 		t.Fatal(err)
 	}
-	es, err := b.st.OutboxList(context.Background(), store.OutboxFilter{ClinicID: b.clinic.ID})
+	es, err := b.st.OutboxList(context.Background(), beckon.OutboxFilter{ClinicID: b.clinic.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(es) != 1 || es[0].Channel != store.ChannelEmail || es[0].To != b.patient.Email || es[0].Subject != "Reminder" {
+	if len(es) != 1 || es[0].Channel != beckon.ChannelEmail || es[0].To != b.patient.Email || es[0].Subject != "Reminder" {
 		t.Fatalf("outbox = %+v, want the one email", es)
 	}
 }
@@ -106,7 +106,7 @@ func TestDeliverPermanentWithoutFallbackStep(t *testing.T) {
 	if err := b.deliver(t); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.sendByID(t, b.send.ID+worker.FallbackSuffix); !errors.Is(err, store.ErrNotFound) {
+	if _, err := b.sendByID(t, b.send.ID+worker.FallbackSuffix); !errors.Is(err, beckon.ErrNotFound) {
 		t.Fatalf("fallback planned for a step without fallback (%v)", err)
 	}
 }
@@ -114,15 +114,15 @@ func TestDeliverPermanentWithoutFallbackStep(t *testing.T) {
 func TestDeliverSkipsUndeliverableAddress(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOpts{})
-	if err := b.st.AddressMarkUndeliverable(context.Background(), store.UndeliverableAddress{
-		ClinicID: b.clinic.ID, Channel: store.ChannelSMS, Address: b.patient.Phone, Reason: "twilio undelivered (error 30006)",
+	if err := b.st.AddressMarkUndeliverable(context.Background(), beckon.UndeliverableAddress{
+		ClinicID: b.clinic.ID, Channel: beckon.ChannelSMS, Address: b.patient.Phone, Reason: "twilio undelivered (error 30006)",
 	}); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.deliver(t); err != nil {
 		t.Fatal(err)
 	}
-	if s := b.reload(t); s.Status != store.SendSkipped || !strings.Contains(s.Reason, "undeliverable") {
+	if s := b.reload(t); s.Status != beckon.SendSkipped || !strings.Contains(s.Reason, "undeliverable") {
 		t.Fatalf("send = %s (%q), want skipped as undeliverable", s.Status, s.Reason)
 	}
 	if n := b.ch.calls.Load(); n != 0 {
@@ -152,7 +152,7 @@ func TestDeliverPacing(t *testing.T) {
 		b := setup(t, setupOpts{})
 		l := &fixedLimiter{wait: wait}
 		ch := pacedChannel{b.ch}
-		d := worker.NewDeliverer(b.st, channels.Static{store.ChannelSMS: ch, store.ChannelEmail: ch}, b.clock, quiet,
+		d := worker.NewDeliverer(b.st, channels.Static{beckon.ChannelSMS: ch, beckon.ChannelEmail: ch}, b.clock, quiet,
 			worker.Config{Limiter: l, MaxPaceWait: 5 * time.Second})
 		return b, d, l
 	}
@@ -162,7 +162,7 @@ func TestDeliverPacing(t *testing.T) {
 		if err := d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false); err != nil {
 			t.Fatal(err)
 		}
-		if s := b.reload(t); s.Status != store.SendSent || len(l.keys) != 1 || l.keys[0] != "twilio:+15550000000" {
+		if s := b.reload(t); s.Status != beckon.SendSent || len(l.keys) != 1 || l.keys[0] != "twilio:+15550000000" {
 			t.Fatalf("send %s, reservations %v", s.Status, l.keys)
 		}
 	})
@@ -173,7 +173,7 @@ func TestDeliverPacing(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := b.reload(t)
-		if s.Status != store.SendPlanned || !s.DueAt.Equal(b.clock.Now().Add(time.Minute)) || b.ch.calls.Load() != 0 {
+		if s.Status != beckon.SendPlanned || !s.DueAt.Equal(b.clock.Now().Add(time.Minute)) || b.ch.calls.Load() != 0 {
 			t.Fatalf("send = %s due %s, want planned a minute later, not sent", s.Status, s.DueAt)
 		}
 	})
@@ -181,12 +181,12 @@ func TestDeliverPacing(t *testing.T) {
 		t.Parallel()
 		b := setup(t, setupOpts{})
 		l := &peekLimiter{fixedLimiter{wait: time.Minute}}
-		d := worker.NewDeliverer(b.st, channels.Static{store.ChannelSMS: pacedChannel{b.ch}}, b.clock, quiet,
+		d := worker.NewDeliverer(b.st, channels.Static{beckon.ChannelSMS: pacedChannel{b.ch}}, b.clock, quiet,
 			worker.Config{Limiter: l, MaxPaceWait: 5 * time.Second})
 		if err := d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false); err != nil {
 			t.Fatal(err)
 		}
-		if s := b.reload(t); s.Status != store.SendPlanned || !s.DueAt.Equal(b.clock.Now().Add(time.Minute)) || len(l.keys) != 0 {
+		if s := b.reload(t); s.Status != beckon.SendPlanned || !s.DueAt.Equal(b.clock.Now().Add(time.Minute)) || len(l.keys) != 0 {
 			t.Fatalf("send = %s due %s, reservations %v: want snoozed a minute without a reservation", s.Status, s.DueAt, l.keys)
 		}
 	})
@@ -196,7 +196,7 @@ func TestDeliverPacing(t *testing.T) {
 		if err := d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false); err != nil {
 			t.Fatal(err)
 		}
-		if s := b.reload(t); s.Status != store.SendSkipped || !strings.Contains(s.Reason, "sender backlog") {
+		if s := b.reload(t); s.Status != beckon.SendSkipped || !strings.Contains(s.Reason, "sender backlog") {
 			t.Fatalf("send = %s (%q), want skipped for the backlog", s.Status, s.Reason)
 		}
 	})
@@ -248,14 +248,14 @@ func TestDeliverBoundedPacing(t *testing.T) {
 		status string
 		taken  int
 	}{
-		{"short wait sends", 20 * time.Millisecond, store.SendSent, 1},
-		{"long wait snoozes", time.Minute, store.SendPlanned, 0},
+		{"short wait sends", 20 * time.Millisecond, beckon.SendSent, 1},
+		{"long wait snoozes", time.Minute, beckon.SendPlanned, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, setupOpts{})
 			l := &boundedLimiter{t: t, wait: tc.wait}
-			d := worker.NewDeliverer(b.st, channels.Static{store.ChannelSMS: pacedChannel{b.ch}}, b.clock, quiet,
+			d := worker.NewDeliverer(b.st, channels.Static{beckon.ChannelSMS: pacedChannel{b.ch}}, b.clock, quiet,
 				worker.Config{Limiter: l, MaxPaceWait: 5 * time.Second})
 			if err := d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false); err != nil {
 				t.Fatal(err)
@@ -264,7 +264,7 @@ func TestDeliverBoundedPacing(t *testing.T) {
 			if s.Status != tc.status || l.taken != tc.taken || len(l.maxes) != 1 || l.maxes[0] != 5*time.Second {
 				t.Fatalf("send %s, %d taken, bounds %v; want %s, %d taken, one call bounded by 5s", s.Status, l.taken, l.maxes, tc.status, tc.taken)
 			}
-			if tc.status == store.SendPlanned && (!s.DueAt.Equal(b.clock.Now().Add(tc.wait)) || b.ch.calls.Load() != 0) {
+			if tc.status == beckon.SendPlanned && (!s.DueAt.Equal(b.clock.Now().Add(tc.wait)) || b.ch.calls.Load() != 0) {
 				t.Fatalf("snoozed send due %s, %d calls; want due after the wait, no call", s.DueAt, b.ch.calls.Load())
 			}
 		})

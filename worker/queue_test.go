@@ -13,10 +13,10 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels"
 	"github.com/beckonhealth/beckon/channels/outbox"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 	"github.com/beckonhealth/beckon/tasks"
 	"github.com/beckonhealth/beckon/worker"
@@ -48,28 +48,28 @@ func TestQueueDuplicatesDeliverOnce(t *testing.T) {
 	st := storetest.Open(t)
 	rdb := testRedis(t)
 	queue := fmt.Sprintf("wq-%d", time.Now().UnixNano())
-	clock := scheduler.SystemClock{}
+	clock := beckon.SystemClock{}
 	svc := &scheduler.Service{Store: st, Clock: clock, Logger: quiet}
-	clinic := storetest.Clinic(t, st, storetest.ClinicOpts{QuietHours: &store.QuietHours{}})
-	if _, _, err := svc.PutCampaign(ctx, store.Campaign{
+	clinic := storetest.Clinic(t, st, storetest.ClinicOpts{QuietHours: &beckon.QuietHours{}})
+	if _, _, err := svc.PutCampaign(ctx, beckon.Campaign{
 		ClinicID: clinic.ID, ID: "c", Name: "C", Active: true,
-		Steps: []store.Step{{
+		Steps: []beckon.Step{{
 			ID:       "soon",
-			Timing:   store.Timing{Kind: store.TimingOffset, Offset: -time.Hour + 2*time.Second},
-			Channel:  store.ChannelSMS,
+			Timing:   beckon.Timing{Kind: beckon.TimingOffset, Offset: -time.Hour + 2*time.Second},
+			Channel:  beckon.ChannelSMS,
 			Template: "appointment_reminder",
 		}},
 	}, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := svc.UpsertPatient(ctx, store.Patient{ClinicID: clinic.ID, ID: "p", FirstName: "Ana", Phone: "+14155550123", Language: "en"}, "test"); err != nil {
+	if _, _, err := svc.UpsertPatient(ctx, beckon.Patient{ClinicID: clinic.ID, ID: "p", FirstName: "Ana", Phone: "+14155550123", Language: "en"}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	const n = 20
 	start := clock.Now().Add(time.Hour)
-	var as []store.Appointment
+	var as []beckon.Appointment
 	for i := range n {
-		as = append(as, store.Appointment{ID: fmt.Sprintf("a%d", i), PatientID: "p", Start: start, Duration: 30 * time.Minute, Status: store.StatusBooked})
+		as = append(as, beckon.Appointment{ID: fmt.Sprintf("a%d", i), PatientID: "p", Start: start, Duration: 30 * time.Minute, Status: beckon.StatusBooked})
 	}
 	if _, err := svc.UpsertAppointments(ctx, clinic.ID, as, "test"); err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestQueueDuplicatesDeliverOnce(t *testing.T) {
 	}
 
 	counting := &fakeChannel{ob: outbox.New(st, clock.Now)}
-	d := worker.NewDeliverer(st, channels.Static{store.ChannelSMS: counting}, clock, quiet, worker.Config{})
+	d := worker.NewDeliverer(st, channels.Static{beckon.ChannelSMS: counting}, clock, quiet, worker.Config{})
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:              8,
 		Queues:                   map[string]int{queue: 1},
@@ -146,14 +146,14 @@ func TestQueueDuplicatesDeliverOnce(t *testing.T) {
 	if c := counting.calls.Load(); c != n {
 		t.Fatalf("channel called %d times, want %d", c, n)
 	}
-	ms, err := st.MessageList(ctx, store.MessageFilter{ClinicID: clinic.ID, Limit: 100})
+	ms, err := st.MessageList(ctx, beckon.MessageFilter{ClinicID: clinic.ID, Limit: 100})
 	if err != nil || len(ms) != n {
 		t.Fatalf("message log has %d messages (%v), want %d", len(ms), err, n)
 	}
 }
 
 // allSent reports whether the clinic's n appointments each have their send sent.
-func allSent(t *testing.T, st store.Store, clinicID string, n int) bool {
+func allSent(t *testing.T, st beckon.Store, clinicID string, n int) bool {
 	t.Helper()
 	for i := range n {
 		sends, err := st.SendListByAppointment(context.Background(), clinicID, fmt.Sprintf("a%d", i))
@@ -161,7 +161,7 @@ func allSent(t *testing.T, st store.Store, clinicID string, n int) bool {
 			t.Fatal(err)
 		}
 		for _, s := range sends {
-			if s.Status != store.SendSent {
+			if s.Status != beckon.SendSent {
 				return false
 			}
 		}

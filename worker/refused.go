@@ -7,8 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // FallbackSuffix ends the id of a fallback send: the original send's id plus
@@ -18,25 +18,25 @@ const FallbackSuffix = "~fallback"
 
 // otherChannel is the channel a fallback goes to.
 func otherChannel(kind string) string {
-	if kind == store.ChannelSMS {
-		return store.ChannelEmail
+	if kind == beckon.ChannelSMS {
+		return beckon.ChannelEmail
 	}
-	return store.ChannelSMS
+	return beckon.ChannelSMS
 }
 
 // fallbackSend returns the fallback of sd on the channel other than used, or
 // ok=false when the step does not ask for one or sd is itself a fallback.
 // A fallback is a separate send: it is re-checked, claimed and recorded like
 // any other, and never falls back again.
-func fallbackSend(sd store.Send, step *store.Step, used string, now time.Time) (store.Send, bool) {
+func fallbackSend(sd beckon.Send, step *beckon.Step, used string, now time.Time) (beckon.Send, bool) {
 	if step == nil || !step.Fallback || sd.Channel != step.Channel || used == "" {
-		return store.Send{}, false
+		return beckon.Send{}, false
 	}
 	fb := sd
 	fb.ID = sd.ID + FallbackSuffix
 	fb.Channel = otherChannel(used)
 	fb.DueAt = now
-	fb.Status = store.SendPlanned
+	fb.Status = beckon.SendPlanned
 	fb.Attempts = 0
 	fb.ClaimToken = ""
 	fb.ClaimedAt, fb.EnqueuedAt, fb.SentAt = time.Time{}, time.Time{}, time.Time{}
@@ -49,29 +49,29 @@ func fallbackSend(sd store.Send, step *store.Step, used string, now time.Time) (
 // provider reported, ends the send with the reason and, when the step asks
 // for it, plans the fallback on the other channel, all in one transaction.
 func (a *attempt) refused(ctx context.Context, ce *channels.Error) error {
-	return a.endWithFallback(ctx, store.SendFailed, ce.Reason, ce.OptOut)
+	return a.endWithFallback(ctx, beckon.SendFailed, ce.Reason, ce.OptOut)
 }
 
 // checkAddress ends the send when the provider reported the address
 // undeliverable before; done reports that the send is settled.
 func (a *attempt) checkAddress(ctx context.Context) (done bool, err error) {
-	var u store.UndeliverableAddress
+	var u beckon.UndeliverableAddress
 	if a.pre != nil && a.pre.loaded {
 		var found bool
 		u, found = a.pre.undeliverable[a.kind][a.to]
 		if !found {
-			err = store.ErrNotFound
+			err = beckon.ErrNotFound
 		}
 	} else {
 		u, err = a.d.store.AddressUndeliverableGet(ctx, a.send.ClinicID, a.kind, a.to)
 	}
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, beckon.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return true, a.release(ctx, fmt.Errorf("check address: %w", err))
 	}
-	return true, a.endWithFallback(ctx, store.SendSkipped, a.kind+" address undeliverable ("+u.Reason+")", false)
+	return true, a.endWithFallback(ctx, beckon.SendSkipped, a.kind+" address undeliverable ("+u.Reason+")", false)
 }
 
 func (a *attempt) endWithFallback(ctx context.Context, status, reason string, optOut bool) error {
@@ -80,23 +80,23 @@ func (a *attempt) endWithFallback(ctx context.Context, status, reason string, op
 	if hasFallback {
 		reason += "; falling back to " + fb.Channel
 	}
-	err := a.d.store.InTx(ctx, func(q store.Querier) error {
-		if optOut && a.kind == store.ChannelSMS {
+	err := a.d.store.InTx(ctx, func(q beckon.Querier) error {
+		if optOut && a.kind == beckon.ChannelSMS {
 			if err := optOutSMS(ctx, q, a.send.ClinicID, a.send.PatientID, reason, now); err != nil {
 				return err
 			}
 		}
-		if err := q.SendFinish(ctx, store.SendFinishParams{
+		if err := q.SendFinish(ctx, beckon.SendFinishParams{
 			ID: a.send.ID, Token: a.token, Status: status, Reason: reason, Now: now,
 		}); err != nil {
 			return err
 		}
 		if hasFallback {
-			return q.SendInsert(ctx, []store.Send{fb})
+			return q.SendInsert(ctx, []beckon.Send{fb})
 		}
 		return nil
 	})
-	if errors.Is(err, store.ErrConflict) {
+	if errors.Is(err, beckon.ErrConflict) {
 		a.log.Warn("claim lost before finishing", slog.String("status", status))
 		return nil
 	}
@@ -109,17 +109,17 @@ func (a *attempt) endWithFallback(ctx context.Context, status, reason string, op
 }
 
 // optOutSMS records that the provider reported the patient unsubscribed.
-func optOutSMS(ctx context.Context, q store.Querier, clinicID, patientID, reason string, now time.Time) error {
-	err := q.PatientConsentSet(ctx, store.PatientConsentParams{
-		ClinicID: clinicID, PatientID: patientID, Channel: store.ChannelSMS, Consent: store.ConsentOptedOut, Now: now,
+func optOutSMS(ctx context.Context, q beckon.Querier, clinicID, patientID, reason string, now time.Time) error {
+	err := q.PatientConsentSet(ctx, beckon.PatientConsentParams{
+		ClinicID: clinicID, PatientID: patientID, Channel: beckon.ChannelSMS, Consent: beckon.ConsentOptedOut, Now: now,
 	})
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, beckon.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	return q.AuditAppend(ctx, store.AuditEntry{
+	return q.AuditAppend(ctx, beckon.AuditEntry{
 		ClinicID: clinicID, Actor: "system", Action: "patient.sms_opted_out",
 		Entity: "patient", EntityID: patientID, Detail: fmt.Sprintf("{\"reason\":%q}", reason), At: now,
 	})
@@ -130,7 +130,7 @@ func optOutSMS(ctx context.Context, q store.Querier, clinicID, patientID, reason
 // appointment began). With a BoundedLimiter or a Peeker, a long wait takes
 // no slot: the send comes back when the backlog has cleared, and the slots
 // stay with the sends that go now.
-func (a *attempt) pace(ctx context.Context, ch channels.Channel, appt store.Appointment) (done bool, err error) {
+func (a *attempt) pace(ctx context.Context, ch channels.Channel, appt beckon.Appointment) (done bool, err error) {
 	p, ok := ch.(channels.Paced)
 	if !ok || a.d.cfg.Limiter == nil {
 		return false, nil
@@ -182,12 +182,12 @@ func (a *attempt) reserve(ctx context.Context, key string, rate float64) (wait t
 
 // backlog hands the send back until its sender has a slot, or ends it when
 // that is after the appointment began (and reports it).
-func (a *attempt) backlog(ctx context.Context, key string, wait time.Duration, appt store.Appointment) error {
+func (a *attempt) backlog(ctx context.Context, key string, wait time.Duration, appt beckon.Appointment) error {
 	now := a.d.clock.Now()
 	if a.send.BeforeStart && !now.Add(wait).Before(appt.Start) {
 		a.log.Warn("sender backlog: reminder would go out after the appointment began",
 			slog.String("sender", key), slog.Duration("wait", wait))
-		return a.finish(ctx, store.SendSkipped, fmt.Sprintf("sender backlog: the next slot (in %s) is after the appointment start", wait.Round(time.Second)), "")
+		return a.finish(ctx, beckon.SendSkipped, fmt.Sprintf("sender backlog: the next slot (in %s) is after the appointment start", wait.Round(time.Second)), "")
 	}
 	return a.snooze(ctx, now.Add(wait), "paced: sender busy")
 }

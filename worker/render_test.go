@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // TestDeliverRenderFailureEndsSend: content that cannot render for this
@@ -45,11 +45,11 @@ func TestDeliverRenderFailureEndsSend(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			b := setup(t, setupOpts{step: &store.Step{
+			b := setup(t, setupOpts{step: &beckon.Step{
 				ID:      "remind",
-				Timing:  store.Timing{Kind: store.TimingOffset, Offset: -24 * time.Hour},
-				Channel: store.ChannelSMS,
-				Content: store.Contents{"en": {Text: tc.text}},
+				Timing:  beckon.Timing{Kind: beckon.TimingOffset, Offset: -24 * time.Hour},
+				Channel: beckon.ChannelSMS,
+				Content: beckon.Contents{"en": {Text: tc.text}},
 			}})
 			if tc.clinic != "" {
 				c := b.clinic
@@ -63,7 +63,7 @@ func TestDeliverRenderFailureEndsSend(t *testing.T) {
 					t.Fatalf("attempt %d: a render failure must not ask for a retry: %v", attempt+1, err)
 				}
 				s := b.reload(t)
-				if s.Status != store.SendFailed || !strings.Contains(s.Reason, tc.reason) || s.Attempts != 1 {
+				if s.Status != beckon.SendFailed || !strings.Contains(s.Reason, tc.reason) || s.Attempts != 1 {
 					t.Fatalf("attempt %d: send = %s after %d attempts (%q), want failed after 1 with %q",
 						attempt+1, s.Status, s.Attempts, s.Reason, tc.reason)
 				}

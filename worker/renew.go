@@ -6,8 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // renewer keeps the claims of the deliveries in flight fresh: every few
@@ -16,8 +15,8 @@ import (
 // seconds (a crash is found in seconds) without ever taking over a claim
 // whose worker is still at it, however long its pacing wait or provider call.
 type renewer struct {
-	st     store.Store
-	clock  scheduler.Clock
+	st     beckon.Store
+	clock  beckon.Clock
 	every  time.Duration
 	logger *slog.Logger
 
@@ -26,7 +25,7 @@ type renewer struct {
 	running bool
 }
 
-func newRenewer(st store.Store, clock scheduler.Clock, every time.Duration, logger *slog.Logger) *renewer {
+func newRenewer(st beckon.Store, clock beckon.Clock, every time.Duration, logger *slog.Logger) *renewer {
 	return &renewer{st: st, clock: clock, every: every, logger: logger, live: map[string]string{}}
 }
 
@@ -59,9 +58,9 @@ func (r *renewer) loop() {
 			r.mu.Unlock()
 			return
 		}
-		claims := make([]store.ClaimRef, 0, len(r.live))
+		claims := make([]beckon.ClaimRef, 0, len(r.live))
 		for id, token := range r.live {
-			claims = append(claims, store.ClaimRef{ID: id, Token: token})
+			claims = append(claims, beckon.ClaimRef{ID: id, Token: token})
 		}
 		r.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), r.every)

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/worker"
 )
 
@@ -31,8 +31,8 @@ func TestClaimInFlightIsRenewed(t *testing.T) {
 	b := setup(t, setupOpts{})
 	g := gateChannel{fakeChannel: b.ch, called: make(chan struct{}, 1), open: make(chan struct{})}
 	cfg := worker.Config{ClaimTimeout: 200 * time.Millisecond}
-	first := worker.NewDeliverer(b.st, channels.Static{store.ChannelSMS: g}, b.clock, quiet, cfg)
-	second := worker.NewDeliverer(b.st, channels.Static{store.ChannelSMS: g}, b.clock, quiet, cfg)
+	first := worker.NewDeliverer(b.st, channels.Static{beckon.ChannelSMS: g}, b.clock, quiet, cfg)
+	second := worker.NewDeliverer(b.st, channels.Static{beckon.ChannelSMS: g}, b.clock, quiet, cfg)
 	ctx := context.Background()
 
 	done := make(chan error, 1)

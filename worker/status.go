@@ -9,8 +9,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/tasks"
 )
 
@@ -20,13 +19,13 @@ var ErrMessageNotYetRecorded = errors.New("status for a message not recorded (ye
 
 // StatusApplier is the asynq handler for tasks.TypeStatus tasks.
 type StatusApplier struct {
-	store  store.Store
-	clock  scheduler.Clock
+	store  beckon.Store
+	clock  beckon.Clock
 	logger *slog.Logger
 }
 
 // NewStatusApplier returns the status handler.
-func NewStatusApplier(st store.Store, clock scheduler.Clock, logger *slog.Logger) *StatusApplier {
+func NewStatusApplier(st beckon.Store, clock beckon.Clock, logger *slog.Logger) *StatusApplier {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -56,15 +55,15 @@ type effect struct {
 func twilioEffect(status, code string) effect {
 	switch status {
 	case "accepted", "scheduled", "queued":
-		return effect{status: store.MessageQueued}
+		return effect{status: beckon.MessageQueued}
 	case "sending", "sent":
-		return effect{status: store.MessageSent}
+		return effect{status: beckon.MessageSent}
 	case "delivered", "read":
-		return effect{status: store.MessageDelivered}
+		return effect{status: beckon.MessageDelivered}
 	case "undelivered":
-		return effect{status: store.MessageUndelivered, fallback: true, undeliverable: code == "30005" || code == "30006"}
+		return effect{status: beckon.MessageUndelivered, fallback: true, undeliverable: code == "30005" || code == "30006"}
 	case "failed", "canceled":
-		return effect{status: store.MessageFailed, fallback: true}
+		return effect{status: beckon.MessageFailed, fallback: true}
 	}
 	return effect{status: status}
 }
@@ -73,13 +72,13 @@ func twilioEffect(status, code string) effect {
 func sendgridEffect(event string) effect {
 	switch event {
 	case "processed":
-		return effect{status: store.MessageSent}
+		return effect{status: beckon.MessageSent}
 	case "delivered":
-		return effect{status: store.MessageDelivered}
+		return effect{status: beckon.MessageDelivered}
 	case "bounce":
-		return effect{status: store.MessageUndelivered, undeliverable: true, fallback: true}
+		return effect{status: beckon.MessageUndelivered, undeliverable: true, fallback: true}
 	case "dropped":
-		return effect{status: store.MessageFailed, undeliverable: true, fallback: true}
+		return effect{status: beckon.MessageFailed, undeliverable: true, fallback: true}
 	case "spamreport", "unsubscribe", "group_unsubscribe":
 		return effect{status: event, optOutEmail: true}
 	}
@@ -106,18 +105,18 @@ func (s *StatusApplier) sighted(ctx context.Context, p tasks.StatusPayload, eff 
 	if err != nil {
 		return nil // findMessage just read it: nothing to add
 	}
-	if sd.Status != store.SendClaimed && sd.Status != store.SendUnknown {
+	if sd.Status != beckon.SendClaimed && sd.Status != beckon.SendUnknown {
 		return nil
 	}
 	now := s.clock.Now()
-	err = s.store.SendSightingRecord(ctx, store.SendSighting{
+	err = s.store.SendSightingRecord(ctx, beckon.SendSighting{
 		SendID: sd.ID, ClinicID: sd.ClinicID, Provider: p.Provider, ProviderID: p.ProviderID,
 		Status: eff.status, At: now,
 	})
 	if err != nil {
 		return fmt.Errorf("record sighting: %w", err)
 	}
-	if sd.Status == store.SendUnknown {
+	if sd.Status == beckon.SendUnknown {
 		reopened, err := s.store.SendReopen(ctx, sd.ClinicID, sd.ID, now)
 		if err != nil {
 			return fmt.Errorf("reopen send: %w", err)
@@ -161,7 +160,7 @@ func (s *StatusApplier) Apply(ctx context.Context, p tasks.StatusPayload) error 
 		return s.inboxDone(ctx, p)
 	}
 	eff := effectOf(p)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, beckon.ErrNotFound) {
 		log.Debug("status for an unknown message")
 		if err := s.sighted(ctx, p, eff, log); err != nil {
 			return err
@@ -181,9 +180,9 @@ func (s *StatusApplier) Apply(ctx context.Context, p tasks.StatusPayload) error 
 		at = now
 	}
 	var moved, duplicate bool
-	var fb store.Send
+	var fb beckon.Send
 	var hasFallback bool
-	err = s.store.InTx(ctx, func(q store.Querier) error {
+	err = s.store.InTx(ctx, func(q beckon.Querier) error {
 		// The inbox entry is done with the status applied (or found a duplicate).
 		if err := q.StatusInboxDone(ctx, p.ClinicID, p.Provider, p.Key, now); err != nil {
 			return err
@@ -193,24 +192,24 @@ func (s *StatusApplier) Apply(ctx context.Context, p tasks.StatusPayload) error 
 			duplicate = !first
 			return err
 		}
-		moved, err = q.MessageStatusApply(ctx, msg.ClinicID, store.MessageEvent{
+		moved, err = q.MessageStatusApply(ctx, msg.ClinicID, beckon.MessageEvent{
 			MessageID: msg.ID, Status: eff.status, Detail: detail, At: at,
 		})
 		if err != nil {
 			return err
 		}
 		if eff.undeliverable && msg.To != "" {
-			if err := q.AddressMarkUndeliverable(ctx, store.UndeliverableAddress{
+			if err := q.AddressMarkUndeliverable(ctx, beckon.UndeliverableAddress{
 				ClinicID: msg.ClinicID, Channel: msg.Channel, Address: msg.To, Reason: detail, At: at,
 			}); err != nil {
 				return err
 			}
 		}
 		if eff.optOutEmail && msg.PatientID != "" {
-			if err := q.PatientConsentSet(ctx, store.PatientConsentParams{
-				ClinicID: msg.ClinicID, PatientID: msg.PatientID, Channel: store.ChannelEmail,
-				Consent: store.ConsentOptedOut, Now: now,
-			}); err != nil && !errors.Is(err, store.ErrNotFound) {
+			if err := q.PatientConsentSet(ctx, beckon.PatientConsentParams{
+				ClinicID: msg.ClinicID, PatientID: msg.PatientID, Channel: beckon.ChannelEmail,
+				Consent: beckon.ConsentOptedOut, Now: now,
+			}); err != nil && !errors.Is(err, beckon.ErrNotFound) {
 				return err
 			}
 		}
@@ -219,7 +218,7 @@ func (s *StatusApplier) Apply(ctx context.Context, p tasks.StatusPayload) error 
 			if err != nil || !hasFallback {
 				return err
 			}
-			return q.SendInsert(ctx, []store.Send{fb})
+			return q.SendInsert(ctx, []beckon.Send{fb})
 		}
 		return nil
 	})
@@ -243,7 +242,7 @@ func (s *StatusApplier) inboxDone(ctx context.Context, p tasks.StatusPayload) er
 // status's provider (then only its own secret can speak for it).
 func (s *StatusApplier) ownAccount(ctx context.Context, p tasks.StatusPayload) (bool, error) {
 	cs, err := s.store.ChannelSettingsGet(ctx, p.ClinicID)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, beckon.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
@@ -263,49 +262,49 @@ func (s *StatusApplier) ownAccount(ctx context.Context, p tasks.StatusPayload) (
 // not have is errNotThisClinics (sends exist before their messages, so it
 // will never be found); a message not found otherwise is store.ErrNotFound
 // (it may not be recorded yet).
-func (s *StatusApplier) findMessage(ctx context.Context, p tasks.StatusPayload) (store.Message, error) {
+func (s *StatusApplier) findMessage(ctx context.Context, p tasks.StatusPayload) (beckon.Message, error) {
 	if p.ProviderID != "" {
 		m, err := s.store.MessageGetByProvider(ctx, p.ClinicID, p.Provider, p.ProviderID)
-		if !errors.Is(err, store.ErrNotFound) {
+		if !errors.Is(err, beckon.ErrNotFound) {
 			return m, err
 		}
 	}
 	if p.SendID == "" {
-		return store.Message{}, store.ErrNotFound
+		return beckon.Message{}, beckon.ErrNotFound
 	}
 	sd, err := s.store.SendGet(ctx, p.ClinicID, p.SendID)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Message{}, errNotThisClinics
+	if errors.Is(err, beckon.ErrNotFound) {
+		return beckon.Message{}, errNotThisClinics
 	}
 	if err != nil {
-		return store.Message{}, err
+		return beckon.Message{}, err
 	}
 	if sd.MessageID == "" {
-		return store.Message{}, store.ErrNotFound
+		return beckon.Message{}, beckon.ErrNotFound
 	}
 	m, err := s.store.MessageGet(ctx, p.ClinicID, sd.MessageID)
 	if err == nil && m.Provider != p.Provider {
-		return store.Message{}, store.ErrNotFound
+		return beckon.Message{}, beckon.ErrNotFound
 	}
 	return m, err
 }
 
 // fallbackFor plans the fallback of the message's send when its step asks
 // for one and the appointment has not begun.
-func fallbackFor(ctx context.Context, q store.Querier, msg store.Message, now time.Time) (store.Send, bool, error) {
+func fallbackFor(ctx context.Context, q beckon.Querier, msg beckon.Message, now time.Time) (beckon.Send, bool, error) {
 	sd, err := q.SendGet(ctx, msg.ClinicID, msg.SendID)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Send{}, false, nil
+	if errors.Is(err, beckon.ErrNotFound) {
+		return beckon.Send{}, false, nil
 	}
 	if err != nil {
-		return store.Send{}, false, err
+		return beckon.Send{}, false, err
 	}
 	c, err := q.CampaignGet(ctx, sd.ClinicID, sd.CampaignID)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Send{}, false, nil
+	if errors.Is(err, beckon.ErrNotFound) {
+		return beckon.Send{}, false, nil
 	}
 	if err != nil {
-		return store.Send{}, false, err
+		return beckon.Send{}, false, err
 	}
 	fb, ok := fallbackSend(sd, stepOf(c, sd.StepID), msg.Channel, now)
 	if ok {

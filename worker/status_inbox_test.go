@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/tasks"
 	"github.com/beckonhealth/beckon/worker"
 )
@@ -17,7 +17,7 @@ func (sb *statusBundle) stored(t *testing.T, p tasks.StatusPayload) tasks.Status
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sb.st.StatusInboxPut(context.Background(), []store.StatusInboxEntry{{
+	if err := sb.st.StatusInboxPut(context.Background(), []beckon.StatusInboxEntry{{
 		ClinicID: p.ClinicID, Provider: p.Provider, Key: p.Key, Payload: task.Payload(), ReceivedAt: sb.clock.Now(),
 	}}); err != nil {
 		t.Fatal(err)
@@ -25,7 +25,7 @@ func (sb *statusBundle) stored(t *testing.T, p tasks.StatusPayload) tasks.Status
 	return p
 }
 
-func (sb *statusBundle) inbox(t *testing.T, p tasks.StatusPayload) store.StatusInboxEntry {
+func (sb *statusBundle) inbox(t *testing.T, p tasks.StatusPayload) beckon.StatusInboxEntry {
 	t.Helper()
 	e, err := sb.st.StatusInboxGet(context.Background(), p.ClinicID, p.Provider, p.Key)
 	if err != nil {
@@ -57,7 +57,7 @@ func TestStatusInboxDoneWhenHandled(t *testing.T) {
 	if e := sb.inbox(t, applied); e.Pending() || !e.DoneAt.Equal(sb.clock.Now()) {
 		t.Fatalf("applied status: inbox %+v, want done now", e)
 	}
-	if m := sb.message(t); m.Status != store.MessageDelivered {
+	if m := sb.message(t); m.Status != beckon.MessageDelivered {
 		t.Fatalf("message %s, want delivered", m.Status)
 	}
 
@@ -97,7 +97,7 @@ func TestStatusInboxDoneWhenHandled(t *testing.T) {
 		t.Fatal("a status ignored as another clinic's stays pending")
 	}
 
-	if _, err := sb.st.ChannelSettingsPut(ctx, store.ChannelSettings{ClinicID: sb.clinic.ID, TwilioAuthToken: "own", UpdatedAt: sb.clock.Now()}); err != nil {
+	if _, err := sb.st.ChannelSettingsPut(ctx, beckon.ChannelSettings{ClinicID: sb.clinic.ID, TwilioAuthToken: "own", UpdatedAt: sb.clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	forged := sb.payload("SM:failed", "failed")
@@ -109,18 +109,18 @@ func TestStatusInboxDoneWhenHandled(t *testing.T) {
 	if e := sb.inbox(t, forged); e.Pending() {
 		t.Fatal("an installation-verified status of a clinic with its own account stays pending")
 	}
-	if m := sb.message(t); m.Status != store.MessageDelivered {
+	if m := sb.message(t); m.Status != beckon.MessageDelivered {
 		t.Fatalf("message %s after ignored statuses, want delivered", m.Status)
 	}
 }
 
 // rollbackStore runs every transaction's work, then rolls it back.
-type rollbackStore struct{ store.Store }
+type rollbackStore struct{ beckon.Store }
 
 var errRolledBack = errors.New("rolled back")
 
-func (s rollbackStore) InTx(ctx context.Context, fn func(q store.Querier) error) error {
-	return s.Store.InTx(ctx, func(q store.Querier) error {
+func (s rollbackStore) InTx(ctx context.Context, fn func(q beckon.Querier) error) error {
+	return s.Store.InTx(ctx, func(q beckon.Querier) error {
 		if err := fn(q); err != nil {
 			return err
 		}
@@ -142,13 +142,13 @@ func TestStatusInboxDoneInTheApplyingTransaction(t *testing.T) {
 	if e := sb.inbox(t, p); !e.Pending() {
 		t.Fatal("inbox entry done although its status was rolled back")
 	}
-	if m := sb.message(t); m.Status != store.MessageQueued {
+	if m := sb.message(t); m.Status != beckon.MessageQueued {
 		t.Fatalf("message %s after a rollback, want queued", m.Status)
 	}
 	if err := sb.apply.Apply(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	if e, m := sb.inbox(t, p), sb.message(t); e.Pending() || m.Status != store.MessageDelivered || len(m.Events) != 2 {
+	if e, m := sb.inbox(t, p), sb.message(t); e.Pending() || m.Status != beckon.MessageDelivered || len(m.Events) != 2 {
 		t.Fatalf("after the retry: inbox pending=%v, message %s with %d events; want done, delivered, 2", e.Pending(), m.Status, len(m.Events))
 	}
 }

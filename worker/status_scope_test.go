@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/tasks"
 	"github.com/beckonhealth/beckon/worker"
 )
@@ -27,13 +27,13 @@ func (sb *statusBundle) state(t *testing.T) clinicState {
 	m := sb.message(t)
 	p := sb.patientNow(t)
 	known := func(err error) bool {
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err != nil && !errors.Is(err, beckon.ErrNotFound) {
 			t.Fatal(err)
 		}
 		return err == nil
 	}
-	_, errPhone := sb.st.AddressUndeliverableGet(ctx, sb.clinic.ID, store.ChannelSMS, sb.patient.Phone)
-	_, errEmail := sb.st.AddressUndeliverableGet(ctx, sb.clinic.ID, store.ChannelEmail, sb.patient.Email)
+	_, errPhone := sb.st.AddressUndeliverableGet(ctx, sb.clinic.ID, beckon.ChannelSMS, sb.patient.Phone)
+	_, errEmail := sb.st.AddressUndeliverableGet(ctx, sb.clinic.ID, beckon.ChannelEmail, sb.patient.Email)
 	_, errFallback := sb.st.SendGet(ctx, sb.clinic.ID, sb.send.ID+worker.FallbackSuffix)
 	return clinicState{
 		status: m.Status, events: len(m.Events), smsConsent: p.SMSConsent, emailConsent: p.EmailConsent,
@@ -50,24 +50,24 @@ func TestStatusCrossClinicChangesNothing(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		name, provider string
-		step           *store.Step
+		step           *beckon.Step
 		event, code    string
 		// after is B's state once B's own status with the same key applied.
 		after func(before clinicState) clinicState
 	}{
 		{"twilio undelivered landline", tasks.ProviderTwilio, fallbackStep(), "undelivered", "30006",
 			func(s clinicState) clinicState {
-				s.status, s.events, s.badPhone, s.fallback = store.MessageUndelivered, s.events+1, true, true
+				s.status, s.events, s.badPhone, s.fallback = beckon.MessageUndelivered, s.events+1, true, true
 				return s
 			}},
-		{"sendgrid bounce", tasks.ProviderSendGrid, fallbackStepOn(store.ChannelEmail), "bounce", "",
+		{"sendgrid bounce", tasks.ProviderSendGrid, fallbackStepOn(beckon.ChannelEmail), "bounce", "",
 			func(s clinicState) clinicState {
-				s.status, s.events, s.badEmail, s.fallback = store.MessageUndelivered, s.events+1, true, true
+				s.status, s.events, s.badEmail, s.fallback = beckon.MessageUndelivered, s.events+1, true, true
 				return s
 			}},
-		{"sendgrid unsubscribe", tasks.ProviderSendGrid, fallbackStepOn(store.ChannelEmail), "unsubscribe", "",
+		{"sendgrid unsubscribe", tasks.ProviderSendGrid, fallbackStepOn(beckon.ChannelEmail), "unsubscribe", "",
 			func(s clinicState) clinicState {
-				s.events, s.emailConsent = s.events+1, store.ConsentOptedOut
+				s.events, s.emailConsent = s.events+1, beckon.ConsentOptedOut
 				return s
 			}},
 	} {
@@ -97,7 +97,7 @@ func TestStatusCrossClinicChangesNothing(t *testing.T) {
 					t.Fatalf("%s: clinic B after A's status: %+v, want %+v", name, got, before)
 				}
 			}
-			if got := a.state(t); got.events != 1 || got.status != store.MessageQueued {
+			if got := a.state(t); got.events != 1 || got.status != beckon.MessageQueued {
 				t.Fatalf("clinic A changed by statuses naming B's message: %+v", got)
 			}
 			// B's own status with the same key is applied: A's did not use it up.
@@ -116,14 +116,14 @@ func TestStatusInstallationScope(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		name, provider string
-		step           *store.Step
-		own            store.ChannelSettings
+		step           *beckon.Step
+		own            beckon.ChannelSettings
 		event, code    string
 	}{
 		{"twilio", tasks.ProviderTwilio, fallbackStep(),
-			store.ChannelSettings{TwilioAccountSID: "AC0123456789abcdef0123456789abcdef", TwilioAuthToken: "0123456789abcdef0123456789abcdef"},
+			beckon.ChannelSettings{TwilioAccountSID: "AC0123456789abcdef0123456789abcdef", TwilioAuthToken: "0123456789abcdef0123456789abcdef"},
 			"undelivered", "30006"},
-		{"sendgrid", tasks.ProviderSendGrid, fallbackStepOn(store.ChannelEmail), store.ChannelSettings{SendGridAPIKey: "SG.own"}, "bounce", ""},
+		{"sendgrid", tasks.ProviderSendGrid, fallbackStepOn(beckon.ChannelEmail), beckon.ChannelSettings{SendGridAPIKey: "SG.own"}, "bounce", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -137,9 +137,9 @@ func TestStatusInstallationScope(t *testing.T) {
 			// Another provider's account does not count, nor a sender, nor
 			// SendGrid's event key alone (the mail still goes through the
 			// installation's account).
-			other := store.ChannelSettings{ClinicID: shared.clinic.ID, SendGridAPIKey: "SG.x", TwilioFrom: "+14155550100"}
+			other := beckon.ChannelSettings{ClinicID: shared.clinic.ID, SendGridAPIKey: "SG.x", TwilioFrom: "+14155550100"}
 			if c.provider == tasks.ProviderSendGrid {
-				other = store.ChannelSettings{ClinicID: shared.clinic.ID, SendGridWebhookKey: "b3du",
+				other = beckon.ChannelSettings{ClinicID: shared.clinic.ID, SendGridWebhookKey: "b3du",
 					TwilioAccountSID: "AC0123456789abcdef0123456789abcdef", TwilioAuthToken: "0123456789abcdef0123456789abcdef"}
 			}
 			if _, err := own.st.ChannelSettingsPut(context.Background(), other); err != nil {
@@ -154,10 +154,10 @@ func TestStatusInstallationScope(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if got := own.state(t); got.status != store.MessageQueued || got.events != 1 || got.badPhone || got.badEmail || got.fallback {
+			if got := own.state(t); got.status != beckon.MessageQueued || got.events != 1 || got.badPhone || got.badEmail || got.fallback {
 				t.Fatalf("clinic with its own account after an installation-verified status: %+v", got)
 			}
-			if got := shared.state(t); got.status != store.MessageUndelivered || !got.fallback {
+			if got := shared.state(t); got.status != beckon.MessageUndelivered || !got.fallback {
 				t.Fatalf("clinic on the installation's account: %+v, want undelivered with a fallback", got)
 			}
 		})

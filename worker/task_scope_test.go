@@ -9,8 +9,8 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/egress"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/tasks"
 	"github.com/beckonhealth/beckon/worker"
 )
@@ -34,7 +34,7 @@ func TestDeliverOtherClinicsSendIsIgnored(t *testing.T) {
 	if err := a.d.ProcessTask(context.Background(), task); err != nil {
 		t.Fatalf("task for B's send with A's clinic: %v", err)
 	}
-	if got := b.reload(t); got.Status != store.SendPlanned || got.Attempts != 0 || got.ClaimToken != "" {
+	if got := b.reload(t); got.Status != beckon.SendPlanned || got.Attempts != 0 || got.ClaimToken != "" {
 		t.Fatalf("B's send after A's tasks: %+v", got)
 	}
 	if n := a.ch.calls.Load() + b.ch.calls.Load(); n != 0 {
@@ -43,7 +43,7 @@ func TestDeliverOtherClinicsSendIsIgnored(t *testing.T) {
 	if err := b.deliver(t); err != nil {
 		t.Fatal(err)
 	}
-	if got := b.reload(t); got.Status != store.SendSent {
+	if got := b.reload(t); got.Status != beckon.SendSent {
 		t.Fatalf("B's send after its own task: %s", got.Status)
 	}
 }
@@ -58,7 +58,7 @@ func TestDeliverTaskWithoutClinicIsDropped(t *testing.T) {
 	if err := b.d.ProcessTask(context.Background(), asynq.NewTask(tasks.TypeDeliver, raw)); err != nil {
 		t.Fatalf("legacy task: %v, want nil", err)
 	}
-	if got := b.reload(t); got.Status != store.SendPlanned || got.Attempts != 0 || b.ch.calls.Load() != 0 {
+	if got := b.reload(t); got.Status != beckon.SendPlanned || got.Attempts != 0 || b.ch.calls.Load() != 0 {
 		t.Fatalf("send after a legacy task: %+v, %d calls", got, b.ch.calls.Load())
 	}
 }
@@ -70,8 +70,8 @@ func TestWritebackOtherClinicsIsIgnored(t *testing.T) {
 	a := setup(t, setupOpts{})
 	b := setup(t, setupOpts{st: a.st})
 	ctx := context.Background()
-	w := store.Writeback{ID: "wbk_b", ClinicID: b.clinic.ID, AppointmentID: b.appt.ID, Kind: store.WritebackWebhook,
-		Status: store.WritebackPending, CreatedAt: a.clock.Now(), UpdatedAt: a.clock.Now()}
+	w := beckon.Writeback{ID: "wbk_b", ClinicID: b.clinic.ID, AppointmentID: b.appt.ID, Kind: beckon.WritebackWebhook,
+		Status: beckon.WritebackPending, CreatedAt: a.clock.Now(), UpdatedAt: a.clock.Now()}
 	if err := a.st.WritebackInsert(ctx, w); err != nil {
 		t.Fatal(err)
 	}

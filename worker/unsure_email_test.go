@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/tasks"
 	"github.com/beckonhealth/beckon/worker"
 )
@@ -24,11 +24,11 @@ func (r reportingChannel) ResendUnsure() bool       { return r.resend }
 
 var _ channels.Reporter = reportingChannel{}
 
-var emailStep = store.Step{
+var emailStep = beckon.Step{
 	ID:      "remind",
-	Timing:  store.Timing{Kind: store.TimingOffset, Offset: -24 * time.Hour},
-	Channel: store.ChannelEmail,
-	Content: store.Contents{"en": {Subject: "Your visit", Text: "Hi {{.Patient.FirstName}}, see you {{.Appointment.Date}}."}},
+	Timing:  beckon.Timing{Kind: beckon.TimingOffset, Offset: -24 * time.Hour},
+	Channel: beckon.ChannelEmail,
+	Content: beckon.Contents{"en": {Subject: "Your visit", Text: "Hi {{.Patient.FirstName}}, see you {{.Appointment.Date}}."}},
 }
 
 // emailBundle is a bundle whose email channel reports by events, with an
@@ -37,13 +37,13 @@ func emailBundle(t *testing.T, wait time.Duration, resend bool) (*bundle, *worke
 	t.Helper()
 	b := setup(t, setupOpts{step: &emailStep})
 	ch := reportingChannel{blindChannel: blindChannel{b.ch}, wait: wait, resend: resend}
-	d := worker.NewDeliverer(b.st, channels.Static{store.ChannelEmail: ch}, b.clock, quiet, worker.Config{})
+	d := worker.NewDeliverer(b.st, channels.Static{beckon.ChannelEmail: ch}, b.clock, quiet, worker.Config{})
 	ctx := context.Background()
-	if _, ok, err := b.st.SendClaim(ctx, store.SendClaimParams{ClinicID: b.clinic.ID, ID: b.send.ID, Token: "dead-worker", Now: b.clock.Now()}); err != nil || !ok {
+	if _, ok, err := b.st.SendClaim(ctx, beckon.SendClaimParams{ClinicID: b.clinic.ID, ID: b.send.ID, Token: "dead-worker", Now: b.clock.Now()}); err != nil || !ok {
 		t.Fatalf("claim: %v %v", ok, err)
 	}
-	m := channels.Message{SendID: b.send.ID, ClinicID: b.clinic.ID, Channel: store.ChannelEmail, To: b.patient.Email, Subject: "Your visit", Text: "hello"}
-	if _, err := b.st.SendCallStartMany(ctx, []store.SendCall{{
+	m := channels.Message{SendID: b.send.ID, ClinicID: b.clinic.ID, Channel: beckon.ChannelEmail, To: b.patient.Email, Subject: "Your visit", Text: "hello"}
+	if _, err := b.st.SendCallStartMany(ctx, []beckon.SendCall{{
 		SendID: b.send.ID, ClinicID: b.clinic.ID, ClaimToken: "dead-worker", Channel: m.Channel, To: m.To, Subject: m.Subject, Body: m.Text,
 	}}, b.clock.Now()); err != nil {
 		t.Fatal(err)
@@ -78,7 +78,7 @@ func TestAbandonedEmailSettledByEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := b.reload(t)
-		if s.Status != store.SendSent {
+		if s.Status != beckon.SendSent {
 			t.Fatalf("send = %s (%s), want sent", s.Status, s.Reason)
 		}
 		if c := b.ch.calls.Load(); c != 1 {
@@ -95,7 +95,7 @@ func TestAbandonedEmailSettledByEvents(t *testing.T) {
 		if err := b.event(t, "processed"); err != nil {
 			t.Fatal(err)
 		}
-		if m, _ = b.st.MessageGet(ctx, b.clinic.ID, s.MessageID); m.Status != store.MessageSent {
+		if m, _ = b.st.MessageGet(ctx, b.clinic.ID, s.MessageID); m.Status != beckon.MessageSent {
 			t.Fatalf("message status %s, want sent", m.Status)
 		}
 	})
@@ -106,7 +106,7 @@ func TestAbandonedEmailSettledByEvents(t *testing.T) {
 		if err := d.Deliver(ctx, b.clinic.ID, b.send.ID, false); err != nil {
 			t.Fatal(err)
 		}
-		if s := b.reload(t); s.Status != store.SendClaimed || b.ch.calls.Load() != 1 {
+		if s := b.reload(t); s.Status != beckon.SendClaimed || b.ch.calls.Load() != 1 {
 			t.Fatalf("send = %s after %d calls, want still claimed, waiting for events", s.Status, b.ch.calls.Load())
 		}
 		// Left alone until the next look, a minute on, not every claim timeout.
@@ -118,7 +118,7 @@ func TestAbandonedEmailSettledByEvents(t *testing.T) {
 		if err := d.Deliver(ctx, b.clinic.ID, b.send.ID, false); err != nil {
 			t.Fatal(err)
 		}
-		if s := b.reload(t); s.Status != store.SendSent || b.ch.calls.Load() != 2 {
+		if s := b.reload(t); s.Status != beckon.SendSent || b.ch.calls.Load() != 2 {
 			t.Fatalf("send = %s after %d calls, want sent again (may duplicate)", s.Status, b.ch.calls.Load())
 		}
 	})
@@ -129,7 +129,7 @@ func TestAbandonedEmailSettledByEvents(t *testing.T) {
 		if err := d.Deliver(ctx, b.clinic.ID, b.send.ID, false); err != nil {
 			t.Fatal(err)
 		}
-		if s := b.reload(t); s.Status != store.SendClaimed {
+		if s := b.reload(t); s.Status != beckon.SendClaimed {
 			t.Fatalf("send = %s, want claimed, waiting for events", s.Status)
 		}
 		if err := b.event(t, "delivered"); !errors.Is(err, worker.ErrMessageNotYetRecorded) {
@@ -139,7 +139,7 @@ func TestAbandonedEmailSettledByEvents(t *testing.T) {
 		if err := d.Deliver(ctx, b.clinic.ID, b.send.ID, false); err != nil {
 			t.Fatal(err)
 		}
-		if s := b.reload(t); s.Status != store.SendSent || b.ch.calls.Load() != 1 {
+		if s := b.reload(t); s.Status != beckon.SendSent || b.ch.calls.Load() != 1 {
 			t.Fatalf("send = %s after %d calls, want sent from the event", s.Status, b.ch.calls.Load())
 		}
 	})
@@ -150,7 +150,7 @@ func TestAbandonedEmailSettledByEvents(t *testing.T) {
 		if err := d.Deliver(ctx, b.clinic.ID, b.send.ID, false); err != nil {
 			t.Fatal(err)
 		}
-		if s := b.reload(t); s.Status != store.SendSent || b.ch.calls.Load() != 2 {
+		if s := b.reload(t); s.Status != beckon.SendSent || b.ch.calls.Load() != 2 {
 			t.Fatalf("send = %s after %d calls, want sent again", s.Status, b.ch.calls.Load())
 		}
 	})
@@ -161,20 +161,20 @@ func TestAbandonedEmailSettledByEvents(t *testing.T) {
 		if err := d.Deliver(ctx, b.clinic.ID, b.send.ID, false); err != nil {
 			t.Fatal(err)
 		}
-		if s := b.reload(t); s.Status != store.SendUnknown || b.ch.calls.Load() != 1 {
+		if s := b.reload(t); s.Status != beckon.SendUnknown || b.ch.calls.Load() != 1 {
 			t.Fatalf("send = %s after %d calls, want unknown, not resent", s.Status, b.ch.calls.Load())
 		}
 		// The event comes after all: the send is reopened and recorded.
 		if err := b.event(t, "delivered"); !errors.Is(err, worker.ErrMessageNotYetRecorded) {
 			t.Fatalf("got %v, want the event kept for later", err)
 		}
-		if s := b.reload(t); s.Status != store.SendClaimed {
+		if s := b.reload(t); s.Status != beckon.SendClaimed {
 			t.Fatalf("send = %s, want reopened", s.Status)
 		}
 		if err := d.Deliver(ctx, b.clinic.ID, b.send.ID, false); err != nil {
 			t.Fatal(err)
 		}
-		if s := b.reload(t); s.Status != store.SendSent || b.ch.calls.Load() != 1 {
+		if s := b.reload(t); s.Status != beckon.SendSent || b.ch.calls.Load() != 1 {
 			t.Fatalf("send = %s after %d calls, want sent from the event, not resent", s.Status, b.ch.calls.Load())
 		}
 	})
@@ -190,13 +190,13 @@ func TestAbandonedEmailSettledByEvents(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.st.SendSightingGet(ctx, b.clinic.ID, b.send.ID); !errors.Is(err, store.ErrNotFound) {
+		if _, err := b.st.SendSightingGet(ctx, b.clinic.ID, b.send.ID); !errors.Is(err, beckon.ErrNotFound) {
 			t.Fatalf("another clinic's event left a sighting: %v", err)
 		}
 		if err := d.Deliver(ctx, b.clinic.ID, b.send.ID, false); err != nil {
 			t.Fatal(err)
 		}
-		if s := b.reload(t); s.Status != store.SendUnknown {
+		if s := b.reload(t); s.Status != beckon.SendUnknown {
 			t.Fatalf("send = %s, want unknown", s.Status)
 		}
 	})

@@ -19,10 +19,9 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/egress"
 	"github.com/beckonhealth/beckon/ehr"
-	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/tasks"
 )
 
@@ -31,15 +30,15 @@ import (
 // clinic's FHIR base, with If-Match, never over a newer human change; for
 // HL7-only EHRs a signed event (Standard Webhooks) to the clinic's URL.
 type Writebacker struct {
-	Store  store.Store
+	Store  beckon.Store
 	Client *http.Client
-	Clock  scheduler.Clock
+	Clock  beckon.Clock
 	Logger *slog.Logger
 }
 
 // NewWritebacker returns a handler whose HTTP client is bounded in time and
 // calls only the destinations the egress policy allows.
-func NewWritebacker(st store.Store, clock scheduler.Clock, logger *slog.Logger, policy egress.Policy) *Writebacker {
+func NewWritebacker(st beckon.Store, clock beckon.Clock, logger *slog.Logger, policy egress.Policy) *Writebacker {
 	return &Writebacker{Store: st, Client: policy.Client(20*time.Second, logger), Clock: clock,
 		Logger: logger.With(slog.String("component", "writeback"))}
 }
@@ -60,13 +59,13 @@ func (wb *Writebacker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("bad write-back payload: %w", asynq.SkipRetry)
 	}
 	w, err := wb.Store.WritebackGet(ctx, p.ClinicID, p.WritebackID)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, beckon.ErrNotFound) {
 		return fmt.Errorf("write-back %s: %w", p.WritebackID, asynq.SkipRetry)
 	}
 	if err != nil {
 		return err
 	}
-	if w.Status != store.WritebackPending {
+	if w.Status != beckon.WritebackPending {
 		return nil
 	}
 	err = wb.run(ctx, w)
@@ -74,16 +73,16 @@ func (wb *Writebacker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	w.UpdatedAt = wb.Clock.Now()
 	switch {
 	case err == nil:
-		w.Status, w.LastError = store.WritebackDone, ""
+		w.Status, w.LastError = beckon.WritebackDone, ""
 	case errors.Is(err, errSkipped):
-		w.Status, w.LastError = store.WritebackSkipped, err.Error()
+		w.Status, w.LastError = beckon.WritebackSkipped, err.Error()
 		err = nil
 	default:
 		w.LastError = err.Error()
 		retried, _ := asynq.GetRetryCount(ctx)
 		max, ok := asynq.GetMaxRetry(ctx)
 		if errors.Is(err, asynq.SkipRetry) || (ok && retried >= max) {
-			w.Status = store.WritebackFailed
+			w.Status = beckon.WritebackFailed
 		}
 	}
 	if uerr := wb.Store.WritebackUpdate(context.WithoutCancel(ctx), w); uerr != nil {
@@ -95,7 +94,7 @@ func (wb *Writebacker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	return err
 }
 
-func (wb *Writebacker) run(ctx context.Context, w store.Writeback) error {
+func (wb *Writebacker) run(ctx context.Context, w beckon.Writeback) error {
 	fs, err := wb.Store.FeedSettingsGet(ctx, w.ClinicID)
 	if err != nil {
 		return fmt.Errorf("feed settings: %w", err)
@@ -105,9 +104,9 @@ func (wb *Writebacker) run(ctx context.Context, w store.Writeback) error {
 		return fmt.Errorf("appointment: %w", err)
 	}
 	switch w.Kind {
-	case store.WritebackFHIR:
+	case beckon.WritebackFHIR:
 		return wb.fhir(ctx, fs, a)
-	case store.WritebackWebhook:
+	case beckon.WritebackWebhook:
 		return wb.webhook(ctx, fs, w, a)
 	}
 	return fmt.Errorf("unknown write-back kind: %w", asynq.SkipRetry)
@@ -118,7 +117,7 @@ func (wb *Writebacker) run(ctx context.Context, w store.Writeback) error {
 // when a person has meanwhile set the patient's status (anything but
 // needs-action, other than what we would write), it stops without
 // overwriting; otherwise it tries again on the new version.
-func (wb *Writebacker) fhir(ctx context.Context, fs store.FeedSettings, a store.Appointment) error {
+func (wb *Writebacker) fhir(ctx context.Context, fs beckon.FeedSettings, a beckon.Appointment) error {
 	want := ehr.ParticipantStatus(a.Confirmation)
 	base := strings.TrimRight(fs.FHIRBaseURL, "/") + "/Appointment/" + a.ID
 	state, _ := wb.Store.FeedStateGet(ctx, a.ClinicID, a.ID)
@@ -181,7 +180,7 @@ func (wb *Writebacker) fhir(ctx context.Context, fs store.FeedSettings, a store.
 	return errors.New("the EHR's Appointment kept changing")
 }
 
-func (wb *Writebacker) fhirRead(ctx context.Context, fs store.FeedSettings, url string) (map[string]json.RawMessage, string, error) {
+func (wb *Writebacker) fhirRead(ctx context.Context, fs beckon.FeedSettings, url string) (map[string]json.RawMessage, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, "", fmt.Errorf("the FHIR base URL is not usable: %w", asynq.SkipRetry)
@@ -252,13 +251,13 @@ func etagVersion(etag string) string {
 // webhook posts a signed event as the Standard Webhooks specification
 // describes: webhook-id, webhook-timestamp and webhook-signature
 // "v1,<base64 HMAC-SHA256 of id.timestamp.body>" with the secret's bytes.
-func (wb *Writebacker) webhook(ctx context.Context, fs store.FeedSettings, w store.Writeback, a store.Appointment) error {
+func (wb *Writebacker) webhook(ctx context.Context, fs beckon.FeedSettings, w beckon.Writeback, a beckon.Appointment) error {
 	secret, err := webhookKey(fs.WebhookSecret)
 	if err != nil {
 		return fmt.Errorf("webhook secret: %w", asynq.SkipRetry)
 	}
 	now := wb.Clock.Now()
-	var conf store.Confirmation
+	var conf beckon.Confirmation
 	if cs, err := wb.Store.ConfirmationList(ctx, w.ClinicID, w.AppointmentID); err == nil {
 		for _, c := range cs {
 			if c.ID == w.ConfirmationID {

@@ -9,14 +9,14 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // Store is what the outbox needs of the store.
 type Store interface {
-	OutboxPut(ctx context.Context, e store.OutboxEntry) (bool, error)
-	OutboxGetBySend(ctx context.Context, clinicID, sendID string) (store.OutboxEntry, error)
+	OutboxPut(ctx context.Context, e beckon.OutboxEntry) (bool, error)
+	OutboxGetBySend(ctx context.Context, clinicID, sendID string) (beckon.OutboxEntry, error)
 }
 
 // Channel is the outbox channel. It is idempotent by send id: a second Send for
@@ -36,8 +36,8 @@ const Provider = "outbox"
 
 // Send stores the message.
 func (c *Channel) Send(ctx context.Context, m channels.Message) (channels.Receipt, error) {
-	e := store.OutboxEntry{
-		ID:        store.NewID("obx_"),
+	e := beckon.OutboxEntry{
+		ID:        beckon.NewID("obx_"),
 		ClinicID:  m.ClinicID,
 		SendID:    m.SendID,
 		Channel:   m.Channel,
@@ -64,7 +64,7 @@ func (c *Channel) Send(ctx context.Context, m channels.Message) (channels.Receip
 // Lookup finds the entry of a send of the message's clinic.
 func (c *Channel) Lookup(ctx context.Context, m channels.Message) (channels.Receipt, bool, error) {
 	e, err := c.store.OutboxGetBySend(ctx, m.ClinicID, m.SendID)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, beckon.ErrNotFound) {
 		return channels.Receipt{}, false, nil
 	}
 	if err != nil {
@@ -73,6 +73,6 @@ func (c *Channel) Lookup(ctx context.Context, m channels.Message) (channels.Rece
 	return receipt(e), true, nil
 }
 
-func receipt(e store.OutboxEntry) channels.Receipt {
-	return channels.Receipt{Provider: Provider, ProviderID: e.ID, Status: store.MessageDelivered, From: "outbox"}
+func receipt(e beckon.OutboxEntry) channels.Receipt {
+	return channels.Receipt{Provider: Provider, ProviderID: e.ID, Status: beckon.MessageDelivered, From: "outbox"}
 }

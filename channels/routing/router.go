@@ -13,15 +13,15 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels"
 	"github.com/beckonhealth/beckon/channels/sendgrid"
 	"github.com/beckonhealth/beckon/channels/twilio"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // SettingsReader reads a clinic's own channel settings.
 type SettingsReader interface {
-	ChannelSettingsGet(ctx context.Context, clinicID string) (store.ChannelSettings, error)
+	ChannelSettingsGet(ctx context.Context, clinicID string) (beckon.ChannelSettings, error)
 }
 
 // Options configure a Router.
@@ -97,9 +97,9 @@ func (r *Router) Channel(ctx context.Context, clinicID, kind string) (channels.C
 		return nil, err
 	}
 	switch kind {
-	case store.ChannelSMS:
+	case beckon.ChannelSMS:
 		return cc.sms, cc.smsErr
-	case store.ChannelEmail:
+	case beckon.ChannelEmail:
 		return cc.email, cc.emailErr
 	}
 	return nil, &channels.Error{Kind: channels.KindPermanent, Code: "no_channel", Reason: "unknown channel " + kind}
@@ -129,8 +129,8 @@ func (r *Router) clinic(ctx context.Context, clinicID string) (clinicChannels, e
 func (r *Router) load(ctx context.Context, clinicID string) (clinicChannels, error) {
 	read := r.opts.Wall()
 	cs, err := r.opts.Store.ChannelSettingsGet(ctx, clinicID)
-	if errors.Is(err, store.ErrNotFound) {
-		cs, err = store.ChannelSettings{ClinicID: clinicID}, nil
+	if errors.Is(err, beckon.ErrNotFound) {
+		cs, err = beckon.ChannelSettings{ClinicID: clinicID}, nil
 	}
 	if err != nil {
 		return clinicChannels{}, &channels.Error{Kind: channels.KindTransient, Code: "settings", Reason: "cannot read the clinic's channel settings", Err: err}
@@ -146,7 +146,7 @@ func (r *Router) load(ctx context.Context, clinicID string) (clinicChannels, err
 	return cc, nil
 }
 
-func (r *Router) build(cs store.ChannelSettings) clinicChannels {
+func (r *Router) build(cs beckon.ChannelSettings) clinicChannels {
 	cc := clinicChannels{revision: cs.Revision}
 	env := r.opts.Settings
 	unconfigured := func(kind string) (channels.Channel, error) {
@@ -168,7 +168,7 @@ func (r *Router) build(cs store.ChannelSettings) clinicChannels {
 	from := cmp.Or(cs.TwilioFrom, env.TwilioFrom)
 	msid := cmp.Or(cs.TwilioMessagingServiceSID, env.TwilioMessagingServiceSID)
 	if sid == "" {
-		cc.sms, cc.smsErr = unconfigured(store.ChannelSMS)
+		cc.sms, cc.smsErr = unconfigured(beckon.ChannelSMS)
 	} else {
 		opts := twilio.Options{
 			AccountSID:          sid,
@@ -194,7 +194,7 @@ func (r *Router) build(cs store.ChannelSettings) clinicChannels {
 
 	key := cmp.Or(cs.SendGridAPIKey, env.SendGridAPIKey)
 	if key == "" {
-		cc.email, cc.emailErr = unconfigured(store.ChannelEmail)
+		cc.email, cc.emailErr = unconfigured(beckon.ChannelEmail)
 	} else {
 		fromAddr, fromName := cmp.Or(cs.SendGridFrom, env.SendGridFrom), cmp.Or(cs.SendGridFromName, env.SendGridFromName)
 		// The event webhook reports on the clinic's mail when the clinic has
@@ -210,7 +210,7 @@ func (r *Router) build(cs store.ChannelSettings) clinicChannels {
 			FromName:     fromName,
 			BaseURL:      env.SendGridBaseURL,
 			EventWait:    wait,
-			RecordUnsure: cs.SendGridUnsure == store.UnsureRecordUnknown,
+			RecordUnsure: cs.SendGridUnsure == beckon.UnsureRecordUnknown,
 			HTTPTimeout:  env.HTTPTimeout,
 			Transport:    r.transport,
 			Now:          r.opts.Now,

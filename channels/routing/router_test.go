@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels"
 	"github.com/beckonhealth/beckon/channels/outbox"
 	"github.com/beckonhealth/beckon/channels/routing"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -30,20 +30,20 @@ func TestRouterPerClinic(t *testing.T) {
 		Now:      time.Now,
 	})
 	c := storetest.Clinic(t, st, storetest.ClinicOpts{})
-	ch, err := r.Channel(ctx, c.ID, store.ChannelSMS)
+	ch, err := r.Channel(ctx, c.ID, beckon.ChannelSMS)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := ch.(channels.Paced); ok {
 		t.Fatal("the outbox is not paced")
 	}
-	if _, err := st.ChannelSettingsPut(ctx, store.ChannelSettings{
+	if _, err := st.ChannelSettingsPut(ctx, beckon.ChannelSettings{
 		ClinicID: c.ID, TwilioAccountSID: "AC00000000000000000000000000000001", TwilioAuthToken: "abc123",
 		TwilioFrom: "+18885550100", SendGridAPIKey: "SG.k", SendGridFrom: "a@example.org",
 	}); err != nil {
 		t.Fatal(err)
 	}
-	sms, err := r.Channel(ctx, c.ID, store.ChannelSMS)
+	sms, err := r.Channel(ctx, c.ID, beckon.ChannelSMS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,17 +55,17 @@ func TestRouterPerClinic(t *testing.T) {
 	if !strings.HasPrefix(key, "twilio:") || strings.Contains(key, "abc123") || math.Abs(rate-3*routing.PaceHeadroom) > 1e-9 {
 		t.Fatalf("pace %q %v", key, rate)
 	}
-	email, err := r.Channel(ctx, c.ID, store.ChannelEmail)
+	email, err := r.Channel(ctx, c.ID, beckon.ChannelEmail)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if key, _ := email.(channels.Paced).Pace(); strings.Contains(key, "SG.k") {
 		t.Fatalf("pacing key %q holds the API key", key)
 	}
-	if _, err := st.ChannelSettingsPut(ctx, store.ChannelSettings{ClinicID: c.ID, TwilioAccountSID: "AC00000000000000000000000000000001", TwilioAuthToken: "abc123", TwilioFrom: "+14155550100", TwilioPerSecond: 7}); err != nil {
+	if _, err := st.ChannelSettingsPut(ctx, beckon.ChannelSettings{ClinicID: c.ID, TwilioAccountSID: "AC00000000000000000000000000000001", TwilioAuthToken: "abc123", TwilioFrom: "+14155550100", TwilioPerSecond: 7}); err != nil {
 		t.Fatal(err)
 	}
-	sms, _ = r.Channel(ctx, c.ID, store.ChannelSMS)
+	sms, _ = r.Channel(ctx, c.ID, beckon.ChannelSMS)
 	if _, rate := sms.(channels.Paced).Pace(); math.Abs(rate-7*routing.PaceHeadroom) > 1e-9 {
 		t.Fatalf("rate after the change %v, want 7×headroom", rate)
 	}
@@ -87,15 +87,15 @@ func TestRouterModes(t *testing.T) {
 		s.Mode = mode
 		return routing.New(routing.Options{Settings: s, Store: st, Outbox: ob, Now: time.Now})
 	}
-	ch, err := newRouter(routing.ModeOutbox).Channel(ctx, c.ID, store.ChannelSMS)
+	ch, err := newRouter(routing.ModeOutbox).Channel(ctx, c.ID, beckon.ChannelSMS)
 	if err != nil || ch != channels.Channel(ob) {
 		t.Fatalf("outbox mode: %T, %v; want the outbox", ch, err)
 	}
 	r := newRouter(routing.ModeProviders)
-	if ch, err := r.Channel(ctx, c.ID, store.ChannelSMS); err != nil || ch == channels.Channel(ob) {
+	if ch, err := r.Channel(ctx, c.ID, beckon.ChannelSMS); err != nil || ch == channels.Channel(ob) {
 		t.Fatalf("providers mode, SMS: %T, %v; want Twilio", ch, err)
 	}
-	_, err = r.Channel(ctx, c.ID, store.ChannelEmail)
+	_, err = r.Channel(ctx, c.ID, beckon.ChannelEmail)
 	var ce *channels.Error
 	if !errors.As(err, &ce) || ce.Kind != channels.KindPermanent || ce.Code != "no_channel" {
 		t.Fatalf("providers mode, email without SendGrid: %v; want a permanent no_channel error", err)
@@ -108,7 +108,7 @@ type countingReader struct {
 	n atomic.Int64
 }
 
-func (c *countingReader) ChannelSettingsGet(ctx context.Context, clinicID string) (store.ChannelSettings, error) {
+func (c *countingReader) ChannelSettingsGet(ctx context.Context, clinicID string) (beckon.ChannelSettings, error) {
 	c.n.Add(1)
 	return c.SettingsReader.ChannelSettingsGet(ctx, clinicID)
 }
@@ -123,7 +123,7 @@ func TestRouterSettingsTTL(t *testing.T) {
 	c := storetest.Clinic(t, st, storetest.ClinicOpts{})
 	put := func(rate float64) {
 		t.Helper()
-		if _, err := st.ChannelSettingsPut(ctx, store.ChannelSettings{ClinicID: c.ID, TwilioAccountSID: "AC00000000000000000000000000000001",
+		if _, err := st.ChannelSettingsPut(ctx, beckon.ChannelSettings{ClinicID: c.ID, TwilioAccountSID: "AC00000000000000000000000000000001",
 			TwilioAuthToken: "abc123", TwilioFrom: "+14155550100", TwilioPerSecond: rate}); err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +142,7 @@ func TestRouterSettingsTTL(t *testing.T) {
 	})
 	rate := func() float64 {
 		t.Helper()
-		ch, err := r.Channel(ctx, c.ID, store.ChannelSMS)
+		ch, err := r.Channel(ctx, c.ID, beckon.ChannelSMS)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,25 +9,25 @@ import (
 	"github.com/hibiken/asynq"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // plannedClinic makes a clinic with a one-step SMS campaign (one hour before)
 // and its patients, through the planning service.
-func (s *stack) plannedClinic(ctx context.Context, name string) (store.Clinic, error) {
+func (s *stack) plannedClinic(ctx context.Context, name string) (beckon.Clinic, error) {
 	c, _, err := s.clinic(ctx, name)
 	if err != nil {
 		return c, err
 	}
-	_, _, err = s.svc.PutCampaign(ctx, store.Campaign{
+	_, _, err = s.svc.PutCampaign(ctx, beckon.Campaign{
 		ClinicID: c.ID, ID: "burst", Name: "Burst", Active: true,
-		Steps: []store.Step{{ID: "remind", Timing: store.Timing{Kind: store.TimingOffset, Offset: -time.Hour}, Channel: store.ChannelSMS, Template: "appointment_reminder"}},
+		Steps: []beckon.Step{{ID: "remind", Timing: beckon.Timing{Kind: beckon.TimingOffset, Offset: -time.Hour}, Channel: beckon.ChannelSMS, Template: "appointment_reminder"}},
 	}, "bench")
 	if err != nil {
 		return c, err
 	}
 	for i := range patients {
-		_, _, err := s.svc.UpsertPatient(ctx, store.Patient{ClinicID: c.ID, ID: fmt.Sprintf("p%d", i), FirstName: "Pat", Phone: fmt.Sprintf("+1415555%04d", i), Language: "en"}, "bench")
+		_, _, err := s.svc.UpsertPatient(ctx, beckon.Patient{ClinicID: c.ID, ID: fmt.Sprintf("p%d", i), FirstName: "Pat", Phone: fmt.Sprintf("+1415555%04d", i), Language: "en"}, "bench")
 		if err != nil {
 			return c, err
 		}
@@ -37,17 +37,17 @@ func (s *stack) plannedClinic(ctx context.Context, name string) (store.Clinic, e
 
 // book upserts appointments whose single send is due at due(i), a thousand
 // per transaction, four transactions at a time (as a schedule sync would).
-func (s *stack) book(ctx context.Context, c store.Clinic, n int, due func(i int) time.Time) error {
+func (s *stack) book(ctx context.Context, c beckon.Clinic, n int, due func(i int) time.Time) error {
 	const batch = 1000
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
 	for from := 0; from < n; from += batch {
 		g.Go(func() error {
-			var as []store.Appointment
+			var as []beckon.Appointment
 			for i := from; i < min(from+batch, n); i++ {
-				as = append(as, store.Appointment{
+				as = append(as, beckon.Appointment{
 					ID: fmt.Sprintf("a%d", i), PatientID: fmt.Sprintf("p%d", i%patients),
-					Start: due(i).Add(time.Hour), Duration: 30 * time.Minute, Status: store.StatusBooked,
+					Start: due(i).Add(time.Hour), Duration: 30 * time.Minute, Status: beckon.StatusBooked,
 				})
 			}
 			_, err := s.svc.UpsertAppointments(gctx, c.ID, as, "bench")

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // mllpConns is how many connections the interface engine stand-in opens.
@@ -31,12 +31,12 @@ func (s *stack) benchMLLP(ctx context.Context) ([]result, error) {
 	if err := s.call(ctx, key, http.MethodPut, "/v1/clinic/feeds", map[string]any{"sending_facilities": []string{"BENCH"}}); err != nil {
 		return nil, err
 	}
-	_, _, err = s.svc.PutCampaign(ctx, store.Campaign{
+	_, _, err = s.svc.PutCampaign(ctx, beckon.Campaign{
 		ClinicID: c.ID, ID: "reminders", Name: "Reminders", Active: true,
-		Steps: []store.Step{
-			{ID: "sms-72h", Timing: store.Timing{Kind: store.TimingOffset, Offset: -72 * time.Hour}, Channel: store.ChannelSMS, Template: "appointment_reminder"},
-			{ID: "sms-24h", Timing: store.Timing{Kind: store.TimingOffset, Offset: -24 * time.Hour}, Channel: store.ChannelSMS, Template: "appointment_reminder_confirm", OnlyIfUnconfirmed: true},
-			{ID: "day-before", Timing: store.Timing{Kind: store.TimingDay, Day: -1, AtMinute: 9 * 60}, Channel: store.ChannelSMS, Template: "appointment_reminder"},
+		Steps: []beckon.Step{
+			{ID: "sms-72h", Timing: beckon.Timing{Kind: beckon.TimingOffset, Offset: -72 * time.Hour}, Channel: beckon.ChannelSMS, Template: "appointment_reminder"},
+			{ID: "sms-24h", Timing: beckon.Timing{Kind: beckon.TimingOffset, Offset: -24 * time.Hour}, Channel: beckon.ChannelSMS, Template: "appointment_reminder_confirm", OnlyIfUnconfirmed: true},
+			{ID: "day-before", Timing: beckon.Timing{Kind: beckon.TimingDay, Day: -1, AtMinute: 9 * 60}, Channel: beckon.ChannelSMS, Template: "appointment_reminder"},
 		},
 	}, "bench")
 	if err != nil {

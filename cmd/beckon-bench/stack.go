@@ -17,10 +17,10 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/api"
 	"github.com/beckonhealth/beckon/app"
 	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // stack is Beckon as `beckon serve` runs it (package app, the same
@@ -31,7 +31,7 @@ type stack struct {
 	cfg    config
 	app    *app.App
 	logger *slog.Logger
-	st     store.Store
+	st     beckon.Store
 	dbPath string // SQLite file, for its size
 	dsn    string // the database, as the beckon processes open it
 	// redisURL is the Redis, as the beckon processes reach it (the
@@ -100,7 +100,7 @@ func newStack(ctx context.Context, cfg config) (_ *stack, err error) {
 	s.st, s.rdb, s.redisURL = s.app.Store(), s.app.Redis(), s.app.RedisURL()
 	s.base = "http://" + s.app.Addr()
 	s.client = asynq.NewClientFromRedisClient(s.rdb)
-	s.svc = &scheduler.Service{Store: s.st, Clock: scheduler.SystemClock{}, Logger: s.logger}
+	s.svc = &scheduler.Service{Store: s.st, Clock: beckon.SystemClock{}, Logger: s.logger}
 	return s, nil
 }
 
@@ -151,14 +151,14 @@ func (s *stack) serverConfig(queue string) asynq.Config {
 }
 
 // clinic creates a clinic without quiet hours and an admin key for it.
-func (s *stack) clinic(ctx context.Context, name string) (store.Clinic, string, error) {
+func (s *stack) clinic(ctx context.Context, name string) (beckon.Clinic, string, error) {
 	now := time.Now().UTC()
-	c := store.Clinic{ID: store.NewID("cln_"), Name: name, TimeZone: "UTC", CreatedAt: now, UpdatedAt: now}
+	c := beckon.Clinic{ID: beckon.NewID("cln_"), Name: name, TimeZone: "UTC", CreatedAt: now, UpdatedAt: now}
 	if err := s.st.ClinicCreate(ctx, c); err != nil {
 		return c, "", err
 	}
 	secret := "bk_bench_" + randomSuffix() + randomSuffix()
-	err := s.st.APIKeyCreate(ctx, store.APIKey{ID: store.NewID("key_"), ClinicID: c.ID, Role: store.RoleAdmin, Hash: api.HashKey(secret), CreatedAt: now})
+	err := s.st.APIKeyCreate(ctx, beckon.APIKey{ID: beckon.NewID("key_"), ClinicID: c.ID, Role: beckon.RoleAdmin, Hash: api.HashKey(secret), CreatedAt: now})
 	return c, secret, err
 }
 

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // benchTiming books sends at the configured rate and measures how late each
@@ -25,7 +25,7 @@ func (s *stack) benchTiming(ctx context.Context) ([]result, error) {
 
 // steady is sends booked at a steady rate for one clinic.
 type steady struct {
-	clinic store.Clinic
+	clinic beckon.Clinic
 	start  int       // arrivals at the stand-in before these sends
 	k      int       // how many
 	first  time.Time // the first due time

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // connCountingServer is a loopback HTTP server that counts the connections
@@ -100,14 +100,14 @@ func TestClinicURLsRefuseInternalDestinations(t *testing.T) {
 				_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
 				return "http://localhost:" + port
 			}
-			put := func(fs store.FeedSettings) {
+			put := func(fs beckon.FeedSettings) {
 				t.Helper()
 				fs.ClinicID, fs.UpdatedAt = a.m.App.DemoClinicID, time.Now()
 				if err := a.m.App.Store().FeedSettingsPut(context.Background(), fs); err != nil {
 					t.Fatal(err)
 				}
 			}
-			put(store.FeedSettings{FHIRBaseURL: viaName(ehrSrv) + "/fhir", FHIRAuthHeader: "Bearer clinic-token", Writeback: true})
+			put(beckon.FeedSettings{FHIRBaseURL: viaName(ehrSrv) + "/fhir", FHIRAuthHeader: "Bearer clinic-token", Writeback: true})
 
 			// notify: an id-only entry makes Beckon fetch the Appointment.
 			st, body, _ := a.fhir(http.MethodPost, "/fhir/r4/notify", []byte(`{"resourceType":"Bundle","type":"history","entry":[{"fullUrl":"`+viaName(ehrSrv)+`/fhir/Appointment/a1"}]}`))
@@ -116,7 +116,7 @@ func TestClinicURLsRefuseInternalDestinations(t *testing.T) {
 			}
 
 			// Write-backs, to the FHIR base and then to the webhook.
-			for i, fs := range []store.FeedSettings{
+			for i, fs := range []beckon.FeedSettings{
 				{FHIRBaseURL: viaName(ehrSrv) + "/fhir", FHIRAuthHeader: "Bearer clinic-token", Writeback: true},
 				{WebhookURL: viaName(hookSrv) + "/hook", WebhookSecret: secret, Writeback: true},
 			} {

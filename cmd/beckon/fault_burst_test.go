@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // recoveryDeadline is how long after a crash the cases wait for every send
@@ -28,7 +28,7 @@ import (
 const recoveryDeadline = 90 * time.Second
 
 // everySend: in a burst every send must reach its patient.
-func everySend(store.Send) bool { return true }
+func everySend(beckon.Send) bool { return true }
 
 // Case 1. 300 SMS due at once through a sender paced at 50/s (about 7.5 s
 // of sending); a worker is killed (kill -9) once a fifth has reached Twilio.

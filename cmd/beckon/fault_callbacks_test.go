@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // Case 5. Four SMS (steps with fallback) reached Twilio and are recorded;
@@ -31,9 +31,9 @@ func TestFaultStatusCallbacksWhileRedisDown(t *testing.T) {
 			for _, m := range d.tw.Messages() {
 				sids[callbackSendID(m.StatusCallback)] = m.SID
 			}
-			var order []store.Send
+			var order []beckon.Send
 			for _, s := range sortedSends(b) {
-				if sent[s.ID].Status != store.SendSent || sids[s.ID] == "" {
+				if sent[s.ID].Status != beckon.SendSent || sids[s.ID] == "" {
 					t.Fatalf("send %s before the outage: %s (%q), at Twilio %t", s.ID, sent[s.ID].Status, sent[s.ID].Reason, sids[s.ID] != "")
 				}
 				order = append(order, s)

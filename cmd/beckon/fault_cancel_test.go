@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // Case 3. 12 SMS due together through a sender paced at 1/s, so they wait
@@ -58,7 +58,7 @@ func TestFaultCancelWhileWaitingForSlot(t *testing.T) {
 
 			ended := d.awaitEnded(b, committed.Add(time.Minute))
 			hits = smsHits(d)
-			f := count("cancel-while-paced", backend, ended, hits, func(s store.Send) bool { return changed[s.AppointmentID] == "" })
+			f := count("cancel-while-paced", backend, ended, hits, func(s beckon.Send) bool { return changed[s.AppointmentID] == "" })
 			late, lateMax := 0, time.Duration(0)
 			for _, s := range ended {
 				if changed[s.AppointmentID] == "" {
@@ -70,7 +70,7 @@ func TestFaultCancelWhileWaitingForSlot(t *testing.T) {
 						lateMax = max(lateMax, at.Sub(committed))
 					}
 				}
-				if len(hits[s.ID]) == 0 && s.Status != store.SendSkipped && s.Status != store.SendSuperseded {
+				if len(hits[s.ID]) == 0 && s.Status != beckon.SendSkipped && s.Status != beckon.SendSuperseded {
 					t.Errorf("send %s of a %s appointment: status %s (%q), want skipped or superseded", s.ID, changed[s.AppointmentID], s.Status, s.Reason)
 				}
 			}

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels/sendgrid/sendgridtest"
 	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
 	"github.com/beckonhealth/beckon/store"
@@ -63,7 +64,7 @@ type deployment struct {
 	backend  string
 	env      []string
 	clinicID string
-	st       store.Store
+	st       beckon.Store
 	procs    map[string]*proc
 
 	tw    *twiliotest.Server

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // smsHits is the time of every message Twilio accepted, by the send id its
@@ -72,7 +72,7 @@ type faultTally struct {
 
 // count compares the sends with the provider's hits; mustSend says which
 // sends had to reach the patient (the others may end for a real reason).
-func count(caseName, backend string, sends map[string]store.Send, hits map[string][]time.Time, mustSend func(store.Send) bool) *faultTally {
+func count(caseName, backend string, sends map[string]beckon.Send, hits map[string][]time.Time, mustSend func(beckon.Send) bool) *faultTally {
 	f := &faultTally{Case: caseName, Backend: backend, Sends: len(sends)}
 	var late []time.Duration
 	ids := make([]string, 0, len(sends))
@@ -93,13 +93,13 @@ func count(caseName, backend string, sends map[string]store.Send, hits map[strin
 		case n == 0 && mustSend(s):
 			f.Lost++
 			problem = "never reached the provider"
-		case n == 1 && s.Status != store.SendSent:
+		case n == 1 && s.Status != beckon.SendSent:
 			f.Misrecorded++
-			if s.Status == store.SendSkipped {
+			if s.Status == beckon.SendSkipped {
 				f.SkippedHas++
 			}
 			problem = "the provider has it"
-		case n == 0 && s.Status == store.SendSent:
+		case n == 0 && s.Status == beckon.SendSent:
 			f.Misrecorded++
 			problem = "recorded sent, the provider has nothing"
 		case n == 1:
@@ -126,8 +126,8 @@ func count(caseName, backend string, sends map[string]store.Send, hits map[strin
 }
 
 // endedAt is when a send reached its end, by the store.
-func endedAt(s store.Send) time.Time {
-	if s.Status == store.SendSent && !s.SentAt.IsZero() {
+func endedAt(s beckon.Send) time.Time {
+	if s.Status == beckon.SendSent && !s.SentAt.IsZero() {
 		return s.SentAt
 	}
 	return s.UpdatedAt

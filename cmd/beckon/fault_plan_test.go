@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // A burst of sends for the fault cases: patients each with one appointment
@@ -33,7 +33,7 @@ type burstPlan struct {
 type booked struct {
 	start   time.Time // every appointment's start
 	apptIDs []string
-	sends   map[string]store.Send // by id
+	sends   map[string]beckon.Send // by id
 }
 
 // book creates the campaign, patients and appointments of p.
@@ -66,7 +66,7 @@ func (d *deployment) book(p burstPlan) booked {
 		b.apptIDs = append(b.apptIDs, aid)
 	}
 	d.mustCall(http.StatusOK, http.MethodPost, "/v1/appointments/batch", map[string]any{"appointments": appts}, nil)
-	b.sends = map[string]store.Send{}
+	b.sends = map[string]beckon.Send{}
 	for _, s := range d.sendsOf(b.apptIDs) {
 		b.sends[s.ID] = s
 	}
@@ -77,11 +77,11 @@ func (d *deployment) book(p burstPlan) booked {
 }
 
 // sendsOf reads every send of the appointments from the store.
-func (d *deployment) sendsOf(apptIDs []string) []store.Send {
+func (d *deployment) sendsOf(apptIDs []string) []beckon.Send {
 	d.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var out []store.Send
+	var out []beckon.Send
 	for _, id := range apptIDs {
 		ss, err := d.st.SendListByAppointment(ctx, d.clinicID, id)
 		if err != nil {
@@ -93,9 +93,9 @@ func (d *deployment) sendsOf(apptIDs []string) []store.Send {
 }
 
 // current reads the sends of b as they are now.
-func (d *deployment) current(b booked) map[string]store.Send {
+func (d *deployment) current(b booked) map[string]beckon.Send {
 	d.t.Helper()
-	now := map[string]store.Send{}
+	now := map[string]beckon.Send{}
 	for _, s := range d.sendsOf(b.apptIDs) {
 		if _, ok := b.sends[s.ID]; ok {
 			now[s.ID] = s
@@ -113,20 +113,20 @@ func (d *deployment) atKill(b booked, victim string) string {
 		if !terminal(s) {
 			open++
 		}
-		if s.Status == store.SendClaimed {
+		if s.Status == beckon.SendClaimed {
 			claimed++
 		}
 	}
 	return fmt.Sprintf("killed=%s open_at_kill=%d claimed_at_kill=%d", victim, open, claimed)
 }
 
-func terminal(s store.Send) bool {
-	return s.Status != store.SendPlanned && s.Status != store.SendClaimed
+func terminal(s beckon.Send) bool {
+	return s.Status != beckon.SendPlanned && s.Status != beckon.SendClaimed
 }
 
 // awaitEnded polls the store until every send of b has ended (or the
 // deadline passes) and returns them as they are then.
-func (d *deployment) awaitEnded(b booked, deadline time.Time) map[string]store.Send {
+func (d *deployment) awaitEnded(b booked, deadline time.Time) map[string]beckon.Send {
 	d.t.Helper()
 	for {
 		now := d.current(b)
@@ -144,12 +144,12 @@ func (d *deployment) awaitEnded(b booked, deadline time.Time) map[string]store.S
 }
 
 // sortedSends is b's sends by appointment id, then send id.
-func sortedSends(b booked) []store.Send {
-	var out []store.Send
+func sortedSends(b booked) []beckon.Send {
+	var out []beckon.Send
 	for _, s := range b.sends {
 		out = append(out, s)
 	}
-	slices.SortFunc(out, func(x, y store.Send) int {
+	slices.SortFunc(out, func(x, y beckon.Send) int {
 		return strings.Compare(x.AppointmentID+"/"+x.ID, y.AppointmentID+"/"+y.ID)
 	})
 	return out

@@ -8,24 +8,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // archived is the inbound archive row whose raw bytes hold control.
-func (a *app) archived(control string) store.InboundMessage {
+func (a *app) archived(control string) beckon.InboundMessage {
 	a.t.Helper()
-	return a.archivedWhere(control, func(m store.InboundMessage) bool {
+	return a.archivedWhere(control, func(m beckon.InboundMessage) bool {
 		return bytes.Contains(m.Raw, []byte("|"+control+"|"))
 	})
 }
 
 // archivedWhere waits for the inbound archive row that match says is the
 // one (the archive is written as the message is answered, or just after).
-func (a *app) archivedWhere(what string, match func(store.InboundMessage) bool) store.InboundMessage {
+func (a *app) archivedWhere(what string, match func(beckon.InboundMessage) bool) beckon.InboundMessage {
 	a.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		msgs, err := a.m.App.Store().InboundList(a.t.Context(), store.InboundFilter{Limit: 1000})
+		msgs, err := a.m.App.Store().InboundList(a.t.Context(), beckon.InboundFilter{Limit: 1000})
 		if err != nil {
 			a.t.Fatal(err)
 		}
@@ -139,7 +139,7 @@ func TestFeedsHL7Bytes(t *testing.T) {
 					t.Fatalf("%s over %s: the appointment exists (%d)", tc.name, transport, st)
 				}
 				m := a.archived(control)
-				if !bytes.Equal(m.Raw, []byte(msg)) || m.Result != store.FeedRejected || m.Outcome != tc.want || m.Detail == "" {
+				if !bytes.Equal(m.Raw, []byte(msg)) || m.Result != beckon.FeedRejected || m.Outcome != tc.want || m.Detail == "" {
 					t.Fatalf("%s over %s: archive %s/%s %q, raw equal %v", tc.name, transport, m.Outcome, m.Result, m.Detail, bytes.Equal(m.Raw, []byte(msg)))
 				}
 			}
@@ -221,7 +221,7 @@ func TestFeedsMLLPResync(t *testing.T) {
 		if st := a.call(http.MethodGet, "/v1/appointments/APT-CUT", nil, nil); st != http.StatusNotFound {
 			t.Fatalf("broken frame applied (%d)", st)
 		}
-		if m := a.archived("CUT-1"); !bytes.Equal(m.Raw, []byte(broken)) || m.Result != store.FeedRejected || !strings.Contains(m.Detail, "cut short") {
+		if m := a.archived("CUT-1"); !bytes.Equal(m.Raw, []byte(broken)) || m.Result != beckon.FeedRejected || !strings.Contains(m.Detail, "cut short") {
 			t.Fatalf("broken frame archive: %s/%s %q", m.Outcome, m.Result, m.Detail)
 		}
 		// The connection is in step: the next message gets its own ACK.
@@ -262,8 +262,8 @@ func TestFeedsFHIRBytes(t *testing.T) {
 				if st != tc.status || out["resourceType"] != "OperationOutcome" {
 					t.Fatalf("%s: %d %v", tc.name, st, out)
 				}
-				m := a.archivedWhere(tc.name, func(m store.InboundMessage) bool { return bytes.Equal(m.Raw, tc.body) })
-				if m.Result != store.FeedRejected || m.Format != store.FormatFHIR {
+				m := a.archivedWhere(tc.name, func(m beckon.InboundMessage) bool { return bytes.Equal(m.Raw, tc.body) })
+				if m.Result != beckon.FeedRejected || m.Format != beckon.FormatFHIR {
 					t.Fatalf("%s: archived as %s %s", tc.name, m.Format, m.Result)
 				}
 			}

@@ -9,9 +9,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/beckonhealth/beckon"
 	beckonapp "github.com/beckonhealth/beckon/app"
-	"github.com/beckonhealth/beckon/scheduler"
-	"github.com/beckonhealth/beckon/store"
 )
 
 var errUsage = errors.New("usage")
@@ -22,7 +21,7 @@ type Main struct {
 	Stdout io.Writer
 	Stderr io.Writer // logs go here
 	Getenv func(string) string
-	Clock  scheduler.Clock
+	Clock  beckon.Clock
 
 	Config beckonapp.Config
 	// App is the running application, once Run has been called.
@@ -36,7 +35,7 @@ type Main struct {
 
 // NewMain returns a Main bound to the process's streams and environment.
 func NewMain() *Main {
-	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Clock: scheduler.SystemClock{}}
+	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Clock: beckon.SystemClock{}}
 }
 
 const usage = `beckon: patient messaging and appointment reminders
@@ -110,7 +109,7 @@ func (m *Main) bindCommandFlags(fs *flag.FlagSet, role string) {
 		fs.StringVar(&m.clinic.Phone, "phone", "", "clinic phone in E.164, shown in messages")
 	case beckonapp.RoleKeyCreate:
 		fs.StringVar(&m.key.Clinic, "clinic", "", "clinic id (required)")
-		fs.StringVar(&m.key.Role, "role", store.RoleAdmin, "admin or ehr")
+		fs.StringVar(&m.key.Role, "role", beckon.RoleAdmin, "admin or ehr")
 		fs.StringVar(&m.key.Name, "name", "", "a label for the key")
 	case beckonapp.RoleReplay:
 		fs.StringVar(&m.replay.Clinic, "clinic", "", "only this clinic's messages (default: all)")

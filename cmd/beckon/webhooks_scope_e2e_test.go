@@ -17,8 +17,8 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
-	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/tasks"
 )
 
@@ -34,12 +34,12 @@ func (p *providerApp) newAttacker() attacker {
 	p.t.Helper()
 	ctx := context.Background()
 	now := time.Now().UTC()
-	a := attacker{clinicID: store.NewID("cln_"), token: "a1b2c3d4e5f60718293a4b5c6d7e8f90"}
-	if err := p.m.App.Store().ClinicCreate(ctx, store.Clinic{ID: a.clinicID, Name: "Other Clinic", TimeZone: "UTC",
-		QuietHours: store.DefaultQuietHours, CreatedAt: now, UpdatedAt: now}); err != nil {
+	a := attacker{clinicID: beckon.NewID("cln_"), token: "a1b2c3d4e5f60718293a4b5c6d7e8f90"}
+	if err := p.m.App.Store().ClinicCreate(ctx, beckon.Clinic{ID: a.clinicID, Name: "Other Clinic", TimeZone: "UTC",
+		QuietHours: beckon.DefaultQuietHours, CreatedAt: now, UpdatedAt: now}); err != nil {
 		p.t.Fatal(err)
 	}
-	key, err := p.m.App.NewKey(ctx, a.clinicID, store.RoleAdmin, "admin")
+	key, err := p.m.App.NewKey(ctx, a.clinicID, beckon.RoleAdmin, "admin")
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -117,8 +117,8 @@ func (p *providerApp) victimState(apptID, smsSend, emailSend string) victimState
 		} `json:"consent"`
 	}
 	p.mustCall(http.StatusOK, http.MethodGet, "/v1/patients/pat-1", nil, &pat)
-	_, errPhone := p.m.App.Store().AddressUndeliverableGet(ctx, p.m.App.DemoClinicID, store.ChannelSMS, phone)
-	_, errEmail := p.m.App.Store().AddressUndeliverableGet(ctx, p.m.App.DemoClinicID, store.ChannelEmail, email)
+	_, errPhone := p.m.App.Store().AddressUndeliverableGet(ctx, p.m.App.DemoClinicID, beckon.ChannelSMS, phone)
+	_, errEmail := p.m.App.Store().AddressUndeliverableGet(ctx, p.m.App.DemoClinicID, beckon.ChannelEmail, email)
 	return victimState{
 		sms: sms.Status, email: em.Status, smsEvents: len(sms.Events), emailEvents: len(em.Events),
 		consent:  pat.Consent.SMS + "/" + pat.Consent.Email,

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 // ClinicOpts sets what a test cares about; zero fields get defaults.
@@ -14,18 +14,18 @@ type ClinicOpts struct {
 	Name       string // default: "Test Clinic"
 	TimeZone   string // default: America/New_York
 	Phone      string
-	QuietHours *store.QuietHours // default: store.DefaultQuietHours
+	QuietHours *beckon.QuietHours // default: store.DefaultQuietHours
 }
 
 // Clinic creates a clinic and returns it as stored.
-func Clinic(t testing.TB, q store.Querier, o ClinicOpts) store.Clinic {
+func Clinic(t testing.TB, q beckon.Querier, o ClinicOpts) beckon.Clinic {
 	t.Helper()
-	c := store.Clinic{
-		ID:         or(o.ID, store.NewID("cln_")),
+	c := beckon.Clinic{
+		ID:         or(o.ID, beckon.NewID("cln_")),
 		Name:       or(o.Name, "Test Clinic"),
 		TimeZone:   or(o.TimeZone, "America/New_York"),
 		Phone:      o.Phone,
-		QuietHours: store.DefaultQuietHours,
+		QuietHours: beckon.DefaultQuietHours,
 		CreatedAt:  now(),
 	}
 	c.UpdatedAt = c.CreatedAt
@@ -57,11 +57,11 @@ type PatientOpts struct {
 }
 
 // Patient creates (upserts) a patient of the clinic.
-func Patient(t testing.TB, q store.Querier, clinicID string, o PatientOpts) store.Patient {
+func Patient(t testing.TB, q beckon.Querier, clinicID string, o PatientOpts) beckon.Patient {
 	t.Helper()
-	p := store.Patient{
+	p := beckon.Patient{
 		ClinicID:         clinicID,
-		ID:               or(o.ID, store.NewID("pat_")),
+		ID:               or(o.ID, beckon.NewID("pat_")),
 		FirstName:        or(o.FirstName, "Pat"),
 		LastName:         or(o.LastName, "Test"),
 		Phone:            or(o.Phone, "+15555550100"),
@@ -69,8 +69,8 @@ func Patient(t testing.TB, q store.Querier, clinicID string, o PatientOpts) stor
 		Language:         or(o.Language, "en"),
 		TimeZone:         o.TimeZone,
 		PreferredChannel: o.PreferredChannel,
-		SMSConsent:       or(o.SMSConsent, store.ConsentUnknown),
-		EmailConsent:     or(o.EmailConsent, store.ConsentUnknown),
+		SMSConsent:       or(o.SMSConsent, beckon.ConsentUnknown),
+		EmailConsent:     or(o.EmailConsent, beckon.ConsentUnknown),
 		CreatedAt:        now(),
 	}
 	p.UpdatedAt = p.CreatedAt
@@ -99,14 +99,14 @@ type AppointmentOpts struct {
 
 // Appointment creates an appointment of the clinic (and its patient if
 // PatientID is empty).
-func Appointment(t testing.TB, q store.Querier, clinicID string, o AppointmentOpts) store.Appointment {
+func Appointment(t testing.TB, q beckon.Querier, clinicID string, o AppointmentOpts) beckon.Appointment {
 	t.Helper()
 	if o.PatientID == "" {
 		o.PatientID = Patient(t, q, clinicID, PatientOpts{}).ID
 	}
-	a := store.Appointment{
+	a := beckon.Appointment{
 		ClinicID:     clinicID,
-		ID:           or(o.ID, store.NewID("apt_")),
+		ID:           or(o.ID, beckon.NewID("apt_")),
 		PatientID:    o.PatientID,
 		Start:        orTime(o.Start, now().Add(48*time.Hour)),
 		Duration:     orDuration(o.Duration, 30*time.Minute),
@@ -116,8 +116,8 @@ func Appointment(t testing.TB, q store.Querier, clinicID string, o AppointmentOp
 		Location:     o.Location,
 		LocationName: o.LocationName,
 		Notes:        o.Notes,
-		Status:       or(o.Status, store.StatusBooked),
-		Confirmation: or(o.Confirmation, store.Unconfirmed),
+		Status:       or(o.Status, beckon.StatusBooked),
+		Confirmation: or(o.Confirmation, beckon.Unconfirmed),
 		Version:      o.Version,
 		CreatedAt:    now(),
 	}
@@ -136,17 +136,17 @@ type CampaignOpts struct {
 	ID       string // default: a new id
 	Name     string // default: "Reminders"
 	Inactive bool
-	Match    store.Match
-	Steps    []store.Step // default: one SMS reminder 24 hours before
-	Revision int64        // default: 1
+	Match    beckon.Match
+	Steps    []beckon.Step // default: one SMS reminder 24 hours before
+	Revision int64         // default: 1
 }
 
 // Campaign creates a campaign of the clinic.
-func Campaign(t testing.TB, q store.Querier, clinicID string, o CampaignOpts) store.Campaign {
+func Campaign(t testing.TB, q beckon.Querier, clinicID string, o CampaignOpts) beckon.Campaign {
 	t.Helper()
-	c := store.Campaign{
+	c := beckon.Campaign{
 		ClinicID:  clinicID,
-		ID:        or(o.ID, store.NewID("cmp_")),
+		ID:        or(o.ID, beckon.NewID("cmp_")),
 		Name:      or(o.Name, "Reminders"),
 		Active:    !o.Inactive,
 		Match:     o.Match,
@@ -155,10 +155,10 @@ func Campaign(t testing.TB, q store.Querier, clinicID string, o CampaignOpts) st
 		CreatedAt: now(),
 	}
 	if c.Steps == nil {
-		c.Steps = []store.Step{{
+		c.Steps = []beckon.Step{{
 			ID:       "remind-24h",
-			Timing:   store.Timing{Kind: store.TimingOffset, Offset: -24 * time.Hour},
-			Channel:  store.ChannelSMS,
+			Timing:   beckon.Timing{Kind: beckon.TimingOffset, Offset: -24 * time.Hour},
+			Channel:  beckon.ChannelSMS,
 			Template: "reminder",
 		}}
 	}
@@ -196,10 +196,10 @@ type SendOpts struct {
 
 // Send inserts a send of the clinic and returns it as stored. The appointment,
 // patient and campaign it names need not exist.
-func Send(t testing.TB, q store.Querier, clinicID string, o SendOpts) store.Send {
+func Send(t testing.TB, q beckon.Querier, clinicID string, o SendOpts) beckon.Send {
 	t.Helper()
-	s := store.Send{
-		ID:                 or(o.ID, store.NewID("snd_")),
+	s := beckon.Send{
+		ID:                 or(o.ID, beckon.NewID("snd_")),
 		ClinicID:           clinicID,
 		AppointmentID:      or(o.AppointmentID, "apt_test"),
 		AppointmentVersion: o.AppointmentVersion,
@@ -207,12 +207,12 @@ func Send(t testing.TB, q store.Querier, clinicID string, o SendOpts) store.Send
 		CampaignID:         or(o.CampaignID, "cmp_test"),
 		CampaignRevision:   o.CampaignRevision,
 		StepID:             or(o.StepID, "remind-24h"),
-		Channel:            or(o.Channel, store.ChannelSMS),
+		Channel:            or(o.Channel, beckon.ChannelSMS),
 		Template:           o.Template,
 		DueAt:              orTime(o.DueAt, now().Add(time.Hour)),
 		BeforeStart:        o.BeforeStart,
 		OnlyIfUnconfirmed:  o.OnlyIfUnconfirmed,
-		Status:             or(o.Status, store.SendPlanned),
+		Status:             or(o.Status, beckon.SendPlanned),
 		Reason:             o.Reason,
 		Attempts:           o.Attempts,
 		ClaimToken:         o.ClaimToken,
@@ -228,7 +228,7 @@ func Send(t testing.TB, q store.Querier, clinicID string, o SendOpts) store.Send
 	}
 	s.UpdatedAt = s.CreatedAt
 	ctx := context.Background()
-	if err := q.SendInsert(ctx, []store.Send{s}); err != nil {
+	if err := q.SendInsert(ctx, []beckon.Send{s}); err != nil {
 		t.Fatalf("storetest: insert send: %v", err)
 	}
 	got, err := q.SendGet(ctx, s.ClinicID, s.ID)

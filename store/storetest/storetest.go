@@ -15,13 +15,14 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/store"
 )
 
 // Open returns a fresh, empty, migrated store, closed (and dropped) when the
 // test ends: a new schema in the PostgreSQL database named by DATABASE_URL if
 // it is set, else a SQLite file in t.TempDir().
-func Open(t testing.TB) store.Store {
+func Open(t testing.TB) beckon.Store {
 	t.Helper()
 	if u := os.Getenv("DATABASE_URL"); u != "" {
 		return OpenPostgres(t, u)
@@ -30,7 +31,7 @@ func Open(t testing.TB) store.Store {
 }
 
 // OpenSQLite returns a fresh store in a SQLite file in t.TempDir().
-func OpenSQLite(t testing.TB) store.Store {
+func OpenSQLite(t testing.TB) beckon.Store {
 	t.Helper()
 	return open(t, "sqlite:"+filepath.Join(t.TempDir(), "beckon.db"))
 }
@@ -38,7 +39,7 @@ func OpenSQLite(t testing.TB) store.Store {
 // OpenPostgres returns a fresh store in a new schema of the database at
 // databaseURL (a postgres:// URL), reached through search_path. The schema is
 // dropped when the test ends.
-func OpenPostgres(t testing.TB, databaseURL string) store.Store {
+func OpenPostgres(t testing.TB, databaseURL string) beckon.Store {
 	t.Helper()
 	return open(t, PostgresSchema(t, databaseURL))
 }
@@ -86,7 +87,7 @@ func PostgresSchema(t testing.TB, databaseURL string) string {
 	return u.String()
 }
 
-func open(t testing.TB, dsn string) store.Store {
+func open(t testing.TB, dsn string) beckon.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

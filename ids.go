@@ -1,4 +1,4 @@
-package store
+package beckon
 
 import (
 	"crypto/rand"

@@ -1,10 +1,10 @@
-package store_test
+package beckon_test
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon"
 )
 
 func TestNewID(t *testing.T) {
@@ -13,7 +13,7 @@ func TestNewID(t *testing.T) {
 	prev := ""
 	seen := map[string]bool{}
 	for range 10000 {
-		id := store.NewID("msg_")
+		id := beckon.NewID("msg_")
 		rest, ok := strings.CutPrefix(id, "msg_")
 		if !ok || len(rest) != 26 {
 			t.Fatalf("NewID = %q", id)

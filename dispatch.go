@@ -1,0 +1,44 @@
+package beckon
+
+import (
+	"context"
+	"time"
+)
+
+// DispatchQuerier holds the set-at-a-time queries of delivery: deliveries
+// running at the same moment share one claim statement and one record
+// transaction instead of paying for their own.
+type DispatchQuerier interface {
+	// SendClaimMany claims, with one token, those of the named sends that are
+	// planned and of the clinic they are named with, and returns them as
+	// claimed. Sends not returned were not planned (claimed by someone else,
+	// ended), are unknown, or are another clinic's: SendClaim tells which.
+	SendClaimMany(ctx context.Context, refs []SendRef, token string, now time.Time) ([]Send, error)
+	// SendGetMany returns the clinic's sends among ids, by id: what a
+	// delivery re-reads just before its provider call, for every delivery
+	// of the moment at once.
+	SendGetMany(ctx context.Context, clinicID string, ids []string) (map[string]Send, error)
+	// AddressUndeliverableGetMany returns the clinic's undeliverable records
+	// among addresses (phone numbers and email addresses, any channel).
+	AddressUndeliverableGetMany(ctx context.Context, clinicID string, addresses []string) ([]UndeliverableAddress, error)
+	// SendRecordMany ends each record's send as sent with its message, as
+	// SendFinish and MessageRecord would, in one transaction. A send whose
+	// claim is no longer the record's token is left alone and its message is
+	// not stored: its id is returned in lost.
+	SendRecordMany(ctx context.Context, recs []SentRecord, now time.Time) (lost []string, err error)
+}
+
+// SentRecord is a message a provider accepted for a claimed send.
+type SentRecord struct {
+	Token   string // the claim under which the message was sent
+	Message Message
+	// Events are the message's first events; the message takes the status of
+	// the last one (Message.Status if none).
+	Events []MessageEvent
+}
+
+// SendRef names a send of a clinic.
+type SendRef struct {
+	ClinicID string
+	ID       string
+}
