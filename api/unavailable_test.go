@@ -18,8 +18,10 @@ import (
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
-// exhaustedStore answers as a PostgreSQL server out of connections would,
-// once switched on: its reads and transactions fail with SQLSTATE 53300.
+// exhaustedStore answers as the store does when PostgreSQL is out of
+// connections, once switched on: its reads and transactions fail with
+// SQLSTATE 53300 (or a connection that cannot be made), wrapped in
+// beckon.ErrUnavailable as the store wraps every such driver error.
 type exhaustedStore struct {
 	beckon.Store
 	on, keys atomic.Bool
@@ -29,21 +31,21 @@ var tooManyClients = &pgconn.PgError{Severity: "FATAL", Code: "53300", Message: 
 
 func (s *exhaustedStore) InTx(ctx context.Context, fn func(q beckon.Querier) error) error {
 	if s.on.Load() {
-		return fmt.Errorf("store: begin: %w", tooManyClients)
+		return fmt.Errorf("store: begin: %w: %w", beckon.ErrUnavailable, tooManyClients)
 	}
 	return s.Store.InTx(ctx, fn)
 }
 
 func (s *exhaustedStore) PatientGet(ctx context.Context, clinicID, id string) (beckon.Patient, error) {
 	if s.on.Load() {
-		return beckon.Patient{}, fmt.Errorf("store: patient get: %w", &pgconn.ConnectError{})
+		return beckon.Patient{}, fmt.Errorf("store: patient get: %w: %w", beckon.ErrUnavailable, &pgconn.ConnectError{})
 	}
 	return s.Store.PatientGet(ctx, clinicID, id)
 }
 
 func (s *exhaustedStore) APIKeyGetByHash(ctx context.Context, hash string) (beckon.APIKey, error) {
 	if s.keys.Load() {
-		return beckon.APIKey{}, fmt.Errorf("store: api key: %w", tooManyClients)
+		return beckon.APIKey{}, fmt.Errorf("store: api key: %w: %w", beckon.ErrUnavailable, tooManyClients)
 	}
 	return s.Store.APIKeyGetByHash(ctx, hash)
 }

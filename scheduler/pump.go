@@ -80,7 +80,7 @@ func (c PumpConfig) withDefaults() PumpConfig {
 // the TaskID makes a second enqueue of the same send a no-op.
 type Pump struct {
 	cfg    PumpConfig
-	store  beckon.Store
+	store  PumpStore
 	client *asynq.Client
 	clock  beckon.Clock
 	logger *slog.Logger
@@ -107,7 +107,7 @@ type PumpStats struct {
 }
 
 // NewPump returns a pump; call Start to run it on its schedule, or RunOnce.
-func NewPump(st beckon.Store, client *asynq.Client, clock beckon.Clock, logger *slog.Logger, cfg PumpConfig) *Pump {
+func NewPump(st PumpStore, client *asynq.Client, clock beckon.Clock, logger *slog.Logger, cfg PumpConfig) *Pump {
 	return &Pump{
 		cfg:      cfg.withDefaults(),
 		store:    st,

@@ -2,6 +2,8 @@ package store
 
 import (
 	"errors"
+	"fmt"
+	"net"
 	"reflect"
 	"strings"
 	"testing"
@@ -110,5 +112,31 @@ func TestTranslateConflictCheck(t *testing.T) {
 		if errors.Is(err, beckon.ErrConflict) != tc.conflict || errors.Is(err, beckon.ErrInvalidData) != tc.invalid {
 			t.Errorf("SQLSTATE %s: %v; want conflict %t, invalid data %t", tc.code, err, tc.conflict, tc.invalid)
 		}
+	}
+}
+
+// TestMarkUnavailable: a driver error meaning "cannot serve now" that
+// reaches a transaction's end untranslated leaves the store as
+// beckon.ErrUnavailable, so callers need not know the drivers; others pass
+// unchanged.
+func TestMarkUnavailable(t *testing.T) {
+	t.Parallel()
+	tooMany := &pgconn.PgError{Code: "53300"}
+	if err := markUnavailable(fmt.Errorf("x: %w", tooMany)); !errors.Is(err, beckon.ErrUnavailable) || !errors.Is(err, tooMany) {
+		t.Errorf("too many clients: %v, want ErrUnavailable wrapping the driver error", err)
+	}
+	if err := markUnavailable(&net.OpError{Op: "dial", Err: errors.New("refused")}); !errors.Is(err, beckon.ErrUnavailable) {
+		t.Errorf("dial: %v, want ErrUnavailable", err)
+	}
+	wrapped := fmt.Errorf("y: %w", beckon.ErrUnavailable)
+	if err := markUnavailable(wrapped); err != wrapped {
+		t.Errorf("already unavailable: %v rewrapped", err)
+	}
+	other := errors.New("boom")
+	if err := markUnavailable(other); err != other {
+		t.Errorf("other error: %v, want it unchanged", err)
+	}
+	if markUnavailable(nil) != nil {
+		t.Error("nil: not nil")
 	}
 }

@@ -16,7 +16,7 @@ import (
 // sends in the same transaction, so a newer one is always read afresh).
 // Appointments and patients — cancellations, opt-outs — are always read.
 type snapshots struct {
-	st  beckon.Store
+	st  DeliveryStore
 	ttl time.Duration // 0: no caching
 
 	mu        sync.Mutex
@@ -32,7 +32,7 @@ type snapshot[T any] struct {
 // maxSnapshots bounds each cache; past it the least recently used goes.
 const maxSnapshots = 10_000
 
-func newSnapshots(st beckon.Store, ttl time.Duration) *snapshots {
+func newSnapshots(st DeliveryStore, ttl time.Duration) *snapshots {
 	// NewLRU fails only for a size below 1.
 	clinics, _ := simplelru.NewLRU[string, snapshot[beckon.Clinic]](maxSnapshots, nil)
 	campaigns, _ := simplelru.NewLRU[[2]string, snapshot[beckon.Campaign]](maxSnapshots, nil)

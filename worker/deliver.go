@@ -37,7 +37,7 @@ var ErrBusy = errors.New("send is being delivered by another worker")
 // to the channel and records the outcome. The claim makes delivery at most once.
 type Deliverer struct {
 	cfg      Config
-	store    beckon.Store
+	store    DeliveryStore
 	channels channels.Router
 	clock    beckon.Clock
 	logger   *slog.Logger
@@ -65,7 +65,7 @@ const (
 )
 
 // NewDeliverer returns the delivery handler.
-func NewDeliverer(st beckon.Store, router channels.Router, clock beckon.Clock, logger *slog.Logger, cfg Config) *Deliverer {
+func NewDeliverer(st DeliveryStore, router channels.Router, clock beckon.Clock, logger *slog.Logger, cfg Config) *Deliverer {
 	if logger == nil {
 		logger = slog.Default()
 	}

@@ -15,7 +15,7 @@ import (
 // seconds (a crash is found in seconds) without ever taking over a claim
 // whose worker is still at it, however long its pacing wait or provider call.
 type renewer struct {
-	st     beckon.Store
+	st     DeliveryStore
 	clock  beckon.Clock
 	every  time.Duration
 	logger *slog.Logger
@@ -25,7 +25,7 @@ type renewer struct {
 	running bool
 }
 
-func newRenewer(st beckon.Store, clock beckon.Clock, every time.Duration, logger *slog.Logger) *renewer {
+func newRenewer(st DeliveryStore, clock beckon.Clock, every time.Duration, logger *slog.Logger) *renewer {
 	return &renewer{st: st, clock: clock, every: every, logger: logger, live: map[string]string{}}
 }
 

@@ -1,0 +1,34 @@
+package beckon
+
+import "time"
+
+// Channel names.
+const (
+	ChannelSMS       = "sms"
+	ChannelEmail     = "email"
+	ChannelPreferred = "preferred" // steps only: resolved at send time
+)
+
+// Consent states, per channel.
+const (
+	ConsentUnknown  = "unknown"   // transactional reminders may go
+	ConsentOptedIn  = "opted_in"  // explicit yes
+	ConsentOptedOut = "opted_out" // nothing but the opt-out confirmation
+)
+
+// Patient is identified by the EHR's id within a clinic.
+type Patient struct {
+	ClinicID         string
+	ID               string
+	FirstName        string
+	LastName         string
+	Phone            string // E.164 or empty
+	Email            string // or empty
+	Language         string // BCP 47 primary tag, e.g. "en", "es"
+	TimeZone         string // IANA zone; empty means the clinic's
+	PreferredChannel string // ChannelSMS, ChannelEmail or empty
+	SMSConsent       string
+	EmailConsent     string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
