@@ -29,10 +29,13 @@ type QuietHours struct {
 // DefaultQuietHours is 21:00–08:00, the TCPA calling window inverted.
 var DefaultQuietHours = QuietHours{Enabled: true, StartMinute: 21 * 60, EndMinute: 8 * 60}
 
+// Role is what an API key may do.
+type Role string
+
 // Key roles.
 const (
-	RoleAdmin = "admin" // everything in its clinic
-	RoleEHR   = "ehr"   // appointment and patient feeds
+	RoleAdmin Role = "admin" // everything in its clinic
+	RoleEHR   Role = "ehr"   // appointment and patient feeds
 )
 
 // APIKey is a bearer credential. Only the SHA-256 hash of the secret is kept.
@@ -40,7 +43,7 @@ type APIKey struct {
 	ID        string
 	ClinicID  string
 	Name      string
-	Role      string
+	Role      Role
 	Hash      string // hex sha256 of the secret
 	CreatedAt time.Time
 }

@@ -2,16 +2,31 @@ package beckon
 
 import "time"
 
-// Send statuses: the ledger of DESIGN.md promise 2.
+// SendStatus is where a send is in its life: planned, then claimed by a
+// worker, then one of the final states. A send is delivered at most once:
+// only a claim's holder moves it on.
+type SendStatus string
+
+// Send statuses.
 const (
-	SendPlanned    = "planned"    // waiting for its due time
-	SendClaimed    = "claimed"    // a worker is delivering it
-	SendSent       = "sent"       // the channel accepted it
-	SendSkipped    = "skipped"    // not sent, see Reason
-	SendSuperseded = "superseded" // replaced by a newer plan
-	SendFailed     = "failed"     // permanent failure, see Reason
-	SendUnknown    = "unknown"    // a crashed claim whose outcome the channel cannot tell
+	SendPlanned    SendStatus = "planned"    // waiting for its due time
+	SendClaimed    SendStatus = "claimed"    // a worker is delivering it
+	SendSent       SendStatus = "sent"       // the channel accepted it
+	SendSkipped    SendStatus = "skipped"    // not sent, see Reason
+	SendSuperseded SendStatus = "superseded" // replaced by a newer plan
+	SendFailed     SendStatus = "failed"     // permanent failure, see Reason
+	SendUnknown    SendStatus = "unknown"    // a crashed claim whose outcome the channel cannot tell
 )
+
+// Final reports whether a send in status s is done: nothing moves it on
+// (SendFinish accepts only these).
+func (s SendStatus) Final() bool {
+	switch s {
+	case SendSent, SendSkipped, SendFailed, SendSuperseded, SendUnknown:
+		return true
+	}
+	return false
+}
 
 // Send is one planned message. Its ID is stable (clinic, appointment, version,
 // campaign, revision, step) and doubles as the asynq TaskID.
@@ -29,7 +44,7 @@ type Send struct {
 	DueAt              time.Time
 	BeforeStart        bool // a reminder: never sent once the appointment has begun
 	OnlyIfUnconfirmed  bool
-	Status             string
+	Status             SendStatus
 	Reason             string
 	Attempts           int
 	ClaimToken         string

@@ -133,7 +133,7 @@ type SendClaimParams struct {
 type SendFinishParams struct {
 	ID        string
 	Token     string
-	Status    string
+	Status    SendStatus // a final one
 	Reason    string
 	MessageID string // for SendSent
 	Now       time.Time

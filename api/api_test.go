@@ -57,7 +57,7 @@ func setupLogged(t *testing.T, logger *slog.Logger) *bundle {
 	return b
 }
 
-func (b *bundle) key(clinicID, role string) string {
+func (b *bundle) key(clinicID string, role beckon.Role) string {
 	secret := "bk_test_" + beckon.NewID("")
 	err := b.st.APIKeyCreate(context.Background(), beckon.APIKey{
 		ID: beckon.NewID("key_"), ClinicID: clinicID, Role: role, Hash: api.HashKey(secret), CreatedAt: time.Now().UTC(),

@@ -238,7 +238,7 @@ func sendOut(sd beckon.Send) Send {
 		Channel:            sd.Channel,
 		Template:           sd.Template,
 		DueAt:              sd.DueAt,
-		Status:             sd.Status,
+		Status:             string(sd.Status),
 		Reason:             sd.Reason,
 		AppointmentVersion: sd.AppointmentVersion,
 		Attempts:           sd.Attempts,

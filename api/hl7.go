@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/beckonhealth/beckon"
@@ -69,7 +70,7 @@ func (s *Server) handleHL7(p *feeds.HL7Processor, w http.ResponseWriter, r *http
 
 // requireKey authenticates a plain (non-huma) handler's request; on failure
 // it has written the answer with fail and returns false.
-func (s *Server) requireKey(w http.ResponseWriter, r *http.Request, fail func(http.ResponseWriter, *Error), roles ...string) (beckon.APIKey, bool) {
+func (s *Server) requireKey(w http.ResponseWriter, r *http.Request, fail func(http.ResponseWriter, *Error), roles ...beckon.Role) (beckon.APIKey, bool) {
 	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	secret = strings.TrimSpace(secret)
 	if !ok || secret == "" {
@@ -86,8 +87,8 @@ func (s *Server) requireKey(w http.ResponseWriter, r *http.Request, fail func(ht
 		fail(w, newError(http.StatusServiceUnavailable, CodeUnavailable, "cannot check the API key now"))
 		return beckon.APIKey{}, false
 	}
-	if !contains(roles, key.Role) {
-		fail(w, newError(http.StatusForbidden, CodeForbidden, "this API key's role ("+key.Role+") may not do this"))
+	if !slices.Contains(roles, key.Role) {
+		fail(w, newError(http.StatusForbidden, CodeForbidden, "this API key's role ("+string(key.Role)+") may not do this"))
 		return beckon.APIKey{}, false
 	}
 	return key, true

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -186,20 +187,11 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		_ = huma.WriteErr(s.api, ctx, http.StatusServiceUnavailable, "cannot check the API key now")
 		return
 	}
-	if roles, ok := op.Metadata["roles"].([]string); ok && !contains(roles, key.Role) {
-		_ = huma.WriteErr(s.api, ctx, http.StatusForbidden, "this API key's role ("+key.Role+") may not do this")
+	if roles, ok := op.Metadata["roles"].([]beckon.Role); ok && !slices.Contains(roles, key.Role) {
+		_ = huma.WriteErr(s.api, ctx, http.StatusForbidden, "this API key's role ("+string(key.Role)+") may not do this")
 		return
 	}
 	next(huma.WithValue(ctx, keyCtx, key))
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 // keyFrom returns the authenticated key; handlers behind security always have one.
@@ -218,9 +210,9 @@ func HashKey(secret string) string {
 }
 
 // op builds an authenticated operation for the given roles.
-func op(id, method, path, summary string, roles ...string) huma.Operation {
+func op(id, method, path, summary string, roles ...beckon.Role) huma.Operation {
 	if len(roles) == 0 {
-		roles = []string{beckon.RoleAdmin}
+		roles = []beckon.Role{beckon.RoleAdmin}
 	}
 	return huma.Operation{
 		OperationID: id,

@@ -21,9 +21,9 @@ type ClinicArgs struct {
 
 // KeyArgs are what `beckon key create` is given.
 type KeyArgs struct {
-	Clinic string // required
-	Role   string // store.RoleAdmin or store.RoleEHR
-	Name   string // a label
+	Clinic string      // required
+	Role   beckon.Role // beckon.RoleAdmin or beckon.RoleEHR
+	Name   string      // a label
 }
 
 // CreateClinic creates a clinic and prints its id.
@@ -76,7 +76,7 @@ func (a *App) CreateKey(ctx context.Context, args KeyArgs) error {
 }
 
 // NewKey creates an API key and returns its secret; only the hash is stored.
-func (a *App) NewKey(ctx context.Context, clinicID, role, name string) (string, error) {
+func (a *App) NewKey(ctx context.Context, clinicID string, role beckon.Role, name string) (string, error) {
 	var b [24]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err

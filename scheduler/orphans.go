@@ -98,7 +98,7 @@ func (p *Pump) requeueOrphans(ctx context.Context, now time.Time) (int, error) {
 		}
 		n++
 		p.logger.Warn("delivery task held by a stopped worker: handed again",
-			slog.String("send_id", sd.ID), slog.String("clinic_id", sd.ClinicID), slog.String("status", sd.Status))
+			slog.String("send_id", sd.ID), slog.String("clinic_id", sd.ClinicID), slog.String("status", string(sd.Status)))
 	}
 	return n, nil
 }

@@ -74,7 +74,7 @@ type planned struct {
 	step        string
 	due         string // RFC 3339
 	beforeStart bool
-	status      string
+	status      beckon.SendStatus
 	reason      string
 }
 

@@ -108,7 +108,7 @@ func (q *queries) SendSupersedeMany(ctx context.Context, p beckon.SendSupersedeM
 		// them first so the NOT IN list stays as short as the chunk.
 		var w where
 		w.add("clinic_id = ?", p.ClinicID)
-		w.add("status = '" + beckon.SendPlanned + "'")
+		w.add("status = '" + string(beckon.SendPlanned) + "'")
 		w.add("appointment_id IN " + inList(&w, part))
 		rows, err := q.db.QueryContext(ctx, `SELECT id FROM sends`+w.String(), w.args...)
 		if err != nil {
@@ -131,9 +131,9 @@ func (q *queries) SendSupersedeMany(ctx context.Context, p beckon.SendSupersedeM
 		return chunks(drop, batchChunk, func(ids []string) error {
 			var u where
 			reason, now := u.arg(p.Reason), u.arg(q.stamp(p.Now).UnixMilli())
-			u.add("status = '" + beckon.SendPlanned + "'")
+			u.add("status = '" + string(beckon.SendPlanned) + "'")
 			u.add("id IN " + inList(&u, ids))
-			n, err := q.exec(ctx, "send.supersede_many", `UPDATE sends SET status = '`+beckon.SendSuperseded+
+			n, err := q.exec(ctx, "send.supersede_many", `UPDATE sends SET status = '`+string(beckon.SendSuperseded)+
 				`', reason = `+reason+`, updated_at = `+now+u.String(), u.args...)
 			total += int(n)
 			return err

@@ -77,7 +77,7 @@ func TestBatch(t *testing.T) {
 		t.Run("SendSupersedeMany", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			mk := func(id, appt, status string) {
+			mk := func(id, appt string, status beckon.SendStatus) {
 				storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: id, AppointmentID: appt, Status: status})
 			}
 			mk("s1", "a1", beckon.SendPlanned)
@@ -93,7 +93,7 @@ func TestBatch(t *testing.T) {
 			if n != 2 {
 				t.Fatalf("superseded %d, want 2", n)
 			}
-			want := map[string]string{"s1": beckon.SendSuperseded, "s2": beckon.SendPlanned, "s3": beckon.SendSuperseded, "s4": beckon.SendSent, "s5": beckon.SendPlanned}
+			want := map[string]beckon.SendStatus{"s1": beckon.SendSuperseded, "s2": beckon.SendPlanned, "s3": beckon.SendSuperseded, "s4": beckon.SendSent, "s5": beckon.SendPlanned}
 			for id, status := range want {
 				s, err := b.st.SendGet(b.ctx, b.clinic.ID, id)
 				noErr(t, "get "+id, err)

@@ -23,7 +23,7 @@ func claimList(w *where, claims []beckon.ClaimRef) {
 		ids[i], tokens[i] = c.ID, c.Token
 	}
 	in, held := idCase(w, "claim_token", ids, tokens)
-	w.add("status = '" + beckon.SendClaimed + "'")
+	w.add("status = '" + string(beckon.SendClaimed) + "'")
 	w.add("id IN " + in)
 	w.add(held)
 }
@@ -156,7 +156,7 @@ func (q *queries) SendSightingRecord(ctx context.Context, s beckon.SendSighting)
 		// is never ahead of now, and is left alone.
 		_, err := q.exec(ctx, "send.sighting_wake", `
 			UPDATE sends SET claimed_at = $3
-			WHERE clinic_id = $1 AND id = $2 AND status = '`+beckon.SendClaimed+`' AND claimed_at > $4`,
+			WHERE clinic_id = $1 AND id = $2 AND status = '`+string(beckon.SendClaimed)+`' AND claimed_at > $4`,
 			s.ClinicID, s.SendID, reopenedClaimAt, at)
 		return err
 	})
@@ -178,9 +178,9 @@ func (q *queries) SendReopen(ctx context.Context, clinicID, sendID string, now t
 		// this claim is a new one; the send's call goes with it.
 		var err error
 		ok, err = q.execOne(ctx, "send.reopen", `
-			UPDATE sends SET status = '`+beckon.SendClaimed+`', claimed_at = $3, updated_at = $4,
+			UPDATE sends SET status = '`+string(beckon.SendClaimed)+`', claimed_at = $3, updated_at = $4,
 				claim_token = claim_token || '.r', reason = 'a provider reported the message: settling'
-			WHERE clinic_id = $1 AND id = $2 AND status = '`+beckon.SendUnknown+`'`,
+			WHERE clinic_id = $1 AND id = $2 AND status = '`+string(beckon.SendUnknown)+`'`,
 			clinicID, sendID, reopenedClaimAt, q.stamp(now).UnixMilli())
 		if err != nil || !ok {
 			return err
@@ -199,7 +199,7 @@ func (q *queries) SendCallPrune(ctx context.Context, settledBefore, expireBefore
 		n, err := q.exec(ctx, "send.call_prune", `
 			DELETE FROM `+table.name+` WHERE send_id IN (
 				SELECT t.send_id FROM `+table.name+` t LEFT JOIN sends s ON s.id = t.send_id
-				WHERE (t.`+table.at+` < $1 AND (s.status IS NULL OR s.status NOT IN ('`+beckon.SendClaimed+`', '`+beckon.SendUnknown+`')))
+				WHERE (t.`+table.at+` < $1 AND (s.status IS NULL OR s.status NOT IN ('`+string(beckon.SendClaimed)+`', '`+string(beckon.SendUnknown)+`')))
 					OR t.`+table.at+` < $2
 				LIMIT $3)`,
 			settledBefore.UnixMilli(), expireBefore.UnixMilli(), limit)

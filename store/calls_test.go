@@ -148,7 +148,7 @@ func TestSendSightingAndReopen(t *testing.T) {
 		equal(t, "reopened", ok, true)
 		s, err := b.st.SendGet(b.ctx, b.clinic.ID, "snd_u")
 		noErr(t, "get", err)
-		equal(t, "reopened send", []string{s.Status, s.ClaimToken}, []string{beckon.SendClaimed, "tok.r"})
+		equal(t, "reopened send", []string{string(s.Status), s.ClaimToken}, []string{string(beckon.SendClaimed), "tok.r"})
 		stale, err := b.st.SendListStaleClaims(b.ctx, b.now.Add(-time.Hour), 0)
 		noErr(t, "stale", err)
 		equal(t, "handed to the next stale pass", sendIDs(stale), []string{"snd_u", "snd_wait"})

@@ -21,17 +21,17 @@ func (q *queries) SendClaimMany(ctx context.Context, refs []beckon.SendRef, toke
 		var w where
 		at := w.arg(q.stamp(now).UnixMilli())
 		tok := w.arg(token)
-		w.add("status = '" + beckon.SendPlanned + "'")
+		w.add("status = '" + string(beckon.SendPlanned) + "'")
 		in, owned := refList(&w, part)
 		if sqlite {
 			w.add("id IN " + in)
 			w.add(owned)
 		} else {
-			w.add("id IN (SELECT id FROM sends WHERE status = '" + beckon.SendPlanned + "' AND id IN " + in +
+			w.add("id IN (SELECT id FROM sends WHERE status = '" + string(beckon.SendPlanned) + "' AND id IN " + in +
 				" AND " + owned + " FOR UPDATE SKIP LOCKED)")
 		}
 		ss, err := list(ctx, q, "send.claim_many", scanSend, `
-			UPDATE sends SET status = '`+beckon.SendClaimed+`', claim_token = `+tok+`, claimed_at = `+at+`,
+			UPDATE sends SET status = '`+string(beckon.SendClaimed)+`', claim_token = `+tok+`, claimed_at = `+at+`,
 				attempts = attempts + 1, updated_at = `+at+w.String()+`
 			RETURNING `+sendCols, w.args...)
 		out = append(out, ss...)
@@ -155,11 +155,11 @@ func (q *queries) sendEndSent(ctx context.Context, recs []beckon.SentRecord, at 
 	}
 	msgID.WriteString(" END")
 	token.WriteString(" END")
-	w.add("status = '" + beckon.SendClaimed + "'")
+	w.add("status = '" + string(beckon.SendClaimed) + "'")
 	w.add("id IN (" + idList.String() + ")")
 	w.add("claim_token = " + token.String())
 	rows, err := q.db.QueryContext(ctx, `
-		UPDATE sends SET status = '`+beckon.SendSent+`', reason = '', sent_at = `+ts+`, updated_at = `+ts+`,
+		UPDATE sends SET status = '`+string(beckon.SendSent)+`', reason = '', sent_at = `+ts+`, updated_at = `+ts+`,
 			message_id = `+msgID.String()+w.String()+`
 		RETURNING id`, w.args...)
 	if err != nil {

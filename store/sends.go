@@ -87,7 +87,7 @@ func (q *queries) SendListByAppointment(ctx context.Context, clinicID, appointme
 func (q *queries) SendListDue(ctx context.Context, p beckon.SendListDueParams) ([]beckon.Send, error) {
 	return list(ctx, q, "send.list_due", scanSend, `
 		SELECT `+sendCols+` FROM sends
-		WHERE status = '`+beckon.SendPlanned+`' AND due_at <= $1
+		WHERE status = '`+string(beckon.SendPlanned)+`' AND due_at <= $1
 			AND (enqueued_at IS NULL OR enqueued_at <= $2)
 		ORDER BY due_at, id`+limitClause(p.Limit),
 		p.DueBefore.UnixMilli(), msArg(p.EnqueuedBefore))
@@ -97,7 +97,7 @@ func (q *queries) SendListDue(ctx context.Context, p beckon.SendListDueParams) (
 func (q *queries) SendListStaleClaims(ctx context.Context, claimedBefore time.Time, limit int) ([]beckon.Send, error) {
 	return list(ctx, q, "send.list_stale_claims", scanSend, `
 		SELECT `+sendCols+` FROM sends
-		WHERE status = '`+beckon.SendClaimed+`' AND claimed_at <= $1
+		WHERE status = '`+string(beckon.SendClaimed)+`' AND claimed_at <= $1
 		ORDER BY claimed_at, id`+limitClause(limit),
 		claimedBefore.UnixMilli())
 }
@@ -111,7 +111,7 @@ func (q *queries) SendListHeldBefore(ctx context.Context, ids []string, before t
 		var w where
 		at := w.arg(before.UnixMilli())
 		w.add("id IN " + inList(&w, part))
-		w.add("((status = '" + beckon.SendPlanned + "' AND due_at <= " + at + ") OR (status = '" + beckon.SendClaimed + "' AND claimed_at <= " + at + "))")
+		w.add("((status = '" + string(beckon.SendPlanned) + "' AND due_at <= " + at + ") OR (status = '" + string(beckon.SendClaimed) + "' AND claimed_at <= " + at + "))")
 		ss, err := list(ctx, q, "send.list_held_before", scanSend, `SELECT `+sendCols+` FROM sends`+w.String(), w.args...)
 		out = append(out, ss...)
 		return err
@@ -135,7 +135,7 @@ func (q *queries) SendMarkEnqueued(ctx context.Context, ids []string, at time.Ti
 			}
 			if _, err := q.exec(ctx, "send.mark_enqueued", `
 				UPDATE sends SET enqueued_at = $1
-				WHERE status = '`+beckon.SendPlanned+`' AND id IN (`+placeholders(2, len(chunk))+`)`,
+				WHERE status = '`+string(beckon.SendPlanned)+`' AND id IN (`+placeholders(2, len(chunk))+`)`,
 				args...); err != nil {
 				return err
 			}
@@ -148,10 +148,10 @@ func (q *queries) SendMarkEnqueued(ctx context.Context, ids []string, at time.Ti
 // most one sees the row. A zero StaleBefore never takes a claimed send.
 func (q *queries) SendClaim(ctx context.Context, p beckon.SendClaimParams) (beckon.Send, bool, error) {
 	s, err := get(ctx, q, "send.claim", scanSend, `
-		UPDATE sends SET status = '`+beckon.SendClaimed+`', claim_token = $3, claimed_at = $4,
+		UPDATE sends SET status = '`+string(beckon.SendClaimed)+`', claim_token = $3, claimed_at = $4,
 			attempts = attempts + 1, updated_at = $4
-		WHERE clinic_id = $1 AND id = $2 AND (status = '`+beckon.SendPlanned+`'
-			OR (status = '`+beckon.SendClaimed+`' AND claimed_at <= $5))
+		WHERE clinic_id = $1 AND id = $2 AND (status = '`+string(beckon.SendPlanned)+`'
+			OR (status = '`+string(beckon.SendClaimed)+`' AND claimed_at <= $5))
 		RETURNING `+sendCols,
 		p.ClinicID, p.ID, p.Token, q.stamp(p.Now).UnixMilli(), msArg(p.StaleBefore))
 	if err == nil {
@@ -164,14 +164,9 @@ func (q *queries) SendClaim(ctx context.Context, p beckon.SendClaimParams) (beck
 	return s, false, err
 }
 
-// finalSendStatus are the statuses SendFinish accepts.
-var finalSendStatus = map[string]bool{
-	beckon.SendSent: true, beckon.SendSkipped: true, beckon.SendFailed: true, beckon.SendSuperseded: true, beckon.SendUnknown: true,
-}
-
 // SendFinish keeps the claim token and ClaimedAt as a record of the attempt.
 func (q *queries) SendFinish(ctx context.Context, p beckon.SendFinishParams) error {
-	if !finalSendStatus[p.Status] {
+	if !p.Status.Final() {
 		return fmt.Errorf("store: send.finish: status %q is not final", p.Status)
 	}
 	now := q.stamp(p.Now).UnixMilli()
@@ -183,7 +178,7 @@ func (q *queries) SendFinish(ctx context.Context, p beckon.SendFinishParams) err
 	}
 	ok, err := q.execOne(ctx, "send.finish", `
 		UPDATE sends SET `+set+`
-		WHERE id = $1 AND status = '`+beckon.SendClaimed+`' AND claim_token = $2`, args...)
+		WHERE id = $1 AND status = '`+string(beckon.SendClaimed)+`' AND claim_token = $2`, args...)
 	if err != nil || ok {
 		return err
 	}
@@ -199,9 +194,9 @@ func (q *queries) SendRelease(ctx context.Context, p beckon.SendReleaseParams) e
 		args = append(args, p.DueAt.UnixMilli())
 	}
 	ok, err := q.execOne(ctx, "send.release", `
-		UPDATE sends SET status = '`+beckon.SendPlanned+`', reason = $3, updated_at = $4,
+		UPDATE sends SET status = '`+string(beckon.SendPlanned)+`', reason = $3, updated_at = $4,
 			claim_token = '', claimed_at = NULL, enqueued_at = NULL`+due+`
-		WHERE id = $1 AND status = '`+beckon.SendClaimed+`' AND claim_token = $2`, args...)
+		WHERE id = $1 AND status = '`+string(beckon.SendClaimed)+`' AND claim_token = $2`, args...)
 	if err != nil || ok {
 		return err
 	}

@@ -145,7 +145,7 @@ func TestSendSupersede(t *testing.T) {
 		seed := func(t *testing.T, b *bundle) {
 			t.Helper()
 			other := b.otherClinic(t)
-			mk := func(clinicID, id, appt, campaign, status string) {
+			mk := func(clinicID, id, appt, campaign string, status beckon.SendStatus) {
 				storetest.Send(t, b.st, clinicID, storetest.SendOpts{
 					ID:            id,
 					AppointmentID: appt,
@@ -162,9 +162,9 @@ func TestSendSupersede(t *testing.T) {
 			mk(b.clinic.ID, "elsewhere", "A-2", "c1", beckon.SendPlanned)
 			mk(other.ID, "foreign", "A-1", "c1", beckon.SendPlanned)
 		}
-		statuses := func(t *testing.T, b *bundle) map[string]string {
+		statuses := func(t *testing.T, b *bundle) map[string]beckon.SendStatus {
 			t.Helper()
-			out := map[string]string{}
+			out := map[string]beckon.SendStatus{}
 			for _, id := range []string{"k1", "k2", "x1", "y1", "done", "elsewhere", "foreign"} {
 				clinic := b.clinic.ID
 				if id == "foreign" {
@@ -189,7 +189,7 @@ func TestSendSupersede(t *testing.T) {
 			})
 			noErr(t, "supersede", err)
 			equal(t, "count", n, 2)
-			equal(t, "statuses", statuses(t, b), map[string]string{
+			equal(t, "statuses", statuses(t, b), map[string]beckon.SendStatus{
 				"k1": beckon.SendPlanned, "k2": beckon.SendPlanned,
 				"x1": beckon.SendSuperseded, "y1": beckon.SendSuperseded,
 				"done": beckon.SendSent, "elsewhere": beckon.SendPlanned, "foreign": beckon.SendPlanned,
@@ -222,7 +222,7 @@ func TestSendListDue(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			other := b.otherClinic(t)
-			mk := func(clinicID, id string, due time.Duration, status string, enqueued time.Time) {
+			mk := func(clinicID, id string, due time.Duration, status beckon.SendStatus, enqueued time.Time) {
 				storetest.Send(t, b.st, clinicID, storetest.SendOpts{
 					ID:         id,
 					DueAt:      b.now.Add(due),
@@ -392,7 +392,7 @@ func TestSendClaim(t *testing.T) {
 		t.Run("FinishedNotTaken", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			for _, status := range []string{
+			for _, status := range []beckon.SendStatus{
 				beckon.SendSent, beckon.SendSkipped, beckon.SendSuperseded, beckon.SendFailed, beckon.SendUnknown,
 			} {
 				s := storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{
@@ -406,8 +406,8 @@ func TestSendClaim(t *testing.T) {
 					StaleBefore: b.now,
 				})
 				noErr(t, "claim", err)
-				equal(t, status+" claimed", claimed, false)
-				equal(t, status+" send", got, s)
+				equal(t, string(status)+" claimed", claimed, false)
+				equal(t, string(status)+" send", got, s)
 			}
 		})
 		t.Run("Missing", func(t *testing.T) {
@@ -475,7 +475,7 @@ func TestSendListStaleClaims(t *testing.T) {
 		t.Run("Selection", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			mk := func(id, status string, claimedAgo time.Duration) {
+			mk := func(id string, status beckon.SendStatus, claimedAgo time.Duration) {
 				storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{
 					ID:         id,
 					Status:     status,

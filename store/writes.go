@@ -243,8 +243,8 @@ func (q *queries) writeOne(ctx context.Context, w beckon.Writes) error {
 			args = append(args, sp.Reason)
 			// As SendSupersedeMany. The statement's snapshot does not hold
 			// the sends it inserts: only older ones are superseded.
-			clause(`UPDATE sends SET status = '` + beckon.SendSuperseded + `', reason = $` + strconv.Itoa(len(args)) +
-				`, updated_at = ` + at + ` WHERE clinic_id = ` + clinic + ` AND status = '` + beckon.SendPlanned +
+			clause(`UPDATE sends SET status = '` + string(beckon.SendSuperseded) + `', reason = $` + strconv.Itoa(len(args)) +
+				`, updated_at = ` + at + ` WHERE clinic_id = ` + clinic + ` AND status = '` + string(beckon.SendPlanned) +
 				`' AND appointment_id IN (` + strings.Join(ph, ", ") + `)` + keep)
 		}
 	}

@@ -154,7 +154,7 @@ func (d *Deliverer) Deliver(ctx context.Context, clinicID, sendID string, final 
 			// Another worker holds it, or it was just released: try later.
 			return ErrBusy
 		default:
-			log.Debug("send already ended", slog.String("status", sd.Status))
+			log.Debug("send already ended", slog.String("status", string(sd.Status)))
 			return nil
 		}
 	}
@@ -297,7 +297,7 @@ func (a *attempt) patient(ctx context.Context) (beckon.Patient, error) {
 }
 
 // recheck applies the latest truth: DESIGN.md promise 3.
-func (a *attempt) recheck(appt beckon.Appointment, c beckon.Campaign, now time.Time) (status, reason string) {
+func (a *attempt) recheck(appt beckon.Appointment, c beckon.Campaign, now time.Time) (status beckon.SendStatus, reason string) {
 	sd := a.send
 	switch {
 	case appt.Version != sd.AppointmentVersion:
@@ -507,12 +507,12 @@ func (a *attempt) record(ctx context.Context, m channels.Message, r channels.Rec
 	return nil
 }
 
-func (a *attempt) finish(ctx context.Context, status, reason, messageID string) error {
+func (a *attempt) finish(ctx context.Context, status beckon.SendStatus, reason, messageID string) error {
 	err := a.d.store.SendFinish(ctx, beckon.SendFinishParams{
 		ID: a.send.ID, Token: a.token, Status: status, Reason: reason, MessageID: messageID, Now: a.d.clock.Now(),
 	})
 	if errors.Is(err, beckon.ErrConflict) {
-		a.log.Warn("claim lost before finishing", slog.String("status", status))
+		a.log.Warn("claim lost before finishing", slog.String("status", string(status)))
 		return nil
 	}
 	if err != nil {
@@ -523,7 +523,7 @@ func (a *attempt) finish(ctx context.Context, status, reason, messageID string) 
 		// Nobody knows whether the patient got the message: someone should look.
 		level = slog.LevelError
 	}
-	a.log.Log(ctx, level, "send ended", slog.String("status", status), slog.String("reason", reason))
+	a.log.Log(ctx, level, "send ended", slog.String("status", string(status)), slog.String("reason", reason))
 	return nil
 }
 

@@ -225,7 +225,7 @@ func TestDeliverRechecksLatestTruth(t *testing.T) {
 	tests := []struct {
 		name       string
 		change     func(t *testing.T, b *bundle)
-		wantStatus string
+		wantStatus beckon.SendStatus
 		wantReason string
 	}{
 		{

@@ -135,7 +135,7 @@ func TestSendEndedUnknownIsLogged(t *testing.T) {
 			if s.Status != beckon.SendUnknown {
 				t.Fatalf("send = %s, want unknown", s.Status)
 			}
-			got := lb.lines("level=ERROR", "send ended", "status="+beckon.SendUnknown, "send_id="+b.send.ID, "clinic_id="+b.clinic.ID, "reason=")
+			got := lb.lines("level=ERROR", "send ended", "status="+string(beckon.SendUnknown), "send_id="+b.send.ID, "clinic_id="+b.clinic.ID, "reason=")
 			if len(got) != 1 || !strings.Contains(got[0], s.Reason[:10]) {
 				t.Fatalf("want one error line with the send id and reason %q, log:\n%s", s.Reason, lb)
 			}

@@ -40,7 +40,7 @@ func TestDeliverRechecksAfterPacingWait(t *testing.T) {
 	tests := []struct {
 		name       string
 		change     func(t *testing.T, b *bundle)
-		wantStatus string
+		wantStatus beckon.SendStatus
 		wantReason string
 	}{
 		{

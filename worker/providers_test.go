@@ -245,7 +245,7 @@ func TestDeliverBoundedPacing(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		wait   time.Duration
-		status string
+		status beckon.SendStatus
 		taken  int
 	}{
 		{"short wait sends", 20 * time.Millisecond, beckon.SendSent, 1},

@@ -74,7 +74,7 @@ func (a *attempt) checkAddress(ctx context.Context) (done bool, err error) {
 	return true, a.endWithFallback(ctx, beckon.SendSkipped, a.kind+" address undeliverable ("+u.Reason+")", false)
 }
 
-func (a *attempt) endWithFallback(ctx context.Context, status, reason string, optOut bool) error {
+func (a *attempt) endWithFallback(ctx context.Context, status beckon.SendStatus, reason string, optOut bool) error {
 	now := a.d.clock.Now()
 	fb, hasFallback := fallbackSend(a.send, a.step, a.kind, now)
 	if hasFallback {
@@ -97,13 +97,13 @@ func (a *attempt) endWithFallback(ctx context.Context, status, reason string, op
 		return nil
 	})
 	if errors.Is(err, beckon.ErrConflict) {
-		a.log.Warn("claim lost before finishing", slog.String("status", status))
+		a.log.Warn("claim lost before finishing", slog.String("status", string(status)))
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("finish send: %w", err)
 	}
-	a.log.Info("send ended", slog.String("status", status), slog.String("reason", reason),
+	a.log.Info("send ended", slog.String("status", string(status)), slog.String("reason", reason),
 		slog.Bool("fallback", hasFallback), slog.Bool("opt_out", optOut))
 	return nil
 }

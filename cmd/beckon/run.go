@@ -109,7 +109,7 @@ func (m *Main) bindCommandFlags(fs *flag.FlagSet, role string) {
 		fs.StringVar(&m.clinic.Phone, "phone", "", "clinic phone in E.164, shown in messages")
 	case beckonapp.RoleKeyCreate:
 		fs.StringVar(&m.key.Clinic, "clinic", "", "clinic id (required)")
-		fs.StringVar(&m.key.Role, "role", beckon.RoleAdmin, "admin or ehr")
+		fs.StringVar((*string)(&m.key.Role), "role", string(beckon.RoleAdmin), "admin or ehr")
 		fs.StringVar(&m.key.Name, "name", "", "a label for the key")
 	case beckonapp.RoleReplay:
 		fs.StringVar(&m.replay.Clinic, "clinic", "", "only this clinic's messages (default: all)")

@@ -186,7 +186,7 @@ type SendOpts struct {
 	DueAt              time.Time // default: one hour from now
 	BeforeStart        bool
 	OnlyIfUnconfirmed  bool
-	Status             string // default: store.SendPlanned
+	Status             beckon.SendStatus // default: beckon.SendPlanned
 	Reason             string
 	Attempts           int
 	ClaimToken         string
@@ -241,7 +241,7 @@ func Send(t testing.TB, q beckon.Querier, clinicID string, o SendOpts) beckon.Se
 // now is the current time as the store keeps it: UTC, whole milliseconds.
 func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
-func or(s, def string) string {
+func or[T ~string](s, def T) T {
 	if s == "" {
 		return def
 	}
