@@ -29,7 +29,7 @@ type Message struct {
 type Receipt struct {
 	Provider   string // "outbox", "twilio", "sendgrid"
 	ProviderID string // the provider's message id
-	Status     string // store.MessageQueued or store.MessageSent/Delivered
+	Status     string // beckon.MessageQueued or beckon.MessageSent/Delivered
 	From       string
 }
 

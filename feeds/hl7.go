@@ -29,7 +29,7 @@ type HL7Input struct {
 	// ClinicID is the clinic the message belongs to; empty to resolve it from
 	// the sending facility (MSH-4) through the clinics' allow-lists.
 	ClinicID  string
-	Transport string // store.TransportMLLP, TransportHTTP, TransportReplay
+	Transport string // beckon.TransportMLLP, TransportHTTP, TransportReplay
 	Raw       []byte
 	Actor     string
 	// Archive: keep the message in the inbound archive (false when replaying
@@ -41,7 +41,7 @@ type HL7Input struct {
 type HL7Result struct {
 	Ack      []byte
 	Code     ehr.AckCode
-	Result   string // store.FeedApplied, …
+	Result   string // beckon.FeedApplied, …
 	Internal bool   // Beckon failed, not the message: the sender should retry
 	// Unreadable: the message's bytes are not text in its character set (a
 	// NUL, invalid UTF-8), or its character set is one Beckon does not take.

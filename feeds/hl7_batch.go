@@ -46,7 +46,7 @@ func (it *hl7Item) reject(code ehr.AckCode, err error) {
 
 // fail answers the message with AE 207: Beckon failed, the sender should
 // send it again later. A value the database refuses for what it is
-// (store.ErrInvalidData) is no failure of Beckon's: sending the message again
+// (beckon.ErrInvalidData) is no failure of Beckon's: sending the message again
 // would fail again, so it is refused for good (AE 102).
 func (p *HL7Processor) fail(it *hl7Item, err error) {
 	if errors.Is(err, beckon.ErrInvalidData) {

@@ -28,7 +28,7 @@ func (s facilityStore) FeedClinicByFacility(context.Context, string) (string, er
 }
 
 // TestHL7StoreErrorsPermanentOrTransient: a value the database refuses for
-// what it is (store.ErrInvalidData, such as PostgreSQL 22021) is refused for
+// what it is (beckon.ErrInvalidData, such as PostgreSQL 22021) is refused for
 // good, an AE 102 the sender must not resend; only Beckon's own failures
 // are an AE 207 "send it again later".
 func TestHL7StoreErrorsPermanentOrTransient(t *testing.T) {

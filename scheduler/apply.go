@@ -10,7 +10,7 @@ import (
 
 // This file is the I/O around Decide: read what a round of changes needs
 // (load), decide it, and hand its writes to the one store writer
-// (store.Querier.Write), set-at-a-time.
+// (beckon.Querier.Write), set-at-a-time.
 
 // newState reads the clinic and its campaigns: what every decision needs.
 func newState(ctx context.Context, q beckon.Querier, clinicID string) (*State, error) {

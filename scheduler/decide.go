@@ -63,7 +63,7 @@ type State struct {
 type Outcome struct {
 	Outcome     string // Created, Updated, Unchanged
 	Appointment beckon.Appointment
-	Result      string          // of an Event: store.FeedApplied, FeedUnchanged, FeedDuplicate, FeedStale or FeedTombstone
+	Result      string          // of an Event: beckon.FeedApplied, FeedUnchanged, FeedDuplicate, FeedStale or FeedTombstone
 	Patient     *beckon.Patient // of a Patient change
 	Confirmed   *ConfirmResult  // of a Confirm
 	Err         error

@@ -10,11 +10,11 @@
 //     happened as Changes; Decide merges patients and appointments, orders
 //     feed events (duplicates, stale messages, tombstones), plans sends
 //     (Plan, plan.go) and decides which are superseded, and returns each
-//     change's Outcome and the store.Writes that make it so. No I/O, no
+//     change's Outcome and the beckon.Writes that make it so. No I/O, no
 //     clock: now is an input.
 //   - apply.go: the I/O around it: read what a round of changes needs
 //     (load), Decide, and hand the writes to the one store writer,
-//     store.Querier.Write, set-at-a-time in the caller's transaction, with
+//     beckon.Querier.Write, set-at-a-time in the caller's transaction, with
 //     the appointments' versions checked (ErrConflict re-runs the whole
 //     transaction, which decides again).
 //   - service.go, feeds.go, feeds_batch.go, confirm.go, replan.go: the

@@ -64,7 +64,7 @@ func (ev FeedEvent) cancels() bool {
 
 // FeedResult is what ApplyEvent did.
 type FeedResult struct {
-	// Result is store.FeedApplied, FeedUnchanged, FeedDuplicate, FeedStale or
+	// Result is beckon.FeedApplied, FeedUnchanged, FeedDuplicate, FeedStale or
 	// FeedTombstone.
 	Result      string
 	Outcome     string             // Created, Updated, Unchanged when applied

@@ -68,8 +68,8 @@ type Rendered struct {
 	Subject, Text, HTML string
 }
 
-// Render renders c for a channel, store.ChannelSMS or store.ChannelEmail;
-// store.ChannelPreferred must be resolved to one of them first.
+// Render renders c for a channel, beckon.ChannelSMS or beckon.ChannelEmail;
+// beckon.ChannelPreferred must be resolved to one of them first.
 //
 // Text and Subject are Go text/template; HTML is html/template, so patient-
 // and clinic-controlled values are escaped there and only there. A missing

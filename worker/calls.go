@@ -14,7 +14,7 @@ import (
 )
 
 // startBatch records the calls about to start at the same moment, each only
-// while its claim holds: a store.ErrConflict result says the claim was lost
+// while its claim holds: a beckon.ErrConflict result says the claim was lost
 // and the message must not go.
 func (d *Deliverer) startBatch(ctx context.Context, calls []beckon.SendCall) ([]error, error) {
 	lost, err := d.store.SendCallStartMany(ctx, calls, d.clock.Now())

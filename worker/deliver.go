@@ -477,7 +477,7 @@ func (a *attempt) record(ctx context.Context, m channels.Message, r channels.Rec
 		events = append(events, beckon.MessageEvent{MessageID: msg.ID, Status: r.Status, At: now})
 	}
 	// Recorded with the other deliveries of the moment, in one transaction;
-	// a claim lost meanwhile is store.ErrConflict and stores nothing.
+	// a claim lost meanwhile is beckon.ErrConflict and stores nothing.
 	rec := beckon.SentRecord{Token: a.token, Message: msg, Events: events}
 	err := a.d.recordOne(ctx, rec)
 	for wait := time.Second; err != nil && !errors.Is(err, beckon.ErrConflict) && wait <= recordRetryMax; wait *= 2 {

@@ -122,7 +122,7 @@ func (d *Deliverer) people(ctx context.Context, clinicID string, apptIDs, patien
 }
 
 // recordBatch ends the records' sends as sent with their messages in one
-// transaction; a record whose claim was lost gets store.ErrConflict.
+// transaction; a record whose claim was lost gets beckon.ErrConflict.
 func (d *Deliverer) recordBatch(ctx context.Context, recs []beckon.SentRecord) ([]error, error) {
 	lost, err := d.store.SendRecordMany(ctx, recs, d.clock.Now())
 	if err != nil {

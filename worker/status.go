@@ -260,7 +260,7 @@ func (s *StatusApplier) ownAccount(ctx context.Context, p tasks.StatusPayload) (
 // findMessage finds the clinic's message a status is about: by the
 // provider's id, else by the send id it carries. A send id the clinic does
 // not have is errNotThisClinics (sends exist before their messages, so it
-// will never be found); a message not found otherwise is store.ErrNotFound
+// will never be found); a message not found otherwise is beckon.ErrNotFound
 // (it may not be recorded yet).
 func (s *StatusApplier) findMessage(ctx context.Context, p tasks.StatusPayload) (beckon.Message, error) {
 	if p.ProviderID != "" {

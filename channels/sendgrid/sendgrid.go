@@ -48,7 +48,7 @@ const (
 	ArgClinicID = "clinic_id"
 )
 
-// statusQueued is store.MessageQueued, spelled out so that this package does
+// statusQueued is beckon.MessageQueued, spelled out so that this package does
 // not import the store.
 const statusQueued = "queued"
 

@@ -14,7 +14,7 @@ type ClinicOpts struct {
 	Name       string // default: "Test Clinic"
 	TimeZone   string // default: America/New_York
 	Phone      string
-	QuietHours *beckon.QuietHours // default: store.DefaultQuietHours
+	QuietHours *beckon.QuietHours // default: beckon.DefaultQuietHours
 }
 
 // Clinic creates a clinic and returns it as stored.
@@ -52,8 +52,8 @@ type PatientOpts struct {
 	Language         string // default: en
 	TimeZone         string // default: empty (the clinic's)
 	PreferredChannel string
-	SMSConsent       string // default: store.ConsentUnknown
-	EmailConsent     string // default: store.ConsentUnknown
+	SMSConsent       string // default: beckon.ConsentUnknown
+	EmailConsent     string // default: beckon.ConsentUnknown
 }
 
 // Patient creates (upserts) a patient of the clinic.
@@ -92,8 +92,8 @@ type AppointmentOpts struct {
 	Location     string
 	LocationName string
 	Notes        string
-	Status       string // default: store.StatusBooked
-	Confirmation string // default: store.Unconfirmed
+	Status       string // default: beckon.StatusBooked
+	Confirmation string // default: beckon.Unconfirmed
 	Version      int64  // default: 1
 }
 
@@ -181,7 +181,7 @@ type SendOpts struct {
 	CampaignID         string // default: "cmp_test"
 	CampaignRevision   int64  // default: 1
 	StepID             string // default: "remind-24h"
-	Channel            string // default: store.ChannelSMS
+	Channel            string // default: beckon.ChannelSMS
 	Template           string
 	DueAt              time.Time // default: one hour from now
 	BeforeStart        bool
