@@ -2,14 +2,21 @@ package beckon
 
 import "time"
 
+// AppointmentStatus is where a visit stands, as its EHR or the clinic says.
+type AppointmentStatus string
+
 // Appointment statuses.
 const (
-	StatusBooked    = "booked"
-	StatusArrived   = "arrived"
-	StatusFulfilled = "fulfilled"
-	StatusCancelled = "cancelled"
-	StatusNoShow    = "noshow"
+	StatusBooked    AppointmentStatus = "booked"
+	StatusArrived   AppointmentStatus = "arrived"
+	StatusFulfilled AppointmentStatus = "fulfilled"
+	StatusCancelled AppointmentStatus = "cancelled"
+	StatusNoShow    AppointmentStatus = "noshow"
 )
+
+// Ended reports whether no reminder goes for an appointment in status s any
+// more: it was cancelled or missed.
+func (s AppointmentStatus) Ended() bool { return s == StatusCancelled || s == StatusNoShow }
 
 // Confirmation states.
 const (
@@ -37,7 +44,7 @@ type Appointment struct {
 	// in the data a message template sees. Names and notes are bounded at
 	// every entrance (ehr.MaxNameLength, ehr.MaxNotesLength).
 	Notes        string
-	Status       string
+	Status       AppointmentStatus
 	Confirmation string
 	Version      int64
 	CreatedAt    time.Time

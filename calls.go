@@ -52,7 +52,7 @@ type SendCall struct {
 	SendID     string
 	ClinicID   string
 	ClaimToken string
-	Channel    string
+	Channel    Channel
 	To         string
 	Subject    string
 	Body       string

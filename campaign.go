@@ -41,7 +41,7 @@ type Timing struct {
 type Step struct {
 	ID                string   `json:"id"`
 	Timing            Timing   `json:"timing"`
-	Channel           string   `json:"channel"`            // sms, email, preferred
+	Channel           Channel  `json:"channel"`            // sms, email, preferred
 	Template          string   `json:"template,omitempty"` // name of a built-in template
 	Content           Contents `json:"content,omitempty"`  // inline content per language, instead of Template
 	OnlyIfUnconfirmed bool     `json:"only_if_unconfirmed,omitempty"`

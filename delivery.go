@@ -42,7 +42,7 @@ type DeliveryQuerier interface {
 	AddressMarkUndeliverable(ctx context.Context, a UndeliverableAddress) error
 	// AddressUndeliverableGet returns the record of an undeliverable address;
 	// ErrNotFound when the address is not known to be undeliverable.
-	AddressUndeliverableGet(ctx context.Context, clinicID, channel, address string) (UndeliverableAddress, error)
+	AddressUndeliverableGet(ctx context.Context, clinicID string, channel Channel, address string) (UndeliverableAddress, error)
 }
 
 // ChannelSettings is how a clinic's messages reach patients. Empty fields fall
@@ -95,8 +95,8 @@ func (cs ChannelSettings) OwnSendGrid() bool {
 type PatientConsentParams struct {
 	ClinicID  string
 	PatientID string
-	Channel   string // ChannelSMS or ChannelEmail
-	Consent   string // ConsentOptedOut, …
+	Channel   Channel // ChannelSMS or ChannelEmail
+	Consent   string  // ConsentOptedOut, …
 	Now       time.Time
 }
 
@@ -104,7 +104,7 @@ type PatientConsentParams struct {
 // as undeliverable (a hard bounce, a dropped mail).
 type UndeliverableAddress struct {
 	ClinicID string
-	Channel  string
+	Channel  Channel
 	Address  string
 	Reason   string // no PHI
 	At       time.Time

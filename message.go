@@ -27,7 +27,7 @@ type Message struct {
 	AppointmentID string // may be empty
 	SendID        string // empty for inbound and ad-hoc messages
 	Direction     string
-	Channel       string
+	Channel       Channel
 	To            string
 	From          string
 	Subject       string
@@ -54,7 +54,7 @@ type OutboxEntry struct {
 	ID        string
 	ClinicID  string
 	SendID    string // unique: the outbox keeps one entry per send
-	Channel   string
+	Channel   Channel
 	To        string
 	Subject   string
 	Body      string

@@ -2,11 +2,14 @@ package beckon
 
 import "time"
 
+// Channel is how a message reaches a patient.
+type Channel string
+
 // Channel names.
 const (
-	ChannelSMS       = "sms"
-	ChannelEmail     = "email"
-	ChannelPreferred = "preferred" // steps only: resolved at send time
+	ChannelSMS       Channel = "sms"
+	ChannelEmail     Channel = "email"
+	ChannelPreferred Channel = "preferred" // steps only: resolved at send time
 )
 
 // Consent states, per channel.
@@ -22,11 +25,11 @@ type Patient struct {
 	ID               string
 	FirstName        string
 	LastName         string
-	Phone            string // E.164 or empty
-	Email            string // or empty
-	Language         string // BCP 47 primary tag, e.g. "en", "es"
-	TimeZone         string // IANA zone; empty means the clinic's
-	PreferredChannel string // ChannelSMS, ChannelEmail or empty
+	Phone            string  // E.164 or empty
+	Email            string  // or empty
+	Language         string  // BCP 47 primary tag, e.g. "en", "es"
+	TimeZone         string  // IANA zone; empty means the clinic's
+	PreferredChannel Channel // ChannelSMS, ChannelEmail or empty
 	SMSConsent       string
 	EmailConsent     string
 	CreatedAt        time.Time

@@ -39,8 +39,8 @@ type Send struct {
 	CampaignID         string
 	CampaignRevision   int64
 	StepID             string
-	Channel            string // as the step says: sms, email, preferred
-	Template           string // the step's template name, empty for inline content
+	Channel            Channel // as the step says: sms, email, preferred
+	Template           string  // the step's template name, empty for inline content
 	DueAt              time.Time
 	BeforeStart        bool // a reminder: never sent once the appointment has begun
 	OnlyIfUnconfirmed  bool

@@ -155,7 +155,7 @@ type MessageFilter struct {
 	AppointmentID string
 	SendID        string
 	Direction     string
-	Channel       string
+	Channel       Channel
 	Status        string
 	Since         time.Time // CreatedAt >= Since
 	Until         time.Time // CreatedAt < Until

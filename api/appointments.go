@@ -49,18 +49,18 @@ type Appointment struct {
 
 // Send is one planned message of an appointment.
 type Send struct {
-	ID                 string     `json:"id"`
-	CampaignID         string     `json:"campaign_id"`
-	StepID             string     `json:"step_id"`
-	Channel            string     `json:"channel"`
-	Template           string     `json:"template,omitempty"`
-	DueAt              time.Time  `json:"due_at"`
-	Status             string     `json:"status" enum:"planned,claimed,sent,skipped,superseded,failed,unknown"`
-	Reason             string     `json:"reason,omitempty" doc:"Why it has this status or due time"`
-	AppointmentVersion int64      `json:"appointment_version"`
-	Attempts           int        `json:"attempts"`
-	MessageID          string     `json:"message_id,omitempty"`
-	SentAt             *time.Time `json:"sent_at,omitempty"`
+	ID                 string         `json:"id"`
+	CampaignID         string         `json:"campaign_id"`
+	StepID             string         `json:"step_id"`
+	Channel            beckon.Channel `json:"channel"`
+	Template           string         `json:"template,omitempty"`
+	DueAt              time.Time      `json:"due_at"`
+	Status             string         `json:"status" enum:"planned,claimed,sent,skipped,superseded,failed,unknown"`
+	Reason             string         `json:"reason,omitempty" doc:"Why it has this status or due time"`
+	AppointmentVersion int64          `json:"appointment_version"`
+	Attempts           int            `json:"attempts"`
+	MessageID          string         `json:"message_id,omitempty"`
+	SentAt             *time.Time     `json:"sent_at,omitempty"`
 }
 
 type putAppointmentInput struct {
@@ -170,7 +170,7 @@ func appointmentFromBody(clinicID, id string, b AppointmentBody, prefix string, 
 		Location:     b.Location,
 		LocationName: b.LocationName,
 		Notes:        b.Notes,
-		Status:       b.Status,
+		Status:       beckon.AppointmentStatus(b.Status),
 		Confirmation: b.Confirmation,
 	}
 	for _, f := range []struct {
@@ -217,7 +217,7 @@ func appointmentOut(a beckon.Appointment, sends []beckon.Send) Appointment {
 		Location:     a.Location,
 		LocationName: a.LocationName,
 		Notes:        a.Notes,
-		Status:       a.Status,
+		Status:       string(a.Status),
 		Confirmation: a.Confirmation,
 		Version:      a.Version,
 		CreatedAt:    a.CreatedAt,

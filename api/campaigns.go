@@ -34,7 +34,7 @@ type StepBody struct {
 	Offset            string                 `json:"offset,omitempty" maxLength:"32" pattern:"^[+-]" patternDescription:"signed: -72h (before the start) or +2h (after it)" example:"-24h" doc:"Relative to the start, with its sign: -72h, -90m, -1d before; +2h after"`
 	Day               *int                   `json:"day,omitempty" minimum:"-365" maximum:"365" doc:"Day relative to the start's local date (with at)"`
 	At                string                 `json:"at,omitempty" example:"09:00" doc:"Local time HH:MM on that day (with day)"`
-	Channel           string                 `json:"channel" enum:"sms,email,preferred"`
+	Channel           beckon.Channel         `json:"channel" enum:"sms,email,preferred"`
 	Template          string                 `json:"template,omitempty" example:"appointment_reminder" doc:"A built-in template: appointment_reminder, appointment_reminder_confirm, appointment_followup, survey_request"`
 	Content           map[string]ContentBody `json:"content,omitempty" doc:"Instead of template: content per language tag (Go text/template)"`
 	OnlyIfUnconfirmed bool                   `json:"only_if_unconfirmed,omitempty" doc:"Skip when the appointment is confirmed"`
@@ -262,12 +262,12 @@ func validFallback(sb StepBody, cs beckon.Contents) error {
 	if !sb.Fallback {
 		return nil
 	}
-	others := []string{beckon.ChannelSMS, beckon.ChannelEmail}
+	others := []beckon.Channel{beckon.ChannelSMS, beckon.ChannelEmail}
 	switch sb.Channel {
 	case beckon.ChannelSMS:
-		others = []string{beckon.ChannelEmail}
+		others = []beckon.Channel{beckon.ChannelEmail}
 	case beckon.ChannelEmail:
-		others = []string{beckon.ChannelSMS}
+		others = []beckon.Channel{beckon.ChannelSMS}
 	}
 	for _, ch := range others {
 		if err := templates.Validate(ch, cs); err != nil {

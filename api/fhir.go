@@ -210,7 +210,7 @@ func fhirAppointmentOut(a beckon.Appointment) ([]byte, error) {
 			return nil, fmt.Errorf("fhir: appointment %s has a time outside the years 0 to 9999", a.ID)
 		}
 	}
-	status := map[string]fhir.AppointmentStatus{
+	status := map[beckon.AppointmentStatus]fhir.AppointmentStatus{
 		beckon.StatusBooked: fhir.AppointmentStatusBooked, beckon.StatusArrived: fhir.AppointmentStatusArrived,
 		beckon.StatusFulfilled: fhir.AppointmentStatusFulfilled, beckon.StatusCancelled: fhir.AppointmentStatusCancelled,
 		beckon.StatusNoShow: fhir.AppointmentStatusNoshow,

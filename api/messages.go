@@ -17,7 +17,7 @@ type Message struct {
 	AppointmentID string         `json:"appointment_id,omitempty"`
 	SendID        string         `json:"send_id,omitempty"`
 	Direction     string         `json:"direction" enum:"outbound,inbound"`
-	Channel       string         `json:"channel" enum:"sms,email"`
+	Channel       beckon.Channel `json:"channel" enum:"sms,email"`
 	To            string         `json:"to"`
 	From          string         `json:"from,omitempty"`
 	Subject       string         `json:"subject,omitempty"`
@@ -38,16 +38,16 @@ type MessageEvent struct {
 }
 
 type listMessagesInput struct {
-	PatientID     string `query:"patient_id" maxLength:"128"`
-	AppointmentID string `query:"appointment_id" maxLength:"128"`
-	SendID        string `query:"send_id" maxLength:"64"`
-	Direction     string `query:"direction" enum:"outbound,inbound"`
-	Channel       string `query:"channel" enum:"sms,email"`
-	Status        string `query:"status" enum:"queued,sent,delivered,undelivered,failed,received"`
-	Since         string `query:"since" example:"2026-01-01T00:00:00Z" doc:"RFC 3339: created at or after"`
-	Until         string `query:"until" doc:"RFC 3339: created before"`
-	Before        string `query:"before" maxLength:"64" doc:"Cursor: the next_before of the previous page"`
-	Limit         int    `query:"limit" minimum:"1" maximum:"500" default:"100"`
+	PatientID     string         `query:"patient_id" maxLength:"128"`
+	AppointmentID string         `query:"appointment_id" maxLength:"128"`
+	SendID        string         `query:"send_id" maxLength:"64"`
+	Direction     string         `query:"direction" enum:"outbound,inbound"`
+	Channel       beckon.Channel `query:"channel" enum:"sms,email"`
+	Status        string         `query:"status" enum:"queued,sent,delivered,undelivered,failed,received"`
+	Since         string         `query:"since" example:"2026-01-01T00:00:00Z" doc:"RFC 3339: created at or after"`
+	Until         string         `query:"until" doc:"RFC 3339: created before"`
+	Before        string         `query:"before" maxLength:"64" doc:"Cursor: the next_before of the previous page"`
+	Limit         int            `query:"limit" minimum:"1" maximum:"500" default:"100"`
 }
 
 type listMessagesOutput struct {
@@ -63,14 +63,14 @@ type messageOutput struct {
 
 // OutboxEntry is a message the outbox channel "delivered".
 type OutboxEntry struct {
-	ID        string    `json:"id"`
-	SendID    string    `json:"send_id"`
-	Channel   string    `json:"channel"`
-	To        string    `json:"to"`
-	Subject   string    `json:"subject,omitempty"`
-	Body      string    `json:"body"`
-	HTML      string    `json:"html,omitempty"`
-	CreatedAt time.Time `json:"created_at" doc:"When it was delivered"`
+	ID        string         `json:"id"`
+	SendID    string         `json:"send_id"`
+	Channel   beckon.Channel `json:"channel"`
+	To        string         `json:"to"`
+	Subject   string         `json:"subject,omitempty"`
+	Body      string         `json:"body"`
+	HTML      string         `json:"html,omitempty"`
+	CreatedAt time.Time      `json:"created_at" doc:"When it was delivered"`
 }
 
 type listOutboxInput struct {

@@ -12,14 +12,14 @@ import (
 
 // PatientBody is a patient as a client sends it.
 type PatientBody struct {
-	FirstName        string       `json:"first_name" minLength:"1" maxLength:"100" pattern:"\\S" patternDescription:"not blank" example:"Ana" doc:"Given name, used in messages"`
-	LastName         string       `json:"last_name,omitempty" maxLength:"100"`
-	Phone            string       `json:"phone,omitempty" maxLength:"16" example:"+14155550123" doc:"Mobile number in E.164, e.g. +14155550123"`
-	Email            string       `json:"email,omitempty" maxLength:"254" example:"ana@example.com"`
-	Language         string       `json:"language,omitempty" maxLength:"35" example:"es-MX" doc:"BCP 47 tag; default en"`
-	TimeZone         string       `json:"time_zone,omitempty" maxLength:"64" example:"America/Chicago" doc:"IANA zone; default the clinic's"`
-	PreferredChannel string       `json:"preferred_channel,omitempty" enum:"sms,email"`
-	Consent          *ConsentBody `json:"consent,omitempty" doc:"Omit to keep what Beckon has recorded"`
+	FirstName        string         `json:"first_name" minLength:"1" maxLength:"100" pattern:"\\S" patternDescription:"not blank" example:"Ana" doc:"Given name, used in messages"`
+	LastName         string         `json:"last_name,omitempty" maxLength:"100"`
+	Phone            string         `json:"phone,omitempty" maxLength:"16" example:"+14155550123" doc:"Mobile number in E.164, e.g. +14155550123"`
+	Email            string         `json:"email,omitempty" maxLength:"254" example:"ana@example.com"`
+	Language         string         `json:"language,omitempty" maxLength:"35" example:"es-MX" doc:"BCP 47 tag; default en"`
+	TimeZone         string         `json:"time_zone,omitempty" maxLength:"64" example:"America/Chicago" doc:"IANA zone; default the clinic's"`
+	PreferredChannel beckon.Channel `json:"preferred_channel,omitempty" enum:"sms,email"`
+	Consent          *ConsentBody   `json:"consent,omitempty" doc:"Omit to keep what Beckon has recorded"`
 }
 
 // ConsentBody is the patient's consent per channel.
@@ -30,17 +30,17 @@ type ConsentBody struct {
 
 // Patient is a patient as the API returns it.
 type Patient struct {
-	ID               string      `json:"id"`
-	FirstName        string      `json:"first_name"`
-	LastName         string      `json:"last_name,omitempty"`
-	Phone            string      `json:"phone,omitempty"`
-	Email            string      `json:"email,omitempty"`
-	Language         string      `json:"language"`
-	TimeZone         string      `json:"time_zone,omitempty"`
-	PreferredChannel string      `json:"preferred_channel,omitempty"`
-	Consent          ConsentBody `json:"consent"`
-	CreatedAt        time.Time   `json:"created_at"`
-	UpdatedAt        time.Time   `json:"updated_at"`
+	ID               string         `json:"id"`
+	FirstName        string         `json:"first_name"`
+	LastName         string         `json:"last_name,omitempty"`
+	Phone            string         `json:"phone,omitempty"`
+	Email            string         `json:"email,omitempty"`
+	Language         string         `json:"language"`
+	TimeZone         string         `json:"time_zone,omitempty"`
+	PreferredChannel beckon.Channel `json:"preferred_channel,omitempty"`
+	Consent          ConsentBody    `json:"consent"`
+	CreatedAt        time.Time      `json:"created_at"`
+	UpdatedAt        time.Time      `json:"updated_at"`
 }
 
 type idPath struct {

@@ -9,17 +9,19 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/beckonhealth/beckon"
 )
 
 // Message is a rendered message, ready to go.
 type Message struct {
 	SendID   string // stable id of the planned send; providers carry it for lookups
 	ClinicID string
-	Channel  string // "sms" or "email"
-	To       string // E.164 for SMS, address for email
-	Subject  string // email
-	Text     string // SMS body or email plain text
-	HTML     string // email, optional
+	Channel  beckon.Channel // beckon.ChannelSMS or beckon.ChannelEmail
+	To       string         // E.164 for SMS, address for email
+	Subject  string         // email
+	Text     string         // SMS body or email plain text
+	HTML     string         // email, optional
 	// NotAfter is when the message stops being useful (the appointment start for a
 	// reminder); providers that support a validity period use it. Zero: none.
 	NotAfter time.Time

@@ -42,7 +42,7 @@ func EventFromSIU(ev ehr.Event, digest string) scheduler.FeedEvent {
 
 // siuStatus is the Beckon status an SIU event means: the trigger decides for
 // cancellations and no-shows, else the filler status (SCH-25).
-func siuStatus(ev ehr.Event) string {
+func siuStatus(ev ehr.Event) beckon.AppointmentStatus {
 	switch ev.Kind {
 	case ehr.KindCancel, ehr.KindDelete:
 		return beckon.StatusCancelled

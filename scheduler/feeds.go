@@ -34,7 +34,7 @@ type FeedEvent struct {
 	LocationName string
 	Notes        string
 	// Status is a store status (booked, arrived, fulfilled, cancelled, noshow).
-	Status string
+	Status beckon.AppointmentStatus
 	// Partial: only Status is news (an HL7 cancellation or no-show); the
 	// other fields keep what is stored when empty.
 	Partial bool
@@ -59,7 +59,7 @@ type FeedEvent struct {
 // (FHIR cancelled, entered-in-error; HL7 S15, S17) or a no-show, not a
 // status that is merely not scheduled.
 func (ev FeedEvent) cancels() bool {
-	return !ev.NotScheduled && (ev.Status == beckon.StatusCancelled || ev.Status == beckon.StatusNoShow)
+	return !ev.NotScheduled && ev.Status.Ended()
 }
 
 // FeedResult is what ApplyEvent did.

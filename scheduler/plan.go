@@ -70,7 +70,7 @@ type PlanInput struct {
 // repeated in a campaign, or a campaign listed twice), the first one is kept.
 func Plan(in PlanInput) []beckon.Send {
 	a := in.Appointment
-	if a.Status == beckon.StatusCancelled || a.Status == beckon.StatusNoShow {
+	if a.Status.Ended() {
 		return nil
 	}
 	loc := Location(in.Clinic, in.Patient)

@@ -20,7 +20,7 @@ var fuzzZones = []string{
 	"Pacific/Apia", "Asia/Tehran", "Africa/Casablanca", "Asia/Kathmandu",
 }
 
-var fuzzStatuses = []string{beckon.StatusBooked, beckon.StatusArrived, beckon.StatusFulfilled, beckon.StatusCancelled, beckon.StatusNoShow, ""}
+var fuzzStatuses = []beckon.AppointmentStatus{beckon.StatusBooked, beckon.StatusArrived, beckon.StatusFulfilled, beckon.StatusCancelled, beckon.StatusNoShow, ""}
 
 var fuzzEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 

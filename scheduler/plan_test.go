@@ -232,7 +232,7 @@ func TestPlanStatus(t *testing.T) {
 
 	tests := []struct {
 		name         string
-		status       string
+		status       beckon.AppointmentStatus
 		confirmation string
 		now          string
 		want         []planned

@@ -97,7 +97,7 @@ func (q *queries) AddressMarkUndeliverable(ctx context.Context, a beckon.Undeliv
 	return err
 }
 
-func (q *queries) AddressUndeliverableGet(ctx context.Context, clinicID, channel, address string) (beckon.UndeliverableAddress, error) {
+func (q *queries) AddressUndeliverableGet(ctx context.Context, clinicID string, channel beckon.Channel, address string) (beckon.UndeliverableAddress, error) {
 	return get(ctx, q, "address.undeliverable_get", scanUndeliverable, `SELECT clinic_id, channel, address, reason, at FROM undeliverable_addresses
 		WHERE clinic_id = $1 AND channel = $2 AND address = $3`, clinicID, channel, address)
 }

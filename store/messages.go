@@ -75,7 +75,7 @@ func (q *queries) MessageList(ctx context.Context, f beckon.MessageFilter) ([]be
 		{"appointment_id", f.AppointmentID},
 		{"send_id", f.SendID},
 		{"direction", f.Direction},
-		{"channel", f.Channel},
+		{"channel", string(f.Channel)},
 		{"status", f.Status},
 	} {
 		if c.v != "" {

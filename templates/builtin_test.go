@@ -29,7 +29,7 @@ func TestBuiltinsValidForEveryChannel(t *testing.T) {
 				t.Errorf("%s.%s: want subject, text and html", name, lang)
 			}
 		}
-		for _, channel := range []string{beckon.ChannelSMS, beckon.ChannelEmail, beckon.ChannelPreferred} {
+		for _, channel := range []beckon.Channel{beckon.ChannelSMS, beckon.ChannelEmail, beckon.ChannelPreferred} {
 			if err := Validate(channel, cs); err != nil {
 				t.Errorf("Validate(%s, %s): %v", channel, name, err)
 			}

@@ -74,7 +74,7 @@ func FuzzRenderClinicContent(f *testing.F) {
 		c := beckon.Content{Subject: src, Text: src, HTML: build(recipe)}
 		valid := Validate(beckon.ChannelEmail, beckon.Contents{"en": c}) == nil
 		for i, d := range datas {
-			for _, ch := range []string{beckon.ChannelSMS, beckon.ChannelEmail} {
+			for _, ch := range []beckon.Channel{beckon.ChannelSMS, beckon.ChannelEmail} {
 				_, err := boundedRender(t, ch, c, d)
 				if valid && err != nil && i == 0 {
 					t.Errorf("content that validates fails on the sample data: %v", err)
@@ -98,7 +98,7 @@ func recipe(f *testing.F, frags ...string) []byte {
 }
 
 // boundedRender is Render, failing t if it takes more than the fuzz bounds.
-func boundedRender(t *testing.T, ch string, c beckon.Content, d Data) (Rendered, error) {
+func boundedRender(t *testing.T, ch beckon.Channel, c beckon.Content, d Data) (Rendered, error) {
 	t.Helper()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)

@@ -44,7 +44,7 @@ func fixture(t testing.TB, lang string) Data {
 
 // golden renders r as the golden file's text: the parts in order, and for
 // SMS the segment count.
-func golden(channel string, r Rendered) []byte {
+func golden(channel beckon.Channel, r Rendered) []byte {
 	var b bytes.Buffer
 	if channel == beckon.ChannelSMS {
 		enc, n, units := Segments(r.Text)
@@ -60,7 +60,7 @@ func TestGolden(t *testing.T) {
 	for _, name := range Names() {
 		cs, _ := Builtin(name)
 		for lang, c := range cs {
-			for _, channel := range []string{beckon.ChannelSMS, beckon.ChannelEmail} {
+			for _, channel := range []beckon.Channel{beckon.ChannelSMS, beckon.ChannelEmail} {
 				file := filepath.Join("testdata", fmt.Sprintf("%s.%s.%s.golden", name, lang, channel))
 				t.Run(filepath.Base(file), func(t *testing.T) {
 					r, err := Render(channel, c, fixture(t, lang))

@@ -84,7 +84,7 @@ type Rendered struct {
 // bounded in output, memory and time whatever the template says. Parsed
 // templates are cached by source. Render never panics: every failure is an
 // error that names the part and holds no patient data.
-func Render(channel string, c beckon.Content, d Data) (Rendered, error) {
+func Render(channel beckon.Channel, c beckon.Content, d Data) (Rendered, error) {
 	var r Rendered
 	var err error
 	switch channel {

@@ -39,7 +39,7 @@ func TestRender(t *testing.T) {
 	d := SampleData("en")
 	for _, tc := range []struct {
 		name    string
-		channel string
+		channel beckon.Channel
 		c       beckon.Content
 		edit    func(*Data)
 		want    Rendered

@@ -27,7 +27,7 @@ import (
 // optional. Preferred content may be sent as either when the step runs, so
 // it must satisfy both: text and subject are required. Parts a channel does
 // not use (an SMS subject) are still checked when given.
-func Validate(channel string, cs beckon.Contents) error {
+func Validate(channel beckon.Channel, cs beckon.Contents) error {
 	var required []string
 	switch channel {
 	case beckon.ChannelSMS:

@@ -23,7 +23,7 @@ func TestValidate(t *testing.T) {
 	ok := beckon.Content{Subject: "Visit {{.Appointment.Date}}", Text: "Hi {{.Patient.FirstName}}", HTML: "<p>Hi</p>"}
 	for _, tc := range []struct {
 		name    string
-		channel string
+		channel beckon.Channel
 		cs      beckon.Contents
 		want    []string // substrings of the error, in order; none: valid
 		is      error

@@ -161,7 +161,7 @@ func (a *attempt) settleAbandoned(ctx context.Context) (done bool, err error) {
 }
 
 // channelOfProvider is the channel a provider delivers.
-func channelOfProvider(provider string) string {
+func channelOfProvider(provider string) beckon.Channel {
 	if provider == tasks.ProviderSendGrid {
 		return beckon.ChannelEmail
 	}

@@ -12,10 +12,11 @@ import (
 // and reason), hand it back until a later time (until and reason), or send
 // it on channel kind to address to.
 type verdict struct {
-	status   beckon.SendStatus
-	reason   string
-	until    time.Time
-	kind, to string
+	status beckon.SendStatus
+	reason string
+	until  time.Time
+	kind   beckon.Channel
+	to     string
 }
 
 // settled reports that the send does not go now.

@@ -175,8 +175,9 @@ type attempt struct {
 	// unhold stops renewing the claim.
 	unhold func()
 	// kind and to are the channel and address resolved for this attempt.
-	kind, to string
-	step     *beckon.Step
+	kind beckon.Channel
+	to   string
+	step *beckon.Step
 	// pre is what the claim batch read for this send; nil: read it here.
 	pre *claim
 }
@@ -334,7 +335,7 @@ func stepOf(c beckon.Campaign, id string) *beckon.Step {
 
 // resolveChannel turns the step's channel into a concrete one the patient can be
 // reached on and has not opted out of; reason explains a skip.
-func resolveChannel(step string, p beckon.Patient) (kind, to, reason string) {
+func resolveChannel(step beckon.Channel, p beckon.Patient) (kind beckon.Channel, to, reason string) {
 	sms := p.Phone != "" && p.SMSConsent != beckon.ConsentOptedOut
 	email := p.Email != "" && p.EmailConsent != beckon.ConsentOptedOut
 	switch step {
@@ -359,7 +360,7 @@ func resolveChannel(step string, p beckon.Patient) (kind, to, reason string) {
 		if p.PreferredChannel == beckon.ChannelEmail {
 			first, second = second, first
 		}
-		for _, k := range []string{first, second} {
+		for _, k := range []beckon.Channel{first, second} {
 			if k == beckon.ChannelSMS && sms {
 				return k, p.Phone, ""
 			}
@@ -387,7 +388,7 @@ const (
 // that breaks the rules, data that makes a value or the message too large, a
 // panic), the error fails this send alone: run ends the send with it as the
 // reason and never retries it.
-func (a *attempt) render(c beckon.Clinic, p beckon.Patient, appt beckon.Appointment, camp beckon.Campaign, kind, to string, loc *time.Location) (m channels.Message, err error) {
+func (a *attempt) render(c beckon.Clinic, p beckon.Patient, appt beckon.Appointment, camp beckon.Campaign, kind beckon.Channel, to string, loc *time.Location) (m channels.Message, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			a.log.Error("render panicked", slog.String("panic_type", fmt.Sprintf("%T", r)))
@@ -499,7 +500,7 @@ func (a *attempt) record(ctx context.Context, m channels.Message, r channels.Rec
 		return fmt.Errorf("record sent message: %w", err)
 	}
 	a.log.Info("send delivered",
-		slog.String("channel", m.Channel),
+		slog.String("channel", string(m.Channel)),
 		slog.String("provider", r.Provider),
 		slog.String("message_id", msg.ID),
 		slog.Int("body_size", len(m.Text)),

@@ -20,7 +20,7 @@ type claim struct {
 	appt    *beckon.Appointment
 	patient *beckon.Patient
 	// undeliverable holds the patient's undeliverable addresses by channel.
-	undeliverable map[string]map[string]beckon.UndeliverableAddress
+	undeliverable map[beckon.Channel]map[string]beckon.UndeliverableAddress
 	// loadErr is why the reads failed; the attempt releases the claim.
 	loadErr error
 }
@@ -87,7 +87,7 @@ func (d *Deliverer) load(ctx context.Context, clinicID string, out []claim, idx 
 	if err != nil {
 		return fmt.Errorf("check addresses: %w", err)
 	}
-	byChannel := map[string]map[string]beckon.UndeliverableAddress{}
+	byChannel := map[beckon.Channel]map[string]beckon.UndeliverableAddress{}
 	for _, u := range und {
 		if byChannel[u.Channel] == nil {
 			byChannel[u.Channel] = map[string]beckon.UndeliverableAddress{}

@@ -15,7 +15,7 @@ import (
 func fallbackStep() *beckon.Step { return fallbackStepOn(beckon.ChannelSMS) }
 
 // fallbackStepOn is a reminder on channel that falls back to the other one.
-func fallbackStepOn(channel string) *beckon.Step {
+func fallbackStepOn(channel beckon.Channel) *beckon.Step {
 	return &beckon.Step{
 		ID:       "remind",
 		Timing:   beckon.Timing{Kind: beckon.TimingOffset, Offset: -24 * time.Hour},

@@ -17,7 +17,7 @@ import (
 const FallbackSuffix = "~fallback"
 
 // otherChannel is the channel a fallback goes to.
-func otherChannel(kind string) string {
+func otherChannel(kind beckon.Channel) beckon.Channel {
 	if kind == beckon.ChannelSMS {
 		return beckon.ChannelEmail
 	}
@@ -28,7 +28,7 @@ func otherChannel(kind string) string {
 // ok=false when the step does not ask for one or sd is itself a fallback.
 // A fallback is a separate send: it is re-checked, claimed and recorded like
 // any other, and never falls back again.
-func fallbackSend(sd beckon.Send, step *beckon.Step, used string, now time.Time) (beckon.Send, bool) {
+func fallbackSend(sd beckon.Send, step *beckon.Step, used beckon.Channel, now time.Time) (beckon.Send, bool) {
 	if step == nil || !step.Fallback || sd.Channel != step.Channel || used == "" {
 		return beckon.Send{}, false
 	}
@@ -71,14 +71,14 @@ func (a *attempt) checkAddress(ctx context.Context) (done bool, err error) {
 	if err != nil {
 		return true, a.release(ctx, fmt.Errorf("check address: %w", err))
 	}
-	return true, a.endWithFallback(ctx, beckon.SendSkipped, a.kind+" address undeliverable ("+u.Reason+")", false)
+	return true, a.endWithFallback(ctx, beckon.SendSkipped, string(a.kind)+" address undeliverable ("+u.Reason+")", false)
 }
 
 func (a *attempt) endWithFallback(ctx context.Context, status beckon.SendStatus, reason string, optOut bool) error {
 	now := a.d.clock.Now()
 	fb, hasFallback := fallbackSend(a.send, a.step, a.kind, now)
 	if hasFallback {
-		reason += "; falling back to " + fb.Channel
+		reason += "; falling back to " + string(fb.Channel)
 	}
 	err := a.d.store.InTx(ctx, func(q beckon.Querier) error {
 		if optOut && a.kind == beckon.ChannelSMS {

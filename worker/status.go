@@ -308,7 +308,7 @@ func fallbackFor(ctx context.Context, q beckon.Querier, msg beckon.Message, now 
 	}
 	fb, ok := fallbackSend(sd, stepOf(c, sd.StepID), msg.Channel, now)
 	if ok {
-		fb.Reason = "fallback: the " + msg.Channel + " message was not delivered"
+		fb.Reason = "fallback: the " + string(msg.Channel) + " message was not delivered"
 	}
 	return fb, ok, nil
 }

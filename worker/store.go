@@ -29,7 +29,7 @@ type DeliveryStore interface {
 	PatientGetMany(ctx context.Context, clinicID string, ids []string) (map[string]beckon.Patient, error)
 	CampaignGet(ctx context.Context, clinicID, id string) (beckon.Campaign, error)
 	ClinicGet(ctx context.Context, id string) (beckon.Clinic, error)
-	AddressUndeliverableGet(ctx context.Context, clinicID, channel, address string) (beckon.UndeliverableAddress, error)
+	AddressUndeliverableGet(ctx context.Context, clinicID string, channel beckon.Channel, address string) (beckon.UndeliverableAddress, error)
 
 	// InTx records a refusal (the send, the message, the opt-out) at once.
 	InTx(ctx context.Context, fn func(q beckon.Querier) error) error

@@ -88,7 +88,7 @@ func New(o Options) *Router {
 }
 
 // Channel implements channels.Router.
-func (r *Router) Channel(ctx context.Context, clinicID, kind string) (channels.Channel, error) {
+func (r *Router) Channel(ctx context.Context, clinicID string, kind beckon.Channel) (channels.Channel, error) {
 	if r.opts.Settings.Mode == ModeOutbox {
 		return r.opts.Outbox, nil
 	}
@@ -102,7 +102,7 @@ func (r *Router) Channel(ctx context.Context, clinicID, kind string) (channels.C
 	case beckon.ChannelEmail:
 		return cc.email, cc.emailErr
 	}
-	return nil, &channels.Error{Kind: channels.KindPermanent, Code: "no_channel", Reason: "unknown channel " + kind}
+	return nil, &channels.Error{Kind: channels.KindPermanent, Code: "no_channel", Reason: "unknown channel " + string(kind)}
 }
 
 // clinic returns the clinic's adapters, built from settings read no longer
@@ -149,9 +149,9 @@ func (r *Router) load(ctx context.Context, clinicID string) (clinicChannels, err
 func (r *Router) build(cs beckon.ChannelSettings) clinicChannels {
 	cc := clinicChannels{revision: cs.Revision}
 	env := r.opts.Settings
-	unconfigured := func(kind string) (channels.Channel, error) {
+	unconfigured := func(kind beckon.Channel) (channels.Channel, error) {
 		if env.Mode == ModeProviders {
-			return nil, &channels.Error{Kind: channels.KindPermanent, Code: "no_channel", Reason: "no " + kind + " provider configured for this clinic"}
+			return nil, &channels.Error{Kind: channels.KindPermanent, Code: "no_channel", Reason: "no " + string(kind) + " provider configured for this clinic"}
 		}
 		return r.opts.Outbox, nil
 	}

@@ -51,7 +51,7 @@ type PatientOpts struct {
 	Email            string // default: pat@example.com
 	Language         string // default: en
 	TimeZone         string // default: empty (the clinic's)
-	PreferredChannel string
+	PreferredChannel beckon.Channel
 	SMSConsent       string // default: beckon.ConsentUnknown
 	EmailConsent     string // default: beckon.ConsentUnknown
 }
@@ -92,9 +92,9 @@ type AppointmentOpts struct {
 	Location     string
 	LocationName string
 	Notes        string
-	Status       string // default: beckon.StatusBooked
-	Confirmation string // default: beckon.Unconfirmed
-	Version      int64  // default: 1
+	Status       beckon.AppointmentStatus // default: beckon.StatusBooked
+	Confirmation string                   // default: beckon.Unconfirmed
+	Version      int64                    // default: 1
 }
 
 // Appointment creates an appointment of the clinic (and its patient if
@@ -174,14 +174,14 @@ func Campaign(t testing.TB, q beckon.Querier, clinicID string, o CampaignOpts) b
 
 // SendOpts sets what a test cares about; zero fields get defaults.
 type SendOpts struct {
-	ID                 string // default: a new id
-	AppointmentID      string // default: "apt_test"
-	AppointmentVersion int64  // default: 1
-	PatientID          string // default: "pat_test"
-	CampaignID         string // default: "cmp_test"
-	CampaignRevision   int64  // default: 1
-	StepID             string // default: "remind-24h"
-	Channel            string // default: beckon.ChannelSMS
+	ID                 string         // default: a new id
+	AppointmentID      string         // default: "apt_test"
+	AppointmentVersion int64          // default: 1
+	PatientID          string         // default: "pat_test"
+	CampaignID         string         // default: "cmp_test"
+	CampaignRevision   int64          // default: 1
+	StepID             string         // default: "remind-24h"
+	Channel            beckon.Channel // default: beckon.ChannelSMS
 	Template           string
 	DueAt              time.Time // default: one hour from now
 	BeforeStart        bool
