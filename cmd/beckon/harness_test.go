@@ -117,7 +117,8 @@ func (a *app) now() time.Time {
 }
 
 // advanceTo moves the app's clock to at (never back) and runs a pump pass
-// there, so that every send due by then is in asynq when it returns.
+// there, so that every send due by then is in asynq when it returns. A pass
+// that fails (Redis just came back) is run again, for up to 20 s.
 func (a *app) advanceTo(at time.Time) {
 	a.t.Helper()
 	if a.clock == nil {
@@ -127,9 +128,11 @@ func (a *app) advanceTo(at time.Time) {
 		a.t.Fatalf("advanceTo %s: the clock is already at %s", at, a.clock.Now())
 	}
 	a.clock.Set(at)
-	if _, err := a.m.App.Pump().RunOnce(context.Background()); err != nil {
-		a.t.Fatalf("pump pass at %s: %v", at, err)
-	}
+	var err error
+	waitFor(a.t, 20*time.Second, "a pump pass at "+at.Format(time.RFC3339Nano), func() bool {
+		_, err = a.m.App.Pump().RunOnce(context.Background())
+		return err == nil
+	})
 }
 
 func startAppWith(t *testing.T, backend string, extra map[string]string, clock *scheduler.ManualClock) *app {

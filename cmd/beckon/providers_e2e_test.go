@@ -50,6 +50,18 @@ func freeAddr(t *testing.T) string {
 
 func startProviders(t *testing.T, backend string, extra map[string]string) *providerApp {
 	t.Helper()
+	return startProvidersWith(t, backend, extra, startAppEnv)
+}
+
+// startProvidersClock is startProviders on a clock the test moves
+// (startAppClock, app.advanceTo).
+func startProvidersClock(t *testing.T, backend string, extra map[string]string) *providerApp {
+	t.Helper()
+	return startProvidersWith(t, backend, extra, startAppClock)
+}
+
+func startProvidersWith(t *testing.T, backend string, extra map[string]string, start func(*testing.T, string, map[string]string) *app) *providerApp {
+	t.Helper()
 	tw, sg := twiliotest.New(), sendgridtest.New()
 	t.Cleanup(tw.Close)
 	t.Cleanup(sg.Close)
@@ -81,7 +93,7 @@ func startProviders(t *testing.T, backend string, extra map[string]string) *prov
 	for k, v := range extra {
 		env[k] = v
 	}
-	p.app = startAppEnv(t, backend, env)
+	p.app = start(t, backend, env)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("logs:\n%s", p.logs.String()) // ids only, no PHI
@@ -140,7 +152,7 @@ func (p *providerApp) book(id string, in time.Duration) appointmentView {
 	p.t.Helper()
 	var appt appointmentView
 	p.mustCall(http.StatusCreated, http.MethodPut, "/v1/appointments/"+id, map[string]any{
-		"patient_id": "pat-1", "start": rfc(time.Now().Add(in).Truncate(time.Second)), "type": "checkup",
+		"patient_id": "pat-1", "start": rfc(p.now().Add(in).Truncate(time.Second)), "type": "checkup",
 	}, &appt)
 	return appt
 }
@@ -193,7 +205,7 @@ func (p *providerApp) postEventsTo(path string, events []map[string]any, sign fu
 	p.t.Helper()
 	body, _ := json.Marshal(events)
 	body = append(body, '\r', '\n')
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	ts := strconv.FormatInt(p.now().Unix(), 10)
 	req, _ := http.NewRequest(http.MethodPost, p.base+path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Twilio-Email-Event-Webhook-Signature", sign(body, ts))
