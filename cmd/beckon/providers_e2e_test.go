@@ -240,7 +240,7 @@ func TestProvidersDeliver(t *testing.T) {
 	for _, backend := range backends() {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			p := startProviders(t, backend, nil)
+			p := startProvidersClock(t, backend, nil)
 			p.mustCall(http.StatusCreated, http.MethodPut, "/v1/campaigns/story", map[string]any{
 				"name": "Story",
 				"steps": []map[string]any{
@@ -254,6 +254,7 @@ func TestProvidersDeliver(t *testing.T) {
 			}, nil)
 			appt := p.book("apt-1", 12*time.Second)
 			smsSend, emailSend := appt.send("sms", 1), appt.send("email", 1)
+			p.advanceTo(emailSend.DueAt) // the SMS's too, a second before
 
 			// SMS: exactly what Twilio expects.
 			sms := p.waitMessage(smsSend.ID, "queued")
@@ -305,8 +306,8 @@ func TestProvidersDeliver(t *testing.T) {
 			}
 			sms = p.waitMessage(smsSend.ID, "delivered")
 			events := []map[string]any{
-				{"email": email, "timestamp": time.Now().Unix(), "event": "processed", "sg_event_id": "ev-1", "sg_message_id": acc[0].MessageID + ".filter0001.1", "send_id": emailSend.ID, "clinic_id": p.m.App.DemoClinicID},
-				{"email": email, "timestamp": time.Now().Unix(), "event": "delivered", "sg_event_id": "ev-2", "sg_message_id": acc[0].MessageID + ".filter0001.1", "send_id": emailSend.ID, "clinic_id": p.m.App.DemoClinicID},
+				{"email": email, "timestamp": p.now().Unix(), "event": "processed", "sg_event_id": "ev-1", "sg_message_id": acc[0].MessageID + ".filter0001.1", "send_id": emailSend.ID, "clinic_id": p.m.App.DemoClinicID},
+				{"email": email, "timestamp": p.now().Unix(), "event": "delivered", "sg_event_id": "ev-2", "sg_message_id": acc[0].MessageID + ".filter0001.1", "send_id": emailSend.ID, "clinic_id": p.m.App.DemoClinicID},
 			}
 			if code := p.postEvents(events, p.signSG); code != http.StatusNoContent {
 				t.Fatalf("events: %d", code)
@@ -359,7 +360,7 @@ func TestProvidersDeliver(t *testing.T) {
 			}
 			// A callback that would change something, posted after the replay
 			// and the forgeries, shows that they were all handled first.
-			if code := p.postEvents([]map[string]any{{"event": "open", "sg_event_id": "ev-3", "timestamp": time.Now().Unix(), "send_id": emailSend.ID, "clinic_id": p.m.App.DemoClinicID}}, p.signSG); code != http.StatusNoContent {
+			if code := p.postEvents([]map[string]any{{"event": "open", "sg_event_id": "ev-3", "timestamp": p.now().Unix(), "send_id": emailSend.ID, "clinic_id": p.m.App.DemoClinicID}}, p.signSG); code != http.StatusNoContent {
 				t.Fatalf("open event: %d", code)
 			}
 			waitFor(t, 10*time.Second, "the open event", func() bool {
@@ -395,7 +396,7 @@ func TestProvidersUndeliveredFallsBackOnce(t *testing.T) {
 	for _, backend := range backends() {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			p := startProviders(t, backend, nil)
+			p := startProvidersClock(t, backend, nil)
 			p.mustCall(http.StatusCreated, http.MethodPut, "/v1/campaigns/fb", map[string]any{
 				"name": "Fallback",
 				"steps": []map[string]any{{"id": "sms", "offset": "-10s", "channel": "sms", "fallback": true,
@@ -403,6 +404,7 @@ func TestProvidersUndeliveredFallsBackOnce(t *testing.T) {
 			}, nil)
 			appt := p.book("apt-fb", 14*time.Second)
 			s := appt.send("sms", 1)
+			p.advanceTo(s.DueAt)
 			p.waitMessage(s.ID, "queued")
 			sid := p.tw.Messages()[0].SID
 			ctx := context.Background()
