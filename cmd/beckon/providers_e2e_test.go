@@ -520,23 +520,23 @@ func TestProvidersFailures(t *testing.T) {
 func TestProvidersPacing(t *testing.T) {
 	for _, backend := range backends() {
 		t.Run(backend, func(t *testing.T) {
-			p := startProviders(t, backend, map[string]string{
+			p := startProvidersClock(t, backend, map[string]string{
 				"BECKON_CONCURRENCY":       "4",
 				"BECKON_TWILIO_PER_SECOND": "10",
 			})
 			p.mustCall(http.StatusCreated, http.MethodPut, "/v1/campaigns/pace", map[string]any{"name": "Pace", "steps": []map[string]any{
 				{"id": "one", "offset": "-40s", "channel": "sms", "content": map[string]any{"en": map[string]any{"text": "Hi {{.Patient.FirstName}}"}}},
 			}}, nil)
-			// Due in about 4 s; the start 40 s later leaves the 7.5 s of
-			// sending (10/s less the pacing headroom) room on a loaded
-			// machine: a send that would reach the patient after the start
-			// is skipped, and the test would wait for it in vain.
-			start := time.Now().Add(44 * time.Second).Truncate(time.Second)
+			// All 60 due at once: the test moves the clock there (and the
+			// clock stays there while they go, so none comes too close to
+			// its appointment's start to be sent).
+			start := p.now().Add(44 * time.Second).Truncate(time.Second)
 			var appts []map[string]any
 			for i := range 60 {
 				appts = append(appts, map[string]any{"id": fmt.Sprintf("apt-%02d", i), "patient_id": "pat-1", "start": rfc(start)})
 			}
 			p.mustCall(http.StatusOK, http.MethodPost, "/v1/appointments/batch", map[string]any{"appointments": appts}, nil)
+			p.advanceTo(start.Add(-40 * time.Second))
 			waitFor(t, 60*time.Second, "60 messages", func() bool { return len(p.tw.Messages()) >= 60 })
 			cs := creates(p.tw)
 			if len(cs) != 60 || len(p.tw.Messages()) != 60 {
