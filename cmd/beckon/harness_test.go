@@ -135,6 +135,37 @@ func (a *app) advanceTo(at time.Time) {
 	})
 }
 
+// runClock makes the app's clock follow the wall clock from where it is,
+// until the test ends: for a test that moved the clock to what it waited
+// for and then needs time to pass at its own pace (retry delays, provider
+// timeouts, claim timeouts). advanceTo is not used after it.
+func (a *app) runClock() {
+	a.t.Helper()
+	if a.clock == nil {
+		a.t.Fatal("runClock: the app runs on the wall clock")
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-tick.C:
+				a.clock.Advance(now.Sub(last))
+				last = now
+			}
+		}
+	}()
+	a.t.Cleanup(func() {
+		close(stop)
+		<-done
+	})
+}
+
 func startAppWith(t *testing.T, backend string, extra map[string]string, clock *scheduler.ManualClock) *app {
 	t.Helper()
 	env := map[string]string{

@@ -440,7 +440,7 @@ func TestProvidersFailures(t *testing.T) {
 	for _, backend := range backends() {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			p := startProviders(t, backend, nil)
+			p := startProvidersClock(t, backend, nil)
 			steps := []map[string]any{}
 			for i := range 4 {
 				steps = append(steps, map[string]any{"id": fmt.Sprintf("sms-%d", i), "offset": "-25s", "channel": "sms",
@@ -453,9 +453,12 @@ func TestProvidersFailures(t *testing.T) {
 			p.tw.FailNext(6, throttled)
 			p.tw.FailNext(3, twiliotest.ErrInternal)
 			p.tw.FailNext(1, twiliotest.ErrServiceUnavailable)
-			p.sg.FailNext(2, sendgridtest.RateLimited(time.Now().Add(time.Second)))
+			p.sg.FailNext(2, sendgridtest.RateLimited(p.now().Add(time.Second)))
 			p.sg.FailNext(2, sendgridtest.ErrInternal)
 			appt := p.book("apt-storm", 30*time.Second)
+			// Due now; from here the clock runs, for the retries' delays.
+			p.advanceTo(appt.Sends[0].DueAt)
+			p.runClock()
 			for _, s := range appt.Sends {
 				p.waitSend("apt-storm", s.ID, "sent")
 			}
@@ -485,7 +488,7 @@ func TestProvidersFailures(t *testing.T) {
 			p.tw.FailNext(1, twiliotest.ErrInvalidTo)
 			var perm appointmentView
 			p.mustCall(http.StatusCreated, http.MethodPut, "/v1/appointments/apt-perm", map[string]any{
-				"patient_id": "pat-1", "start": rfc(time.Now().Add(14 * time.Second).Truncate(time.Second)), "type": "permanent",
+				"patient_id": "pat-1", "start": rfc(p.now().Add(12 * time.Second).Truncate(time.Second)), "type": "permanent",
 			}, &perm)
 			var one sendView
 			for _, s := range perm.Sends {
@@ -575,7 +578,7 @@ func TestProvidersCrashBetweenCallAndRecord(t *testing.T) {
 	for _, backend := range backends() {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			p := startProviders(t, backend, map[string]string{
+			p := startProvidersClock(t, backend, map[string]string{
 				"BECKON_PROVIDER_TIMEOUT": "1s",
 				"BECKON_CLAIM_TIMEOUT":    "3s",
 			})
@@ -587,6 +590,9 @@ func TestProvidersCrashBetweenCallAndRecord(t *testing.T) {
 			p.sg.DelayNext(1, 3*time.Second)
 			appt := p.book("apt-crash", 34*time.Second)
 			smsSend, emailSend := appt.send("sms", 1), appt.send("email", 1)
+			// Due now; from here the clock runs, for the claim timeout.
+			p.advanceTo(smsSend.DueAt)
+			p.runClock()
 			got := p.waitSend("apt-crash", smsSend.ID, "sent")
 			m := p.waitMessage(smsSend.ID, "queued")
 			msgs := p.tw.Messages()
@@ -595,15 +601,9 @@ func TestProvidersCrashBetweenCallAndRecord(t *testing.T) {
 			}
 			// SendGrid took the email after Beckon stopped waiting: the
 			// outcome is unknown until its event names the send.
-			deadline := time.Now().Add(45 * time.Second)
-			for len(p.sg.Accepted()) == 0 {
-				if time.Now().After(deadline) {
-					t.Fatal("sendgrid never got the email")
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+			waitFor(t, 45*time.Second, "sendgrid to get the email", func() bool { return len(p.sg.Accepted()) > 0 })
 			acc := p.sg.Accepted()
-			events := []map[string]any{{"timestamp": time.Now().Unix(), "event": "processed", "sg_event_id": "ev-crash",
+			events := []map[string]any{{"timestamp": p.now().Unix(), "event": "processed", "sg_event_id": "ev-crash",
 				"sg_message_id": acc[0].MessageID + ".filter0001.1", "send_id": emailSend.ID, "clinic_id": p.m.App.DemoClinicID}}
 			if code := p.postEvents(events, p.signSG); code != http.StatusNoContent {
 				t.Fatalf("events: %d", code)
