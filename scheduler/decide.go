@@ -489,7 +489,13 @@ func mergePatient(stored, sent store.Patient) store.Patient {
 
 // appointmentAudit is the audit entry of an appointment change (ids only).
 func appointmentAudit(a store.Appointment, outcome, actor string, now time.Time) store.AuditEntry {
-	detail, _ := json.Marshal(map[string]any{"version": a.Version, "status": a.Status, "start": a.Start})
+	// A struct, not a map: the same JSON (keys in this order, as a map's
+	// are sorted) without reflecting over a map for every appointment.
+	detail, _ := json.Marshal(struct {
+		Start   time.Time `json:"start"`
+		Status  string    `json:"status"`
+		Version int64     `json:"version"`
+	}{a.Start, a.Status, a.Version})
 	return store.AuditEntry{
 		ClinicID: a.ClinicID,
 		Actor:    actor,
