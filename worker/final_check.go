@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -15,7 +14,9 @@ type finalRef struct {
 }
 
 // finalRead is the latest truth of one send, read just before its provider
-// call; a nil field is a row that no longer exists.
+// call; a nil field is a row that no longer exists. campaign holds only the
+// campaign's identity, Revision and Active: its content at a revision never
+// changes, so the attempt's own copy at that revision stands for the rest.
 type finalRead struct {
 	send     *store.Send
 	appt     *store.Appointment
@@ -24,8 +25,8 @@ type finalRead struct {
 }
 
 // finalBatch reads, for the sends about to go at the same moment, the sends
-// themselves, their appointments, patients and campaigns: a few statements
-// per clinic (one read per distinct campaign) for the whole batch.
+// themselves, their appointments, patients and campaigns' revisions: one
+// statement per clinic for the whole batch.
 func (d *Deliverer) finalBatch(ctx context.Context, refs []finalRef) ([]finalRead, error) {
 	byClinic := map[string][]int{}
 	for i, r := range refs {
@@ -40,49 +41,34 @@ func (d *Deliverer) finalBatch(ctx context.Context, refs []finalRef) ([]finalRea
 	return out, nil
 }
 
-// finalLoad fills out[idx] for refs[idx], all of one clinic.
+// finalLoad fills out[idx] for refs[idx], all of one clinic. A row the send
+// no longer names as the ref does counts as gone.
 func (d *Deliverer) finalLoad(ctx context.Context, clinicID string, refs []finalRef, idx []int, out []finalRead) error {
 	sendIDs := make([]string, 0, len(idx))
-	apptIDs := make([]string, 0, len(idx))
-	patientIDs := make([]string, 0, len(idx))
-	campaigns := map[string]*store.Campaign{}
 	for _, i := range idx {
 		sendIDs = append(sendIDs, refs[i].sendID)
-		apptIDs = append(apptIDs, refs[i].appointmentID)
-		patientIDs = append(patientIDs, refs[i].patientID)
-		campaigns[refs[i].campaignID] = nil
 	}
-	sends, err := d.store.SendGetMany(ctx, clinicID, sendIDs)
+	reads, err := d.store.SendReadMany(ctx, clinicID, sendIDs)
 	if err != nil {
 		return fmt.Errorf("read sends: %w", err)
 	}
-	appts, patients, err := d.people(ctx, clinicID, apptIDs, patientIDs)
-	if err != nil {
-		return err
-	}
-	for id := range campaigns {
-		c, err := d.store.CampaignGet(ctx, clinicID, id)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("read campaign: %w", err)
-		}
-		campaigns[id] = &c
-	}
 	for _, i := range idx {
 		r := refs[i]
+		rd, ok := reads[r.sendID]
+		if !ok {
+			continue
+		}
 		f := &out[i]
-		if s, ok := sends[r.sendID]; ok {
-			f.send = &s
+		f.send = &rd.Send
+		if rd.Appointment != nil && rd.Send.AppointmentID == r.appointmentID {
+			f.appt = rd.Appointment
 		}
-		if a, ok := appts[r.appointmentID]; ok {
-			f.appt = &a
+		if rd.Patient != nil && rd.Send.PatientID == r.patientID {
+			f.patient = rd.Patient
 		}
-		if p, ok := patients[r.patientID]; ok {
-			f.patient = &p
+		if rd.CampaignRevision != 0 && rd.Send.CampaignID == r.campaignID {
+			f.campaign = &store.Campaign{ClinicID: clinicID, ID: r.campaignID, Revision: rd.CampaignRevision, Active: rd.CampaignActive}
 		}
-		f.campaign = campaigns[r.campaignID]
 	}
 	return nil
 }
@@ -113,7 +99,14 @@ func (a *attempt) finalCheck(ctx context.Context, clinic store.Clinic) (done boo
 	case r.campaign == nil:
 		v = goneCampaign
 	default:
-		v = a.decide(clinic, *r.patient, *r.appt, *r.campaign, a.d.clock.Now())
+		// The campaign as this attempt holds it, at the revision read now;
+		// at another revision the send no longer holds (recheck).
+		c := *r.campaign
+		if a.campaign.Revision == c.Revision {
+			c = a.campaign
+			c.Active = r.campaign.Active
+		}
+		v = a.decide(clinic, *r.patient, *r.appt, c, a.d.clock.Now())
 	}
 	if !v.settled() && (v.kind != a.kind || v.to != a.to) {
 		// The message was rendered for another address: plan it afresh.
