@@ -107,10 +107,11 @@ func Decide(st *State, now time.Time, actor string, changes []Change) *Decision 
 	if st.FeedStates == nil {
 		st.FeedStates = map[string]store.FeedState{}
 	}
+	n := len(changes) // most changes touch one appointment: room for them
 	d := &Decision{
 		st: st, now: now, actor: actor,
-		patients: map[string]bool{}, appts: map[string]bool{},
-		plans: map[string][]store.Send{}, superseded: map[string][]store.Send{},
+		patients: map[string]bool{}, appts: make(map[string]bool, n),
+		plans: make(map[string][]store.Send, n), superseded: map[string][]store.Send{},
 		supersede: map[string]string{}, feeds: map[string]store.FeedState{},
 	}
 	d.w.ClinicID, d.w.Now = st.Clinic.ID, now

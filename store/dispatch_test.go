@@ -212,7 +212,7 @@ func TestSendReadMany(t *testing.T) {
 		}
 		equal(t, "appointment", *r.Appointment, a)
 		equal(t, "patient", *r.Patient, p)
-		equal(t, "campaign", [2]any{r.CampaignRevision, r.CampaignActive}, [2]any{int64(3), false})
+		equal(t, "campaign", [3]any{r.CampaignRevision, r.CampaignActive, r.CampaignUpdatedAt.Equal(c.UpdatedAt)}, [3]any{int64(3), false, true})
 		g := got[gone.ID]
 		equal(t, "gone send", g.Send, gone)
 		if g.Appointment != nil || g.Patient != nil || g.CampaignRevision != 0 {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"strings"
+	"time"
 )
 
 // SendRead is a send with what a delivery re-checks of it, read together.
@@ -10,19 +11,21 @@ type SendRead struct {
 	Send        Send
 	Appointment *Appointment // nil: the appointment no longer exists
 	Patient     *Patient     // nil: the patient no longer exists
-	// CampaignRevision and CampaignActive are the send's campaign as stored
-	// now (CampaignRevision 0: deleted). A campaign's content changes only
-	// with its revision, so a caller holding the campaign at this revision
-	// needs no more of it.
-	CampaignRevision int64
-	CampaignActive   bool
+	// CampaignRevision, CampaignActive and CampaignUpdatedAt are the send's
+	// campaign as stored now (CampaignRevision 0: deleted). Every change of
+	// a campaign moves its revision and its updated_at, so a caller holding
+	// the campaign at both needs no more of it.
+	CampaignRevision  int64
+	CampaignActive    bool
+	CampaignUpdatedAt time.Time
 }
 
 // sendReadFrom joins a send to its appointment, patient and campaign, each
 // in the send's clinic; the tables' columns keep their order (sendCols,
-// appointmentCols, patientCols, then the campaign's revision and active).
+// appointmentCols, patientCols, then the campaign's revision, active and
+// updated_at).
 var sendReadFrom = `SELECT ` + qualified("s", sendCols) + `, ` + qualified("a", appointmentCols) + `, ` +
-	qualified("p", patientCols) + `, c.revision, c.active
+	qualified("p", patientCols) + `, c.revision, c.active, c.updated_at
 	FROM sends s
 	LEFT JOIN appointments a ON a.clinic_id = s.clinic_id AND a.id = s.appointment_id
 	LEFT JOIN patients p ON p.clinic_id = s.clinic_id AND p.id = s.patient_id
@@ -52,7 +55,7 @@ func (q *queries) SendReadMany(ctx context.Context, clinicID string, ids []strin
 			return translate("send.read_many", err)
 		}
 		defer rows.Close()
-		const width = sendColCount + appointmentColCount + patientColCount + 2
+		const width = sendColCount + appointmentColCount + patientColCount + 3
 		vals := make([]any, width)
 		ptrs := make([]any, width)
 		for i := range vals {
@@ -99,7 +102,7 @@ func scanSendRead(vals []any) (SendRead, error) {
 	}
 	vals = vals[patientColCount:]
 	if vals[0] != nil {
-		if err := valueRow(vals).Scan(&r.CampaignRevision, &r.CampaignActive); err != nil {
+		if err := valueRow(vals).Scan(&r.CampaignRevision, &r.CampaignActive, ms{&r.CampaignUpdatedAt}); err != nil {
 			return r, err
 		}
 	}

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -67,7 +68,8 @@ func (d *Deliverer) finalLoad(ctx context.Context, clinicID string, refs []final
 			f.patient = rd.Patient
 		}
 		if rd.CampaignRevision != 0 && rd.Send.CampaignID == r.campaignID {
-			f.campaign = &store.Campaign{ClinicID: clinicID, ID: r.campaignID, Revision: rd.CampaignRevision, Active: rd.CampaignActive}
+			f.campaign = &store.Campaign{ClinicID: clinicID, ID: r.campaignID, Revision: rd.CampaignRevision,
+				Active: rd.CampaignActive, UpdatedAt: rd.CampaignUpdatedAt}
 		}
 	}
 	return nil
@@ -99,14 +101,15 @@ func (a *attempt) finalCheck(ctx context.Context, clinic store.Clinic) (done boo
 	case r.campaign == nil:
 		v = goneCampaign
 	default:
-		// The campaign as this attempt holds it, at the revision read now;
-		// at another revision the send no longer holds (recheck).
-		c := *r.campaign
-		if a.campaign.Revision == c.Revision {
-			c = a.campaign
-			c.Active = r.campaign.Active
+		c, err := a.finalCampaign(ctx, *r.campaign)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			v = goneCampaign
+		case err != nil:
+			return true, a.release(ctx, fmt.Errorf("final check: %w", err))
+		default:
+			v = a.decide(clinic, *r.patient, *r.appt, c, a.d.clock.Now())
 		}
-		v = a.decide(clinic, *r.patient, *r.appt, c, a.d.clock.Now())
 	}
 	if !v.settled() && (v.kind != a.kind || v.to != a.to) {
 		// The message was rendered for another address: plan it afresh.
@@ -117,4 +120,22 @@ func (a *attempt) finalCheck(ctx context.Context, clinic store.Clinic) (done boo
 	}
 	a.log.Info("changed just before the provider call; not sending", slog.String("reason", v.reason))
 	return true, a.settle(ctx, v)
+}
+
+// finalCampaign is the send's campaign as the final check read it (fresh
+// carries its identity, revision, active flag and update time only): the
+// attempt's own copy when the campaign has not changed since (a change
+// moves its revision; deleted and created again, its update time), fresh
+// alone at another
+// revision (the send no longer holds: recheck), else read afresh
+// (store.ErrNotFound: deleted since).
+func (a *attempt) finalCampaign(ctx context.Context, fresh store.Campaign) (store.Campaign, error) {
+	held := a.campaign
+	switch {
+	case fresh.Revision != held.Revision:
+		return fresh, nil
+	case fresh.UpdatedAt.Equal(held.UpdatedAt) && fresh.Active == held.Active:
+		return held, nil
+	}
+	return a.d.store.CampaignGet(ctx, fresh.ClinicID, fresh.ID)
 }
