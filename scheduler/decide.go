@@ -107,10 +107,11 @@ func Decide(st *State, now time.Time, actor string, changes []Change) *Decision 
 	if st.FeedStates == nil {
 		st.FeedStates = map[string]store.FeedState{}
 	}
+	n := len(changes) // most changes touch one appointment: room for them
 	d := &Decision{
 		st: st, now: now, actor: actor,
-		patients: map[string]bool{}, appts: map[string]bool{},
-		plans: map[string][]store.Send{}, superseded: map[string][]store.Send{},
+		patients: map[string]bool{}, appts: make(map[string]bool, n),
+		plans: make(map[string][]store.Send, n), superseded: map[string][]store.Send{},
 		supersede: map[string]string{}, feeds: map[string]store.FeedState{},
 	}
 	d.w.ClinicID, d.w.Now = st.Clinic.ID, now
@@ -489,7 +490,13 @@ func mergePatient(stored, sent store.Patient) store.Patient {
 
 // appointmentAudit is the audit entry of an appointment change (ids only).
 func appointmentAudit(a store.Appointment, outcome, actor string, now time.Time) store.AuditEntry {
-	detail, _ := json.Marshal(map[string]any{"version": a.Version, "status": a.Status, "start": a.Start})
+	// A struct, not a map: the same JSON (keys in this order, as a map's
+	// are sorted) without reflecting over a map for every appointment.
+	detail, _ := json.Marshal(struct {
+		Start   time.Time `json:"start"`
+		Status  string    `json:"status"`
+		Version int64     `json:"version"`
+	}{a.Start, a.Status, a.Version})
 	return store.AuditEntry{
 		ClinicID: a.ClinicID,
 		Actor:    actor,

@@ -20,6 +20,10 @@ type DispatchQuerier interface {
 	// delivery re-reads just before its provider call, for every delivery
 	// of the moment at once.
 	SendGetMany(ctx context.Context, clinicID string, ids []string) (map[string]Send, error)
+	// SendReadMany returns the clinic's sends among ids, by id, each with
+	// its appointment, patient and campaign's revision as stored now, in one
+	// statement: what a delivery re-checks just before its provider call.
+	SendReadMany(ctx context.Context, clinicID string, ids []string) (map[string]SendRead, error)
 	// AddressUndeliverableGetMany returns the clinic's undeliverable records
 	// among addresses (phone numbers and email addresses, any channel).
 	AddressUndeliverableGetMany(ctx context.Context, clinicID string, addresses []string) ([]UndeliverableAddress, error)

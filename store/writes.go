@@ -513,6 +513,15 @@ func assign(dest, src any) error {
 		default:
 			return fmt.Errorf("%T into int64", src)
 		}
+	case *int:
+		switch v := src.(type) {
+		case nil:
+			*d = 0
+		case int64:
+			*d = int(v)
+		default:
+			return fmt.Errorf("%T into int", src)
+		}
 	case *bool:
 		switch v := src.(type) {
 		case nil:

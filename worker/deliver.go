@@ -177,6 +177,8 @@ type attempt struct {
 	// kind and to are the channel and address resolved for this attempt.
 	kind, to string
 	step     *store.Step
+	// campaign is the send's campaign as the first check read it.
+	campaign store.Campaign
 	// pre is what the claim batch read for this send; nil: read it here.
 	pre *claim
 }
@@ -238,7 +240,7 @@ func (a *attempt) run(ctx context.Context) error {
 		return a.settle(ctx, v)
 	}
 	kind, to, loc := v.kind, v.to, scheduler.Location(clinic, patient)
-	a.kind, a.to, a.step = kind, to, stepOf(campaign, sd.StepID)
+	a.kind, a.to, a.step, a.campaign = kind, to, stepOf(campaign, sd.StepID), campaign
 	if done, err := a.checkAddress(ctx); done || err != nil {
 		return err
 	}
