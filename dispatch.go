@@ -18,6 +18,10 @@ type DispatchQuerier interface {
 	// delivery re-reads just before its provider call, for every delivery
 	// of the moment at once.
 	SendGetMany(ctx context.Context, clinicID string, ids []string) (map[string]Send, error)
+	// SendReadMany returns the clinic's sends among ids, by id, each with
+	// its appointment, patient and campaign's revision as stored now, in one
+	// statement: what a delivery re-checks just before its provider call.
+	SendReadMany(ctx context.Context, clinicID string, ids []string) (map[string]SendRead, error)
 	// AddressUndeliverableGetMany returns the clinic's undeliverable records
 	// among addresses (phone numbers and email addresses, any channel).
 	AddressUndeliverableGetMany(ctx context.Context, clinicID string, addresses []string) ([]UndeliverableAddress, error)
@@ -41,4 +45,18 @@ type SentRecord struct {
 type SendRef struct {
 	ClinicID string
 	ID       string
+}
+
+// SendRead is a send with what a delivery re-checks of it, read together.
+type SendRead struct {
+	Send        Send
+	Appointment *Appointment // nil: the appointment no longer exists
+	Patient     *Patient     // nil: the patient no longer exists
+	// CampaignRevision, CampaignActive and CampaignUpdatedAt are the send's
+	// campaign as stored now (CampaignRevision 0: deleted). Every change of
+	// a campaign moves its revision and its updated_at, so a caller holding
+	// the campaign at both needs no more of it.
+	CampaignRevision  int64
+	CampaignActive    bool
+	CampaignUpdatedAt time.Time
 }

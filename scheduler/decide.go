@@ -107,10 +107,11 @@ func Decide(st *State, now time.Time, actor string, changes []Change) *Decision 
 	if st.FeedStates == nil {
 		st.FeedStates = map[string]beckon.FeedState{}
 	}
+	n := len(changes) // most changes touch one appointment: room for them
 	d := &Decision{
 		st: st, now: now, actor: actor,
-		patients: map[string]bool{}, appts: map[string]bool{},
-		plans: map[string][]beckon.Send{}, superseded: map[string][]beckon.Send{},
+		patients: map[string]bool{}, appts: make(map[string]bool, n),
+		plans: make(map[string][]beckon.Send, n), superseded: map[string][]beckon.Send{},
 		supersede: map[string]string{}, feeds: map[string]beckon.FeedState{},
 	}
 	d.w.ClinicID, d.w.Now = st.Clinic.ID, now
@@ -489,7 +490,13 @@ func mergePatient(stored, sent beckon.Patient) beckon.Patient {
 
 // appointmentAudit is the audit entry of an appointment change (ids only).
 func appointmentAudit(a beckon.Appointment, outcome, actor string, now time.Time) beckon.AuditEntry {
-	detail, _ := json.Marshal(map[string]any{"version": a.Version, "status": a.Status, "start": a.Start})
+	// A struct, not a map: the same JSON (keys in this order, as a map's
+	// are sorted) without reflecting over a map for every appointment.
+	detail, _ := json.Marshal(struct {
+		Start   time.Time                `json:"start"`
+		Status  beckon.AppointmentStatus `json:"status"`
+		Version int64                    `json:"version"`
+	}{a.Start, a.Status, a.Version})
 	return beckon.AuditEntry{
 		ClinicID: a.ClinicID,
 		Actor:    actor,

@@ -3,6 +3,7 @@ package scheduler_test
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -219,6 +220,34 @@ func TestRounds(t *testing.T) {
 	for i, tt := range tests {
 		if got := scheduler.Rounds(tt.changes, tt.max); !slices.Equal(got, tt.want) {
 			t.Errorf("%d: rounds %v, want %v", i, got, tt.want)
+		}
+	}
+}
+
+// BenchmarkDecide decides a REST batch of 1,000 new appointments (the
+// bench's ingest batch) for 1,000 patients and builds its writes.
+func BenchmarkDecide(b *testing.B) {
+	base := decideState()
+	for i := range 1000 {
+		id := fmt.Sprintf("P-%d", i)
+		p := base.Patients["P-1"]
+		p.ID = id
+		base.Patients[id] = p
+	}
+	changes := make([]scheduler.Change, 1000)
+	for i := range changes {
+		a := decideAppointment(fmt.Sprintf("B-%d", i), 0, decideNow.Add(72*time.Hour+time.Duration(i)*time.Minute))
+		a.PatientID = fmt.Sprintf("P-%d", i)
+		changes[i] = scheduler.Change{Appointment: &a}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		st := *base
+		st.Appointments = map[string]beckon.Appointment{}
+		st.Patients = maps.Clone(base.Patients)
+		d := scheduler.Decide(&st, decideNow, "bench", changes)
+		if w := d.Writes(); len(w.Sends) != 2000 {
+			b.Fatalf("%d sends, want 2000", len(w.Sends))
 		}
 	}
 }

@@ -179,3 +179,44 @@ func (b *bundle) refs(ids ...string) []beckon.SendRef {
 	}
 	return out
 }
+
+// TestSendReadMany reads sends with their appointments, patients and
+// campaigns' revisions in one statement: a row that is gone is nil (a
+// campaign's revision 0), another clinic's send is not read, and a claimed
+// send comes back as stored, every column included.
+func TestSendReadMany(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, setup setupFunc) {
+		b := setup(t)
+		a := storetest.Appointment(t, b.st, b.clinic.ID, storetest.AppointmentOpts{Notes: "bring the form"})
+		p, err := b.st.PatientGet(b.ctx, b.clinic.ID, a.PatientID)
+		noErr(t, "patient", err)
+		c := storetest.Campaign(t, b.st, b.clinic.ID, storetest.CampaignOpts{Revision: 3, Inactive: true})
+		whole := storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{
+			ID: "snd_whole", AppointmentID: a.ID, PatientID: a.PatientID, CampaignID: c.ID, CampaignRevision: 3,
+			Status: beckon.SendClaimed, ClaimToken: "tok", ClaimedAt: b.now, Attempts: 2, BeforeStart: true,
+		})
+		gone := storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{
+			ID: "snd_gone", AppointmentID: "apt_gone", PatientID: "pat_gone", CampaignID: "cmp_gone",
+		})
+		other := b.otherClinic(t)
+		storetest.Send(t, b.st, other.ID, storetest.SendOpts{ID: "snd_other", AppointmentID: a.ID, PatientID: a.PatientID, CampaignID: c.ID})
+
+		got, err := b.st.SendReadMany(b.ctx, b.clinic.ID, []string{whole.ID, gone.ID, "snd_other", "snd_missing"})
+		noErr(t, "read many", err)
+		equal(t, "read", len(got), 2)
+		r := got[whole.ID]
+		equal(t, "send", r.Send, whole)
+		if r.Appointment == nil || r.Patient == nil {
+			t.Fatalf("whole send read without its appointment or patient: %+v", r)
+		}
+		equal(t, "appointment", *r.Appointment, a)
+		equal(t, "patient", *r.Patient, p)
+		equal(t, "campaign", [3]any{r.CampaignRevision, r.CampaignActive, r.CampaignUpdatedAt.Equal(c.UpdatedAt)}, [3]any{int64(3), false, true})
+		g := got[gone.ID]
+		equal(t, "gone send", g.Send, gone)
+		if g.Appointment != nil || g.Patient != nil || g.CampaignRevision != 0 {
+			t.Fatalf("gone rows read as %+v", g)
+		}
+	})
+}

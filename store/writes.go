@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -444,6 +445,15 @@ func assign(dest, src any) error {
 		default:
 			return fmt.Errorf("%T into int64", src)
 		}
+	case *int:
+		switch v := src.(type) {
+		case nil:
+			*d = 0
+		case int64:
+			*d = int(v)
+		default:
+			return fmt.Errorf("%T into int", src)
+		}
 	case *bool:
 		switch v := src.(type) {
 		case nil:
@@ -456,6 +466,15 @@ func assign(dest, src any) error {
 			return fmt.Errorf("%T into bool", src)
 		}
 	default:
+		// A named string type (beckon.Channel, beckon.SendStatus, …).
+		if rv := reflect.ValueOf(dest); rv.Kind() == reflect.Pointer && rv.Elem().Kind() == reflect.String {
+			var s string
+			if err := assign(&s, src); err != nil {
+				return err
+			}
+			rv.Elem().SetString(s)
+			return nil
+		}
 		return fmt.Errorf("unsupported destination %T", dest)
 	}
 	return nil

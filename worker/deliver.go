@@ -7,9 +7,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/beckonhealth/beckon"
+
 	"github.com/hibiken/asynq"
 
-	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels"
 	"github.com/beckonhealth/beckon/coalesce"
 	"github.com/beckonhealth/beckon/scheduler"
@@ -37,7 +38,7 @@ var ErrBusy = errors.New("send is being delivered by another worker")
 // to the channel and records the outcome. The claim makes delivery at most once.
 type Deliverer struct {
 	cfg      Config
-	store    DeliveryStore
+	store    beckon.Store
 	channels channels.Router
 	clock    beckon.Clock
 	logger   *slog.Logger
@@ -65,7 +66,7 @@ const (
 )
 
 // NewDeliverer returns the delivery handler.
-func NewDeliverer(st DeliveryStore, router channels.Router, clock beckon.Clock, logger *slog.Logger, cfg Config) *Deliverer {
+func NewDeliverer(st beckon.Store, router channels.Router, clock beckon.Clock, logger *slog.Logger, cfg Config) *Deliverer {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -178,6 +179,8 @@ type attempt struct {
 	kind beckon.Channel
 	to   string
 	step *beckon.Step
+	// campaign is the send's campaign as the first check read it.
+	campaign beckon.Campaign
 	// pre is what the claim batch read for this send; nil: read it here.
 	pre *claim
 }
@@ -239,7 +242,7 @@ func (a *attempt) run(ctx context.Context) error {
 		return a.settle(ctx, v)
 	}
 	kind, to, loc := v.kind, v.to, scheduler.Location(clinic, patient)
-	a.kind, a.to, a.step = kind, to, stepOf(campaign, sd.StepID)
+	a.kind, a.to, a.step, a.campaign = kind, to, stepOf(campaign, sd.StepID), campaign
 	if done, err := a.checkAddress(ctx); done || err != nil {
 		return err
 	}

@@ -62,17 +62,26 @@ func (d *Deliverer) claimBatch(ctx context.Context, refs []beckon.SendRef) ([]cl
 }
 
 // load reads the appointments, patients and undeliverable addresses of the
-// claims out[idx], all of one clinic.
+// claims out[idx], all of one clinic: the first two with the sends, in one
+// statement.
 func (d *Deliverer) load(ctx context.Context, clinicID string, out []claim, idx []int) error {
-	apptIDs := make([]string, 0, len(idx))
-	patientIDs := make([]string, 0, len(idx))
+	sendIDs := make([]string, 0, len(idx))
 	for _, i := range idx {
-		apptIDs = append(apptIDs, out[i].send.AppointmentID)
-		patientIDs = append(patientIDs, out[i].send.PatientID)
+		sendIDs = append(sendIDs, out[i].send.ID)
 	}
-	appts, patients, err := d.people(ctx, clinicID, apptIDs, patientIDs)
+	reads, err := d.store.SendReadMany(ctx, clinicID, sendIDs)
 	if err != nil {
-		return err
+		return fmt.Errorf("load appointments and patients: %w", err)
+	}
+	appts := make(map[string]beckon.Appointment, len(reads))
+	patients := make(map[string]beckon.Patient, len(reads))
+	for _, r := range reads {
+		if r.Appointment != nil {
+			appts[r.Appointment.ID] = *r.Appointment
+		}
+		if r.Patient != nil {
+			patients[r.Patient.ID] = *r.Patient
+		}
 	}
 	var addresses []string
 	for _, p := range patients {
@@ -105,20 +114,6 @@ func (d *Deliverer) load(ctx context.Context, clinicID string, out []claim, idx 
 		c.undeliverable = byChannel
 	}
 	return nil
-}
-
-// people reads the clinic's appointments among apptIDs and patients among
-// patientIDs, by id.
-func (d *Deliverer) people(ctx context.Context, clinicID string, apptIDs, patientIDs []string) (map[string]beckon.Appointment, map[string]beckon.Patient, error) {
-	appts, err := d.store.AppointmentGetMany(ctx, clinicID, apptIDs)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load appointments: %w", err)
-	}
-	patients, err := d.store.PatientGetMany(ctx, clinicID, patientIDs)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load patients: %w", err)
-	}
-	return appts, patients, nil
 }
 
 // recordBatch ends the records' sends as sent with their messages in one

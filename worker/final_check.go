@@ -15,7 +15,9 @@ type finalRef struct {
 }
 
 // finalRead is the latest truth of one send, read just before its provider
-// call; a nil field is a row that no longer exists.
+// call; a nil field is a row that no longer exists. campaign holds only the
+// campaign's identity, Revision and Active: its content at a revision never
+// changes, so the attempt's own copy at that revision stands for the rest.
 type finalRead struct {
 	send     *beckon.Send
 	appt     *beckon.Appointment
@@ -24,8 +26,8 @@ type finalRead struct {
 }
 
 // finalBatch reads, for the sends about to go at the same moment, the sends
-// themselves, their appointments, patients and campaigns: a few statements
-// per clinic (one read per distinct campaign) for the whole batch.
+// themselves, their appointments, patients and campaigns' revisions: one
+// statement per clinic for the whole batch.
 func (d *Deliverer) finalBatch(ctx context.Context, refs []finalRef) ([]finalRead, error) {
 	byClinic := map[string][]int{}
 	for i, r := range refs {
@@ -40,49 +42,35 @@ func (d *Deliverer) finalBatch(ctx context.Context, refs []finalRef) ([]finalRea
 	return out, nil
 }
 
-// finalLoad fills out[idx] for refs[idx], all of one clinic.
+// finalLoad fills out[idx] for refs[idx], all of one clinic. A row the send
+// no longer names as the ref does counts as gone.
 func (d *Deliverer) finalLoad(ctx context.Context, clinicID string, refs []finalRef, idx []int, out []finalRead) error {
 	sendIDs := make([]string, 0, len(idx))
-	apptIDs := make([]string, 0, len(idx))
-	patientIDs := make([]string, 0, len(idx))
-	campaigns := map[string]*beckon.Campaign{}
 	for _, i := range idx {
 		sendIDs = append(sendIDs, refs[i].sendID)
-		apptIDs = append(apptIDs, refs[i].appointmentID)
-		patientIDs = append(patientIDs, refs[i].patientID)
-		campaigns[refs[i].campaignID] = nil
 	}
-	sends, err := d.store.SendGetMany(ctx, clinicID, sendIDs)
+	reads, err := d.store.SendReadMany(ctx, clinicID, sendIDs)
 	if err != nil {
 		return fmt.Errorf("read sends: %w", err)
 	}
-	appts, patients, err := d.people(ctx, clinicID, apptIDs, patientIDs)
-	if err != nil {
-		return err
-	}
-	for id := range campaigns {
-		c, err := d.store.CampaignGet(ctx, clinicID, id)
-		if errors.Is(err, beckon.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("read campaign: %w", err)
-		}
-		campaigns[id] = &c
-	}
 	for _, i := range idx {
 		r := refs[i]
+		rd, ok := reads[r.sendID]
+		if !ok {
+			continue
+		}
 		f := &out[i]
-		if s, ok := sends[r.sendID]; ok {
-			f.send = &s
+		f.send = &rd.Send
+		if rd.Appointment != nil && rd.Send.AppointmentID == r.appointmentID {
+			f.appt = rd.Appointment
 		}
-		if a, ok := appts[r.appointmentID]; ok {
-			f.appt = &a
+		if rd.Patient != nil && rd.Send.PatientID == r.patientID {
+			f.patient = rd.Patient
 		}
-		if p, ok := patients[r.patientID]; ok {
-			f.patient = &p
+		if rd.CampaignRevision != 0 && rd.Send.CampaignID == r.campaignID {
+			f.campaign = &beckon.Campaign{ClinicID: clinicID, ID: r.campaignID, Revision: rd.CampaignRevision,
+				Active: rd.CampaignActive, UpdatedAt: rd.CampaignUpdatedAt}
 		}
-		f.campaign = campaigns[r.campaignID]
 	}
 	return nil
 }
@@ -113,7 +101,15 @@ func (a *attempt) finalCheck(ctx context.Context, clinic beckon.Clinic) (done bo
 	case r.campaign == nil:
 		v = goneCampaign
 	default:
-		v = a.decide(clinic, *r.patient, *r.appt, *r.campaign, a.d.clock.Now())
+		c, err := a.finalCampaign(ctx, *r.campaign)
+		switch {
+		case errors.Is(err, beckon.ErrNotFound):
+			v = goneCampaign
+		case err != nil:
+			return true, a.release(ctx, fmt.Errorf("final check: %w", err))
+		default:
+			v = a.decide(clinic, *r.patient, *r.appt, c, a.d.clock.Now())
+		}
 	}
 	if !v.settled() && (v.kind != a.kind || v.to != a.to) {
 		// The message was rendered for another address: plan it afresh.
@@ -124,4 +120,22 @@ func (a *attempt) finalCheck(ctx context.Context, clinic beckon.Clinic) (done bo
 	}
 	a.log.Info("changed just before the provider call; not sending", slog.String("reason", v.reason))
 	return true, a.settle(ctx, v)
+}
+
+// finalCampaign is the send's campaign as the final check read it (fresh
+// carries its identity, revision, active flag and update time only): the
+// attempt's own copy when the campaign has not changed since (a change
+// moves its revision; deleted and created again, its update time), fresh
+// alone at another
+// revision (the send no longer holds: recheck), else read afresh
+// (beckon.ErrNotFound: deleted since).
+func (a *attempt) finalCampaign(ctx context.Context, fresh beckon.Campaign) (beckon.Campaign, error) {
+	held := a.campaign
+	switch {
+	case fresh.Revision != held.Revision:
+		return fresh, nil
+	case fresh.UpdatedAt.Equal(held.UpdatedAt) && fresh.Active == held.Active:
+		return held, nil
+	}
+	return a.d.store.CampaignGet(ctx, fresh.ClinicID, fresh.ID)
 }

@@ -194,6 +194,7 @@ func TestReserveWithinConcurrent(t *testing.T) {
 		refused int
 		wg      sync.WaitGroup
 	)
+	begin := time.Now()
 	for range callers {
 		wg.Go(func() {
 			for range each {
@@ -213,8 +214,11 @@ func TestReserveWithinConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	// 10/s with a 3 s bound: slots 0 s through 3 s are taken (31), the rest refused.
-	if len(taken) < 30 || len(taken) > 35 || len(taken)+refused != callers*each {
+	// 10/s with a 3 s bound: slots 0 s through 3 s are taken (31), the rest
+	// refused; the bound moves with Redis's clock, so the calls' own duration
+	// (long under the race detector on a loaded machine) opens 10/s more.
+	most := max(35, 32+int(time.Since(begin).Seconds()*10))
+	if len(taken) < 30 || len(taken) > most || len(taken)+refused != callers*each {
 		t.Fatalf("%d taken, %d refused; want about 31 taken", len(taken), refused)
 	}
 	slices.SortFunc(taken, func(a, b time.Time) int { return a.Compare(b) })

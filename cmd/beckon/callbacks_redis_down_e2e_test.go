@@ -117,6 +117,9 @@ func (s *redisSwitch) pipe(client net.Conn) {
 	s.mu.Unlock()
 }
 
+// statusRecheck is a little more than the pump's StatusRecheck (5 s).
+const statusRecheck = 6 * time.Second
+
 // redisPower turns the Redis a running Beckon uses off and on.
 type redisPower interface {
 	off()
@@ -152,7 +155,7 @@ func TestProvidersCallbacksWhileRedisIsDown(t *testing.T) {
 			if backend == "servers" {
 				sw, extra["BECKON_REDIS_URL"] = newRedisSwitch(t, os.Getenv("REDIS_URL"))
 			}
-			p := startProviders(t, backend, extra)
+			p := startProvidersClock(t, backend, extra)
 			var redis redisPower = sw
 			if sw == nil {
 				redis = embeddedRedis{t, p.m}
@@ -169,6 +172,7 @@ func TestProvidersCallbacksWhileRedisIsDown(t *testing.T) {
 			// once Redis is back, must still come before it starts.
 			appt := p.book("apt-down", 60*time.Second)
 			okSend, fbSend := appt.send("ok", 1), appt.send("fb", 1)
+			p.advanceTo(okSend.DueAt)
 			okSID, fbSID := p.waitMessage(okSend.ID, "queued").ProviderID, p.waitMessage(fbSend.ID, "queued").ProviderID
 			ctx := context.Background()
 			post := func(sid, status string, code int) {
@@ -189,6 +193,9 @@ func TestProvidersCallbacksWhileRedisIsDown(t *testing.T) {
 				}
 			}
 			redis.on()
+			// A status stored while Redis was down goes to asynq once it has
+			// been pending for the status recheck (5 s of the clock).
+			p.advanceTo(p.now().Add(statusRecheck))
 			p.waitMessage(okSend.ID, "delivered")
 			p.waitMessage(fbSend.ID, "undelivered")
 			fallback := p.waitSend("apt-down", fbSend.ID+"~fallback", "sent")
@@ -199,19 +206,20 @@ func TestProvidersCallbacksWhileRedisIsDown(t *testing.T) {
 			redis.off()
 			msgID := p.sg.Accepted()[0].MessageID
 			events := []map[string]any{
-				{"email": email, "timestamp": time.Now().Unix(), "event": "processed", "sg_event_id": "down-1", "sg_message_id": msgID + ".filter0001.1", "send_id": fallback.ID, "clinic_id": p.m.App.DemoClinicID},
-				{"email": email, "timestamp": time.Now().Unix(), "event": "delivered", "sg_event_id": "down-2", "sg_message_id": msgID + ".filter0001.1", "send_id": fallback.ID, "clinic_id": p.m.App.DemoClinicID},
+				{"email": email, "timestamp": p.now().Unix(), "event": "processed", "sg_event_id": "down-1", "sg_message_id": msgID + ".filter0001.1", "send_id": fallback.ID, "clinic_id": p.m.App.DemoClinicID},
+				{"email": email, "timestamp": p.now().Unix(), "event": "delivered", "sg_event_id": "down-2", "sg_message_id": msgID + ".filter0001.1", "send_id": fallback.ID, "clinic_id": p.m.App.DemoClinicID},
 			}
 			if code := p.postEvents(events, p.signSG); code != http.StatusNoContent {
 				t.Fatalf("sendgrid events with Redis down: %d, want 204", code)
 			}
 			redis.on()
+			p.advanceTo(p.now().Add(statusRecheck))
 			p.waitMessage(fallback.ID, "delivered")
 
 			// Everything applied, once: the inbox holds nothing pending, the
 			// status tasks are done, and each message has one event a status.
 			waitFor(t, 30*time.Second, "the status inbox to be applied", func() bool {
-				pending, err := p.m.App.Store().StatusInboxListPending(ctx, time.Now().Add(time.Hour), 10)
+				pending, err := p.m.App.Store().StatusInboxListPending(ctx, p.now().Add(time.Hour), 10)
 				return err == nil && len(pending) == 0
 			})
 			clinic := p.m.App.DemoClinicID

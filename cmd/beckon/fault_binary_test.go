@@ -3,15 +3,32 @@
 package main
 
 import (
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"sync"
 	"testing"
 )
 
-// TestMain removes the beckon binary the fault suite built, if it built one.
+// e2eParallel is how many tests run at once when -parallel is not given.
+// The end-to-end tests spend their time waiting on sockets and timers (an
+// idle timeout, a pacing slot, a provider's answer), not on the CPU, so more
+// of them than the GOMAXPROCS default overlap well on two cores.
+const e2eParallel = 8
+
+// TestMain runs up to e2eParallel tests at once unless -parallel says
+// otherwise, and removes the beckon binary the fault suite built, if it
+// built one.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set && runtime.GOMAXPROCS(0) < e2eParallel {
+		_ = flag.Set("test.parallel", strconv.Itoa(e2eParallel))
+	}
 	code := m.Run()
 	if faultBin.dir != "" {
 		_ = os.RemoveAll(faultBin.dir)

@@ -31,10 +31,24 @@ func siu(trigger, control, id string, sent, start time.Time) string {
 // loaded machine can leave a test's connection quiet for seconds.
 func feedApp(t *testing.T, backend string, idle ...string) *app {
 	t.Helper()
-	a := startAppEnv(t, backend, map[string]string{
+	return setUpFeeds(startAppEnv(t, backend, feedEnv(idle...)))
+}
+
+// feedAppClock is feedApp on a clock the test moves (startAppClock).
+func feedAppClock(t *testing.T, backend string) *app {
+	t.Helper()
+	return setUpFeeds(startAppClock(t, backend, feedEnv()))
+}
+
+func feedEnv(idle ...string) map[string]string {
+	return map[string]string{
 		"BECKON_MLLP_ADDR":         "127.0.0.1:0",
 		"BECKON_MLLP_IDLE_TIMEOUT": cmp.Or(append(idle, "")[0], "1m"),
-	})
+	}
+}
+
+func setUpFeeds(a *app) *app {
+	a.t.Helper()
 	a.mustCall(http.StatusOK, http.MethodPut, "/v1/clinic/feeds", map[string]any{
 		"sending_facilities": []string{"NORTHCLINIC"},
 	}, nil)

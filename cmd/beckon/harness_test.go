@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
+
 	"github.com/beckonhealth/beckon/store/storetest"
 )
 
@@ -54,6 +56,9 @@ type app struct {
 	key   string
 	logs  *syncBuffer
 	queue string
+	// clock is the app's clock when the test drives it (startAppClock);
+	// nil on the wall clock.
+	clock *beckon.ManualClock
 }
 
 func randomName(prefix string) string {
@@ -71,6 +76,98 @@ func startApp(t *testing.T, backend string) *app {
 
 // startAppEnv is startApp with extra environment variables.
 func startAppEnv(t *testing.T, backend string, extra map[string]string) *app {
+	t.Helper()
+	return startAppWith(t, backend, extra, nil)
+}
+
+// clockEnv is the configuration of an app whose clock the test drives. The
+// pump hands to asynq only what is due within a second of the clock (so a
+// send reaches a worker when the test moves the clock to its due time, not
+// before), and looks again at a send still planned after half a second of the
+// clock. A claim does not go stale when the test moves the clock by minutes.
+var clockEnv = map[string]string{
+	"BECKON_HORIZON":       "1s",
+	"BECKON_RECHECK":       "500ms",
+	"BECKON_CLAIM_TIMEOUT": "1h",
+}
+
+// startAppClock is startAppEnv on a clock the test moves (app.advanceTo),
+// with clockEnv's settings under extra. The clock starts an hour behind the
+// wall clock: asynq schedules on the wall clock, so every task the pump hands
+// it is due for asynq at once and reaches a worker within a poll interval;
+// the app's own clock alone decides what is due.
+func startAppClock(t *testing.T, backend string, extra map[string]string) *app {
+	t.Helper()
+	env := map[string]string{}
+	for k, v := range clockEnv {
+		env[k] = v
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	clock := beckon.NewManualClock(time.Now().Add(-time.Hour).Truncate(time.Second))
+	return startAppWith(t, backend, env, clock)
+}
+
+// now is the app's time: its clock's, or the wall clock's.
+func (a *app) now() time.Time {
+	if a.clock != nil {
+		return a.clock.Now()
+	}
+	return time.Now()
+}
+
+// advanceTo moves the app's clock to at (never back) and runs a pump pass
+// there, so that every send due by then is in asynq when it returns. A pass
+// that fails (Redis just came back) is run again, for up to 20 s.
+func (a *app) advanceTo(at time.Time) {
+	a.t.Helper()
+	if a.clock == nil {
+		a.t.Fatal("advanceTo: the app runs on the wall clock")
+	}
+	if at.Before(a.clock.Now()) {
+		a.t.Fatalf("advanceTo %s: the clock is already at %s", at, a.clock.Now())
+	}
+	a.clock.Set(at)
+	var err error
+	waitFor(a.t, 20*time.Second, "a pump pass at "+at.Format(time.RFC3339Nano), func() bool {
+		_, err = a.m.App.Pump().RunOnce(context.Background())
+		return err == nil
+	})
+}
+
+// runClock makes the app's clock follow the wall clock from where it is,
+// until the test ends: for a test that moved the clock to what it waited
+// for and then needs time to pass at its own pace (retry delays, provider
+// timeouts, claim timeouts). advanceTo is not used after it.
+func (a *app) runClock() {
+	a.t.Helper()
+	if a.clock == nil {
+		a.t.Fatal("runClock: the app runs on the wall clock")
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-tick.C:
+				a.clock.Advance(now.Sub(last))
+				last = now
+			}
+		}
+	}()
+	a.t.Cleanup(func() {
+		close(stop)
+		<-done
+	})
+}
+
+func startAppWith(t *testing.T, backend string, extra map[string]string, clock *beckon.ManualClock) *app {
 	t.Helper()
 	env := map[string]string{
 		"BECKON_HTTP_ADDR":     "127.0.0.1:0",
@@ -96,6 +193,9 @@ func startAppEnv(t *testing.T, backend string, extra map[string]string) *app {
 	m.Stdout = io.Discard
 	m.Stderr = logs
 	m.Getenv = func(k string) string { return env[k] }
+	if clock != nil {
+		m.Clock = clock
+	}
 	ctx := context.Background()
 	if err := m.ParseFlags(ctx, []string{"serve"}); err != nil {
 		t.Fatalf("parse flags: %v", err)
@@ -111,7 +211,7 @@ func startAppEnv(t *testing.T, backend string, extra map[string]string) *app {
 	if m.App.DemoKey == "" {
 		t.Fatal("serve on an empty database printed no demo key")
 	}
-	return &app{t: t, m: m, base: "http://" + m.App.Addr(), key: m.App.DemoKey, logs: logs, queue: env["BECKON_QUEUE"]}
+	return &app{t: t, m: m, base: "http://" + m.App.Addr(), key: m.App.DemoKey, logs: logs, queue: env["BECKON_QUEUE"], clock: clock}
 }
 
 // call makes an API request with the app's key and decodes the JSON answer.

@@ -31,7 +31,7 @@ func TestNamesReachThePatient(t *testing.T) {
 	for _, backend := range backends() {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			a := feedApp(t, backend)
+			a := feedAppClock(t, backend)
 			a.mustCall(http.StatusOK, http.MethodPut, "/v1/clinic", map[string]any{
 				"name": "Names Clinic", "time_zone": "America/New_York", "quiet_hours": map[string]any{"enabled": false},
 			}, nil)
@@ -57,7 +57,7 @@ func TestNamesReachThePatient(t *testing.T) {
 				return string(b)
 			}
 			const note = "Patient anxious about needles."
-			t0 := time.Now().UTC().Truncate(time.Second)
+			t0 := a.now().UTC().Truncate(time.Second)
 			start := t0.Add(25 * time.Second)
 			if got := ackCode(t, post(namesSIU("S12", "N-1", "APT-N", t0, start,
 				"NTE|1||"+note,
@@ -87,6 +87,7 @@ func TestNamesReachThePatient(t *testing.T) {
 					t.Logf("sends after the failure: %+v", v2.Sends)
 				}
 			})
+			a.advanceTo(v.send("remind", 1).DueAt)
 			e := a.waitDelivered(v.send("remind", 1))
 			if !strings.Contains(e.Body, "your appointment with Dr. Ana Rivera on ") || strings.Contains(e.Body, "777") || strings.Contains(e.Body, note) {
 				t.Fatalf("reminder = %q, want it to name Dr. Ana Rivera, not the id or the notes", e.Body)

@@ -50,6 +50,18 @@ func freeAddr(t *testing.T) string {
 
 func startProviders(t *testing.T, backend string, extra map[string]string) *providerApp {
 	t.Helper()
+	return startProvidersWith(t, backend, extra, startAppEnv)
+}
+
+// startProvidersClock is startProviders on a clock the test moves
+// (startAppClock, app.advanceTo).
+func startProvidersClock(t *testing.T, backend string, extra map[string]string) *providerApp {
+	t.Helper()
+	return startProvidersWith(t, backend, extra, startAppClock)
+}
+
+func startProvidersWith(t *testing.T, backend string, extra map[string]string, start func(*testing.T, string, map[string]string) *app) *providerApp {
+	t.Helper()
 	tw, sg := twiliotest.New(), sendgridtest.New()
 	t.Cleanup(tw.Close)
 	t.Cleanup(sg.Close)
@@ -81,7 +93,7 @@ func startProviders(t *testing.T, backend string, extra map[string]string) *prov
 	for k, v := range extra {
 		env[k] = v
 	}
-	p.app = startAppEnv(t, backend, env)
+	p.app = start(t, backend, env)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("logs:\n%s", p.logs.String()) // ids only, no PHI
@@ -140,7 +152,7 @@ func (p *providerApp) book(id string, in time.Duration) appointmentView {
 	p.t.Helper()
 	var appt appointmentView
 	p.mustCall(http.StatusCreated, http.MethodPut, "/v1/appointments/"+id, map[string]any{
-		"patient_id": "pat-1", "start": rfc(time.Now().Add(in).Truncate(time.Second)), "type": "checkup",
+		"patient_id": "pat-1", "start": rfc(p.now().Add(in).Truncate(time.Second)), "type": "checkup",
 	}, &appt)
 	return appt
 }
@@ -193,7 +205,7 @@ func (p *providerApp) postEventsTo(path string, events []map[string]any, sign fu
 	p.t.Helper()
 	body, _ := json.Marshal(events)
 	body = append(body, '\r', '\n')
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	ts := strconv.FormatInt(p.now().Unix(), 10)
 	req, _ := http.NewRequest(http.MethodPost, p.base+path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Twilio-Email-Event-Webhook-Signature", sign(body, ts))
@@ -228,7 +240,7 @@ func TestProvidersDeliver(t *testing.T) {
 	for _, backend := range backends() {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			p := startProviders(t, backend, nil)
+			p := startProvidersClock(t, backend, nil)
 			p.mustCall(http.StatusCreated, http.MethodPut, "/v1/campaigns/story", map[string]any{
 				"name": "Story",
 				"steps": []map[string]any{
@@ -242,6 +254,7 @@ func TestProvidersDeliver(t *testing.T) {
 			}, nil)
 			appt := p.book("apt-1", 12*time.Second)
 			smsSend, emailSend := appt.send("sms", 1), appt.send("email", 1)
+			p.advanceTo(emailSend.DueAt) // the SMS's too, a second before
 
 			// SMS: exactly what Twilio expects.
 			sms := p.waitMessage(smsSend.ID, "queued")
@@ -293,8 +306,8 @@ func TestProvidersDeliver(t *testing.T) {
 			}
 			sms = p.waitMessage(smsSend.ID, "delivered")
 			events := []map[string]any{
-				{"email": email, "timestamp": time.Now().Unix(), "event": "processed", "sg_event_id": "ev-1", "sg_message_id": acc[0].MessageID + ".filter0001.1", "send_id": emailSend.ID, "clinic_id": p.m.App.DemoClinicID},
-				{"email": email, "timestamp": time.Now().Unix(), "event": "delivered", "sg_event_id": "ev-2", "sg_message_id": acc[0].MessageID + ".filter0001.1", "send_id": emailSend.ID, "clinic_id": p.m.App.DemoClinicID},
+				{"email": email, "timestamp": p.now().Unix(), "event": "processed", "sg_event_id": "ev-1", "sg_message_id": acc[0].MessageID + ".filter0001.1", "send_id": emailSend.ID, "clinic_id": p.m.App.DemoClinicID},
+				{"email": email, "timestamp": p.now().Unix(), "event": "delivered", "sg_event_id": "ev-2", "sg_message_id": acc[0].MessageID + ".filter0001.1", "send_id": emailSend.ID, "clinic_id": p.m.App.DemoClinicID},
 			}
 			if code := p.postEvents(events, p.signSG); code != http.StatusNoContent {
 				t.Fatalf("events: %d", code)
@@ -347,7 +360,7 @@ func TestProvidersDeliver(t *testing.T) {
 			}
 			// A callback that would change something, posted after the replay
 			// and the forgeries, shows that they were all handled first.
-			if code := p.postEvents([]map[string]any{{"event": "open", "sg_event_id": "ev-3", "timestamp": time.Now().Unix(), "send_id": emailSend.ID, "clinic_id": p.m.App.DemoClinicID}}, p.signSG); code != http.StatusNoContent {
+			if code := p.postEvents([]map[string]any{{"event": "open", "sg_event_id": "ev-3", "timestamp": p.now().Unix(), "send_id": emailSend.ID, "clinic_id": p.m.App.DemoClinicID}}, p.signSG); code != http.StatusNoContent {
 				t.Fatalf("open event: %d", code)
 			}
 			waitFor(t, 10*time.Second, "the open event", func() bool {
@@ -383,7 +396,7 @@ func TestProvidersUndeliveredFallsBackOnce(t *testing.T) {
 	for _, backend := range backends() {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			p := startProviders(t, backend, nil)
+			p := startProvidersClock(t, backend, nil)
 			p.mustCall(http.StatusCreated, http.MethodPut, "/v1/campaigns/fb", map[string]any{
 				"name": "Fallback",
 				"steps": []map[string]any{{"id": "sms", "offset": "-10s", "channel": "sms", "fallback": true,
@@ -391,6 +404,7 @@ func TestProvidersUndeliveredFallsBackOnce(t *testing.T) {
 			}, nil)
 			appt := p.book("apt-fb", 14*time.Second)
 			s := appt.send("sms", 1)
+			p.advanceTo(s.DueAt)
 			p.waitMessage(s.ID, "queued")
 			sid := p.tw.Messages()[0].SID
 			ctx := context.Background()
@@ -426,7 +440,7 @@ func TestProvidersFailures(t *testing.T) {
 	for _, backend := range backends() {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			p := startProviders(t, backend, nil)
+			p := startProvidersClock(t, backend, nil)
 			steps := []map[string]any{}
 			for i := range 4 {
 				steps = append(steps, map[string]any{"id": fmt.Sprintf("sms-%d", i), "offset": "-25s", "channel": "sms",
@@ -439,9 +453,12 @@ func TestProvidersFailures(t *testing.T) {
 			p.tw.FailNext(6, throttled)
 			p.tw.FailNext(3, twiliotest.ErrInternal)
 			p.tw.FailNext(1, twiliotest.ErrServiceUnavailable)
-			p.sg.FailNext(2, sendgridtest.RateLimited(time.Now().Add(time.Second)))
+			p.sg.FailNext(2, sendgridtest.RateLimited(p.now().Add(time.Second)))
 			p.sg.FailNext(2, sendgridtest.ErrInternal)
 			appt := p.book("apt-storm", 30*time.Second)
+			// Due now; from here the clock runs, for the retries' delays.
+			p.advanceTo(appt.Sends[0].DueAt)
+			p.runClock()
 			for _, s := range appt.Sends {
 				p.waitSend("apt-storm", s.ID, "sent")
 			}
@@ -471,7 +488,7 @@ func TestProvidersFailures(t *testing.T) {
 			p.tw.FailNext(1, twiliotest.ErrInvalidTo)
 			var perm appointmentView
 			p.mustCall(http.StatusCreated, http.MethodPut, "/v1/appointments/apt-perm", map[string]any{
-				"patient_id": "pat-1", "start": rfc(time.Now().Add(14 * time.Second).Truncate(time.Second)), "type": "permanent",
+				"patient_id": "pat-1", "start": rfc(p.now().Add(12 * time.Second).Truncate(time.Second)), "type": "permanent",
 			}, &perm)
 			var one sendView
 			for _, s := range perm.Sends {
@@ -506,23 +523,23 @@ func TestProvidersFailures(t *testing.T) {
 func TestProvidersPacing(t *testing.T) {
 	for _, backend := range backends() {
 		t.Run(backend, func(t *testing.T) {
-			p := startProviders(t, backend, map[string]string{
+			p := startProvidersClock(t, backend, map[string]string{
 				"BECKON_CONCURRENCY":       "4",
 				"BECKON_TWILIO_PER_SECOND": "10",
 			})
 			p.mustCall(http.StatusCreated, http.MethodPut, "/v1/campaigns/pace", map[string]any{"name": "Pace", "steps": []map[string]any{
 				{"id": "one", "offset": "-40s", "channel": "sms", "content": map[string]any{"en": map[string]any{"text": "Hi {{.Patient.FirstName}}"}}},
 			}}, nil)
-			// Due in about 4 s; the start 40 s later leaves the 7.5 s of
-			// sending (10/s less the pacing headroom) room on a loaded
-			// machine: a send that would reach the patient after the start
-			// is skipped, and the test would wait for it in vain.
-			start := time.Now().Add(44 * time.Second).Truncate(time.Second)
+			// All 60 due at once: the test moves the clock there (and the
+			// clock stays there while they go, so none comes too close to
+			// its appointment's start to be sent).
+			start := p.now().Add(44 * time.Second).Truncate(time.Second)
 			var appts []map[string]any
 			for i := range 60 {
 				appts = append(appts, map[string]any{"id": fmt.Sprintf("apt-%02d", i), "patient_id": "pat-1", "start": rfc(start)})
 			}
 			p.mustCall(http.StatusOK, http.MethodPost, "/v1/appointments/batch", map[string]any{"appointments": appts}, nil)
+			p.advanceTo(start.Add(-40 * time.Second))
 			waitFor(t, 60*time.Second, "60 messages", func() bool { return len(p.tw.Messages()) >= 60 })
 			cs := creates(p.tw)
 			if len(cs) != 60 || len(p.tw.Messages()) != 60 {
@@ -561,7 +578,7 @@ func TestProvidersCrashBetweenCallAndRecord(t *testing.T) {
 	for _, backend := range backends() {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			p := startProviders(t, backend, map[string]string{
+			p := startProvidersClock(t, backend, map[string]string{
 				"BECKON_PROVIDER_TIMEOUT": "1s",
 				"BECKON_CLAIM_TIMEOUT":    "3s",
 			})
@@ -573,6 +590,9 @@ func TestProvidersCrashBetweenCallAndRecord(t *testing.T) {
 			p.sg.DelayNext(1, 3*time.Second)
 			appt := p.book("apt-crash", 34*time.Second)
 			smsSend, emailSend := appt.send("sms", 1), appt.send("email", 1)
+			// Due now; from here the clock runs, for the claim timeout.
+			p.advanceTo(smsSend.DueAt)
+			p.runClock()
 			got := p.waitSend("apt-crash", smsSend.ID, "sent")
 			m := p.waitMessage(smsSend.ID, "queued")
 			msgs := p.tw.Messages()
@@ -581,15 +601,9 @@ func TestProvidersCrashBetweenCallAndRecord(t *testing.T) {
 			}
 			// SendGrid took the email after Beckon stopped waiting: the
 			// outcome is unknown until its event names the send.
-			deadline := time.Now().Add(45 * time.Second)
-			for len(p.sg.Accepted()) == 0 {
-				if time.Now().After(deadline) {
-					t.Fatal("sendgrid never got the email")
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+			waitFor(t, 45*time.Second, "sendgrid to get the email", func() bool { return len(p.sg.Accepted()) > 0 })
 			acc := p.sg.Accepted()
-			events := []map[string]any{{"timestamp": time.Now().Unix(), "event": "processed", "sg_event_id": "ev-crash",
+			events := []map[string]any{{"timestamp": p.now().Unix(), "event": "processed", "sg_event_id": "ev-crash",
 				"sg_message_id": acc[0].MessageID + ".filter0001.1", "send_id": emailSend.ID, "clinic_id": p.m.App.DemoClinicID}}
 			if code := p.postEvents(events, p.signSG); code != http.StatusNoContent {
 				t.Fatalf("events: %d", code)

@@ -15,9 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
+
 	"github.com/hibiken/asynq"
 
-	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels/twilio/twiliotest"
 	"github.com/beckonhealth/beckon/tasks"
 )
@@ -33,7 +34,7 @@ type attacker struct {
 func (p *providerApp) newAttacker() attacker {
 	p.t.Helper()
 	ctx := context.Background()
-	now := time.Now().UTC()
+	now := p.now().UTC()
 	a := attacker{clinicID: beckon.NewID("cln_"), token: "a1b2c3d4e5f60718293a4b5c6d7e8f90"}
 	if err := p.m.App.Store().ClinicCreate(ctx, beckon.Clinic{ID: a.clinicID, Name: "Other Clinic", TimeZone: "UTC",
 		QuietHours: beckon.DefaultQuietHours, CreatedAt: now, UpdatedAt: now}); err != nil {
@@ -138,7 +139,7 @@ func TestProvidersCrossClinicWebhooks(t *testing.T) {
 	for _, backend := range backends() {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			p := startProviders(t, backend, nil) // B: the demo clinic, on the installation's accounts
+			p := startProvidersClock(t, backend, nil) // B: the demo clinic, on the installation's accounts
 			content := map[string]any{"en": map[string]any{"subject": "Reminder", "text": "Hi {{.Patient.FirstName}}."}}
 			p.mustCall(http.StatusCreated, http.MethodPut, "/v1/campaigns/xc", map[string]any{
 				"name": "Cross",
@@ -149,6 +150,7 @@ func TestProvidersCrossClinicWebhooks(t *testing.T) {
 			}, nil)
 			appt := p.book("apt-x", 24*time.Second)
 			smsSend, emailSend := appt.send("sms", 1), appt.send("email", 1)
+			p.advanceTo(emailSend.DueAt) // the SMS's too, a second before
 			sms := p.waitMessage(smsSend.ID, "queued")
 			em := p.waitMessage(emailSend.ID, "queued")
 			before := p.victimState("apt-x", smsSend.ID, emailSend.ID)
@@ -171,7 +173,7 @@ func TestProvidersCrossClinicWebhooks(t *testing.T) {
 				}
 			}
 			sgID := em.ProviderID + ".filter0001.1"
-			now := time.Now().Unix()
+			now := p.now().Unix()
 			events := []map[string]any{
 				{"event": "bounce", "sg_event_id": "x-1", "sg_message_id": sgID, "send_id": emailSend.ID, "clinic_id": p.m.App.DemoClinicID, "timestamp": now},
 				{"event": "dropped", "sg_event_id": "x-2", "sg_message_id": sgID, "send_id": emailSend.ID, "timestamp": now},
