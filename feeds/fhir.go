@@ -169,16 +169,7 @@ func (p *FHIRProcessor) event(ctx context.Context, in FHIRInput, fa ehr.FHIRAppo
 func feedEvent(in FHIRInput, fa ehr.FHIRAppointment) scheduler.FeedEvent {
 	sum := sha256.Sum256(in.Raw)
 	return scheduler.FeedEvent{
-		AppointmentID: fa.ID,
-		PatientID:     fa.PatientID,
-		Start:         fa.Start,
-		Duration:      fa.Duration,
-		Type:          fa.Type,
-		Provider:      fa.Provider,
-		ProviderName:  fa.ProviderName,
-		Location:      fa.Location,
-		LocationName:  fa.LocationName,
-		Status:        beckon.AppointmentStatus(fa.Status),
+		Appointment:   beckon.Appointment{ID: fa.ID, PatientID: fa.PatientID, Start: fa.Start, Duration: fa.Duration, Type: fa.Type, Provider: fa.Provider, ProviderName: fa.ProviderName, Location: fa.Location, LocationName: fa.LocationName, Status: beckon.AppointmentStatus(fa.Status)},
 		Partial:       !fa.Scheduled || fa.Status == string(beckon.StatusCancelled),
 		NotScheduled:  !fa.Scheduled,
 		SourceAt:      fa.LastUpdated,

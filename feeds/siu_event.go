@@ -12,7 +12,18 @@ import (
 // EventFromSIU translates a mapped SIU message into the change the scheduler decides.
 func EventFromSIU(ev ehr.Event, digest string) scheduler.FeedEvent {
 	out := scheduler.FeedEvent{
-		AppointmentID: ev.AppointmentID,
+		Appointment: beckon.Appointment{
+			ID:           ev.AppointmentID,
+			Start:        ev.Start,
+			Duration:     ev.Duration,
+			Type:         cmp.Or(ev.Type.Code, ev.Type.Text),
+			Provider:     cmp.Or(ev.Provider.ID, ev.Provider.Display),
+			ProviderName: ev.Provider.Display,
+			Location:     cmp.Or(ev.Location.ID, ev.Location.Facility, ev.Location.Description),
+			LocationName: ev.Location.Description,
+			Notes:        ev.Notes,
+			Status:       siuStatus(ev),
+		},
 		Patient: beckon.Patient{
 			ID:        ev.Patient.ID,
 			FirstName: ev.Patient.FirstName,
@@ -21,17 +32,8 @@ func EventFromSIU(ev ehr.Event, digest string) scheduler.FeedEvent {
 			Email:     ev.Patient.Email,
 			Language:  ev.Patient.Language,
 		},
-		Start:        ev.Start,
-		Duration:     ev.Duration,
-		Type:         cmp.Or(ev.Type.Code, ev.Type.Text),
-		Provider:     cmp.Or(ev.Provider.ID, ev.Provider.Display),
-		ProviderName: ev.Provider.Display,
-		Location:     cmp.Or(ev.Location.ID, ev.Location.Facility, ev.Location.Description),
-		LocationName: ev.Location.Description,
-		Notes:        ev.Notes,
-		Status:       siuStatus(ev),
-		SourceAt:     ev.MessageTime,
-		Digest:       digest,
+		SourceAt: ev.MessageTime,
+		Digest:   digest,
 	}
 	switch ev.Kind {
 	case ehr.KindCancel, ehr.KindDelete, ehr.KindNoShow:

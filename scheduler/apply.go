@@ -52,9 +52,9 @@ func load(ctx context.Context, q beckon.Querier, st *State, changes []Change) er
 			addPatient(c.Appointment.PatientID)
 		case c.Event != nil:
 			events = true
-			ids = append(ids, c.Event.AppointmentID)
+			ids = append(ids, c.Event.Appointment.ID)
 			addPatient(c.Event.Patient.ID)
-			addPatient(c.Event.PatientID)
+			addPatient(c.Event.Appointment.PatientID)
 		case c.Patient != nil:
 			addPatient(c.Patient.ID)
 		case c.Replan != nil:

@@ -317,17 +317,17 @@ func (d *Decision) patient(p beckon.Patient, merge, ifNoneExist bool) Outcome {
 // fails records nothing.
 func (d *Decision) event(ev FeedEvent, ifNoneExist bool) Outcome {
 	clinicID := d.st.Clinic.ID
-	old, exists := d.st.Appointments[ev.AppointmentID]
+	old, exists := d.st.Appointments[ev.Appointment.ID]
 	if ifNoneExist && exists {
 		return Outcome{Outcome: Unchanged, Appointment: old, Result: beckon.FeedUnchanged}
 	}
-	state, known := d.st.FeedStates[ev.AppointmentID]
+	state, known := d.st.FeedStates[ev.Appointment.ID]
 	if result := passOver(ev, state, known, exists); result != "" {
 		return Outcome{Appointment: old, Result: result}
 	}
 	next := beckon.FeedState{
 		ClinicID:      clinicID,
-		AppointmentID: ev.AppointmentID,
+		AppointmentID: ev.Appointment.ID,
 		SourceAt:      ev.SourceAt,
 		SourceVersion: cmp.Or(ev.SourceVersion, state.SourceVersion),
 		Digest:        ev.Digest,
@@ -343,13 +343,13 @@ func (d *Decision) event(ev FeedEvent, ifNoneExist bool) Outcome {
 		d.putFeedState(next)
 		return Outcome{Result: beckon.FeedUnchanged}
 	}
-	if !exists && ev.cancels() && (ev.Partial || ev.Start.IsZero() || cmp.Or(ev.PatientID, ev.Patient.ID) == "") {
+	if !exists && ev.cancels() && (ev.Partial || ev.Appointment.Start.IsZero() || cmp.Or(ev.Appointment.PatientID, ev.Patient.ID) == "") {
 		next.Tombstone = true
 		d.putFeedState(next)
-		detail, _ := json.Marshal(map[string]any{"status": ev.Status})
+		detail, _ := json.Marshal(map[string]any{"status": ev.Appointment.Status})
 		d.w.Audits = append(d.w.Audits, beckon.AuditEntry{
 			ClinicID: clinicID, Actor: d.actor, Action: "appointment.tombstone",
-			Entity: "appointment", EntityID: ev.AppointmentID, Detail: string(detail), At: d.now,
+			Entity: "appointment", EntityID: ev.Appointment.ID, Detail: string(detail), At: d.now,
 		})
 		return Outcome{Result: beckon.FeedTombstone}
 	}
@@ -525,7 +525,7 @@ func (c Change) appointmentID() string {
 	case c.Appointment != nil:
 		return c.Appointment.ID
 	case c.Event != nil:
-		return c.Event.AppointmentID
+		return c.Event.Appointment.ID
 	case c.Replan != nil:
 		return c.Replan.ID
 	case c.Confirm != nil:

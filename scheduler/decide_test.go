@@ -122,21 +122,27 @@ func TestDecide(t *testing.T) {
 		writes:  "[audit []]",
 	}, {
 		name: "an incomplete event writes nothing, not even the patient it carries",
-		changes: []scheduler.Change{{Event: &scheduler.FeedEvent{AppointmentID: "A-8", Digest: "d8",
-			Patient: beckon.Patient{ID: "P-8", Phone: "+14155550188"}}}},
+		changes: []scheduler.Change{{Event: &scheduler.FeedEvent{
+			Appointment: beckon.Appointment{ID: "A-8"},
+			Digest:      "d8",
+			Patient:     beckon.Patient{ID: "P-8", Phone: "+14155550188"},
+		}}},
 		err:    scheduler.ErrIncompleteEvent,
 		writes: "[audit []]",
 	}, {
 		name: "a cancellation of an unknown appointment leaves a tombstone",
-		changes: []scheduler.Change{{Event: &scheduler.FeedEvent{AppointmentID: "A-7", Status: beckon.StatusCancelled,
-			Partial: true, Digest: "s15"}}},
+		changes: []scheduler.Change{{Event: &scheduler.FeedEvent{
+			Appointment: beckon.Appointment{ID: "A-7", Status: beckon.StatusCancelled},
+			Partial:     true,
+			Digest:      "s15",
+		}}},
 		writes: "[feed A-7 s15 tomb=true audit [appointment.tombstone A-7]]",
 	}, {
 		name: "a message applied twice is a duplicate the second time",
 		changes: []scheduler.Change{
-			{Event: &scheduler.FeedEvent{AppointmentID: "A-7", Status: beckon.StatusCancelled, Partial: true, Digest: "s15"}},
-			{Event: &scheduler.FeedEvent{AppointmentID: "A-6", Status: beckon.StatusCancelled, Partial: true, Digest: "s15-6"}},
-			{Event: &scheduler.FeedEvent{AppointmentID: "A-7", Status: beckon.StatusCancelled, Partial: true, Digest: "s15"}},
+			{Event: &scheduler.FeedEvent{Appointment: beckon.Appointment{ID: "A-7", Status: beckon.StatusCancelled}, Partial: true, Digest: "s15"}},
+			{Event: &scheduler.FeedEvent{Appointment: beckon.Appointment{ID: "A-6", Status: beckon.StatusCancelled}, Partial: true, Digest: "s15-6"}},
+			{Event: &scheduler.FeedEvent{Appointment: beckon.Appointment{ID: "A-7", Status: beckon.StatusCancelled}, Partial: true, Digest: "s15"}},
 		},
 		writes: "[feed A-6 s15-6 tomb=true feed A-7 s15 tomb=true audit [appointment.tombstone A-7 appointment.tombstone A-6]]",
 	}, {

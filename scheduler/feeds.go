@@ -17,24 +17,15 @@ var ErrIncompleteEvent = errors.New("event lacks the patient or start a new appo
 // FeedEvent is what an EHR feed (HL7 v2 SIU, FHIR R4) says happened to one
 // appointment, in Beckon's terms.
 type FeedEvent struct {
-	AppointmentID string
+	// Appointment is the appointment as the source describes it: its ID,
+	// PatientID (default Patient.ID), Start, Duration, Type, Provider and
+	// Location (ids and names), Notes and Status (default booked). Fields
+	// it leaves empty keep what is stored (feedAppointment); the rest
+	// (clinic, version, confirmation, times) are Beckon's and ignored.
+	Appointment beckon.Appointment
 	// Patient, when its ID is set, is created or updated first; its empty
 	// fields keep what is stored (a feed never erases a phone it did not send).
-	Patient   beckon.Patient
-	PatientID string // the appointment's patient; default Patient.ID
-	Start     time.Time
-	Duration  time.Duration
-	Type      string
-	// Provider and Location are ids (campaigns match on them), ProviderName
-	// and LocationName what a patient is shown. Notes are the EHR's
-	// scheduling notes, for staff.
-	Provider     string
-	ProviderName string
-	Location     string
-	LocationName string
-	Notes        string
-	// Status is a store status (booked, arrived, fulfilled, cancelled, noshow).
-	Status beckon.AppointmentStatus
+	Patient beckon.Patient
 	// Partial: only Status is news (an HL7 cancellation or no-show); the
 	// other fields keep what is stored when empty.
 	Partial bool
@@ -59,7 +50,7 @@ type FeedEvent struct {
 // (FHIR cancelled, entered-in-error; HL7 S15, S17) or a no-show, not a
 // status that is merely not scheduled.
 func (ev FeedEvent) cancels() bool {
-	return !ev.NotScheduled && ev.Status.Ended()
+	return !ev.NotScheduled && ev.Appointment.Status.Ended()
 }
 
 // FeedResult is what ApplyEvent did.
@@ -146,20 +137,12 @@ func passOver(ev FeedEvent, state beckon.FeedState, known, exists bool) string {
 // whole, its id and name together; notes not sent keep the stored ones.
 // ErrIncompleteEvent when it names no patient or start, even with old.
 func feedAppointment(clinicID string, ev FeedEvent, old beckon.Appointment, exists bool) (beckon.Appointment, error) {
-	a := beckon.Appointment{
-		ClinicID:     clinicID,
-		ID:           ev.AppointmentID,
-		PatientID:    cmp.Or(ev.PatientID, ev.Patient.ID),
-		Start:        ev.Start,
-		Duration:     ev.Duration,
-		Type:         ev.Type,
-		Provider:     ev.Provider,
-		ProviderName: ev.ProviderName,
-		Location:     ev.Location,
-		LocationName: ev.LocationName,
-		Notes:        ev.Notes,
-		Status:       cmp.Or(ev.Status, beckon.StatusBooked),
-	}
+	a := ev.Appointment
+	// What Beckon keeps of an appointment is not the source's to say.
+	a.ClinicID, a.Version, a.Confirmation = clinicID, 0, ""
+	a.CreatedAt, a.UpdatedAt = time.Time{}, time.Time{}
+	a.PatientID = cmp.Or(a.PatientID, ev.Patient.ID)
+	a.Status = cmp.Or(a.Status, beckon.StatusBooked)
 	if exists {
 		a.PatientID = cmp.Or(a.PatientID, old.PatientID)
 		if a.Start.IsZero() {

@@ -22,17 +22,14 @@ func feedStory(now time.Time) [][]scheduler.FeedEvent {
 	start := now.Add(72 * time.Hour)
 	booking := func(appt, patient, digest string, at, start time.Time) scheduler.FeedEvent {
 		return scheduler.FeedEvent{
-			AppointmentID: appt,
-			Patient:       beckon.Patient{ID: patient, FirstName: "Ana", Phone: "+14155550123"},
-			Start:         start,
-			Duration:      30 * time.Minute,
-			Status:        beckon.StatusBooked,
-			SourceAt:      at,
-			Digest:        digest,
+			Appointment: beckon.Appointment{ID: appt, Start: start, Duration: 30 * time.Minute, Status: beckon.StatusBooked},
+			Patient:     beckon.Patient{ID: patient, FirstName: "Ana", Phone: "+14155550123"},
+			SourceAt:    at,
+			Digest:      digest,
 		}
 	}
 	cancel := func(appt, digest string, at time.Time) scheduler.FeedEvent {
-		return scheduler.FeedEvent{AppointmentID: appt, Status: beckon.StatusCancelled, Partial: true, SourceAt: at, Digest: digest}
+		return scheduler.FeedEvent{Appointment: beckon.Appointment{ID: appt, Status: beckon.StatusCancelled}, Partial: true, SourceAt: at, Digest: digest}
 	}
 	moved := booking("A-2", "MRN-1", "s14-a2", now.Add(3*time.Minute), start.Add(48*time.Hour))
 	moved.Patient.Phone = "+14155550199"
@@ -48,14 +45,14 @@ func feedStory(now time.Time) [][]scheduler.FeedEvent {
 		{
 			cancel("A-3", "s15-a3", now),
 			booking("A-3", "MRN-3", "s12-a3", now.Add(-time.Minute), start), // sent before the cancellation we hold
-			{AppointmentID: "A-9", PatientID: "nobody", Start: start, Digest: "unknown-patient"},
-			{AppointmentID: "A-8", Patient: beckon.Patient{ID: "MRN-8"}, Digest: "incomplete"},
+			{Appointment: beckon.Appointment{ID: "A-9", PatientID: "nobody", Start: start}, Digest: "unknown-patient"},
+			{Appointment: beckon.Appointment{ID: "A-8"}, Patient: beckon.Patient{ID: "MRN-8"}, Digest: "incomplete"},
 			booking("A-4", "MRN-4", "s12-a4", now, start),
 		},
 		{
 			cancel("A-1", "s15-a1", now.Add(2*time.Minute)),
 			cancel("A-1", "s15-a1", now.Add(2*time.Minute)), // the same message twice
-			{AppointmentID: "A-7", PatientID: "MRN-1", Status: beckon.StatusCancelled, Partial: true, NotScheduled: true, Digest: "waitlist"},
+			{Appointment: beckon.Appointment{ID: "A-7", PatientID: "MRN-1", Status: beckon.StatusCancelled}, Partial: true, NotScheduled: true, Digest: "waitlist"},
 			moved,
 			booking("A-6", "MRN-2", "s12-a6", now, start.Add(2*time.Hour)),
 		},
@@ -165,8 +162,11 @@ func TestApplyFeedBatchPlanCache(t *testing.T) {
 	b := feedSetup(t)
 	var plans scheduler.PlanCache
 	ev := func(appt string) scheduler.FeedEvent {
-		return scheduler.FeedEvent{AppointmentID: appt, Patient: beckon.Patient{ID: "MRN-1", Phone: "+14155550123"},
-			Start: b.now.Add(72 * time.Hour), Status: beckon.StatusBooked, Digest: appt}
+		return scheduler.FeedEvent{
+			Appointment: beckon.Appointment{ID: appt, Start: b.now.Add(72 * time.Hour), Status: beckon.StatusBooked},
+			Patient:     beckon.Patient{ID: "MRN-1", Phone: "+14155550123"},
+			Digest:      appt,
+		}
 	}
 	apply := func(appt string) {
 		t.Helper()

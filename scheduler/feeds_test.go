@@ -47,17 +47,14 @@ func TestApplyEvent(t *testing.T) {
 	t.Parallel()
 	booking := func(b *feedBundle, digest string, at time.Time, start time.Time) scheduler.FeedEvent {
 		return scheduler.FeedEvent{
-			AppointmentID: "A-1",
-			Patient:       beckon.Patient{ID: "MRN-1", FirstName: "Ana", Phone: "+14155550123"},
-			Start:         start,
-			Duration:      30 * time.Minute,
-			Status:        beckon.StatusBooked,
-			SourceAt:      at,
-			Digest:        digest,
+			Appointment: beckon.Appointment{ID: "A-1", Start: start, Duration: 30 * time.Minute, Status: beckon.StatusBooked},
+			Patient:     beckon.Patient{ID: "MRN-1", FirstName: "Ana", Phone: "+14155550123"},
+			SourceAt:    at,
+			Digest:      digest,
 		}
 	}
 	cancel := func(digest string, at time.Time) scheduler.FeedEvent {
-		return scheduler.FeedEvent{AppointmentID: "A-1", Status: beckon.StatusCancelled, Partial: true, SourceAt: at, Digest: digest}
+		return scheduler.FeedEvent{Appointment: beckon.Appointment{ID: "A-1", Status: beckon.StatusCancelled}, Partial: true, SourceAt: at, Digest: digest}
 	}
 	t.Run("OrderAndIdempotency", func(t *testing.T) {
 		t.Parallel()
@@ -107,8 +104,12 @@ func TestApplyEvent(t *testing.T) {
 		t.Parallel()
 		b := feedSetup(t)
 		// A FHIR "proposed" without meta for an appointment Beckon never saw.
-		proposed := scheduler.FeedEvent{AppointmentID: "A-1", PatientID: "MRN-1", Status: beckon.StatusCancelled,
-			Partial: true, NotScheduled: true, Digest: "proposed"}
+		proposed := scheduler.FeedEvent{
+			Appointment:  beckon.Appointment{ID: "A-1", PatientID: "MRN-1", Status: beckon.StatusCancelled},
+			Partial:      true,
+			NotScheduled: true,
+			Digest:       "proposed",
+		}
 		b.apply(t, proposed, beckon.FeedUnchanged)
 		if st, err := b.st.FeedStateGet(b.ctx, b.clin.ID, "A-1"); err == nil && st.Tombstone {
 			t.Fatal("a proposed appointment left a tombstone")
@@ -143,17 +144,17 @@ func TestApplyEvent(t *testing.T) {
 		}
 		// A tombstone with a time still stops a booking of the same instant.
 		ev = cancel("c2", b.now)
-		ev.AppointmentID = "A-2"
+		ev.Appointment.ID = "A-2"
 		b.apply(t, ev, beckon.FeedTombstone)
 		bk := booking(b, "b2", b.now, b.now.Add(48*time.Hour))
-		bk.AppointmentID = "A-2"
+		bk.Appointment.ID = "A-2"
 		b.apply(t, bk, beckon.FeedStale)
 	})
 	t.Run("ApplyEventsAllOrNone", func(t *testing.T) {
 		t.Parallel()
 		b := feedSetup(t)
 		ok := booking(b, "t1", time.Time{}, b.now.Add(48*time.Hour))
-		bad := scheduler.FeedEvent{AppointmentID: "A-2", PatientID: "nobody", Start: b.now.Add(time.Hour), Digest: "t2"}
+		bad := scheduler.FeedEvent{Appointment: beckon.Appointment{ID: "A-2", PatientID: "nobody", Start: b.now.Add(time.Hour)}, Digest: "t2"}
 		_, err := b.svc.ApplyEvents(b.ctx, b.clin.ID, []scheduler.FeedStep{
 			{Patient: &beckon.Patient{ID: "MRN-2", FirstName: "Bo"}}, {Event: &ok}, {Event: &bad},
 		}, "ehr:test")
@@ -171,7 +172,7 @@ func TestApplyEvent(t *testing.T) {
 			t.Fatalf("feed state of a failed transaction: %v", err)
 		}
 		// The same steps with the patient the event needs: all applied, in order.
-		bad.PatientID = "MRN-2"
+		bad.Appointment.PatientID = "MRN-2"
 		res, err := b.svc.ApplyEvents(b.ctx, b.clin.ID, []scheduler.FeedStep{
 			{Patient: &beckon.Patient{ID: "MRN-2", FirstName: "Bo"}}, {Event: &ok}, {Event: &bad},
 		}, "ehr:test")
@@ -187,7 +188,7 @@ func TestApplyEvent(t *testing.T) {
 		b := feedSetup(t)
 		ok := booking(b, "n1", time.Time{}, b.now.Add(48*time.Hour))
 		ok.Patient = beckon.Patient{}
-		ok.PatientID = "MRN-3"
+		ok.Appointment.PatientID = "MRN-3"
 		steps := []scheduler.FeedStep{
 			{Patient: &beckon.Patient{ID: "MRN-3", FirstName: "Cy"}, IfNoneExist: true}, {Event: &ok, IfNoneExist: true},
 		}
@@ -197,7 +198,7 @@ func TestApplyEvent(t *testing.T) {
 		}
 		// Both exist now: a conditional create leaves them as they are.
 		moved := ok
-		moved.Digest, moved.Start = "n2", b.now.Add(72*time.Hour)
+		moved.Digest, moved.Appointment.Start = "n2", b.now.Add(72*time.Hour)
 		steps = []scheduler.FeedStep{
 			{Patient: &beckon.Patient{ID: "MRN-3", FirstName: "Changed"}, IfNoneExist: true}, {Event: &moved, IfNoneExist: true},
 		}
@@ -208,7 +209,7 @@ func TestApplyEvent(t *testing.T) {
 		}
 		p, _ := b.st.PatientGet(b.ctx, b.clin.ID, "MRN-3")
 		a, _ := b.st.AppointmentGet(b.ctx, b.clin.ID, "A-1")
-		if p.FirstName != "Cy" || !a.Start.Equal(ok.Start) {
+		if p.FirstName != "Cy" || !a.Start.Equal(ok.Appointment.Start) {
 			t.Fatalf("changed by a conditional create: %+v %+v", p, a)
 		}
 	})
@@ -218,17 +219,17 @@ func TestApplyEvent(t *testing.T) {
 		ev := booking(b, "v2", time.Time{}, b.now.Add(48*time.Hour))
 		ev.SourceVersion = 2
 		b.apply(t, ev, beckon.FeedApplied)
-		ev.SourceVersion, ev.Digest, ev.Start = 1, "v1", b.now.Add(50*time.Hour)
+		ev.SourceVersion, ev.Digest, ev.Appointment.Start = 1, "v1", b.now.Add(50*time.Hour)
 		b.apply(t, ev, beckon.FeedStale)
 	})
 	t.Run("IncompleteAndUnknownPatient", func(t *testing.T) {
 		t.Parallel()
 		b := feedSetup(t)
-		_, err := b.svc.ApplyEvent(b.ctx, b.clin.ID, scheduler.FeedEvent{AppointmentID: "A-9", PatientID: "nobody", Start: b.now.Add(time.Hour), Digest: "x"}, "t")
+		_, err := b.svc.ApplyEvent(b.ctx, b.clin.ID, scheduler.FeedEvent{Appointment: beckon.Appointment{ID: "A-9", PatientID: "nobody", Start: b.now.Add(time.Hour)}, Digest: "x"}, "t")
 		if err != scheduler.ErrUnknownPatient {
 			t.Fatalf("err %v, want ErrUnknownPatient", err)
 		}
-		_, err = b.svc.ApplyEvent(b.ctx, b.clin.ID, scheduler.FeedEvent{AppointmentID: "A-9", Patient: beckon.Patient{ID: "p"}, Digest: "y"}, "t")
+		_, err = b.svc.ApplyEvent(b.ctx, b.clin.ID, scheduler.FeedEvent{Appointment: beckon.Appointment{ID: "A-9"}, Patient: beckon.Patient{ID: "p"}, Digest: "y"}, "t")
 		if err != scheduler.ErrIncompleteEvent {
 			t.Fatalf("err %v, want ErrIncompleteEvent", err)
 		}

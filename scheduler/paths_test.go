@@ -42,10 +42,13 @@ func (r *pathRun) digest() string {
 // the status for a cancellation (HL7 S15).
 func (r *pathRun) event(a beckon.Appointment) scheduler.FeedEvent {
 	if a.Status == beckon.StatusCancelled {
-		return scheduler.FeedEvent{AppointmentID: a.ID, Status: a.Status, Partial: true, Digest: r.digest()}
+		return scheduler.FeedEvent{Appointment: beckon.Appointment{ID: a.ID, Status: a.Status}, Partial: true, Digest: r.digest()}
 	}
-	return scheduler.FeedEvent{AppointmentID: a.ID, Patient: r.p, Start: a.Start, Duration: a.Duration,
-		Status: a.Status, Digest: r.digest()}
+	return scheduler.FeedEvent{
+		Appointment: beckon.Appointment{ID: a.ID, Start: a.Start, Duration: a.Duration, Status: a.Status},
+		Patient:     r.p,
+		Digest:      r.digest(),
+	}
 }
 
 func must(t *testing.T, what string, err error) {
