@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 )
 
@@ -40,7 +41,7 @@ func fhirErr(code, expr, format string, args ...any) *FHIRError {
 // FHIRStatus is what an R4 Appointment status means for reminders.
 type FHIRStatus struct {
 	// Status is the Beckon status: booked, arrived, fulfilled, cancelled, noshow.
-	Status string
+	Status beckon.AppointmentStatus
 	// Scheduled is false for proposed, pending and waitlist: not (or no
 	// longer) a booking, so no reminders. It stops a known appointment like a
 	// cancellation, but is no cancellation: for an appointment Beckon does
@@ -64,27 +65,21 @@ var FHIRStatuses = map[string]FHIRStatus{
 
 // FHIRAppointment is an R4 Appointment translated for Beckon.
 type FHIRAppointment struct {
-	ID        string
-	FHIRState string // the R4 status as sent
-	Status    string // Beckon status (FHIRStatuses)
-	Scheduled bool
-	Start     time.Time // zero only when not scheduled or cancelled
-	Duration  time.Duration
-	Type      string
-	// Provider and Location are the ids campaigns match on: the reference's
-	// id, else its identifier, else the referenced resource's identifier,
-	// else the display. ProviderName and LocationName are what a patient is
-	// shown: the participant's actor.display, else the name of the
-	// resource referred to (contained, or in the bundle), cleaned by
-	// CleanName.
-	Provider     string
-	ProviderName string
-	Location     string
-	LocationName string
+	// Appointment is what the resource says of the appointment: ID,
+	// PatientID (the id Beckon uses for the patient participant), Status
+	// (FHIRStatuses), Start (zero only when not scheduled or cancelled),
+	// Duration, Type, and Provider and Location: the ids campaigns match on
+	// (the reference's id, else its identifier, else the referenced
+	// resource's identifier, else the display), with ProviderName and
+	// LocationName, what a patient is shown (the participant's
+	// actor.display, else the name of the resource referred to, contained
+	// or in the bundle, cleaned by CleanName).
+	Appointment beckon.Appointment
+	FHIRState   string // the R4 status as sent
+	Scheduled   bool
 	// PatientRef is the patient participant's reference as sent
-	// ("Patient/123", "#p1", "urn:uuid:…"); PatientID the id Beckon uses.
+	// ("Patient/123", "#p1", "urn:uuid:…").
 	PatientRef string
-	PatientID  string
 	// Patient is set when the patient's resource was at hand (contained, in
 	// the bundle); otherwise only PatientID is known.
 	Patient *Patient
@@ -137,9 +132,9 @@ func MapFHIRAppointment(raw []byte, loc *time.Location, resolve Resolver) (FHIRA
 	if err != nil {
 		return out, fhirErr("structure", "Appointment", "does not follow the R4 Appointment structure")
 	}
-	out.FHIRState, out.Status, out.Scheduled = *p.Status, st.Status, st.Scheduled
+	out.FHIRState, out.Appointment.Status, out.Scheduled = *p.Status, st.Status, st.Scheduled
 	if a.Id != nil {
-		out.ID = *a.Id
+		out.Appointment.ID = *a.Id
 	}
 	if a.Meta != nil {
 		if a.Meta.VersionId != nil {
@@ -161,38 +156,38 @@ func MapFHIRAppointment(raw []byte, loc *time.Location, resolve Resolver) (FHIRA
 		if err != nil {
 			return out, fhirErr("value", "Appointment.start", "%s", instantReason(err))
 		}
-		out.Start = t
+		out.Appointment.Start = t
 	}
 	if a.End != nil {
 		t, err := parseInstant(*a.End, loc)
 		if err != nil {
 			return out, fhirErr("value", "Appointment.end", "%s", instantReason(err))
 		}
-		if !out.Start.IsZero() {
-			if t.Before(out.Start) {
+		if !out.Appointment.Start.IsZero() {
+			if t.Before(out.Appointment.Start) {
 				return out, fhirErr("value", "Appointment.end", "end is before start")
 			}
-			out.Duration = t.Sub(out.Start)
+			out.Appointment.Duration = t.Sub(out.Appointment.Start)
 		}
 	}
-	if out.Duration == 0 && a.MinutesDuration != nil {
+	if out.Appointment.Duration == 0 && a.MinutesDuration != nil {
 		if *a.MinutesDuration < 0 || *a.MinutesDuration > 366*24*60 {
 			return out, fhirErr("value", "Appointment.minutesDuration", "out of range")
 		}
-		out.Duration = time.Duration(*a.MinutesDuration) * time.Minute
+		out.Appointment.Duration = time.Duration(*a.MinutesDuration) * time.Minute
 	}
-	if out.Duration > maxDuration {
+	if out.Appointment.Duration > maxDuration {
 		return out, fhirErr("value", "Appointment.end", "the appointment is longer than a year")
 	}
 	// FHIR invariant app-3: only proposed, cancelled and waitlist may lack start/end.
-	if out.Start.IsZero() && st.Scheduled && out.Status != "cancelled" {
+	if out.Appointment.Start.IsZero() && st.Scheduled && out.Appointment.Status != "cancelled" {
 		return out, fhirErr("required", "Appointment.start", "start is required for a %s appointment", out.FHIRState)
 	}
 	switch {
 	case a.AppointmentType != nil:
-		out.Type = codeOf(*a.AppointmentType)
+		out.Appointment.Type = codeOf(*a.AppointmentType)
 	case len(a.ServiceType) > 0:
-		out.Type = codeOf(a.ServiceType[0])
+		out.Appointment.Type = codeOf(a.ServiceType[0])
 	}
 	type containedRes struct {
 		ResourceType string `json:"resourceType"`
@@ -248,12 +243,12 @@ func MapFHIRAppointment(raw []byte, loc *time.Location, resolve Resolver) (FHIRA
 			}
 			out.PatientIndex, out.PatientRef = i, ref
 		case "Practitioner", "PractitionerRole", "HealthcareService":
-			if out.Provider == "" {
-				out.Provider, out.ProviderName = actorNames(part.Actor, ref, referenced(ref))
+			if out.Appointment.Provider == "" {
+				out.Appointment.Provider, out.Appointment.ProviderName = actorNames(part.Actor, ref, referenced(ref))
 			}
 		case "Location":
-			if out.Location == "" {
-				out.Location, out.LocationName = actorNames(part.Actor, ref, referenced(ref))
+			if out.Appointment.Location == "" {
+				out.Appointment.Location, out.Appointment.LocationName = actorNames(part.Actor, ref, referenced(ref))
 			}
 		}
 	}
@@ -286,14 +281,14 @@ func MapFHIRAppointment(raw []byte, loc *time.Location, resolve Resolver) (FHIRA
 		if err != nil {
 			return out, prefixExpr(err, expr+".resolve()")
 		}
-		out.Patient, out.PatientID = &pt, id
+		out.Patient, out.Appointment.PatientID = &pt, id
 	} else {
-		out.PatientID = refID(out.PatientRef)
-		if out.PatientID == "" || !strings.HasPrefix(out.PatientRef, "Patient/") {
+		out.Appointment.PatientID = refID(out.PatientRef)
+		if out.Appointment.PatientID == "" || !strings.HasPrefix(out.PatientRef, "Patient/") {
 			return out, fhirErr("not-found", expr, "the Patient reference cannot be resolved")
 		}
 	}
-	if !validID(out.PatientID) {
+	if !validID(out.Appointment.PatientID) {
 		return out, fhirErr("value", expr, "the patient id is not a valid id")
 	}
 	return out, nil

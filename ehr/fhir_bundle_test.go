@@ -29,9 +29,9 @@ func TestMapFHIRBundleAsEHRsSendIt(t *testing.T) {
 	if a.Type != "Appointment" || a.ID != "123" || a.Method != "PUT" || a.IfNoneExist || a.Appointment == nil {
 		t.Fatalf("appointment entry %+v", a)
 	}
-	if a.Appointment.ID != "123" || a.Appointment.PatientID != "12345" || a.Appointment.PatientRef != "Patient/12345" ||
+	if a.Appointment.Appointment.ID != "123" || a.Appointment.Appointment.PatientID != "12345" || a.Appointment.PatientRef != "Patient/12345" ||
 		a.Appointment.Patient == nil || a.Appointment.Patient.Phone != "+16175550142" || a.PatientEntry != 1 ||
-		a.Appointment.Start != time.Date(2030, 12, 10, 9, 0, 0, 0, time.UTC) || a.Appointment.Type != "FOLLOWUP" {
+		a.Appointment.Appointment.Start != time.Date(2030, 12, 10, 9, 0, 0, 0, time.UTC) || a.Appointment.Appointment.Type != "FOLLOWUP" {
 		t.Fatalf("appointment %+v (patient entry %d)", a.Appointment, a.PatientEntry)
 	}
 	if p.Type != "Patient" || p.ID != "12345" || p.Patient == nil || p.Patient.ID != "12345" || p.Patient.LastName != "Chalmers" {
@@ -147,7 +147,7 @@ func TestMapFHIRBundleIdentities(t *testing.T) {
 			if p.ID != tt.id || p.IfNoneExist != tt.ifNoneExist || p.Patient == nil || p.Patient.ID != tt.id {
 				t.Fatalf("patient entry %+v", p)
 			}
-			if a.ID != "A-1" || a.Appointment.PatientID != tt.id || a.PatientEntry != 0 {
+			if a.ID != "A-1" || a.Appointment.Appointment.PatientID != tt.id || a.PatientEntry != 0 {
 				t.Fatalf("appointment entry %+v, %+v", a, a.Appointment)
 			}
 		})
@@ -248,7 +248,7 @@ func TestMapFHIRBundleResolution(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := b.Entries[0].Appointment; got.PatientID != "p-5" || got.Patient == nil || b.Entries[0].PatientEntry != 1 {
+		if got := b.Entries[0].Appointment; got.Appointment.PatientID != "p-5" || got.Patient == nil || b.Entries[0].PatientEntry != 1 {
 			t.Fatalf("appointment %+v", got)
 		}
 	})
@@ -260,7 +260,7 @@ func TestMapFHIRBundleResolution(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := b.Entries[1].Appointment; got.PatientID != "p-6" || got.Patient == nil || got.Patient.LastName != "Lopez" {
+		if got := b.Entries[1].Appointment; got.Appointment.PatientID != "p-6" || got.Patient == nil || got.Patient.LastName != "Lopez" {
 			t.Fatalf("appointment %+v", got)
 		}
 	})
@@ -271,7 +271,7 @@ func TestMapFHIRBundleResolution(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := b.Entries[0]; got.Appointment.PatientID != "known-1" || got.Appointment.Patient != nil || got.PatientEntry != -1 {
+		if got := b.Entries[0]; got.Appointment.Appointment.PatientID != "known-1" || got.Appointment.Patient != nil || got.PatientEntry != -1 {
 			t.Fatalf("appointment %+v", got)
 		}
 	})
@@ -282,7 +282,7 @@ func TestMapFHIRBundleResolution(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := b.Entries[0]; got.ID != "A-1" || !got.IfNoneExist || got.Appointment.ID != "A-1" || got.Appointment.Duration != 15*time.Minute {
+		if got := b.Entries[0]; got.ID != "A-1" || !got.IfNoneExist || got.Appointment.Appointment.ID != "A-1" || got.Appointment.Appointment.Duration != 15*time.Minute {
 			t.Fatalf("appointment %+v", got)
 		}
 		// Patients before appointments among the POSTs.
@@ -341,10 +341,10 @@ func FuzzMapFHIRBundle(f *testing.F) {
 					t.Fatalf("patient entry %d: %+v", i, e)
 				}
 			case "Appointment":
-				if e.Appointment == nil || e.Appointment.ID != e.ID || e.Patient != nil || !ehr.ValidID(e.Appointment.PatientID) {
+				if e.Appointment == nil || e.Appointment.Appointment.ID != e.ID || e.Patient != nil || !ehr.ValidID(e.Appointment.Appointment.PatientID) {
 					t.Fatalf("appointment entry %d: %+v", i, e)
 				}
-				if e.PatientEntry >= 0 && b.Entries[e.PatientEntry].ID != e.Appointment.PatientID {
+				if e.PatientEntry >= 0 && b.Entries[e.PatientEntry].ID != e.Appointment.Appointment.PatientID {
 					t.Fatalf("appointment entry %d: patient entry %d is another patient", i, e.PatientEntry)
 				}
 			default:

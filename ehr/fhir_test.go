@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/ehr"
 )
 
@@ -28,22 +29,25 @@ func TestMapFHIRAppointmentExamples(t *testing.T) {
 		want ehr.FHIRAppointment
 	}{
 		{"appointment-example.json", ehr.FHIRAppointment{
-			ID: "example", FHIRState: "booked", Status: "booked", Scheduled: true,
-			Start: time.Date(2013, 12, 10, 9, 0, 0, 0, time.UTC), Duration: 2 * time.Hour,
-			Type: "FOLLOWUP", Provider: "example", ProviderName: "Dr Adam Careful",
-			Location: "1", LocationName: "South Wing, second floor",
-			PatientRef: "Patient/example", PatientID: "example", PatientIndex: 0,
+			Appointment:  beckon.Appointment{ID: "example", Status: "booked", Start: time.Date(2013, 12, 10, 9, 0, 0, 0, time.UTC), Duration: 2 * time.Hour, Type: "FOLLOWUP", Provider: "example", ProviderName: "Dr Adam Careful", Location: "1", LocationName: "South Wing, second floor", PatientID: "example"},
+			FHIRState:    "booked",
+			Scheduled:    true,
+			PatientRef:   "Patient/example",
+			PatientIndex: 0,
 		}},
 		{"appointment-example-request.json", ehr.FHIRAppointment{
-			ID: "examplereq", FHIRState: "proposed", Status: "cancelled", Scheduled: false,
-			Duration: 15 * time.Minute, Type: "WALKIN", Location: "1", LocationName: "South Wing, second floor",
-			PatientRef: "Patient/example", PatientID: "example", PatientIndex: 0,
+			Appointment:  beckon.Appointment{ID: "examplereq", Status: "cancelled", Duration: 15 * time.Minute, Type: "WALKIN", Location: "1", LocationName: "South Wing, second floor", PatientID: "example"},
+			FHIRState:    "proposed",
+			Scheduled:    false,
+			PatientRef:   "Patient/example",
+			PatientIndex: 0,
 		}},
 		{"appointment-example2doctors.json", ehr.FHIRAppointment{
-			ID: "2docs", FHIRState: "booked", Status: "booked", Scheduled: true,
-			Start: time.Date(2013, 12, 9, 9, 0, 0, 0, time.UTC), Duration: 2 * time.Hour,
-			Type: "WALKIN", Provider: "example", ProviderName: "Dr Adam Careful",
-			PatientRef: "Patient/example", PatientID: "example", PatientIndex: 0,
+			Appointment:  beckon.Appointment{ID: "2docs", Status: "booked", Start: time.Date(2013, 12, 9, 9, 0, 0, 0, time.UTC), Duration: 2 * time.Hour, Type: "WALKIN", Provider: "example", ProviderName: "Dr Adam Careful", PatientID: "example"},
+			FHIRState:    "booked",
+			Scheduled:    true,
+			PatientRef:   "Patient/example",
+			PatientIndex: 0,
 		}},
 	}
 	for _, tt := range tests {
@@ -106,8 +110,8 @@ func TestMapFHIRParticipantNames(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Provider != tc.provider || got.ProviderName != tc.providerName || got.Location != tc.location || got.LocationName != tc.locationName {
-				t.Fatalf("provider %q %q, location %q %q; want %q %q, %q %q", got.Provider, got.ProviderName, got.Location, got.LocationName,
+			if got.Appointment.Provider != tc.provider || got.Appointment.ProviderName != tc.providerName || got.Appointment.Location != tc.location || got.Appointment.LocationName != tc.locationName {
+				t.Fatalf("provider %q %q, location %q %q; want %q %q, %q %q", got.Appointment.Provider, got.Appointment.ProviderName, got.Appointment.Location, got.Appointment.LocationName,
 					tc.provider, tc.providerName, tc.location, tc.locationName)
 			}
 		})
@@ -116,7 +120,7 @@ func TestMapFHIRParticipantNames(t *testing.T) {
 
 func TestMapFHIRStatuses(t *testing.T) {
 	t.Parallel()
-	for status, want := range map[string]string{
+	for status, want := range map[string]beckon.AppointmentStatus{
 		"proposed": "cancelled", "pending": "cancelled", "waitlist": "cancelled",
 		"booked": "booked", "arrived": "arrived", "checked-in": "arrived", "fulfilled": "fulfilled",
 		"cancelled": "cancelled", "entered-in-error": "cancelled", "noshow": "noshow",
@@ -124,8 +128,8 @@ func TestMapFHIRStatuses(t *testing.T) {
 		raw := `{"resourceType":"Appointment","id":"a1","status":"` + status + `","start":"2030-01-01T10:00:00-05:00",
 			"participant":[{"actor":{"reference":"Patient/p1"},"status":"needs-action"}]}`
 		got, err := ehr.MapFHIRAppointment([]byte(raw), time.UTC, nil)
-		if err != nil || got.Status != want {
-			t.Errorf("%s: status %q, err %v; want %q", status, got.Status, err, want)
+		if err != nil || got.Appointment.Status != want {
+			t.Errorf("%s: status %q, err %v; want %q", status, got.Appointment.Status, err, want)
 		}
 	}
 }
@@ -161,7 +165,7 @@ func TestMapFHIRContainedAndBundle(t *testing.T) {
 		"telecom":[{"system":"phone","value":"+14155550123","use":"mobile"}]}],
 		"participant":[{"actor":{"reference":"#p1"},"status":"needs-action"}]}`
 	got, err := ehr.MapFHIRAppointment([]byte(raw), time.UTC, nil)
-	if err != nil || got.PatientID != "MRN-9" || got.Patient == nil || got.Patient.FirstName != "Ana" || got.Patient.Phone != "+14155550123" {
+	if err != nil || got.Appointment.PatientID != "MRN-9" || got.Patient == nil || got.Patient.FirstName != "Ana" || got.Patient.Phone != "+14155550123" {
 		t.Fatalf("contained: %+v %v", got, err)
 	}
 	b, err := ehr.MapFHIRBundle(readFHIR(t, "bundle-transaction-patient.json"), time.UTC)
@@ -175,7 +179,7 @@ func TestMapFHIRContainedAndBundle(t *testing.T) {
 	if p.ID != "pat-5001" || p.Phone != "+16175550142" || p.Language != "es" || p.Email != "peter@example.org" {
 		t.Fatalf("patient %+v", p)
 	}
-	if a.PatientID != "pat-5001" || a.Version != 1 || a.Duration != 20*time.Minute || a.Provider != "dr-1" {
+	if a.Appointment.PatientID != "pat-5001" || a.Version != 1 || a.Appointment.Duration != 20*time.Minute || a.Appointment.Provider != "dr-1" {
 		t.Fatalf("appointment %+v", a)
 	}
 	_, err = ehr.MapFHIRBundle([]byte(`{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Observation"},"request":{"method":"POST","url":"Observation"}}]}`), time.UTC)
@@ -192,7 +196,7 @@ func FuzzMapFHIR(f *testing.F) {
 	f.Add([]byte(`{"resourceType":"Appointment","status":"booked","contained":[{"resourceType":"Patient","id":"p"}],"participant":[{"actor":{"reference":"#p"}}]}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		a, err := ehr.MapFHIRAppointment(raw, time.UTC, nil)
-		if err == nil && (a.PatientID == "" || (a.Scheduled && a.Status != "cancelled" && a.Start.IsZero())) {
+		if err == nil && (a.Appointment.PatientID == "" || (a.Scheduled && a.Appointment.Status != "cancelled" && a.Appointment.Start.IsZero())) {
 			t.Fatalf("accepted without patient or start: %+v", a)
 		}
 		var fe *ehr.FHIRError

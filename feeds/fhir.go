@@ -95,13 +95,13 @@ func (p *FHIRProcessor) Appointment(ctx context.Context, in FHIRInput, pathID st
 	fa, err := ehr.MapFHIRAppointment(in.Raw, in.Location, nil)
 	if err == nil {
 		switch {
-		case pathID != "" && fa.ID != "" && fa.ID != pathID:
+		case pathID != "" && fa.Appointment.ID != "" && fa.Appointment.ID != pathID:
 			err = &ehr.FHIRError{Code: "invalid", Expression: "Appointment.id", Reason: "the id differs from the URL's"}
 		case pathID != "":
-			fa.ID = pathID
+			fa.Appointment.ID = pathID
 		}
 	}
-	if err == nil && !ehr.ValidID(fa.ID) {
+	if err == nil && !ehr.ValidID(fa.Appointment.ID) {
 		err = &ehr.FHIRError{Code: "required", Expression: "Appointment.id", Reason: "the Appointment needs the EHR's id (letters, digits, . _ : -)"}
 	}
 	if err != nil {
@@ -111,13 +111,13 @@ func (p *FHIRProcessor) Appointment(ctx context.Context, in FHIRInput, pathID st
 	res, err := p.apply(ctx, in, fa, "Appointment")
 	switch {
 	case errors.Is(err, ErrFHIRUnavailable):
-		p.archive(ctx, in, http.StatusServiceUnavailable, beckon.FeedError, "", fa.ID)
+		p.archive(ctx, in, http.StatusServiceUnavailable, beckon.FeedError, "", fa.Appointment.ID)
 		return FHIRAppointmentResult{}, err
 	case err != nil:
-		p.archive(ctx, in, http.StatusUnprocessableEntity, beckon.FeedRejected, err.Error(), fa.ID)
+		p.archive(ctx, in, http.StatusUnprocessableEntity, beckon.FeedRejected, err.Error(), fa.Appointment.ID)
 		return FHIRAppointmentResult{}, err
 	}
-	p.archive(ctx, in, res.Status, res.Feed.Result, "", fa.ID)
+	p.archive(ctx, in, res.Status, res.Feed.Result, "", fa.Appointment.ID)
 	return res, nil
 }
 
@@ -146,12 +146,12 @@ func (p *FHIRProcessor) event(ctx context.Context, in FHIRInput, fa ehr.FHIRAppo
 	ev := feedEvent(in, fa)
 	patientExpr := fmt.Sprintf("%s.participant[%d].actor", exprPrefix, fa.PatientIndex)
 	if fa.Patient != nil {
-		ev.Patient = feedPatient(*fa.Patient, fa.PatientID)
+		ev.Patient = feedPatient(*fa.Patient, fa.Appointment.PatientID)
 	} else if !ev.Partial {
-		_, err := p.Store.PatientGet(ctx, in.ClinicID, fa.PatientID)
+		_, err := p.Store.PatientGet(ctx, in.ClinicID, fa.Appointment.PatientID)
 		switch {
 		case errors.Is(err, beckon.ErrNotFound):
-			pat, ferr := p.fetchPatient(ctx, in.ClinicID, fa.PatientID)
+			pat, ferr := p.fetchPatient(ctx, in.ClinicID, fa.Appointment.PatientID)
 			if ferr != nil {
 				return ev, patientExpr, &ehr.FHIRError{Code: "not-found", Expression: patientExpr, Reason: ferr.Error()}
 			}
@@ -169,13 +169,13 @@ func (p *FHIRProcessor) event(ctx context.Context, in FHIRInput, fa ehr.FHIRAppo
 func feedEvent(in FHIRInput, fa ehr.FHIRAppointment) scheduler.FeedEvent {
 	sum := sha256.Sum256(in.Raw)
 	return scheduler.FeedEvent{
-		Appointment:   beckon.Appointment{ID: fa.ID, PatientID: fa.PatientID, Start: fa.Start, Duration: fa.Duration, Type: fa.Type, Provider: fa.Provider, ProviderName: fa.ProviderName, Location: fa.Location, LocationName: fa.LocationName, Status: beckon.AppointmentStatus(fa.Status)},
-		Partial:       !fa.Scheduled || fa.Status == string(beckon.StatusCancelled),
+		Appointment:   fa.Appointment,
+		Partial:       !fa.Scheduled || fa.Appointment.Status == beckon.StatusCancelled,
 		NotScheduled:  !fa.Scheduled,
 		SourceAt:      fa.LastUpdated,
 		SourceVersion: fa.Version,
 		EHRVersion:    fa.VersionID,
-		Digest:        hex.EncodeToString(sum[:]) + ":" + fa.ID,
+		Digest:        hex.EncodeToString(sum[:]) + ":" + fa.Appointment.ID,
 	}
 }
 

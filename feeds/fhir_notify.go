@@ -73,7 +73,7 @@ func (p *FHIRProcessor) Notify(ctx context.Context, in FHIRInput) (FHIRNotifyRes
 			raw = b
 		}
 		fa, err := ehr.MapFHIRAppointment(raw, in.Location, nil)
-		if err == nil && !ehr.ValidID(fa.ID) {
+		if err == nil && !ehr.ValidID(fa.Appointment.ID) {
 			err = &ehr.FHIRError{Code: "required", Expression: "Appointment.id", Reason: "the Appointment needs the EHR's id"}
 		}
 		if err != nil {
