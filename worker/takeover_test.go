@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -78,6 +79,39 @@ func TestLateCallHandedBack(t *testing.T) {
 	}
 	if err := b.deliver(t); err != nil {
 		t.Fatal(err)
+	}
+	b.wantOneSent(t)
+}
+
+// takeOverFailingStore fails handing an abandoned call on, as a database
+// error (a lock wait that ran out) or a worker stopped at that moment would.
+type takeOverFailingStore struct{ beckon.Store }
+
+func (takeOverFailingStore) SendCallTakeOver(context.Context, string, string, string, string) (beckon.SendCall, bool, error) {
+	return beckon.SendCall{}, false, errors.New("database is locked")
+}
+
+// A worker dies during a call the provider got; the worker that takes its
+// claim over fails before it has settled the call, and leaves the claim to
+// go stale again. The next worker must still settle that call by the
+// provider's word (found: recorded, not sent again).
+func TestTakeoverInterruptedStillSettlesTheCall(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{})
+	b.abandonClaim(t, callReceived)
+	first := worker.NewDeliverer(takeOverFailingStore{b.st}, channels.Static{beckon.ChannelSMS: b.ch}, b.clock, quiet, worker.Config{ClaimTimeout: 2 * time.Minute})
+	if err := first.Deliver(context.Background(), b.clinic.ID, b.send.ID, false); err == nil {
+		t.Fatal("want the take-over error")
+	}
+	if s := b.reload(t); s.Status != beckon.SendClaimed || s.ClaimToken == "dead-worker" {
+		t.Fatalf("send = %s under %q, want claimed by the worker that took over", s.Status, s.ClaimToken)
+	}
+	b.clock.Advance(3 * time.Minute)
+	if err := b.deliver(t); err != nil {
+		t.Fatal(err)
+	}
+	if c := b.ch.calls.Load(); c != 1 {
+		t.Fatalf("channel called %d times, want 1 (the dead worker's)", c)
 	}
 	b.wantOneSent(t)
 }
