@@ -51,7 +51,7 @@ type Deliverer struct {
 	claims  *coalesce.Batcher[beckon.SendRef, claim]
 	records *coalesce.Batcher[beckon.SentRecord, error]
 	finals  *coalesce.Batcher[finalRef, finalRead]
-	starts  *coalesce.Batcher[beckon.SendCall, error]
+	starts  *coalesce.Batcher[beckon.SendCall, callStart]
 	// renew keeps the claims in flight fresh.
 	renew *renewer
 }
@@ -86,7 +86,7 @@ func NewDeliverer(st beckon.Store, router channels.Router, clock beckon.Clock, l
 	d.claims = &coalesce.Batcher[beckon.SendRef, claim]{Max: batchMax, Lanes: batchLanes, Timeout: batchTimeout, Run: d.claimBatch}
 	d.records = &coalesce.Batcher[beckon.SentRecord, error]{Max: batchMax, Lanes: batchLanes, Timeout: batchTimeout, Run: d.recordBatch}
 	d.finals = &coalesce.Batcher[finalRef, finalRead]{Max: batchMax, Lanes: batchLanesPaced, Timeout: batchTimeout, Run: d.finalBatch}
-	d.starts = &coalesce.Batcher[beckon.SendCall, error]{Max: batchMax, Lanes: batchLanesPaced, Timeout: batchTimeout, Run: d.startBatch}
+	d.starts = &coalesce.Batcher[beckon.SendCall, callStart]{Max: batchMax, Lanes: batchLanesPaced, Timeout: batchTimeout, Run: d.startBatch}
 	d.renew = newRenewer(st, clock, cfg.ClaimTimeout/claimRenewals, d.logger)
 	return d
 }
@@ -270,17 +270,17 @@ func (a *attempt) run(ctx context.Context) error {
 	if done, err := a.finalCheck(ctx, clinic); done || err != nil {
 		return err
 	}
+	started, done, err := a.startCall(ctx, msg)
+	if done || err != nil {
+		return err
+	}
 	// A worker that takes the claim over asks the provider once the call's
 	// timeout has run from its recorded start (settleAbandoned), and sends
 	// again if the provider has nothing: so the call must be over by then,
-	// whenever it is made. The start is recorded at or after callStart (to
-	// the millisecond), and the time from there to the call (the record's
-	// statement waiting on a lock, a starved process) comes off the call.
-	callStart := a.d.clock.Now().Truncate(time.Millisecond)
-	if done, err := a.startCall(ctx, msg); done || err != nil {
-		return err
-	}
-	left := callStart.Add(a.d.cfg.SendTimeout).Sub(a.d.clock.Now())
+	// whenever it is made. The time from the recorded start to the call
+	// (the record's statement waiting on a lock, a starved process) comes
+	// off the call.
+	left := started.Add(a.d.cfg.SendTimeout).Sub(a.d.clock.Now())
 	if left < a.d.cfg.SendTimeout/minCallShare {
 		// Too little left for a call that would likely be cut off (its
 		// outcome then unknown): not made, handed back to be sent afresh.
