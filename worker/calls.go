@@ -62,6 +62,11 @@ func (a *attempt) startCall(ctx context.Context, m channels.Message) (at time.Ti
 	return res.at, false, nil
 }
 
+// landGrace is how long past an abandoned call's deadline its provider is
+// first asked: a request written just before the deadline reaches the
+// provider, and is acted on, a little after it.
+const landGrace = time.Second
+
 // eventRecheck is how often a call cut off is looked at again while its
 // provider's events are waited for.
 const eventRecheck = time.Minute
@@ -117,7 +122,7 @@ func (a *attempt) settleAbandoned(ctx context.Context) (done bool, err error) {
 		return false, nil
 	}
 	// A call cut off mid-flight may still land: ask once it cannot anymore.
-	if wait := call.StartedAt.Add(a.d.cfg.SendTimeout).Sub(a.d.clock.Now()); wait > 0 {
+	if wait := call.StartedAt.Add(a.d.cfg.SendTimeout + landGrace).Sub(a.d.clock.Now()); wait > 0 {
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
