@@ -20,9 +20,10 @@ type CallQuerier interface {
 	// SendCallGet returns the latest call of the clinic's send.
 	SendCallGet(ctx context.Context, clinicID, sendID string) (SendCall, error)
 	// SendCallTakeOver hands the call started under oldToken to newToken,
-	// the claim that took over the abandoned one, and returns it; found is
-	// false when no call was started under oldToken (the claim never reached
-	// the provider).
+	// the claim that took over the abandoned one, and returns it (a call
+	// SendClaim already handed to newToken counts); found is false when no
+	// call was started under oldToken (the claim never reached the
+	// provider).
 	SendCallTakeOver(ctx context.Context, clinicID, sendID, oldToken, newToken string) (c SendCall, found bool, err error)
 	// SendClaimRenew sets ClaimedAt = now on those of the sends still
 	// claimed with the given tokens: a live worker keeps its claims fresh, so

@@ -59,8 +59,10 @@ type Querier interface {
 	SendListHeldBefore(ctx context.Context, ids []string, before time.Time) ([]Send, error)
 	// SendClaim takes a planned send of the clinic, or a claimed one whose
 	// ClaimedAt <= StaleBefore, setting status claimed, the token, ClaimedAt = Now
-	// and Attempts+1. It returns the send as it is after the attempt and whether
-	// this call claimed it; ErrNotFound if the clinic has no such send.
+	// and Attempts+1; taking over a stale claim hands the call started under it
+	// (SendCall) to Token in the same transaction. It returns the send as it
+	// is after the attempt and whether this call claimed it; ErrNotFound if
+	// the clinic has no such send.
 	SendClaim(ctx context.Context, p SendClaimParams) (s Send, claimed bool, err error)
 	// SendFinish moves a send claimed with Token to Status (sent, skipped, failed,
 	// superseded, unknown) with Reason, SentAt/MessageID for sent; ErrConflict if

@@ -130,7 +130,7 @@ func (q *queries) SendCallTakeOver(ctx context.Context, clinicID, sendID, oldTok
 	}
 	c, err := get(ctx, q, "send.call_take_over", scanSendCall, `
 		UPDATE send_calls SET claim_token = $4
-		WHERE clinic_id = $1 AND send_id = $2 AND claim_token = $3
+		WHERE clinic_id = $1 AND send_id = $2 AND (claim_token = $3 OR claim_token = $4)
 		RETURNING `+sendCallCols, clinicID, sendID, oldToken, newToken)
 	if errors.Is(err, beckon.ErrNotFound) {
 		return beckon.SendCall{}, false, nil

@@ -193,3 +193,72 @@ func TestSendCallPrune(t *testing.T) {
 		equal(t, "expired", n, 2)
 	})
 }
+
+// Taking over a stale claim carries the call started under it in the same
+// statement's transaction, so an attempt that stops right after the takeover
+// leaves a claim whose call the next attempt still finds; a call of an
+// earlier claim (released: it never reached the provider) stays behind.
+func TestSendClaimTakeOverCarriesTheCall(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, setup setupFunc) {
+		b := setup(t)
+		for _, id := range []string{"snd_1", "snd_2"} {
+			storetest.Send(t, b.st, b.clinic.ID, storetest.SendOpts{ID: id})
+		}
+		_, err := b.st.SendClaimMany(b.ctx, b.refs("snd_1", "snd_2"), "tok", b.now)
+		noErr(t, "claim", err)
+		call := func(id, token string) beckon.SendCall {
+			return beckon.SendCall{SendID: id, ClinicID: b.clinic.ID, ClaimToken: token, Channel: beckon.ChannelSMS, To: "+15550001111", Body: "hi " + id}
+		}
+		lost, err := b.st.SendCallStartMany(b.ctx, []beckon.SendCall{call("snd_1", "tok"), call("snd_2", "tok")}, b.now)
+		noErr(t, "start", err)
+		equal(t, "lost", len(lost), 0)
+		takeOver := func(id, token string, at time.Time) bool {
+			t.Helper()
+			_, ok, err := b.st.SendClaim(b.ctx, beckon.SendClaimParams{ClinicID: b.clinic.ID, ID: id, Token: token,
+				Now: at, StaleBefore: at.Add(-time.Minute)})
+			noErr(t, "take over "+id, err)
+			return ok
+		}
+		tokenOf := func(id string) string {
+			t.Helper()
+			c, err := b.st.SendCallGet(b.ctx, b.clinic.ID, id)
+			noErr(t, "get call "+id, err)
+			return c.ClaimToken
+		}
+
+		// Not stale yet: nothing moves.
+		equal(t, "fresh claim taken", takeOver("snd_1", "tok_b", b.now.Add(30*time.Second)), false)
+		equal(t, "call of a fresh claim", tokenOf("snd_1"), "tok")
+
+		// Stale: the claim and its call move together; the worker that took
+		// over finds its call whether or not it hands it on itself.
+		at := b.now.Add(2 * time.Minute)
+		equal(t, "stale claim taken", takeOver("snd_1", "tok_b", at), true)
+		equal(t, "call handed on with the claim", tokenOf("snd_1"), "tok_b")
+		c, found, err := b.st.SendCallTakeOver(b.ctx, b.clinic.ID, "snd_1", "tok", "tok_b")
+		noErr(t, "take the call over", err)
+		equal(t, "call found by the claim that took over", []any{found, c.ClaimToken, c.Body}, []any{true, "tok_b", "hi snd_1"})
+		// That claim stops in turn: the next takeover carries the call on.
+		equal(t, "taken over again", takeOver("snd_1", "tok_c", at.Add(2*time.Minute)), true)
+		_, found, err = b.st.SendCallTakeOver(b.ctx, b.clinic.ID, "snd_1", "tok_b", "tok_c")
+		noErr(t, "take the call over again", err)
+		equal(t, "call found after two takeovers", found, true)
+		_, found, err = b.st.SendCallTakeOver(b.ctx, "cl_other", "snd_1", "tok_b", "tok_c")
+		noErr(t, "another clinic", err)
+		equal(t, "another clinic's call", found, false)
+
+		// Released (the call never reached the provider), claimed afresh,
+		// then abandoned before any call: the old call stays with its token.
+		noErr(t, "release", b.st.SendRelease(b.ctx, beckon.SendReleaseParams{ID: "snd_2", Token: "tok", Reason: "retry", Now: at}))
+		_, ok, err := b.st.SendClaim(b.ctx, beckon.SendClaimParams{ClinicID: b.clinic.ID, ID: "snd_2", Token: "tok_2", Now: at})
+		if err != nil || !ok {
+			t.Fatalf("claim afresh: %v %v", ok, err)
+		}
+		equal(t, "abandoned fresh claim taken", takeOver("snd_2", "tok_3", at.Add(2*time.Minute)), true)
+		equal(t, "released call left behind", tokenOf("snd_2"), "tok")
+		_, found, err = b.st.SendCallTakeOver(b.ctx, b.clinic.ID, "snd_2", "tok_2", "tok_3")
+		noErr(t, "take over a claim without call", err)
+		equal(t, "claim that never called", found, false)
+	})
+}

@@ -146,14 +146,61 @@ func (q *queries) SendMarkEnqueued(ctx context.Context, ids []string, at time.Ti
 
 // SendClaim is one conditional UPDATE … RETURNING: of concurrent callers, at
 // most one sees the row. A zero StaleBefore never takes a claimed send.
+//
+// Taking over a stale claim hands the call started under it (if any) to the
+// new token in the same transaction: were that a later step, an attempt that
+// stopped between the two would leave a claim whose call no later attempt
+// could find, and that call, perhaps at the provider, would be made again.
 func (q *queries) SendClaim(ctx context.Context, p beckon.SendClaimParams) (beckon.Send, bool, error) {
+	if p.StaleBefore.IsZero() {
+		return q.sendClaim(ctx, p, false, "")
+	}
+	var (
+		s       beckon.Send
+		claimed bool
+	)
+	err := q.atomic(ctx, func(q *queries) error {
+		// The stale claim's token, read in the transaction; the UPDATE
+		// takes the claim only if it still holds it.
+		prev, err := get(ctx, q, "send.claim_stale", func(r scanner) (string, error) {
+			var tok string
+			return tok, r.Scan(&tok)
+		}, `SELECT claim_token FROM sends
+			WHERE clinic_id = $1 AND id = $2 AND status = '`+string(beckon.SendClaimed)+`' AND claimed_at <= $3`,
+			p.ClinicID, p.ID, msArg(p.StaleBefore))
+		stale := err == nil
+		if err != nil && !errors.Is(err, beckon.ErrNotFound) {
+			return err
+		}
+		s, claimed, err = q.sendClaim(ctx, p, stale, prev)
+		if err != nil || !claimed || !stale {
+			return err
+		}
+		_, err = q.exec(ctx, "send.claim_call", `
+			UPDATE send_calls SET claim_token = $3 WHERE clinic_id = $1 AND send_id = $2 AND claim_token = $4`,
+			p.ClinicID, p.ID, p.Token, prev)
+		return err
+	})
+	if err != nil {
+		return beckon.Send{}, false, err
+	}
+	return s, claimed, nil
+}
+
+// sendClaim claims a planned send or, with stale, the stale claim held with
+// prev (and only that one).
+func (q *queries) sendClaim(ctx context.Context, p beckon.SendClaimParams, stale bool, prev string) (beckon.Send, bool, error) {
+	cond := `status = '` + string(beckon.SendPlanned) + `'`
+	args := []any{p.ClinicID, p.ID, p.Token, q.stamp(p.Now).UnixMilli()}
+	if stale {
+		cond = `status = '` + string(beckon.SendClaimed) + `' AND claimed_at <= $5 AND claim_token = $6`
+		args = append(args, msArg(p.StaleBefore), prev)
+	}
 	s, err := get(ctx, q, "send.claim", scanSend, `
 		UPDATE sends SET status = '`+string(beckon.SendClaimed)+`', claim_token = $3, claimed_at = $4,
 			attempts = attempts + 1, updated_at = $4
-		WHERE clinic_id = $1 AND id = $2 AND (status = '`+string(beckon.SendPlanned)+`'
-			OR (status = '`+string(beckon.SendClaimed)+`' AND claimed_at <= $5))
-		RETURNING `+sendCols,
-		p.ClinicID, p.ID, p.Token, q.stamp(p.Now).UnixMilli(), msArg(p.StaleBefore))
+		WHERE clinic_id = $1 AND id = $2 AND `+cond+`
+		RETURNING `+sendCols, args...)
 	if err == nil {
 		return s, true, nil
 	}

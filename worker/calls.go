@@ -13,42 +13,59 @@ import (
 	"github.com/beckonhealth/beckon/tasks"
 )
 
+// callStart is one call's share of a start batch: when the batch recorded
+// it as starting, or beckon.ErrConflict when the claim was lost and the
+// message must not go.
+type callStart struct {
+	at   time.Time
+	lost error
+}
+
 // startBatch records the calls about to start at the same moment, each only
-// while its claim holds: a beckon.ErrConflict result says the claim was lost
-// and the message must not go.
-func (d *Deliverer) startBatch(ctx context.Context, calls []beckon.SendCall) ([]error, error) {
-	lost, err := d.store.SendCallStartMany(ctx, calls, d.clock.Now())
+// while its claim holds.
+func (d *Deliverer) startBatch(ctx context.Context, calls []beckon.SendCall) ([]callStart, error) {
+	// Recorded to the millisecond: the start a worker taking a claim over
+	// reads back.
+	now := d.clock.Now().Truncate(time.Millisecond)
+	lost, err := d.store.SendCallStartMany(ctx, calls, now)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]error, len(calls))
+	out := make([]callStart, len(calls))
 	for i, c := range calls {
+		out[i].at = now
 		if slices.Contains(lost, c.SendID) {
-			out[i] = beckon.ErrConflict
+			out[i].lost = beckon.ErrConflict
 		}
 	}
 	return out, nil
 }
 
 // startCall records, durably and under the claim, that the call handing m
-// to the provider starts now. Before it, a crash leaves a claim that never
-// reached the provider, and the send is simply sent by whoever takes it
-// over; after it, the call may have reached the provider, and it is settled
-// by the provider's word. done reports that the message must not go.
-func (a *attempt) startCall(ctx context.Context, m channels.Message) (done bool, err error) {
+// to the provider starts now, and returns that start. Before it, a crash
+// leaves a claim that never reached the provider, and the send is simply
+// sent by whoever takes it over; after it, the call may have reached the
+// provider, and it is settled by the provider's word. done reports that the
+// message must not go.
+func (a *attempt) startCall(ctx context.Context, m channels.Message) (at time.Time, done bool, err error) {
 	res, err := a.d.starts.Do(ctx, beckon.SendCall{
 		SendID: a.send.ID, ClinicID: a.send.ClinicID, ClaimToken: a.token,
 		Channel: m.Channel, To: m.To, Subject: m.Subject, Body: m.Text, HTML: m.HTML,
 	})
 	if err != nil {
-		return true, a.release(ctx, fmt.Errorf("record the call: %w", err))
+		return time.Time{}, true, a.release(ctx, fmt.Errorf("record the call: %w", err))
 	}
-	if res != nil {
+	if res.lost != nil {
 		a.log.Warn("claim lost before the provider call; not sending")
-		return true, nil
+		return time.Time{}, true, nil
 	}
-	return false, nil
+	return res.at, false, nil
 }
+
+// landGrace is how long past an abandoned call's deadline its provider is
+// first asked: a request written just before the deadline reaches the
+// provider, and is acted on, a little after it.
+const landGrace = time.Second
 
 // eventRecheck is how often a call cut off is looked at again while its
 // provider's events are waited for.
@@ -105,7 +122,7 @@ func (a *attempt) settleAbandoned(ctx context.Context) (done bool, err error) {
 		return false, nil
 	}
 	// A call cut off mid-flight may still land: ask once it cannot anymore.
-	if wait := call.StartedAt.Add(a.d.cfg.SendTimeout).Sub(a.d.clock.Now()); wait > 0 {
+	if wait := call.StartedAt.Add(a.d.cfg.SendTimeout + landGrace).Sub(a.d.clock.Now()); wait > 0 {
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:

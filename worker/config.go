@@ -19,8 +19,10 @@ type Config struct {
 	// made (its start is recorded under the claim), and one started is
 	// settled by the provider's word. Default 5s.
 	ClaimTimeout time.Duration
-	// SendTimeout bounds one provider call; an abandoned call is settled no
-	// earlier than this after it started (it cannot land later). Default 10s.
+	// SendTimeout bounds one provider call, counted from its recorded start
+	// (a call made late gets what is left; with under a quarter left it is
+	// not made); an abandoned call is settled no earlier than this after its
+	// recorded start (it cannot land later). Default 10s.
 	SendTimeout time.Duration
 	// Limiter paces sends through channels that implement channels.Paced,
 	// across every worker (pacing.Limiter). Nil: no pacing.

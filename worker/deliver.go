@@ -26,6 +26,10 @@ const claimRenewals = 4
 // provider accepted.
 const recordRetryMax = 4 * time.Second
 
+// minCallShare: a provider call is made only while at least this share
+// (1/minCallShare) of the send timeout is left of it.
+const minCallShare = 4
+
 // maxEarlyWait is how early a task may arrive and still be held until due.
 const maxEarlyWait = 2 * time.Second
 
@@ -47,7 +51,7 @@ type Deliverer struct {
 	claims  *coalesce.Batcher[beckon.SendRef, claim]
 	records *coalesce.Batcher[beckon.SentRecord, error]
 	finals  *coalesce.Batcher[finalRef, finalRead]
-	starts  *coalesce.Batcher[beckon.SendCall, error]
+	starts  *coalesce.Batcher[beckon.SendCall, callStart]
 	// renew keeps the claims in flight fresh.
 	renew *renewer
 }
@@ -82,7 +86,7 @@ func NewDeliverer(st beckon.Store, router channels.Router, clock beckon.Clock, l
 	d.claims = &coalesce.Batcher[beckon.SendRef, claim]{Max: batchMax, Lanes: batchLanes, Timeout: batchTimeout, Run: d.claimBatch}
 	d.records = &coalesce.Batcher[beckon.SentRecord, error]{Max: batchMax, Lanes: batchLanes, Timeout: batchTimeout, Run: d.recordBatch}
 	d.finals = &coalesce.Batcher[finalRef, finalRead]{Max: batchMax, Lanes: batchLanesPaced, Timeout: batchTimeout, Run: d.finalBatch}
-	d.starts = &coalesce.Batcher[beckon.SendCall, error]{Max: batchMax, Lanes: batchLanesPaced, Timeout: batchTimeout, Run: d.startBatch}
+	d.starts = &coalesce.Batcher[beckon.SendCall, callStart]{Max: batchMax, Lanes: batchLanesPaced, Timeout: batchTimeout, Run: d.startBatch}
 	d.renew = newRenewer(st, clock, cfg.ClaimTimeout/claimRenewals, d.logger)
 	return d
 }
@@ -266,10 +270,24 @@ func (a *attempt) run(ctx context.Context) error {
 	if done, err := a.finalCheck(ctx, clinic); done || err != nil {
 		return err
 	}
-	if done, err := a.startCall(ctx, msg); done || err != nil {
+	started, done, err := a.startCall(ctx, msg)
+	if done || err != nil {
 		return err
 	}
-	sendCtx, cancel := context.WithTimeout(ctx, a.d.cfg.SendTimeout)
+	// A worker that takes the claim over asks the provider once the call's
+	// timeout has run from its recorded start (settleAbandoned), and sends
+	// again if the provider has nothing: so the call must be over by then,
+	// whenever it is made. The time from the recorded start to the call
+	// (the record's statement waiting on a lock, a starved process) comes
+	// off the call.
+	left := started.Add(a.d.cfg.SendTimeout).Sub(a.d.clock.Now())
+	if left < a.d.cfg.SendTimeout/minCallShare {
+		// Too little left for a call that would likely be cut off (its
+		// outcome then unknown): not made, handed back to be sent afresh.
+		a.log.Warn("the provider call could not start in time; not calling", slog.Duration("left", left))
+		return a.snooze(ctx, a.d.clock.Now(), "the provider call could not start in time")
+	}
+	sendCtx, cancel := context.WithTimeout(ctx, left)
 	rcpt, err := ch.Send(sendCtx, msg)
 	cancel()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -117,3 +118,25 @@ func TestTapWithoutKeepingRequests(t *testing.T) {
 		t.Fatalf("%d messages, want 2 (messages are always kept)", n)
 	}
 }
+
+// A create whose body was cut off mid-write is not acted on, though what
+// arrived parses as a form with every field a message needs.
+func TestCreateCutOffIsNotAccepted(t *testing.T) {
+	t.Parallel()
+	s := New()
+	t.Cleanup(s.Close)
+	form := url.Values{"To": {"+14155550123"}, "From": {"+15005550006"}, "Body": {"hi"}}.Encode()
+	cut := form[:len(form)-3] // To=%2B141555501
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/2010-04-01/Accounts/"+AccountSID+"/Messages.json",
+		io.MultiReader(strings.NewReader(cut), errReader{io.ErrUnexpectedEOF}))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(AccountSID, AuthToken)
+	s.Config.Handler.ServeHTTP(httptest.NewRecorder(), req)
+	if n := len(s.Messages()); n != 0 {
+		t.Fatalf("accepted %d messages from a body cut off, want 0", n)
+	}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
