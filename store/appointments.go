@@ -14,7 +14,7 @@ func scanAppointment(r scanner) (beckon.Appointment, error) {
 	var a beckon.Appointment
 	var durationMS int64
 	err := r.Scan(&a.ClinicID, &a.ID, &a.PatientID, ms{&a.Start}, &durationMS,
-		&a.Type, &a.Provider, &a.Location, &a.Status, &a.Confirmation, &a.Version,
+		&a.Type, &a.Provider, &a.Location, (*string)(&a.Status), &a.Confirmation, &a.Version,
 		ms{&a.CreatedAt}, ms{&a.UpdatedAt}, &a.ProviderName, &a.LocationName, &a.Notes)
 	a.Duration = time.Duration(durationMS) * time.Millisecond
 	return a, err
@@ -31,7 +31,7 @@ func (q *queries) AppointmentGet(ctx context.Context, clinicID, id string) (beck
 func (q *queries) appointmentArgs(a beckon.Appointment) []any {
 	created := q.stamp(a.CreatedAt)
 	return []any{a.ClinicID, a.ID, a.PatientID, msArg(a.Start), a.Duration.Milliseconds(),
-		a.Type, a.Provider, a.Location, a.Status, a.Confirmation, a.Version,
+		a.Type, a.Provider, a.Location, string(a.Status), a.Confirmation, a.Version,
 		created.UnixMilli(), orTime(a.UpdatedAt, created).UnixMilli(), a.ProviderName, a.LocationName, a.Notes}
 }
 
@@ -64,7 +64,7 @@ func (q *queries) AppointmentPut(ctx context.Context, a beckon.Appointment, expe
 				version = $11, updated_at = $12, provider_name = $14, location_name = $15, notes = $16
 			WHERE clinic_id = $1 AND id = $2 AND version = $13`,
 			a.ClinicID, a.ID, a.PatientID, msArg(a.Start), a.Duration.Milliseconds(),
-			a.Type, a.Provider, a.Location, a.Status, a.Confirmation, a.Version,
+			a.Type, a.Provider, a.Location, string(a.Status), a.Confirmation, a.Version,
 			q.stamp(a.UpdatedAt).UnixMilli(), expectVersion, a.ProviderName, a.LocationName, a.Notes)
 	}
 	if err == nil && !ok {

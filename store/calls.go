@@ -32,7 +32,7 @@ const sendCallCols = `send_id, clinic_id, claim_token, channel, to_addr, subject
 
 func scanSendCall(r scanner) (beckon.SendCall, error) {
 	var c beckon.SendCall
-	err := r.Scan(&c.SendID, &c.ClinicID, &c.ClaimToken, &c.Channel, &c.To, &c.Subject, &c.Body, &c.HTML, ms{&c.StartedAt})
+	err := r.Scan(&c.SendID, &c.ClinicID, &c.ClaimToken, (*string)(&c.Channel), &c.To, &c.Subject, &c.Body, &c.HTML, ms{&c.StartedAt})
 	return c, err
 }
 
@@ -65,7 +65,7 @@ func (q *queries) SendCallStartMany(ctx context.Context, calls []beckon.SendCall
 					lost = append(lost, c.SendID)
 					continue
 				}
-				args = append(args, c.SendID, c.ClinicID, c.ClaimToken, c.Channel, c.To, c.Subject, c.Body, c.HTML, at)
+				args = append(args, c.SendID, c.ClinicID, c.ClaimToken, string(c.Channel), c.To, c.Subject, c.Body, c.HTML, at)
 				n++
 			}
 			if n == 0 {

@@ -16,7 +16,7 @@ const defaultListLimit = 100
 func scanMessage(r scanner) (beckon.Message, error) {
 	var m beckon.Message
 	err := r.Scan(&m.ID, &m.ClinicID, &m.PatientID, &m.AppointmentID, &m.SendID, &m.Direction,
-		&m.Channel, &m.To, &m.From, &m.Subject, &m.Body, &m.HTML, &m.Status, &m.Provider,
+		(*string)(&m.Channel), &m.To, &m.From, &m.Subject, &m.Body, &m.HTML, &m.Status, &m.Provider,
 		&m.ProviderID, ms{&m.CreatedAt}, ms{&m.UpdatedAt})
 	return m, err
 }
@@ -33,7 +33,7 @@ const messageColCount = 17
 // messageArgs are a message's values in messageCols order.
 func (q *queries) messageArgs(m beckon.Message) []any {
 	created := q.stamp(m.CreatedAt)
-	return []any{m.ID, m.ClinicID, m.PatientID, m.AppointmentID, m.SendID, m.Direction, m.Channel,
+	return []any{m.ID, m.ClinicID, m.PatientID, m.AppointmentID, m.SendID, m.Direction, string(m.Channel),
 		m.To, m.From, m.Subject, m.Body, m.HTML, m.Status, m.Provider, m.ProviderID,
 		created.UnixMilli(), orTime(m.UpdatedAt, created).UnixMilli()}
 }

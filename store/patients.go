@@ -12,7 +12,7 @@ const patientCols = `clinic_id, id, first_name, last_name, phone, email, languag
 func scanPatient(r scanner) (beckon.Patient, error) {
 	var p beckon.Patient
 	err := r.Scan(&p.ClinicID, &p.ID, &p.FirstName, &p.LastName, &p.Phone, &p.Email,
-		&p.Language, &p.TimeZone, &p.PreferredChannel, &p.SMSConsent, &p.EmailConsent,
+		&p.Language, &p.TimeZone, (*string)(&p.PreferredChannel), &p.SMSConsent, &p.EmailConsent,
 		ms{&p.CreatedAt}, ms{&p.UpdatedAt})
 	return p, err
 }
@@ -24,7 +24,7 @@ const patientColCount = 13
 func (q *queries) patientArgs(p beckon.Patient) []any {
 	created := q.stamp(p.CreatedAt)
 	return []any{p.ClinicID, p.ID, p.FirstName, p.LastName, p.Phone, p.Email,
-		p.Language, p.TimeZone, p.PreferredChannel, p.SMSConsent, p.EmailConsent,
+		p.Language, p.TimeZone, string(p.PreferredChannel), p.SMSConsent, p.EmailConsent,
 		created.UnixMilli(), orTime(p.UpdatedAt, created).UnixMilli()}
 }
 
