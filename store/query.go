@@ -148,6 +148,17 @@ func (t text) Scan(src any) error {
 	return nil
 }
 
+// rawRow is a row of width columns scanned as the driver gives them:
+// rows.Scan(ptrs...) fills vals.
+func rawRow(width int) (vals, ptrs []any) {
+	vals = make([]any, width)
+	ptrs = make([]any, width)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	return vals, ptrs
+}
+
 // scanner is *sql.Row or *sql.Rows.
 type scanner interface {
 	Scan(dest ...any) error

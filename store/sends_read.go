@@ -43,11 +43,7 @@ func (q *queries) SendReadMany(ctx context.Context, clinicID string, ids []strin
 		}
 		defer rows.Close()
 		const width = sendColCount + appointmentColCount + patientColCount + 3
-		vals := make([]any, width)
-		ptrs := make([]any, width)
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
+		vals, ptrs := rawRow(width)
 		for rows.Next() {
 			if err := rows.Scan(ptrs...); err != nil {
 				return translate("send.read_many", err)

@@ -363,11 +363,7 @@ func (q *queries) FeedReadMany(ctx context.Context, clinicID string, appointment
 	for _, k := range feedReadKinds {
 		width += len(k.types)
 	}
-	vals := make([]any, width)
-	ptrs := make([]any, width)
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
+	vals, ptrs := rawRow(width)
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return out, translate("feed.read", err)
