@@ -275,25 +275,42 @@ func (p *Pump) enqueue(ctx context.Context, sends []beckon.Send, taskID func(bec
 			asynq.MaxRetry(p.cfg.MaxRetry),
 		}, err
 	})
-	var done []string
+	var done, again []string
 	for i, sd := range sends {
 		if !handed[i] {
 			continue
 		}
-		done = append(done, sd.ID)
-		if fresh[i] {
+		switch {
+		case fresh[i]:
 			enqueued++
-		} else {
+			done = append(done, sd.ID)
+		case sd.EnqueuedAt.IsZero():
+			// A send handed back (released or snoozed) since it was last
+			// handed, whose TaskID asynq still holds: most likely the task
+			// of the worker that just handed it back, which asynq deletes
+			// once its handler returns. Look again on the next pass rather
+			// than a whole recheck interval later.
 			present++
+			again = append(again, sd.ID)
+		default:
+			present++
+			done = append(done, sd.ID)
 		}
 	}
-	if len(done) > 0 {
-		if err := p.store.SendMarkEnqueued(ctx, done, p.clock.Now()); err != nil {
-			return enqueued, present, fmt.Errorf("mark enqueued: %w", err)
-		}
+	now := p.clock.Now()
+	if err := p.store.SendMarkEnqueued(ctx, done, now); err != nil {
+		return enqueued, present, fmt.Errorf("mark enqueued: %w", err)
+	}
+	if err := p.store.SendMarkEnqueued(ctx, again, now.Add(conflictRetry-p.cfg.Recheck)); err != nil {
+		return enqueued, present, fmt.Errorf("mark enqueued: %w", err)
 	}
 	return enqueued, present, gerr
 }
+
+// conflictRetry is how soon a send whose TaskID asynq still held when it
+// was handed back is handed again: the next pass of a pump running every
+// second. Only once: that try marks it handed if asynq still holds it.
+const conflictRetry = time.Second
 
 // enqueueEach hands n tasks to asynq, Parallel at a time; task(i) builds the
 // i-th, with its name (for errors) and options. handed[i] reports that asynq

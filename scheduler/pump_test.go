@@ -129,6 +129,50 @@ func TestPumpRestoresWhatRedisLost(t *testing.T) {
 	}
 }
 
+// TestPumpLooksAgainAtAHandedBackSend: a worker that snoozes or releases a
+// send hands it back in the store before asynq deletes its task, so a pass
+// in between finds the TaskID taken. The send is looked at again on the next
+// pass, not a whole recheck interval later (30 s late); a second conflict
+// means asynq really holds it, and the usual interval applies.
+func TestPumpLooksAgainAtAHandedBackSend(t *testing.T) {
+	t.Parallel()
+	b := pumpSetup(t)
+	sd := b.send(t, b.clock.Now().Add(10*time.Second))
+	other := b.send(t, b.clock.Now().Add(20*time.Second))
+	for _, id := range []string{sd.ID, other.ID} {
+		task, err := tasks.NewDeliverTask(b.clin.ID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The handing-back worker's task (any state takes the TaskID).
+		if _, err := asynq.NewClientFromRedisClient(b.rdb).Enqueue(task, asynq.TaskID(id), asynq.Queue(b.queue), asynq.ProcessIn(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := b.run(t); s.Present != 2 || s.Enqueued != 0 {
+		t.Fatalf("first pass %+v, want both found present", s)
+	}
+	// The worker's handler returns: asynq deletes the first task.
+	if err := b.insp.DeleteTask(b.queue, sd.ID); err != nil {
+		t.Fatal(err)
+	}
+	b.clock.Advance(time.Second)
+	if s := b.run(t); s.Enqueued != 1 || s.Present != 1 {
+		t.Fatalf("next pass %+v, want the first enqueued and the second present again", s)
+	}
+	if info, ok := b.task(sd.ID); !ok || info.State != asynq.TaskStateScheduled {
+		t.Fatalf("the first send's task = %+v, want it scheduled at its due time", info)
+	}
+	b.clock.Advance(time.Second)
+	if s := b.run(t); s.Enqueued+s.Present != 0 {
+		t.Fatalf("third pass %+v, want nothing before the recheck interval", s)
+	}
+	b.clock.Advance(30 * time.Second)
+	if s := b.run(t); s.Present != 2 {
+		t.Fatalf("after the recheck interval %+v, want both present", s)
+	}
+}
+
 func TestPumpHandsBackAbandonedClaims(t *testing.T) {
 	t.Parallel()
 	b := pumpSetup(t)
