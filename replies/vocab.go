@@ -64,7 +64,7 @@ func buildVocab() map[string]entry {
 	add(cOptOutLed, "stop stopall unsubscribe optout baja")
 	add(cOptInKw, "start unstop")
 	add(cHelpKw, "help info ayuda")
-	add(cYes|cYesWord, "yes yeah yea yep yup ye yess yse yez si")
+	add(cYes|cYesWord, "yes yeah yea yep yup ye yess yse yez si sip")
 	add(cYes, "ok okay okey oki okie okk kk sure confirm confirmed confirming confirmd "+
 		"absolutely definitely certainly correct perfect confirmar confirmo confirmado confirmada "+
 		"confirmamos confirmada claro vale listo perfecto correcto seguro segura "+emojiOK)
@@ -101,7 +101,7 @@ func buildVocab() map[string]entry {
 		"el la the is its choice ok")
 	// Canonical keywords where the word is not the keyword's own spelling.
 	for w, canon := range map[string]string{"yeah": "YES", "yea": "YES", "yep": "YES", "yup": "YES",
-		"ye": "YES", "yess": "YES", "yse": "YES", "yez": "YES", "y": "YES", "si": "SI"} {
+		"ye": "YES", "yess": "YES", "yse": "YES", "yez": "YES", "sip": "SI", "y": "YES", "si": "SI"} {
 		e := v[w]
 		e.canon = canon
 		v[w] = e
