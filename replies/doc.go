@@ -27,6 +27,8 @@
 //     phrase without one ("remove me from your list").
 //   - YES (Y, SI, SÍ) is an opt-in only when the open question is OptedOut;
 //     otherwise it confirms.
+//   - The menu's letters: C confirms, R asks to reschedule (in a reply of at
+//     most three words), N cancels a Reminder like "no" below.
 //   - Numbers mean something only when a question is open: with Reminder, 1
 //     confirms, 2 cancels, 3 reschedules; with Which, 1..Choices chooses
 //     (anything else is Other). A number may come with courtesy words ("1

@@ -125,6 +125,8 @@ var cases = []replyCase{
 	{text: "Nop", lang: "es", open: reminder, intent: Cancel},
 	// Reschedules.
 	{text: "3", open: reminder, intent: Reschedule},
+	{text: "R", open: reminder, intent: Reschedule},
+	{text: "r please", open: reminder, intent: Reschedule},
 	{text: "need to reschedule", open: reminder, intent: Reschedule},
 	{text: "Can we move it", open: reminder, intent: Reschedule},
 	{text: "can we move it to Friday?", open: reminder, intent: Reschedule},

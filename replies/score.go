@@ -83,7 +83,7 @@ func score(m *message, es []entry, spanish bool, open Open) Reply {
 			} else {
 				s.cancel = true
 			}
-		case e.c&cResched != 0 || pair(reschedulePhrases):
+		case e.c&cResched != 0 || e.c&cReschedShort != 0 && n <= 3 || pair(reschedulePhrases):
 			if !rescheduleNegated(m, es, i) {
 				s.reschedule = true
 			}

@@ -20,6 +20,7 @@ const (
 	cAttend                      // "coming", "asistiré": confirms, negated cancels
 	cCancel                      // asks to cancel ("cancel my appointment")
 	cResched                     // asks for another time
+	cReschedShort                // asks for another time in a reply of at most three words ("R")
 	cHedge                       // makes a reply uncertain ("but", "maybe", "late")
 	cFiller                      // harmless around an answer ("thanks", "see", "the")
 	cCourtesy                    // may come with a bare number ("1 thanks")
@@ -70,6 +71,7 @@ func buildVocab() map[string]entry {
 		"confirmamos confirmada claro vale listo perfecto correcto seguro segura "+emojiOK)
 	add(cYesShort|cYesWord, "y")
 	add(cYesShort, "c k")
+	add(cReschedShort, "r")
 	add(cUnsure, "sure seguro segura")
 	add(cNo, "no n nope nah nop")
 	add(cNeg, "no not dont wont cant cannot didnt never unable couldnt wouldnt isnt aint nunca tampoco")
