@@ -6,29 +6,29 @@ import "strings"
 type class uint32
 
 const (
-	cOptOutKw  class = 1 << iota // a carrier opt-out keyword when alone
-	cOptInKw                     // START, UNSTOP when alone
-	cHelpKw                      // HELP, INFO when alone
-	cOptOutLed                   // may start an opt-out ("STOP please", "unsubscribe me")
-	cYes                         // confirms ("yes", "ok", "confirmo", 👍)
-	cYesShort                    // confirms in a reply of at most three words ("C", "Y", "K")
-	cYesWord                     // an explicit yes: opts back in when OptedOut is open
-	cUnsure                      // negated, a doubt rather than a no ("not sure")
-	cNo                          // "no" that starts a reply
-	cNeg                         // negates the next words of its clause
-	cCant                        // a cancel by itself ("can't", "unable")
-	cAttend                      // "coming", "asistiré": confirms, negated cancels
-	cCancel                      // asks to cancel ("cancel my appointment")
-	cResched                     // asks for another time
-	cReschedShort                // asks for another time in a reply of at most three words ("R")
-	cHedge                       // makes a reply uncertain ("but", "maybe", "late")
-	cFiller                      // harmless around an answer ("thanks", "see", "the")
-	cCourtesy                    // may come with a bare number ("1 thanks")
-	cNeutral                     // turns a negation before it into a pleasantry ("no problem")
-	cStopVerb                    // "stop", "quit", "dejen": with an object, an opt-out
-	cObject                      // what a stop verb stops ("texting", "mensajes", "list")
-	cRemove                      // "remove", "borrarme": with me/an object, an opt-out
-	cSendVerb                    // "text", "message", "manden": after "don't"/"no me", an opt-out
+	cOptOutKw     class = 1 << iota // a carrier opt-out keyword when alone
+	cOptInKw                        // START, UNSTOP when alone
+	cHelpKw                         // HELP, INFO when alone
+	cOptOutLed                      // may start an opt-out ("STOP please", "unsubscribe me")
+	cYes                            // confirms ("yes", "ok", "confirmo", 👍)
+	cYesShort                       // confirms in a reply of at most three words ("C", "Y", "K")
+	cYesWord                        // an explicit yes: opts back in when OptedOut is open
+	cUnsure                         // negated, a doubt rather than a no ("not sure")
+	cNo                             // "no" that starts a reply
+	cNeg                            // negates the next words of its clause
+	cCant                           // a cancel by itself ("can't", "unable")
+	cAttend                         // "coming", "asistiré": confirms, negated cancels
+	cCancel                         // asks to cancel ("cancel my appointment")
+	cResched                        // asks for another time
+	cReschedShort                   // asks for another time in a reply of at most three words ("R")
+	cHedge                          // makes a reply uncertain ("but", "maybe", "late")
+	cFiller                         // harmless around an answer ("thanks", "see", "the")
+	cCourtesy                       // may come with a bare number ("1 thanks")
+	cNeutral                        // turns a negation before it into a pleasantry ("no problem")
+	cStopVerb                       // "stop", "quit", "dejen": with an object, an opt-out
+	cObject                         // what a stop verb stops ("texting", "mensajes", "list")
+	cRemove                         // "remove", "borrarme": with me/an object, an opt-out
+	cSendVerb                       // "text", "message", "manden": after "don't"/"no me", an opt-out
 )
 
 // entry is a word's classes and its canonical keyword in upper case.
