@@ -12,7 +12,8 @@
 //     around them ignored ("Stop.", "STOP!!", "stop 🛑"). The same keyword
 //     repeated ("STOP STOP") is still the keyword. CANCEL alone is always an
 //     opt-out, never an appointment cancel; the reminders offer 2 to cancel.
-//     BAJA and PARAR (Spanish) alone are opt-outs too, AYUDA alone is help.
+//     BAJA and PARAR (Spanish) alone are opt-outs too, AYUDA alone is help,
+//     each with itself as Reply.Keyword.
 //   - Beyond the keyword alone, an opt-out is recognised when the patient
 //     plainly asks for the messages to end, because missing an opt-out
 //     breaks the law and the patient's trust, while a wrong one is visible
