@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"cmp"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,24 @@ type locale struct {
 	clock func(t time.Time) string
 	// hour and minute units for durations: singular, plural.
 	hour, hours, minute, minutes string
+	// shortWeekdays are the weekdays as a short SMS writes them, Sunday first.
+	shortWeekdays [7]string
+	// shortDay formats month and day in digits, e.g. "3/9".
+	shortDay func(t time.Time) string
+	// choiceWords are the words of an option of a which-appointment
+	// question (see choice): for, the name when there is none, on, at.
+	choiceWords [4]string
+}
+
+// choice writes one option of a which-appointment question: "1 for Ana on
+// Mon 3/9 at 3:30 PM", "1 para Ana el lun 9/3 a las 15:30".
+func (l *locale) choice(c Choice) string {
+	w := l.choiceWords
+	s := strconv.Itoa(c.Number) + w[0] + cmp.Or(c.FirstName, w[1])
+	if c.Time != "" {
+		s += w[2] + c.Weekday + " " + c.Day + w[3] + c.Time
+	}
+	return s
 }
 
 var english = locale{
@@ -28,6 +47,9 @@ var english = locale{
 	},
 	clock: func(t time.Time) string { return t.Format("3:04 PM") },
 	hour:  "hour", hours: "hours", minute: "minute", minutes: "minutes",
+	shortWeekdays: [7]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"},
+	shortDay:      func(t time.Time) string { return t.Format("1/2") },
+	choiceWords:   [4]string{" for ", "the appointment", " on ", " at "},
 }
 
 var spanish = locale{
@@ -39,6 +61,10 @@ var spanish = locale{
 	},
 	clock: func(t time.Time) string { return t.Format("15:04") },
 	hour:  "hora", hours: "horas", minute: "minuto", minutes: "minutos",
+	// é and ñ are in GSM-7, á is not: "sab" keeps a Saturday message GSM-7.
+	shortWeekdays: [7]string{"dom", "lun", "mar", "mié", "jue", "vie", "sab"},
+	shortDay:      func(t time.Time) string { return t.Format("2/1") },
+	choiceWords:   [4]string{" para ", "la cita", " el ", " a las "},
 }
 
 // locales maps a primary language subtag to its locale. It is never written.
