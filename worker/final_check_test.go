@@ -79,26 +79,12 @@ func TestDeliverRechecksAfterPacingWait(t *testing.T) {
 		},
 		{
 			name: "patient opted out of sms",
-			change: func(t *testing.T, b *bundle) {
-				if _, err := b.st.ConsentRecord(ctx, beckon.ConsentChange{
-					ID: "cns_stop", ClinicID: b.clinic.ID, Phone: b.patient.Phone, Channel: beckon.ChannelSMS,
-					State: beckon.ConsentOptedOut, How: beckon.ConsentKeyword, Text: "STOP", At: b.clock.Now(),
-				}); err != nil {
-					t.Fatal(err)
-				}
-			},
+			change: stopNumber,
 			wantStatus: beckon.SendSkipped, wantReason: "patient opted out of sms",
 		},
 		{
 			name: "number opted out while the patient's row says opted in",
-			change: func(t *testing.T, b *bundle) {
-				if _, err := b.st.ConsentRecord(ctx, beckon.ConsentChange{
-					ID: "cns_stop", ClinicID: b.clinic.ID, Phone: b.patient.Phone, Channel: beckon.ChannelSMS,
-					State: beckon.ConsentOptedOut, How: beckon.ConsentKeyword, Text: "STOP", At: b.clock.Now(),
-				}); err != nil {
-					t.Fatal(err)
-				}
-			},
+			change: stopNumber,
 			stale:      true,
 			wantStatus: beckon.SendSkipped, wantReason: "patient opted out of sms",
 		},
@@ -211,4 +197,15 @@ func (s staleConsentStore) SendReadMany(ctx context.Context, clinicID string, id
 		}
 	}
 	return reads, err
+}
+
+// stopNumber records a STOP of the patient's number in the consent ledger.
+func stopNumber(t *testing.T, b *bundle) {
+	t.Helper()
+	if _, err := b.st.ConsentRecord(context.Background(), beckon.ConsentChange{
+		ID: "cns_stop", ClinicID: b.clinic.ID, Phone: b.patient.Phone, Channel: beckon.ChannelSMS,
+		State: beckon.ConsentOptedOut, How: beckon.ConsentKeyword, Text: "STOP", At: b.clock.Now(),
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
