@@ -78,13 +78,13 @@ func TestDeliverRechecksAfterPacingWait(t *testing.T) {
 			wantStatus: beckon.SendSuperseded, wantReason: "appointment changed",
 		},
 		{
-			name: "patient opted out of sms",
-			change: stopNumber,
+			name:       "patient opted out of sms",
+			change:     stopNumber,
 			wantStatus: beckon.SendSkipped, wantReason: "patient opted out of sms",
 		},
 		{
-			name: "number opted out while the patient's row says opted in",
-			change: stopNumber,
+			name:       "number opted out while the patient's row says opted in",
+			change:     stopNumber,
 			stale:      true,
 			wantStatus: beckon.SendSkipped, wantReason: "patient opted out of sms",
 		},
