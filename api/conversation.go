@@ -230,7 +230,7 @@ func (s *Server) sendPatientMessage(ctx context.Context, in *staffMessageInput) 
 	if err != nil {
 		return nil, s.mapError("send-patient-message", err)
 	}
-	if err := scheduler.EnqueueSend(ctx, s.cfg.Tasks, s.store, sd, s.cfg.Queue, cmp.Or(s.cfg.Delivery.MaxRetry, 10), now); err != nil {
+	if err := scheduler.EnqueueSend(ctx, s.cfg.Tasks, s.store, sd, s.workQueue(), cmp.Or(s.cfg.Delivery.MaxRetry, 10), now); err != nil {
 		s.logger.Warn("staff message planned but not queued; the pump queues it",
 			slog.String("send_id", sd.ID), slog.String("error", err.Error()))
 	}

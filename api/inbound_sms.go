@@ -180,11 +180,16 @@ func (s *Server) enqueueInterpret(ctx context.Context, m beckon.InboundSMS) erro
 	}
 	ctx, cancel := context.WithTimeout(ctx, fastPathTimeout)
 	defer cancel()
-	_, err = s.cfg.Tasks.EnqueueContext(ctx, task, append(opts, asynq.Queue(cmp.Or(s.cfg.Queue, tasks.DefaultQueue)))...)
+	_, err = s.cfg.Tasks.EnqueueContext(ctx, task, append(opts, asynq.Queue(s.workQueue()))...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
 	}
 	return err
+}
+
+// workQueue is the workers' queue, where the webhooks' tasks go.
+func (s *Server) workQueue() string {
+	return cmp.Or(s.cfg.Delivery.Queue, s.cfg.Queue, tasks.DefaultQueue)
 }
 
 // clean makes a field from a provider storable: valid UTF-8 without NUL,
@@ -220,7 +225,6 @@ func smallCount(s string) int {
 	}
 	return n
 }
-
 
 // outboxSID is a message id for a reply entered through the outbox.
 func outboxSID() string {
