@@ -17,7 +17,7 @@ func TestOutboxReplyInterpretedAndAnswered(t *testing.T) {
 			t.Parallel()
 			a := startApp(t, backend)
 			const phone, body = "+14155550177", "yes I'll be there"
-			a.mustCall(http.StatusOK, http.MethodPut, "/v1/patients/p-77", map[string]any{
+			a.mustCall(http.StatusCreated, http.MethodPut, "/v1/patients/p-77", map[string]any{
 				"first_name": "Rosa", "last_name": "Diaz", "phone": phone, "language": "en",
 			}, nil)
 			var in struct {
