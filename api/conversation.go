@@ -87,7 +87,7 @@ type inboxOutput struct {
 type handledInput struct {
 	MessageID string `path:"message_id" minLength:"1" maxLength:"64" pattern:"^[A-Za-z0-9_]+$"`
 	Body      struct {
-		By string `json:"by" minLength:"1" maxLength:"128" doc:"Who handled it"`
+		By string `json:"by" minLength:"1" maxLength:"128" pattern:"\\S" patternDescription:"not blank" doc:"Who handled it"`
 	}
 }
 
@@ -98,8 +98,8 @@ type inboundOutput struct {
 type staffMessageInput struct {
 	ID   string `path:"id" minLength:"1" maxLength:"128" pattern:"^[A-Za-z0-9._:\\-]+$"`
 	Body struct {
-		Text string `json:"text" minLength:"1" maxLength:"6400" doc:"At most 1,600 characters"`
-		By   string `json:"by" minLength:"1" maxLength:"128" doc:"Who is sending it"`
+		Text string `json:"text" minLength:"1" maxLength:"6400" pattern:"\\S" patternDescription:"not blank" doc:"At most 1,600 characters"`
+		By   string `json:"by" minLength:"1" maxLength:"128" pattern:"\\S" patternDescription:"not blank" doc:"Who is sending it"`
 	}
 }
 
@@ -116,7 +116,7 @@ type messageSendOutput struct {
 
 type outboxReplyInput struct {
 	Body struct {
-		From string `json:"from" minLength:"1" maxLength:"32" doc:"The patient's number, E.164"`
+		From string `json:"from" minLength:"1" maxLength:"32" pattern:"\\S" patternDescription:"not blank" doc:"The patient's number, E.164"`
 		Body string `json:"body" maxLength:"6400"`
 		To   string `json:"to,omitempty" maxLength:"32" doc:"The clinic's number; default its configured sender"`
 	}
