@@ -49,13 +49,8 @@ var messageSidPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,64}$`)
 
 // twilioSMS receives a patient's message.
 func (wh *webhooks) twilioSMS(w http.ResponseWriter, r *http.Request) {
-	raw, ok := readBody(w, r)
+	raw, sig, ok := wh.twilioBody(w, r)
 	if !ok {
-		return
-	}
-	sig := r.Header.Get(twilio.SignatureHeader)
-	if sig == "" {
-		wh.fail(w, http.StatusForbidden, "missing "+twilio.SignatureHeader)
 		return
 	}
 	form, err := url.ParseQuery(string(raw))

@@ -165,15 +165,24 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	return raw, true
 }
 
-// twilioStatus receives Twilio's message status callback.
-func (wh *webhooks) twilioStatus(w http.ResponseWriter, r *http.Request) {
-	raw, ok := readBody(w, r)
-	if !ok {
-		return
+// twilioBody reads a Twilio callback's body and its signature; ok is false
+// when it answered the request (a body too large, no signature: 403).
+func (wh *webhooks) twilioBody(w http.ResponseWriter, r *http.Request) (raw []byte, sig string, ok bool) {
+	if raw, ok = readBody(w, r); !ok {
+		return nil, "", false
 	}
-	sig := r.Header.Get(twilio.SignatureHeader)
+	sig = r.Header.Get(twilio.SignatureHeader)
 	if sig == "" {
 		wh.fail(w, http.StatusForbidden, "missing "+twilio.SignatureHeader)
+		return nil, "", false
+	}
+	return raw, sig, true
+}
+
+// twilioStatus receives Twilio's message status callback.
+func (wh *webhooks) twilioStatus(w http.ResponseWriter, r *http.Request) {
+	raw, sig, ok := wh.twilioBody(w, r)
+	if !ok {
 		return
 	}
 	clinicID := r.URL.Query().Get(ClinicParam)
