@@ -79,6 +79,18 @@ func (wh *webhooks) twilioSMS(w http.ResponseWriter, r *http.Request) {
 		wh.fail(w, http.StatusForbidden, webhookRefused)
 		return
 	}
+	if clinicID != "" {
+		// A clinic named in the URL that does not exist: the message is
+		// kept as no clinic's.
+		switch _, err := wh.s.store.ClinicGet(ctx, clinicID); {
+		case errors.Is(err, beckon.ErrNotFound):
+			clinicID = ""
+		case err != nil:
+			wh.s.logger.Error("inbound sms clinic lookup failed", slog.String("error", err.Error()))
+			wh.fail(w, http.StatusServiceUnavailable, "cannot take the message now; retry")
+			return
+		}
+	}
 	sid := form.Get("MessageSid")
 	if !messageSidPattern.MatchString(sid) {
 		writeError(w, invalid("MessageSid", "MessageSid is required: letters and digits, at most 64"))

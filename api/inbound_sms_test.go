@@ -204,6 +204,17 @@ func TestTwilioSMSWebhookClinicResolution(t *testing.T) {
 	})
 }
 
+func TestTwilioSMSWebhookUnknownClinicInURL(t *testing.T) {
+	t.Parallel()
+	b := setupHooks(t)
+	path := api.TwilioSMSPath + "?clinic_id=cln_nobody"
+	resp, body := b.postSMS(path, twiliotest.AuthToken, smsForm("SMx", "+14155550123", "+14155550000", "C"))
+	wantTwiMLAnswer(t, "unknown clinic", resp, body)
+	if m := b.byProviderID(t, "SMx"); m.ClinicID != "" {
+		t.Fatalf("stored %+v, want kept as no clinic's", m)
+	}
+}
+
 func (b *hookBundle) byProviderID(t *testing.T, sid string) beckon.InboundSMS {
 	t.Helper()
 	for _, m := range b.inboundStored() {
