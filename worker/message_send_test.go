@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/beckonhealth/beckon"
+	"github.com/beckonhealth/beckon/channels"
+	"github.com/beckonhealth/beckon/worker"
 )
 
 // planMessage plans a message send of the bundle's clinic due now.
@@ -153,4 +155,48 @@ func TestMessageSendQuietHours(t *testing.T) {
 			t.Fatalf("send = %+v, want sent in quiet hours", got)
 		}
 	})
+}
+
+// An opt-out committed while a message send waits for its sender's slot
+// wins: the final check reads the patient and the number afresh.
+func TestMessageSendRechecksAfterPacingWait(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		params beckon.MessageSendParams
+		want   beckon.SendStatus
+	}{
+		{"patient", beckon.MessageSendParams{ID: "snd_msg_p", PatientID: "p1", Text: "hello"}, beckon.SendSkipped},
+		{"number", beckon.MessageSendParams{ID: "snd_msg_n", To: "+14155550123", Text: "hello"}, beckon.SendSkipped},
+		{"exempt", beckon.MessageSendParams{ID: "snd_ans_x", PatientID: "p1", Text: "You are unsubscribed.", ConsentExempt: true}, beckon.SendSent},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			b := setup(t, setupOpts{})
+			sd := b.planMessage(t, tt.params)
+			l := newGateLimiter()
+			ch := pacedChannel{b.ch}
+			d := worker.NewDeliverer(b.st, channels.Static{beckon.ChannelSMS: ch}, b.clock, quiet, worker.Config{Limiter: l})
+			done := make(chan error, 1)
+			go func() { done <- d.Deliver(ctx, b.clinic.ID, sd.ID, false) }()
+			select {
+			case <-l.waiting:
+			case err := <-done:
+				t.Fatalf("delivery ended (%v) before waiting for its slot", err)
+			}
+			b.optOut(t)
+			close(l.open)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			got, err := b.st.SendGet(ctx, b.clinic.ID, sd.ID)
+			if err != nil || got.Status != tt.want {
+				t.Fatalf("send %+v (%v), want %s", got, err, tt.want)
+			}
+			if want := map[bool]int32{true: 1, false: 0}[tt.want == beckon.SendSent]; b.ch.calls.Load() != want {
+				t.Fatalf("provider called %d times, want %d", b.ch.calls.Load(), want)
+			}
+		})
+	}
 }
