@@ -158,6 +158,7 @@ func (s *Server) routes() {
 	s.registerMessages()
 	s.registerWebhooks()
 	s.registerFeeds()
+	s.registerEventWebhooks()
 }
 
 var bearer = []map[string][]string{{"bearer": {}}}

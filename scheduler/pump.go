@@ -104,6 +104,7 @@ type PumpStats struct {
 	Orphans    int // tasks a stopped worker held, handed again
 	Statuses   int // pending provider statuses handed to asynq again
 	Pruned     int // applied provider statuses deleted from the inbox
+	Events     int // event deliveries handed to asynq
 }
 
 // NewPump returns a pump; call Start to run it on its schedule, or RunOnce.
@@ -193,6 +194,9 @@ func (p *Pump) RunOnce(ctx context.Context) (PumpStats, error) {
 	if err != nil {
 		return stats, err
 	}
+	if stats.Events, err = p.requeueEventDeliveries(ctx, now); err != nil {
+		return stats, err
+	}
 	if stats.Orphans, err = p.requeueOrphans(ctx, now); err != nil {
 		return stats, err
 	}
@@ -203,7 +207,7 @@ func (p *Pump) RunOnce(ctx context.Context) (PumpStats, error) {
 	if err != nil {
 		return stats, err
 	}
-	if stats.Enqueued+stats.StaleClaim+stats.Writebacks+stats.Statuses+stats.Pruned+stats.Orphans > 0 {
+	if stats.Enqueued+stats.StaleClaim+stats.Writebacks+stats.Statuses+stats.Pruned+stats.Orphans+stats.Events > 0 {
 		p.logger.Debug("pump pass",
 			slog.Int("enqueued", stats.Enqueued),
 			slog.Int("present", stats.Present),
@@ -211,7 +215,8 @@ func (p *Pump) RunOnce(ctx context.Context) (PumpStats, error) {
 			slog.Int("writebacks", stats.Writebacks),
 			slog.Int("orphans", stats.Orphans),
 			slog.Int("statuses", stats.Statuses),
-			slog.Int("statuses_pruned", stats.Pruned))
+			slog.Int("statuses_pruned", stats.Pruned),
+			slog.Int("event_deliveries", stats.Events))
 	}
 	return stats, nil
 }

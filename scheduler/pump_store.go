@@ -9,7 +9,7 @@ import (
 
 // PumpStore is the part of the store the pump uses: due and stale sends to
 // hand to asynq, the held sends and provider calls of the orphan pass, the
-// status inbox, and pending write-backs. beckon.Store implements it.
+// status inbox, pending write-backs, and due event deliveries. beckon.Store implements it.
 type PumpStore interface {
 	beckon.StatusInboxQuerier
 	SendListDue(ctx context.Context, p beckon.SendListDueParams) ([]beckon.Send, error)
@@ -18,4 +18,6 @@ type PumpStore interface {
 	SendListHeldBefore(ctx context.Context, ids []string, before time.Time) ([]beckon.Send, error)
 	SendCallPrune(ctx context.Context, settledBefore, expireBefore time.Time, limit int) (int, error)
 	WritebackListPending(ctx context.Context, updatedBefore time.Time, limit int) ([]beckon.Writeback, error)
+	WebhookDeliveryListDue(ctx context.Context, p beckon.WebhookDeliveryDueParams) ([]beckon.WebhookDelivery, error)
+	WebhookDeliveryMarkEnqueued(ctx context.Context, ids []string, at time.Time) error
 }
