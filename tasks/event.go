@@ -66,7 +66,8 @@ func EventRetryDelay(n int, deliveryID string) time.Duration {
 	}
 	h := fnv.New64a()
 	h.Write([]byte(deliveryID + "#" + strconv.Itoa(n)))
-	jitter := time.Duration(h.Sum64() % uint64(d/10+1))
+	// Whole milliseconds, as the store keeps times.
+	jitter := time.Duration(h.Sum64()%uint64(d/10/time.Millisecond+1)) * time.Millisecond
 	return d + jitter
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/beckonhealth/beckon/webhooksig"
+	"github.com/beckonhealth/beckon/webhooksig/webhooksigtest"
 )
 
 // The example of the Standard Webhooks specification
@@ -35,5 +36,26 @@ func TestSecrets(t *testing.T) {
 	a, b := webhooksig.NewSecret(), webhooksig.NewSecret()
 	if !webhooksig.Valid(a) || a == b {
 		t.Fatalf("NewSecret: %q, %q", a, b)
+	}
+}
+
+func TestSignedHeadersVerifyPerSpec(t *testing.T) {
+	secret := webhooksig.NewSecret()
+	key, _ := webhooksig.Key(secret)
+	at := time.Date(2026, 3, 10, 14, 30, 0, 0, time.UTC)
+	body := []byte(`{"id":"evt_1","type":"appointment.confirmed"}`)
+	h := http.Header{}
+	webhooksig.SetHeaders(h, key, "evt_1", at, body)
+	if err := webhooksigtest.Verify(secret, h, body, at.Add(time.Minute)); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	for name, check := range map[string]func() error{
+		"other body":   func() error { return webhooksigtest.Verify(secret, h, []byte(`{}`), at) },
+		"other secret": func() error { return webhooksigtest.Verify(webhooksig.NewSecret(), h, body, at) },
+		"stale":        func() error { return webhooksigtest.Verify(secret, h, body, at.Add(time.Hour)) },
+	} {
+		if check() == nil {
+			t.Errorf("%s verified", name)
+		}
 	}
 }
