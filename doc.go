@@ -10,10 +10,12 @@
 //     and consent states.
 //   - store.go and the files named for a part of the store's contract
 //     (delivery.go, feeds.go, batch.go, dispatch.go, calls.go,
-//     status_inbox.go, writes.go): Store and Querier, which package store
+//     status_inbox.go, writes.go, events.go): Store and Querier, which package store
 //     implements on SQLite and PostgreSQL, with their parameters and the
 //     records only the store keeps. Writes is what scheduler.Decide returns
 //     and the store's one writer applies.
+//   - events.go: the events the clinics' webhook endpoints receive, the
+//     endpoints and their deliveries (EventStore, the outbox of events).
 //   - errors.go: ErrNotFound, ErrConflict, ErrUnavailable, ErrInvalidData,
 //     what every store error is translated to.
 //   - clock.go: Clock, the one injected clock of everything that decides when
