@@ -180,26 +180,7 @@ func (q *queries) WebhookDeliveryListDue(ctx context.Context, p beckon.WebhookDe
 }
 
 func (q *queries) WebhookDeliveryMarkEnqueued(ctx context.Context, ids []string, at time.Time) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	return q.atomic(ctx, func(q *queries) error {
-		for start := 0; start < len(ids); start += idChunk {
-			chunk := ids[start:min(start+idChunk, len(ids))]
-			args := make([]any, 0, len(chunk)+1)
-			args = append(args, at.UnixMilli())
-			for _, id := range chunk {
-				args = append(args, id)
-			}
-			if _, err := q.exec(ctx, "webhook_delivery.mark_enqueued", `
-				UPDATE webhook_deliveries SET enqueued_at = $1
-				WHERE status = '`+beckon.DeliveryPending+`' AND id IN (`+placeholders(2, len(chunk))+`)`,
-				args...); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return q.markEnqueued(ctx, "webhook_delivery.mark_enqueued", "webhook_deliveries", beckon.DeliveryPending, ids, at)
 }
 
 // WebhookDeliveryClaim is one conditional UPDATE … RETURNING: of concurrent
