@@ -89,8 +89,12 @@ type WebhookEndpoint struct {
 	UpdatedAt    time.Time
 }
 
-// Subscribed reports whether the endpoint receives events of type t.
+// Subscribed reports whether the endpoint receives events of type t
+// (a webhook.test event goes only to the endpoint it tests).
 func (e WebhookEndpoint) Subscribed(t string) bool {
+	if t == EventWebhookTest {
+		return false
+	}
 	if len(e.EventTypes) == 0 {
 		return true
 	}

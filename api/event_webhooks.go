@@ -166,8 +166,10 @@ func (s *Server) registerEventWebhooks() {
 			out := &webhookOutput{Status: http.StatusOK, Body: webhookOut(saved)}
 			if created {
 				out.Status = http.StatusCreated
-				out.Body.Secret = generated
 			}
+			// The generated secret is what was stored (also when a
+			// concurrent PUT created the endpoint first): shown this once.
+			out.Body.Secret = generated
 			s.logger.Info("webhook endpoint saved", slog.String("clinic_id", k.ClinicID),
 				slog.String("endpoint_id", in.ID), slog.Bool("created", created), slog.Bool("enabled", saved.Enabled))
 			return out, nil

@@ -123,6 +123,8 @@ func TestEventWebhookScope(t *testing.T) {
 		t.Fatalf("A's endpoint changed by B: %+v", e)
 	}
 
+	// Another endpoint of A, for every type, gets no test event of "ehr".
+	b.must(b.keyA, http.MethodPut, "/v1/webhooks/other", map[string]any{"url": "https://ehr.example/o"}, http.StatusCreated)
 	// A sees its deliveries, with the test one newest first.
 	test := b.must(b.keyA, http.MethodPost, "/v1/webhooks/ehr/test", nil, http.StatusAccepted)
 	if test["event_type"] != "webhook.test" || test["status"] != "pending" {
@@ -131,6 +133,9 @@ func TestEventWebhookScope(t *testing.T) {
 	ds := b.must(b.keyA, http.MethodGet, "/v1/webhooks/ehr/deliveries", nil, http.StatusOK)["deliveries"].([]any)
 	if len(ds) != 2 || ds[0].(map[string]any)["event_type"] != "webhook.test" || ds[1].(map[string]any)["event_id"] != "evt_scope" {
 		t.Fatalf("deliveries %v", ds)
+	}
+	if others := b.must(b.keyA, http.MethodGet, "/v1/webhooks/other/deliveries", nil, http.StatusOK)["deliveries"].([]any); len(others) != 0 {
+		t.Fatalf("another endpoint got the test event: %v", others)
 	}
 	if attempts := ds[1].(map[string]any)["attempts"].([]any); len(attempts) != 0 {
 		t.Fatalf("attempts of an undelivered event: %v", attempts)
