@@ -18,7 +18,7 @@ import (
 // WebhookEndpointBody is a clinic's endpoint for events.
 type WebhookEndpointBody struct {
 	URL        string   `json:"url" maxLength:"500" doc:"Where events are POSTed. https, no user name or password, not an internal address (http and internal hosts only where the installation allows them)"`
-	EventTypes []string `json:"event_types,omitempty" maxItems:"20" uniqueItems:"true" enum:"appointment.confirmed,appointment.cancel_requested,appointment.reschedule_requested,patient.opted_out,patient.opted_in,message.received,message.delivered,message.failed" doc:"The types sent here; empty: every type"`
+	EventTypes []string `json:"event_types,omitempty" maxItems:"20" enum:"appointment.confirmed,appointment.cancel_requested,appointment.reschedule_requested,patient.opted_out,patient.opted_in,message.received,message.delivered,message.failed" doc:"The types sent here; empty: every type"`
 	Secret     string   `json:"secret,omitempty" maxLength:"200" doc:"Standard Webhooks secret (whsec_ and the base64 of 24 to 64 random bytes); write-only. Omitted on creation: one is generated and returned once. Omitted on replacement: the current one is kept"`
 	Enabled    *bool    `json:"enabled,omitempty" doc:"Default true. Enabling an endpoint Beckon disabled after a day of failures clears the reason"`
 }
