@@ -15,6 +15,8 @@
 //     implements on SQLite and PostgreSQL, with their parameters and the
 //     records only the store keeps. Writes is what scheduler.Decide returns
 //     and the store's one writer applies.
+//   - events.go: the events the clinics' webhook endpoints receive, the
+//     endpoints and their deliveries (EventStore, the outbox of events).
 //   - errors.go: ErrNotFound, ErrConflict, ErrUnavailable, ErrInvalidData,
 //     what every store error is translated to.
 //   - clock.go: Clock, the one injected clock of everything that decides when

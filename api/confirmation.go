@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/scheduler"
+	"github.com/beckonhealth/beckon/webhooksig"
 )
 
 // ConfirmationBody is a patient's answer as staff (or, later, a reply) report it.
@@ -206,7 +206,7 @@ func (s *Server) registerFeedSettings() {
 			if in.Body.WebhookURL != "" && in.Body.WebhookSecret == "" {
 				fe.add("webhook_secret", "is required with webhook_url")
 			}
-			if in.Body.WebhookSecret != "" && !validWebhookSecret(in.Body.WebhookSecret) {
+			if in.Body.WebhookSecret != "" && !webhooksig.Valid(in.Body.WebhookSecret) {
 				fe.add("webhook_secret", `must be "whsec_" followed by the base64 of 24 to 64 random bytes (Standard Webhooks)`)
 			}
 			if err := fe.err(); err != nil {
@@ -230,18 +230,6 @@ func (s *Server) registerFeedSettings() {
 			}
 			return &feedSettingsOutput{Body: feedSettingsOut(saved)}, nil
 		})
-}
-
-// validWebhookSecret reports whether s is a Standard Webhooks secret:
-// "whsec_" and the standard base64 of a 24 to 64 byte key. A secret that does
-// not decode would fail every signed write-back.
-func validWebhookSecret(s string) bool {
-	raw, ok := strings.CutPrefix(s, "whsec_")
-	if !ok {
-		return false
-	}
-	key, err := base64.StdEncoding.DecodeString(raw)
-	return err == nil && len(key) >= 24 && len(key) <= 64
 }
 
 // hasControlChar reports whether s holds a control character (CR and LF

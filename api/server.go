@@ -160,6 +160,7 @@ func (s *Server) routes() {
 	s.registerWebhooks()
 	s.registerConversation()
 	s.registerFeeds()
+	s.registerEventWebhooks()
 }
 
 var bearer = []map[string][]string{{"bearer": {}}}

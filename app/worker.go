@@ -20,7 +20,8 @@ import (
 )
 
 // startWorker starts the asynq server with every task handler: delivery
-// through the per-clinic router, provider statuses, EHR write-back.
+// through the per-clinic router, provider statuses, EHR write-back, events
+// to the clinics' webhook endpoints.
 func (a *App) startWorker() error {
 	router, err := a.channelRouter()
 	if err != nil {
@@ -40,6 +41,7 @@ func (a *App) startWorker() error {
 	interpret.Tasks, interpret.Queue, interpret.MaxRetry = a.client, a.Config.Queue, a.Config.MaxRetry
 	mux.Handle(tasks.TypeInterpret, interpret)
 	mux.Handle(tasks.TypeWriteback, worker.NewWritebacker(a.store, a.Clock, a.Logger, a.Config.EgressPolicy()))
+	mux.Handle(tasks.TypeEventDelivery, worker.NewEventDeliverer(a.store, a.Clock, a.Logger, a.Config.EgressPolicy()))
 	a.worker = asynq.NewServerFromRedisClient(a.rdb, a.AsynqServerConfig())
 	if err := a.worker.Start(mux); err != nil {
 		a.worker = nil
@@ -76,9 +78,12 @@ func (a *App) AsynqServerConfig() asynq.Config {
 		Queues:                   map[string]int{a.Config.Queue: 1},
 		TaskCheckInterval:        a.Config.PollInterval,
 		DelayedTaskCheckInterval: a.Config.PollInterval,
-		RetryDelayFunc: func(n int, err error, _ *asynq.Task) time.Duration {
+		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
 			if errors.Is(err, worker.ErrBusy) {
 				return 5 * time.Second
+			}
+			if t != nil && t.Type() == tasks.TypeEventDelivery {
+				return tasks.EventTaskRetryDelay(n, t)
 			}
 			return worker.RetryDelay(n)
 		},

@@ -202,6 +202,12 @@ func (s *Service) apply(ctx context.Context, q beckon.Querier, clinicID string, 
 		if err := write(ctx, q, d.Writes()); err != nil {
 			return nil, err
 		}
+		// In the same transaction: the events exist if the changes do.
+		if evs := confirmationEvents(clinicID, d.Outcomes); len(evs) > 0 {
+			if err := q.EventAppend(ctx, evs...); err != nil {
+				return nil, err
+			}
+		}
 		if len(rounds) == 1 {
 			return d.Outcomes, nil
 		}

@@ -3,7 +3,9 @@ package scheduler
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -61,4 +63,42 @@ func enqueueWritebacks(ctx context.Context, c *asynq.Client, queue string, ws []
 		}
 	}
 	return n, errors.Join(errs...)
+}
+
+// confirmationEventTypes are the event types of the patients' answers.
+var confirmationEventTypes = map[string]string{
+	beckon.ResponseConfirmed:           beckon.EventAppointmentConfirmed,
+	beckon.ResponseCancelRequested:     beckon.EventAppointmentCancelRequested,
+	beckon.ResponseRescheduleRequested: beckon.EventAppointmentRescheduleRequested,
+}
+
+// confirmationEvents are the events of the confirmations among outcomes
+// (one per confirmation, whose id it derives from): ids, the answer, how it
+// came and the appointment's time; never the free-text note.
+func confirmationEvents(clinicID string, outcomes []Outcome) []beckon.Event {
+	var evs []beckon.Event
+	for _, o := range outcomes {
+		if o.Confirmed == nil {
+			continue
+		}
+		c, a := o.Confirmed.Confirmation, o.Confirmed.Appointment
+		typ, ok := confirmationEventTypes[c.Response]
+		if !ok {
+			continue
+		}
+		data, _ := json.Marshal(map[string]any{
+			"appointment_id":      a.ID,
+			"patient_id":          a.PatientID,
+			"confirmation_id":     c.ID,
+			"response":            c.Response,
+			"method":              c.Method,
+			"appointment_start":   a.Start.UTC().Format(time.RFC3339),
+			"appointment_version": a.Version,
+			"at":                  c.At.UTC().Format(time.RFC3339Nano),
+		})
+		evs = append(evs, beckon.Event{
+			ID: beckon.EventID(clinicID, "confirmation", c.ID), ClinicID: clinicID, Type: typ, Data: data, At: c.At,
+		})
+	}
+	return evs
 }

@@ -106,6 +106,7 @@ type PumpStats struct {
 	Statuses   int // pending provider statuses handed to asynq again
 	Pruned     int // applied provider statuses deleted from the inbox
 	Inbound    int // inbound messages not yet interpreted handed to asynq again
+	Events     int // event deliveries handed to asynq
 }
 
 // NewPump returns a pump; call Start to run it on its schedule, or RunOnce.
@@ -195,6 +196,9 @@ func (p *Pump) RunOnce(ctx context.Context) (PumpStats, error) {
 	if err != nil {
 		return stats, err
 	}
+	if stats.Events, err = p.requeueEventDeliveries(ctx, now); err != nil {
+		return stats, err
+	}
 	if stats.Orphans, err = p.requeueOrphans(ctx, now); err != nil {
 		return stats, err
 	}
@@ -208,7 +212,7 @@ func (p *Pump) RunOnce(ctx context.Context) (PumpStats, error) {
 	if stats.Inbound, err = p.sweepInbound(ctx, now); err != nil {
 		return stats, err
 	}
-	if stats.Enqueued+stats.StaleClaim+stats.Writebacks+stats.Statuses+stats.Pruned+stats.Orphans+stats.Inbound > 0 {
+	if stats.Enqueued+stats.StaleClaim+stats.Writebacks+stats.Statuses+stats.Pruned+stats.Orphans+stats.Inbound+stats.Events > 0 {
 		p.logger.Debug("pump pass",
 			slog.Int("enqueued", stats.Enqueued),
 			slog.Int("present", stats.Present),
@@ -217,7 +221,8 @@ func (p *Pump) RunOnce(ctx context.Context) (PumpStats, error) {
 			slog.Int("orphans", stats.Orphans),
 			slog.Int("statuses", stats.Statuses),
 			slog.Int("statuses_pruned", stats.Pruned),
-			slog.Int("inbound", stats.Inbound))
+			slog.Int("inbound", stats.Inbound),
+			slog.Int("event_deliveries", stats.Events))
 	}
 	return stats, nil
 }

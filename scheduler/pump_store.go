@@ -9,7 +9,8 @@ import (
 
 // PumpStore is the part of the store the pump uses: due and stale sends to
 // hand to asynq, the held sends and provider calls of the orphan pass, the
-// status inbox, inbound messages not yet interpreted, and pending write-backs. beckon.Store implements it.
+// status inbox, inbound messages not yet interpreted, pending write-backs,
+// and due event deliveries. beckon.Store implements it.
 type PumpStore interface {
 	beckon.StatusInboxQuerier
 	SendListDue(ctx context.Context, p beckon.SendListDueParams) ([]beckon.Send, error)
@@ -20,4 +21,6 @@ type PumpStore interface {
 	InboundSMSListPending(ctx context.Context, queuedBefore time.Time, limit int) ([]beckon.InboundSMS, error)
 	InboundSMSMarkQueued(ctx context.Context, ids []string, at time.Time) error
 	WritebackListPending(ctx context.Context, updatedBefore time.Time, limit int) ([]beckon.Writeback, error)
+	WebhookDeliveryListDue(ctx context.Context, p beckon.WebhookDeliveryDueParams) ([]beckon.WebhookDelivery, error)
+	WebhookDeliveryMarkEnqueued(ctx context.Context, ids []string, at time.Time) error
 }

@@ -126,20 +126,27 @@ func (q *queries) SendListHeldBefore(ctx context.Context, ids []string, before t
 // SendMarkEnqueued sets EnqueuedAt on those of the sends that are still
 // planned, up to idChunk ids per statement.
 func (q *queries) SendMarkEnqueued(ctx context.Context, ids []string, at time.Time) error {
+	return q.markEnqueued(ctx, "send.mark_enqueued", "sends", string(beckon.SendPlanned), ids, at)
+}
+
+// markEnqueued sets enqueued_at = at on the rows of table among ids that
+// are still in status waiting, a chunk of ids per statement, in one
+// transaction.
+func (q *queries) markEnqueued(ctx context.Context, op, table, waiting string, ids []string, at time.Time) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	return q.atomic(ctx, func(q *queries) error {
 		for start := 0; start < len(ids); start += idChunk {
 			chunk := ids[start:min(start+idChunk, len(ids))]
-			args := make([]any, 0, len(chunk)+1)
-			args = append(args, at.UnixMilli())
+			args := make([]any, 0, len(chunk)+2)
+			args = append(args, at.UnixMilli(), waiting)
 			for _, id := range chunk {
 				args = append(args, id)
 			}
-			if _, err := q.exec(ctx, "send.mark_enqueued", `
-				UPDATE sends SET enqueued_at = $1
-				WHERE status = '`+string(beckon.SendPlanned)+`' AND id IN (`+placeholders(2, len(chunk))+`)`,
+			if _, err := q.exec(ctx, op, `
+				UPDATE `+table+` SET enqueued_at = $1
+				WHERE status = $2 AND id IN (`+placeholders(3, len(chunk))+`)`,
 				args...); err != nil {
 				return err
 			}

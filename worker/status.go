@@ -200,6 +200,11 @@ func (s *StatusApplier) Apply(ctx context.Context, p tasks.StatusPayload) error 
 		if err != nil {
 			return err
 		}
+		if ev, ok := messageStatusEvent(msg, p, eff, at); ok && moved {
+			if err := q.EventAppend(ctx, ev); err != nil {
+				return err
+			}
+		}
 		if eff.undeliverable && msg.To != "" {
 			if err := q.AddressMarkUndeliverable(ctx, beckon.UndeliverableAddress{
 				ClinicID: msg.ClinicID, Channel: msg.Channel, Address: msg.To, Reason: detail, At: at,

@@ -3,16 +3,12 @@ package worker
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +19,7 @@ import (
 	"github.com/beckonhealth/beckon/egress"
 	"github.com/beckonhealth/beckon/ehr"
 	"github.com/beckonhealth/beckon/tasks"
+	"github.com/beckonhealth/beckon/webhooksig"
 )
 
 // Writebacker updates the EHR after a confirmation (tasks.TypeWriteback):
@@ -252,7 +249,7 @@ func etagVersion(etag string) string {
 // describes: webhook-id, webhook-timestamp and webhook-signature
 // "v1,<base64 HMAC-SHA256 of id.timestamp.body>" with the secret's bytes.
 func (wb *Writebacker) webhook(ctx context.Context, fs beckon.FeedSettings, w beckon.Writeback, a beckon.Appointment) error {
-	secret, err := webhookKey(fs.WebhookSecret)
+	secret, err := webhooksig.Key(fs.WebhookSecret)
 	if err != nil {
 		return fmt.Errorf("webhook secret: %w", asynq.SkipRetry)
 	}
@@ -279,12 +276,9 @@ func (wb *Writebacker) webhook(ctx context.Context, fs beckon.FeedSettings, w be
 			"at":                  conf.At,
 		},
 	})
-	ts := strconv.FormatInt(now.Unix(), 10)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, fs.WebhookURL, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("webhook-id", w.ID)
-	req.Header.Set("webhook-timestamp", ts)
-	req.Header.Set("webhook-signature", "v1,"+SignWebhook(secret, w.ID, ts, body))
+	webhooksig.SetHeaders(req.Header, secret, w.ID, now, body)
 	resp, err := wb.Client.Do(req)
 	if err != nil {
 		return errors.New("the clinic's webhook did not answer")
@@ -295,17 +289,4 @@ func (wb *Writebacker) webhook(ctx context.Context, fs beckon.FeedSettings, w be
 		return fmt.Errorf("the clinic's webhook answered %d", resp.StatusCode)
 	}
 	return nil
-}
-
-// webhookKey decodes a Standard Webhooks secret ("whsec_" + base64).
-func webhookKey(secret string) ([]byte, error) {
-	return base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-}
-
-// SignWebhook is the Standard Webhooks v1 signature of a message.
-func SignWebhook(key []byte, id, timestamp string, body []byte) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(id + "." + timestamp + "."))
-	m.Write(body)
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
