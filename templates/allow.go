@@ -98,7 +98,7 @@ func (c *checker) node(n parse.Node, dot reflect.Type) error {
 	case *parse.WithNode:
 		return c.branch(&n.BranchNode, dot, true)
 	case *parse.RangeNode:
-		return c.errorf(n, "range is %w: message data has no lists", ErrNotAllowed)
+		return c.errorf(n, "range is %w: templates reach no lists", ErrNotAllowed)
 	case *parse.TemplateNode:
 		return c.errorf(n, "template is %w", ErrNotAllowed)
 	default: // break, continue
@@ -225,6 +225,9 @@ func (c *checker) fields(n parse.Node, t reflect.Type, base string, names []stri
 			path += name
 		} else {
 			path += "." + name
+		}
+		if f.Type.Kind() == reflect.Slice {
+			return nil, c.errorf(n, "%s is a list, and lists are %w in message templates; print .ChoiceList, the options written out", path, ErrNotAllowed)
 		}
 		t = f.Type
 	}

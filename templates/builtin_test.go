@@ -8,10 +8,19 @@ import (
 )
 
 func TestNames(t *testing.T) {
-	want := []string{"appointment_followup", "appointment_reminder", "appointment_reminder_confirm", "survey_request"}
+	want := []string{"appointment_followup", "appointment_reminder", "appointment_reminder_confirm",
+		"reply_acknowledgement", "reply_cancel_received", "reply_confirmed", "reply_help", "reply_opted_in",
+		"reply_opted_out", "reply_reschedule_received", "reply_which_appointment", "survey_request"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %q, want %q", got, want)
 	}
+}
+
+// smsOnly are the built-ins that answer an SMS conversation (a keyword, a
+// numbered question, free text) and have no email form.
+var smsOnly = map[string]bool{
+	"reply_acknowledgement": true, "reply_help": true, "reply_opted_in": true, "reply_opted_out": true,
+	"reply_which_appointment": true,
 }
 
 func TestBuiltinsValidForEveryChannel(t *testing.T) {
@@ -25,11 +34,21 @@ func TestBuiltinsValidForEveryChannel(t *testing.T) {
 			if !has {
 				t.Errorf("%s: no %s content", name, lang)
 			}
-			if c.Subject == "" || c.Text == "" || c.HTML == "" {
+			switch {
+			case smsOnly[name] && (c.Text == "" || c.Subject != "" || c.HTML != ""):
+				t.Errorf("%s.%s: want text alone (an SMS answer)", name, lang)
+			case !smsOnly[name] && (c.Subject == "" || c.Text == "" || c.HTML == ""):
 				t.Errorf("%s.%s: want subject, text and html", name, lang)
 			}
 		}
-		for _, channel := range []beckon.Channel{beckon.ChannelSMS, beckon.ChannelEmail, beckon.ChannelPreferred} {
+		channels := []beckon.Channel{beckon.ChannelSMS, beckon.ChannelEmail, beckon.ChannelPreferred}
+		if smsOnly[name] {
+			channels = channels[:1]
+			if err := Validate(beckon.ChannelEmail, cs); err == nil {
+				t.Errorf("Validate(email, %s) passed; an SMS answer has no subject", name)
+			}
+		}
+		for _, channel := range channels {
 			if err := Validate(channel, cs); err != nil {
 				t.Errorf("Validate(%s, %s): %v", channel, name, err)
 			}

@@ -14,6 +14,26 @@ type Data struct {
 	Patient     PatientData
 	Appointment AppointmentData
 	Clinic      ClinicData
+	// Choices are the options of a which-appointment question, in order,
+	// added with AddChoice. Templates cannot reach a list (no range, no
+	// index): they print ChoiceList, the options written out.
+	Choices []Choice
+	// ChoiceList is Choices in the patient's language, ready to follow
+	// "Reply": "1 for Ana on Wed 9/16 at 10:30 AM, 2 for Leo on Wed 9/16 at
+	// 11:00 AM" / "1 para Ana el mié 16/9 a las 10:30, 2 para Leo …". Empty
+	// without choices.
+	ChoiceList string
+}
+
+// Choice is one option of a which-appointment question: the number the
+// patient replies and the appointment it stands for.
+type Choice struct {
+	Number    int    // 1, 2, …: what the patient replies
+	FirstName string // the first name of the patient the appointment is for
+	Weekday   string // short, in the patient's language: "Wed" / "mié"
+	Day       string // month and day, short: "9/16" / "16/9"
+	Date      string // as AppointmentData.Date: "Wednesday, September 16"
+	Time      string // as AppointmentData.Time: "10:30 AM" / "10:30"
 }
 
 // PatientData is the patient as a template sees it.
@@ -44,6 +64,11 @@ type AppointmentData struct {
 type ClinicData struct {
 	Name  string
 	Phone string // "(555) 010-2000" for +1 numbers, otherwise as stored
+	// InboxHours says when the clinic reads patients' messages, in the
+	// patient's language ("weekdays 8 AM to 5 PM"). NewData leaves it empty:
+	// the clinic record has no such field yet. The built-in answers print
+	// "during office hours" / "en horario de oficina" when it is empty.
+	InboxHours string
 }
 
 // NewData builds the data for a message to p about a, localized in the
@@ -98,4 +123,28 @@ func formatPhone(e164 string) string {
 		}
 	}
 	return "(" + n[:3] + ") " + n[3:6] + "-" + n[6:]
+}
+
+// AddChoice appends to d's which-appointment question the option for
+// patient p's appointment a, shown in loc (nil means UTC) and lang, and
+// rewrites d.ChoiceList. The option's number is its place, from 1.
+func (d *Data) AddChoice(p beckon.Patient, a beckon.Appointment, loc *time.Location, lang string) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	l := localeFor(lang)
+	start := a.Start.In(loc)
+	c := Choice{Number: len(d.Choices) + 1, FirstName: p.FirstName}
+	if !a.Start.IsZero() {
+		c.Weekday = l.shortWeekdays[start.Weekday()]
+		c.Day = l.shortDay(start)
+		c.Date = l.date(l, start)
+		c.Time = l.clock(start)
+	}
+	d.Choices = append(d.Choices, c)
+	parts := make([]string, len(d.Choices))
+	for i, c := range d.Choices {
+		parts[i] = l.choice(c)
+	}
+	d.ChoiceList = strings.Join(parts, ", ")
 }

@@ -29,7 +29,7 @@ func ExampleRender() {
 	fmt.Println(r.Text)
 	// Output:
 	// es
-	// Riverside Family Medicine: Hola Ana, tiene una cita con Dr. Patel el lunes, 9 de marzo a las 15:30. Responda C para confirmar. Responda STOP para darse de baja.
+	// Riverside Family Medicine: Hola Ana, tiene una cita con Dr. Patel el lunes, 9 de marzo a las 15:30. Responda SI para confirmar, 2 para cancelar, 3 para cambiarla. Baja: STOP
 }
 
 func ExampleSegments() {

@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"cmp"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,13 @@ type locale struct {
 	clock func(t time.Time) string
 	// hour and minute units for durations: singular, plural.
 	hour, hours, minute, minutes string
+	// shortWeekdays are the weekdays as a short SMS writes them, Sunday first.
+	shortWeekdays [7]string
+	// shortDay formats month and day in digits, e.g. "3/9".
+	shortDay func(t time.Time) string
+	// choice writes one option of a which-appointment question, e.g. "1 for
+	// Ana on Mon 3/9 at 3:30 PM".
+	choice func(c Choice) string
 }
 
 var english = locale{
@@ -28,6 +36,15 @@ var english = locale{
 	},
 	clock: func(t time.Time) string { return t.Format("3:04 PM") },
 	hour:  "hour", hours: "hours", minute: "minute", minutes: "minutes",
+	shortWeekdays: [7]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"},
+	shortDay:      func(t time.Time) string { return t.Format("1/2") },
+	choice: func(c Choice) string {
+		s := strconv.Itoa(c.Number) + " for " + cmp.Or(c.FirstName, "the appointment")
+		if c.Time != "" {
+			s += " on " + c.Weekday + " " + c.Day + " at " + c.Time
+		}
+		return s
+	},
 }
 
 var spanish = locale{
@@ -39,6 +56,16 @@ var spanish = locale{
 	},
 	clock: func(t time.Time) string { return t.Format("15:04") },
 	hour:  "hora", hours: "horas", minute: "minuto", minutes: "minutos",
+	// é and ñ are in GSM-7, á is not: "sab" keeps a Saturday message GSM-7.
+	shortWeekdays: [7]string{"dom", "lun", "mar", "mié", "jue", "vie", "sab"},
+	shortDay:      func(t time.Time) string { return t.Format("2/1") },
+	choice: func(c Choice) string {
+		s := strconv.Itoa(c.Number) + " para " + cmp.Or(c.FirstName, "la cita")
+		if c.Time != "" {
+			s += " el " + c.Weekday + " " + c.Day + " a las " + c.Time
+		}
+		return s
+	},
 }
 
 // locales maps a primary language subtag to its locale. It is never written.

@@ -97,11 +97,12 @@ var emptySample = Data{}
 
 // SampleData is realistic data localized in lang for previews and checks:
 // Maria Garcia's 30-minute visit with Dr. Patel on Monday, March 9, 2026 at
-// 3:30 PM at Riverside Family Medicine.
+// 3:30 PM at Riverside Family Medicine, and as a which-appointment question
+// hers and Leo's half an hour later.
 func SampleData(lang string) Data { return sampleData(lang) }
 
 func sampleData(lang string) Data {
-	return NewDataLang(
+	d := NewDataLang(
 		beckon.Clinic{Name: "Riverside Family Medicine", Phone: "+15550102000"},
 		beckon.Patient{FirstName: "Maria", LastName: "Garcia"},
 		beckon.Appointment{
@@ -114,4 +115,7 @@ func sampleData(lang string) Data {
 		time.UTC,
 		lang,
 	)
+	d.AddChoice(beckon.Patient{FirstName: "Maria"}, beckon.Appointment{Start: time.Date(2026, time.March, 9, 15, 30, 0, 0, time.UTC)}, time.UTC, lang)
+	d.AddChoice(beckon.Patient{FirstName: "Leo"}, beckon.Appointment{Start: time.Date(2026, time.March, 9, 16, 0, 0, 0, time.UTC)}, time.UTC, lang)
+	return d
 }
