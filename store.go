@@ -14,6 +14,7 @@ type Querier interface {
 	DispatchQuerier     // set-at-a-time claims and records of concurrent deliveries
 	CallQuerier         // provider calls as they start, and providers' word on them
 	ConversationQuerier // what a conversation with a number left open
+	TwoWayQuerier       // patients' replies and the sends that are not campaign steps
 
 	ClinicCreate(ctx context.Context, c Clinic) error
 	ClinicGet(ctx context.Context, id string) (Clinic, error)

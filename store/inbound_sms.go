@@ -1,0 +1,175 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"time"
+
+	"github.com/beckonhealth/beckon"
+)
+
+const inboundSMSCols = `id, clinic_id, patient_id, channel, provider, provider_id, from_addr, to_addr, body,
+	opt_out_type, num_segments, num_media, received_at, queued_at, interpreted_at, intent, interpretation,
+	needs_attention, handled_by, handled_at`
+
+func scanInboundSMS(r scanner) (beckon.InboundSMS, error) {
+	var (
+		m      beckon.InboundSMS
+		detail string
+	)
+	err := r.Scan(&m.ID, &m.ClinicID, &m.PatientID, (*string)(&m.Channel), &m.Provider, &m.ProviderID,
+		&m.From, &m.To, &m.Body, &m.OptOutType, &m.NumSegments, &m.NumMedia, ms{&m.ReceivedAt}, ms{&m.QueuedAt},
+		ms{&m.InterpretedAt}, &m.Intent, &detail, &m.NeedsAttention, &m.HandledBy, ms{&m.HandledAt})
+	if detail != "" {
+		m.Interpretation = []byte(detail)
+	}
+	return m, err
+}
+
+// InboundSMSPut inserts the row and, when it is new and has a clinic, its
+// message log entry (same id), in one transaction.
+func (q *queries) InboundSMSPut(ctx context.Context, m beckon.InboundSMS) (beckon.InboundSMS, bool, error) {
+	if m.Provider == "" || m.ProviderID == "" {
+		return beckon.InboundSMS{}, false, errors.New("store: inbound_sms.put: provider and provider id are required")
+	}
+	m.ID = cmp.Or(m.ID, beckon.NewID("msg_"))
+	m.Channel = cmp.Or(m.Channel, beckon.ChannelSMS)
+	m.ReceivedAt = q.stamp(m.ReceivedAt)
+	m.QueuedAt = orTime(m.QueuedAt, m.ReceivedAt)
+	var (
+		out     beckon.InboundSMS
+		created bool
+	)
+	err := q.atomic(ctx, func(q *queries) error {
+		ok, err := q.execOne(ctx, "inbound_sms.put", `INSERT INTO inbound_sms (`+inboundSMSCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, '', '', FALSE, '', NULL)
+			ON CONFLICT (provider, provider_id) DO NOTHING`,
+			m.ID, m.ClinicID, m.PatientID, string(m.Channel), m.Provider, m.ProviderID, m.From, m.To, m.Body,
+			m.OptOutType, m.NumSegments, m.NumMedia, m.ReceivedAt.UnixMilli(), m.QueuedAt.UnixMilli())
+		if err != nil {
+			return err
+		}
+		if !ok {
+			out, err = get(ctx, q, "inbound_sms.put_existing", scanInboundSMS,
+				`SELECT `+inboundSMSCols+` FROM inbound_sms WHERE provider = $1 AND provider_id = $2`, m.Provider, m.ProviderID)
+			return err
+		}
+		out, created = m, true
+		if m.ClinicID == "" {
+			return nil
+		}
+		_, err = q.exec(ctx, "inbound_sms.put_message", `INSERT INTO messages (`+messageCols+`) VALUES `+
+			valueRows(1, messageColCount), q.messageArgs(beckon.Message{
+			ID: m.ID, ClinicID: m.ClinicID, PatientID: m.PatientID, Direction: beckon.Inbound, Channel: m.Channel,
+			To: m.To, From: m.From, Body: m.Body, Status: beckon.MessageReceived, Provider: m.Provider,
+			ProviderID: m.ProviderID, CreatedAt: m.ReceivedAt, UpdatedAt: m.ReceivedAt,
+		})...)
+		return err
+	})
+	if err != nil {
+		return beckon.InboundSMS{}, false, err
+	}
+	return out, created, nil
+}
+
+func (q *queries) InboundSMSGet(ctx context.Context, clinicID, id string) (beckon.InboundSMS, error) {
+	return get(ctx, q, "inbound_sms.get", scanInboundSMS,
+		`SELECT `+inboundSMSCols+` FROM inbound_sms WHERE clinic_id = $1 AND id = $2`, clinicID, id)
+}
+
+func (q *queries) InboundSMSGetMany(ctx context.Context, clinicID string, ids []string) (map[string]beckon.InboundSMS, error) {
+	out := make(map[string]beckon.InboundSMS, len(ids))
+	err := chunks(ids, idChunk, func(part []string) error {
+		var w where
+		w.add("clinic_id = ?", clinicID)
+		w.add("id IN " + inList(&w, part))
+		got, err := list(ctx, q, "inbound_sms.get_many", scanInboundSMS, `SELECT `+inboundSMSCols+` FROM inbound_sms`+w.String(), w.args...)
+		for _, m := range got {
+			out[m.ID] = m
+		}
+		return err
+	})
+	return out, err
+}
+
+func (q *queries) InboundSMSInterpreted(ctx context.Context, p beckon.InboundInterpretParams) (bool, error) {
+	return q.execOne(ctx, "inbound_sms.interpreted", `
+		UPDATE inbound_sms SET interpreted_at = $3, intent = $4, interpretation = $5, needs_attention = $6
+		WHERE clinic_id = $1 AND id = $2 AND interpreted_at IS NULL`,
+		p.ClinicID, p.ID, q.stamp(p.At).UnixMilli(), p.Intent, string(p.Interpretation), p.NeedsAttention)
+}
+
+func (q *queries) InboundSMSListPending(ctx context.Context, queuedBefore time.Time, limit int) ([]beckon.InboundSMS, error) {
+	return list(ctx, q, "inbound_sms.list_pending", scanInboundSMS, `
+		SELECT `+inboundSMSCols+` FROM inbound_sms
+		WHERE interpreted_at IS NULL AND queued_at < $1
+		ORDER BY queued_at, id LIMIT $2`, queuedBefore.UnixMilli(), cmp.Or(max(limit, 0), defaultListLimit))
+}
+
+func (q *queries) InboundSMSMarkQueued(ctx context.Context, ids []string, at time.Time) error {
+	return chunks(ids, idChunk, func(part []string) error {
+		var w where
+		ts := w.arg(at.UnixMilli())
+		w.add("interpreted_at IS NULL")
+		w.add("id IN " + inList(&w, part))
+		_, err := q.exec(ctx, "inbound_sms.mark_queued", `UPDATE inbound_sms SET queued_at = `+ts+w.String(), w.args...)
+		return err
+	})
+}
+
+func (q *queries) InboundSMSListNeedsAttention(ctx context.Context, clinicID string, limit int) ([]beckon.InboundSMS, error) {
+	return list(ctx, q, "inbound_sms.list_attention", scanInboundSMS, `
+		SELECT `+inboundSMSCols+` FROM inbound_sms
+		WHERE clinic_id = $1 AND needs_attention AND handled_at IS NULL
+		ORDER BY received_at DESC, id DESC LIMIT $2`, clinicID, cmp.Or(max(limit, 0), defaultListLimit))
+}
+
+func (q *queries) InboundSMSHandled(ctx context.Context, clinicID, id, by string, at time.Time) (beckon.InboundSMS, error) {
+	if _, err := q.exec(ctx, "inbound_sms.handled", `
+		UPDATE inbound_sms SET handled_by = $3, handled_at = $4
+		WHERE clinic_id = $1 AND id = $2 AND handled_at IS NULL`,
+		clinicID, id, by, q.stamp(at).UnixMilli()); err != nil {
+		return beckon.InboundSMS{}, err
+	}
+	return q.InboundSMSGet(ctx, clinicID, id)
+}
+
+func (q *queries) InboundSMSLastFrom(ctx context.Context, clinicID, patientID string) (time.Time, error) {
+	var at time.Time
+	err := q.db.QueryRowContext(ctx, `
+		SELECT MAX(received_at) FROM inbound_sms WHERE clinic_id = $1 AND patient_id = $2`,
+		clinicID, patientID).Scan(ms{&at})
+	return at, translate("inbound_sms.last_from", err)
+}
+
+// ClinicBySender matches either sender: a clinic is found by its number or
+// by its messaging service (both indexed).
+func (q *queries) ClinicBySender(ctx context.Context, from, messagingServiceSID string) ([]string, error) {
+	if from == "" && messagingServiceSID == "" {
+		return nil, nil
+	}
+	return list(ctx, q, "clinic.by_sender", scanString, `
+		SELECT clinic_id FROM channel_settings WHERE twilio_from = $1 AND $1 <> ''
+		UNION
+		SELECT clinic_id FROM channel_settings WHERE twilio_messaging_service_sid = $2 AND $2 <> ''
+		ORDER BY clinic_id`, from, messagingServiceSID)
+}
+
+func (q *queries) ClinicListWithoutTwilioAccount(ctx context.Context) ([]string, error) {
+	return list(ctx, q, "clinic.without_twilio_account", scanString, `
+		SELECT c.id FROM clinics c LEFT JOIN channel_settings s ON s.clinic_id = c.id
+		WHERE COALESCE(s.twilio_account_sid, '') = ''
+		ORDER BY c.id LIMIT 2`)
+}
+
+func (q *queries) PatientListByPhone(ctx context.Context, clinicID, phone string, limit int) ([]string, error) {
+	return list(ctx, q, "patient.list_by_phone", scanString, `
+		SELECT id FROM patients WHERE clinic_id = $1 AND phone = $2 ORDER BY id LIMIT $3`,
+		clinicID, phone, cmp.Or(max(limit, 0), defaultListLimit))
+}
+
+func scanString(r scanner) (string, error) {
+	var s string
+	return s, r.Scan(&s)
+}
