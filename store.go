@@ -15,6 +15,7 @@ type Querier interface {
 	CallQuerier         // provider calls as they start, and providers' word on them
 	ConversationQuerier // what a conversation with a number left open
 	TwoWayQuerier       // patients' replies and the sends that are not campaign steps
+	EventStore          // events out: webhook endpoints, events and their deliveries
 
 	ClinicCreate(ctx context.Context, c Clinic) error
 	ClinicGet(ctx context.Context, id string) (Clinic, error)
