@@ -16,6 +16,7 @@ type Querier interface {
 	ConversationQuerier // what a conversation with a number left open
 	TwoWayQuerier       // patients' replies and the sends that are not campaign steps
 	EventStore          // events out: webhook endpoints, events and their deliveries
+	ConsentStore        // the consent ledger and the consent derived from it
 
 	ClinicCreate(ctx context.Context, c Clinic) error
 	ClinicGet(ctx context.Context, id string) (Clinic, error)

@@ -79,9 +79,9 @@ func TestDeliverRechecksAfterPacingWait(t *testing.T) {
 		{
 			name: "patient opted out of sms",
 			change: func(t *testing.T, b *bundle) {
-				if err := b.st.PatientConsentSet(ctx, beckon.PatientConsentParams{
-					ClinicID: b.clinic.ID, PatientID: b.patient.ID, Channel: beckon.ChannelSMS,
-					Consent: beckon.ConsentOptedOut, Now: b.clock.Now(),
+				if _, err := b.st.ConsentRecord(ctx, beckon.ConsentChange{
+					ID: "cns_stop", ClinicID: b.clinic.ID, Phone: b.patient.Phone, Channel: beckon.ChannelSMS,
+					State: beckon.ConsentOptedOut, How: beckon.ConsentKeyword, Text: "STOP", At: b.clock.Now(),
 				}); err != nil {
 					t.Fatal(err)
 				}
