@@ -64,7 +64,7 @@ func (q *queries) ReplyCandidates(ctx context.Context, clinicID, phone string, n
 		SELECT a.id, a.patient_id, p.first_name, p.language, p.time_zone, a.start_at
 		FROM patients p
 		JOIN appointments a ON a.clinic_id = p.clinic_id AND a.patient_id = p.id
-		WHERE p.clinic_id = $1 AND p.phone = $2 AND a.start_at > $3
+		WHERE p.clinic_id = $1 AND p.phone = $2 AND p.phone <> '' AND a.start_at > $3
 			AND a.status NOT IN ('`+string(beckon.StatusCancelled)+`', '`+string(beckon.StatusNoShow)+`')
 			AND EXISTS (SELECT 1 FROM sends s
 				WHERE s.clinic_id = a.clinic_id AND s.appointment_id = a.id

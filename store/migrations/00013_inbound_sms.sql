@@ -59,13 +59,12 @@ CREATE INDEX inbound_sms_attention ON inbound_sms (clinic_id, received_at) WHERE
 CREATE INDEX inbound_sms_patient ON inbound_sms (clinic_id, patient_id, received_at);
 
 -- Finding the patient and the clinic of an inbound message.
-CREATE INDEX patients_phone ON patients (clinic_id, phone);
+-- (patients by phone: patients_phone, migration 00011)
 CREATE INDEX channel_settings_twilio_from ON channel_settings (twilio_from);
 CREATE INDEX channel_settings_twilio_service ON channel_settings (twilio_messaging_service_sid);
 
 -- +goose Down
 DROP INDEX channel_settings_twilio_service;
 DROP INDEX channel_settings_twilio_from;
-DROP INDEX patients_phone;
 DROP TABLE inbound_sms;
 DROP TABLE send_messages;
