@@ -12,7 +12,8 @@
 //     around them ignored ("Stop.", "STOP!!", "stop 🛑"). The same keyword
 //     repeated ("STOP STOP") is still the keyword. CANCEL alone is always an
 //     opt-out, never an appointment cancel; the reminders offer 2 to cancel.
-//     BAJA and PARAR (Spanish) alone are opt-outs too, AYUDA alone is help.
+//     BAJA and PARAR (Spanish) alone are opt-outs too, AYUDA alone is help,
+//     each with itself as Reply.Keyword.
 //   - Beyond the keyword alone, an opt-out is recognised when the patient
 //     plainly asks for the messages to end, because missing an opt-out
 //     breaks the law and the patient's trust, while a wrong one is visible
@@ -20,17 +21,23 @@
 //     how to resubscribe): a message that starts with STOP, UNSUBSCRIBE or
 //     OPTOUT ("STOP please", "Stop it"), "please stop", "stop texting me",
 //     "remove me from your list", "no more texts", "don't text me", and the
-//     Spanish "no me manden mensajes", "dejen de enviarme", "darme de baja".
-//     "don't stop" is not an opt-out. Reply.Keyword is the carrier keyword
+//     "I don't want these texts", "no more", and the Spanish "no me manden
+//     mensajes", "dejen de enviarme", "darme de baja". "don't stop" and
+//     "stop by the pharmacy" are not opt-outs. Reply.Keyword is the carrier keyword
 //     the message contains (STOP in "please stop texting me"), or "" for a
 //     phrase without one ("remove me from your list").
 //   - YES (Y, SI, SÍ) is an opt-in only when the open question is OptedOut;
 //     otherwise it confirms.
+//   - The menu's letters: C confirms, R asks to reschedule (in a reply of at
+//     most three words), N cancels a Reminder like "no" below.
 //   - Numbers mean something only when a question is open: with Reminder, 1
 //     confirms, 2 cancels, 3 reschedules; with Which, 1..Choices chooses
 //     (anything else is Other). A number may come with courtesy words ("1
-//     thanks", "#2 please", "option 2") but nothing else. With no question
-//     open a lone number is Other.
+//     thanks", "#2 please", "option 2"); in a reply of at most three words
+//     a menu number beside a yes or a no counts as its meaning ("1 yes"; "C
+//     2" contradicts itself: Other). With no question open a lone number is
+//     Other: a survey's "3" (answering 0 to 10) must be read with NoQuestion,
+//     never with Reminder.
 //   - "no" (N, NOPE, NAH) that starts a reply to a Reminder means "I can't
 //     come": Cancel. With no question open a bare "no" is Other. "no
 //     problem", "no worries" and "can't wait" are not negations.

@@ -73,12 +73,24 @@ func FuzzInterpret(f *testing.F) {
 			t.Fatalf("Interpret(%q) = %+v, want %s with keyword %s", body, r, k.intent, k.word)
 		}
 		if !utf8.ValidString(text) {
-			// Invalid bytes around a keyword separate it from nothing: still the keyword.
-			junk := text[:min(len(text), 3)]
-			if r := Interpret(k.word+"\xff", lang, open); r.Intent != k.intent {
-				t.Fatalf("Interpret(%q) = %+v, want %s", k.word+"\xff", r, k.intent)
+			// Invalid bytes around a keyword only separate it from nothing:
+			// still the keyword.
+			var bad []byte
+			for i := 0; i < len(text); {
+				r, size := utf8.DecodeRuneInString(text[i:])
+				if r == utf8.RuneError && size == 1 {
+					b := text[i]
+					if b < 0x80 || b >= 0xC0 {
+						b = 0xFF // a lead byte could pair with the next into a valid letter
+					}
+					bad = append(bad, b)
+				}
+				i += size
 			}
-			_ = Interpret(junk+k.word, lang, open)
+			wrapped := string(bad) + body + string(bad)
+			if r := Interpret(wrapped, lang, open); r.Intent != k.intent {
+				t.Fatalf("Interpret(%q) = %+v, want %s", wrapped, r, k.intent)
+			}
 		}
 	})
 }

@@ -161,7 +161,7 @@ func optOutPhrase(m *message, es []entry) (Reply, bool) {
 		return ""
 	}
 	optOut := func() (Reply, bool) { return Reply{Intent: OptOut, Keyword: keyword()}, true }
-	if es[0].c&cOptOutLed != 0 {
+	if es[0].c&cOptOutLed != 0 && (n == 1 || m.word(1) != "by") { // not "stop by the pharmacy first"
 		return optOut()
 	}
 	if last := es[n-1]; last.c&cOptOutLed != 0 && !negatedBefore(n-1) {
@@ -188,8 +188,10 @@ func optOutPhrase(m *message, es []entry) (Reply, bool) {
 			return optOut()
 		case (w == "take" || w == "sacar") && i+2 < n && m.word(i+1) == "me" && m.word(i+2) == "off" && (i+3 == n || objectWithin(i+3, 4)):
 			return optOut()
-		case (w == "more" || w == "mas") && i > 0 && m.word(i-1) == "no" && objectWithin(i+1, 2):
+		case (w == "more" || w == "mas") && i > 0 && m.word(i-1) == "no" && (i+1 == n || objectWithin(i+1, 2)):
 			return optOut()
+		case w == "want" && i > 0 && (m.word(i-1) == "dont" || m.word(i-1) == "not") && objectWithin(i+1, 3):
+			return optOut() // "I don't want these texts"
 		case (w == "dont" || w == "not") && i+1 < n && es[i+1].c&cSendVerb != 0 && (i+2 == n || m.word(i+2) == "me"):
 			return optOut()
 		case w == "no" && i+2 < n && m.word(i+1) == "me" && es[i+2].c&cSendVerb != 0:

@@ -30,7 +30,7 @@ type message struct {
 
 func (m *message) word(i int) string {
 	t := m.toks[i]
-	return string(m.buf[t.start:t.end]) // the compiler does not copy for map keys and compares
+	return string(m.buf[t.start:t.end]) // inlined: no allocation for words of up to 32 bytes
 }
 
 // fold reads text into m: letters are lower-cased and stripped of accents,

@@ -9,7 +9,7 @@ type signals struct {
 // confirmPhrases confirm when not negated ("be there"; "won't be there"
 // cancels).
 var confirmPhrases = [][2]string{
-	{"be", "there"}, {"see", "you"}, {"make", "it"}, {"will", "come"}, {"ill", "come"}, {"will", "attend"},
+	{"be", "there"}, {"see", "you"}, {"will", "do"}, {"make", "it"}, {"will", "come"}, {"ill", "come"}, {"will", "attend"},
 	{"ill", "attend"}, {"count", "me"}, {"sounds", "good"}, {"ahi", "estare"}, {"alli", "estare"},
 	{"estare", "ahi"}, {"estare", "alli"}, {"ahi", "estaremos"}, {"alli", "estaremos"}, {"nos", "vemos"},
 	{"de", "acuerdo"}, {"alla", "estare"}, {"aqui", "estare"},
@@ -83,7 +83,7 @@ func score(m *message, es []entry, spanish bool, open Open) Reply {
 			} else {
 				s.cancel = true
 			}
-		case e.c&cResched != 0 || pair(reschedulePhrases):
+		case e.c&cResched != 0 || e.c&cReschedShort != 0 && n <= 3 || pair(reschedulePhrases):
 			if !rescheduleNegated(m, es, i) {
 				s.reschedule = true
 			}
@@ -92,6 +92,16 @@ func score(m *message, es []entry, spanish bool, open Open) Reply {
 				s.cancel = true
 			} else {
 				s.confirm = true
+			}
+		case open.Question == Reminder && n <= 3 && (w == "1" || w == "2" || w == "3"):
+			// the menu's number beside other words: "1 yes", "C 2" (a conflict)
+			switch w {
+			case "1":
+				s.confirm = true
+			case "2":
+				s.cancel = true
+			default:
+				s.reschedule = true
 			}
 		case e.c&cHedge != 0:
 			s.hedge = true

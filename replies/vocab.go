@@ -6,28 +6,29 @@ import "strings"
 type class uint32
 
 const (
-	cOptOutKw  class = 1 << iota // a carrier opt-out keyword when alone
-	cOptInKw                     // START, UNSTOP when alone
-	cHelpKw                      // HELP, INFO when alone
-	cOptOutLed                   // may start an opt-out ("STOP please", "unsubscribe me")
-	cYes                         // confirms ("yes", "ok", "confirmo", 👍)
-	cYesShort                    // confirms in a reply of at most three words ("C", "Y", "K")
-	cYesWord                     // an explicit yes: opts back in when OptedOut is open
-	cUnsure                      // negated, a doubt rather than a no ("not sure")
-	cNo                          // "no" that starts a reply
-	cNeg                         // negates the next words of its clause
-	cCant                        // a cancel by itself ("can't", "unable")
-	cAttend                      // "coming", "asistiré": confirms, negated cancels
-	cCancel                      // asks to cancel ("cancel my appointment")
-	cResched                     // asks for another time
-	cHedge                       // makes a reply uncertain ("but", "maybe", "late")
-	cFiller                      // harmless around an answer ("thanks", "see", "the")
-	cCourtesy                    // may come with a bare number ("1 thanks")
-	cNeutral                     // turns a negation before it into a pleasantry ("no problem")
-	cStopVerb                    // "stop", "quit", "dejen": with an object, an opt-out
-	cObject                      // what a stop verb stops ("texting", "mensajes", "list")
-	cRemove                      // "remove", "borrarme": with me/an object, an opt-out
-	cSendVerb                    // "text", "message", "manden": after "don't"/"no me", an opt-out
+	cOptOutKw     class = 1 << iota // a carrier opt-out keyword when alone
+	cOptInKw                        // START, UNSTOP when alone
+	cHelpKw                         // HELP, INFO when alone
+	cOptOutLed                      // may start an opt-out ("STOP please", "unsubscribe me")
+	cYes                            // confirms ("yes", "ok", "confirmo", 👍)
+	cYesShort                       // confirms in a reply of at most three words ("C", "Y", "K")
+	cYesWord                        // an explicit yes: opts back in when OptedOut is open
+	cUnsure                         // negated, a doubt rather than a no ("not sure")
+	cNo                             // "no" that starts a reply
+	cNeg                            // negates the next words of its clause
+	cCant                           // a cancel by itself ("can't", "unable")
+	cAttend                         // "coming", "asistiré": confirms, negated cancels
+	cCancel                         // asks to cancel ("cancel my appointment")
+	cResched                        // asks for another time
+	cReschedShort                   // asks for another time in a reply of at most three words ("R")
+	cHedge                          // makes a reply uncertain ("but", "maybe", "late")
+	cFiller                         // harmless around an answer ("thanks", "see", "the")
+	cCourtesy                       // may come with a bare number ("1 thanks")
+	cNeutral                        // turns a negation before it into a pleasantry ("no problem")
+	cStopVerb                       // "stop", "quit", "dejen": with an object, an opt-out
+	cObject                         // what a stop verb stops ("texting", "mensajes", "list")
+	cRemove                         // "remove", "borrarme": with me/an object, an opt-out
+	cSendVerb                       // "text", "message", "manden": after "don't"/"no me", an opt-out
 )
 
 // entry is a word's classes and its canonical keyword in upper case.
@@ -64,12 +65,13 @@ func buildVocab() map[string]entry {
 	add(cOptOutLed, "stop stopall unsubscribe optout baja")
 	add(cOptInKw, "start unstop")
 	add(cHelpKw, "help info ayuda")
-	add(cYes|cYesWord, "yes yeah yea yep yup ye yess yse yez si")
+	add(cYes|cYesWord, "yes yeah yea yep yup ye yess yse yez si sip")
 	add(cYes, "ok okay okey oki okie okk kk sure confirm confirmed confirming confirmd "+
 		"absolutely definitely certainly correct perfect confirmar confirmo confirmado confirmada "+
 		"confirmamos confirmada claro vale listo perfecto correcto seguro segura "+emojiOK)
 	add(cYesShort|cYesWord, "y")
 	add(cYesShort, "c k")
+	add(cReschedShort, "r")
 	add(cUnsure, "sure seguro segura")
 	add(cNo, "no n nope nah nop")
 	add(cNeg, "no not dont wont cant cannot didnt never unable couldnt wouldnt isnt aint nunca tampoco")
@@ -101,7 +103,7 @@ func buildVocab() map[string]entry {
 		"el la the is its choice ok")
 	// Canonical keywords where the word is not the keyword's own spelling.
 	for w, canon := range map[string]string{"yeah": "YES", "yea": "YES", "yep": "YES", "yup": "YES",
-		"ye": "YES", "yess": "YES", "yse": "YES", "yez": "YES", "y": "YES", "si": "SI"} {
+		"ye": "YES", "yess": "YES", "yse": "YES", "yez": "YES", "sip": "SI", "y": "YES", "si": "SI"} {
 		e := v[w]
 		e.canon = canon
 		v[w] = e

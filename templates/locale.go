@@ -22,9 +22,20 @@ type locale struct {
 	shortWeekdays [7]string
 	// shortDay formats month and day in digits, e.g. "3/9".
 	shortDay func(t time.Time) string
-	// choice writes one option of a which-appointment question, e.g. "1 for
-	// Ana on Mon 3/9 at 3:30 PM".
-	choice func(c Choice) string
+	// choiceWords are the words of an option of a which-appointment
+	// question (see choice): for, the name when there is none, on, at.
+	choiceWords [4]string
+}
+
+// choice writes one option of a which-appointment question: "1 for Ana on
+// Mon 3/9 at 3:30 PM", "1 para Ana el lun 9/3 a las 15:30".
+func (l *locale) choice(c Choice) string {
+	w := l.choiceWords
+	s := strconv.Itoa(c.Number) + w[0] + cmp.Or(c.FirstName, w[1])
+	if c.Time != "" {
+		s += w[2] + c.Weekday + " " + c.Day + w[3] + c.Time
+	}
+	return s
 }
 
 var english = locale{
@@ -38,13 +49,7 @@ var english = locale{
 	hour:  "hour", hours: "hours", minute: "minute", minutes: "minutes",
 	shortWeekdays: [7]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"},
 	shortDay:      func(t time.Time) string { return t.Format("1/2") },
-	choice: func(c Choice) string {
-		s := strconv.Itoa(c.Number) + " for " + cmp.Or(c.FirstName, "the appointment")
-		if c.Time != "" {
-			s += " on " + c.Weekday + " " + c.Day + " at " + c.Time
-		}
-		return s
-	},
+	choiceWords:   [4]string{" for ", "the appointment", " on ", " at "},
 }
 
 var spanish = locale{
@@ -59,13 +64,7 @@ var spanish = locale{
 	// é and ñ are in GSM-7, á is not: "sab" keeps a Saturday message GSM-7.
 	shortWeekdays: [7]string{"dom", "lun", "mar", "mié", "jue", "vie", "sab"},
 	shortDay:      func(t time.Time) string { return t.Format("2/1") },
-	choice: func(c Choice) string {
-		s := strconv.Itoa(c.Number) + " para " + cmp.Or(c.FirstName, "la cita")
-		if c.Time != "" {
-			s += " el " + c.Weekday + " " + c.Day + " a las " + c.Time
-		}
-		return s
-	},
+	choiceWords:   [4]string{" para ", "la cita", " el ", " a las "},
 }
 
 // locales maps a primary language subtag to its locale. It is never written.
