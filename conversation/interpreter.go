@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -22,18 +21,11 @@ const (
 	DefaultMessagedWithin = 7 * 24 * time.Hour
 	// maxCandidates bounds the which-appointment question.
 	maxCandidates = 9
-	// conflictTries is how often a reply's transaction is run again after a
-	// version race with a concurrent change of the appointment.
-	conflictTries = 5
 )
 
 // DataChoices is the key of a which-appointment answer's Data: the
 // appointment ids offered, one per line, in order.
 const DataChoices = "choices"
-
-// ErrInterpreted means the message was interpreted already (by an earlier
-// run of its task): nothing more is done.
-var ErrInterpreted = errors.New("conversation: the message was interpreted already")
 
 // Confirmer records a patient's answer about an appointment inside the
 // caller's transaction (scheduler.Service.ConfirmIn).
@@ -41,22 +33,29 @@ type Confirmer interface {
 	ConfirmIn(ctx context.Context, q beckon.Querier, c beckon.Confirmation) (scheduler.ConfirmResult, error)
 }
 
-// Interpreter reads a stored inbound SMS and applies what it says: all its
-// effects (the appointment's answer, the number's consent, the answer to
-// the patient, the question left open, the events, the interpretation
-// itself) in one transaction, which marks the message interpreted. A task
-// run twice finds it interpreted and does nothing (ErrInterpreted).
+// Interpreter reads a stored inbound SMS and decides and writes what it
+// does: the appointment's answer, the number's consent, the answer to the
+// patient, the question left open, the events. Apply runs inside the
+// transaction of the interpretation task (worker.InterpretHandler), which
+// records the interpretation in the same transaction: the effects and the
+// record commit together, once.
 type Interpreter struct {
-	Store   beckon.Store
 	Confirm Confirmer
 	Clock   beckon.Clock
-	Logger  *slog.Logger
 	// MessagedWithin: see DefaultMessagedWithin.
 	MessagedWithin time.Duration
-	// Committed, if set, is called after the transaction committed with the
-	// sends it planned and the write-backs it recorded, to hand them to
-	// asynq at once (else the pump does within a pass).
-	Committed func(ctx context.Context, sends []beckon.Send, writebacks []beckon.Writeback)
+}
+
+// Result is what Apply decided and wrote.
+type Result struct {
+	Interpretation Interpretation
+	// Detail is Interpretation as JSON, the message's recorded detail.
+	Detail         []byte
+	NeedsAttention bool
+	// Sends are the answers planned, and Writebacks the EHR updates the
+	// answer recorded: to hand to asynq once the transaction committed.
+	Sends      []beckon.Send
+	Writebacks []beckon.Writeback
 }
 
 // Interpretation is what is recorded on the message (its interpretation
@@ -75,124 +74,74 @@ type Interpretation struct {
 	Note          string `json:"note"`
 }
 
-// Interpret interprets the clinic's inbound message id and applies it.
-func (i *Interpreter) Interpret(ctx context.Context, clinicID, id string) (Interpretation, error) {
-	var (
-		res    Interpretation
-		sends  []beckon.Send
-		wbs    []beckon.Writeback
-		err    error
-		logger = cmp.Or(i.Logger, slog.Default())
-	)
-	for try := range conflictTries {
-		sends, wbs = nil, nil
-		err = i.Store.InTx(ctx, func(q beckon.Querier) error {
-			var e error
-			res, sends, wbs, e = i.apply(ctx, q, clinicID, id)
-			return e
-		})
-		if !errors.Is(err, beckon.ErrConflict) || try == conflictTries-1 {
-			break
-		}
-	}
-	if err != nil {
-		return res, err
-	}
-	logger.Info("reply interpreted", slog.String("message_id", id), slog.String("intent", res.Intent),
-		slog.String("appointment_id", res.AppointmentID), slog.String("answer", res.Answer))
-	if i.Committed != nil && (len(sends) > 0 || len(wbs) > 0) {
-		i.Committed(ctx, sends, wbs)
-	}
-	return res, nil
-}
-
-// apply is one try of Interpret's transaction.
-func (i *Interpreter) apply(ctx context.Context, q beckon.Querier, clinicID, id string) (Interpretation, []beckon.Send, []beckon.Writeback, error) {
-	msg, err := q.InboundSMSGet(ctx, clinicID, id)
-	if err != nil {
-		return Interpretation{}, nil, nil, fmt.Errorf("load inbound message: %w", err)
-	}
-	if !msg.InterpretedAt.IsZero() {
-		return Interpretation{}, nil, nil, ErrInterpreted
-	}
+// Apply interprets msg, a message of a clinic, and writes its effects
+// through q (the caller's transaction).
+func (i *Interpreter) Apply(ctx context.Context, q beckon.Querier, msg beckon.InboundSMS) (Result, error) {
 	now := i.Clock.Now()
-	clinic, err := q.ClinicGet(ctx, clinicID)
+	clinic, err := q.ClinicGet(ctx, msg.ClinicID)
 	if err != nil {
-		return Interpretation{}, nil, nil, fmt.Errorf("load clinic: %w", err)
+		return Result{}, fmt.Errorf("load clinic: %w", err)
 	}
 	in, lang, err := i.input(ctx, q, msg, now)
 	if err != nil {
-		return Interpretation{}, nil, nil, err
+		return Result{}, err
 	}
 	o := Decide(in)
 	res := Interpretation{
 		Intent: string(o.Reply.Intent), Keyword: o.Reply.Keyword, Choice: o.Reply.Choice,
 		AppointmentID: o.AppointmentID, Response: o.Response, Consent: o.Consent, Note: o.Note,
 	}
+	out := Result{NeedsAttention: o.NeedsAttention}
 	e := effects{q: q, msg: msg, now: now, clinic: clinic, lang: lang}
 	if o.Consent != "" {
 		if err := e.consent(ctx, o.Consent); err != nil {
-			return res, nil, nil, err
+			return out, err
 		}
 	}
-	var wbs []beckon.Writeback
 	patientID := msg.PatientID
 	if o.Response != "" {
 		r, err := i.Confirm.ConfirmIn(ctx, q, beckon.Confirmation{
-			ID: "cnf_" + strings.TrimPrefix(msg.ID, "msg_"), ClinicID: clinicID, AppointmentID: o.AppointmentID,
+			ID: "cnf_" + e.suffix(), ClinicID: msg.ClinicID, AppointmentID: o.AppointmentID,
 			Response: o.Response, By: "patient", Method: "sms", Actor: "sms-reply",
 		})
 		if err != nil {
-			return res, nil, nil, fmt.Errorf("record the answer: %w", err)
+			return out, fmt.Errorf("record the answer: %w", err)
 		}
-		wbs = r.Writebacks
+		out.Writebacks = r.Writebacks
 		patientID = r.Appointment.PatientID
 	}
 	if err := e.state(ctx, in.State, o.State); err != nil {
-		return res, nil, nil, err
+		return out, err
 	}
 	if o.Answer == TemplateWhich {
 		res.Question = "which"
 	}
-	var sends []beckon.Send
 	if o.Answer != "" {
 		s, err := e.answer(ctx, o, patientID)
 		if err != nil {
-			return res, nil, nil, err
+			return out, err
 		}
 		res.Answer, res.AnswerSendID = o.Answer, s.ID
-		sends = append(sends, s)
+		out.Sends = append(out.Sends, s)
 	}
 	if o.Acknowledge {
 		s, created, err := e.acknowledge(ctx, patientID)
 		if err != nil {
-			return res, nil, nil, err
+			return out, err
 		}
 		if created {
 			res.Acknowledged, res.AnswerSendID = true, s.ID
-			sends = append(sends, s)
+			out.Sends = append(out.Sends, s)
 		}
 	}
 	if err := e.events(ctx, o, res); err != nil {
-		return res, nil, nil, err
+		return out, err
 	}
-	detail, err := json.Marshal(res)
-	if err != nil {
-		return res, nil, nil, err
+	out.Interpretation = res
+	if out.Detail, err = json.Marshal(res); err != nil {
+		return out, err
 	}
-	ok, err := q.InboundSMSInterpreted(ctx, beckon.InboundInterpretParams{
-		ClinicID: clinicID, ID: msg.ID, Intent: res.Intent, Interpretation: detail,
-		NeedsAttention: o.NeedsAttention, At: now,
-	})
-	if err != nil {
-		return res, nil, nil, fmt.Errorf("record the interpretation: %w", err)
-	}
-	if !ok {
-		// Another run interpreted it while this one ran: this one's writes
-		// roll back.
-		return res, nil, nil, ErrInterpreted
-	}
-	return res, sends, wbs, nil
+	return out, nil
 }
 
 // input gathers what Decide reads about the message's number, and the
