@@ -31,6 +31,7 @@ import (
 	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
+	"github.com/beckonhealth/beckon/worker"
 )
 
 // App is one process's roles, built from Config.
@@ -50,6 +51,8 @@ type App struct {
 	DemoKey string
 	// DemoClinicID is the demo clinic's id, when one was created.
 	DemoClinicID string
+	// Interpreter reads inbound messages in the worker; nil: worker.Pending.
+	Interpreter worker.Interpreter
 
 	store  beckon.Store
 	mini   *miniredis.Miniredis

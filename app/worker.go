@@ -36,6 +36,9 @@ func (a *App) startWorker() error {
 	mux := asynq.NewServeMux()
 	mux.Handle(tasks.TypeDeliver, d)
 	mux.Handle(tasks.TypeStatus, worker.NewStatusApplier(a.store, a.Clock, a.Logger))
+	interpret := worker.NewInterpretHandler(a.store, a.Interpreter, a.Clock, a.Logger)
+	interpret.Tasks, interpret.Queue, interpret.MaxRetry = a.client, a.Config.Queue, a.Config.MaxRetry
+	mux.Handle(tasks.TypeInterpret, interpret)
 	mux.Handle(tasks.TypeWriteback, worker.NewWritebacker(a.store, a.Clock, a.Logger, a.Config.EgressPolicy()))
 	a.worker = asynq.NewServerFromRedisClient(a.rdb, a.AsynqServerConfig())
 	if err := a.worker.Start(mux); err != nil {

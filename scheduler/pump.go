@@ -93,6 +93,7 @@ type Pump struct {
 	// orphaned holds the active task ids already handed again.
 	orphaned map[string]bool
 	statuses time.Time // when the status inbox was last swept
+	inbound  time.Time // when inbound messages were last swept
 }
 
 // PumpStats counts what one pass did.
@@ -104,6 +105,7 @@ type PumpStats struct {
 	Orphans    int // tasks a stopped worker held, handed again
 	Statuses   int // pending provider statuses handed to asynq again
 	Pruned     int // applied provider statuses deleted from the inbox
+	Inbound    int // inbound messages not yet interpreted handed to asynq again
 }
 
 // NewPump returns a pump; call Start to run it on its schedule, or RunOnce.
@@ -203,7 +205,10 @@ func (p *Pump) RunOnce(ctx context.Context) (PumpStats, error) {
 	if err != nil {
 		return stats, err
 	}
-	if stats.Enqueued+stats.StaleClaim+stats.Writebacks+stats.Statuses+stats.Pruned+stats.Orphans > 0 {
+	if stats.Inbound, err = p.sweepInbound(ctx, now); err != nil {
+		return stats, err
+	}
+	if stats.Enqueued+stats.StaleClaim+stats.Writebacks+stats.Statuses+stats.Pruned+stats.Orphans+stats.Inbound > 0 {
 		p.logger.Debug("pump pass",
 			slog.Int("enqueued", stats.Enqueued),
 			slog.Int("present", stats.Present),
@@ -211,7 +216,8 @@ func (p *Pump) RunOnce(ctx context.Context) (PumpStats, error) {
 			slog.Int("writebacks", stats.Writebacks),
 			slog.Int("orphans", stats.Orphans),
 			slog.Int("statuses", stats.Statuses),
-			slog.Int("statuses_pruned", stats.Pruned))
+			slog.Int("statuses_pruned", stats.Pruned),
+			slog.Int("inbound", stats.Inbound))
 	}
 	return stats, nil
 }

@@ -187,6 +187,8 @@ type attempt struct {
 	campaign beckon.Campaign
 	// pre is what the claim batch read for this send; nil: read it here.
 	pre *claim
+	// message is a message send's content (nil for a step send).
+	message *beckon.MessageSendParams
 }
 
 func (a *attempt) run(ctx context.Context) error {
@@ -201,6 +203,9 @@ func (a *attempt) run(ctx context.Context) error {
 	sd := a.send
 	if a.pre != nil && a.pre.loadErr != nil {
 		return a.release(ctx, a.pre.loadErr)
+	}
+	if sd.IsMessage() {
+		return a.runMessage(ctx)
 	}
 	appt, err := a.appointment(ctx)
 	if errors.Is(err, beckon.ErrNotFound) {
@@ -228,18 +233,9 @@ func (a *attempt) run(ctx context.Context) error {
 		return a.release(ctx, fmt.Errorf("load campaign: %w", err))
 	}
 
-	now := a.d.clock.Now()
-	// asynq schedules in whole seconds, so a task can arrive up to a second
-	// early: wait that out here; anything earlier goes back to the planner.
-	if early := sd.DueAt.Sub(now); early > 0 && early <= maxEarlyWait {
-		t := time.NewTimer(early)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return a.release(ctx, ctx.Err())
-		}
-		now = a.d.clock.Now()
+	now, err := a.waitDue(ctx)
+	if err != nil {
+		return a.release(ctx, err)
 	}
 	v := a.decide(clinic, patient, appt, campaign, now)
 	if v.settled() {
@@ -254,7 +250,32 @@ func (a *attempt) run(ctx context.Context) error {
 	if err != nil {
 		return a.finish(ctx, beckon.SendFailed, err.Error(), "")
 	}
-	ch, err := a.d.channels.Channel(ctx, sd.ClinicID, kind)
+	return a.deliver(ctx, clinic, appt, msg)
+}
+
+// waitDue returns the time once the send is due: asynq schedules in whole
+// seconds, so a task can arrive up to a second early, and that is waited
+// out here; anything earlier goes back to the planner (decide).
+func (a *attempt) waitDue(ctx context.Context) (time.Time, error) {
+	now := a.d.clock.Now()
+	if early := a.send.DueAt.Sub(now); early > 0 && early <= maxEarlyWait {
+		t := time.NewTimer(early)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return now, ctx.Err()
+		}
+		now = a.d.clock.Now()
+	}
+	return now, nil
+}
+
+// deliver hands the rendered message to its channel: the pace, the final
+// check, the call's recorded start, the call, and the record of it.
+func (a *attempt) deliver(ctx context.Context, clinic beckon.Clinic, appt beckon.Appointment, msg channels.Message) error {
+	sd := a.send
+	ch, err := a.d.channels.Channel(ctx, sd.ClinicID, a.kind)
 	if err != nil {
 		if channels.KindOf(err) != channels.KindPermanent {
 			return a.release(ctx, err) // e.g. the settings could not be read
@@ -294,6 +315,14 @@ func (a *attempt) run(ctx context.Context) error {
 		return a.failed(ctx, ch, err)
 	}
 	return a.record(ctx, msg, rcpt)
+}
+
+// appointmentID is the appointment the send's message is about.
+func (a *attempt) appointmentID() string {
+	if a.message != nil {
+		return a.message.AppointmentID
+	}
+	return a.send.AppointmentID
 }
 
 // appointment is the send's appointment as read after the claim.
@@ -479,7 +508,7 @@ func (a *attempt) record(ctx context.Context, m channels.Message, r channels.Rec
 		ID:            beckon.NewID("msg_"),
 		ClinicID:      a.send.ClinicID,
 		PatientID:     a.send.PatientID,
-		AppointmentID: a.send.AppointmentID,
+		AppointmentID: a.appointmentID(),
 		SendID:        a.send.ID,
 		Direction:     beckon.Outbound,
 		Channel:       m.Channel,

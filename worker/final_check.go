@@ -100,6 +100,10 @@ func (a *attempt) finalCheck(ctx context.Context, clinic beckon.Clinic) (done bo
 	}
 	var v verdict
 	switch {
+	case a.message != nil:
+		if v, err = a.finalMessageVerdict(ctx, clinic, r.patient); err != nil {
+			return true, a.release(ctx, fmt.Errorf("final check: %w", err))
+		}
 	case r.appt == nil:
 		v = goneAppointment
 	case r.patient == nil:

@@ -30,6 +30,9 @@ type DeliveryStore interface {
 	CampaignGet(ctx context.Context, clinicID, id string) (beckon.Campaign, error)
 	ClinicGet(ctx context.Context, id string) (beckon.Clinic, error)
 	AddressUndeliverableGet(ctx context.Context, clinicID string, channel beckon.Channel, address string) (beckon.UndeliverableAddress, error)
+	// A message send's content, and the patients who share its number.
+	SendMessageGet(ctx context.Context, clinicID, sendID string) (beckon.MessageSendParams, error)
+	PatientListByPhone(ctx context.Context, clinicID, phone string, limit int) ([]string, error)
 
 	// InTx records a refusal (the send, the message, the opt-out) at once.
 	InTx(ctx context.Context, fn func(q beckon.Querier) error) error
