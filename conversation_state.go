@@ -45,3 +45,8 @@ type ReplyCandidate struct {
 	TimeZone      string // the patient's; empty means the clinic's
 	Start         time.Time
 }
+
+// MessageDataChoices is the key of a message send's Data that lists the
+// appointments a which-appointment question offers, one id per line, in
+// the order offered.
+const MessageDataChoices = "choices"

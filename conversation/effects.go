@@ -77,7 +77,7 @@ func (e effects) answer(ctx context.Context, o Outcome, patientID string) (becko
 		for k, c := range o.Choices {
 			ids[k] = c.AppointmentID
 		}
-		p.Data = map[string]string{DataChoices: strings.Join(ids, "\n")}
+		p.Data = map[string]string{beckon.MessageDataChoices: strings.Join(ids, "\n")}
 	}
 	s, _, err := e.q.SendPlanMessage(ctx, p)
 	if err != nil {

@@ -23,10 +23,6 @@ const (
 	maxCandidates = 9
 )
 
-// DataChoices is the key of a which-appointment answer's Data: the
-// appointment ids offered, one per line, in order.
-const DataChoices = "choices"
-
 // Confirmer records a patient's answer about an appointment inside the
 // caller's transaction (scheduler.Service.ConfirmIn).
 type Confirmer interface {

@@ -3,7 +3,7 @@ package conversation_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +12,7 @@ import (
 	"github.com/beckonhealth/beckon/conversation"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store/storetest"
+	"github.com/beckonhealth/beckon/worker"
 )
 
 type fixture struct {
@@ -20,27 +21,26 @@ type fixture struct {
 	st     beckon.Store
 	clock  *beckon.ManualClock
 	clinic beckon.Clinic
-	it     *conversation.Interpreter
+	h      *worker.InterpretHandler
 	seq    int
-	// committed are the sends each Interpret handed on, by message.
-	committed map[string][]beckon.Send
+	// last is what the interpreter's last run applied; runs counts them.
+	last conversation.Result
+	runs int
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{t: t, ctx: t.Context(), st: storetest.Open(t), committed: map[string][]beckon.Send{}}
+	f := &fixture{t: t, ctx: t.Context(), st: storetest.Open(t)}
 	f.clock = beckon.NewManualClock(time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC))
 	f.clinic = storetest.Clinic(t, f.st, storetest.ClinicOpts{TimeZone: "America/New_York"})
-	f.it = &conversation.Interpreter{
-		Store:   f.st,
-		Confirm: &scheduler.Service{Store: f.st, Clock: f.clock},
-		Clock:   f.clock,
-		Committed: func(_ context.Context, sends []beckon.Send, _ []beckon.Writeback) {
-			for _, s := range sends {
-				f.committed[s.ID] = append(f.committed[s.ID], s)
-			}
-		},
-	}
+	it := &conversation.Interpreter{Confirm: &scheduler.Service{Store: f.st, Clock: f.clock}, Clock: f.clock}
+	// As the app wires it: the worker's interpretation task runs Apply in
+	// its transaction and records the result.
+	f.h = worker.NewInterpretHandler(f.st, worker.InterpreterFunc(func(ctx context.Context, q beckon.Querier, m beckon.InboundSMS) (worker.Interpretation, error) {
+		r, err := it.Apply(ctx, q, m)
+		f.last, f.runs = r, f.runs+1
+		return worker.Interpretation{Intent: r.Interpretation.Intent, Detail: r.Detail, NeedsAttention: r.NeedsAttention, Sends: r.Sends}, err
+	}), f.clock, slog.New(slog.DiscardHandler))
 	return f
 }
 
@@ -80,11 +80,10 @@ func (f *fixture) reply(from, body, optOutType string) (beckon.InboundSMS, conve
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	res, err := f.it.Interpret(f.ctx, f.clinic.ID, m.ID)
-	if err != nil {
+	if err := f.h.Interpret(f.ctx, f.clinic.ID, m.ID); err != nil {
 		f.t.Fatalf("interpret %q: %v", body, err)
 	}
-	return m, res
+	return m, f.last.Interpretation
 }
 
 func (f *fixture) confirmation(id string) string {
@@ -140,12 +139,12 @@ func TestInterpreterConfirmsOnce(t *testing.T) {
 	}
 
 	// The task runs again: nothing more happens.
-	if _, err := f.it.Interpret(f.ctx, f.clinic.ID, m.ID); !errors.Is(err, conversation.ErrInterpreted) {
-		t.Fatalf("second run: %v, want ErrInterpreted", err)
+	if err := f.h.Interpret(f.ctx, f.clinic.ID, m.ID); err != nil || f.runs != 1 {
+		t.Fatalf("second run: %v, interpreter ran %d times; want once", err, f.runs)
 	}
 	cs, _ = f.st.ConfirmationList(f.ctx, f.clinic.ID, "apt-ana")
-	if len(cs) != 1 || len(f.committed[res.AnswerSendID]) != 1 {
-		t.Fatalf("after a second run: %d confirmations, answer handed %d times", len(cs), len(f.committed[res.AnswerSendID]))
+	if len(cs) != 1 {
+		t.Fatalf("after a second run: %d confirmations", len(cs))
 	}
 }
 
@@ -163,7 +162,7 @@ func TestInterpreterAsksWhichOnASharedNumber(t *testing.T) {
 		t.Fatalf("first reply: %+v, want the which question", res)
 	}
 	q := f.answer(res.AnswerSendID)
-	if q.To != phone || q.PatientID != "" || q.Data[conversation.DataChoices] != "apt-ana\napt-leo" {
+	if q.To != phone || q.PatientID != "" || q.Data[beckon.MessageDataChoices] != "apt-ana\napt-leo" {
 		t.Fatalf("which question = %+v", q)
 	}
 	if f.confirmation("apt-ana") != beckon.Unconfirmed || f.confirmation("apt-leo") != beckon.Unconfirmed {

@@ -38,8 +38,9 @@ func (b *bundle) deliverSend(t *testing.T, id string) beckon.Send {
 
 func (b *bundle) optOut(t *testing.T) {
 	t.Helper()
-	if err := b.st.PatientConsentSet(context.Background(), beckon.PatientConsentParams{
-		ClinicID: b.clinic.ID, PatientID: b.patient.ID, Channel: beckon.ChannelSMS, Consent: beckon.ConsentOptedOut, Now: b.clock.Now(),
+	if _, err := b.st.ConsentRecord(context.Background(), beckon.ConsentChange{
+		ID: beckon.NewID("cns_"), ClinicID: b.clinic.ID, PatientID: b.patient.ID, Phone: b.patient.Phone, Channel: beckon.ChannelSMS,
+		State: beckon.ConsentOptedOut, How: beckon.ConsentStaff, By: "test", At: b.clock.Now(),
 	}); err != nil {
 		t.Fatal(err)
 	}
