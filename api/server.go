@@ -157,6 +157,7 @@ func (s *Server) routes() {
 	s.registerCampaigns()
 	s.registerMessages()
 	s.registerWebhooks()
+	s.registerConversation()
 	s.registerFeeds()
 }
 

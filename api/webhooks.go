@@ -74,6 +74,16 @@ type DeliveryConfig struct {
 	// TwilioAuthToken verifies Twilio callbacks of clinics without their own
 	// account (the installation's BECKON_TWILIO_AUTH_TOKEN).
 	TwilioAuthToken string
+	// TwilioAccountSID, TwilioFrom and TwilioMessagingServiceSID are the
+	// installation's Twilio account and sender: an inbound message to that
+	// sender belongs to the one clinic sending through the installation's
+	// account, and a clinic's SMS channel is the outbox only when neither it
+	// nor the installation has an account.
+	TwilioAccountSID          string
+	TwilioFrom                string
+	TwilioMessagingServiceSID string
+	// ChannelMode is BECKON_CHANNEL (auto, outbox, providers). Default auto.
+	ChannelMode string
 	// SendGridWebhookKey is the base64 public key of SendGrid's signed event
 	// webhook for clinics without their own.
 	SendGridWebhookKey string
@@ -97,6 +107,7 @@ func (s *Server) registerWebhooks() {
 	}
 	s.mux.Handle("POST "+TwilioStatusPath, http.HandlerFunc(wh.twilioStatus))
 	s.mux.Handle("POST "+SendGridEventsPath, http.HandlerFunc(wh.sendgridEvents))
+	s.mux.Handle("POST "+TwilioSMSPath, http.HandlerFunc(wh.twilioSMS))
 }
 
 type webhooks struct {

@@ -51,6 +51,8 @@ type hookBundle struct {
 type hookOpts struct {
 	// store wraps the test's store for the API (a store that fails on demand).
 	store func(beckon.Store) beckon.Store
+	// delivery changes the webhooks' configuration.
+	delivery func(*api.DeliveryConfig)
 }
 
 func setupHooks(t *testing.T) *hookBundle {
@@ -76,18 +78,22 @@ func setupHooksWith(t testing.TB, o hookOpts) *hookBundle {
 	b := &hookBundle{t: t, st: st, mr: mr, sgPriv: priv, public: "https://beckon.example.org", queue: "hooks", keyB64: base64.StdEncoding.EncodeToString(der)}
 	clock := beckon.SystemClock{}
 	logger := slog.New(slog.DiscardHandler)
+	dc := api.DeliveryConfig{
+		PublicURL:          b.public,
+		Queue:              b.queue,
+		TwilioAuthToken:    twiliotest.AuthToken,
+		SendGridWebhookKey: b.keyB64,
+	}
+	if o.delivery != nil {
+		o.delivery(&dc)
+	}
 	s := api.New(api.Config{
-		Store:   apiStore,
-		Service: &scheduler.Service{Store: apiStore, Clock: clock, Logger: logger},
-		Clock:   clock,
-		Logger:  logger,
-		Tasks:   asynq.NewClientFromRedisClient(rdb),
-		Delivery: api.DeliveryConfig{
-			PublicURL:          b.public,
-			Queue:              b.queue,
-			TwilioAuthToken:    twiliotest.AuthToken,
-			SendGridWebhookKey: b.keyB64,
-		},
+		Store:    apiStore,
+		Service:  &scheduler.Service{Store: apiStore, Clock: clock, Logger: logger},
+		Clock:    clock,
+		Logger:   logger,
+		Tasks:    asynq.NewClientFromRedisClient(rdb),
+		Delivery: dc,
 	})
 	b.srv = httptest.NewServer(s)
 	t.Cleanup(b.srv.Close)

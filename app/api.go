@@ -63,10 +63,14 @@ func (a *App) deliveryConfig() api.DeliveryConfig {
 		a.Logger.Error("provider settings are not valid; webhooks use what is valid", slog.String("error", err.Error()))
 	}
 	return api.DeliveryConfig{
-		PublicURL:          p.PublicURL,
-		Queue:              a.Config.Queue,
-		MaxRetry:           a.Config.MaxRetry,
-		TwilioAuthToken:    p.TwilioAuthToken,
-		SendGridWebhookKey: p.SendGridWebhookKey,
+		PublicURL:                 p.PublicURL,
+		Queue:                     a.Config.Queue,
+		MaxRetry:                  a.Config.MaxRetry,
+		TwilioAuthToken:           p.TwilioAuthToken,
+		SendGridWebhookKey:        p.SendGridWebhookKey,
+		TwilioAccountSID:          p.TwilioAccountSID,
+		TwilioFrom:                p.TwilioFrom,
+		TwilioMessagingServiceSID: p.TwilioMessagingServiceSID,
+		ChannelMode:               p.Mode,
 	}
 }

@@ -65,7 +65,7 @@ func EnqueueSend(ctx context.Context, client *asynq.Client, st SendEnqueuer, sd 
 	if err != nil {
 		return err
 	}
-	_, err = client.EnqueueContext(ctx, task, tasks.DeliverOptions(sd.ID, sd.DueAt, cmp.Or(queue, tasks.DefaultQueue), max(maxRetry, 1))...)
+	_, err = client.EnqueueContext(ctx, task, tasks.DeliverOptions(sd.ID, sd.DueAt, cmp.Or(queue, tasks.DefaultQueue), cmp.Or(maxRetry, 10))...)
 	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 		return fmt.Errorf("enqueue send %s: %w", sd.ID, err)
 	}
