@@ -19,7 +19,7 @@ type PatientBody struct {
 	Language         string         `json:"language,omitempty" maxLength:"35" example:"es-MX" doc:"BCP 47 tag; default en"`
 	TimeZone         string         `json:"time_zone,omitempty" maxLength:"64" example:"America/Chicago" doc:"IANA zone; default the clinic's"`
 	PreferredChannel beckon.Channel `json:"preferred_channel,omitempty" enum:"sms,email"`
-	Consent          *ConsentBody   `json:"consent,omitempty" doc:"Omit to keep what Beckon has recorded"`
+	Consent          *ConsentBody   `json:"consent,omitempty" doc:"Omit to keep what Beckon has recorded. A state that differs from the recorded one is added to the consent ledger (how: api); unknown changes nothing"`
 }
 
 // ConsentBody is the patient's consent per channel.
@@ -65,9 +65,27 @@ func (s *Server) registerPatients() {
 			if err != nil {
 				return nil, err
 			}
-			saved, outcome, err := s.svc.UpsertPatient(ctx, p, actor(k))
+			// Consent changes only through the ledger: the patient is written
+			// with what is recorded (patientFromBody leaves consent empty),
+			// then a consent that changes it is appended to the ledger.
+			_, outcome, err := s.svc.UpsertPatient(ctx, p, actor(k))
 			if err != nil {
 				return nil, s.mapError("put-patient", err)
+			}
+			saved, err := s.store.PatientGet(ctx, k.ClinicID, p.ID)
+			if err != nil {
+				return nil, s.mapError("put-patient", err)
+			}
+			if in.Body.Consent != nil {
+				changed, err := s.recordPutConsent(ctx, k, saved, *in.Body.Consent)
+				if err != nil {
+					return nil, s.mapError("put-patient", err)
+				}
+				if changed {
+					if saved, err = s.store.PatientGet(ctx, k.ClinicID, p.ID); err != nil {
+						return nil, s.mapError("put-patient", err)
+					}
+				}
 			}
 			return &patientOutput{Status: statusFor(outcome), Body: patientOut(saved)}, nil
 		})
@@ -126,9 +144,19 @@ func patientFromBody(clinicID, id string, b PatientBody) (beckon.Patient, error)
 		fe.add("preferred_channel", "email needs an email address")
 	}
 	if b.Consent != nil {
-		p.SMSConsent, p.EmailConsent = b.Consent.SMS, b.Consent.Email
+		if decided(b.Consent.SMS) && b.Phone == "" {
+			fe.add("consent.sms", "sms consent needs a phone number")
+		}
+		if decided(b.Consent.Email) && b.Email == "" {
+			fe.add("consent.email", "email consent needs an email address")
+		}
 	}
 	return p, fe.err()
+}
+
+// decided reports whether a consent state is a decision (opted in or out).
+func decided(state string) bool {
+	return state == beckon.ConsentOptedIn || state == beckon.ConsentOptedOut
 }
 
 func patientOut(p beckon.Patient) Patient {

@@ -153,6 +153,7 @@ func (s *Server) routes() {
 	s.registerHealth()
 	s.registerClinic()
 	s.registerPatients()
+	s.registerConsent()
 	s.registerAppointments()
 	s.registerCampaigns()
 	s.registerMessages()

@@ -20,8 +20,9 @@ func scanConsent(r scanner) (beckon.ConsentChange, error) {
 	return c, err
 }
 
-// consentStates are the states a change may set.
-var consentStates = []string{beckon.ConsentOptedOut, beckon.ConsentOptedIn, beckon.ConsentUnknown}
+// consentStates are the states a change may set: a change is a decision,
+// never back to unknown.
+var consentStates = []string{beckon.ConsentOptedOut, beckon.ConsentOptedIn}
 
 func (q *queries) ConsentRecord(ctx context.Context, c beckon.ConsentChange) (bool, error) {
 	switch {

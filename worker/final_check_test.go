@@ -40,6 +40,7 @@ func TestDeliverRechecksAfterPacingWait(t *testing.T) {
 	tests := []struct {
 		name       string
 		change     func(t *testing.T, b *bundle)
+		stale      bool // the deliverer reads every patient's row as opted in to SMS (staleConsentStore)
 		wantStatus beckon.SendStatus
 		wantReason string
 	}{
@@ -77,15 +78,14 @@ func TestDeliverRechecksAfterPacingWait(t *testing.T) {
 			wantStatus: beckon.SendSuperseded, wantReason: "appointment changed",
 		},
 		{
-			name: "patient opted out of sms",
-			change: func(t *testing.T, b *bundle) {
-				if _, err := b.st.ConsentRecord(ctx, beckon.ConsentChange{
-					ID: "cns_stop", ClinicID: b.clinic.ID, Phone: b.patient.Phone, Channel: beckon.ChannelSMS,
-					State: beckon.ConsentOptedOut, How: beckon.ConsentKeyword, Text: "STOP", At: b.clock.Now(),
-				}); err != nil {
-					t.Fatal(err)
-				}
-			},
+			name:       "patient opted out of sms",
+			change:     stopNumber,
+			wantStatus: beckon.SendSkipped, wantReason: "patient opted out of sms",
+		},
+		{
+			name:       "number opted out while the patient's row says opted in",
+			change:     stopNumber,
+			stale:      true,
 			wantStatus: beckon.SendSkipped, wantReason: "patient opted out of sms",
 		},
 		{
@@ -145,7 +145,11 @@ func TestDeliverRechecksAfterPacingWait(t *testing.T) {
 			b := setup(t, setupOpts{})
 			l := newGateLimiter()
 			ch := pacedChannel{b.ch}
-			d := worker.NewDeliverer(b.st, channels.Static{beckon.ChannelSMS: ch, beckon.ChannelEmail: ch}, b.clock, quiet,
+			var st beckon.Store = b.st
+			if tt.stale {
+				st = staleConsentStore{b.st}
+			}
+			d := worker.NewDeliverer(st, channels.Static{beckon.ChannelSMS: ch, beckon.ChannelEmail: ch}, b.clock, quiet,
 				worker.Config{Limiter: l})
 			done := make(chan error, 1)
 			go func() { done <- d.Deliver(ctx, b.clinic.ID, b.send.ID, false) }()
@@ -174,5 +178,34 @@ func TestDeliverRechecksAfterPacingWait(t *testing.T) {
 				t.Fatalf("outbox has %d messages, want %d", n, wantCalls)
 			}
 		})
+	}
+}
+
+// staleConsentStore reads every patient as opted in to SMS, as a patient
+// row written concurrently with a STOP could be left: only the number's
+// state in the consent ledger tells the truth.
+type staleConsentStore struct{ beckon.Store }
+
+func (s staleConsentStore) SendReadMany(ctx context.Context, clinicID string, ids []string) (map[string]beckon.SendRead, error) {
+	reads, err := s.Store.SendReadMany(ctx, clinicID, ids)
+	for id, r := range reads {
+		if r.Patient != nil {
+			p := *r.Patient
+			p.SMSConsent = beckon.ConsentOptedIn
+			r.Patient = &p
+			reads[id] = r
+		}
+	}
+	return reads, err
+}
+
+// stopNumber records a STOP of the patient's number in the consent ledger.
+func stopNumber(t *testing.T, b *bundle) {
+	t.Helper()
+	if _, err := b.st.ConsentRecord(context.Background(), beckon.ConsentChange{
+		ID: "cns_stop", ClinicID: b.clinic.ID, Phone: b.patient.Phone, Channel: beckon.ChannelSMS,
+		State: beckon.ConsentOptedOut, How: beckon.ConsentKeyword, Text: "STOP", At: b.clock.Now(),
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
