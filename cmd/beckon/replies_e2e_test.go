@@ -138,7 +138,8 @@ func TestReplyConfirms(t *testing.T) {
 				v := s.book("apt-ana", "p-ana", start)
 				s.advanceTo(v.send("ask", 1).DueAt)
 				s.waitDelivered(v.send("ask", 1))
-
+				// The patient answers a minute later.
+				s.advanceTo(v.send("ask", 1).DueAt.Add(time.Minute))
 				_, intent := s.reply(phone, c.body)
 				if intent != "confirm" {
 					t.Fatalf("intent %q, want confirm", intent)
@@ -185,6 +186,7 @@ func TestReplyWhichAppointment(t *testing.T) {
 			s.advanceTo(leo.send("ask", 1).DueAt)
 			s.waitDelivered(leo.send("ask", 1))
 			reminders := []string{ana.send("ask", 1).ID, leo.send("ask", 1).ID}
+			s.advanceTo(leo.send("ask", 1).DueAt.Add(time.Minute))
 
 			s.reply(phone, "C")
 			q := s.answersTo(phone, 1, reminders...)[0]
@@ -227,7 +229,7 @@ func TestReplyStop(t *testing.T) {
 			v := s.book("apt-ana", "p-ana", start)
 			s.advanceTo(v.send("ask", 1).DueAt)
 			s.waitDelivered(v.send("ask", 1))
-
+			s.advanceTo(v.send("ask", 1).DueAt.Add(time.Minute))
 			s.reply(phone, "STOP")
 			if a := s.answersTo(phone, 1, v.send("ask", 1).ID)[0]; !strings.Contains(a.Body, "You will receive no more messages from Reply Clinic") {
 				t.Fatalf("opt-out confirmation %q", a.Body)
