@@ -8,14 +8,15 @@ import (
 // Querier is every read and write; Store and the transaction handle implement it.
 // All times are written and returned in UTC, to the millisecond.
 type Querier interface {
-	DeliveryQuerier // provider delivery: channel settings, statuses, fallbacks
-	FeedQuerier     // EHR feeds: inbound archive, ordering, confirmations, write-back
-	BatchQuerier    // set-at-a-time reads and writes for schedule syncs
-	DispatchQuerier // set-at-a-time claims and records of concurrent deliveries
-	CallQuerier     // provider calls as they start, and providers' word on them
-	ConsentStore    // the consent ledger and the consent derived from it
-	TwoWayQuerier   // patients' replies and the sends that are not campaign steps
-	EventStore      // events out: webhook endpoints, events and their deliveries
+	DeliveryQuerier     // provider delivery: channel settings, statuses, fallbacks
+	FeedQuerier         // EHR feeds: inbound archive, ordering, confirmations, write-back
+	BatchQuerier        // set-at-a-time reads and writes for schedule syncs
+	DispatchQuerier     // set-at-a-time claims and records of concurrent deliveries
+	CallQuerier         // provider calls as they start, and providers' word on them
+	ConsentStore        // the consent ledger and the consent derived from it
+	TwoWayQuerier       // patients' replies and the sends that are not campaign steps
+	EventStore          // events out: webhook endpoints, events and their deliveries
+	ConversationQuerier // what a conversation with a number left open
 
 	ClinicCreate(ctx context.Context, c Clinic) error
 	ClinicGet(ctx context.Context, id string) (Clinic, error)

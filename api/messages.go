@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -58,7 +59,8 @@ type listMessagesOutput struct {
 }
 
 type messageOutput struct {
-	Body Message
+	// Body is the message, and for an inbound one what Beckon made of it.
+	Body ConversationEntry
 }
 
 // OutboxEntry is a message the outbox channel "delivered".
@@ -125,7 +127,18 @@ func (s *Server) registerMessages() {
 			if err != nil {
 				return nil, s.mapError("get-message", err)
 			}
-			return &messageOutput{Body: messageOut(m)}, nil
+			out := &messageOutput{Body: ConversationEntry{Message: messageOut(m)}}
+			if m.Direction == beckon.Inbound {
+				in, err := s.store.InboundSMSGet(ctx, m.ClinicID, m.ID)
+				switch {
+				case err == nil:
+					v := inboundOut(in)
+					out.Body.Inbound = &v
+				case !errors.Is(err, beckon.ErrNotFound):
+					return nil, s.mapError("get-message", err)
+				}
+			}
+			return out, nil
 		})
 	huma.Register(s.api, op("list-outbox", http.MethodGet, "/v1/outbox", "What the outbox channel delivered, oldest first (development)"),
 		func(ctx context.Context, in *listOutboxInput) (*listOutboxOutput, error) {

@@ -51,7 +51,8 @@ type App struct {
 	DemoKey string
 	// DemoClinicID is the demo clinic's id, when one was created.
 	DemoClinicID string
-	// Interpreter reads inbound messages in the worker; nil: worker.Pending.
+	// Interpreter reads inbound messages in the worker; nil: the
+	// conversation's rules (package conversation).
 	Interpreter worker.Interpreter
 
 	store  beckon.Store

@@ -37,7 +37,11 @@ func (a *App) startWorker() error {
 	mux := asynq.NewServeMux()
 	mux.Handle(tasks.TypeDeliver, d)
 	mux.Handle(tasks.TypeStatus, worker.NewStatusApplier(a.store, a.Clock, a.Logger))
-	interpret := worker.NewInterpretHandler(a.store, a.Interpreter, a.Clock, a.Logger)
+	interpreter := a.Interpreter
+	if interpreter == nil {
+		interpreter = a.replies()
+	}
+	interpret := worker.NewInterpretHandler(a.store, interpreter, a.Clock, a.Logger)
 	interpret.Tasks, interpret.Queue, interpret.MaxRetry = a.client, a.Config.Queue, a.Config.MaxRetry
 	mux.Handle(tasks.TypeInterpret, interpret)
 	mux.Handle(tasks.TypeWriteback, worker.NewWritebacker(a.store, a.Clock, a.Logger, a.Config.EgressPolicy()))

@@ -22,6 +22,9 @@ type Interpretation struct {
 	// Sends are the message sends the interpreter planned (answers); they
 	// are handed to asynq once the transaction has committed.
 	Sends []beckon.Send
+	// Writebacks are the EHR updates an answer recorded; handed to asynq
+	// once the transaction has committed (else the pump does).
+	Writebacks []beckon.Writeback
 }
 
 // Interpreter decides what an inbound message means and applies its
@@ -121,6 +124,11 @@ func (h *InterpretHandler) Interpret(ctx context.Context, clinicID, messageID st
 	}
 	log.Info("inbound message interpreted", slog.String("intent", res.Intent),
 		slog.Bool("needs_attention", res.NeedsAttention), slog.Int("answers", len(res.Sends)))
+	if h.Tasks != nil && len(res.Writebacks) > 0 {
+		if err := scheduler.EnqueueWritebacks(ctx, h.Tasks, h.Queue, res.Writebacks); err != nil {
+			log.Warn("write-back not queued; the pump queues it", slog.String("error", err.Error()))
+		}
+	}
 	for _, sd := range res.Sends {
 		if h.Tasks == nil {
 			break

@@ -21,9 +21,6 @@ import (
 // is ConsentExempt, quiet hours unless it is QuietExempt, and its due time.
 // Its content is read with one more statement, for message sends only.
 
-// maxNumberPatients bounds the patients whose consent a number's send checks.
-const maxNumberPatients = 50
-
 // runMessage delivers a claimed message send.
 func (a *attempt) runMessage(ctx context.Context) error {
 	sd := a.send
@@ -77,7 +74,14 @@ func (a *attempt) runMessage(ctx context.Context) error {
 	if done, err := a.checkAddress(ctx); done || err != nil {
 		return err
 	}
-	msg, err := a.renderMessage(clinic, patient, appt)
+	choices, err := a.loadChoices(ctx)
+	if errors.Is(err, errChoiceGone) {
+		return a.finish(ctx, beckon.SendSkipped, err.Error(), "")
+	}
+	if err != nil {
+		return a.release(ctx, err)
+	}
+	msg, err := a.renderMessage(clinic, patient, appt, choices)
 	if err != nil {
 		return a.finish(ctx, beckon.SendFailed, err.Error(), "")
 	}
@@ -119,29 +123,21 @@ func (a *attempt) decideMessage(ctx context.Context, clinic beckon.Clinic, p bec
 	return verdict{kind: beckon.ChannelSMS, to: to}, nil
 }
 
-// numberOptedOut reports whether a patient of the send's clinic with the
-// number (a household shares one) opted out of SMS.
+// numberOptedOut reports whether the number opted out of SMS in the send's
+// clinic: the consent ledger's state of the number, which a STOP from it
+// set whether or not a patient has it (a household shares one).
 func (a *attempt) numberOptedOut(ctx context.Context, number string) (bool, error) {
-	ids, err := a.d.store.PatientListByPhone(ctx, a.send.ClinicID, number, maxNumberPatients)
-	if err != nil || len(ids) == 0 {
-		return false, err
-	}
-	ps, err := a.d.store.PatientGetMany(ctx, a.send.ClinicID, ids)
+	state, err := a.d.store.ConsentPhoneState(ctx, a.send.ClinicID, number)
 	if err != nil {
 		return false, fmt.Errorf("check the number's consent: %w", err)
 	}
-	for _, p := range ps {
-		if p.SMSConsent == beckon.ConsentOptedOut {
-			return true, nil
-		}
-	}
-	return false, nil
+	return state == beckon.ConsentOptedOut, nil
 }
 
 // renderMessage builds a message send's message: its template in the
 // params' language or the patient's, or its text as it is. However it
 // fails, the error fails this send alone.
-func (a *attempt) renderMessage(c beckon.Clinic, p beckon.Patient, appt beckon.Appointment) (m channels.Message, err error) {
+func (a *attempt) renderMessage(c beckon.Clinic, p beckon.Patient, appt beckon.Appointment, choices []choice) (m channels.Message, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			a.log.Error("render panicked", slog.String("panic_type", fmt.Sprintf("%T", r)))
@@ -162,8 +158,9 @@ func (a *attempt) renderMessage(c beckon.Clinic, p beckon.Patient, appt beckon.A
 		lang = p.Language
 	}
 	content, lang := templates.Select(contents, lang)
-	// mp.Data is not template data yet: templates.Data has no place for it.
-	r, err := templates.Render(a.kind, content, templates.NewDataLang(c, p, appt, scheduler.Location(c, p), lang))
+	data := templates.NewDataLang(c, p, appt, scheduler.Location(c, p), lang)
+	addChoices(&data, c, choices, lang)
+	r, err := templates.Render(a.kind, content, data)
 	if err != nil {
 		return channels.Message{}, fmt.Errorf("render: %w", err)
 	}

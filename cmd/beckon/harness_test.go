@@ -318,10 +318,11 @@ type sendView struct {
 }
 
 type appointmentView struct {
-	ID      string     `json:"id"`
-	Version int64      `json:"version"`
-	Status  string     `json:"status"`
-	Sends   []sendView `json:"sends"`
+	ID           string     `json:"id"`
+	Version      int64      `json:"version"`
+	Status       string     `json:"status"`
+	Confirmation string     `json:"confirmation"`
+	Sends        []sendView `json:"sends"`
 }
 
 func (v appointmentView) send(step string, version int64) sendView {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -49,8 +50,15 @@ func TestOutboxReplyInterpretedAndAnswered(t *testing.T) {
 				c := conversation()
 				return len(c) == 1 && c[0].ID == in.ID && c[0].Inbound != nil && c[0].Inbound.Interpreted
 			})
-			if c := conversation(); c[0].Direction != "inbound" || c[0].Body != body || c[0].Inbound.Intent != "pending" {
+			// A confirmation with no appointment Beckon reminded the patient
+			// of: a person reads it, and the patient gets the day's
+			// acknowledgement.
+			if c := conversation(); c[0].Direction != "inbound" || c[0].Body != body || c[0].Inbound.Intent != "confirm" {
 				t.Fatalf("conversation %+v", c)
+			}
+			waitFor(t, 20*time.Second, "the acknowledgement", func() bool { return len(conversation()) == 2 })
+			if c := conversation(); c[1].Direction != "outbound" || !strings.Contains(c[1].Body, "If this is an emergency, call 911.") {
+				t.Fatalf("conversation after the acknowledgement %+v", c)
 			}
 			var inbox struct {
 				Messages []struct {
@@ -78,7 +86,7 @@ func TestOutboxReplyInterpretedAndAnswered(t *testing.T) {
 				t.Fatalf("outbox entry %+v", e)
 			}
 			c := conversation()
-			if len(c) != 2 || c[1].Direction != "outbound" || c[1].Body != "See you then." {
+			if len(c) != 3 || c[2].Direction != "outbound" || c[2].Body != "See you then." {
 				t.Fatalf("conversation after the answer %+v", c)
 			}
 			assertNoPHI(t, a.logs.String(), phone, body, "See you then.")
