@@ -33,10 +33,6 @@ type DeliveryQuerier interface {
 	// clinic. The same key sent to another clinic is another event.
 	ProviderEventRecord(ctx context.Context, clinicID, provider, key string, at time.Time) (first bool, err error)
 
-	// PatientConsentSet sets the patient's consent on one channel (sms, email);
-	// ErrNotFound if there is no such patient.
-	PatientConsentSet(ctx context.Context, p PatientConsentParams) error
-
 	// AddressMarkUndeliverable records (or refreshes) an address a provider
 	// could not deliver to.
 	AddressMarkUndeliverable(ctx context.Context, a UndeliverableAddress) error
@@ -89,15 +85,6 @@ func (cs ChannelSettings) OwnTwilio() bool {
 // Its own event webhook key alone does not make one.
 func (cs ChannelSettings) OwnSendGrid() bool {
 	return cs.SendGridAPIKey != ""
-}
-
-// PatientConsentParams changes one channel's consent of a patient.
-type PatientConsentParams struct {
-	ClinicID  string
-	PatientID string
-	Channel   Channel // ChannelSMS or ChannelEmail
-	Consent   string  // ConsentOptedOut, …
-	Now       time.Time
 }
 
 // UndeliverableAddress is a phone number or email address a provider reported

@@ -52,6 +52,11 @@ type SendRead struct {
 	Send        Send
 	Appointment *Appointment // nil: the appointment no longer exists
 	Patient     *Patient     // nil: the patient no longer exists
+	// PhoneConsent is the SMS consent of the patient's number in the
+	// consent ledger (empty: the ledger knows nothing of it). It wins over
+	// the patient's own SMSConsent, which a concurrent write may have left
+	// behind.
+	PhoneConsent string
 	// CampaignRevision, CampaignActive and CampaignUpdatedAt are the send's
 	// campaign as stored now (CampaignRevision 0: deleted). Every change of
 	// a campaign moves its revision and its updated_at, so a caller holding

@@ -13,6 +13,7 @@ type Querier interface {
 	BatchQuerier    // set-at-a-time reads and writes for schedule syncs
 	DispatchQuerier // set-at-a-time claims and records of concurrent deliveries
 	CallQuerier     // provider calls as they start, and providers' word on them
+	ConsentStore    // the consent ledger and the consent derived from it
 
 	ClinicCreate(ctx context.Context, c Clinic) error
 	ClinicGet(ctx context.Context, id string) (Clinic, error)

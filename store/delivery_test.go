@@ -149,16 +149,20 @@ func TestMessageStatus(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			p := storetest.Patient(t, b.st, b.clinic.ID, storetest.PatientOpts{ID: "pat-1"})
-			noErr(t, "opt out", b.st.PatientConsentSet(b.ctx, beckon.PatientConsentParams{
-				ClinicID: b.clinic.ID, PatientID: p.ID, Channel: beckon.ChannelSMS, Consent: beckon.ConsentOptedOut, Now: b.now,
-			}))
+			_, err := b.st.ConsentRecord(b.ctx, beckon.ConsentChange{
+				ID: "cns_1", ClinicID: b.clinic.ID, PatientID: p.ID, Channel: beckon.ChannelSMS,
+				State: beckon.ConsentOptedOut, How: beckon.ConsentProviderError, At: b.now,
+			})
+			noErr(t, "opt out", err)
 			got, err := b.st.PatientGet(b.ctx, b.clinic.ID, p.ID)
 			noErr(t, "get", err)
 			equal(t, "sms consent", got.SMSConsent, beckon.ConsentOptedOut)
 			equal(t, "email consent", got.EmailConsent, p.EmailConsent)
-			isErr(t, "missing patient", b.st.PatientConsentSet(b.ctx, beckon.PatientConsentParams{
-				ClinicID: b.clinic.ID, PatientID: "nobody", Channel: beckon.ChannelEmail, Consent: beckon.ConsentOptedOut,
-			}), beckon.ErrNotFound)
+			_, err = b.st.ConsentRecord(b.ctx, beckon.ConsentChange{
+				ID: "cns_2", ClinicID: b.clinic.ID, PatientID: "nobody", Channel: beckon.ChannelEmail,
+				State: beckon.ConsentOptedOut, How: beckon.ConsentUnsubscribe,
+			})
+			isErr(t, "missing patient and no address", err, beckon.ErrInvalidData)
 
 			_, err = b.st.AddressUndeliverableGet(b.ctx, b.clinic.ID, beckon.ChannelEmail, "a@example.com")
 			isErr(t, "unknown address", err, beckon.ErrNotFound)

@@ -68,25 +68,6 @@ func (q *queries) ProviderEventRecord(ctx context.Context, clinicID, provider, k
 		ON CONFLICT DO NOTHING`, provider, strconv.Itoa(len(clinicID))+":"+clinicID+":"+key, q.stamp(at).UnixMilli())
 }
 
-func (q *queries) PatientConsentSet(ctx context.Context, p beckon.PatientConsentParams) error {
-	col := ""
-	switch p.Channel {
-	case beckon.ChannelSMS:
-		col = "sms_consent"
-	case beckon.ChannelEmail:
-		col = "email_consent"
-	default:
-		return beckon.ErrNotFound
-	}
-	ok, err := q.execOne(ctx, "patient.consent_set",
-		`UPDATE patients SET `+col+` = $3, updated_at = $4 WHERE clinic_id = $1 AND id = $2`,
-		p.ClinicID, p.PatientID, p.Consent, q.stamp(p.Now).UnixMilli())
-	if err == nil && !ok {
-		return beckon.ErrNotFound
-	}
-	return err
-}
-
 func (q *queries) AddressMarkUndeliverable(ctx context.Context, a beckon.UndeliverableAddress) error {
 	_, err := q.exec(ctx, "address.mark_undeliverable", `
 		INSERT INTO undeliverable_addresses (clinic_id, channel, address, reason, at)

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"strconv"
+	"strings"
 
 	"github.com/beckonhealth/beckon"
 )
@@ -28,6 +30,23 @@ func (q *queries) patientArgs(p beckon.Patient) []any {
 		created.UnixMilli(), orTime(p.UpdatedAt, created).UnixMilli()}
 }
 
+// patientValueRows is valueRowsFrom for patients, except that a patient
+// whose number the consent ledger knows (sms_consent) takes the number's
+// state: a patient written later with an opted-out number is opted out.
+func patientValueRows(from, rows int) string {
+	var b strings.Builder
+	for i := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		n := from + i*patientColCount
+		arg := func(col int) string { return "$" + strconv.Itoa(n+col) }
+		b.WriteString("(" + placeholders(n, 9) + ", COALESCE((SELECT state FROM sms_consent WHERE clinic_id = " +
+			arg(0) + " AND phone = " + arg(4) + "), " + arg(9) + "), " + placeholders(n+10, 3) + ")")
+	}
+	return b.String()
+}
+
 // patientUpsertConflict ends an INSERT of patients: a stored patient is
 // replaced, CreatedAt kept.
 const patientUpsertConflict = `
@@ -40,7 +59,7 @@ const patientUpsertConflict = `
 
 func (q *queries) PatientUpsert(ctx context.Context, p beckon.Patient) error {
 	_, err := q.exec(ctx, "patient.upsert", `INSERT INTO patients (`+patientCols+`) VALUES `+
-		valueRows(1, patientColCount)+patientUpsertConflict, q.patientArgs(p)...)
+		patientValueRows(1, 1)+patientUpsertConflict, q.patientArgs(p)...)
 	return err
 }
 

@@ -7,16 +7,17 @@ import (
 	"github.com/beckonhealth/beckon"
 )
 
-// sendReadFrom joins a send to its appointment, patient and campaign, each
-// in the send's clinic; the tables' columns keep their order (sendCols,
-// appointmentCols, patientCols, then the campaign's revision, active and
-// updated_at).
+// sendReadFrom joins a send to its appointment, patient, campaign and the
+// patient's number's SMS consent, each in the send's clinic; the tables'
+// columns keep their order (sendCols, appointmentCols, patientCols, then the
+// campaign's revision, active and updated_at, then the number's state).
 var sendReadFrom = `SELECT ` + qualified("s", sendCols) + `, ` + qualified("a", appointmentCols) + `, ` +
-	qualified("p", patientCols) + `, c.revision, c.active, c.updated_at
+	qualified("p", patientCols) + `, c.revision, c.active, c.updated_at, n.state
 	FROM sends s
 	LEFT JOIN appointments a ON a.clinic_id = s.clinic_id AND a.id = s.appointment_id
 	LEFT JOIN patients p ON p.clinic_id = s.clinic_id AND p.id = s.patient_id
-	LEFT JOIN campaigns c ON c.clinic_id = s.clinic_id AND c.id = s.campaign_id`
+	LEFT JOIN campaigns c ON c.clinic_id = s.clinic_id AND c.id = s.campaign_id
+	LEFT JOIN sms_consent n ON n.clinic_id = s.clinic_id AND n.phone = p.phone`
 
 // qualified prefixes each column of a column list with alias.
 func qualified(alias, cols string) string {
@@ -42,7 +43,7 @@ func (q *queries) SendReadMany(ctx context.Context, clinicID string, ids []strin
 			return translate("send.read_many", err)
 		}
 		defer rows.Close()
-		const width = sendColCount + appointmentColCount + patientColCount + 3
+		const width = sendColCount + appointmentColCount + patientColCount + 4
 		vals, ptrs := rawRow(width)
 		for rows.Next() {
 			if err := rows.Scan(ptrs...); err != nil {
@@ -85,7 +86,12 @@ func scanSendRead(vals []any) (beckon.SendRead, error) {
 	}
 	vals = vals[patientColCount:]
 	if vals[0] != nil {
-		if err := valueRow(vals).Scan(&r.CampaignRevision, &r.CampaignActive, ms{&r.CampaignUpdatedAt}); err != nil {
+		if err := valueRow(vals[:3]).Scan(&r.CampaignRevision, &r.CampaignActive, ms{&r.CampaignUpdatedAt}); err != nil {
+			return r, err
+		}
+	}
+	if vals[3] != nil {
+		if err := valueRow(vals[3:]).Scan(&r.PhoneConsent); err != nil {
 			return r, err
 		}
 	}

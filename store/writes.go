@@ -56,7 +56,7 @@ func (q *queries) patientUpsertMany(ctx context.Context, ps []beckon.Patient) er
 				args = append(args, q.patientArgs(p)...)
 			}
 			_, err := q.exec(ctx, "patient.upsert_many", `INSERT INTO patients (`+patientCols+`) VALUES `+
-				valueRows(len(part), patientColCount)+patientUpsertConflict, args...)
+				patientValueRows(1, len(part))+patientUpsertConflict, args...)
 			return err
 		})
 	})
@@ -184,7 +184,7 @@ func (q *queries) writeOne(ctx context.Context, w beckon.Writes) error {
 	}
 	now := q.now()
 	if len(w.Patients) > 0 {
-		v := values(len(w.Patients), patientColCount)
+		v := patientValueRows(len(args)+1, len(w.Patients))
 		for _, p := range w.Patients {
 			args = append(args, q.patientArgs(p)...)
 		}

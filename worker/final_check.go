@@ -26,8 +26,9 @@ type finalRead struct {
 }
 
 // finalBatch reads, for the sends about to go at the same moment, the sends
-// themselves, their appointments, patients and campaigns' revisions: one
-// statement per clinic for the whole batch.
+// themselves, their appointments, patients (with their numbers' SMS consent
+// in the ledger) and campaigns' revisions: one statement per clinic for the
+// whole batch.
 func (d *Deliverer) finalBatch(ctx context.Context, refs []finalRef) ([]finalRead, error) {
 	byClinic := map[string][]int{}
 	for i, r := range refs {
@@ -66,6 +67,11 @@ func (d *Deliverer) finalLoad(ctx context.Context, clinicID string, refs []final
 		}
 		if rd.Patient != nil && rd.Send.PatientID == r.patientID {
 			f.patient = rd.Patient
+			if rd.PhoneConsent != "" {
+				// The number's state in the consent ledger is the law
+				// for SMS, whatever the patient's row says.
+				f.patient.SMSConsent = rd.PhoneConsent
+			}
 		}
 		if rd.CampaignRevision != 0 && rd.Send.CampaignID == r.campaignID {
 			f.campaign = &beckon.Campaign{ClinicID: clinicID, ID: r.campaignID, Revision: rd.CampaignRevision,

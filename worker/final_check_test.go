@@ -79,9 +79,9 @@ func TestDeliverRechecksAfterPacingWait(t *testing.T) {
 		{
 			name: "patient opted out of sms",
 			change: func(t *testing.T, b *bundle) {
-				if err := b.st.PatientConsentSet(ctx, beckon.PatientConsentParams{
-					ClinicID: b.clinic.ID, PatientID: b.patient.ID, Channel: beckon.ChannelSMS,
-					Consent: beckon.ConsentOptedOut, Now: b.clock.Now(),
+				if _, err := b.st.ConsentRecord(ctx, beckon.ConsentChange{
+					ID: "cns_stop", ClinicID: b.clinic.ID, Phone: b.patient.Phone, Channel: beckon.ChannelSMS,
+					State: beckon.ConsentOptedOut, How: beckon.ConsentKeyword, Text: "STOP", At: b.clock.Now(),
 				}); err != nil {
 					t.Fatal(err)
 				}
@@ -174,5 +174,61 @@ func TestDeliverRechecksAfterPacingWait(t *testing.T) {
 				t.Fatalf("outbox has %d messages, want %d", n, wantCalls)
 			}
 		})
+	}
+}
+
+// staleConsentStore reads every patient as opted in to SMS, as a patient
+// row written concurrently with a STOP could be left: only the number's
+// state in the consent ledger tells the truth.
+type staleConsentStore struct{ beckon.Store }
+
+func (s staleConsentStore) SendReadMany(ctx context.Context, clinicID string, ids []string) (map[string]beckon.SendRead, error) {
+	reads, err := s.Store.SendReadMany(ctx, clinicID, ids)
+	for id, r := range reads {
+		if r.Patient != nil {
+			p := *r.Patient
+			p.SMSConsent = beckon.ConsentOptedIn
+			r.Patient = &p
+			reads[id] = r
+		}
+	}
+	return reads, err
+}
+
+// TestDeliverRechecksTheNumbersConsent commits a STOP for the patient's
+// number while the send waits for its slot: the final check reads the
+// number's state in the ledger and the send does not go, whatever the
+// patient's row says.
+func TestDeliverRechecksTheNumbersConsent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, setupOpts{})
+	l := newGateLimiter()
+	ch := pacedChannel{b.ch}
+	d := worker.NewDeliverer(staleConsentStore{b.st}, channels.Static{beckon.ChannelSMS: ch, beckon.ChannelEmail: ch}, b.clock, quiet,
+		worker.Config{Limiter: l})
+	done := make(chan error, 1)
+	go func() { done <- d.Deliver(ctx, b.clinic.ID, b.send.ID, false) }()
+	select {
+	case <-l.waiting:
+	case err := <-done:
+		t.Fatalf("delivery ended (%v) before waiting for its slot", err)
+	}
+	if _, err := b.st.ConsentRecord(ctx, beckon.ConsentChange{
+		ID: "cns_stop", ClinicID: b.clinic.ID, Phone: b.patient.Phone, Channel: beckon.ChannelSMS,
+		State: beckon.ConsentOptedOut, How: beckon.ConsentKeyword, Text: "STOP", At: b.clock.Now(),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	close(l.open)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	s := b.reload(t)
+	if s.Status != beckon.SendSkipped || s.Reason != "patient opted out of sms" {
+		t.Fatalf("send is %s (%q), want skipped (patient opted out of sms)", s.Status, s.Reason)
+	}
+	if n := b.ch.calls.Load(); n != 0 {
+		t.Fatalf("provider called %d times, want 0", n)
 	}
 }

@@ -53,6 +53,14 @@ func TestDeliverPermanentFallsBackOnce(t *testing.T) {
 	if p := b.patientNow(t); p.SMSConsent != beckon.ConsentOptedOut || p.EmailConsent == beckon.ConsentOptedOut {
 		t.Fatalf("consent sms=%s email=%s, want sms opted out only", p.SMSConsent, p.EmailConsent)
 	}
+	h, err := b.st.ConsentHistory(context.Background(), b.clinic.ID, b.patient.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 1 || h[0].How != beckon.ConsentProviderError || h[0].Phone != b.patient.Phone ||
+		h[0].State != beckon.ConsentOptedOut || h[0].ID != "cns_"+b.send.ID {
+		t.Fatalf("consent ledger %+v, want the provider's refusal of the number", h)
+	}
 	fb, err := b.sendByID(t, b.send.ID+worker.FallbackSuffix)
 	if err != nil {
 		t.Fatalf("fallback send: %v", err)

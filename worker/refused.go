@@ -82,7 +82,7 @@ func (a *attempt) endWithFallback(ctx context.Context, status beckon.SendStatus,
 	}
 	err := a.d.store.InTx(ctx, func(q beckon.Querier) error {
 		if optOut && a.kind == beckon.ChannelSMS {
-			if err := optOutSMS(ctx, q, a.send.ClinicID, a.send.PatientID, reason, now); err != nil {
+			if err := optOutSMS(ctx, q, a.send, a.to, reason, now); err != nil {
 				return err
 			}
 		}
@@ -108,20 +108,21 @@ func (a *attempt) endWithFallback(ctx context.Context, status beckon.SendStatus,
 	return nil
 }
 
-// optOutSMS records that the provider reported the patient unsubscribed.
-func optOutSMS(ctx context.Context, q beckon.Querier, clinicID, patientID, reason string, now time.Time) error {
-	err := q.PatientConsentSet(ctx, beckon.PatientConsentParams{
-		ClinicID: clinicID, PatientID: patientID, Channel: beckon.ChannelSMS, Consent: beckon.ConsentOptedOut, Now: now,
+// optOutSMS records in the consent ledger that the provider reported the
+// number unsubscribed (Twilio 21610); the entry's id is the send's, so a
+// retried transaction records it once.
+func optOutSMS(ctx context.Context, q beckon.Querier, sd beckon.Send, to, reason string, now time.Time) error {
+	applied, err := q.ConsentRecord(ctx, beckon.ConsentChange{
+		ID: "cns_" + sd.ID, ClinicID: sd.ClinicID, PatientID: sd.PatientID, Phone: to,
+		Channel: beckon.ChannelSMS, State: beckon.ConsentOptedOut, How: beckon.ConsentProviderError,
+		Text: reason, At: now,
 	})
-	if errors.Is(err, beckon.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+	if err != nil || !applied {
 		return err
 	}
 	return q.AuditAppend(ctx, beckon.AuditEntry{
-		ClinicID: clinicID, Actor: "system", Action: "patient.sms_opted_out",
-		Entity: "patient", EntityID: patientID, Detail: fmt.Sprintf("{\"reason\":%q}", reason), At: now,
+		ClinicID: sd.ClinicID, Actor: "system", Action: "patient.sms_opted_out",
+		Entity: "patient", EntityID: sd.PatientID, Detail: fmt.Sprintf("{\"reason\":%q}", reason), At: now,
 	})
 }
 

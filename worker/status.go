@@ -47,7 +47,7 @@ func (s *StatusApplier) ProcessTask(ctx context.Context, t *asynq.Task) error {
 type effect struct {
 	status        string // the event's status in the message history (a message status moves forward)
 	undeliverable bool   // the address is bad: later sends to it are skipped
-	optOutEmail   bool   // the patient asked for no more email
+	optOutEmail   string // how the patient asked for no more email (beckon.ConsentUnsubscribe, …); empty: they did not
 	fallback      bool   // try the other channel, if the step says so
 }
 
@@ -79,8 +79,10 @@ func sendgridEffect(event string) effect {
 		return effect{status: beckon.MessageUndelivered, undeliverable: true, fallback: true}
 	case "dropped":
 		return effect{status: beckon.MessageFailed, undeliverable: true, fallback: true}
-	case "spamreport", "unsubscribe", "group_unsubscribe":
-		return effect{status: event, optOutEmail: true}
+	case "unsubscribe", "group_unsubscribe":
+		return effect{status: event, optOutEmail: beckon.ConsentUnsubscribe}
+	case "spamreport":
+		return effect{status: event, optOutEmail: beckon.ConsentSpamReport}
 	}
 	return effect{status: event} // deferred, open, click: history only
 }
@@ -205,11 +207,14 @@ func (s *StatusApplier) Apply(ctx context.Context, p tasks.StatusPayload) error 
 				return err
 			}
 		}
-		if eff.optOutEmail && msg.PatientID != "" {
-			if err := q.PatientConsentSet(ctx, beckon.PatientConsentParams{
-				ClinicID: msg.ClinicID, PatientID: msg.PatientID, Channel: beckon.ChannelEmail,
-				Consent: beckon.ConsentOptedOut, Now: now,
-			}); err != nil && !errors.Is(err, beckon.ErrNotFound) {
+		if eff.optOutEmail != "" && msg.To != "" {
+			// The ledger entry's id is the event's: a redelivered event is
+			// recorded once.
+			if _, err := q.ConsentRecord(ctx, beckon.ConsentChange{
+				ID: "cns_" + p.Provider + ":" + p.Key, ClinicID: msg.ClinicID, PatientID: msg.PatientID,
+				Email: msg.To, Channel: beckon.ChannelEmail, State: beckon.ConsentOptedOut,
+				How: eff.optOutEmail, MessageID: msg.ID, At: at,
+			}); err != nil {
 				return err
 			}
 		}

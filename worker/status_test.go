@@ -141,6 +141,14 @@ func TestStatusSendGridEvents(t *testing.T) {
 		if p := sb.patientNow(t); p.EmailConsent != beckon.ConsentOptedOut {
 			t.Fatalf("email consent %s, want opted out", p.EmailConsent)
 		}
+		sb.status(t, "ev2", "spamreport", "") // redelivered: recorded once
+		h, err := sb.st.ConsentHistory(context.Background(), sb.clinic.ID, sb.patient.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h) != 1 || h[0].How != beckon.ConsentSpamReport || h[0].MessageID != m.ID || h[0].Email != sb.patient.Email {
+			t.Fatalf("consent ledger %+v, want one spam report of the message", h)
+		}
 	})
 	t.Run("by send id when the provider id is unknown", func(t *testing.T) {
 		t.Parallel()
