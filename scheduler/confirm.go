@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/hibiken/asynq"
 
@@ -32,6 +33,26 @@ func (s *Service) Confirm(ctx context.Context, c beckon.Confirmation) (ConfirmRe
 		return ConfirmResult{}, err
 	}
 	return *o.Confirmed, nil
+}
+
+// ConfirmIn is Confirm inside the caller's transaction q, so that the
+// confirmation commits (or not) with the caller's other writes: a patient's
+// reply records its answer, its effects and its interpretation at once. An
+// empty c.ID gets a new one; the write-back's id is derived from it, so a
+// caller with a deterministic c.ID records the same write-back on a retry.
+// A version race with a concurrent change is beckon.ErrConflict: the
+// caller runs its transaction again.
+func (s *Service) ConfirmIn(ctx context.Context, q beckon.Querier, c beckon.Confirmation) (ConfirmResult, error) {
+	c.ID = cmp.Or(c.ID, beckon.NewID("cnf_"))
+	change := ConfirmChange{Confirmation: c, WritebackID: "wbk_" + strings.TrimPrefix(c.ID, "cnf_")}
+	out, err := s.apply(ctx, q, c.ClinicID, []Change{{Confirm: &change}}, c.Actor, 0)
+	if item, ok := errors.AsType[*ItemError](err); ok {
+		return ConfirmResult{}, item.Err
+	}
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	return *out[0].Confirmed, nil
 }
 
 // EnqueueWritebacks hands pending write-backs to asynq (a task that exists
