@@ -14,6 +14,7 @@ type Querier interface {
 	DispatchQuerier // set-at-a-time claims and records of concurrent deliveries
 	CallQuerier     // provider calls as they start, and providers' word on them
 	ConsentStore    // the consent ledger and the consent derived from it
+	LinkStore       // email links: the installation's key, links used
 
 	ClinicCreate(ctx context.Context, c Clinic) error
 	ClinicGet(ctx context.Context, id string) (Clinic, error)
