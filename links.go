@@ -25,4 +25,6 @@ type LinkStore interface {
 	// LinkUseRecord records a link's use; first is false (and nothing is
 	// written) when the link was used already.
 	LinkUseRecord(ctx context.Context, u LinkUse) (first bool, err error)
+	// LinkUsed reports whether the clinic's link id was used.
+	LinkUsed(ctx context.Context, clinicID, id string) (bool, error)
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/egress"
+	"github.com/beckonhealth/beckon/links"
 	"github.com/beckonhealth/beckon/scheduler"
 )
 
@@ -54,6 +55,8 @@ type Server struct {
 	logger *slog.Logger
 	api    huma.API
 	mux    *http.ServeMux
+	// linkKeys signs and verifies email links (links.go).
+	linkKeys *links.Keys
 }
 
 // maxBodyBytes bounds request bodies (a batch of 1,000 appointments fits).
@@ -158,6 +161,7 @@ func (s *Server) routes() {
 	s.registerMessages()
 	s.registerWebhooks()
 	s.registerFeeds()
+	s.registerLinks()
 }
 
 var bearer = []map[string][]string{{"bearer": {}}}

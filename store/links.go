@@ -41,3 +41,10 @@ func (q *queries) LinkUseRecord(ctx context.Context, u beckon.LinkUse) (bool, er
 		ON CONFLICT (id) DO NOTHING`,
 		u.ID, u.ClinicID, u.Action, q.stamp(u.UsedAt).UnixMilli())
 }
+
+func (q *queries) LinkUsed(ctx context.Context, clinicID, id string) (bool, error) {
+	var n int
+	err := q.db.QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM link_uses WHERE clinic_id = $1 AND id = $2`, clinicID, id).Scan(&n)
+	return n > 0, translate("link_use.get", err)
+}
