@@ -10,10 +10,10 @@
 //     and consent states.
 //   - store.go and the files named for a part of the store's contract
 //     (delivery.go, feeds.go, batch.go, dispatch.go, calls.go,
-//     status_inbox.go, writes.go): Store and Querier, which package store
-//     implements on SQLite and PostgreSQL, with their parameters and the
-//     records only the store keeps. Writes is what scheduler.Decide returns
-//     and the store's one writer applies.
+//     status_inbox.go, writes.go, consent.go, links.go): Store and Querier,
+//     which package store implements on SQLite and PostgreSQL, with their
+//     parameters and the records only the store keeps. Writes is what
+//     scheduler.Decide returns and the store's one writer applies.
 //   - errors.go: ErrNotFound, ErrConflict, ErrUnavailable, ErrInvalidData,
 //     what every store error is translated to.
 //   - clock.go: Clock, the one injected clock of everything that decides when
