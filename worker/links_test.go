@@ -19,19 +19,7 @@ func TestDeliverEmailLinks(t *testing.T) {
 	linkRE := regexp.MustCompile(`https://beckon\.example\.org/l/[A-Za-z0-9_.\-]+`)
 	t.Run("Email", func(t *testing.T) {
 		t.Parallel()
-		b := setup(t, setupOpts{links: true, step: &beckon.Step{
-			ID:       "remind",
-			Timing:   beckon.Timing{Kind: beckon.TimingOffset, Offset: -24 * time.Hour},
-			Channel:  beckon.ChannelEmail,
-			Template: "appointment_reminder_confirm",
-		}})
-		if err := b.deliver(t); err != nil {
-			t.Fatal(err)
-		}
-		e, err := b.st.OutboxGetBySend(context.Background(), b.clinic.ID, b.send.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		b, e := deliverReminder(t, beckon.ChannelEmail)
 		found := linkRE.FindAllString(e.Body, -1)
 		if len(found) != 3 {
 			t.Fatalf("text has %d links, want confirm, cancel, unsubscribe: %q", len(found), e.Body)
@@ -58,21 +46,29 @@ func TestDeliverEmailLinks(t *testing.T) {
 	})
 	t.Run("SMS", func(t *testing.T) {
 		t.Parallel()
-		b := setup(t, setupOpts{links: true, step: &beckon.Step{
-			ID:       "remind",
-			Timing:   beckon.Timing{Kind: beckon.TimingOffset, Offset: -24 * time.Hour},
-			Channel:  beckon.ChannelSMS,
-			Template: "appointment_reminder_confirm",
-		}})
-		if err := b.deliver(t); err != nil {
-			t.Fatal(err)
-		}
-		e, err := b.st.OutboxGetBySend(context.Background(), b.clinic.ID, b.send.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, e := deliverReminder(t, beckon.ChannelSMS)
 		if strings.Contains(e.Body, "/l/") || e.Headers != nil {
 			t.Fatalf("SMS carries links or headers: %q %v", e.Body, e.Headers)
 		}
 	})
+}
+
+// deliverReminder delivers the built-in appointment_reminder_confirm by
+// kind, with links on, and returns what the outbox got.
+func deliverReminder(t *testing.T, kind beckon.Channel) (*bundle, beckon.OutboxEntry) {
+	t.Helper()
+	b := setup(t, setupOpts{links: true, step: &beckon.Step{
+		ID:       "remind",
+		Timing:   beckon.Timing{Kind: beckon.TimingOffset, Offset: -24 * time.Hour},
+		Channel:  kind,
+		Template: "appointment_reminder_confirm",
+	}})
+	if err := b.deliver(t); err != nil {
+		t.Fatal(err)
+	}
+	e, err := b.st.OutboxGetBySend(context.Background(), b.clinic.ID, b.send.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, e
 }
