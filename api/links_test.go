@@ -218,6 +218,14 @@ func TestLinkForged(t *testing.T) {
 func TestLinkOneClickUnsubscribe(t *testing.T) {
 	t.Parallel()
 	lb := setupLinks(t, "en")
+	// The email went out: its message id is what the ledger entry names.
+	now := lb.clock.Now()
+	if _, claimed, err := lb.st.SendClaim(lb.ctx, beckon.SendClaimParams{ClinicID: lb.a.ID, ID: lb.send.ID, Token: "tk", Now: now}); err != nil || !claimed {
+		t.Fatalf("claim: %v, %v", claimed, err)
+	}
+	if err := lb.st.SendFinish(lb.ctx, beckon.SendFinishParams{ID: lb.send.ID, Token: "tk", Status: beckon.SendSent, MessageID: "msg_email_1", Now: now}); err != nil {
+		t.Fatal(err)
+	}
 	tok := lb.token(lb.a.ID, links.Unsubscribe)
 	oneClick := url.Values{"List-Unsubscribe": {"One-Click"}}
 	for i := range 2 { // pressed again: harmless, the same answer
@@ -234,8 +242,8 @@ func TestLinkOneClickUnsubscribe(t *testing.T) {
 	}
 	c := h[0]
 	if c.Channel != beckon.ChannelEmail || c.State != beckon.ConsentOptedOut || c.How != beckon.ConsentUnsubscribe ||
-		c.Email != "ana@example.com" || c.PatientID != lb.pat.ID {
-		t.Fatalf("ledger entry %+v: want an email opt-out by unsubscribe for ana@example.com", c)
+		c.Email != "ana@example.com" || c.PatientID != lb.pat.ID || c.MessageID != "msg_email_1" || c.By != "patient" {
+		t.Fatalf("ledger entry %+v: want an email opt-out by unsubscribe for ana@example.com, from msg_email_1", c)
 	}
 	p, err := lb.st.PatientGet(lb.ctx, lb.a.ID, lb.pat.ID)
 	if err != nil || p.EmailConsent != beckon.ConsentOptedOut {
