@@ -11,7 +11,7 @@
 //   - store.go and the files named for a part of the store's contract
 //     (delivery.go, feeds.go, batch.go, dispatch.go, calls.go,
 //     status_inbox.go, writes.go, consent.go, message_send.go, inbound_sms.go,
-//     conversation_state.go, events.go): Store and Querier, which package store
+//     conversation_state.go, events.go, links.go): Store and Querier, which package store
 //     implements on SQLite and PostgreSQL, with their parameters and the
 //     records only the store keeps. Writes is what scheduler.Decide returns
 //     and the store's one writer applies.

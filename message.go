@@ -51,13 +51,16 @@ type MessageEvent struct {
 
 // OutboxEntry is what the outbox channel "delivered": the patient's phone or inbox.
 type OutboxEntry struct {
-	ID        string
-	ClinicID  string
-	SendID    string // unique: the outbox keeps one entry per send
-	Channel   Channel
-	To        string
-	Subject   string
-	Body      string
-	HTML      string
+	ID       string
+	ClinicID string
+	SendID   string // unique: the outbox keeps one entry per send
+	Channel  Channel
+	To       string
+	Subject  string
+	Body     string
+	HTML     string
+	// Headers are the extra mail headers of an email (List-Unsubscribe,
+	// List-Unsubscribe-Post), as a provider would have sent them; nil when none.
+	Headers   map[string]string
 	CreatedAt time.Time
 }

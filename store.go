@@ -17,6 +17,7 @@ type Querier interface {
 	TwoWayQuerier       // patients' replies and the sends that are not campaign steps
 	EventStore          // events out: webhook endpoints, events and their deliveries
 	ConversationQuerier // what a conversation with a number left open
+	LinkStore           // email links: the installation's key, links used
 
 	ClinicCreate(ctx context.Context, c Clinic) error
 	ClinicGet(ctx context.Context, id string) (Clinic, error)

@@ -65,14 +65,16 @@ type messageOutput struct {
 
 // OutboxEntry is a message the outbox channel "delivered".
 type OutboxEntry struct {
-	ID        string         `json:"id"`
-	SendID    string         `json:"send_id"`
-	Channel   beckon.Channel `json:"channel"`
-	To        string         `json:"to"`
-	Subject   string         `json:"subject,omitempty"`
-	Body      string         `json:"body"`
-	HTML      string         `json:"html,omitempty"`
-	CreatedAt time.Time      `json:"created_at" doc:"When it was delivered"`
+	ID      string         `json:"id"`
+	SendID  string         `json:"send_id"`
+	Channel beckon.Channel `json:"channel"`
+	To      string         `json:"to"`
+	Subject string         `json:"subject,omitempty"`
+	Body    string         `json:"body"`
+	HTML    string         `json:"html,omitempty"`
+	// Headers are an email's extra mail headers (List-Unsubscribe…).
+	Headers   map[string]string `json:"headers,omitempty" doc:"An email's extra mail headers, e.g. List-Unsubscribe"`
+	CreatedAt time.Time         `json:"created_at" doc:"When it was delivered"`
 }
 
 type listOutboxInput struct {
@@ -157,7 +159,7 @@ func (s *Server) registerMessages() {
 			for i, e := range es {
 				out.Body.Entries[i] = OutboxEntry{
 					ID: e.ID, SendID: e.SendID, Channel: e.Channel, To: e.To,
-					Subject: e.Subject, Body: e.Body, HTML: e.HTML, CreatedAt: e.CreatedAt,
+					Subject: e.Subject, Body: e.Body, HTML: e.HTML, Headers: e.Headers, CreatedAt: e.CreatedAt,
 				}
 			}
 			return out, nil

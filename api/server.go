@@ -21,6 +21,7 @@ import (
 
 	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/egress"
+	"github.com/beckonhealth/beckon/links"
 	"github.com/beckonhealth/beckon/scheduler"
 )
 
@@ -54,6 +55,8 @@ type Server struct {
 	logger *slog.Logger
 	api    huma.API
 	mux    *http.ServeMux
+	// linkKeys signs and verifies email links (links.go).
+	linkKeys *links.Keys
 }
 
 // maxBodyBytes bounds request bodies (a batch of 1,000 appointments fits).
@@ -161,6 +164,7 @@ func (s *Server) routes() {
 	s.registerConversation()
 	s.registerFeeds()
 	s.registerEventWebhooks()
+	s.registerLinks()
 }
 
 var bearer = []map[string][]string{{"bearer": {}}}

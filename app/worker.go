@@ -15,6 +15,7 @@ import (
 	"github.com/beckonhealth/beckon/channels/outbox"
 	"github.com/beckonhealth/beckon/channels/pacing"
 	"github.com/beckonhealth/beckon/channels/routing"
+	"github.com/beckonhealth/beckon/links"
 	"github.com/beckonhealth/beckon/tasks"
 	"github.com/beckonhealth/beckon/worker"
 )
@@ -33,6 +34,7 @@ func (a *App) startWorker() error {
 		SendTimeout:  p.HTTPTimeout,
 		Limiter:      pacing.New(a.rdb, ""), // pacing shared by every worker through Redis
 		MaxPaceWait:  p.MaxPaceWait,
+		Links:        &worker.EmailLinks{Keys: &links.Keys{Store: a.store}, Base: a.publicBase},
 	})
 	mux := asynq.NewServeMux()
 	mux.Handle(tasks.TypeDeliver, d)
@@ -52,6 +54,19 @@ func (a *App) startWorker() error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	return nil
+}
+
+// publicBase is Beckon's public base URL, where the links in emails point:
+// BECKON_PUBLIC_URL, else the API's own address (this process's listener
+// when it serves the API, else BECKON_HTTP_ADDR).
+func (a *App) publicBase() string {
+	if u := a.Config.Providers.PublicURL; u != "" {
+		return u
+	}
+	if addr := a.Addr(); addr != "" {
+		return "http://" + addr
+	}
+	return "http://" + a.Config.HTTPAddr
 }
 
 // SettingsTTL is how long a worker uses a clinic's channel settings before

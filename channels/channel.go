@@ -22,9 +22,28 @@ type Message struct {
 	Subject  string         // email
 	Text     string         // SMS body or email plain text
 	HTML     string         // email, optional
+	// Headers are extra mail headers of an email (List-Unsubscribe…);
+	// providers of other kinds ignore them. Nil: none.
+	Headers map[string]string
 	// NotAfter is when the message stops being useful (the appointment start for a
 	// reminder); providers that support a validity period use it. Zero: none.
 	NotAfter time.Time
+}
+
+// Mail headers of RFC 2369 and RFC 8058 (one-click unsubscribe).
+const (
+	HeaderListUnsubscribe     = "List-Unsubscribe"
+	HeaderListUnsubscribePost = "List-Unsubscribe-Post"
+)
+
+// UnsubscribeHeaders are the headers of an email whose unsubscribe link is
+// url: mail clients show an unsubscribe button that POSTs
+// "List-Unsubscribe=One-Click" to it.
+func UnsubscribeHeaders(url string) map[string]string {
+	return map[string]string{
+		HeaderListUnsubscribe:     "<" + url + ">",
+		HeaderListUnsubscribePost: "List-Unsubscribe=One-Click",
+	}
 }
 
 // Receipt is what the provider said when it accepted the message.

@@ -2,17 +2,34 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 
 	"github.com/beckonhealth/beckon"
 )
 
-const outboxCols = `id, clinic_id, send_id, channel, to_addr, subject, body, html, created_at`
+const outboxCols = `id, clinic_id, send_id, channel, to_addr, subject, body, html, created_at, headers`
 
 func scanOutbox(r scanner) (beckon.OutboxEntry, error) {
 	var e beckon.OutboxEntry
+	var headers string
 	err := r.Scan(&e.ID, &e.ClinicID, text{&e.SendID}, &e.Channel, &e.To, &e.Subject,
-		&e.Body, &e.HTML, ms{&e.CreatedAt})
+		&e.Body, &e.HTML, ms{&e.CreatedAt}, &headers)
+	if err == nil && headers != "" {
+		if jerr := json.Unmarshal([]byte(headers), &e.Headers); jerr != nil {
+			return e, fmt.Errorf("outbox %s: headers: %w", e.ID, beckon.ErrInvalidData)
+		}
+	}
 	return e, err
+}
+
+// outboxHeaders is the headers column: a JSON object, ” when none.
+func outboxHeaders(h map[string]string) (string, error) {
+	if len(h) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(h)
+	return string(b), err
 }
 
 // OutboxPut: an empty ID gets one; entries without a SendID are always created.
@@ -20,12 +37,16 @@ func (q *queries) OutboxPut(ctx context.Context, e beckon.OutboxEntry) (bool, er
 	if e.ID == "" {
 		e.ID = beckon.NewID("obx_")
 	}
+	headers, err := outboxHeaders(e.Headers)
+	if err != nil {
+		return false, fmt.Errorf("store: outbox.put: headers: %w", beckon.ErrInvalidData)
+	}
 	return q.execOne(ctx, "outbox.put", `
 		INSERT INTO outbox (`+outboxCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (send_id) DO NOTHING`,
 		e.ID, e.ClinicID, nullText(e.SendID), e.Channel, e.To, e.Subject, e.Body, e.HTML,
-		q.stamp(e.CreatedAt).UnixMilli())
+		q.stamp(e.CreatedAt).UnixMilli(), headers)
 }
 
 func (q *queries) OutboxGetBySend(ctx context.Context, clinicID, sendID string) (beckon.OutboxEntry, error) {

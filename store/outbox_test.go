@@ -22,6 +22,7 @@ func TestOutbox(t *testing.T) {
 				Subject:   "Reminder",
 				Body:      "See you",
 				HTML:      "<p>See you</p>",
+				Headers:   map[string]string{"List-Unsubscribe": "<https://beckon.example.org/l/x>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
 				CreatedAt: b.now,
 			}
 			created, err := b.st.OutboxPut(b.ctx, want)

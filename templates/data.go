@@ -23,6 +23,28 @@ type Data struct {
 	// 11:00 AM" / "1 para Ana el mié 16/9 a las 10:30, 2 para Leo …". Empty
 	// without choices.
 	ChoiceList string
+	// Links are the email's signed links, absolute URLs: the worker sets
+	// them on every email about an appointment (empty in SMS, and when
+	// the worker has no link keys). A template shows them with
+	// {{with .Links.Confirm}}…{{end}} so that it renders without them.
+	Links LinksData
+}
+
+// LinksData are an email's links: confirm or cancel the appointment (they
+// work once, until it starts), and unsubscribe from the clinic's emails
+// (60 days; also the List-Unsubscribe header).
+type LinksData struct {
+	Confirm, Cancel, Unsubscribe string
+}
+
+// SampleLinks are links of the form the worker makes, for previews, checks
+// and tests.
+func SampleLinks() LinksData {
+	return LinksData{
+		Confirm:     "https://beckon.example.org/l/confirm-token",
+		Cancel:      "https://beckon.example.org/l/cancel-token",
+		Unsubscribe: "https://beckon.example.org/l/unsubscribe-token",
+	}
 }
 
 // Choice is one option of a which-appointment question: the number the

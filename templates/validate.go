@@ -117,5 +117,6 @@ func sampleData(lang string) Data {
 	)
 	d.AddChoice(beckon.Patient{FirstName: "Maria"}, beckon.Appointment{Start: time.Date(2026, time.March, 9, 15, 30, 0, 0, time.UTC)}, time.UTC, lang)
 	d.AddChoice(beckon.Patient{FirstName: "Leo"}, beckon.Appointment{Start: time.Date(2026, time.March, 9, 16, 0, 0, 0, time.UTC)}, time.UTC, lang)
+	d.Links = SampleLinks()
 	return d
 }

@@ -34,6 +34,9 @@ type Config struct {
 	// SnapshotTTL is how long a clinic, or a campaign at a send's revision, is
 	// reused across sends before it is read again. Default 2s; negative: never.
 	SnapshotTTL time.Duration
+	// Links makes the signed links (confirm, cancel, unsubscribe) and the
+	// List-Unsubscribe headers of emails. Nil: emails carry none.
+	Links *EmailLinks
 }
 
 // Limiter reserves sending slots of a sender; pacing.Limiter implements it.

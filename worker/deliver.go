@@ -246,7 +246,13 @@ func (a *attempt) run(ctx context.Context) error {
 	if done, err := a.checkAddress(ctx); done || err != nil {
 		return err
 	}
-	msg, err := a.render(clinic, patient, appt, campaign, kind, to, loc)
+	var lk templates.LinksData
+	if kind == beckon.ChannelEmail && a.d.cfg.Links != nil && appt.ID != "" {
+		if lk, err = a.d.cfg.Links.make(ctx, sd, appt, now); err != nil {
+			return a.release(ctx, err) // the key could not be read: try again
+		}
+	}
+	msg, err := a.render(clinic, patient, appt, campaign, kind, to, loc, lk)
 	if err != nil {
 		return a.finish(ctx, beckon.SendFailed, err.Error(), "")
 	}
@@ -438,7 +444,7 @@ const (
 // that breaks the rules, data that makes a value or the message too large, a
 // panic), the error fails this send alone: run ends the send with it as the
 // reason and never retries it.
-func (a *attempt) render(c beckon.Clinic, p beckon.Patient, appt beckon.Appointment, camp beckon.Campaign, kind beckon.Channel, to string, loc *time.Location) (m channels.Message, err error) {
+func (a *attempt) render(c beckon.Clinic, p beckon.Patient, appt beckon.Appointment, camp beckon.Campaign, kind beckon.Channel, to string, loc *time.Location, lk templates.LinksData) (m channels.Message, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			a.log.Error("render panicked", slog.String("panic_type", fmt.Sprintf("%T", r)))
@@ -455,7 +461,9 @@ func (a *attempt) render(c beckon.Clinic, p beckon.Patient, appt beckon.Appointm
 		contents = cs
 	}
 	content, lang := templates.Select(contents, p.Language)
-	r, err := templates.Render(kind, content, templates.NewDataLang(c, p, appt, loc, lang))
+	data := templates.NewDataLang(c, p, appt, loc, lang)
+	data.Links = lk
+	r, err := templates.Render(kind, content, data)
 	if err != nil {
 		return channels.Message{}, fmt.Errorf("render: %w", err)
 	}
@@ -467,6 +475,9 @@ func (a *attempt) render(c beckon.Clinic, p beckon.Patient, appt beckon.Appointm
 		Subject:  r.Subject,
 		Text:     r.Text,
 		HTML:     r.HTML,
+	}
+	if lk.Unsubscribe != "" {
+		m.Headers = channels.UnsubscribeHeaders(lk.Unsubscribe)
 	}
 	if a.send.BeforeStart {
 		m.NotAfter = appt.Start

@@ -13,6 +13,7 @@ import (
 	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels"
 	"github.com/beckonhealth/beckon/channels/outbox"
+	"github.com/beckonhealth/beckon/links"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store/storetest"
 	"github.com/beckonhealth/beckon/worker"
@@ -77,6 +78,7 @@ type setupOpts struct {
 	blind bool // the channel has no Lookup
 	step  *beckon.Step
 	st    beckon.Store // nil: a fresh store; else another clinic in this one
+	links bool         // emails carry links (worker.Config.Links)
 }
 
 func setup(t *testing.T, o setupOpts) *bundle {
@@ -94,7 +96,11 @@ func setup(t *testing.T, o setupOpts) *bundle {
 	if o.blind {
 		ch = blindChannel{b.ch}
 	}
-	b.d = worker.NewDeliverer(st, channels.Static{beckon.ChannelSMS: ch, beckon.ChannelEmail: ch}, clock, quiet, worker.Config{ClaimTimeout: 2 * time.Minute})
+	cfg := worker.Config{ClaimTimeout: 2 * time.Minute}
+	if o.links {
+		cfg.Links = &worker.EmailLinks{Keys: &links.Keys{Store: st}, Base: func() string { return "https://beckon.example.org/" }}
+	}
+	b.d = worker.NewDeliverer(st, channels.Static{beckon.ChannelSMS: ch, beckon.ChannelEmail: ch}, clock, quiet, cfg)
 	b.clinic = storetest.Clinic(t, st, storetest.ClinicOpts{Name: "Bay Clinic"})
 	step := beckon.Step{
 		ID:      "remind",

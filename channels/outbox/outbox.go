@@ -45,6 +45,7 @@ func (c *Channel) Send(ctx context.Context, m channels.Message) (channels.Receip
 		Subject:   m.Subject,
 		Body:      m.Text,
 		HTML:      m.HTML,
+		Headers:   m.Headers,
 		CreatedAt: c.now().UTC(),
 	}
 	created, err := c.store.OutboxPut(ctx, e)

@@ -143,6 +143,9 @@ func (c *Channel) body(m channels.Message) ([]byte, error) {
 	if m.HTML != "" {
 		msg.AddContent(sgmail.NewContent("text/html", m.HTML))
 	}
+	for k, v := range m.Headers {
+		msg.SetHeader(k, v)
+	}
 	// Ids only: custom args and categories are visible in SendGrid's UI and
 	// events, so no PHI goes there.
 	if m.SendID != "" {

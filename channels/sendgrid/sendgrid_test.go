@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -113,6 +114,27 @@ func TestSend(t *testing.T) {
 	}
 	if cats, ok := req.JSON["categories"]; ok {
 		t.Errorf("categories sent: %v", cats)
+	}
+}
+
+func TestSendHeaders(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	m := msg("snd_1")
+	m.Headers = channels.UnsubscribeHeaders("https://beckon.example.org/l/tok")
+	if _, err := b.ch.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	acc := b.fake.Accepted()
+	if len(acc) != 1 {
+		t.Fatalf("%d accepted, want 1", len(acc))
+	}
+	want := map[string]string{
+		"List-Unsubscribe":      "<https://beckon.example.org/l/tok>",
+		"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+	}
+	if got := acc[0].Mail.Headers; !maps.Equal(got, want) {
+		t.Fatalf("mail headers %v, want %v", got, want)
 	}
 }
 

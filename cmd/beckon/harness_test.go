@@ -268,13 +268,15 @@ func (a *app) mustCall(want int, method, path string, body any, out any) {
 }
 
 type outboxEntry struct {
-	ID        string    `json:"id"`
-	SendID    string    `json:"send_id"`
-	Channel   string    `json:"channel"`
-	To        string    `json:"to"`
-	Subject   string    `json:"subject"`
-	Body      string    `json:"body"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        string            `json:"id"`
+	SendID    string            `json:"send_id"`
+	Channel   string            `json:"channel"`
+	To        string            `json:"to"`
+	Subject   string            `json:"subject"`
+	Body      string            `json:"body"`
+	HTML      string            `json:"html"`
+	Headers   map[string]string `json:"headers"`
+	CreatedAt time.Time         `json:"created_at"`
 }
 
 func (a *app) outbox() []outboxEntry {
