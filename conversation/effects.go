@@ -103,9 +103,9 @@ func (e effects) acknowledge(ctx context.Context, patientID string) (beckon.Send
 	return s, created, nil
 }
 
-// events records what the clinic's endpoints hear of the reply: the message,
-// and a change of consent (an answer about an appointment is an event of
-// the confirmation path).
+// events records what the clinic's endpoints hear of the reply: the message
+// (an answer about an appointment is an event of the confirmation path, a
+// change of consent one of the ledger).
 func (e effects) events(ctx context.Context, o Outcome, res Interpretation) error {
 	data, err := json.Marshal(map[string]any{
 		"message_id":      e.msg.ID,
@@ -123,20 +123,6 @@ func (e effects) events(ctx context.Context, o Outcome, res Interpretation) erro
 		ID: beckon.EventID(e.msg.ClinicID, beckon.EventMessageReceived, e.msg.ID), ClinicID: e.msg.ClinicID,
 		Type: beckon.EventMessageReceived, Data: data, At: e.now,
 	}}
-	if o.Consent != "" {
-		typ := beckon.EventPatientOptedOut
-		if o.Consent == beckon.ConsentOptedIn {
-			typ = beckon.EventPatientOptedIn
-		}
-		data, err := json.Marshal(map[string]any{
-			"patient_id": e.msg.PatientID, "channel": beckon.ChannelSMS, "how": beckon.ConsentKeyword,
-			"message_id": e.msg.ID, "at": e.now,
-		})
-		if err != nil {
-			return err
-		}
-		evs = append(evs, beckon.Event{ID: beckon.EventID(e.msg.ClinicID, typ, e.msg.ID), ClinicID: e.msg.ClinicID, Type: typ, Data: data, At: e.now})
-	}
 	if err := e.q.EventAppend(ctx, evs...); err != nil {
 		return fmt.Errorf("record events: %w", err)
 	}

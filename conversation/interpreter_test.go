@@ -214,7 +214,7 @@ func TestInterpreterOptOut(t *testing.T) {
 	if err != nil || len(h) != 1 || h[0].Text != "STOP" || h[0].MessageID != m.ID || h[0].How != beckon.ConsentKeyword {
 		t.Fatalf("ledger = %+v, %v", h, err)
 	}
-	if _, err := f.st.EventGet(f.ctx, f.clinic.ID, beckon.EventID(f.clinic.ID, beckon.EventPatientOptedOut, m.ID)); err != nil {
+	if _, err := f.st.EventGet(f.ctx, f.clinic.ID, beckon.EventID(f.clinic.ID, beckon.EventPatientOptedOut, h[0].ID)); err != nil {
 		t.Fatalf("patient.opted_out event: %v", err)
 	}
 

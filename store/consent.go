@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/beckonhealth/beckon"
 )
@@ -48,6 +50,9 @@ func (q *queries) ConsentRecord(ctx context.Context, c beckon.ConsentChange) (bo
 		if err != nil || !applied {
 			return err
 		}
+		if err := q.consentEvent(ctx, c, at); err != nil {
+			return err
+		}
 		if c.Channel == beckon.ChannelSMS {
 			return q.consentProjectPhone(ctx, c, at, now)
 		}
@@ -61,6 +66,27 @@ func (q *queries) ConsentRecord(ctx context.Context, c beckon.ConsentChange) (bo
 		return err
 	})
 	return applied, err
+}
+
+// consentEvent records what the clinic's webhook endpoints hear of a
+// change (patient.opted_out or patient.opted_in), in the change's
+// transaction, whoever made it: a reply, staff, the API, a provider, an
+// email link. Its data has ids and how, never the number or address.
+func (q *queries) consentEvent(ctx context.Context, c beckon.ConsentChange, at int64) error {
+	typ := beckon.EventPatientOptedOut
+	if c.State == beckon.ConsentOptedIn {
+		typ = beckon.EventPatientOptedIn
+	}
+	data, err := json.Marshal(map[string]any{
+		"patient_id": c.PatientID, "channel": c.Channel, "how": c.How,
+		"message_id": c.MessageID, "consent_id": c.ID, "at": time.UnixMilli(at).UTC(),
+	})
+	if err != nil {
+		return err
+	}
+	return q.EventAppend(ctx, beckon.Event{
+		ID: beckon.EventID(c.ClinicID, typ, c.ID), ClinicID: c.ClinicID, Type: typ, Data: data, At: time.UnixMilli(at).UTC(),
+	})
 }
 
 // consentAddress fills the change's address (its phone for SMS, its email
