@@ -127,7 +127,7 @@ func (q *queries) consentProjectPhone(ctx context.Context, c beckon.ConsentChang
 	_, err := q.exec(ctx, "consent.record", `UPDATE patients SET sms_consent = n.state, updated_at = $3
 		FROM sms_consent n
 		WHERE n.clinic_id = $1 AND n.phone = $2
-		AND patients.clinic_id = $1 AND patients.phone = $2 AND patients.sms_consent <> n.state`,
+		AND patients.clinic_id = $1 AND patients.phone = $2 AND patients.phone <> '' AND patients.sms_consent <> n.state`,
 		c.ClinicID, c.Phone, now)
 	return err
 }
