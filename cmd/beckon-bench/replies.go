@@ -139,6 +139,7 @@ type posted struct {
 	sentAt   []time.Time
 	doneAt   []time.Time
 	accepted []bool
+	cpu      time.Duration // this process's CPU time when the run began
 }
 
 // postReplies posts patient i's signed reply for i in [from, from+n): rate
@@ -147,7 +148,7 @@ type posted struct {
 // answers.
 func (s *stack) postReplies(ctx context.Context, c beckon.Clinic, from, n, rate int) (*posted, error) {
 	p := &posted{from: from, n: n, rate: rate, start: s.arrivals.count(),
-		sentAt: make([]time.Time, n), doneAt: make([]time.Time, n), accepted: make([]bool, n)}
+		sentAt: make([]time.Time, n), doneAt: make([]time.Time, n), accepted: make([]bool, n), cpu: cpuTime()}
 	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}
 	defer client.CloseIdleConnections()
 	query := "?" + api.ClinicParam + "=" + url.QueryEscape(c.ID)
@@ -235,6 +236,8 @@ type measured struct {
 	answersDup            int             // answers beyond one per appointment at the stand-in
 	toConfirmation        []time.Duration // webhook posted → confirmation recorded, sorted
 	toAnswer              []time.Duration // webhook posted → answer at the stand-in, sorted
+	toResponse            []time.Duration // webhook posted → its response, sorted
+	cpu                   time.Duration   // this process's CPU from the first webhook to the last answer
 	firstPost, lastAccept time.Time
 	lastConfirmation      time.Time
 	lastAnswer            time.Time
@@ -266,6 +269,7 @@ func (s *stack) measureReplies(ctx context.Context, c beckon.Clinic, p *posted) 
 	if _, err := s.arrivals.wait(ctx, p.start+m.accepted, time.Now().Add(answerWait)); err != nil && ctx.Err() != nil {
 		return m, err
 	} // else: the missing ones are counted below
+	m.cpu = cpuTime() - p.cpu
 	confirmedAt, err := s.confirmations(ctx, c.ID)
 	if err != nil {
 		return m, err
@@ -289,6 +293,7 @@ func (s *stack) measureReplies(ctx context.Context, c beckon.Clinic, p *posted) 
 		if !p.accepted[k] {
 			continue
 		}
+		m.toResponse = append(m.toResponse, p.doneAt[k].Sub(p.sentAt[k]))
 		if len(cs) == 0 {
 			m.confirmationsMissing++
 		} else {
@@ -306,7 +311,12 @@ func (s *stack) measureReplies(ctx context.Context, c beckon.Clinic, p *posted) 
 	}
 	slices.Sort(m.toConfirmation)
 	slices.Sort(m.toAnswer)
+	slices.Sort(m.toResponse)
 	return m, nil
+}
+
+func cpuPer(cpu time.Duration, n int) float64 {
+	return float64(cpu.Microseconds()) / float64(max(n, 1))
 }
 
 func latest(a, b time.Time) time.Time {
@@ -390,6 +400,9 @@ func (m measured) results(phase, run string, steady bool) []result {
 		{phase, name("answers missing at the stand-in"), float64(m.answersMissing), "count"},
 		{phase, name("answers duplicated at the stand-in"), float64(m.answersDup), "count"},
 		{phase, name("replies/s end to end (answer at the stand-in)"), per(m.answers, m.lastAnswer), "1/s"},
+		{phase, name("process CPU per reply (Beckon and the bench's HTTP client)"), cpuPer(m.cpu, m.p.n), "µs"},
+		{phase, name("webhook response p50"), ms(m.toResponse, 0.5), "ms"},
+		{phase, name("webhook response p99"), ms(m.toResponse, 0.99), "ms"},
 	}
 	if steady {
 		return append(out,
