@@ -60,11 +60,16 @@ func (q *queries) ReplyCandidates(ctx context.Context, clinicID, phone string, n
 	if limit <= 0 {
 		limit = 10
 	}
+	// CROSS JOIN makes SQLite start from the number's patients (patients_phone)
+	// rather than from every upcoming appointment of the clinic
+	// (appointments_start), which it picks without statistics; PostgreSQL
+	// plans it as the inner join it is.
 	rows, err := q.db.QueryContext(ctx, `
 		SELECT a.id, a.patient_id, p.first_name, p.language, p.time_zone, a.start_at
 		FROM patients p
-		JOIN appointments a ON a.clinic_id = p.clinic_id AND a.patient_id = p.id
-		WHERE p.clinic_id = $1 AND p.phone = $2 AND p.phone <> '' AND a.start_at > $3
+		CROSS JOIN appointments a
+		WHERE a.clinic_id = p.clinic_id AND a.patient_id = p.id
+			AND p.clinic_id = $1 AND p.phone = $2 AND p.phone <> '' AND a.start_at > $3
 			AND a.status NOT IN ('`+string(beckon.StatusCancelled)+`', '`+string(beckon.StatusNoShow)+`')
 			AND EXISTS (SELECT 1 FROM sends s
 				WHERE s.clinic_id = a.clinic_id AND s.appointment_id = a.id

@@ -163,9 +163,13 @@ func (q *queries) ClinicListWithoutTwilioAccount(ctx context.Context) ([]string,
 		ORDER BY c.id LIMIT 2`)
 }
 
+// PatientListByPhone finds the number's patients through patients_phone:
+// the index is partial (phone <> ''), and ordering by an expression keeps
+// SQLite, which has no statistics, from walking the clinic's patients in
+// id order instead. The empty number finds no patient.
 func (q *queries) PatientListByPhone(ctx context.Context, clinicID, phone string, limit int) ([]string, error) {
 	return list(ctx, q, "patient.list_by_phone", scanString, `
-		SELECT id FROM patients WHERE clinic_id = $1 AND phone = $2 ORDER BY id LIMIT $3`,
+		SELECT id FROM patients WHERE clinic_id = $1 AND phone = $2 AND phone <> '' ORDER BY id || '' LIMIT $3`,
 		clinicID, phone, cmp.Or(max(limit, 0), defaultListLimit))
 }
 

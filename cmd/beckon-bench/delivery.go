@@ -12,17 +12,24 @@ import (
 	"github.com/beckonhealth/beckon"
 )
 
-// plannedClinic makes a clinic with a one-step SMS campaign (one hour before)
-// and its patients, through the planning service.
-func (s *stack) plannedClinic(ctx context.Context, name string) (beckon.Clinic, error) {
+// campaignClinic makes a clinic with a one-step SMS campaign, the reminder
+// before before each appointment, through the planning service.
+func (s *stack) campaignClinic(ctx context.Context, name string, before time.Duration) (beckon.Clinic, error) {
 	c, _, err := s.clinic(ctx, name)
 	if err != nil {
 		return c, err
 	}
 	_, _, err = s.svc.PutCampaign(ctx, beckon.Campaign{
 		ClinicID: c.ID, ID: "burst", Name: "Burst", Active: true,
-		Steps: []beckon.Step{{ID: "remind", Timing: beckon.Timing{Kind: beckon.TimingOffset, Offset: -time.Hour}, Channel: beckon.ChannelSMS, Template: "appointment_reminder"}},
+		Steps: []beckon.Step{{ID: "remind", Timing: beckon.Timing{Kind: beckon.TimingOffset, Offset: -before}, Channel: beckon.ChannelSMS, Template: "appointment_reminder"}},
 	}, "bench")
+	return c, err
+}
+
+// plannedClinic makes a clinic with a one-step SMS campaign (one hour before)
+// and its patients, through the planning service.
+func (s *stack) plannedClinic(ctx context.Context, name string) (beckon.Clinic, error) {
+	c, err := s.campaignClinic(ctx, name, time.Hour)
 	if err != nil {
 		return c, err
 	}
@@ -36,8 +43,15 @@ func (s *stack) plannedClinic(ctx context.Context, name string) (beckon.Clinic, 
 }
 
 // book upserts appointments whose single send is due at due(i), a thousand
-// per transaction, four transactions at a time (as a schedule sync would).
+// per transaction, four transactions at a time (as a schedule sync would),
+// for the plannedClinic's patients in turn.
 func (s *stack) book(ctx context.Context, c beckon.Clinic, n int, due func(i int) time.Time) error {
+	return s.bookFor(ctx, c, n, due, time.Hour, func(i int) string { return fmt.Sprintf("p%d", i%patients) })
+}
+
+// bookFor upserts appointments a<i> of patient(i), starting before after
+// due(i), as book does.
+func (s *stack) bookFor(ctx context.Context, c beckon.Clinic, n int, due func(i int) time.Time, before time.Duration, patient func(i int) string) error {
 	const batch = 1000
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
@@ -46,8 +60,8 @@ func (s *stack) book(ctx context.Context, c beckon.Clinic, n int, due func(i int
 			var as []beckon.Appointment
 			for i := from; i < min(from+batch, n); i++ {
 				as = append(as, beckon.Appointment{
-					ID: fmt.Sprintf("a%d", i), PatientID: fmt.Sprintf("p%d", i%patients),
-					Start: due(i).Add(time.Hour), Duration: 30 * time.Minute, Status: beckon.StatusBooked,
+					ID: fmt.Sprintf("a%d", i), PatientID: patient(i),
+					Start: due(i).Add(before), Duration: 30 * time.Minute, Status: beckon.StatusBooked,
 				})
 			}
 			_, err := s.svc.UpsertAppointments(gctx, c.ID, as, "bench")

@@ -43,6 +43,10 @@ type config struct {
 	workers    int
 	schedulers int
 	senderRate float64 // BECKON_TWILIO_PER_SECOND
+	// The replies phase: replies a second for -duration, then how many as
+	// fast as possible.
+	replyRate int
+	replies   int
 }
 
 // result is one measured figure.
@@ -67,7 +71,9 @@ func main() {
 	flag.IntVar(&cfg.concurrency, "concurrency", 500, "deliveries at once (asynq concurrency), for Beckon and bare asynq alike")
 	flag.DurationVar(&cfg.pollInterval, "poll-interval", 100*time.Millisecond, "asynq's poll for due tasks (BECKON_POLL_INTERVAL), in this process and the beckon processes")
 	flag.StringVar(&cfg.due, "due", dueWholeSeconds, "timing phases: each second's sends due at the whole second (second), as reminders of appointments on whole minutes are, or evenly through each second (spread)")
-	flag.StringVar(&cfg.phases, "phases", "ingest,resync,mllp,delivery,timing,procs", "phases to run (resync needs ingest before it)")
+	flag.StringVar(&cfg.phases, "phases", "ingest,resync,mllp,delivery,timing,replies,procs", "phases to run (resync needs ingest before it)")
+	flag.IntVar(&cfg.replyRate, "reply-rate", 200, "replies phase: signed inbound webhooks per second for -duration")
+	flag.IntVar(&cfg.replies, "replies", 10_000, "replies phase: inbound webhooks posted as fast as possible after the steady ones")
 	flag.StringVar(&cfg.beckon, "beckon", "", "the beckon binary for the procs phase (default: go build it from this module)")
 	flag.IntVar(&cfg.workers, "workers", 1, "beckon worker processes in the procs phase")
 	flag.IntVar(&cfg.schedulers, "schedulers", 1, "beckon scheduler processes in the procs phase")
@@ -177,6 +183,8 @@ func run(ctx context.Context, cfg config) ([]result, error) {
 			rs, err = s.benchTiming(ctx)
 		case "mllp":
 			rs, err = s.benchMLLP(ctx)
+		case "replies":
+			rs, err = s.benchReplies(ctx)
 		case "procs":
 			rs, err = s.benchProcs(ctx)
 		default:

@@ -19,18 +19,11 @@ type writes struct {
 // from the store directly.
 func (s *stack) countWrites(ctx context.Context, clinicID string) (writes, error) {
 	var w writes
-	var db *sql.DB
-	var err error
-	if s.dbPath != "" {
-		db, err = sql.Open("sqlite", "file:"+s.dbPath+"?_pragma=busy_timeout(5000)")
-	} else {
-		db, err = sql.Open("pgx", s.dsn)
-	}
+	db, err := s.openDB()
 	if err != nil {
 		return w, err
 	}
 	defer db.Close()
-	// $1 is a numbered parameter in both PostgreSQL and SQLite.
 	q := func(query string, dst *int64) error {
 		return db.QueryRowContext(ctx, query, clinicID).Scan(dst)
 	}
@@ -42,6 +35,15 @@ func (s *stack) countWrites(ctx context.Context, clinicID string) (writes, error
 		q(`SELECT COALESCE(SUM(version), 0) FROM appointments WHERE clinic_id = $1`, &w.versions),
 		q(`SELECT COALESCE(MAX(updated_at), 0) FROM appointments WHERE clinic_id = $1`, &w.lastUpdate),
 	)
+}
+
+// openDB opens this run's database for reading figures the store's
+// interface does not give. In both dialects $1 is a numbered parameter.
+func (s *stack) openDB() (*sql.DB, error) {
+	if s.dbPath != "" {
+		return sql.Open("sqlite", "file:"+s.dbPath+"?_pragma=busy_timeout(5000)")
+	}
+	return sql.Open("pgx", s.dsn)
 }
 
 // benchResync sends the ingest phase's appointments a second time, unchanged,
