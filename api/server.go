@@ -55,6 +55,8 @@ type Server struct {
 	logger *slog.Logger
 	api    huma.API
 	mux    *http.ServeMux
+	// plain are the routes on mux outside huma (plain_routes.go).
+	plain []plainRoute
 	// linkKeys signs and verifies email links (links.go).
 	linkKeys *links.Keys
 }
@@ -79,6 +81,7 @@ func New(cfg Config) *Server {
 	hc := huma.DefaultConfig("Beckon API", cfg.Version)
 	hc.Info.Description = "Patient messaging and appointment reminders. Authenticate with `Authorization: Bearer <key>`."
 	hc.CreateHooks = nil // no $schema links in responses
+	hc.DocsPath = ""     // served from embedded assets instead (docs.go)
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "A clinic API key, shown once when created."},
 	}
@@ -165,6 +168,7 @@ func (s *Server) routes() {
 	s.registerFeeds()
 	s.registerEventWebhooks()
 	s.registerLinks()
+	s.registerDocs()
 }
 
 var bearer = []map[string][]string{{"bearer": {}}}
