@@ -35,6 +35,9 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Version is reported in the OpenAPI document.
 	Version string
+	// ServerURL is the document's server: Beckon's public URL, else the
+	// listen address. Default Delivery.PublicURL, else "/" (this origin).
+	ServerURL string
 	// Tasks enqueues asynq tasks (inbound statuses and messages are applied by
 	// workers, not in the request).
 	Tasks *asynq.Client
@@ -96,6 +99,7 @@ func New(cfg Config) *Server {
 	s.api.UseMiddleware(s.authenticate, s.checkInput)
 	s.routes()
 	documentCreated(s.api.OpenAPI())
+	s.completeDocument(s.api.OpenAPI())
 	return s
 }
 
