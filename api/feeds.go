@@ -15,7 +15,7 @@ func (s *Server) registerFeeds() {
 		clock = s.svc.Clock
 	}
 	hl7 := &feeds.HL7Processor{Store: s.store, Service: s.svc, Clock: clock, Logger: s.logger}
-	s.mux.HandleFunc("POST /hl7/v2", func(w http.ResponseWriter, r *http.Request) { s.handleHL7(hl7, w, r) })
+	s.handle("POST /hl7/v2", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.handleHL7(hl7, w, r) }))
 	s.registerConfirmation()
 	s.registerFHIR(&feeds.FHIRProcessor{
 		Store: s.store, Service: s.svc, Clock: clock, Logger: s.logger,

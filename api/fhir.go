@@ -87,14 +87,14 @@ func fhirAnswerError(w http.ResponseWriter, err error, unavailable string) {
 
 func (s *Server) registerFHIR(proc *feeds.FHIRProcessor) {
 	h := &fhirHandler{s: s, proc: proc}
-	s.mux.HandleFunc("GET /fhir/r4/metadata", h.metadata)
-	s.mux.HandleFunc("POST /fhir/r4/Appointment", h.auth(h.postAppointment))
-	s.mux.HandleFunc("PUT /fhir/r4/Appointment/{id}", h.auth(h.putAppointment))
-	s.mux.HandleFunc("GET /fhir/r4/Appointment/{id}", h.auth(h.getAppointment))
-	s.mux.HandleFunc("POST /fhir/r4", h.auth(h.postBundle))
+	s.handle("GET /fhir/r4/metadata", http.HandlerFunc(h.metadata))
+	s.handle("POST /fhir/r4/Appointment", h.auth(h.postAppointment))
+	s.handle("PUT /fhir/r4/Appointment/{id}", h.auth(h.putAppointment))
+	s.handle("GET /fhir/r4/Appointment/{id}", h.auth(h.getAppointment))
+	s.handle("POST /fhir/r4", h.auth(h.postBundle))
 	// [base]/ too: client libraries (fhir-kit-client) post bundles there.
-	s.mux.HandleFunc("POST /fhir/r4/{$}", h.auth(h.postBundle))
-	s.mux.HandleFunc("POST /fhir/r4/notify", h.auth(h.notify))
+	s.handleUndocumented("POST /fhir/r4/{$}", h.auth(h.postBundle))
+	s.handle("POST /fhir/r4/notify", h.auth(h.notify))
 }
 
 type fhirRequest struct {

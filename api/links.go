@@ -32,8 +32,8 @@ const maxLinkConflictRetries = 5
 
 func (s *Server) registerLinks() {
 	s.linkKeys = &links.Keys{Store: s.store}
-	s.mux.HandleFunc("GET "+links.PathPrefix+"{token}", s.linkShow)
-	s.mux.HandleFunc("POST "+links.PathPrefix+"{token}", s.linkUse)
+	s.handle("GET "+links.PathPrefix+"{token}", http.HandlerFunc(s.linkShow))
+	s.handle("POST "+links.PathPrefix+"{token}", http.HandlerFunc(s.linkUse))
 }
 
 // linkCtx is a verified link with the records its pages show.

@@ -29,7 +29,7 @@ func bodyOperations(t *testing.T, doc map[string]any) []bodyOperation {
 	for p, item := range doc["paths"].(map[string]any) {
 		for method, o := range item.(map[string]any) {
 			rb, ok := o.(map[string]any)["requestBody"].(map[string]any)
-			if !ok {
+			if !ok || o.(map[string]any)[api.PlainExtension] == true {
 				continue
 			}
 			sch := rb["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any)

@@ -35,6 +35,9 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Version is reported in the OpenAPI document.
 	Version string
+	// ServerURL is the document's server: Beckon's public URL, else the
+	// listen address. Default Delivery.PublicURL, else "/" (this origin).
+	ServerURL string
 	// Tasks enqueues asynq tasks (inbound statuses and messages are applied by
 	// workers, not in the request).
 	Tasks *asynq.Client
@@ -55,6 +58,8 @@ type Server struct {
 	logger *slog.Logger
 	api    huma.API
 	mux    *http.ServeMux
+	// plain are the routes on mux outside huma (plain_routes.go).
+	plain []plainRoute
 	// linkKeys signs and verifies email links (links.go).
 	linkKeys *links.Keys
 }
@@ -79,6 +84,7 @@ func New(cfg Config) *Server {
 	hc := huma.DefaultConfig("Beckon API", cfg.Version)
 	hc.Info.Description = "Patient messaging and appointment reminders. Authenticate with `Authorization: Bearer <key>`."
 	hc.CreateHooks = nil // no $schema links in responses
+	hc.DocsPath = ""     // served from embedded assets instead (docs.go)
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "A clinic API key, shown once when created."},
 	}
@@ -93,6 +99,7 @@ func New(cfg Config) *Server {
 	s.api.UseMiddleware(s.authenticate, s.checkInput)
 	s.routes()
 	documentCreated(s.api.OpenAPI())
+	s.completeDocument(s.api.OpenAPI())
 	return s
 }
 
@@ -165,6 +172,7 @@ func (s *Server) routes() {
 	s.registerFeeds()
 	s.registerEventWebhooks()
 	s.registerLinks()
+	s.registerDocs()
 }
 
 var bearer = []map[string][]string{{"bearer": {}}}

@@ -105,9 +105,9 @@ func (s *Server) registerWebhooks() {
 	if wh.cfg.MaxRetry == 0 {
 		wh.cfg.MaxRetry = 10
 	}
-	s.mux.Handle("POST "+TwilioStatusPath, http.HandlerFunc(wh.twilioStatus))
-	s.mux.Handle("POST "+SendGridEventsPath, http.HandlerFunc(wh.sendgridEvents))
-	s.mux.Handle("POST "+TwilioSMSPath, http.HandlerFunc(wh.twilioSMS))
+	s.handle("POST "+TwilioStatusPath, http.HandlerFunc(wh.twilioStatus))
+	s.handle("POST "+SendGridEventsPath, http.HandlerFunc(wh.sendgridEvents))
+	s.handle("POST "+TwilioSMSPath, http.HandlerFunc(wh.twilioSMS))
 }
 
 type webhooks struct {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,21 +20,23 @@ func (a *App) service() *scheduler.Service {
 }
 
 func (a *App) startAPI() error {
-	srv := api.New(api.Config{
-		Store:    a.store,
-		Service:  a.service(),
-		Clock:    a.Clock,
-		Logger:   a.Logger,
-		Ready:    func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() },
-		Tasks:    a.client,
-		Delivery: a.deliveryConfig(),
-		Queue:    a.Config.Queue,
-		Egress:   a.Config.EgressPolicy(),
-	})
 	ln, err := net.Listen("tcp", a.Config.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.Config.HTTPAddr, err)
 	}
+	srv := api.New(api.Config{
+		Store:     a.store,
+		Service:   a.service(),
+		Clock:     a.Clock,
+		Logger:    a.Logger,
+		Ready:     func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() },
+		Tasks:     a.client,
+		Delivery:  a.deliveryConfig(),
+		Queue:     a.Config.Queue,
+		Egress:    a.Config.EgressPolicy(),
+		Version:   ReadBuildInfo().String(),
+		ServerURL: cmp.Or(a.Config.Providers.PublicURL, listenURL(ln.Addr())),
+	})
 	a.ln = ln
 	a.http = &http.Server{
 		Handler:           api.CloseUnfinished(srv),
@@ -73,4 +76,17 @@ func (a *App) deliveryConfig() api.DeliveryConfig {
 		TwilioMessagingServiceSID: p.TwilioMessagingServiceSID,
 		ChannelMode:               p.Mode,
 	}
+}
+
+// listenURL is the API's URL from its listen address (an unspecified
+// address, 0.0.0.0 or ::, is reached as localhost).
+func listenURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

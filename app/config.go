@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/beckonhealth/beckon/channels/routing"
@@ -145,8 +146,38 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	return c, r.err()
 }
 
-// BindFlags lets flags override c.
-func (c *Config) BindFlags(fs *flag.FlagSet) {
+// BindFlags lets flags override c: the flags of the settings the role uses
+// (the one-shot commands use only the database and logging), each usage
+// naming its environment variable.
+func (c *Config) BindFlags(fs *flag.FlagSet, role string) {
+	all := flag.NewFlagSet("", flag.ContinueOnError)
+	c.bindAll(all)
+	all.VisitAll(func(f *flag.Flag) {
+		if LongRunning(role) || oneShotFlags[f.Name] {
+			fs.Var(f.Value, f.Name, f.Usage+" ["+strings.Join(FlagEnv(f.Name), " or ")+"]")
+		}
+	})
+}
+
+// oneShotFlags are the settings the one-shot commands (migrate, clinic
+// create, key create, ehr replay) use: they open the store and log.
+var oneShotFlags = map[string]bool{"database-url": true, "db-max-conns": true, "log-level": true, "log-format": true}
+
+// FlagEnv is the environment variables of the flag's setting (the one
+// ConfigFromEnv reads first, first): BECKON_ and the flag's name in upper
+// case with underscores, and for the database and Redis URLs also the
+// conventional name without the prefix.
+func FlagEnv(name string) []string {
+	env := "BECKON_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	switch name {
+	case "database-url", "redis-url":
+		return []string{env, strings.TrimPrefix(env, "BECKON_")}
+	}
+	return []string{env}
+}
+
+// bindAll binds every setting's flag.
+func (c *Config) bindAll(fs *flag.FlagSet) {
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres:// URL or SQLite path (default beckon.db)")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", c.DBMaxConns, "PostgreSQL connections of this process (default by role: serve 30, api 20, worker 30, scheduler 5, others 4)")
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "redis:// URL (default: in-process Redis, serve only)")

@@ -18,6 +18,9 @@ func main() {
 	defer stop()
 	m := NewMain()
 	if err := m.ParseFlags(ctx, os.Args[1:]); err != nil {
+		if errors.Is(err, errHelp) {
+			os.Exit(0)
+		}
 		if errors.Is(err, errUsage) {
 			os.Exit(2)
 		}

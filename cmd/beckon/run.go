@@ -1,19 +1,26 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/beckonhealth/beckon"
 	beckonapp "github.com/beckonhealth/beckon/app"
 )
 
-var errUsage = errors.New("usage")
+// errUsage and errHelp end ParseFlags once it has printed the usage: for a
+// mistake (exit 2) or because help was asked for (exit 0).
+var (
+	errUsage = errors.New("usage")
+	errHelp  = errors.New("help")
+)
 
 // Main is the program: tests build one, call ParseFlags and Run, and Close it.
 // What runs is package app's; Main parses the command line into its Config.
@@ -49,21 +56,41 @@ Usage:
   beckon clinic create -name NAME [-time-zone ZONE] [-phone E164]
   beckon key create -clinic ID [-role admin|ehr] [-name NAME]
   beckon ehr replay [-clinic ID] [-since TIME] [-id inb_…] [-failed] [-from DB] [-dry-run]
+  beckon version    the module version and VCS revision of this binary
 
-Run "beckon serve -h" for the settings; each also reads BECKON_* variables.
+Run "beckon COMMAND -h" for that command's flags. Each setting is also read
+from the environment variable in brackets; a flag overrides it. Provider
+settings (BECKON_CHANNEL, BECKON_PUBLIC_URL, BECKON_TWILIO_*,
+BECKON_SENDGRID_*) come from the environment only: see the README's
+Configuration section.
 `
 
 // ParseFlags reads the command and its flags.
 func (m *Main) ParseFlags(_ context.Context, args []string) error {
-	cfg, err := beckonapp.ConfigFromEnv(m.Getenv)
-	if err != nil {
-		return err
-	}
 	if len(args) == 0 {
 		fmt.Fprint(m.Stderr, usage)
 		return errUsage
 	}
+	switch args[0] {
+	case "version", "-version", "--version":
+		m.role = roleVersion
+		return nil
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(m.Stdout, usage)
+		fmt.Fprintf(m.Stdout, "\nFlags of serve, api, worker and scheduler:\n")
+		fs := flag.NewFlagSet("beckon", flag.ContinueOnError)
+		fs.SetOutput(m.Stdout)
+		var cfg beckonapp.Config
+		cfg.BindFlags(fs, beckonapp.RoleServe)
+		fs.PrintDefaults()
+		return errHelp
+	}
+	cfg, err := beckonapp.ConfigFromEnv(m.Getenv)
+	if err != nil {
+		return err
+	}
 	role, rest := args[0], args[1:]
+	command := role
 	switch role {
 	case beckonapp.RoleServe, beckonapp.RoleAPI, beckonapp.RoleWorker, beckonapp.RoleScheduler, beckonapp.RoleMigrate:
 	case "ehr":
@@ -71,24 +98,30 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 			fmt.Fprint(m.Stderr, usage)
 			return errUsage
 		}
-		role, rest = beckonapp.RoleReplay, rest[1:]
+		role, rest, command = beckonapp.RoleReplay, rest[1:], "ehr replay"
 	case "clinic", "key":
 		if len(rest) == 0 || rest[0] != "create" {
 			fmt.Fprint(m.Stderr, usage)
 			return errUsage
 		}
-		role, rest = "admin-"+role, rest[1:]
-	case "-h", "--help", "help":
-		fmt.Fprint(m.Stdout, usage)
-		return errUsage
+		role, rest, command = "admin-"+role, rest[1:], role+" create"
 	default:
 		fmt.Fprintf(m.Stderr, "unknown command %q\n\n%s", role, usage)
 		return errUsage
 	}
-	fs := flag.NewFlagSet("beckon "+role, flag.ContinueOnError)
+	fs := flag.NewFlagSet("beckon "+command, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
-	cfg.BindFlags(fs)
+	cfg.BindFlags(fs, role)
 	m.bindCommandFlags(fs, role)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: beckon %s [flags]\n\nFlags (a setting's environment variable in brackets; the flag overrides it):\n", command)
+		fs.PrintDefaults()
+	}
+	if slices.ContainsFunc(rest, isHelpFlag) {
+		fs.SetOutput(m.Stdout)
+		fs.Usage()
+		return errHelp
+	}
 	if err := fs.Parse(rest); err != nil {
 		return errUsage
 	}
@@ -98,6 +131,18 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	m.Config = cfg.WithDefaults()
 	m.role = role
 	return m.Config.Validate(role)
+}
+
+// roleVersion is `beckon version`.
+const roleVersion = "version"
+
+// isHelpFlag reports whether a command-line argument asks for help.
+func isHelpFlag(a string) bool {
+	switch a {
+	case "-h", "-help", "--help", "--h":
+		return true
+	}
+	return false
 }
 
 // bindCommandFlags binds the flags of the one-shot commands.
@@ -127,6 +172,15 @@ func (m *Main) LongRunning() bool { return beckonapp.LongRunning(m.role) }
 // Run starts the command's roles and returns once they run (admin commands do
 // their work and return).
 func (m *Main) Run(ctx context.Context) error {
+	if m.role == roleVersion {
+		b := beckonapp.ReadBuildInfo()
+		fmt.Fprintf(m.Stdout, "beckon %s\nrevision %s\n", b.Version, cmp.Or(b.Revision, "unknown (the build recorded none)"))
+		if b.Time != "" {
+			fmt.Fprintf(m.Stdout, "committed %s\n", b.Time)
+		}
+		fmt.Fprintf(m.Stdout, "built with %s\n", b.Go)
+		return nil
+	}
 	a := beckonapp.New(m.Config, m.role)
 	a.Stdout, a.Stderr, a.Clock = m.Stdout, m.Stderr, m.Clock
 	m.App = a
