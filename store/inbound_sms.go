@@ -164,7 +164,7 @@ func (q *queries) ClinicListWithoutTwilioAccount(ctx context.Context) ([]string,
 }
 
 // PatientListByPhone finds the number's patients through patients_phone:
-// the index is partial (phone <> ”), and ordering by an expression keeps
+// the index leaves out empty numbers, and ordering by an expression keeps
 // SQLite, which has no statistics, from walking the clinic's patients in
 // id order instead. The empty number finds no patient.
 func (q *queries) PatientListByPhone(ctx context.Context, clinicID, phone string, limit int) ([]string, error) {
