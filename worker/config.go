@@ -7,6 +7,8 @@ import (
 	"context"
 	"math"
 	"time"
+
+	"github.com/beckonhealth/beckon/channels/pacing"
 )
 
 // Config configures the delivery handler. Zero fields take the defaults shown.
@@ -50,6 +52,13 @@ type Limiter interface {
 // taken; a wait over max takes nothing.
 type BoundedLimiter interface {
 	ReserveWithin(ctx context.Context, key string, perSecond float64, burst int, max time.Duration) (wait time.Duration, ok bool, err error)
+}
+
+// BatchLimiter is a Limiter that answers many sends' ReserveWithin in one
+// call, a round trip per sender (pacing.Limiter implements it): a burst of
+// sends due together is paced by a few script calls instead of one each.
+type BatchLimiter interface {
+	ReserveBatch(ctx context.Context, asks []pacing.Ask) ([]pacing.Grant, error)
 }
 
 // Peeker is a Limiter that can tell the wait without taking a slot;

@@ -12,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/beckonhealth/beckon/channels"
+	"github.com/beckonhealth/beckon/channels/pacing"
 	"github.com/beckonhealth/beckon/coalesce"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/tasks"
@@ -52,6 +53,9 @@ type Deliverer struct {
 	records *coalesce.Batcher[beckon.SentRecord, error]
 	finals  *coalesce.Batcher[finalRef, finalRead]
 	starts  *coalesce.Batcher[beckon.SendCall, callStart]
+	// paces reserves senders' slots for the sends pacing at the same
+	// moment; nil unless the Limiter is a BatchLimiter.
+	paces *coalesce.Batcher[pacing.Ask, pacing.Grant]
 	// renew keeps the claims in flight fresh.
 	renew *renewer
 }
@@ -87,6 +91,9 @@ func NewDeliverer(st beckon.Store, router channels.Router, clock beckon.Clock, l
 	d.records = &coalesce.Batcher[beckon.SentRecord, error]{Max: batchMax, Lanes: batchLanes, Timeout: batchTimeout, Run: d.recordBatch}
 	d.finals = &coalesce.Batcher[finalRef, finalRead]{Max: batchMax, Lanes: batchLanesPaced, Timeout: batchTimeout, Run: d.finalBatch}
 	d.starts = &coalesce.Batcher[beckon.SendCall, callStart]{Max: batchMax, Lanes: batchLanesPaced, Timeout: batchTimeout, Run: d.startBatch}
+	if bl, ok := cfg.Limiter.(BatchLimiter); ok {
+		d.paces = &coalesce.Batcher[pacing.Ask, pacing.Grant]{Max: batchMax, Lanes: batchLanesPaced, Timeout: batchTimeout, Run: bl.ReserveBatch}
+	}
 	d.renew = newRenewer(st, clock, cfg.ClaimTimeout/claimRenewals, d.logger)
 	return d
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels"
+	"github.com/beckonhealth/beckon/channels/pacing"
 )
 
 // FallbackSuffix ends the id of a fallback send: the original send's id plus
@@ -164,11 +165,16 @@ func (a *attempt) pace(ctx context.Context, ch channels.Channel, appt beckon.App
 }
 
 // reserve takes the sender's next slot if it is at most MaxPaceWait away:
-// one call with a BoundedLimiter, else a peek (with a Peeker) and a
+// in a batch with the sends pacing at the same moment with a BatchLimiter,
+// else one call with a BoundedLimiter, else a peek (with a Peeker) and a
 // reservation. taken=false: the wait is too long (and, but for a plain
 // Limiter, no slot is held).
 func (a *attempt) reserve(ctx context.Context, key string, rate float64) (wait time.Duration, taken bool, err error) {
 	max := a.d.cfg.MaxPaceWait
+	if a.d.paces != nil {
+		g, err := a.d.paces.Do(ctx, pacing.Ask{Key: key, PerSecond: rate, Burst: 1, Max: max})
+		return g.Wait, g.OK, err
+	}
 	if bl, ok := a.d.cfg.Limiter.(BoundedLimiter); ok {
 		return bl.ReserveWithin(ctx, key, rate, 1, max)
 	}

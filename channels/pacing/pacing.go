@@ -24,29 +24,39 @@ import (
 
 // script is GCRA. KEYS[1]: the bucket; ARGV[1]: emission interval in
 // microseconds; ARGV[2]: burst; ARGV[3]: the longest wait in microseconds
-// the caller will take. The key holds the theoretical arrival time (TAT) in
-// microseconds of Redis time. A wait within the bound reserves the slot; a
-// longer one is returned and nothing is reserved (the slot stays with
-// callers that go now). Returns {now, wait, reserved (1 or 0)}. One round
-// trip does what a peek and a reservation did, and no other caller can take
-// the slot in between. Reserve passes an unreachable bound, Peek a negative
-// one.
+// the callers will take; ARGV[4]: how many slots are asked for, one after
+// another, as that many callers arriving at once would take them. The key
+// holds the theoretical arrival time (TAT) in microseconds of Redis time.
+// A wait within the bound reserves its slot; the first longer one is
+// returned and nothing more is reserved (the slots stay with callers that
+// go now). Returns {now, taken, wait 1, …, wait taken[, the refused wait]}.
+// One round trip does what a peek and a reservation did, for a whole burst
+// of sends, and no other caller can take a slot in between. Reserve passes
+// an unreachable bound, Peek a negative one.
 var script = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local max = tonumber(ARGV[3])
+local n = tonumber(ARGV[4])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
-local wait = tat - (burst - 1) * interval - now
-if wait < 0 then wait = 0 end
-if wait > max then
-  return {string.format('%.0f', now), string.format('%.0f', wait), '0'}
+local out = {string.format('%.0f', now), '0'}
+local taken = 0
+for i = 1, n do
+  local wait = tat - (burst - 1) * interval - now
+  if wait < 0 then wait = 0 end
+  out[#out + 1] = string.format('%.0f', wait)
+  if wait > max then break end
+  tat = tat + interval
+  taken = taken + 1
 end
-local new_tat = tat + interval
-redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1000)
-return {string.format('%.0f', now), string.format('%.0f', wait), '1'}
+out[2] = tostring(taken)
+if taken > 0 then
+  redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
+end
+return out
 `)
 
 // Limiter paces sends through Redis. It is safe for concurrent use.
@@ -111,29 +121,51 @@ func (l *Limiter) reserve(ctx context.Context, key string, perSecond float64, bu
 	return now, wait, err
 }
 
-// within runs the script with the bound max (in whole microseconds; a
-// negative bound reserves nothing) and returns the Redis time of the call,
-// the wait, and whether the slot was taken.
+// within runs the script for one slot with the bound max (in whole
+// microseconds; a negative bound reserves nothing) and returns the Redis
+// time of the call, the wait, and whether the slot was taken.
 func (l *Limiter) within(ctx context.Context, key string, perSecond float64, burst int, max time.Duration) (time.Time, time.Duration, bool, error) {
-	if perSecond <= 0 || burst < 1 {
-		return time.Time{}, 0, false, errors.New("pacing: perSecond must be > 0 and burst >= 1")
+	now, waits, taken, err := l.many(ctx, key, perSecond, burst, max, 1)
+	if err != nil {
+		return time.Time{}, 0, false, err
+	}
+	return now, waits[0], taken == 1, nil
+}
+
+// many runs the script for n slots and returns the Redis time of the
+// call, the waits of the slots taken (taken of them) and, when fewer than n
+// were taken, the refused wait after them.
+func (l *Limiter) many(ctx context.Context, key string, perSecond float64, burst int, max time.Duration, n int) (time.Time, []time.Duration, int, error) {
+	if perSecond <= 0 || burst < 1 || n < 1 {
+		return time.Time{}, nil, 0, errors.New("pacing: perSecond must be > 0, burst >= 1 and n >= 1")
 	}
 	interval := int64(1e6 / perSecond)
 	bound := max.Microseconds()
 	if max < 0 {
 		bound = -1
 	}
-	res, err := script.Run(ctx, l.rdb, []string{l.prefix + key}, interval, burst, bound).StringSlice()
+	res, err := script.Run(ctx, l.rdb, []string{l.prefix + key}, interval, burst, bound, n).StringSlice()
 	if err != nil {
-		return time.Time{}, 0, false, fmt.Errorf("pacing: %w", err)
+		return time.Time{}, nil, 0, fmt.Errorf("pacing: %w", err)
 	}
-	if len(res) != 3 {
-		return time.Time{}, 0, false, errors.New("pacing: unexpected script reply")
+	if len(res) < 3 {
+		return time.Time{}, nil, 0, errors.New("pacing: unexpected script reply")
 	}
 	now, err1 := strconv.ParseInt(res[0], 10, 64)
-	wait, err2 := strconv.ParseInt(res[1], 10, 64)
+	taken, err2 := strconv.Atoi(res[1])
 	if err := errors.Join(err1, err2); err != nil {
-		return time.Time{}, 0, false, fmt.Errorf("pacing: %w", err)
+		return time.Time{}, nil, 0, fmt.Errorf("pacing: %w", err)
 	}
-	return time.UnixMicro(now), time.Duration(wait) * time.Microsecond, res[2] == "1", nil
+	waits := make([]time.Duration, 0, len(res)-2)
+	for _, w := range res[2:] {
+		us, err := strconv.ParseInt(w, 10, 64)
+		if err != nil {
+			return time.Time{}, nil, 0, fmt.Errorf("pacing: %w", err)
+		}
+		waits = append(waits, time.Duration(us)*time.Microsecond)
+	}
+	if taken > n || len(waits) != min(taken+1, n) {
+		return time.Time{}, nil, 0, errors.New("pacing: unexpected script reply")
+	}
+	return time.UnixMicro(now), waits, taken, nil
 }
