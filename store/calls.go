@@ -114,10 +114,7 @@ func (q *queries) callStartOne(ctx context.Context, calls []beckon.SendCall, at 
 		for _, c := range part {
 			args = append(args, c.SendID, c.ClinicID, c.ClaimToken, string(c.Channel), c.To, c.Subject, c.Body, c.HTML)
 		}
-		started, err := list(ctx, q, "send.call_start", func(r scanner) (string, error) {
-			var id string
-			return id, r.Scan(&id)
-		}, `WITH held AS (`+held+`),
+		started, err := list(ctx, q, "send.call_start", scanID, `WITH held AS (`+held+`),
 			v (send_id, clinic_id, claim_token, channel, to_addr, subject, body, html) AS (VALUES `+
 			valueRowsFrom(len(w.args)+1, len(part), 8)+`)
 			INSERT INTO send_calls (`+sendCallCols+`)
