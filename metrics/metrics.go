@@ -119,8 +119,8 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 // when asked). A collector that fails is logged and left out of the answer.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
-		ErrorLog:      slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn),
-		ErrorHandling: promhttp.ContinueOnError,
+		ErrorLog:       slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn),
+		ErrorHandling:  promhttp.ContinueOnError,
 		Timeout:        10 * time.Second,
 		CoalesceGather: true,
 	})
