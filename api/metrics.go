@@ -125,7 +125,7 @@ func (s *Server) metricsOperation() *huma.Operation {
 	o := &huma.Operation{
 		OperationID: "metrics", Method: http.MethodGet, Path: MetricsPath, Tags: []string{"Operations"},
 		Summary: "Prometheus metrics",
-		Description: "Counters, histograms and gauges in the Prometheus text format (OpenMetrics when asked). " +
+		Description: "Counters, histograms and gauges in the Prometheus text format. " +
 			"No label carries PHI or an id. Public unless BECKON_METRICS_TOKEN is set; then the token as a bearer credential. " +
 			"Not served here when BECKON_METRICS_ADDR names an address of its own.",
 		Security: public,

@@ -115,8 +115,9 @@ func New(logger *slog.Logger) *Metrics {
 // Registry is the registry, for tests and extra collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// Handler serves the registry in the Prometheus text format (or OpenMetrics
-// when asked). A collector that fails is logged and left out of the answer.
+// Handler serves the registry in the Prometheus text format; concurrent
+// scrapes share one collection. A collector that fails is logged and left
+// out of the answer.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		ErrorLog:       slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn),
