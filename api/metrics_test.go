@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,8 +90,16 @@ func TestMetricsCountRoutePatterns(t *testing.T) {
 	b.must(key, http.MethodGet, "/v1/patients/pat-secret-9", nil, http.StatusNotFound)
 	b.must(key, http.MethodPut, "/v1/appointments/apt-9", map[string]any{"patient_id": "nobody"}, http.StatusUnprocessableEntity)
 	b.must("", http.MethodGet, "/no/such/route/+14155550123", nil, http.StatusNotFound)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/hl7/v2", strings.NewReader("not an HL7 message"))
+	req.Header.Set("Content-Type", "x-application/hl7-v2+er7")
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 	requests, feeds := rec.seen()
-	want := []string{"GET /v1/patients/{id} Not Found", "PUT /v1/appointments/{id} Unprocessable Entity", " Not Found"}
+	want := []string{"GET /v1/patients/{id} Not Found", "PUT /v1/appointments/{id} Unprocessable Entity", " Not Found", "POST /hl7/v2 " + http.StatusText(resp.StatusCode)}
 	if len(requests) != len(want) {
 		t.Fatalf("requests counted %q, want %q", requests, want)
 	}
@@ -99,8 +108,8 @@ func TestMetricsCountRoutePatterns(t *testing.T) {
 			t.Errorf("request %d counted as %q, want %q", i, requests[i], want[i])
 		}
 	}
-	if len(feeds) != 1 || feeds[0] != "rest rejected" {
-		t.Errorf("feed messages %q, want one rest rejected", feeds)
+	if len(feeds) != 2 || feeds[0] != "rest rejected" || feeds[1] != "hl7 rejected" {
+		t.Errorf("feed messages %q, want rest rejected, hl7 rejected", feeds)
 	}
 }
 
