@@ -61,6 +61,9 @@ type InterpretHandler struct {
 	Tasks    *asynq.Client
 	Queue    string
 	MaxRetry int
+	// Metrics counts the messages interpreted by intent; nil: nothing is
+	// counted.
+	Metrics Metrics
 }
 
 // NewInterpretHandler returns the handler; a nil interpreter is Pending.
@@ -122,6 +125,7 @@ func (h *InterpretHandler) Interpret(ctx context.Context, clinicID, messageID st
 	case err != nil:
 		return err
 	}
+	metricsOr(h.Metrics).InboundMessage(res.Intent)
 	log.Info("inbound message interpreted", slog.String("intent", res.Intent),
 		slog.Bool("needs_attention", res.NeedsAttention), slog.Int("answers", len(res.Sends)))
 	if h.Tasks != nil && len(res.Writebacks) > 0 {
