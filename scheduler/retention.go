@@ -5,10 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
-
-	"github.com/robfig/cron/v3"
 
 	"github.com/beckonhealth/beckon"
 )
@@ -47,9 +44,7 @@ type Retention struct {
 	store  beckon.RetentionQuerier
 	clock  beckon.Clock
 	logger *slog.Logger
-
-	mu   sync.Mutex
-	cron *cron.Cron
+	job    cronJob
 }
 
 // NewRetention returns the job; call Start to run it on its schedule, or
@@ -65,34 +60,14 @@ func NewRetention(st beckon.RetentionQuerier, clock beckon.Clock, logger *slog.L
 
 // Start runs the job on its cron schedule until Stop.
 func (r *Retention) Start(ctx context.Context) error {
-	c := cron.New(
-		cron.WithLocation(time.UTC),
-		cron.WithChain(cron.Recover(cronLogger{r.logger}), cron.SkipIfStillRunning(cronLogger{r.logger})),
-	)
-	if _, err := c.AddFunc(r.cfg.Every, func() {
-		if _, err := r.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			r.logger.Error("retention pass failed", slog.String("error", err.Error()))
-		}
-	}); err != nil {
-		return fmt.Errorf("retention schedule %q: %w", r.cfg.Every, err)
-	}
-	r.mu.Lock()
-	r.cron = c
-	r.mu.Unlock()
-	c.Start()
-	return nil
+	return r.job.start(ctx, r.logger, "retention", r.cfg.Every, func(ctx context.Context) error {
+		_, err := r.RunOnce(ctx)
+		return err
+	})
 }
 
 // Stop stops the schedule and waits for a running pass to end.
-func (r *Retention) Stop() {
-	r.mu.Lock()
-	c := r.cron
-	r.cron = nil
-	r.mu.Unlock()
-	if c != nil {
-		<-c.Stop().Done()
-	}
-}
+func (r *Retention) Stop() { r.job.stop() }
 
 // RunOnce purges in batches until a batch finds less than BatchSize rows in
 // every table, and returns what it purged in all.

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"time"
 
 	"github.com/beckonhealth/beckon"
 )
@@ -74,14 +73,9 @@ func (q *queries) AuditQuery(ctx context.Context, f beckon.AuditFilter) ([]becko
 		w.add("at < ?", f.Until.UnixMilli())
 	}
 	if f.Before != "" {
-		var at time.Time
-		err := q.db.QueryRowContext(ctx,
-			`SELECT at FROM audit WHERE clinic_id = $1 AND id = $2`,
-			f.ClinicID, f.Before).Scan(ms{&at})
-		if err != nil {
-			return nil, translate("audit.query_cursor", err)
+		if err := q.addBefore(ctx, &w, "audit.query_cursor", "audit", "at", f.ClinicID, f.Before); err != nil {
+			return nil, err
 		}
-		w.add("(at < ? OR (at = ? AND id < ?))", at.UnixMilli(), at.UnixMilli(), f.Before)
 	}
 	limit := f.Limit
 	if limit <= 0 {

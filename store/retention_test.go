@@ -3,8 +3,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -24,13 +22,7 @@ type retentionBundle struct {
 
 func forEachDialectClock(t *testing.T, fn func(t *testing.T, b *retentionBundle)) {
 	t.Helper()
-	dsns := map[string]func(t *testing.T) string{
-		beckon.DialectSQLite: func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "beckon.db") },
-	}
-	if u := os.Getenv("DATABASE_URL"); u != "" {
-		dsns[beckon.DialectPostgres] = func(t *testing.T) string { return storetest.PostgresSchema(t, u) }
-	}
-	for name, dsn := range dsns {
+	for name, dsn := range dialectDSNs() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			old := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
