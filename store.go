@@ -18,6 +18,8 @@ type Querier interface {
 	EventStore          // events out: webhook endpoints, events and their deliveries
 	ConversationQuerier // what a conversation with a number left open
 	LinkStore           // email links: the installation's key, links used
+	AuditQuerier        // the audit trail, filtered and paged
+	RetentionQuerier    // purging bodies and raw archives past their period
 
 	ClinicCreate(ctx context.Context, c Clinic) error
 	ClinicGet(ctx context.Context, id string) (Clinic, error)

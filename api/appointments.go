@@ -124,6 +124,9 @@ func (s *Server) registerAppointments() {
 			if err != nil {
 				return nil, s.mapError("get-appointment", err)
 			}
+			if err := s.auditRead(ctx, "get-appointment", "appointment.read", "appointment", a.ID, a.PatientID); err != nil {
+				return nil, err
+			}
 			return &appointmentOutput{Status: http.StatusOK, Body: appointmentOut(a, sends)}, nil
 		})
 	bop := op("batch-appointments", http.MethodPost, "/v1/appointments/batch", "Create or update up to 1,000 appointments at once: all or none", beckon.RoleAdmin, beckon.RoleEHR)

@@ -101,6 +101,9 @@ func (s *Server) registerConfirmation() {
 			if err != nil {
 				return nil, s.mapError("get-confirmation", err)
 			}
+			if err := s.auditRead(ctx, "get-confirmation", "confirmation.read", "appointment", in.ID, v.Appointment.PatientID); err != nil {
+				return nil, err
+			}
 			return &confirmationsOutput{Status: http.StatusOK, Body: v}, nil
 		})
 }

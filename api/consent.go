@@ -68,6 +68,9 @@ func (s *Server) registerConsent() {
 			if err != nil {
 				return nil, s.mapError("get-consent", err)
 			}
+			if err := s.auditRead(ctx, "get-consent", "consent.read", "patient", p.ID, p.ID); err != nil {
+				return nil, err
+			}
 			v := ConsentView{SMS: p.SMSConsent, Email: p.EmailConsent, History: make([]ConsentEntry, len(h))}
 			for i, c := range h {
 				v.History[i] = consentOut(c)

@@ -149,6 +149,9 @@ func (s *Server) registerConversation() {
 			if err != nil {
 				return nil, s.mapError("get-conversation", err)
 			}
+			if err := s.auditRead(ctx, "get-conversation", "conversation.read", "patient", in.ID, in.ID); err != nil {
+				return nil, err
+			}
 			out := &conversationOutput{}
 			out.Body.Messages = make([]ConversationEntry, 0, len(ms))
 			for _, m := range slices.Backward(ms) {
@@ -173,8 +176,13 @@ func (s *Server) registerConversation() {
 			}
 			out := &inboxOutput{}
 			out.Body.Messages = make([]Inbound, len(ms))
+			patients := make([]string, len(ms))
 			for i, m := range ms {
 				out.Body.Messages[i] = inboundOut(m)
+				patients[i] = m.PatientID
+			}
+			if err := s.auditReadPatients(ctx, "list-inbox", "inbox.list", "inbound_message", patients); err != nil {
+				return nil, err
 			}
 			return out, nil
 		})

@@ -115,8 +115,13 @@ func (s *Server) registerMessages() {
 			}
 			out := &listMessagesOutput{}
 			out.Body.Messages = make([]Message, len(ms))
+			patients := make([]string, len(ms))
 			for i, m := range ms {
 				out.Body.Messages[i] = messageOut(m)
+				patients[i] = m.PatientID
+			}
+			if err := s.auditReadPatients(ctx, "list-messages", "message.list", "message", patients); err != nil {
+				return nil, err
 			}
 			if len(ms) == f.Limit && len(ms) > 0 {
 				out.Body.NextBefore = ms[len(ms)-1].ID
@@ -140,6 +145,9 @@ func (s *Server) registerMessages() {
 					return nil, s.mapError("get-message", err)
 				}
 			}
+			if err := s.auditRead(ctx, "get-message", "message.read", "message", m.ID, m.PatientID); err != nil {
+				return nil, err
+			}
 			return out, nil
 		})
 	huma.Register(s.api, op("list-outbox", http.MethodGet, "/v1/outbox", "What the outbox channel delivered, oldest first (development)"),
@@ -153,6 +161,12 @@ func (s *Server) registerMessages() {
 			es, err := s.store.OutboxList(ctx, f)
 			if err != nil {
 				return nil, s.mapError("list-outbox", err)
+			}
+			if len(es) > 0 {
+				// Outbox entries name a send, not a patient.
+				if err := s.auditRead(ctx, "list-outbox", "outbox.list", "outbox", "", ""); err != nil {
+					return nil, err
+				}
 			}
 			out := &listOutboxOutput{}
 			out.Body.Entries = make([]OutboxEntry, len(es))

@@ -95,6 +95,9 @@ func (s *Server) registerPatients() {
 			if err != nil {
 				return nil, s.mapError("get-patient", err)
 			}
+			if err := s.auditRead(ctx, "get-patient", "patient.read", "patient", p.ID, p.ID); err != nil {
+				return nil, err
+			}
 			return &patientOutput{Status: http.StatusOK, Body: patientOut(p)}, nil
 		})
 }

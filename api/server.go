@@ -71,6 +71,8 @@ type Server struct {
 	plain []plainRoute
 	// linkKeys signs and verifies email links (links.go).
 	linkKeys *links.Keys
+	// reads records reads of patient data in the audit trail (audit.go).
+	reads auditWriter
 }
 
 // maxBodyBytes bounds request bodies (a batch of 1,000 appointments fits).
@@ -190,6 +192,7 @@ func (s *Server) routes() {
 	s.registerFeeds()
 	s.registerEventWebhooks()
 	s.registerLinks()
+	s.registerAudit()
 	s.registerDocs()
 	s.registerMetrics()
 }

@@ -71,6 +71,8 @@ type App struct {
 	metrics     *metrics.Metrics
 	metricsHTTP *http.Server
 	metricsLn   net.Listener
+	// retention purges old bodies and archives (roles that run the pump).
+	retention *scheduler.Retention
 }
 
 // New returns an App for the role, writing to the process's streams, on
@@ -136,6 +138,14 @@ func (a *App) Start(ctx context.Context) error {
 		if err := a.pump.Start(context.WithoutCancel(ctx)); err != nil {
 			return err
 		}
+		a.retention = scheduler.NewRetention(a.store, a.Clock, a.Logger, scheduler.RetentionConfig{
+			Bodies:   a.Config.RetentionBodies,
+			Archives: a.Config.RetentionArchives,
+			Every:    a.Config.RetentionEvery,
+		})
+		if err := a.retention.Start(context.WithoutCancel(ctx)); err != nil {
+			return err
+		}
 	}
 	if runsAPI(a.Role) {
 		if err := a.startMLLP(); err != nil {
@@ -187,6 +197,9 @@ func (a *App) RedisURL() string {
 // EmbeddedRedis is serve's in-process Redis, or nil.
 func (a *App) EmbeddedRedis() *miniredis.Miniredis { return a.mini }
 
+// Retention is the running retention job, or nil in a role without one.
+func (a *App) Retention() *scheduler.Retention { return a.retention }
+
 // Pump is the running pump, or nil in a role without one.
 func (a *App) Pump() *scheduler.Pump { return a.pump }
 
@@ -212,6 +225,9 @@ func (a *App) Close() error {
 	}
 	a.serveW.Wait()
 	a.StopDelivery()
+	if a.retention != nil {
+		a.retention.Stop()
+	}
 	// The asynq client shares a.rdb, which is closed below.
 	if a.rdb != nil {
 		errs = append(errs, a.rdb.Close())

@@ -86,6 +86,9 @@ func TestRolesStartTheirParts(t *testing.T) {
 	if s.Addr() != "" || s.Pump() == nil || s.worker != nil {
 		t.Fatalf("scheduler role: addr %q, pump %v, worker %v; want the pump only", s.Addr(), s.Pump(), s.worker)
 	}
+	if s.Retention() == nil || a.Retention() != nil {
+		t.Fatalf("retention job: scheduler %v, api %v; want it in the scheduler only", s.Retention(), a.Retention())
+	}
 
 	w, _, err := startRole(t, RoleWorker, mr.Addr(), nil)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/beckonhealth/beckon/channels/routing"
 	"github.com/beckonhealth/beckon/egress"
 )
@@ -102,6 +104,19 @@ type Config struct {
 	// MetricsToken (BECKON_METRICS_TOKEN, environment only): the bearer
 	// token /metrics on the API address asks for. Default empty: public.
 	MetricsToken string
+	// RetentionBodies (BECKON_RETENTION_BODIES): how long message bodies,
+	// inbound texts and the contents of provider calls and message sends are
+	// kept before the scheduler blanks them (ids, statuses, times and the
+	// audit trail stay), as a Go duration or a number of days ("90d").
+	// Default 90d.
+	RetentionBodies time.Duration
+	// RetentionArchives (BECKON_RETENTION_ARCHIVES): how long the raw EHR
+	// feed archive (HL7 v2, FHIR) is kept before the scheduler deletes it,
+	// likewise. Default 30d.
+	RetentionArchives time.Duration
+	// RetentionEvery (BECKON_RETENTION_EVERY): the retention job's
+	// robfig/cron schedule (scheduler and serve). Default "@every 10m".
+	RetentionEvery string
 	// LogLevel (BECKON_LOG_LEVEL): debug, info, warn, error. Default info.
 	LogLevel string
 	// LogFormat (BECKON_LOG_FORMAT): text or json. Default text.
@@ -149,6 +164,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.AllowPrivateHosts = getenv("BECKON_ALLOW_PRIVATE_HOSTS")
 	c.MetricsAddr = getenv("BECKON_METRICS_ADDR")
 	c.MetricsToken = getenv("BECKON_METRICS_TOKEN")
+	c.RetentionBodies = r.period("BECKON_RETENTION_BODIES")
+	c.RetentionArchives = r.period("BECKON_RETENTION_ARCHIVES")
+	c.RetentionEvery = getenv("BECKON_RETENTION_EVERY")
 	c.LogLevel = getenv("BECKON_LOG_LEVEL")
 	c.LogFormat = getenv("BECKON_LOG_FORMAT")
 	c.Providers, c.providersErr = providersFromEnv(getenv)
@@ -209,6 +227,9 @@ func (c *Config) bindAll(fs *flag.FlagSet) {
 	fs.StringVar(&c.AllowPrivateHosts, "allow-private-hosts", c.AllowPrivateHosts, `internal hosts clinic URLs may reach: CIDRs, IPs, names, or "*" (default: none)`)
 	fs.IntVar(&c.MLLPMaxConns, "mllp-max-conns", c.MLLPMaxConns, "MLLP connections open at once (default 64)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "/metrics listen address, without a key (default: on the API address)")
+	fs.Var((*periodValue)(&c.RetentionBodies), "retention-bodies", "keep message bodies and inbound texts for (default 90d)")
+	fs.Var((*periodValue)(&c.RetentionArchives), "retention-archives", "keep raw EHR feed archives for (default 30d)")
+	fs.StringVar(&c.RetentionEvery, "retention-every", c.RetentionEvery, "retention job schedule (default @every 10m)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn, error (default info)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (default text)")
 }
@@ -231,6 +252,9 @@ func (c Config) WithDefaults() Config {
 	c.DemoTimeZone = cmp.Or(c.DemoTimeZone, "America/New_York")
 	c.MLLPIdleTimeout = cmp.Or(c.MLLPIdleTimeout, 2*time.Minute)
 	c.MLLPMaxConns = cmp.Or(c.MLLPMaxConns, 64)
+	c.RetentionBodies = cmp.Or(c.RetentionBodies, 90*24*time.Hour)
+	c.RetentionArchives = cmp.Or(c.RetentionArchives, 30*24*time.Hour)
+	c.RetentionEvery = cmp.Or(c.RetentionEvery, "@every 10m")
 	c.LogLevel = cmp.Or(c.LogLevel, "info")
 	c.LogFormat = cmp.Or(c.LogFormat, "text")
 	return c
@@ -244,6 +268,9 @@ func (c Config) Validate(role string) error {
 	}
 	if c.Recheck >= c.Horizon {
 		errs = append(errs, fmt.Errorf("recheck (%s) must be shorter than horizon (%s)", c.Recheck, c.Horizon))
+	}
+	if _, err := cron.ParseStandard(c.RetentionEvery); err != nil {
+		errs = append(errs, fmt.Errorf("retention schedule %q: %w", c.RetentionEvery, err))
 	}
 	if _, err := egress.ParsePolicy(c.AllowPrivateHosts); err != nil {
 		errs = append(errs, err)

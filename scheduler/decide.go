@@ -498,13 +498,14 @@ func appointmentAudit(a beckon.Appointment, outcome, actor string, now time.Time
 		Version int64                    `json:"version"`
 	}{a.Start, a.Status, a.Version})
 	return beckon.AuditEntry{
-		ClinicID: a.ClinicID,
-		Actor:    actor,
-		Action:   "appointment." + outcome,
-		Entity:   "appointment",
-		EntityID: a.ID,
-		Detail:   string(detail),
-		At:       now,
+		ClinicID:  a.ClinicID,
+		Actor:     actor,
+		Action:    "appointment." + outcome,
+		Entity:    "appointment",
+		EntityID:  a.ID,
+		PatientID: a.PatientID,
+		Detail:    string(detail),
+		At:        now,
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/robfig/cron/v3"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/beckonhealth/beckon"
@@ -85,8 +84,8 @@ type Pump struct {
 	clock  beckon.Clock
 	logger *slog.Logger
 
+	job        cronJob
 	mu         sync.Mutex
-	cron       *cron.Cron
 	writebacks time.Time // when pending write-backs were last re-enqueued
 	orphansAt  time.Time // when active tasks were last looked at
 	prunedAt   time.Time // when provider calls were last pruned
@@ -123,35 +122,14 @@ func NewPump(st PumpStore, client *asynq.Client, clock beckon.Clock, logger *slo
 
 // Start runs the pump on its cron schedule until Stop.
 func (p *Pump) Start(ctx context.Context) error {
-	c := cron.New(
-		cron.WithLocation(time.UTC),
-		cron.WithChain(cron.Recover(cronLogger{p.logger}), cron.SkipIfStillRunning(cronLogger{p.logger})),
-	)
-	_, err := c.AddFunc(p.cfg.Every, func() {
-		if _, err := p.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			p.logger.Error("pump pass failed", slog.String("error", err.Error()))
-		}
+	return p.job.start(ctx, p.logger, "pump", p.cfg.Every, func(ctx context.Context) error {
+		_, err := p.RunOnce(ctx)
+		return err
 	})
-	if err != nil {
-		return fmt.Errorf("pump schedule %q: %w", p.cfg.Every, err)
-	}
-	p.mu.Lock()
-	p.cron = c
-	p.mu.Unlock()
-	c.Start()
-	return nil
 }
 
 // Stop stops the schedule and waits for a running pass to end.
-func (p *Pump) Stop() {
-	p.mu.Lock()
-	c := p.cron
-	p.cron = nil
-	p.mu.Unlock()
-	if c != nil {
-		<-c.Stop().Done()
-	}
-}
+func (p *Pump) Stop() { p.job.stop() }
 
 // RunOnce does one pass: every planned send due within the horizon that asynq
 // may not have is enqueued, and every abandoned claim is handed back.

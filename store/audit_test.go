@@ -53,5 +53,39 @@ func TestAudit(t *testing.T) {
 				t.Fatalf("entries %+v", got)
 			}
 		})
+		t.Run("Query", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			other := b.otherClinic(t)
+			at := func(m int) time.Time { return b.now.Add(time.Duration(m) * time.Minute) }
+			for _, e := range []beckon.AuditEntry{
+				{ID: "aud_1", ClinicID: b.clinic.ID, Actor: "key:k1", Action: "patient.read", Entity: "patient", EntityID: "P-1", At: at(0)},
+				{ID: "aud_2", ClinicID: b.clinic.ID, Actor: "key:k2", Action: "appointment.read", Entity: "appointment", EntityID: "A-1", PatientID: "P-1", At: at(1)},
+				{ID: "aud_3", ClinicID: b.clinic.ID, Actor: "key:k1", Action: "patient.read", Entity: "patient", EntityID: "P-2", At: at(2)},
+				{ID: "aud_4", ClinicID: b.clinic.ID, Actor: "system", Action: "appointment.update", Entity: "appointment", EntityID: "A-1", At: at(2)},
+				{ID: "aud_5", ClinicID: other.ID, Actor: "key:k9", Action: "patient.read", Entity: "patient", EntityID: "P-1", At: at(3)},
+			} {
+				noErr(t, "append", b.st.AuditAppend(b.ctx, e))
+			}
+			query := func(f beckon.AuditFilter) []string {
+				t.Helper()
+				if f.ClinicID == "" {
+					f.ClinicID = b.clinic.ID
+				}
+				got, err := b.st.AuditQuery(b.ctx, f)
+				noErr(t, "query", err)
+				return ids(got, func(e beckon.AuditEntry) string { return e.ID })
+			}
+			equal(t, "all, newest first", query(beckon.AuditFilter{}), []string{"aud_4", "aud_3", "aud_2", "aud_1"})
+			equal(t, "by patient (entity or named)", query(beckon.AuditFilter{PatientID: "P-1"}), []string{"aud_2", "aud_1"})
+			equal(t, "by key", query(beckon.AuditFilter{Actor: "key:k1"}), []string{"aud_3", "aud_1"})
+			equal(t, "by action", query(beckon.AuditFilter{Action: "appointment.read"}), []string{"aud_2"})
+			equal(t, "since, until", query(beckon.AuditFilter{Since: at(1), Until: at(2)}), []string{"aud_2"})
+			equal(t, "page 1", query(beckon.AuditFilter{Limit: 2}), []string{"aud_4", "aud_3"})
+			equal(t, "page 2", query(beckon.AuditFilter{Limit: 2, Before: "aud_3"}), []string{"aud_2", "aud_1"})
+			equal(t, "other clinic", query(beckon.AuditFilter{ClinicID: other.ID}), []string{"aud_5"})
+			_, err := b.st.AuditQuery(b.ctx, beckon.AuditFilter{ClinicID: b.clinic.ID, Before: "aud_5"})
+			isErr(t, "another clinic's cursor", err, beckon.ErrNotFound)
+		})
 	})
 }

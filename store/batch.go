@@ -142,9 +142,6 @@ func (q *queries) SendSupersedeMany(ctx context.Context, p beckon.SendSupersedeM
 	return total, err
 }
 
-// auditColCount is the number of columns in auditCols.
-const auditColCount = 8
-
 func (q *queries) AuditAppendMany(ctx context.Context, es []beckon.AuditEntry) error {
 	return q.atomic(ctx, func(q *queries) error {
 		return chunks(es, batchChunk, func(part []beckon.AuditEntry) error {

@@ -17,17 +17,23 @@ type manualClock struct{ t time.Time }
 
 func (c *manualClock) Now() time.Time { return c.t }
 
-// TestStoreClock: the record-keeping times the store fills in are its
-// clock's, not the wall clock's, on both dialects and in a transaction.
-func TestStoreClock(t *testing.T) {
-	t.Parallel()
+// dialectDSNs gives, per available dialect (PostgreSQL when DATABASE_URL is
+// set), a fresh database's DSN, for tests that open the store themselves.
+func dialectDSNs() map[string]func(t *testing.T) string {
 	dsns := map[string]func(t *testing.T) string{
 		beckon.DialectSQLite: func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "beckon.db") },
 	}
 	if u := os.Getenv("DATABASE_URL"); u != "" {
 		dsns[beckon.DialectPostgres] = func(t *testing.T) string { return storetest.PostgresSchema(t, u) }
 	}
-	for name, dsn := range dsns {
+	return dsns
+}
+
+// TestStoreClock: the record-keeping times the store fills in are its
+// clock's, not the wall clock's, on both dialects and in a transaction.
+func TestStoreClock(t *testing.T) {
+	t.Parallel()
+	for name, dsn := range dialectDSNs() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"time"
 
 	"github.com/beckonhealth/beckon"
 )
@@ -89,14 +88,9 @@ func (q *queries) MessageList(ctx context.Context, f beckon.MessageFilter) ([]be
 		w.add("created_at < ?", f.Until.UnixMilli())
 	}
 	if f.Before != "" {
-		var at time.Time
-		err := q.db.QueryRowContext(ctx,
-			`SELECT created_at FROM messages WHERE clinic_id = $1 AND id = $2`,
-			f.ClinicID, f.Before).Scan(ms{&at})
-		if err != nil {
-			return nil, translate("message.list_cursor", err)
+		if err := q.addBefore(ctx, &w, "message.list_cursor", "messages", "created_at", f.ClinicID, f.Before); err != nil {
+			return nil, err
 		}
-		w.add("(created_at < ? OR (created_at = ? AND id < ?))", at.UnixMilli(), at.UnixMilli(), f.Before)
 	}
 	limit := f.Limit
 	if limit <= 0 {

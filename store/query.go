@@ -216,6 +216,20 @@ func (w *where) add(cond string, args ...any) {
 	w.conds = append(w.conds, b.String())
 }
 
+// addBefore adds the condition of a newest-first cursor: rows older, by
+// (col, id), than the clinic's row id of table. The clinic having no such
+// row is ErrNotFound.
+func (q *queries) addBefore(ctx context.Context, w *where, op, table, col, clinicID, id string) error {
+	var at time.Time
+	err := q.db.QueryRowContext(ctx,
+		`SELECT `+col+` FROM `+table+` WHERE clinic_id = $1 AND id = $2`, clinicID, id).Scan(ms{&at})
+	if err != nil {
+		return translate(op, err)
+	}
+	w.add("("+col+" < ? OR ("+col+" = ? AND id < ?))", at.UnixMilli(), at.UnixMilli(), id)
+	return nil
+}
+
 // arg appends an argument and returns its placeholder.
 func (w *where) arg(v any) string {
 	w.args = append(w.args, v)
