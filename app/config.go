@@ -95,6 +95,21 @@ type Config struct {
 	// outside this list; plain http is accepted only for hosts in it.
 	// Default empty: public hosts over https only.
 	AllowPrivateHosts string
+	// SecretKey (BECKON_SECRET_KEY, environment only): the key that seals
+	// the secrets the database keeps (provider tokens and keys, FHIR
+	// authorization, webhook secrets, the email links' key): base64 of 32
+	// random bytes, the same in every process. Default: read from
+	// SecretKeyFile; on PostgreSQL one of the two is required.
+	SecretKey string
+	// SecretKeysOld (BECKON_SECRET_KEYS_OLD, environment only): earlier
+	// keys, comma-separated, that still open secrets until `beckon secrets
+	// rotate` has sealed them again with SecretKey. Default none.
+	SecretKeysOld string
+	// SecretKeyFile (BECKON_SECRET_KEY_FILE): a file holding the key (a
+	// mounted secret), read when SecretKey is unset; it must exist. Default
+	// on SQLite: the database's path with ".key" appended, created (mode
+	// 0600) with a new key on first start; on PostgreSQL none.
+	SecretKeyFile string
 	// LogLevel (BECKON_LOG_LEVEL): debug, info, warn, error. Default info.
 	LogLevel string
 	// LogFormat (BECKON_LOG_FORMAT): text or json. Default text.
@@ -140,6 +155,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.MLLPIdleTimeout = dur("BECKON_MLLP_IDLE_TIMEOUT")
 	c.MLLPMaxConns = num("BECKON_MLLP_MAX_CONNS")
 	c.AllowPrivateHosts = getenv("BECKON_ALLOW_PRIVATE_HOSTS")
+	c.SecretKey = getenv("BECKON_SECRET_KEY")
+	c.SecretKeysOld = getenv("BECKON_SECRET_KEYS_OLD")
+	c.SecretKeyFile = getenv("BECKON_SECRET_KEY_FILE")
 	c.LogLevel = getenv("BECKON_LOG_LEVEL")
 	c.LogFormat = getenv("BECKON_LOG_FORMAT")
 	c.Providers, c.providersErr = providersFromEnv(getenv)
@@ -161,7 +179,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet, role string) {
 
 // oneShotFlags are the settings the one-shot commands (migrate, clinic
 // create, key create, ehr replay) use: they open the store and log.
-var oneShotFlags = map[string]bool{"database-url": true, "db-max-conns": true, "log-level": true, "log-format": true}
+var oneShotFlags = map[string]bool{"database-url": true, "db-max-conns": true, "log-level": true, "log-format": true, "secret-key-file": true}
 
 // FlagEnv is the environment variables of the flag's setting (the one
 // ConfigFromEnv reads first, first): BECKON_ and the flag's name in upper
@@ -199,6 +217,7 @@ func (c *Config) bindAll(fs *flag.FlagSet) {
 	fs.DurationVar(&c.MLLPIdleTimeout, "mllp-idle-timeout", c.MLLPIdleTimeout, "MLLP idle/frame timeout (default 2m)")
 	fs.StringVar(&c.AllowPrivateHosts, "allow-private-hosts", c.AllowPrivateHosts, `internal hosts clinic URLs may reach: CIDRs, IPs, names, or "*" (default: none)`)
 	fs.IntVar(&c.MLLPMaxConns, "mllp-max-conns", c.MLLPMaxConns, "MLLP connections open at once (default 64)")
+	fs.StringVar(&c.SecretKeyFile, "secret-key-file", c.SecretKeyFile, "file holding the secret key when BECKON_SECRET_KEY is unset (default on SQLite: the database path + .key, created on first start)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn, error (default info)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (default text)")
 }
@@ -238,6 +257,7 @@ func (c Config) Validate(role string) error {
 	if _, err := egress.ParsePolicy(c.AllowPrivateHosts); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.validateSecretKeys())
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -137,3 +137,17 @@ func sqliteRebind(query string, args []any) (string, []any) {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// SQLiteFile is the file of a SQLite DSN (as Open takes it), or "" for
+// PostgreSQL or an in-memory database.
+func SQLiteFile(dsn string) string {
+	if isPostgres(dsn) {
+		return ""
+	}
+	full, err := sqliteDSN(dsn)
+	if err != nil || strings.Contains(full, ":memory:") || strings.Contains(full, "mode=memory") {
+		return ""
+	}
+	path, _, _ := strings.Cut(strings.TrimPrefix(full, "file:"), "?")
+	return path
+}
