@@ -40,6 +40,7 @@ type Main struct {
 	key    beckonapp.KeyArgs
 	replay beckonapp.ReplayArgs
 	rotate beckonapp.RotateArgs
+	closed bool
 }
 
 // NewMain returns a Main bound to the process's streams and environment.
@@ -227,10 +228,12 @@ func (m *Main) Run(ctx context.Context) error {
 	return a.Start(ctx)
 }
 
-// Close stops every role and releases resources.
+// Close stops every role and releases resources; a second Close does
+// nothing.
 func (m *Main) Close() error {
-	if m.App == nil {
+	if m.App == nil || m.closed {
 		return nil
 	}
+	m.closed = true
 	return m.App.Close()
 }
