@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -185,7 +186,7 @@ func (q *queries) checkSecretKeys(ctx context.Context) error {
 		}
 		var v string
 		err := q.db.QueryRowContext(ctx, `SELECT `+c.column+` FROM `+c.table+w.String()+` LIMIT 1`, w.args...).Scan(&v)
-		if errors.Is(translate("", err), beckon.ErrNotFound) {
+		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
 		if err != nil {
