@@ -87,7 +87,11 @@ func (a *App) Open(ctx context.Context) error {
 	if a.Logger == nil {
 		a.Logger = NewLogger(a.Stderr, a.Config)
 	}
-	st, err := store.OpenWith(ctx, a.Config.DatabaseURL, store.Options{MaxConns: a.Config.PoolSize(a.Role), Clock: a.Clock})
+	keys, err := a.secretKeyring(ctx)
+	if err != nil {
+		return err
+	}
+	st, err := store.OpenWith(ctx, a.Config.DatabaseURL, store.Options{MaxConns: a.Config.PoolSize(a.Role), Clock: a.Clock, Secrets: keys})
 	if err != nil {
 		return err
 	}

@@ -117,6 +117,21 @@ type Config struct {
 	// RetentionEvery (BECKON_RETENTION_EVERY): the retention job's
 	// robfig/cron schedule (scheduler and serve). Default "@every 10m".
 	RetentionEvery string
+	// SecretKey (BECKON_SECRET_KEY, environment only): the key that seals
+	// the secrets the database keeps (provider tokens and keys, FHIR
+	// authorization, webhook secrets, the email links' key): base64 of 32
+	// random bytes, the same in every process. Default: read from
+	// SecretKeyFile; on PostgreSQL one of the two is required.
+	SecretKey string
+	// SecretKeysOld (BECKON_SECRET_KEYS_OLD, environment only): earlier
+	// keys, comma-separated, that still open secrets until `beckon secrets
+	// rotate` has sealed them again with SecretKey. Default none.
+	SecretKeysOld string
+	// SecretKeyFile (BECKON_SECRET_KEY_FILE): a file holding the key (a
+	// mounted secret), read when SecretKey is unset; it must exist. Default
+	// on SQLite: the database's path with ".key" appended, created (mode
+	// 0600) with a new key on first start; on PostgreSQL none.
+	SecretKeyFile string
 	// LogLevel (BECKON_LOG_LEVEL): debug, info, warn, error. Default info.
 	LogLevel string
 	// LogFormat (BECKON_LOG_FORMAT): text or json. Default text.
@@ -167,6 +182,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.RetentionBodies = r.period("BECKON_RETENTION_BODIES")
 	c.RetentionArchives = r.period("BECKON_RETENTION_ARCHIVES")
 	c.RetentionEvery = getenv("BECKON_RETENTION_EVERY")
+	c.SecretKey = getenv("BECKON_SECRET_KEY")
+	c.SecretKeysOld = getenv("BECKON_SECRET_KEYS_OLD")
+	c.SecretKeyFile = getenv("BECKON_SECRET_KEY_FILE")
 	c.LogLevel = getenv("BECKON_LOG_LEVEL")
 	c.LogFormat = getenv("BECKON_LOG_FORMAT")
 	c.Providers, c.providersErr = providersFromEnv(getenv)
@@ -188,7 +206,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet, role string) {
 
 // oneShotFlags are the settings the one-shot commands (migrate, clinic
 // create, key create, ehr replay) use: they open the store and log.
-var oneShotFlags = map[string]bool{"database-url": true, "db-max-conns": true, "log-level": true, "log-format": true}
+var oneShotFlags = map[string]bool{"database-url": true, "db-max-conns": true, "log-level": true, "log-format": true, "secret-key-file": true}
 
 // FlagEnv is the environment variables of the flag's setting (the one
 // ConfigFromEnv reads first, first): BECKON_ and the flag's name in upper
@@ -230,6 +248,7 @@ func (c *Config) bindAll(fs *flag.FlagSet) {
 	fs.Var((*periodValue)(&c.RetentionBodies), "retention-bodies", "keep message bodies and inbound texts for (default 90d)")
 	fs.Var((*periodValue)(&c.RetentionArchives), "retention-archives", "keep raw EHR feed archives for (default 30d)")
 	fs.StringVar(&c.RetentionEvery, "retention-every", c.RetentionEvery, "retention job schedule (default @every 10m)")
+	fs.StringVar(&c.SecretKeyFile, "secret-key-file", c.SecretKeyFile, "file holding the secret key when BECKON_SECRET_KEY is unset (default on SQLite: the database path + .key, created on first start)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn, error (default info)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (default text)")
 }
@@ -275,6 +294,7 @@ func (c Config) Validate(role string) error {
 	if _, err := egress.ParsePolicy(c.AllowPrivateHosts); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.validateSecretKeys())
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -11,6 +11,7 @@ const (
 	RoleClinicCreate = "admin-clinic" // `beckon clinic create`
 	RoleKeyCreate    = "admin-key"    // `beckon key create`
 	RoleReplay       = "ehr-replay"   // `beckon ehr replay`
+	RoleRotate       = "secrets"      // `beckon secrets rotate`
 )
 
 // LongRunning reports whether the role serves until stopped.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/beckonhealth/beckon"
@@ -11,17 +12,24 @@ const channelSettingsCols = `clinic_id, twilio_account_sid, twilio_auth_token, t
 	twilio_messaging_service_sid, twilio_per_second, sendgrid_api_key, sendgrid_from,
 	sendgrid_from_name, sendgrid_per_second, sendgrid_webhook_key, sendgrid_unsure, revision, updated_at`
 
-func scanChannelSettings(r scanner) (beckon.ChannelSettings, error) {
+// scanChannelSettings reads a row and opens its secrets.
+func (q *queries) scanChannelSettings(r scanner) (beckon.ChannelSettings, error) {
 	var s beckon.ChannelSettings
 	err := r.Scan(&s.ClinicID, &s.TwilioAccountSID, &s.TwilioAuthToken, &s.TwilioFrom,
 		&s.TwilioMessagingServiceSID, &s.TwilioPerSecond, &s.SendGridAPIKey, &s.SendGridFrom,
 		&s.SendGridFromName, &s.SendGridPerSecond, &s.SendGridWebhookKey, &s.SendGridUnsure, &s.Revision,
 		ms{&s.UpdatedAt})
-	return s, err
+	if err != nil {
+		return s, err
+	}
+	return s, errors.Join(
+		q.open(secretTwilioAuthToken, &s.TwilioAuthToken, s.ClinicID),
+		q.open(secretSendGridAPIKey, &s.SendGridAPIKey, s.ClinicID),
+		q.open(secretSendGridHookKey, &s.SendGridWebhookKey, s.ClinicID))
 }
 
 func (q *queries) ChannelSettingsGet(ctx context.Context, clinicID string) (beckon.ChannelSettings, error) {
-	return get(ctx, q, "channel_settings.get", scanChannelSettings,
+	return get(ctx, q, "channel_settings.get", q.scanChannelSettings,
 		`SELECT `+channelSettingsCols+` FROM channel_settings WHERE clinic_id = $1`, clinicID)
 }
 
@@ -49,9 +57,10 @@ func (q *queries) ChannelSettingsPut(ctx context.Context, s beckon.ChannelSettin
 				sendgrid_unsure = excluded.sendgrid_unsure,
 				revision = channel_settings.revision + 1,
 				updated_at = excluded.updated_at`,
-			s.ClinicID, s.TwilioAccountSID, s.TwilioAuthToken, s.TwilioFrom,
-			s.TwilioMessagingServiceSID, s.TwilioPerSecond, s.SendGridAPIKey, s.SendGridFrom,
-			s.SendGridFromName, s.SendGridPerSecond, s.SendGridWebhookKey, s.SendGridUnsure, s.UpdatedAt.UnixMilli())
+			s.ClinicID, s.TwilioAccountSID, q.seal(secretTwilioAuthToken, s.TwilioAuthToken, s.ClinicID), s.TwilioFrom,
+			s.TwilioMessagingServiceSID, s.TwilioPerSecond, q.seal(secretSendGridAPIKey, s.SendGridAPIKey, s.ClinicID), s.SendGridFrom,
+			s.SendGridFromName, s.SendGridPerSecond, q.seal(secretSendGridHookKey, s.SendGridWebhookKey, s.ClinicID),
+			s.SendGridUnsure, s.UpdatedAt.UnixMilli())
 		if err != nil {
 			return err
 		}

@@ -50,15 +50,21 @@ func (q *queries) FeedStatePut(ctx context.Context, s beckon.FeedState) error {
 const feedSettingsCols = `clinic_id, fhir_base_url, fhir_auth_header, webhook_url, webhook_secret,
 	writeback, updated_at`
 
-func scanFeedSettings(r scanner) (beckon.FeedSettings, error) {
+// scanFeedSettings reads a row and opens its secrets.
+func (q *queries) scanFeedSettings(r scanner) (beckon.FeedSettings, error) {
 	var s beckon.FeedSettings
 	err := r.Scan(&s.ClinicID, &s.FHIRBaseURL, &s.FHIRAuthHeader, &s.WebhookURL, &s.WebhookSecret,
 		&s.Writeback, ms{&s.UpdatedAt})
-	return s, err
+	if err != nil {
+		return s, err
+	}
+	return s, errors.Join(
+		q.open(secretFHIRAuthHeader, &s.FHIRAuthHeader, s.ClinicID),
+		q.open(secretFeedHookSecret, &s.WebhookSecret, s.ClinicID))
 }
 
 func (q *queries) FeedSettingsGet(ctx context.Context, clinicID string) (beckon.FeedSettings, error) {
-	s, err := get(ctx, q, "feed_settings.get", scanFeedSettings,
+	s, err := get(ctx, q, "feed_settings.get", q.scanFeedSettings,
 		`SELECT `+feedSettingsCols+` FROM feed_settings WHERE clinic_id = $1`, clinicID)
 	if err != nil {
 		return s, err
@@ -85,8 +91,8 @@ func (q *queries) FeedSettingsPut(ctx context.Context, s beckon.FeedSettings) er
 				webhook_secret = excluded.webhook_secret,
 				writeback = excluded.writeback,
 				updated_at = excluded.updated_at`,
-			s.ClinicID, s.FHIRBaseURL, s.FHIRAuthHeader, s.WebhookURL, s.WebhookSecret,
-			s.Writeback, q.stamp(s.UpdatedAt).UnixMilli()); err != nil {
+			s.ClinicID, s.FHIRBaseURL, q.seal(secretFHIRAuthHeader, s.FHIRAuthHeader, s.ClinicID),
+			s.WebhookURL, q.seal(secretFeedHookSecret, s.WebhookSecret, s.ClinicID), s.Writeback, q.stamp(s.UpdatedAt).UnixMilli()); err != nil {
 			return err
 		}
 		if _, err := q.exec(ctx, "feed_settings.put", `DELETE FROM feed_facilities WHERE clinic_id = $1`, s.ClinicID); err != nil {

@@ -17,13 +17,16 @@ func (q *queries) InstallationSecret(ctx context.Context, name string, fresh []b
 	if _, err := q.exec(ctx, "secret.put", `
 		INSERT INTO installation_secrets (name, value, created_at) VALUES ($1, $2, $3)
 		ON CONFLICT (name) DO NOTHING`,
-		name, base64.StdEncoding.EncodeToString(fresh), q.now().UnixMilli()); err != nil {
+		name, q.seal(secretInstallationSeed, base64.StdEncoding.EncodeToString(fresh), name), q.now().UnixMilli()); err != nil {
 		return nil, err
 	}
 	var v string
 	err := q.db.QueryRowContext(ctx, `SELECT value FROM installation_secrets WHERE name = $1`, name).Scan(&v)
 	if err != nil {
 		return nil, translate("secret.get", err)
+	}
+	if err := q.open(secretInstallationSeed, &v, name); err != nil {
+		return nil, fmt.Errorf("store: secret %s: %w", name, err)
 	}
 	b, err := base64.StdEncoding.DecodeString(v)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/beckonhealth/beckon"
+	"github.com/beckonhealth/beckon/sealed"
 )
 
 // Open opens the database named by dsn and applies the migrations.
@@ -34,6 +35,14 @@ type Options struct {
 	// scheduler's and worker's clock); nil is the wall clock. IDs are
 	// ordered by wall time whatever it is.
 	Clock beckon.Clock
+	// Secrets seal the secrets the store keeps (provider tokens and keys,
+	// FHIR authorization, webhook signing secrets, the email links' key) on
+	// every write and open them on every read. With them, OpenWith refuses a
+	// database holding secrets sealed with a key they lack, and seals the
+	// secrets still in plaintext (rows from before secrets were sealed).
+	// Nil: new secrets are stored in plaintext and sealed ones cannot be
+	// read; the app always sets it.
+	Secrets *sealed.Keyring
 }
 
 // OpenWith is Open with options.
@@ -64,7 +73,15 @@ func OpenWith(ctx context.Context, dsn string, o Options) (beckon.Store, error) 
 	if o.Clock != nil {
 		clock = o.Clock
 	}
-	q := &queries{db: wrap(db), root: db, wrap: wrap, clock: clock}
+	q := &queries{db: wrap(db), root: db, wrap: wrap, clock: clock, keys: o.Secrets}
+	if o.Secrets != nil {
+		if err := q.checkSecretKeys(ctx); err != nil {
+			return nil, errors.Join(err, db.Close())
+		}
+		if _, err := q.reseal(ctx, ResealOptions{}); err != nil {
+			return nil, errors.Join(err, db.Close())
+		}
+	}
 	return &sqlStore{queries: q, db: db, dialect: dialect}, nil
 }
 

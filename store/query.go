@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/beckonhealth/beckon"
+	"github.com/beckonhealth/beckon/sealed"
 )
 
 // dbtx is what the queries need: *sql.DB and *sql.Tx both have it.
@@ -29,11 +30,14 @@ type queries struct {
 	wrap func(dbtx) dbtx
 	// clock tells the record-keeping times the store fills in (stamp).
 	clock beckon.Clock
+	// keys seal and open the secrets the store keeps (secrets.go); nil
+	// keeps new ones in plaintext.
+	keys *sealed.Keyring
 }
 
 // inTx is queries like q's over tx.
 func (q *queries) inTx(tx *sql.Tx) *queries {
-	return &queries{db: q.wrap(tx), wrap: q.wrap, clock: q.clock}
+	return &queries{db: q.wrap(tx), wrap: q.wrap, clock: q.clock, keys: q.keys}
 }
 
 var _ beckon.Querier = (*queries)(nil)

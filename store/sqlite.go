@@ -14,12 +14,15 @@ import (
 // sqliteDefaults are the pragmas every connection gets unless the DSN sets them:
 // concurrent writers wait instead of failing, readers don't block the writer,
 // foreign keys are enforced, and a transaction takes the write lock at BEGIN
-// (so it never fails to upgrade a read lock half-way).
+// (so it never fails to upgrade a read lock half-way), and what a write
+// replaces or deletes is zeroed where that costs no extra I/O (a secret
+// sealed over its plaintext, a purged body, leaves no copy in its page).
 var sqliteDefaults = []struct{ name, value string }{
 	{"busy_timeout", "10000"},
 	{"journal_mode", "WAL"},
 	{"synchronous", "NORMAL"},
 	{"foreign_keys", "1"},
+	{"secure_delete", "FAST"},
 }
 
 // sqliteDSN turns "sqlite:PATH", "file:PATH" or "PATH" (each with an optional
@@ -134,3 +137,17 @@ func sqliteRebind(query string, args []any) (string, []any) {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// SQLiteFile is the file of a SQLite DSN (as Open takes it), or "" for
+// PostgreSQL or an in-memory database.
+func SQLiteFile(dsn string) string {
+	if isPostgres(dsn) {
+		return ""
+	}
+	full, err := sqliteDSN(dsn)
+	if err != nil || strings.Contains(full, ":memory:") || strings.Contains(full, "mode=memory") {
+		return ""
+	}
+	path, _, _ := strings.Cut(strings.TrimPrefix(full, "file:"), "?")
+	return path
+}

@@ -12,7 +12,8 @@ import (
 const endpointCols = `clinic_id, id, url, event_types, secret, enabled, disabled_reason,
 	disabled_at, failing_since, created_at, updated_at`
 
-func scanEndpoint(r scanner) (beckon.WebhookEndpoint, error) {
+// scanEndpoint reads a row and opens its secret.
+func (q *queries) scanEndpoint(r scanner) (beckon.WebhookEndpoint, error) {
 	var (
 		e     beckon.WebhookEndpoint
 		types string
@@ -27,7 +28,7 @@ func scanEndpoint(r scanner) (beckon.WebhookEndpoint, error) {
 	if len(e.EventTypes) == 0 {
 		e.EventTypes = nil
 	}
-	return e, nil
+	return e, q.open(secretEndpointSecret, &e.Secret, e.ClinicID, e.ID)
 }
 
 // WebhookEndpointPut inserts the endpoint, or replaces it keeping its
@@ -39,6 +40,7 @@ func (q *queries) WebhookEndpointPut(ctx context.Context, e beckon.WebhookEndpoi
 		types = []byte("[]")
 	}
 	now := q.stamp(e.UpdatedAt)
+	secret := q.seal(secretEndpointSecret, e.Secret, e.ClinicID, e.ID) // empty: keep the stored one
 	var created bool
 	err = q.atomic(ctx, func(q *queries) error {
 		_, err := q.WebhookEndpointGet(ctx, e.ClinicID, e.ID)
@@ -52,7 +54,7 @@ func (q *queries) WebhookEndpointPut(ctx context.Context, e beckon.WebhookEndpoi
 					failing_since = CASE WHEN $6 THEN NULL ELSE failing_since END,
 					updated_at = $7
 				WHERE clinic_id = $1 AND id = $2`,
-				e.ClinicID, e.ID, e.URL, string(types), e.Secret, e.Enabled, now.UnixMilli())
+				e.ClinicID, e.ID, e.URL, string(types), secret, e.Enabled, now.UnixMilli())
 			return err
 		case err != beckon.ErrNotFound:
 			return err
@@ -64,7 +66,7 @@ func (q *queries) WebhookEndpointPut(ctx context.Context, e beckon.WebhookEndpoi
 		_, err = q.exec(ctx, "webhook_endpoint.insert", `
 			INSERT INTO webhook_endpoints (`+endpointCols+`)
 			VALUES ($1, $2, $3, $4, $5, $6, '', NULL, NULL, $7, $8)`,
-			e.ClinicID, e.ID, e.URL, string(types), e.Secret, e.Enabled,
+			e.ClinicID, e.ID, e.URL, string(types), secret, e.Enabled,
 			q.stamp(e.CreatedAt).UnixMilli(), now.UnixMilli())
 		return err
 	})
@@ -72,12 +74,12 @@ func (q *queries) WebhookEndpointPut(ctx context.Context, e beckon.WebhookEndpoi
 }
 
 func (q *queries) WebhookEndpointGet(ctx context.Context, clinicID, id string) (beckon.WebhookEndpoint, error) {
-	return get(ctx, q, "webhook_endpoint.get", scanEndpoint,
+	return get(ctx, q, "webhook_endpoint.get", q.scanEndpoint,
 		`SELECT `+endpointCols+` FROM webhook_endpoints WHERE clinic_id = $1 AND id = $2`, clinicID, id)
 }
 
 func (q *queries) WebhookEndpointList(ctx context.Context, clinicID string) ([]beckon.WebhookEndpoint, error) {
-	return list(ctx, q, "webhook_endpoint.list", scanEndpoint,
+	return list(ctx, q, "webhook_endpoint.list", q.scanEndpoint,
 		`SELECT `+endpointCols+` FROM webhook_endpoints WHERE clinic_id = $1 ORDER BY id`, clinicID)
 }
 
@@ -129,11 +131,11 @@ func (q *queries) WebhookEndpointDisable(ctx context.Context, clinicID, id, reas
 
 func (q *queries) WebhookEndpointHealth(ctx context.Context, clinicID, id string, ok bool, at time.Time) (beckon.WebhookEndpoint, error) {
 	if ok {
-		return get(ctx, q, "webhook_endpoint.health", scanEndpoint, `
+		return get(ctx, q, "webhook_endpoint.health", q.scanEndpoint, `
 			UPDATE webhook_endpoints SET failing_since = NULL WHERE clinic_id = $1 AND id = $2
 			RETURNING `+endpointCols, clinicID, id)
 	}
-	return get(ctx, q, "webhook_endpoint.health", scanEndpoint, `
+	return get(ctx, q, "webhook_endpoint.health", q.scanEndpoint, `
 		UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $3)
 		WHERE clinic_id = $1 AND id = $2 RETURNING `+endpointCols, clinicID, id, q.stamp(at).UnixMilli())
 }

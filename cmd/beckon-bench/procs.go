@@ -148,6 +148,7 @@ func (s *stack) beckonEnv(queue string) []string {
 func (s *stack) settings(queue string) map[string]string {
 	return map[string]string{
 		"BECKON_DATABASE_URL":  s.dsn,
+		"BECKON_SECRET_KEY":    s.secretKey,
 		"BECKON_QUEUE":         queue,
 		"BECKON_CONCURRENCY":   strconv.Itoa(s.cfg.concurrency),
 		"BECKON_POLL_INTERVAL": s.cfg.pollInterval.String(),

@@ -21,6 +21,7 @@ import (
 	"github.com/beckonhealth/beckon/api"
 	"github.com/beckonhealth/beckon/app"
 	"github.com/beckonhealth/beckon/scheduler"
+	"github.com/beckonhealth/beckon/sealed"
 )
 
 // stack is Beckon as `beckon serve` runs it (package app, the same
@@ -34,6 +35,9 @@ type stack struct {
 	st     beckon.Store
 	dbPath string // SQLite file, for its size
 	dsn    string // the database, as the beckon processes open it
+	// secretKey seals the run's stored secrets (BECKON_SECRET_KEY of
+	// every process of the run).
+	secretKey string
 	// redisURL is the Redis, as the beckon processes reach it (the
 	// in-process one listens on loopback).
 	redisURL string
@@ -60,7 +64,7 @@ func randomSuffix() string {
 }
 
 func newStack(ctx context.Context, cfg config) (_ *stack, err error) {
-	s := &stack{cfg: cfg, logger: slog.New(slog.DiscardHandler), queue: "bench-" + randomSuffix()}
+	s := &stack{cfg: cfg, logger: slog.New(slog.DiscardHandler), queue: "bench-" + randomSuffix(), secretKey: sealed.NewKey()}
 	defer func() {
 		if err != nil {
 			s.close()

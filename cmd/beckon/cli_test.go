@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	beckonapp "github.com/beckonhealth/beckon/app"
+	"github.com/beckonhealth/beckon/sealed"
 )
 
 // cli runs ParseFlags (and Run, for version) on args with an empty
@@ -20,7 +21,7 @@ func cli(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	m := NewMain()
 	m.Stdout, m.Stderr, m.Getenv = &out, &errb, func(string) string { return "" }
 	err = m.ParseFlags(context.Background(), args)
-	if err == nil && m.role == roleVersion {
+	if err == nil && (m.role == roleVersion || m.role == roleKeygen) {
 		err = m.Run(context.Background())
 	}
 	return out.String(), errb.String(), err
@@ -46,7 +47,7 @@ func TestHelpListsEveryFlag(t *testing.T) {
 			}
 		}
 	})
-	for _, cmd := range []string{"serve", "api", "worker", "scheduler", "migrate", "clinic create", "key create", "ehr replay", "version"} {
+	for _, cmd := range []string{"serve", "api", "worker", "scheduler", "migrate", "clinic create", "key create", "ehr replay", "secrets keygen", "secrets rotate", "version"} {
 		if !strings.Contains(out, "beckon "+cmd) {
 			t.Errorf("beckon -h does not list the command %q", cmd)
 		}
@@ -64,6 +65,7 @@ func TestSubcommandHelp(t *testing.T) {
 		{[]string{"clinic", "create", "--help"}, []string{"name", "time-zone", "database-url"}, []string{"clinic", "redis-url"}},
 		{[]string{"ehr", "replay", "-h"}, []string{"dry-run", "since"}, []string{"name", "horizon"}},
 		{[]string{"worker", "-h"}, []string{"concurrency", "redis-url"}, []string{"clinic", "dry-run"}},
+		{[]string{"secrets", "rotate", "-h"}, []string{"batch", "database-url", "secret-key-file"}, []string{"concurrency", "redis-url", "name"}},
 	} {
 		out, _, err := cli(t, c.args...)
 		if !errors.Is(err, errHelp) {
@@ -106,9 +108,22 @@ func TestVersion(t *testing.T) {
 
 // TestUsageMistake: no command, or an unknown one, is a usage error (exit 2).
 func TestUsageMistake(t *testing.T) {
-	for _, args := range [][]string{nil, {"frobnicate"}, {"worker", "-no-such-flag"}} {
+	for _, args := range [][]string{nil, {"frobnicate"}, {"worker", "-no-such-flag"}, {"secrets"}, {"secrets", "forget"}} {
 		if _, _, err := cli(t, args...); !errors.Is(err, errUsage) {
 			t.Errorf("beckon %v: %v, want a usage error", args, err)
 		}
+	}
+}
+
+// TestSecretsKeygen: `beckon secrets keygen` prints a new key in the form
+// BECKON_SECRET_KEY takes, different each time, without configuration.
+func TestSecretsKeygen(t *testing.T) {
+	a, _, err := cli(t, "secrets", "keygen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, _ := cli(t, "secrets", "keygen")
+	if _, err := sealed.ParseKey(a); err != nil || a == b {
+		t.Fatalf("keygen printed %q then %q: %v", a, b, err)
 	}
 }

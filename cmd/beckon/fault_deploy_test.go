@@ -143,6 +143,7 @@ func startDeployment(t *testing.T, backend string, o deployOpts) *deployment {
 		t.Fatalf("unknown backend %q", backend)
 	}
 	vars["BECKON_DATABASE_URL"] = dsn
+	vars["BECKON_SECRET_KEY"] = storetest.Key
 	d := &deployment{app: &app{t: t, base: "http://" + addr}, backend: backend, env: childEnv(vars), procs: map[string]*proc{}, tw: tw, sg: sg, sgKey: key}
 
 	var out string
@@ -166,7 +167,7 @@ func startDeployment(t *testing.T, backend string, o deployOpts) *deployment {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, err := store.OpenWith(ctx, dsn, store.Options{MaxConns: 4})
+	st, err := store.OpenWith(ctx, dsn, store.Options{MaxConns: 4, Secrets: storetest.Keyring(t)})
 	if err != nil {
 		t.Fatalf("open the deployment's store: %v", err)
 	}

@@ -183,6 +183,7 @@ func startAppWith(t *testing.T, backend string, extra map[string]string, clock *
 		env["BECKON_DATABASE_URL"] = filepath.Join(t.TempDir(), "beckon.db")
 	case "servers":
 		env["BECKON_DATABASE_URL"] = storetest.PostgresSchema(t, os.Getenv("DATABASE_URL"))
+		env["BECKON_SECRET_KEY"] = storetest.Key
 		env["BECKON_REDIS_URL"] = os.Getenv("REDIS_URL")
 	}
 	for k, v := range extra {

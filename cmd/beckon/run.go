@@ -13,6 +13,7 @@ import (
 
 	"github.com/beckonhealth/beckon"
 	beckonapp "github.com/beckonhealth/beckon/app"
+	"github.com/beckonhealth/beckon/sealed"
 )
 
 // errUsage and errHelp end ParseFlags once it has printed the usage: for a
@@ -38,6 +39,8 @@ type Main struct {
 	clinic beckonapp.ClinicArgs
 	key    beckonapp.KeyArgs
 	replay beckonapp.ReplayArgs
+	rotate beckonapp.RotateArgs
+	closed bool
 }
 
 // NewMain returns a Main bound to the process's streams and environment.
@@ -56,6 +59,8 @@ Usage:
   beckon clinic create -name NAME [-time-zone ZONE] [-phone E164]
   beckon key create -clinic ID [-role admin|ehr] [-name NAME]
   beckon ehr replay [-clinic ID] [-since TIME] [-id inb_…] [-failed] [-from DB] [-dry-run]
+  beckon secrets keygen   print a new secret key (for BECKON_SECRET_KEY)
+  beckon secrets rotate [-batch N]   seal every stored secret again with BECKON_SECRET_KEY
   beckon version    the module version and VCS revision of this binary
 
 Run "beckon COMMAND -h" for that command's flags. Each setting is also read
@@ -75,6 +80,11 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	case "version", "-version", "--version":
 		m.role = roleVersion
 		return nil
+	case "secrets":
+		if len(args) > 1 && args[1] == "keygen" {
+			m.role = roleKeygen
+			return nil
+		}
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(m.Stdout, usage)
 		fmt.Fprintf(m.Stdout, "\nFlags of serve, api, worker and scheduler:\n")
@@ -105,6 +115,12 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 			return errUsage
 		}
 		role, rest, command = "admin-"+role, rest[1:], role+" create"
+	case "secrets":
+		if len(rest) == 0 || rest[0] != "rotate" {
+			fmt.Fprint(m.Stderr, usage)
+			return errUsage
+		}
+		role, rest, command = beckonapp.RoleRotate, rest[1:], "secrets rotate"
 	default:
 		fmt.Fprintf(m.Stderr, "unknown command %q\n\n%s", role, usage)
 		return errUsage
@@ -133,8 +149,11 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	return m.Config.Validate(role)
 }
 
-// roleVersion is `beckon version`.
-const roleVersion = "version"
+// roleVersion is `beckon version`; roleKeygen is `beckon secrets keygen`.
+const (
+	roleVersion = "version"
+	roleKeygen  = "secrets-keygen"
+)
 
 // isHelpFlag reports whether a command-line argument asks for help.
 func isHelpFlag(a string) bool {
@@ -163,6 +182,8 @@ func (m *Main) bindCommandFlags(fs *flag.FlagSet, role string) {
 		fs.StringVar(&m.replay.From, "from", "", "read the archive from this database (postgres:// URL or SQLite path) and apply here: moving into a new installation")
 		fs.BoolVar(&m.replay.Failed, "failed", false, "only messages that were rejected or failed")
 		fs.BoolVar(&m.replay.DryRun, "dry-run", false, "list what would be replayed, change nothing")
+	case beckonapp.RoleRotate:
+		fs.IntVar(&m.rotate.Batch, "batch", 500, "rows resealed per transaction")
 	}
 }
 
@@ -181,6 +202,10 @@ func (m *Main) Run(ctx context.Context) error {
 		fmt.Fprintf(m.Stdout, "built with %s\n", b.Go)
 		return nil
 	}
+	if m.role == roleKeygen {
+		fmt.Fprintln(m.Stdout, sealed.NewKey())
+		return nil
+	}
 	a := beckonapp.New(m.Config, m.role)
 	a.Stdout, a.Stderr, a.Clock = m.Stdout, m.Stderr, m.Clock
 	m.App = a
@@ -197,14 +222,18 @@ func (m *Main) Run(ctx context.Context) error {
 		return a.CreateKey(ctx, m.key)
 	case beckonapp.RoleReplay:
 		return a.Replay(ctx, m.replay)
+	case beckonapp.RoleRotate:
+		return a.RotateSecrets(ctx, m.rotate)
 	}
 	return a.Start(ctx)
 }
 
-// Close stops every role and releases resources.
+// Close stops every role and releases resources; a second Close does
+// nothing.
 func (m *Main) Close() error {
-	if m.App == nil {
+	if m.App == nil || m.closed {
 		return nil
 	}
+	m.closed = true
 	return m.App.Close()
 }

@@ -16,6 +16,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 
 	"github.com/beckonhealth/beckon"
+	"github.com/beckonhealth/beckon/sealed"
 	"github.com/beckonhealth/beckon/store"
 )
 
@@ -87,11 +88,30 @@ func PostgresSchema(t testing.TB, databaseURL string) string {
 	return u.String()
 }
 
+// Key is the secret key of the stores Open returns, as BECKON_SECRET_KEY
+// takes it: tests that reopen a store, or start Beckon on one, use it.
+const Key = "dGVzdC1vbmx5IGtleSBvZiBzdG9yZXRlc3QgMzJieXQ="
+
+// Keyring is Key's keyring: every store Open returns seals its secrets with
+// it, so every test that stores a secret goes through sealing.
+func Keyring(t testing.TB) *sealed.Keyring {
+	t.Helper()
+	b, err := sealed.ParseKey(Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := sealed.NewKeyring(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
 func open(t testing.TB, dsn string) beckon.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, err := store.Open(ctx, dsn)
+	st, err := store.OpenWith(ctx, dsn, store.Options{Secrets: Keyring(t)})
 	if err != nil {
 		t.Fatalf("storetest: %v", err)
 	}
