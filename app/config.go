@@ -8,8 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beckonhealth/beckon/api"
 	"github.com/beckonhealth/beckon/channels/routing"
 	"github.com/beckonhealth/beckon/egress"
+	"github.com/beckonhealth/beckon/ratelimit"
 )
 
 // Config is every setting of Beckon, read once: ConfigFromEnv, then
@@ -95,6 +97,22 @@ type Config struct {
 	// outside this list; plain http is accepted only for hosts in it.
 	// Default empty: public hosts over https only.
 	AllowPrivateHosts string
+	// RateAPI (BECKON_RATE_API): requests per API key to the REST API (/v1
+	// but the batch), shared by every process through Redis: "N/s", "N/m",
+	// "N/h" (bursts of up to N) or "off". Over it: 429 with Retry-After.
+	// Default 1000/s.
+	RateAPI string
+	// RateFeeds (BECKON_RATE_FEEDS): requests per API key to the EHR feeds
+	// (POST /hl7/v2, /fhir/r4/*, POST /v1/appointments/batch), apart from
+	// RateAPI so a busy EHR cannot starve the API. Default 1000/s.
+	RateFeeds string
+	// RateWebhooks (BECKON_RATE_WEBHOOKS): provider webhook requests
+	// (/webhooks/*) per client address. Default 2000/s.
+	RateWebhooks string
+	// AuthFailures (BECKON_AUTH_FAILURES): failed authentications (an
+	// unknown, revoked or expired key) per client address; past it the
+	// address is answered 429 without its key being checked. Default 10/m.
+	AuthFailures string
 	// LogLevel (BECKON_LOG_LEVEL): debug, info, warn, error. Default info.
 	LogLevel string
 	// LogFormat (BECKON_LOG_FORMAT): text or json. Default text.
@@ -140,6 +158,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.MLLPIdleTimeout = dur("BECKON_MLLP_IDLE_TIMEOUT")
 	c.MLLPMaxConns = num("BECKON_MLLP_MAX_CONNS")
 	c.AllowPrivateHosts = getenv("BECKON_ALLOW_PRIVATE_HOSTS")
+	c.RateAPI = getenv("BECKON_RATE_API")
+	c.RateFeeds = getenv("BECKON_RATE_FEEDS")
+	c.RateWebhooks = getenv("BECKON_RATE_WEBHOOKS")
+	c.AuthFailures = getenv("BECKON_AUTH_FAILURES")
 	c.LogLevel = getenv("BECKON_LOG_LEVEL")
 	c.LogFormat = getenv("BECKON_LOG_FORMAT")
 	c.Providers, c.providersErr = providersFromEnv(getenv)
@@ -199,6 +221,10 @@ func (c *Config) bindAll(fs *flag.FlagSet) {
 	fs.DurationVar(&c.MLLPIdleTimeout, "mllp-idle-timeout", c.MLLPIdleTimeout, "MLLP idle/frame timeout (default 2m)")
 	fs.StringVar(&c.AllowPrivateHosts, "allow-private-hosts", c.AllowPrivateHosts, `internal hosts clinic URLs may reach: CIDRs, IPs, names, or "*" (default: none)`)
 	fs.IntVar(&c.MLLPMaxConns, "mllp-max-conns", c.MLLPMaxConns, "MLLP connections open at once (default 64)")
+	fs.StringVar(&c.RateAPI, "rate-api", c.RateAPI, "REST API requests per key: N/s, N/m, N/h or off (default 1000/s)")
+	fs.StringVar(&c.RateFeeds, "rate-feeds", c.RateFeeds, "HL7 v2, FHIR and batch requests per key (default 1000/s)")
+	fs.StringVar(&c.RateWebhooks, "rate-webhooks", c.RateWebhooks, "provider webhook requests per client address (default 2000/s)")
+	fs.StringVar(&c.AuthFailures, "auth-failures", c.AuthFailures, "failed authentications per client address before 429 (default 10/m)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn, error (default info)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (default text)")
 }
@@ -221,6 +247,10 @@ func (c Config) WithDefaults() Config {
 	c.DemoTimeZone = cmp.Or(c.DemoTimeZone, "America/New_York")
 	c.MLLPIdleTimeout = cmp.Or(c.MLLPIdleTimeout, 2*time.Minute)
 	c.MLLPMaxConns = cmp.Or(c.MLLPMaxConns, 64)
+	c.RateAPI = cmp.Or(c.RateAPI, "1000/s")
+	c.RateFeeds = cmp.Or(c.RateFeeds, "1000/s")
+	c.RateWebhooks = cmp.Or(c.RateWebhooks, "2000/s")
+	c.AuthFailures = cmp.Or(c.AuthFailures, "10/m")
 	c.LogLevel = cmp.Or(c.LogLevel, "info")
 	c.LogFormat = cmp.Or(c.LogFormat, "text")
 	return c
@@ -236,6 +266,9 @@ func (c Config) Validate(role string) error {
 		errs = append(errs, fmt.Errorf("recheck (%s) must be shorter than horizon (%s)", c.Recheck, c.Horizon))
 	}
 	if _, err := egress.ParsePolicy(c.AllowPrivateHosts); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.limits(); err != nil {
 		errs = append(errs, err)
 	}
 	switch c.LogLevel {
@@ -258,6 +291,27 @@ func (c Config) ProvidersErr() error { return c.providersErr }
 func (c Config) EgressPolicy() egress.Policy {
 	p, _ := egress.ParsePolicy(c.AllowPrivateHosts)
 	return p
+}
+
+// limits are the rate limits parsed (Validate reports bad ones).
+func (c Config) limits() (api.Limits, error) {
+	var l api.Limits
+	var errs []error
+	for _, f := range []struct {
+		name, value string
+		to          *ratelimit.Limit
+	}{
+		{"BECKON_RATE_API", c.RateAPI, &l.API},
+		{"BECKON_RATE_FEEDS", c.RateFeeds, &l.Feeds},
+		{"BECKON_RATE_WEBHOOKS", c.RateWebhooks, &l.Webhooks},
+		{"BECKON_AUTH_FAILURES", c.AuthFailures, &l.AuthFailures},
+	} {
+		var err error
+		if *f.to, err = ratelimit.ParseLimit(f.value); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f.name, err))
+		}
+	}
+	return l, errors.Join(errs...)
 }
 
 // PoolSize is DBMaxConns or the role's default.
