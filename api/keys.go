@@ -43,7 +43,7 @@ type keyIDInput struct {
 }
 
 type keyRotateInput struct {
-	keyIDInput
+	ID   string `path:"id" minLength:"1" maxLength:"64" pattern:"^key_[A-Za-z0-9]+$" doc:"The key's id (key_…)"`
 	Body *struct {
 		ExpiresAt *time.Time `json:"expires_at,omitempty" doc:"The new key's expiry; absent: the old key's"`
 	}
