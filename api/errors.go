@@ -26,7 +26,7 @@ const (
 	CodeTooLarge     = "too_large"
 	CodeMediaType    = "unsupported_media_type" // send Content-Type: application/json
 	CodeInternal     = "internal"
-	CodeUnavailable  = "unavailable" // a dependency is down; retry later
+	CodeUnavailable  = "unavailable"  // a dependency is down; retry later
 	CodeRateLimited  = "rate_limited" // too many requests (or failed authentications); see Retry-After
 )
 
