@@ -72,9 +72,11 @@ func (a *App) CreateKey(ctx context.Context, args KeyArgs) error {
 	if err != nil {
 		return fmt.Errorf("key create: %w", err)
 	}
-	_, secret, err := apikeys.Create(ctx, a.store, apikeys.Params{
-		ClinicID: args.Clinic, Role: args.Role, Name: args.Name, ExpiresAt: expires,
-	}, now)
+	p := apikeys.Params{ClinicID: args.Clinic, Role: args.Role, Name: args.Name, ExpiresAt: expires}
+	if err := p.Check(now); err != nil {
+		return fmt.Errorf("key create: -%s", strings.ReplaceAll(err.Error(), "expires_at", "expires"))
+	}
+	_, secret, err := apikeys.Create(ctx, a.store, p, now)
 	if err != nil {
 		return fmt.Errorf("key create: clinic %s: %w", args.Clinic, err)
 	}
@@ -168,7 +170,7 @@ func cliTime(t time.Time) string {
 // NewKey creates an API key and returns its secret; only its hash and
 // prefix are stored.
 func (a *App) NewKey(ctx context.Context, clinicID string, role beckon.Role, name string) (string, error) {
-	_, secret, err := apikeys.Create(ctx, a.store, apikeys.Params{ClinicID: clinicID, Role: role, Name: name}, a.Clock.Now())
+	_, secret, err := apikeys.Create(ctx, a.store, apikeys.Params{ClinicID: clinicID, Role: role, Name: name, Actor: "system"}, a.Clock.Now())
 	return secret, err
 }
 
