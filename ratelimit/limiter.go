@@ -27,7 +27,15 @@ type Limiter struct {
 	rl      *redis_rate.Limiter
 	logger  *slog.Logger
 	lastLog atomic.Int64 // unix nanoseconds of the last failure logged
+	// downUntil (unix nanoseconds): after a failure, Redis is not asked
+	// again for pauseAfterFailure, so a Redis that is down costs requests
+	// no time.
+	downUntil atomic.Int64
 }
+
+// pauseAfterFailure is how long the limiter fails open without asking
+// Redis after Redis failed.
+const pauseAfterFailure = time.Second
 
 // New returns a limiter on rdb.
 func New(rdb redis.UniversalClient, logger *slog.Logger) *Limiter {
@@ -77,13 +85,14 @@ func (l *Limiter) Exhausted(ctx context.Context, key string, lim Limit) Decision
 }
 
 func (l *Limiter) take(ctx context.Context, key string, lim Limit, n int) Decision {
-	if l == nil || lim.Off() {
+	if l == nil || lim.Off() || time.Now().UnixNano() < l.downUntil.Load() {
 		return Decision{Allowed: true}
 	}
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	res, err := l.rl.AllowN(ctx, keyPrefix+key, redis_rate.Limit{Rate: lim.N, Burst: lim.N, Period: lim.Period}, n)
 	if err != nil {
+		l.downUntil.Store(time.Now().Add(pauseAfterFailure).UnixNano())
 		l.failedOpen(err)
 		return Decision{Allowed: true}
 	}
