@@ -181,7 +181,7 @@ func (s *Server) enqueueInterpret(ctx context.Context, m beckon.InboundSMS) erro
 	if s.cfg.Tasks == nil {
 		return errors.New("no task queue")
 	}
-	task, opts, err := tasks.NewInterpretTask(m.ClinicID, m.ID)
+	task, opts, err := tasks.NewInterpretTask(m.ClinicID, m.ID, m.From)
 	if err != nil {
 		return err
 	}

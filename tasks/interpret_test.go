@@ -8,7 +8,7 @@ import (
 
 func TestInterpretPayloadBytes(t *testing.T) {
 	const queued = `{"clinic_id":"cln_1","message_id":"msg_1"}`
-	task, opts, err := tasks.NewInterpretTask("cln_1", "msg_1")
+	task, opts, err := tasks.NewInterpretTask("cln_1", "msg_1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
