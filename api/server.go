@@ -62,6 +62,8 @@ type Server struct {
 	plain []plainRoute
 	// linkKeys signs and verifies email links (links.go).
 	linkKeys *links.Keys
+	// inbound stores the inbound messages of concurrent requests together.
+	inbound inboundWriter
 }
 
 // maxBodyBytes bounds request bodies (a batch of 1,000 appointments fits).
@@ -94,6 +96,9 @@ func New(cfg Config) *Server {
 		svc:    cfg.Service,
 		logger: cfg.Logger.With(slog.String("component", "api")),
 		mux:    mux,
+	}
+	s.inbound.put = func(ctx context.Context, ms []beckon.InboundSMS) ([]beckon.InboundSMSPutResult, error) {
+		return s.store.InboundSMSPutMany(ctx, ms, true)
 	}
 	s.api = humago.New(mux, hc)
 	s.api.UseMiddleware(s.authenticate, s.checkInput)

@@ -37,6 +37,15 @@ type Interpreter interface {
 	Interpret(ctx context.Context, q beckon.Querier, m beckon.InboundSMS) (Interpretation, error)
 }
 
+// BatchInterpreter is an Interpreter that also interprets several messages
+// at once, through one q, with one Interpretation per message, in order;
+// msgs are in the order received, and a number's messages must be
+// interpreted in that order. An error fails them all.
+type BatchInterpreter interface {
+	Interpreter
+	InterpretBatch(ctx context.Context, q beckon.Querier, msgs []beckon.InboundSMS) ([]Interpretation, error)
+}
+
 // InterpreterFunc adapts a function to Interpreter.
 type InterpreterFunc func(ctx context.Context, q beckon.Querier, m beckon.InboundSMS) (Interpretation, error)
 
@@ -134,15 +143,19 @@ func (h *InterpretHandler) interpretAll(ctx context.Context, q beckon.Querier, r
 		h.logger.Warn("interpret task for a message the clinic does not have",
 			slog.String("clinic_id", r.clinicID), slog.String("message_id", r.messageID))
 	}
-	var done []interpreted
+	todo := msgs[:0]
 	for _, m := range msgs {
-		if !m.InterpretedAt.IsZero() {
-			continue
+		if m.InterpretedAt.IsZero() {
+			todo = append(todo, m)
 		}
-		res, err := h.interpreter.Interpret(ctx, q, m)
-		if err != nil {
-			return nil, &messageError{id: m.ID, err: fmt.Errorf("interpret: %w", err)}
-		}
+	}
+	results, err := h.interpretMany(ctx, q, todo)
+	if err != nil {
+		return nil, err
+	}
+	done := make([]interpreted, len(todo))
+	for k, m := range todo {
+		res := results[k]
 		ok, err := q.InboundSMSInterpreted(ctx, beckon.InboundInterpretParams{
 			ClinicID: m.ClinicID, ID: m.ID, Intent: res.Intent, Interpretation: res.Detail,
 			NeedsAttention: res.NeedsAttention, At: h.clock.Now(),
@@ -155,9 +168,36 @@ func (h *InterpretHandler) interpretAll(ctx context.Context, q beckon.Querier, r
 		if err != nil {
 			return nil, err
 		}
-		done = append(done, interpreted{msg: m, res: res})
+		done[k] = interpreted{msg: m, res: res}
 	}
 	return done, nil
+}
+
+// interpretMany interprets msgs through q: at once when the interpreter
+// can, else one by one.
+func (h *InterpretHandler) interpretMany(ctx context.Context, q beckon.Querier, msgs []beckon.InboundSMS) ([]Interpretation, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	if bi, ok := h.interpreter.(BatchInterpreter); ok {
+		out, err := bi.InterpretBatch(ctx, q, msgs)
+		if err == nil && len(out) != len(msgs) {
+			err = fmt.Errorf("%d interpretations for %d messages", len(out), len(msgs))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("interpret: %w", err)
+		}
+		return out, nil
+	}
+	out := make([]Interpretation, len(msgs))
+	for k, m := range msgs {
+		res, err := h.interpreter.Interpret(ctx, q, m)
+		if err != nil {
+			return nil, &messageError{id: m.ID, err: fmt.Errorf("interpret: %w", err)}
+		}
+		out[k] = res
+	}
+	return out, nil
 }
 
 // committed logs the interpretations a transaction committed and hands
