@@ -10,6 +10,10 @@ type Clinic struct {
 	Phone    string // E.164, shown in messages ("call us at …"); may be empty
 	// QuietHours is the window in the patient's local time in which nothing is sent.
 	QuietHours QuietHours
+	// InboxHours says, by language, when the clinic's staff read patients'
+	// messages ("weekdays 8 AM to 5 PM"): the acknowledgement of a
+	// patient's free text tells them. Nil: "during office hours".
+	InboxHours map[string]string
 	// PlanRevision counts the changes to what planning reads: the clinic's
 	// fields and its campaigns (ClinicUpdate, CampaignPut and CampaignDelete
 	// bump it). The store sets it; writes that give it are ignored.

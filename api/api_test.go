@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -214,6 +215,10 @@ func TestBadInputIsRejectedAndChangesNothing(t *testing.T) {
 		{"messages limit", "GET", "/v1/messages?limit=0", nil, 422, api.CodeInvalid, "query.limit", ""},
 		{"clinic zone", "PUT", "/v1/clinic", map[string]any{"name": "A", "time_zone": "Nowhere"}, 422, api.CodeInvalid, "time_zone", ""},
 		{"clinic quiet hours", "PUT", "/v1/clinic", map[string]any{"name": "A", "time_zone": "UTC", "quiet_hours": map[string]any{"enabled": true, "start": "25:00"}}, 422, api.CodeInvalid, "quiet_hours.start", ""},
+		{"clinic inbox hours language", "PUT", "/v1/clinic", map[string]any{"name": "A", "time_zone": "UTC", "inbox_hours": map[string]any{"english!": "weekdays"}}, 422, api.CodeInvalid, "inbox_hours.english!", ""},
+		{"clinic inbox hours blank", "PUT", "/v1/clinic", map[string]any{"name": "A", "time_zone": "UTC", "inbox_hours": map[string]any{"en": " "}}, 422, api.CodeInvalid, "inbox_hours.en", ""},
+		{"clinic inbox hours long", "PUT", "/v1/clinic", map[string]any{"name": "A", "time_zone": "UTC", "inbox_hours": map[string]any{"es": strings.Repeat("x", 101)}}, 422, api.CodeInvalid, "inbox_hours.es", ""},
+		{"clinic inbox hours two lines", "PUT", "/v1/clinic", map[string]any{"name": "A", "time_zone": "UTC", "inbox_hours": map[string]any{"en": "weekdays\nCALL NOW"}}, 422, api.CodeInvalid, "inbox_hours.en", ""},
 		{"unknown route", "GET", "/v1/nothing", nil, 404, api.CodeNotFound, "", ""},
 		{"wrong method", "POST", "/v1/patients/x", patient, 405, api.CodeMethod, "", "/v1/patients/x"},
 	}
@@ -232,7 +237,7 @@ func TestBadInputIsRejectedAndChangesNothing(t *testing.T) {
 			}
 			if tt.path == "/v1/clinic" {
 				c, err := b.st.ClinicGet(context.Background(), b.clinic.ID)
-				if err != nil || c.TimeZone != b.clinic.TimeZone || c.QuietHours != b.clinic.QuietHours {
+				if err != nil || c.TimeZone != b.clinic.TimeZone || c.QuietHours != b.clinic.QuietHours || c.InboxHours != nil {
 					t.Fatalf("clinic changed by a rejected request: %+v %v", c, err)
 				}
 			}
@@ -381,4 +386,30 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// The clinic's inbox hours are kept by primary language, shown back, kept
+// when omitted and cleared by an empty object.
+func TestClinicInboxHours(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	put := func(body map[string]any) map[string]any {
+		body["name"], body["time_zone"] = "Harbor", "America/Chicago"
+		return b.must(b.keyA, http.MethodPut, "/v1/clinic", body, http.StatusOK)
+	}
+	got := put(map[string]any{"inbox_hours": map[string]any{"en-US": " weekdays 8 AM to 5 PM ", "es-MX": "de lunes a viernes"}})
+	want := map[string]any{"en": "weekdays 8 AM to 5 PM", "es": "de lunes a viernes"}
+	if !reflect.DeepEqual(got["inbox_hours"], want) {
+		t.Fatalf("inbox_hours = %v, want %v", got["inbox_hours"], want)
+	}
+	c, err := b.st.ClinicGet(context.Background(), b.clinic.ID)
+	if err != nil || c.InboxHours["es"] != "de lunes a viernes" {
+		t.Fatalf("stored: %v %v", c.InboxHours, err)
+	}
+	if got := put(map[string]any{}); !reflect.DeepEqual(got["inbox_hours"], want) {
+		t.Fatalf("inbox_hours after a PUT without them = %v, want kept", got["inbox_hours"])
+	}
+	if got := put(map[string]any{"inbox_hours": map[string]any{}}); got["inbox_hours"] != nil {
+		t.Fatalf("inbox_hours after {} = %v, want cleared", got["inbox_hours"])
+	}
 }

@@ -3,7 +3,10 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -12,12 +15,13 @@ import (
 
 // Clinic is the key's clinic and its settings.
 type Clinic struct {
-	ID         string         `json:"id"`
-	Name       string         `json:"name"`
-	TimeZone   string         `json:"time_zone"`
-	Phone      string         `json:"phone,omitempty"`
-	QuietHours QuietHoursBody `json:"quiet_hours"`
-	UpdatedAt  time.Time      `json:"updated_at"`
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	TimeZone   string            `json:"time_zone"`
+	Phone      string            `json:"phone,omitempty"`
+	QuietHours QuietHoursBody    `json:"quiet_hours"`
+	InboxHours map[string]string `json:"inbox_hours,omitempty"`
+	UpdatedAt  time.Time         `json:"updated_at"`
 }
 
 // QuietHoursBody is the window, in each patient's local time, in which nothing is sent.
@@ -29,10 +33,11 @@ type QuietHoursBody struct {
 
 // ClinicBody changes the clinic's settings.
 type ClinicBody struct {
-	Name       string          `json:"name" minLength:"1" maxLength:"200" pattern:"\\S" patternDescription:"not blank"`
-	TimeZone   string          `json:"time_zone" example:"America/New_York" doc:"IANA zone, the default for patients"`
-	Phone      string          `json:"phone,omitempty" example:"+14155550100" doc:"E.164, shown in messages"`
-	QuietHours *QuietHoursBody `json:"quiet_hours,omitempty" doc:"Omit to keep"`
+	Name       string            `json:"name" minLength:"1" maxLength:"200" pattern:"\\S" patternDescription:"not blank"`
+	TimeZone   string            `json:"time_zone" example:"America/New_York" doc:"IANA zone, the default for patients"`
+	Phone      string            `json:"phone,omitempty" example:"+14155550100" doc:"E.164, shown in messages"`
+	QuietHours *QuietHoursBody   `json:"quiet_hours,omitempty" doc:"Omit to keep"`
+	InboxHours map[string]string `json:"inbox_hours,omitempty" example:"{\"en\":\"weekdays 8 AM to 5 PM\",\"es\":\"de lunes a viernes de 8 a 17 h\"}" doc:"When staff read patients' messages, by language (BCP 47 tag → text, up to 100 characters): the answer to a patient's free text says it; without one for the patient's language it says during office hours. Omit to keep; {} to clear"`
 }
 
 type clinicOutput struct {
@@ -89,6 +94,9 @@ func (s *Server) registerClinic() {
 					fe.add("quiet_hours.end", "must differ from start")
 				}
 			}
+			if in.Body.InboxHours != nil {
+				c.InboxHours = inboxHoursIn(in.Body.InboxHours, &fe)
+			}
 			if err := fe.err(); err != nil {
 				return nil, err
 			}
@@ -120,6 +128,42 @@ func clinicOut(c beckon.Clinic) Clinic {
 			Start:   formatClock(c.QuietHours.StartMinute),
 			End:     formatClock(c.QuietHours.EndMinute),
 		},
-		UpdatedAt: c.UpdatedAt,
+		InboxHours: c.InboxHours,
+		UpdatedAt:  c.UpdatedAt,
 	}
+}
+
+// maxInboxHours bounds one language's inbox hours: a phrase inside an SMS.
+const maxInboxHours = 100
+
+// inboxHoursIn validates a clinic's inbox hours and keys them by primary
+// language ("es-MX" → "es", as patients' languages are kept); an empty map
+// clears them (nil).
+func inboxHoursIn(in map[string]string, fe *fieldErrors) map[string]string {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(in))
+	for tag, text := range in {
+		field := "inbox_hours." + tag
+		lang, err := normalLanguage(tag)
+		if err != nil {
+			fe.add(field, "%v", err)
+			continue
+		}
+		text = strings.TrimSpace(text)
+		switch {
+		case text == "":
+			fe.add(field, "must not be blank")
+		case utf8.RuneCountInString(text) > maxInboxHours:
+			fe.add(field, "must be at most %d characters", maxInboxHours)
+		case strings.ContainsFunc(text, unicode.IsControl):
+			fe.add(field, "must be one line of text")
+		}
+		if _, dup := out[lang]; dup {
+			fe.add(field, "names the language %s twice", lang)
+		}
+		out[lang] = text
+	}
+	return out
 }

@@ -43,7 +43,14 @@ func (s *Server) completeDocument(doc *huma.OpenAPI) {
 		url = "/" // relative: the origin the document was fetched from
 	}
 	doc.Servers = []*huma.Server{{URL: url, Description: "This Beckon installation"}}
-	for _, o := range plainOperations() {
+	ops := plainOperations()
+	if o := s.metricsOperation(); o != nil {
+		ops = append(ops, o)
+		if s.cfg.MetricsToken != "" {
+			doc.Components.SecuritySchemes["metricsToken"] = &huma.SecurityScheme{Type: "http", Scheme: "bearer", Description: "The metrics scraper's token (BECKON_METRICS_TOKEN)."}
+		}
+	}
+	for _, o := range ops {
 		o.Extensions = map[string]any{PlainExtension: true}
 		doc.AddOperation(o)
 	}

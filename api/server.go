@@ -48,6 +48,15 @@ type Config struct {
 	// Egress is which internal hosts a clinic's URLs (FHIR base, webhook) may
 	// point at. Default: none, only public addresses over https.
 	Egress egress.Policy
+	// Metrics counts requests by route and status, and the feed messages;
+	// nil: nothing is counted.
+	Metrics Metrics
+	// MetricsHandler, when set, is served at GET /metrics (unset when the
+	// metrics have an address of their own).
+	MetricsHandler http.Handler
+	// MetricsToken, when set, is the bearer token GET /metrics asks for;
+	// empty: /metrics is public.
+	MetricsToken string
 }
 
 // Server serves the API.
@@ -115,6 +124,15 @@ func New(cfg Config) *Server {
 // 500 logged with a request id, never a dropped connection.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	pattern := ""
+	if r.URL.Path == cleanPath(r.URL.Path) {
+		_, pattern = s.mux.Handler(r)
+	}
+	s.metered(w, r, pattern, s.serve)
+}
+
+// serve answers the request (ServeHTTP).
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != cleanPath(r.URL.Path) {
 		writeError(w, newError(http.StatusNotFound, CodeNotFound, "no such route: the path is not in clean form (no \".\" or \"..\" segments or doubled slashes)"))
 		return
@@ -178,6 +196,7 @@ func (s *Server) routes() {
 	s.registerEventWebhooks()
 	s.registerLinks()
 	s.registerDocs()
+	s.registerMetrics()
 }
 
 var bearer = []map[string][]string{{"bearer": {}}}

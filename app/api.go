@@ -36,6 +36,10 @@ func (a *App) startAPI() error {
 		Egress:    a.Config.EgressPolicy(),
 		Version:   ReadBuildInfo().String(),
 		ServerURL: cmp.Or(a.Config.Providers.PublicURL, listenURL(ln.Addr())),
+
+		Metrics:        a.metrics,
+		MetricsHandler: a.apiMetricsHandler(),
+		MetricsToken:   a.Config.MetricsToken,
 	})
 	a.ln = ln
 	a.http = &http.Server{

@@ -29,6 +29,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/beckonhealth/beckon"
+	"github.com/beckonhealth/beckon/metrics"
 	"github.com/beckonhealth/beckon/scheduler"
 	"github.com/beckonhealth/beckon/store"
 	"github.com/beckonhealth/beckon/worker"
@@ -65,6 +66,11 @@ type App struct {
 	ln     net.Listener
 	serveW sync.WaitGroup
 	mllp   mllpListener
+	// metrics is the registry every role counts into; metricsHTTP serves it
+	// on BECKON_METRICS_ADDR (metrics.go).
+	metrics     *metrics.Metrics
+	metricsHTTP *http.Server
+	metricsLn   net.Listener
 }
 
 // New returns an App for the role, writing to the process's streams, on
@@ -97,6 +103,9 @@ func (a *App) Start(ctx context.Context) error {
 		}
 	}
 	if err := a.openRedis(ctx); err != nil {
+		return err
+	}
+	if err := a.startMetrics(); err != nil {
 		return err
 	}
 	if runsAPI(a.Role) {
@@ -197,8 +206,11 @@ func (a *App) Close() error {
 	errs = append(errs, a.closeMLLP())
 	if a.http != nil {
 		errs = append(errs, a.http.Shutdown(ctx))
-		a.serveW.Wait()
 	}
+	if a.metricsHTTP != nil {
+		errs = append(errs, a.metricsHTTP.Shutdown(ctx))
+	}
+	a.serveW.Wait()
 	a.StopDelivery()
 	// The asynq client shares a.rdb, which is closed below.
 	if a.rdb != nil {

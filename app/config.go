@@ -95,6 +95,13 @@ type Config struct {
 	// outside this list; plain http is accepted only for hosts in it.
 	// Default empty: public hosts over https only.
 	AllowPrivateHosts string
+	// MetricsAddr (BECKON_METRICS_ADDR): where /metrics is served, alone
+	// and without a key, so that roles without an API (worker, scheduler)
+	// expose theirs. Default empty: the API serves /metrics (api and serve).
+	MetricsAddr string
+	// MetricsToken (BECKON_METRICS_TOKEN, environment only): the bearer
+	// token /metrics on the API address asks for. Default empty: public.
+	MetricsToken string
 	// LogLevel (BECKON_LOG_LEVEL): debug, info, warn, error. Default info.
 	LogLevel string
 	// LogFormat (BECKON_LOG_FORMAT): text or json. Default text.
@@ -140,6 +147,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.MLLPIdleTimeout = dur("BECKON_MLLP_IDLE_TIMEOUT")
 	c.MLLPMaxConns = num("BECKON_MLLP_MAX_CONNS")
 	c.AllowPrivateHosts = getenv("BECKON_ALLOW_PRIVATE_HOSTS")
+	c.MetricsAddr = getenv("BECKON_METRICS_ADDR")
+	c.MetricsToken = getenv("BECKON_METRICS_TOKEN")
 	c.LogLevel = getenv("BECKON_LOG_LEVEL")
 	c.LogFormat = getenv("BECKON_LOG_FORMAT")
 	c.Providers, c.providersErr = providersFromEnv(getenv)
@@ -199,6 +208,7 @@ func (c *Config) bindAll(fs *flag.FlagSet) {
 	fs.DurationVar(&c.MLLPIdleTimeout, "mllp-idle-timeout", c.MLLPIdleTimeout, "MLLP idle/frame timeout (default 2m)")
 	fs.StringVar(&c.AllowPrivateHosts, "allow-private-hosts", c.AllowPrivateHosts, `internal hosts clinic URLs may reach: CIDRs, IPs, names, or "*" (default: none)`)
 	fs.IntVar(&c.MLLPMaxConns, "mllp-max-conns", c.MLLPMaxConns, "MLLP connections open at once (default 64)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "/metrics listen address, without a key (default: on the API address)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn, error (default info)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (default text)")
 }

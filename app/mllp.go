@@ -25,6 +25,7 @@ func (a *App) hl7Processor(component string) *feeds.HL7Processor {
 		Service: a.service(),
 		Clock:   a.Clock,
 		Logger:  a.Logger.With(slog.String("component", component)),
+		Metrics: a.metrics,
 	}
 }
 

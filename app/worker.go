@@ -35,6 +35,7 @@ func (a *App) startWorker() error {
 		Limiter:      pacing.New(a.rdb, ""), // pacing shared by every worker through Redis
 		MaxPaceWait:  p.MaxPaceWait,
 		Links:        &worker.EmailLinks{Keys: &links.Keys{Store: a.store}, Base: a.publicBase},
+		Metrics:      a.metrics,
 	})
 	mux := asynq.NewServeMux()
 	mux.Handle(tasks.TypeDeliver, d)
@@ -45,9 +46,12 @@ func (a *App) startWorker() error {
 	}
 	interpret := worker.NewInterpretHandler(a.store, interpreter, a.Clock, a.Logger)
 	interpret.Tasks, interpret.Queue, interpret.MaxRetry = a.client, a.Config.Queue, a.Config.MaxRetry
+	interpret.Metrics = a.metrics
 	mux.Handle(tasks.TypeInterpret, interpret)
 	mux.Handle(tasks.TypeWriteback, worker.NewWritebacker(a.store, a.Clock, a.Logger, a.Config.EgressPolicy()))
-	mux.Handle(tasks.TypeEventDelivery, worker.NewEventDeliverer(a.store, a.Clock, a.Logger, a.Config.EgressPolicy()))
+	events := worker.NewEventDeliverer(a.store, a.Clock, a.Logger, a.Config.EgressPolicy())
+	events.Metrics = a.metrics
+	mux.Handle(tasks.TypeEventDelivery, events)
 	a.worker = asynq.NewServerFromRedisClient(a.rdb, a.AsynqServerConfig())
 	if err := a.worker.Start(mux); err != nil {
 		a.worker = nil

@@ -122,3 +122,17 @@ func KindOf(err error) string {
 	}
 	return KindTransient
 }
+
+// Named is implemented by channels that say which provider they call
+// ("twilio", "sendgrid", "outbox"), for metrics.
+type Named interface {
+	Provider() string
+}
+
+// ProviderOf is the provider ch calls, or "unknown".
+func ProviderOf(ch Channel) string {
+	if n, ok := ch.(Named); ok {
+		return n.Provider()
+	}
+	return "unknown"
+}

@@ -36,6 +36,8 @@ type FHIRProcessor struct {
 	Clock   beckon.Clock
 	Logger  *slog.Logger
 	Client  *http.Client // fetches from the EHR's FHIR base
+	// Metrics counts the requests by outcome; nil: none.
+	Metrics Metrics
 }
 
 // FHIRInput is one request to process.
@@ -202,6 +204,7 @@ func (p *FHIRProcessor) applyError(in FHIRInput, err error, patientExpr string) 
 // archive keeps the inbound request with its outcome: the status it was
 // answered, the result and why.
 func (p *FHIRProcessor) archive(ctx context.Context, in FHIRInput, status int, result, detail, apptID string) {
+	count(p.Metrics, SourceFHIR, result)
 	sum := sha256.Sum256(in.Raw)
 	err := p.Store.InboundInsert(context.WithoutCancel(ctx), beckon.InboundMessage{
 		ClinicID:      in.ClinicID,

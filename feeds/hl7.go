@@ -19,6 +19,8 @@ type HL7Processor struct {
 	Service *scheduler.Service
 	Clock   beckon.Clock
 	Logger  *slog.Logger
+	// Metrics counts the messages (replays aside) by outcome; nil: none.
+	Metrics Metrics
 
 	zones zoneCache           // clinics' time zones, checked again when applying
 	plans scheduler.PlanCache // clinics and campaigns, checked again when applying

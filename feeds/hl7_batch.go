@@ -298,6 +298,9 @@ func (p *HL7Processor) answer(it *hl7Item) HL7Result {
 	}
 	res := it.res
 	res.Ack = ehr.Ack(msg, res.Code, it.ackErr, it.now, beckon.NewID("ACK"), it.warnings...)
+	if it.in.Transport != beckon.TransportReplay {
+		count(p.Metrics, SourceHL7, res.Result)
+	}
 	p.Logger.Info("hl7 message",
 		slog.String("clinic_id", res.ClinicID),
 		slog.String("transport", it.in.Transport),

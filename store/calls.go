@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/beckonhealth/beckon"
@@ -46,6 +47,9 @@ func (q *queries) SendCallStartMany(ctx context.Context, calls []beckon.SendCall
 		}
 	}
 	at := q.stamp(now).UnixMilli()
+	if _, sqlite := q.db.(sqliteConn); !sqlite {
+		return q.callStartOne(ctx, calls, at)
+	}
 	var lost []string
 	err := q.atomic(ctx, func(q *queries) error {
 		lost = lost[:0]
@@ -72,13 +76,60 @@ func (q *queries) SendCallStartMany(ctx context.Context, calls []beckon.SendCall
 				return nil
 			}
 			_, err = q.exec(ctx, "send.call_start", `INSERT INTO send_calls (`+sendCallCols+`) VALUES `+
-				valueRows(n, 9)+`
-				ON CONFLICT (send_id) DO UPDATE SET clinic_id = excluded.clinic_id,
-					claim_token = excluded.claim_token, channel = excluded.channel,
-					to_addr = excluded.to_addr, subject = excluded.subject, body = excluded.body,
-					html = excluded.html, started_at = excluded.started_at`, args...)
+				valueRows(n, 9)+sendCallUpsert, args...)
 			return err
 		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return lost, nil
+}
+
+// sendCallUpsert replaces an earlier attempt's record of a send's call.
+const sendCallUpsert = `
+	ON CONFLICT (send_id) DO UPDATE SET clinic_id = excluded.clinic_id,
+		claim_token = excluded.claim_token, channel = excluded.channel,
+		to_addr = excluded.to_addr, subject = excluded.subject, body = excluded.body,
+		html = excluded.html, started_at = excluded.started_at`
+
+// callStartOne is SendCallStartMany on PostgreSQL: one statement per chunk
+// (one round trip, not four: begin, renew, insert, commit) — the claims'
+// renewal in a data-modifying CTE, which locks each send's row and, behind
+// a concurrent takeover, re-checks the token on the row's newest version as
+// the renewal alone does, and the records of the sends it renewed. A
+// single statement is atomic: a claim renewed has its call recorded.
+func (q *queries) callStartOne(ctx context.Context, calls []beckon.SendCall, at int64) ([]string, error) {
+	var lost []string
+	err := chunks(calls, recordChunk, func(part []beckon.SendCall) error {
+		claims := make([]beckon.ClaimRef, len(part))
+		for i, c := range part {
+			claims[i] = beckon.ClaimRef{ID: c.SendID, Token: c.ClaimToken}
+		}
+		var w where
+		ts := w.arg(at)
+		claimList(&w, claims)
+		held := `UPDATE sends SET claimed_at = ` + ts + w.String() + ` RETURNING id`
+		args := w.args
+		for _, c := range part {
+			args = append(args, c.SendID, c.ClinicID, c.ClaimToken, string(c.Channel), c.To, c.Subject, c.Body, c.HTML)
+		}
+		started, err := list(ctx, q, "send.call_start", scanID, `WITH held AS (`+held+`),
+			v (send_id, clinic_id, claim_token, channel, to_addr, subject, body, html) AS (VALUES `+
+			valueRowsFrom(len(w.args)+1, len(part), 8)+`)
+			INSERT INTO send_calls (`+sendCallCols+`)
+			SELECT v.send_id, v.clinic_id, v.claim_token, v.channel, v.to_addr, v.subject, v.body, v.html, `+ts+`
+			FROM v JOIN held ON held.id = v.send_id`+sendCallUpsert+`
+			RETURNING send_id`, args...)
+		if err != nil {
+			return err
+		}
+		for _, c := range part {
+			if !slices.Contains(started, c.SendID) {
+				lost = append(lost, c.SendID)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ func TestClinics(t *testing.T) {
 				TimeZone:   "America/Chicago",
 				Phone:      "+13125550100",
 				QuietHours: beckon.QuietHours{Enabled: true, StartMinute: 20 * 60, EndMinute: 7*60 + 30},
+				InboxHours: map[string]string{"en": "weekdays 8 AM to 5 PM", "es": "de lunes a viernes, de 8 a 17 h"},
 				CreatedAt:  b.now,
 				UpdatedAt:  b.now.Add(time.Second),
 			}
@@ -62,6 +63,7 @@ func TestClinics(t *testing.T) {
 			c.TimeZone = "Europe/Paris"
 			c.Phone = ""
 			c.QuietHours = beckon.QuietHours{}
+			c.InboxHours = map[string]string{"vi": "thứ Hai đến thứ Sáu"}
 			c.CreatedAt = b.now.Add(-time.Hour) // ignored
 			c.UpdatedAt = b.now
 			noErr(t, "update", b.st.ClinicUpdate(b.ctx, c))

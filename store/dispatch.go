@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -109,6 +111,9 @@ func (q *queries) SendRecordMany(ctx context.Context, recs []beckon.SentRecord, 
 		}
 	}
 	at := q.stamp(now).UnixMilli()
+	if _, sqlite := q.db.(sqliteConn); !sqlite {
+		return q.recordOne(ctx, recs, at)
+	}
 	var lost []string
 	err := q.atomic(ctx, func(q *queries) error {
 		lost = lost[:0]
@@ -138,6 +143,30 @@ func (q *queries) SendRecordMany(ctx context.Context, recs []beckon.SentRecord, 
 // the claim is still the record's; it returns the ids it changed.
 func (q *queries) sendEndSent(ctx context.Context, recs []beckon.SentRecord, at int64) (map[string]bool, error) {
 	var w where
+	query := endSentQuery(&w, recs, at)
+	rows, err := q.db.QueryContext(ctx, query, w.args...)
+	if err != nil {
+		return nil, translate("send.end_sent", err)
+	}
+	ids, err := scanAll(rows, scanID)
+	if err != nil {
+		return nil, translate("send.end_sent", err)
+	}
+	ended := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		ended[id] = true
+	}
+	return ended, nil
+}
+
+// scanID scans a row of one id.
+func scanID(r scanner) (string, error) {
+	var id string
+	return id, r.Scan(&id)
+}
+
+// endSentQuery is sendEndSent's UPDATE, its arguments added to w.
+func endSentQuery(w *where, recs []beckon.SentRecord, at int64) string {
 	ts := w.arg(at)
 	// One placeholder per send id, reused: the message id and the claim token
 	// are looked up by it, and id IN (…) stays a primary key lookup.
@@ -158,25 +187,92 @@ func (q *queries) sendEndSent(ctx context.Context, recs []beckon.SentRecord, at 
 	w.add("status = '" + string(beckon.SendClaimed) + "'")
 	w.add("id IN (" + idList.String() + ")")
 	w.add("claim_token = " + token.String())
-	rows, err := q.db.QueryContext(ctx, `
-		UPDATE sends SET status = '`+string(beckon.SendSent)+`', reason = '', sent_at = `+ts+`, updated_at = `+ts+`,
-			message_id = `+msgID.String()+w.String()+`
-		RETURNING id`, w.args...)
-	if err != nil {
-		return nil, translate("send.end_sent", err)
-	}
-	ids, err := scanAll(rows, func(r scanner) (string, error) {
-		var id string
-		return id, r.Scan(&id)
+	return `UPDATE sends SET status = '` + string(beckon.SendSent) + `', reason = '', sent_at = ` + ts + `, updated_at = ` + ts + `,
+			message_id = ` + msgID.String() + w.String() + `
+		RETURNING id`
+}
+
+// recordOne is SendRecordMany on PostgreSQL: one statement per chunk (one
+// round trip, not five: begin, the sends ended, the messages, their events,
+// commit). The sends ended are a data-modifying CTE; only their messages,
+// and only those messages' events, are inserted. A single statement is
+// atomic, as the transaction was.
+func (q *queries) recordOne(ctx context.Context, recs []beckon.SentRecord, at int64) ([]string, error) {
+	var lost []string
+	err := chunks(recs, recordChunk, func(part []beckon.SentRecord) error {
+		var w where
+		ended := endSentQuery(&w, part, at)
+		msgs := make([]any, 0, len(part)*messageColCount)
+		var events []any
+		for _, r := range part {
+			m := r.Message
+			if len(r.Events) > 0 {
+				m.Status = r.Events[len(r.Events)-1].Status
+			}
+			msgs = append(msgs, q.messageArgs(m)...)
+			for _, e := range r.Events {
+				events = append(events, beckon.NewID("mev_"), m.ID, m.ClinicID, e.Status, e.Detail, q.stamp(e.At).UnixMilli())
+			}
+		}
+		from := len(w.args) + 1
+		w.args = append(w.args, msgs...)
+		query := `WITH ended AS (` + ended + `),
+			m AS (INSERT INTO messages (` + messageCols + `)
+				SELECT * FROM (VALUES ` + typedRows(from, len(part), messageCasts) + `) AS v (` + messageCols + `)
+				WHERE v.send_id IN (SELECT id FROM ended) RETURNING id)`
+		if len(events) > 0 {
+			from = len(w.args) + 1
+			w.args = append(w.args, events...)
+			query += `,
+			e AS (INSERT INTO message_events (id, message_id, clinic_id, status, detail, at)
+				SELECT * FROM (VALUES ` + typedRows(from, len(events)/6, eventCasts) + `) AS ev (id, message_id, clinic_id, status, detail, at)
+				WHERE ev.message_id IN (SELECT id FROM m))`
+		}
+		ids, err := list(ctx, q, "send.record_many", scanID, query+`
+			SELECT id FROM ended`, w.args...)
+		if err != nil {
+			return err
+		}
+		for _, r := range part {
+			if !slices.Contains(ids, r.Message.SendID) {
+				lost = append(lost, r.Message.SendID)
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return nil, translate("send.end_sent", err)
+		return nil, err
 	}
-	ended := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		ended[id] = true
+	return lost, nil
+}
+
+// The types of the columns of messages and message_events, in messageCols
+// order, for VALUES lists whose parameters the columns cannot type.
+var (
+	messageCasts = append(slices.Repeat([]string{"text"}, messageColCount-2), "bigint", "bigint")
+	eventCasts   = []string{"text", "text", "text", "text", "text", "bigint"}
+)
+
+// typedRows is valueRowsFrom with each placeholder cast to its column's
+// type: "($1::text, $2::bigint), …".
+func typedRows(from, rows int, casts []string) string {
+	var b strings.Builder
+	n := from
+	for i := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(")
+		for j, c := range casts {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("$" + strconv.Itoa(n) + "::" + c)
+			n++
+		}
+		b.WriteString(")")
 	}
-	return ended, nil
+	return b.String()
 }
 
 // messageInsertMany inserts the records' messages and their events, two

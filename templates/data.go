@@ -87,8 +87,8 @@ type ClinicData struct {
 	Name  string
 	Phone string // "(555) 010-2000" for +1 numbers, otherwise as stored
 	// InboxHours says when the clinic reads patients' messages, in the
-	// patient's language ("weekdays 8 AM to 5 PM"). NewData leaves it empty:
-	// the clinic record has no such field yet. The built-in answers print
+	// message's language ("weekdays 8 AM to 5 PM"): the clinic's
+	// InboxHours in that language, else empty. The built-in answers print
 	// "during office hours" / "en horario de oficina" when it is empty.
 	InboxHours string
 }
@@ -120,7 +120,7 @@ func NewDataLang(c beckon.Clinic, p beckon.Patient, a beckon.Appointment, loc *t
 			ProviderID: a.Provider,
 			LocationID: a.Location,
 		},
-		Clinic: ClinicData{Name: c.Name, Phone: formatPhone(c.Phone)},
+		Clinic: ClinicData{Name: c.Name, Phone: formatPhone(c.Phone), InboxHours: c.InboxHours[lang]},
 	}
 	if !a.Start.IsZero() {
 		start := a.Start.In(loc)

@@ -149,3 +149,15 @@ func TestTemplatesCannotReachChoices(t *testing.T) {
 		t.Errorf("Validate(ChoiceList) = %v", err)
 	}
 }
+
+// The clinic's inbox hours reach a message in the message's language only.
+func TestNewDataInboxHours(t *testing.T) {
+	c := beckon.Clinic{Name: "Harbor", InboxHours: map[string]string{"es": "de lunes a viernes"}}
+	p := beckon.Patient{FirstName: "Ana", Language: "es"}
+	if got := NewData(c, p, beckon.Appointment{}, nil).Clinic.InboxHours; got != "de lunes a viernes" {
+		t.Errorf("Spanish message: InboxHours %q", got)
+	}
+	if got := NewDataLang(c, p, beckon.Appointment{}, nil, "en").Clinic.InboxHours; got != "" {
+		t.Errorf("English message: InboxHours %q, want none (not the Spanish text)", got)
+	}
+}

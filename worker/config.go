@@ -39,6 +39,9 @@ type Config struct {
 	// Links makes the signed links (confirm, cancel, unsubscribe) and the
 	// List-Unsubscribe headers of emails. Nil: emails carry none.
 	Links *EmailLinks
+	// Metrics counts ended sends, lateness, provider calls and pacing
+	// waits. Nil: nothing is counted.
+	Metrics Metrics
 }
 
 // Limiter reserves sending slots of a sender; pacing.Limiter implements it.
@@ -72,6 +75,7 @@ func (c Config) withDefaults() Config {
 	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 5*time.Second)
 	c.SendTimeout = cmp.Or(c.SendTimeout, 10*time.Second)
 	c.MaxPaceWait = cmp.Or(c.MaxPaceWait, 10*time.Second)
+	c.Metrics = metricsOr(c.Metrics)
 	return c
 }
 

@@ -322,7 +322,10 @@ func (a *attempt) deliver(ctx context.Context, clinic beckon.Clinic, appt beckon
 		return a.snooze(ctx, a.d.clock.Now(), "the provider call could not start in time")
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, left)
+	a.d.cfg.Metrics.SendLateness(string(a.kind), a.d.clock.Now().Sub(sd.DueAt))
+	began := time.Now() // a measurement for metrics, not a decision
 	rcpt, err := ch.Send(sendCtx, msg)
+	a.d.cfg.Metrics.ProviderRequest(channels.ProviderOf(ch), callOutcome(err), time.Since(began))
 	cancel()
 	if err != nil {
 		return a.failed(ctx, ch, err)
@@ -567,6 +570,7 @@ func (a *attempt) record(ctx context.Context, m channels.Message, r channels.Rec
 		// it by the provider's word (settleAbandoned).
 		return fmt.Errorf("record sent message: %w", err)
 	}
+	a.d.cfg.Metrics.SendEnded(string(m.Channel), string(beckon.SendSent))
 	a.log.Info("send delivered",
 		slog.String("channel", string(m.Channel)),
 		slog.String("provider", r.Provider),
@@ -587,6 +591,7 @@ func (a *attempt) finish(ctx context.Context, status beckon.SendStatus, reason, 
 	if err != nil {
 		return fmt.Errorf("finish send: %w", err)
 	}
+	a.d.cfg.Metrics.SendEnded(string(a.kind), string(status))
 	level := slog.LevelInfo
 	if status == beckon.SendUnknown {
 		// Nobody knows whether the patient got the message: someone should look.

@@ -79,6 +79,8 @@ type setupOpts struct {
 	step  *beckon.Step
 	st    beckon.Store // nil: a fresh store; else another clinic in this one
 	links bool         // emails carry links (worker.Config.Links)
+	// metrics counts what the deliverer reports (worker.Config.Metrics).
+	metrics worker.Metrics
 }
 
 func setup(t *testing.T, o setupOpts) *bundle {
@@ -96,7 +98,7 @@ func setup(t *testing.T, o setupOpts) *bundle {
 	if o.blind {
 		ch = blindChannel{b.ch}
 	}
-	cfg := worker.Config{ClaimTimeout: 2 * time.Minute}
+	cfg := worker.Config{ClaimTimeout: 2 * time.Minute, Metrics: o.metrics}
 	if o.links {
 		cfg.Links = &worker.EmailLinks{Keys: &links.Keys{Store: st}, Base: func() string { return "https://beckon.example.org/" }}
 	}

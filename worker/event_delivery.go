@@ -34,6 +34,8 @@ type EventDeliverer struct {
 	// ClaimTimeout is how long an attempt may hold a delivery before
 	// another may take it (the client's timeout is well under it).
 	ClaimTimeout time.Duration
+	// Metrics counts the attempts by outcome; nil: nothing is counted.
+	Metrics Metrics
 }
 
 // eventTimeout bounds one POST.
@@ -182,6 +184,7 @@ func (d *EventDeliverer) finish(ctx context.Context, log *slog.Logger, dl beckon
 	if err != nil {
 		return fmt.Errorf("record event delivery: %w", err)
 	}
+	metricsOr(d.Metrics).EventDelivery(eventOutcome(status))
 	log.Info("event delivery attempt", slog.String("endpoint_id", dl.EndpointID), slog.String("event_id", dl.EventID),
 		slog.String("event_type", dl.EventType), slog.String("status", status), slog.Int("attempt", dl.Attempts+1),
 		slog.Int("status_code", a.StatusCode), slog.Int64("duration_ms", a.Duration.Milliseconds()))
@@ -204,4 +207,16 @@ func (d *EventDeliverer) failing(ctx context.Context, log *slog.Logger, ep becko
 		log.Warn("webhook endpoint disabled after failing", slog.String("endpoint_id", ep.ID))
 	}
 	return disabled, err
+}
+
+// eventOutcome is a delivery's new status as a metrics outcome: delivered,
+// retrying (still pending) or failed.
+func eventOutcome(status string) string {
+	switch status {
+	case beckon.DeliveryDelivered:
+		return "delivered"
+	case beckon.DeliveryPending:
+		return "retrying"
+	}
+	return "failed"
 }

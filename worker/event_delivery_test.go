@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +91,8 @@ func TestEventDeliveryRetriesWithIncreasingGaps(t *testing.T) {
 	})
 	b.endpoint(t, "ehr", r)
 	id := b.event(t, "evt_retry", "ehr")
+	counted := &countingMetrics{}
+	b.d.Metrics = counted
 
 	for attempt := 1; ; attempt++ {
 		err := b.d.Deliver(b.ctx, b.clinic.ID, id)
@@ -111,6 +114,9 @@ func TestEventDeliveryRetriesWithIncreasingGaps(t *testing.T) {
 	}
 	if err := b.d.Deliver(b.ctx, b.clinic.ID, id); err != nil {
 		t.Fatalf("a delivered event's task run again: %v", err)
+	}
+	if got, want := counted.seen(), []string{"event retrying", "event retrying", "event retrying", "event delivered"}; !slices.Equal(got, want) {
+		t.Fatalf("metrics %q, want %q", got, want)
 	}
 
 	got := r.Requests()

@@ -74,6 +74,9 @@ type InterpretHandler struct {
 	Tasks    *asynq.Client
 	Queue    string
 	MaxRetry int
+	// Metrics counts the messages interpreted by intent; nil: nothing is
+	// counted.
+	Metrics Metrics
 }
 
 // NewInterpretHandler returns the handler; a nil interpreter is Pending.
@@ -206,6 +209,7 @@ func (h *InterpretHandler) committed(ctx context.Context, done []interpreted) {
 	for _, d := range done {
 		log := h.logger.With(slog.String("clinic_id", d.msg.ClinicID), slog.String("message_id", d.msg.ID))
 		res := d.res
+		metricsOr(h.Metrics).InboundMessage(res.Intent)
 		log.Info("inbound message interpreted", slog.String("intent", res.Intent),
 			slog.Bool("needs_attention", res.NeedsAttention), slog.Int("answers", len(res.Sends)))
 		if h.Tasks != nil && len(res.Writebacks) > 0 {

@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -69,6 +70,8 @@ func TestInterpretOnce(t *testing.T) {
 		return worker.Interpretation{Intent: "confirm", Detail: []byte(`{"n":1}`), Sends: []beckon.Send{sd}}, err
 	})
 	h := worker.NewInterpretHandler(st, in, beckon.NewManualClock(t0), quiet)
+	counted := &countingMetrics{}
+	h.Metrics = counted
 
 	// Another clinic's task for the message changes nothing.
 	if err := h.Interpret(ctx, other.ID, m.ID); err != nil {
@@ -101,6 +104,9 @@ func TestInterpretOnce(t *testing.T) {
 	}
 	if n := calls.Load(); n < 1 || n > 4 {
 		t.Fatalf("interpreter ran %d times", n)
+	}
+	if got := counted.seen(); !slices.Equal(got, []string{"inbound confirm"}) {
+		t.Fatalf("metrics %q, want one inbound confirm", got)
 	}
 }
 

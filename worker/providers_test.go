@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/channels"
+	"github.com/beckonhealth/beckon/channels/pacing"
 	"github.com/beckonhealth/beckon/worker"
 )
 
@@ -274,6 +276,67 @@ func TestDeliverBoundedPacing(t *testing.T) {
 			}
 			if tc.status == beckon.SendPlanned && (!s.DueAt.Equal(b.clock.Now().Add(tc.wait)) || b.ch.calls.Load() != 0) {
 				t.Fatalf("snoozed send due %s, %d calls; want due after the wait, no call", s.DueAt, b.ch.calls.Load())
+			}
+		})
+	}
+}
+
+// batchLimiter answers asks in batches: a wait within an ask's bound is
+// taken. It fails the test if the worker falls back to a call per send.
+type batchLimiter struct {
+	boundedLimiter
+	mu   sync.Mutex
+	asks []pacing.Ask
+}
+
+func (l *batchLimiter) ReserveWithin(context.Context, string, float64, int, time.Duration) (time.Duration, bool, error) {
+	l.t.Error("ReserveWithin called on a batch limiter")
+	return l.wait, false, nil
+}
+
+func (l *batchLimiter) ReserveBatch(_ context.Context, asks []pacing.Ask) ([]pacing.Grant, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]pacing.Grant, len(asks))
+	for i, a := range asks {
+		l.asks = append(l.asks, a)
+		out[i] = pacing.Grant{Wait: l.wait, OK: l.wait <= a.Max}
+	}
+	return out, nil
+}
+
+// TestDeliverBatchPacing: with a limiter that answers in batches, a send
+// asks once for its sender's slot, bounded by MaxPaceWait: a short wait
+// sends, a long one snoozes the send by the wait.
+func TestDeliverBatchPacing(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		wait   time.Duration
+		status beckon.SendStatus
+	}{
+		{"short wait sends", 20 * time.Millisecond, beckon.SendSent},
+		{"long wait snoozes", time.Minute, beckon.SendPlanned},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, setupOpts{})
+			l := &batchLimiter{boundedLimiter: boundedLimiter{t: t, wait: tc.wait}}
+			d := worker.NewDeliverer(b.st, channels.Static{beckon.ChannelSMS: pacedChannel{b.ch}}, b.clock, quiet,
+				worker.Config{Limiter: l, MaxPaceWait: 5 * time.Second})
+			if err := d.Deliver(context.Background(), b.clinic.ID, b.send.ID, false); err != nil {
+				t.Fatal(err)
+			}
+			s := b.reload(t)
+			want := pacing.Ask{Key: "twilio:+15550000000", PerSecond: 10, Burst: 1, Max: 5 * time.Second}
+			if s.Status != tc.status || len(l.asks) != 1 || l.asks[0] != want {
+				t.Fatalf("send %s, asks %+v; want %s after one ask %+v", s.Status, l.asks, tc.status, want)
+			}
+			if tc.status == beckon.SendPlanned && (!s.DueAt.Equal(b.clock.Now().Add(tc.wait)) || b.ch.calls.Load() != 0) {
+				t.Fatalf("snoozed send due %s, %d calls; want due after the wait, no call", s.DueAt, b.ch.calls.Load())
+			}
+			if tc.status == beckon.SendSent && b.ch.calls.Load() != 1 {
+				t.Fatalf("%d calls, want 1", b.ch.calls.Load())
 			}
 		})
 	}

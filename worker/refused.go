@@ -104,6 +104,7 @@ func (a *attempt) endWithFallback(ctx context.Context, status beckon.SendStatus,
 	if err != nil {
 		return fmt.Errorf("finish send: %w", err)
 	}
+	a.d.cfg.Metrics.SendEnded(string(a.kind), string(status))
 	a.log.Info("send ended", slog.String("status", string(status)), slog.String("reason", reason),
 		slog.Bool("fallback", hasFallback), slog.Bool("opt_out", optOut))
 	return nil
@@ -148,6 +149,7 @@ func (a *attempt) pace(ctx context.Context, ch channels.Channel, appt beckon.App
 	if !taken {
 		return true, a.backlog(ctx, key, wait, appt)
 	}
+	a.d.cfg.Metrics.PaceWait(wait)
 	if wait <= 0 {
 		return false, nil
 	}

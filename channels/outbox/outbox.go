@@ -77,3 +77,6 @@ func (c *Channel) Lookup(ctx context.Context, m channels.Message) (channels.Rece
 func receipt(e beckon.OutboxEntry) channels.Receipt {
 	return channels.Receipt{Provider: Provider, ProviderID: e.ID, Status: beckon.MessageDelivered, From: "outbox"}
 }
+
+// Provider implements channels.Named.
+func (c *Channel) Provider() string { return Provider }

@@ -56,3 +56,6 @@ type pacedReporter struct {
 	paced
 	channels.Reporter
 }
+
+// Provider implements channels.Named: the paced channel's provider.
+func (p paced) Provider() string { return channels.ProviderOf(p.Channel) }

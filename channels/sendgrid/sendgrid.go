@@ -279,3 +279,6 @@ func firstField(body string) string {
 	}
 	return f
 }
+
+// Provider implements channels.Named.
+func (c *Channel) Provider() string { return Provider }

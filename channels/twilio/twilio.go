@@ -413,3 +413,6 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 	}
 	return 0
 }
+
+// Provider implements channels.Named.
+func (c *Channel) Provider() string { return Provider }
