@@ -12,6 +12,13 @@ type InboundQuerier interface {
 	// the message log too (direction inbound), in one transaction. A message
 	// stored already is returned as stored with created false.
 	InboundSMSPut(ctx context.Context, m InboundSMS) (stored InboundSMS, created bool, err error)
+	// InboundSMSPutMany stores each of ms as InboundSMSPut does, all in one
+	// transaction, and returns one result per message, in order (a message
+	// twice in ms is stored once: the later ones are returned as stored
+	// before). With findPatients, a new message of a clinic without a
+	// patient gets the one patient of its clinic with its From number (none
+	// when several patients have it).
+	InboundSMSPutMany(ctx context.Context, ms []InboundSMS, findPatients bool) ([]InboundSMSPutResult, error)
 	// InboundSMSGet returns the clinic's inbound message ("" for messages no
 	// clinic owns); ErrNotFound if it has none with that id.
 	InboundSMSGet(ctx context.Context, clinicID, id string) (InboundSMS, error)
@@ -87,4 +94,11 @@ type InboundInterpretParams struct {
 	Interpretation []byte // JSON, may be empty
 	NeedsAttention bool
 	At             time.Time
+}
+
+// InboundSMSPutResult is what InboundSMSPutMany did with one message: the
+// message as stored, and whether this call stored it.
+type InboundSMSPutResult struct {
+	Stored  InboundSMS
+	Created bool
 }

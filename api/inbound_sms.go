@@ -61,13 +61,15 @@ func (wh *webhooks) twilioSMS(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	clinicID := r.URL.Query().Get(ClinicParam)
 	if clinicID == "" {
-		if clinicID, err = wh.clinicOfSender(ctx, form.Get("To"), form.Get("MessagingServiceSid")); err != nil {
+		to, service := form.Get("To"), form.Get("MessagingServiceSid")
+		clinicID, err = wh.senders.get([2]string{to, service}, func() (string, error) { return wh.clinicOfSender(ctx, to, service) })
+		if err != nil {
 			wh.s.logger.Error("inbound sms clinic lookup failed", slog.String("error", err.Error()))
 			wh.fail(w, http.StatusServiceUnavailable, "cannot take the message now; retry")
 			return
 		}
 	}
-	cs, err := wh.settings(ctx, clinicID)
+	cs, err := wh.senderSettings.get(clinicID, func() (beckon.ChannelSettings, error) { return wh.settings(ctx, clinicID) })
 	if err != nil {
 		wh.s.logger.Error("webhook settings lookup failed", slog.String("error", err.Error()))
 		wh.fail(w, http.StatusServiceUnavailable, "cannot verify the message now")
@@ -82,7 +84,7 @@ func (wh *webhooks) twilioSMS(w http.ResponseWriter, r *http.Request) {
 	if clinicID != "" {
 		// A clinic named in the URL that does not exist: the message is
 		// kept as no clinic's.
-		switch _, err := wh.s.store.ClinicGet(ctx, clinicID); {
+		switch _, err := wh.clinics.get(clinicID, func() (bool, error) { _, err := wh.s.store.ClinicGet(ctx, clinicID); return true, err }); {
 		case errors.Is(err, beckon.ErrNotFound):
 			clinicID = ""
 		case err != nil:
@@ -142,24 +144,16 @@ func (wh *webhooks) clinicOfSender(ctx context.Context, to, service string) (str
 // its patient when exactly one patient of its clinic has the number, and
 // hands it to the interpreter; the one path of the Twilio webhook and the
 // outbox's replies. The message is stored before anything is queued: with
-// Redis down it is still taken, and the pump queues it later.
+// Redis down it is still taken, and the pump queues it later. Concurrent
+// messages are stored together (inboundWriter).
 func (s *Server) receiveSMS(ctx context.Context, m beckon.InboundSMS) (beckon.InboundSMS, error) {
 	m.ReceivedAt = s.cfg.Clock.Now()
-	if m.ClinicID != "" && m.From != "" {
-		ids, err := s.store.PatientListByPhone(ctx, m.ClinicID, m.From, 2)
-		if err != nil {
-			s.logger.Error("inbound sms patient lookup failed", slog.String("error", err.Error()))
-			return m, err
-		}
-		if len(ids) == 1 {
-			m.PatientID = ids[0]
-		}
-	}
-	stored, created, err := s.store.InboundSMSPut(ctx, m)
+	put, err := s.inbound.write(ctx, m)
 	if err != nil {
 		s.logger.Error("inbound sms not stored", slog.String("provider", m.Provider), slog.String("error", err.Error()))
 		return m, err
 	}
+	stored, created := put.Stored, put.Created
 	log := s.logger.With(slog.String("clinic_id", stored.ClinicID), slog.String("message_id", stored.ID))
 	if created {
 		log.Info("inbound sms received", slog.String("patient_id", stored.PatientID),
@@ -181,7 +175,7 @@ func (s *Server) enqueueInterpret(ctx context.Context, m beckon.InboundSMS) erro
 	if s.cfg.Tasks == nil {
 		return errors.New("no task queue")
 	}
-	task, opts, err := tasks.NewInterpretTask(m.ClinicID, m.ID)
+	task, opts, err := tasks.NewInterpretTask(m.ClinicID, m.ID, m.From)
 	if err != nil {
 		return err
 	}

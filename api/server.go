@@ -80,6 +80,8 @@ type Server struct {
 	reads auditWriter
 	// keys caches API keys read from the store (keyauth.go).
 	keys *keyCache
+	// inbound stores the inbound messages of concurrent requests together.
+	inbound inboundWriter
 }
 
 // maxBodyBytes bounds request bodies (a batch of 1,000 appointments fits).
@@ -116,6 +118,9 @@ func New(cfg Config) *Server {
 		logger: cfg.Logger.With(slog.String("component", "api")),
 		mux:    mux,
 		keys:   newKeyCache(cfg.KeyCacheTTL),
+	}
+	s.inbound.put = func(ctx context.Context, ms []beckon.InboundSMS) ([]beckon.InboundSMSPutResult, error) {
+		return s.store.InboundSMSPutMany(ctx, ms, true)
 	}
 	s.api = humago.New(mux, hc)
 	s.api.UseMiddleware(s.authenticate, s.checkInput)

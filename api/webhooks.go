@@ -115,6 +115,12 @@ type webhooks struct {
 	cfg   DeliveryConfig
 	keys  sync.Map // base64 key → *ecdsa.PublicKey
 	inbox inboxWriter
+	// The inbound messages' lookups (inbound_lookups.go): the clinic of a
+	// sender (To, MessagingServiceSid), a clinic's settings, a clinic that
+	// exists.
+	senders        lookupCache[[2]string, string]
+	senderSettings lookupCache[string, beckon.ChannelSettings]
+	clinics        lookupCache[string, bool]
 }
 
 // webhookRefused is the one answer to a callback that does not verify,

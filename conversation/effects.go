@@ -103,10 +103,10 @@ func (e effects) acknowledge(ctx context.Context, patientID string) (beckon.Send
 	return s, created, nil
 }
 
-// events records what the clinic's endpoints hear of the reply: the message
-// (an answer about an appointment is an event of the confirmation path, a
+// event is what the clinic's endpoints hear of the reply: the message (an
+// answer about an appointment is an event of the confirmation path, a
 // change of consent one of the ledger).
-func (e effects) events(ctx context.Context, o Outcome, res Interpretation) error {
+func (e effects) event(o Outcome, res Interpretation) (beckon.Event, error) {
 	data, err := json.Marshal(map[string]any{
 		"message_id":      e.msg.ID,
 		"patient_id":      e.msg.PatientID,
@@ -117,14 +117,10 @@ func (e effects) events(ctx context.Context, o Outcome, res Interpretation) erro
 		"received_at":     e.msg.ReceivedAt,
 	})
 	if err != nil {
-		return err
+		return beckon.Event{}, err
 	}
-	evs := []beckon.Event{{
+	return beckon.Event{
 		ID: beckon.EventID(e.msg.ClinicID, beckon.EventMessageReceived, e.msg.ID), ClinicID: e.msg.ClinicID,
 		Type: beckon.EventMessageReceived, Data: data, At: e.now,
-	}}
-	if err := e.q.EventAppend(ctx, evs...); err != nil {
-		return fmt.Errorf("record events: %w", err)
-	}
-	return nil
+	}, nil
 }

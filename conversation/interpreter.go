@@ -3,7 +3,6 @@ package conversation
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -23,10 +22,10 @@ const (
 	maxCandidates = 9
 )
 
-// Confirmer records a patient's answer about an appointment inside the
-// caller's transaction (scheduler.Service.ConfirmIn).
+// Confirmer records patients' answers about a clinic's appointments inside
+// the caller's transaction, together (scheduler.Service.ConfirmManyIn).
 type Confirmer interface {
-	ConfirmIn(ctx context.Context, q beckon.Querier, c beckon.Confirmation) (scheduler.ConfirmResult, error)
+	ConfirmManyIn(ctx context.Context, q beckon.Querier, clinicID string, cs []beckon.Confirmation) ([]scheduler.ConfirmResult, error)
 }
 
 // Interpreter reads a stored inbound SMS and decides and writes what it
@@ -73,71 +72,11 @@ type Interpretation struct {
 // Apply interprets msg, a message of a clinic, and writes its effects
 // through q (the caller's transaction).
 func (i *Interpreter) Apply(ctx context.Context, q beckon.Querier, msg beckon.InboundSMS) (Result, error) {
-	now := i.Clock.Now()
-	clinic, err := q.ClinicGet(ctx, msg.ClinicID)
-	if err != nil {
-		return Result{}, fmt.Errorf("load clinic: %w", err)
-	}
-	in, lang, err := i.input(ctx, q, msg, now)
+	out, err := i.ApplyBatch(ctx, q, []beckon.InboundSMS{msg})
 	if err != nil {
 		return Result{}, err
 	}
-	o := Decide(in)
-	res := Interpretation{
-		Intent: string(o.Reply.Intent), Keyword: o.Reply.Keyword, Choice: o.Reply.Choice,
-		AppointmentID: o.AppointmentID, Response: o.Response, Consent: o.Consent, Note: o.Note,
-	}
-	out := Result{NeedsAttention: o.NeedsAttention}
-	e := effects{q: q, msg: msg, now: now, clinic: clinic, lang: lang}
-	if o.Consent != "" {
-		if err := e.consent(ctx, o.Consent); err != nil {
-			return out, err
-		}
-	}
-	patientID := msg.PatientID
-	if o.Response != "" {
-		r, err := i.Confirm.ConfirmIn(ctx, q, beckon.Confirmation{
-			ID: "cnf_" + e.suffix(), ClinicID: msg.ClinicID, AppointmentID: o.AppointmentID,
-			Response: o.Response, By: "patient", Method: "sms", Actor: "sms-reply",
-		})
-		if err != nil {
-			return out, fmt.Errorf("record the answer: %w", err)
-		}
-		out.Writebacks = r.Writebacks
-		patientID = r.Appointment.PatientID
-	}
-	if err := e.state(ctx, in.State, o.State); err != nil {
-		return out, err
-	}
-	if o.Answer == TemplateWhich {
-		res.Question = "which"
-	}
-	if o.Answer != "" {
-		s, err := e.answer(ctx, o, patientID)
-		if err != nil {
-			return out, err
-		}
-		res.Answer, res.AnswerSendID = o.Answer, s.ID
-		out.Sends = append(out.Sends, s)
-	}
-	if o.Acknowledge {
-		s, created, err := e.acknowledge(ctx, patientID)
-		if err != nil {
-			return out, err
-		}
-		if created {
-			res.Acknowledged, res.AnswerSendID = true, s.ID
-			out.Sends = append(out.Sends, s)
-		}
-	}
-	if err := e.events(ctx, o, res); err != nil {
-		return out, err
-	}
-	out.Interpretation = res
-	if out.Detail, err = json.Marshal(res); err != nil {
-		return out, err
-	}
-	return out, nil
+	return out[0], nil
 }
 
 // input gathers what Decide reads about the message's number, and the

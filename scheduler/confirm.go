@@ -57,6 +57,37 @@ func (s *Service) ConfirmIn(ctx context.Context, q beckon.Querier, c beckon.Conf
 	return *out[0].Confirmed, nil
 }
 
+// ConfirmManyIn is ConfirmIn of several answers of the clinic, decided
+// together through the one path (an appointment answered twice is answered
+// in the order given), under the first answer's actor. It returns one
+// result per answer, in order; an error about any of them fails them all.
+func (s *Service) ConfirmManyIn(ctx context.Context, q beckon.Querier, clinicID string, cs []beckon.Confirmation) ([]ConfirmResult, error) {
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	changes := make([]Change, len(cs))
+	for i, c := range cs {
+		c.ID = cmp.Or(c.ID, beckon.NewID("cnf_"))
+		c.ClinicID = clinicID
+		changes[i] = Change{Confirm: &ConfirmChange{Confirmation: c, WritebackID: "wbk_" + strings.TrimPrefix(c.ID, "cnf_")}}
+	}
+	out, err := s.apply(ctx, q, clinicID, changes, cs[0].Actor, 0)
+	if item, ok := errors.AsType[*ItemError](err); ok {
+		return nil, item.Err
+	}
+	if err != nil {
+		return nil, err
+	}
+	res := make([]ConfirmResult, len(out))
+	for i, o := range out {
+		if o.Confirmed == nil {
+			return nil, errors.New("scheduler: a confirmation without its outcome")
+		}
+		res[i] = *o.Confirmed
+	}
+	return res, nil
+}
+
 // EnqueueWritebacks hands pending write-backs to asynq (a task that exists
 // already is left as it is).
 func EnqueueWritebacks(ctx context.Context, c *asynq.Client, queue string, ws []beckon.Writeback) error {

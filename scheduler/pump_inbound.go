@@ -28,7 +28,7 @@ func (p *Pump) sweepInbound(ctx context.Context, now time.Time) (int, error) {
 	}
 	handed, fresh, gerr := p.enqueueEach(ctx, len(pending), func(i int) (*asynq.Task, string, []asynq.Option, error) {
 		m := pending[i]
-		t, opts, err := tasks.NewInterpretTask(m.ClinicID, m.ID)
+		t, opts, err := tasks.NewInterpretTask(m.ClinicID, m.ID, m.From)
 		return t, "inbound message " + m.ID, append(opts, asynq.Queue(p.cfg.Queue), asynq.MaxRetry(p.cfg.MaxRetry)), err
 	})
 	var ids []string

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/beckonhealth/beckon"
@@ -27,50 +29,172 @@ func scanInboundSMS(r scanner) (beckon.InboundSMS, error) {
 	return m, err
 }
 
-// InboundSMSPut inserts the row and, when it is new and has a clinic, its
-// message log entry (same id), in one transaction.
+// InboundSMSPut is InboundSMSPutMany of one message.
 func (q *queries) InboundSMSPut(ctx context.Context, m beckon.InboundSMS) (beckon.InboundSMS, bool, error) {
-	if m.Provider == "" || m.ProviderID == "" {
-		return beckon.InboundSMS{}, false, errors.New("store: inbound_sms.put: provider and provider id are required")
-	}
-	m.ID = cmp.Or(m.ID, beckon.NewID("msg_"))
-	m.Channel = cmp.Or(m.Channel, beckon.ChannelSMS)
-	m.ReceivedAt = q.stamp(m.ReceivedAt)
-	m.QueuedAt = orTime(m.QueuedAt, m.ReceivedAt)
-	var (
-		out     beckon.InboundSMS
-		created bool
-	)
-	err := q.atomic(ctx, func(q *queries) error {
-		ok, err := q.execOne(ctx, "inbound_sms.put", `INSERT INTO inbound_sms (`+inboundSMSCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, '', '', FALSE, '', NULL)
-			ON CONFLICT (provider, provider_id) DO NOTHING`,
-			m.ID, m.ClinicID, m.PatientID, string(m.Channel), m.Provider, m.ProviderID, m.From, m.To, m.Body,
-			m.OptOutType, m.NumSegments, m.NumMedia, m.ReceivedAt.UnixMilli(), m.QueuedAt.UnixMilli())
-		if err != nil {
-			return err
-		}
-		if !ok {
-			out, err = get(ctx, q, "inbound_sms.put_existing", scanInboundSMS,
-				`SELECT `+inboundSMSCols+` FROM inbound_sms WHERE provider = $1 AND provider_id = $2`, m.Provider, m.ProviderID)
-			return err
-		}
-		out, created = m, true
-		if m.ClinicID == "" {
-			return nil
-		}
-		_, err = q.exec(ctx, "inbound_sms.put_message", `INSERT INTO messages (`+messageCols+`) VALUES `+
-			valueRows(1, messageColCount), q.messageArgs(beckon.Message{
-			ID: m.ID, ClinicID: m.ClinicID, PatientID: m.PatientID, Direction: beckon.Inbound, Channel: m.Channel,
-			To: m.To, From: m.From, Body: m.Body, Status: beckon.MessageReceived, Provider: m.Provider,
-			ProviderID: m.ProviderID, CreatedAt: m.ReceivedAt, UpdatedAt: m.ReceivedAt,
-		})...)
-		return err
-	})
+	got, err := q.InboundSMSPutMany(ctx, []beckon.InboundSMS{m}, false)
 	if err != nil {
 		return beckon.InboundSMS{}, false, err
 	}
-	return out, created, nil
+	return got[0].Stored, got[0].Created, nil
+}
+
+// inboundSMSInsertCols are the columns a new message sets (the rest start
+// empty).
+const inboundSMSInsertCols = `id, clinic_id, patient_id, channel, provider, provider_id, from_addr, to_addr, body,
+	opt_out_type, num_segments, num_media, received_at, queued_at`
+
+const inboundSMSInsertColCount = 14
+
+// InboundSMSPutMany inserts the new messages in one statement (RETURNING
+// the ones it inserted), reads the ones stored before in another, and
+// writes the new ones' message log entries in a third, in one transaction.
+func (q *queries) InboundSMSPutMany(ctx context.Context, ms []beckon.InboundSMS, findPatients bool) ([]beckon.InboundSMSPutResult, error) {
+	ms = slices.Clone(ms)
+	out := make([]beckon.InboundSMSPutResult, len(ms))
+	type key struct{ provider, id string }
+	first := map[key]int{} // a message's first index in ms
+	var fresh []beckon.InboundSMS
+	for i, m := range ms {
+		if m.Provider == "" || m.ProviderID == "" {
+			return nil, errors.New("store: inbound_sms.put: provider and provider id are required")
+		}
+		k := key{m.Provider, m.ProviderID}
+		if _, ok := first[k]; ok {
+			continue
+		}
+		first[k] = i
+		m.ID = cmp.Or(m.ID, beckon.NewID("msg_"))
+		m.Channel = cmp.Or(m.Channel, beckon.ChannelSMS)
+		m.ReceivedAt = q.stamp(m.ReceivedAt)
+		m.QueuedAt = orTime(m.QueuedAt, m.ReceivedAt)
+		ms[i] = m
+		fresh = append(fresh, m)
+	}
+	err := q.atomic(ctx, func(q *queries) error {
+		if findPatients {
+			if err := q.inboundPatients(ctx, fresh); err != nil {
+				return err
+			}
+		}
+		created := map[string]bool{}
+		err := chunks(fresh, batchChunk, func(part []beckon.InboundSMS) error {
+			args := make([]any, 0, len(part)*inboundSMSInsertColCount)
+			for _, m := range part {
+				args = append(args, m.ID, m.ClinicID, m.PatientID, string(m.Channel), m.Provider, m.ProviderID, m.From, m.To,
+					m.Body, m.OptOutType, m.NumSegments, m.NumMedia, m.ReceivedAt.UnixMilli(), m.QueuedAt.UnixMilli())
+			}
+			ids, err := list(ctx, q, "inbound_sms.put", scanString, `INSERT INTO inbound_sms (`+inboundSMSInsertCols+`)
+				VALUES `+valueRows(len(part), inboundSMSInsertColCount)+`
+				ON CONFLICT (provider, provider_id) DO NOTHING RETURNING id`, args...)
+			for _, id := range ids {
+				created[id] = true
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		var logged []beckon.Message
+		existing := map[string][]string{} // provider → provider ids stored before
+		for _, m := range fresh {
+			if !created[m.ID] {
+				existing[m.Provider] = append(existing[m.Provider], m.ProviderID)
+				continue
+			}
+			out[first[key{m.Provider, m.ProviderID}]] = beckon.InboundSMSPutResult{Stored: m, Created: true}
+			if m.ClinicID != "" {
+				logged = append(logged, beckon.Message{
+					ID: m.ID, ClinicID: m.ClinicID, PatientID: m.PatientID, Direction: beckon.Inbound, Channel: m.Channel,
+					To: m.To, From: m.From, Body: m.Body, Status: beckon.MessageReceived, Provider: m.Provider,
+					ProviderID: m.ProviderID, CreatedAt: m.ReceivedAt, UpdatedAt: m.ReceivedAt,
+				})
+			}
+		}
+		for provider, ids := range existing {
+			err := chunks(ids, batchChunk, func(part []string) error {
+				var w where
+				w.add("provider = ?", provider)
+				w.add("provider_id IN " + inList(&w, part))
+				got, err := list(ctx, q, "inbound_sms.put_existing", scanInboundSMS,
+					`SELECT `+inboundSMSCols+` FROM inbound_sms`+w.String(), w.args...)
+				for _, m := range got {
+					if i, ok := first[key{m.Provider, m.ProviderID}]; ok {
+						out[i] = beckon.InboundSMSPutResult{Stored: m}
+					}
+				}
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return chunks(logged, batchChunk, func(part []beckon.Message) error {
+			args := make([]any, 0, len(part)*messageColCount)
+			for _, m := range part {
+				args = append(args, q.messageArgs(m)...)
+			}
+			_, err := q.exec(ctx, "inbound_sms.put_message", `INSERT INTO messages (`+messageCols+`) VALUES `+
+				valueRows(len(part), messageColCount), args...)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	// A message twice in ms: the later ones are what the first became,
+	// stored before.
+	for i, m := range ms {
+		j := first[key{m.Provider, m.ProviderID}]
+		if j != i {
+			out[i] = beckon.InboundSMSPutResult{Stored: out[j].Stored}
+		}
+		if out[i].Stored.ID == "" {
+			return nil, fmt.Errorf("store: inbound_sms.put: message %d neither inserted nor found", i)
+		}
+	}
+	return out, nil
+}
+
+// inboundPatients sets the patient of each message of a clinic without
+// one: the one patient of the clinic with its number (none when several
+// have it), a statement per clinic.
+func (q *queries) inboundPatients(ctx context.Context, ms []beckon.InboundSMS) error {
+	phones := map[string][]string{} // clinic → numbers
+	for _, m := range ms {
+		if m.ClinicID != "" && m.From != "" && m.PatientID == "" {
+			phones[m.ClinicID] = append(phones[m.ClinicID], m.From)
+		}
+	}
+	type owner struct{ clinic, phone string }
+	owners := map[owner][]string{}
+	for clinic, nums := range phones {
+		err := chunks(nums, batchChunk, func(part []string) error {
+			var w where
+			w.add("clinic_id = ?", clinic)
+			w.add("phone IN " + inList(&w, part))
+			w.add("phone <> ''")
+			rows, err := list(ctx, q, "patient.list_by_phones", scanPair, `SELECT phone, id FROM patients`+w.String(), w.args...)
+			for _, r := range rows {
+				k := owner{clinic, r[0]}
+				owners[k] = append(owners[k], r[1])
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for i, m := range ms {
+		if ids := owners[owner{m.ClinicID, m.From}]; m.PatientID == "" && len(ids) == 1 {
+			ms[i].PatientID = ids[0]
+		}
+	}
+	return nil
+}
+
+func scanPair(r scanner) ([2]string, error) {
+	var p [2]string
+	return p, r.Scan(&p[0], &p[1])
 }
 
 func (q *queries) InboundSMSGet(ctx context.Context, clinicID, id string) (beckon.InboundSMS, error) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"time"
 
@@ -26,12 +27,35 @@ const InterpretTaskRetention = StatusTaskRetention
 type InterpretPayload struct {
 	ClinicID  string `json:"clinic_id"`
 	MessageID string `json:"message_id"`
+	// Lane is InterpretLane of the message's clinic and sender: the worker
+	// interprets one lane's messages one batch at a time, so that two
+	// replies from one number are read in order. 0 when the sender is not
+	// known (older tasks too).
+	Lane int `json:"lane,omitempty"`
 }
 
-// NewInterpretTask builds the task of the clinic's inbound message, with
-// its TaskID (InterpretTaskID) and retention.
-func NewInterpretTask(clinicID, messageID string) (*asynq.Task, []asynq.Option, error) {
-	b, err := json.Marshal(InterpretPayload{ClinicID: clinicID, MessageID: messageID})
+// InterpretLanes is how many lanes the senders of inbound messages are
+// spread over (the worker folds them onto its own, fewer, lanes).
+const InterpretLanes = 64
+
+// InterpretLane is the lane of a clinic's sender: a small number that
+// keeps one number's messages together without naming the number.
+func InterpretLane(clinicID, from string) int {
+	if from == "" {
+		return 0
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(clinicID))
+	_, _ = h.Write([]byte{0})
+	_, _ = h.Write([]byte(from))
+	return int(h.Sum32() % InterpretLanes)
+}
+
+// NewInterpretTask builds the task of the clinic's inbound message from
+// the sender from (for its lane; may be empty), with its TaskID
+// (InterpretTaskID) and retention.
+func NewInterpretTask(clinicID, messageID, from string) (*asynq.Task, []asynq.Option, error) {
+	b, err := json.Marshal(InterpretPayload{ClinicID: clinicID, MessageID: messageID, Lane: InterpretLane(clinicID, from)})
 	if err != nil {
 		return nil, nil, fmt.Errorf("marshal interpret payload: %w", err)
 	}
@@ -50,6 +74,9 @@ func ParseInterpretPayload(b []byte) (InterpretPayload, error) {
 	}
 	if p.MessageID == "" {
 		return p, errors.New("interpret payload: no message_id")
+	}
+	if p.Lane < 0 || p.Lane >= InterpretLanes {
+		p.Lane = 0
 	}
 	return p, nil
 }

@@ -8,7 +8,7 @@ import (
 
 func TestInterpretPayloadBytes(t *testing.T) {
 	const queued = `{"clinic_id":"cln_1","message_id":"msg_1"}`
-	task, opts, err := tasks.NewInterpretTask("cln_1", "msg_1")
+	task, opts, err := tasks.NewInterpretTask("cln_1", "msg_1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,5 +29,25 @@ func TestInterpretPayloadBytes(t *testing.T) {
 	// Task ids of two clinics never meet.
 	if tasks.InterpretTaskID("a:1", "b") == tasks.InterpretTaskID("a", "1:b") {
 		t.Fatal("two clinics' messages share a task id")
+	}
+}
+
+// A sender's messages share a lane, carried in the payload without the
+// number; a lane out of range reads as 0.
+func TestInterpretLane(t *testing.T) {
+	a, b := tasks.InterpretLane("cln_1", "+14155550123"), tasks.InterpretLane("cln_1", "+14155550123")
+	if a != b || a < 0 || a >= tasks.InterpretLanes {
+		t.Fatalf("lanes %d and %d of one sender", a, b)
+	}
+	task, _, err := tasks.NewInterpretTask("cln_1", "msg_1", "+14155550123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := tasks.ParseInterpretPayload(task.Payload())
+	if err != nil || p.Lane != a {
+		t.Fatalf("payload %s parsed as %+v, %v; want lane %d", task.Payload(), p, err, a)
+	}
+	if p, err := tasks.ParseInterpretPayload([]byte(`{"message_id":"m","lane":999}`)); err != nil || p.Lane != 0 {
+		t.Fatalf("out-of-range lane parsed as %+v, %v", p, err)
 	}
 }

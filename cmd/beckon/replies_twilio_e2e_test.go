@@ -155,7 +155,7 @@ func TestReplyThroughTwilio(t *testing.T) {
 // until a worker ran it.
 func (a *app) interpretAgain(messageID string) {
 	a.t.Helper()
-	task, opts, err := tasks.NewInterpretTask(a.m.App.DemoClinicID, messageID)
+	task, opts, err := tasks.NewInterpretTask(a.m.App.DemoClinicID, messageID, "")
 	if err != nil {
 		a.t.Fatal(err)
 	}
