@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -28,6 +29,7 @@ import (
 // needs PostgreSQL (DATABASE_URL), pg_dump and pg_restore.
 func TestHABackupRestore(t *testing.T) {
 	haSuite(t)
+	t.Parallel()
 	base := os.Getenv("DATABASE_URL")
 	if base == "" {
 		t.Skip("DATABASE_URL not set: the backup is a PostgreSQL dump")
@@ -42,7 +44,7 @@ func TestHABackupRestore(t *testing.T) {
 	// Due after the restore; the pump hands them to Redis at once, and the
 	// store records that it did (Redis, lost below, had them).
 	soon := d.book(burstPlan{prefix: "bk-soon", channel: "sms", patients: 10, steps: 3, offset: 10 * time.Minute, dueIn: 20 * time.Second})
-	later := d.book(burstPlan{prefix: "bk-later", channel: "sms", patients: 5, steps: 2, offset: 10 * time.Minute, dueIn: 2 * time.Hour})
+	later := d.bookLater(soon, 2*time.Hour)
 	waitFor(t, 30*time.Second, "the pump to hand the soon sends to Redis", func() bool {
 		for _, s := range d.current(soon) {
 			if s.EnqueuedAt.IsZero() {
@@ -92,6 +94,31 @@ func TestHABackupRestore(t *testing.T) {
 	if n := len(d.current(later)); n != len(later.sends) {
 		t.Errorf("%d of %d sends beyond the horizon restored", n, len(later.sends))
 	}
+}
+
+// bookLater gives each patient of b a second appointment, its sends (the
+// same campaign's) due after the given time: beyond the horizon.
+func (d *deployment) bookLater(b booked, after time.Duration) booked {
+	d.t.Helper()
+	patientOf := map[string]string{}
+	for _, s := range b.sends {
+		patientOf[s.AppointmentID] = s.PatientID
+	}
+	later := booked{start: b.start.Add(after), sends: map[string]beckon.Send{}}
+	var appts []map[string]any
+	for _, id := range b.apptIDs {
+		aid := id + "-later"
+		appts = append(appts, map[string]any{"id": aid, "patient_id": patientOf[id], "start": rfc(later.start)})
+		later.apptIDs = append(later.apptIDs, aid)
+	}
+	d.mustCall(http.StatusOK, http.MethodPost, "/v1/appointments/batch", map[string]any{"appointments": appts}, nil)
+	for _, s := range d.sendsOf(later.apptIDs) {
+		later.sends[s.ID] = s
+	}
+	if want := len(b.sends); len(later.sends) != want {
+		d.t.Fatalf("the later appointments planned %d sends, want %d", len(later.sends), want)
+	}
+	return later
 }
 
 // restoreDump dumps the schema of dsn (a storetest schema on the server of

@@ -175,6 +175,7 @@ func startCluster(t *testing.T) string {
 // and recorded sent. The senders' pacing buckets and the asynq queue hash
 // to different nodes.
 func TestHAClusterDelivery(t *testing.T) {
+	t.Parallel() // beside the backup check, after the failover case
 	for _, backend := range haSuite(t) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
