@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/beckonhealth/beckon"
-	"github.com/beckonhealth/beckon/store"
 )
 
 // The README's backup and restore, done as an operator would: a deployment
@@ -67,14 +66,7 @@ func TestHABackupRestore(t *testing.T) {
 	r2 := startRedisServer(t, "")
 	setEnv(d.env, "BECKON_DATABASE_URL", restored)
 	setEnv(d.env, "BECKON_REDIS_URL", r2.URL())
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	st, err := store.OpenWith(ctx, restored, store.Options{MaxConns: 4})
-	if err != nil {
-		t.Fatalf("open the restored store: %v", err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	d.st = st
+	d.st = openDeploymentStore(t, restored)
 	for _, role := range []string{"api", "worker", "scheduler"} {
 		d.start("restored-"+role, role)
 	}

@@ -31,9 +31,7 @@ const haSuiteVar = "BECKON_HA_SUITE"
 // PATH, and returns the backends to run.
 func haSuite(t *testing.T) []string {
 	t.Helper()
-	if os.Getenv(haSuiteVar) != "1" {
-		t.Skip("high-availability suite: starts Redis Sentinel and Cluster and the real program; set " + haSuiteVar + "=1 to run it")
-	}
+	gatedSuite(t, haSuiteVar, "high-availability suite: starts Redis Sentinel and Cluster and the real program")
 	for _, bin := range []string{"redis-server", "redis-cli"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Skip(bin + " is not installed")
