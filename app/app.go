@@ -168,11 +168,11 @@ func (a *App) openRedis(ctx context.Context) error {
 		}
 		a.rdb = redis.NewClient(&redis.Options{Addr: a.mini.Addr()})
 	} else {
-		opt, err := redis.ParseURL(a.Config.RedisURL)
+		t, err := parseRedisURL(a.Config.RedisURL)
 		if err != nil {
-			return fmt.Errorf("REDIS_URL: %w", err)
+			return err
 		}
-		a.rdb = redis.NewClient(opt)
+		a.rdb = t.client()
 	}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

@@ -32,7 +32,9 @@ type Config struct {
 	// time, or PostgreSQL refuses with "too many clients", requests are
 	// answered 503 with Retry-After.
 	DBMaxConns int
-	// RedisURL (BECKON_REDIS_URL or REDIS_URL): redis://[:password@]host:port/db.
+	// RedisURL (BECKON_REDIS_URL or REDIS_URL): redis://[:password@]host:port/db,
+	// redis-sentinel://[:password@]host1:26379,host2:26379/master?db=0 or
+	// redis-cluster://[:password@]host1:7000,host2:7001 (redis.go).
 	// Default empty: an in-process Redis, only for `serve`.
 	RedisURL string
 	// HTTPAddr (BECKON_HTTP_ADDR): where the API listens. Default 127.0.0.1:8080.
@@ -247,7 +249,7 @@ func FlagEnv(name string) []string {
 func (c *Config) bindAll(fs *flag.FlagSet) {
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres:// URL or SQLite path (default beckon.db)")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", c.DBMaxConns, "PostgreSQL connections of this process (default by role: serve 30, api 20, worker 30, scheduler 5, others 4)")
-	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "redis:// URL (default: in-process Redis, serve only)")
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "redis://, redis-sentinel:// or redis-cluster:// URL (default: in-process Redis, serve only)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "API listen address (default 127.0.0.1:8080)")
 	fs.IntVar(&c.HTTPMaxConns, "http-max-conns", c.HTTPMaxConns, "API connections open at once (default 512)")
 	fs.DurationVar(&c.HTTPReadTimeout, "http-read-timeout", c.HTTPReadTimeout, "time for one request's headers and body (default 30s)")
@@ -314,6 +316,11 @@ func (c Config) Validate(role string) error {
 	var errs []error
 	if c.RedisURL == "" && LongRunning(role) && role != RoleServe {
 		errs = append(errs, fmt.Errorf("%s runs as a separate process and needs REDIS_URL (the in-process Redis exists only in `beckon serve`)", role))
+	}
+	if c.RedisURL != "" {
+		if _, err := parseRedisURL(c.RedisURL); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.Recheck >= c.Horizon {
 		errs = append(errs, fmt.Errorf("recheck (%s) must be shorter than horizon (%s)", c.Recheck, c.Horizon))

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,5 +83,34 @@ func TestOpenPostgresConcurrently(t *testing.T) {
 		if err != nil {
 			t.Errorf("open: %v", err)
 		}
+	}
+}
+
+// On PostgreSQL (DATABASE_URL), a DSN whose first host is down and whose
+// second is the server, with target_session_attrs=read-write, opens and
+// writes: pgx moves on to the next host, as after a failover.
+func TestOpenPostgresMultiHost(t *testing.T) {
+	t.Parallel()
+	base := os.Getenv("DATABASE_URL")
+	if base == "" {
+		t.Skip("DATABASE_URL not set")
+	}
+	u, err := url.Parse(storetest.PostgresSchema(t, base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = "127.0.0.1:1," + u.Host
+	q := u.Query()
+	q.Set("target_session_attrs", "read-write")
+	q.Set("connect_timeout", "5")
+	u.RawQuery = q.Encode()
+	st, err := store.Open(t.Context(), u.String())
+	if err != nil {
+		t.Fatalf("open with a dead first host: %v", err)
+	}
+	defer st.Close()
+	storetest.Clinic(t, st, storetest.ClinicOpts{ID: "cln_multihost"})
+	if _, err := st.ClinicGet(t.Context(), "cln_multihost"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -48,10 +48,16 @@ const faultSuiteVar = "BECKON_FAULT_SUITE"
 // backends to run.
 func faultSuite(t *testing.T) []string {
 	t.Helper()
-	if os.Getenv(faultSuiteVar) != "1" {
-		t.Skip("fault-injection suite: runs the real program for minutes; set " + faultSuiteVar + "=1 to run it")
-	}
+	gatedSuite(t, faultSuiteVar, "fault-injection suite: runs the real program for minutes")
 	return backends()
+}
+
+// gatedSuite skips the test unless the suite's variable is 1.
+func gatedSuite(t *testing.T, envVar, what string) {
+	t.Helper()
+	if os.Getenv(envVar) != "1" {
+		t.Skip(what + "; set " + envVar + "=1 to run it")
+	}
 }
 
 // deployOpts is what a case sets; zero fields get the defaults shown.
@@ -165,6 +171,17 @@ func startDeployment(t *testing.T, backend string, o deployOpts) *deployment {
 		d.start("scheduler", "scheduler")
 	}
 
+	d.st = openDeploymentStore(t, dsn)
+	d.mustCall(http.StatusOK, http.MethodPut, "/v1/clinic", map[string]any{
+		"name": "Fault Clinic", "time_zone": "America/New_York", "quiet_hours": map[string]any{"enabled": false},
+	}, nil)
+	return d
+}
+
+// openDeploymentStore opens the store of a deployment's database (the test's
+// view of it), closed when the test ends.
+func openDeploymentStore(t *testing.T, dsn string) beckon.Store {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	st, err := store.OpenWith(ctx, dsn, store.Options{MaxConns: 4, Secrets: storetest.Keyring(t)})
@@ -172,11 +189,7 @@ func startDeployment(t *testing.T, backend string, o deployOpts) *deployment {
 		t.Fatalf("open the deployment's store: %v", err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	d.st = st
-	d.mustCall(http.StatusOK, http.MethodPut, "/v1/clinic", map[string]any{
-		"name": "Fault Clinic", "time_zone": "America/New_York", "quiet_hours": map[string]any{"enabled": false},
-	}, nil)
-	return d
+	return st
 }
 
 // start runs one role and waits until it has started; it returns the output

@@ -25,6 +25,10 @@ type stoppableRedis struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 	mini *miniredis.Miniredis
+	// conf and args (a config file first, then flags after the defaults):
+	// what makes it a replica, a Sentinel or a cluster node.
+	conf string
+	args []string
 }
 
 func startStoppableRedis(t *testing.T) *stoppableRedis {
@@ -40,6 +44,25 @@ func startStoppableRedis(t *testing.T) *stoppableRedis {
 		t.Cleanup(r.mini.Close)
 		return r
 	}
+	r.start()
+	t.Cleanup(func() {
+		if r.cmd != nil {
+			r.stop()
+		}
+	})
+	return r
+}
+
+// startRedisServer runs a redis-server of the test's own (conf: a config
+// file, or empty; args: flags such as --replicaof or --sentinel); it skips
+// the test when redis-server is not on PATH.
+func startRedisServer(t *testing.T, conf string, args ...string) *stoppableRedis {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server is not installed")
+	}
+	r := &stoppableRedis{t: t, addr: freeAddr(t), bin: bin, conf: conf, args: args}
 	r.start()
 	t.Cleanup(func() {
 		if r.cmd != nil {
@@ -74,7 +97,12 @@ func (r *stoppableRedis) start() {
 		return
 	}
 	host, port, _ := strings.Cut(r.addr, ":")
-	r.cmd = exec.Command(r.bin, "--bind", host, "--port", port, "--save", "", "--appendonly", "no", "--dir", r.t.TempDir())
+	var args []string
+	if r.conf != "" {
+		args = append(args, r.conf)
+	}
+	args = append(args, "--bind", host, "--port", port, "--save", "", "--appendonly", "no", "--dir", r.t.TempDir())
+	r.cmd = exec.Command(r.bin, append(args, r.args...)...)
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatalf("start redis-server: %v", err)
 	}
