@@ -44,37 +44,10 @@ const (
 
 // APIKey is a bearer credential. Only the SHA-256 hash of the secret is kept.
 type APIKey struct {
-	ID       string
-	ClinicID string
-	Name     string
-	Role     Role
-	Hash     string // hex sha256 of the secret
-	// Prefix is the secret's first characters (APIKeyPrefixLen), kept to
-	// recognise a key in lists and logs; empty for keys made before it was kept.
-	Prefix    string
+	ID        string
+	ClinicID  string
+	Name      string
+	Role      Role
+	Hash      string // hex sha256 of the secret
 	CreatedAt time.Time
-	// ExpiresAt is when the key stops working; zero: never.
-	ExpiresAt time.Time
-	// LastUsedAt is when the key last authenticated a request, to the
-	// minute (the API writes it at most once a minute per key); zero: never.
-	LastUsedAt time.Time
-	// RevokedAt is when the key was revoked; zero: it is not.
-	RevokedAt time.Time
-}
-
-// APIKeyPrefixLen is how many leading characters of a secret are kept as its
-// prefix ("bk_" and 7 more): enough to tell keys apart, far too few to guess
-// the rest.
-const APIKeyPrefixLen = 10
-
-// Usable reports why the key may not authenticate at now: "revoked",
-// "expired", or empty when it may.
-func (k APIKey) Usable(now time.Time) string {
-	switch {
-	case !k.RevokedAt.IsZero():
-		return "revoked"
-	case !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt):
-		return "expired"
-	}
-	return ""
 }

@@ -27,21 +27,7 @@ type Querier interface {
 	ClinicUpdate(ctx context.Context, c Clinic) error
 
 	APIKeyCreate(ctx context.Context, k APIKey) error
-	// APIKeyGetByHash returns the key whose secret hashes to hash, revoked
-	// and expired keys included (the caller decides with APIKey.Usable).
 	APIKeyGetByHash(ctx context.Context, hash string) (APIKey, error)
-	// APIKeyGet returns the clinic's key; ErrNotFound if the clinic has none
-	// with that id.
-	APIKeyGet(ctx context.Context, clinicID, id string) (APIKey, error)
-	// APIKeyList lists the clinic's keys, revoked ones included, by creation.
-	APIKeyList(ctx context.Context, clinicID string) ([]APIKey, error)
-	// APIKeyRevoke marks the clinic's key revoked at at, and returns it; a
-	// key revoked already keeps its first RevokedAt. ErrNotFound if the
-	// clinic has no such key.
-	APIKeyRevoke(ctx context.Context, clinicID, id string, at time.Time) (APIKey, error)
-	// APIKeyTouch records that the key was used at at (LastUsedAt only moves
-	// forward).
-	APIKeyTouch(ctx context.Context, id string, at time.Time) error
 
 	// PatientUpsert inserts or replaces the patient (CreatedAt kept on update).
 	PatientUpsert(ctx context.Context, p Patient) error

@@ -38,24 +38,14 @@ func setup(t *testing.T) *bundle {
 // setupLogged is setup with the server logging to logger.
 func setupLogged(t *testing.T, logger *slog.Logger) *bundle {
 	t.Helper()
-	return setupWith(t, logger, nil)
-}
-
-// setupWith is setupLogged with the server's configuration changed by edit.
-func setupWith(t *testing.T, logger *slog.Logger, edit func(*api.Config)) *bundle {
-	t.Helper()
 	st := storetest.Open(t)
 	clock := beckon.SystemClock{}
-	cfg := api.Config{
+	s := api.New(api.Config{
 		Store:   st,
 		Service: &scheduler.Service{Store: st, Clock: clock, Logger: logger},
 		Clock:   clock,
 		Logger:  logger,
-	}
-	if edit != nil {
-		edit(&cfg)
-	}
-	s := api.New(cfg)
+	})
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	b := &bundle{t: t, st: st, srv: srv}

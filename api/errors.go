@@ -26,8 +26,7 @@ const (
 	CodeTooLarge     = "too_large"
 	CodeMediaType    = "unsupported_media_type" // send Content-Type: application/json
 	CodeInternal     = "internal"
-	CodeUnavailable  = "unavailable"  // a dependency is down; retry later
-	CodeRateLimited  = "rate_limited" // too many requests (or failed authentications); see Retry-After
+	CodeUnavailable  = "unavailable" // a dependency is down; retry later
 )
 
 // Error is the one error shape of the API:
@@ -35,12 +34,10 @@ const (
 //	{"status":422,"code":"validation_failed","message":"…","field":"phone","errors":[{"field":"phone","message":"…"}]}
 type Error struct {
 	Status  int          `json:"status" doc:"HTTP status"`
-	Code    string       `json:"code" doc:"Stable machine-readable code" enum:"bad_request,validation_failed,unauthorized,forbidden,not_found,method_not_allowed,conflict,too_large,unsupported_media_type,internal,unavailable,rate_limited"`
+	Code    string       `json:"code" doc:"Stable machine-readable code" enum:"bad_request,validation_failed,unauthorized,forbidden,not_found,method_not_allowed,conflict,too_large,unsupported_media_type,internal,unavailable"`
 	Message string       `json:"message" doc:"What is wrong, for people"`
 	Field   string       `json:"field,omitempty" doc:"The first field at fault, e.g. start or steps[1].timing"`
 	Errors  []FieldError `json:"errors,omitempty" doc:"Every field at fault"`
-	// header is sent with the error (a 429's Retry-After and RateLimit fields).
-	header http.Header
 }
 
 // FieldError is one invalid field.
@@ -66,7 +63,7 @@ func (e *Error) GetHeaders() http.Header {
 	if e.Status == http.StatusServiceUnavailable {
 		return http.Header{"Retry-After": {retryAfter}}
 	}
-	return e.header
+	return nil
 }
 
 // setErrorHeaders copies e's headers onto an answer being written.
@@ -221,8 +218,6 @@ func codeFor(status int) string {
 		return CodeTooLarge
 	case http.StatusUnsupportedMediaType:
 		return CodeMediaType
-	case http.StatusTooManyRequests:
-		return CodeRateLimited
 	}
 	if status == http.StatusServiceUnavailable {
 		return CodeUnavailable

@@ -54,8 +54,6 @@ func fhirFail(w http.ResponseWriter, e *Error) {
 		code = "not-found"
 	case http.StatusRequestEntityTooLarge:
 		code = "too-costly"
-	case http.StatusTooManyRequests:
-		code = "throttled"
 	case http.StatusServiceUnavailable, http.StatusInternalServerError:
 		code = "exception"
 	case http.StatusUnsupportedMediaType:

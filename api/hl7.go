@@ -3,7 +3,10 @@ package api
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/beckonhealth/beckon"
 	"github.com/beckonhealth/beckon/ehr"
@@ -65,13 +68,27 @@ func (s *Server) handleHL7(p *feeds.HL7Processor, w http.ResponseWriter, r *http
 	_, _ = w.Write(res.Ack)
 }
 
-// requireKey authenticates a plain (non-huma) handler's request (see
-// authorize); on failure it has written the answer with fail and returns
-// false.
+// requireKey authenticates a plain (non-huma) handler's request; on failure
+// it has written the answer with fail and returns false.
 func (s *Server) requireKey(w http.ResponseWriter, r *http.Request, fail func(http.ResponseWriter, *Error), roles ...beckon.Role) (beckon.APIKey, bool) {
-	key, e := s.authorize(w, r, roles)
-	if e != nil {
-		fail(w, e)
+	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	secret = strings.TrimSpace(secret)
+	if !ok || secret == "" {
+		fail(w, newError(http.StatusUnauthorized, CodeUnauthorized, "missing bearer API key in the Authorization header"))
+		return beckon.APIKey{}, false
+	}
+	key, err := s.store.APIKeyGetByHash(r.Context(), HashKey(secret))
+	if errors.Is(err, beckon.ErrNotFound) {
+		fail(w, newError(http.StatusUnauthorized, CodeUnauthorized, "unknown API key"))
+		return beckon.APIKey{}, false
+	}
+	if err != nil {
+		s.logger.Error("api key lookup failed", slog.String("error", err.Error()))
+		fail(w, newError(http.StatusServiceUnavailable, CodeUnavailable, "cannot check the API key now"))
+		return beckon.APIKey{}, false
+	}
+	if !slices.Contains(roles, key.Role) {
+		fail(w, newError(http.StatusForbidden, CodeForbidden, "this API key's role ("+string(key.Role)+") may not do this"))
 		return beckon.APIKey{}, false
 	}
 	return key, true

@@ -101,7 +101,7 @@ func plainOperations() []*huma.Operation {
 		return &huma.Operation{
 			OperationID: id, Method: method, Path: path, Tags: []string{tagFeeds}, Summary: summary, Description: desc,
 			Security: bearer, Parameters: params, RequestBody: body,
-			Responses: fhirOK(summary, ok, 400, 401, 403, 404, 413, 415, 422, 429, 503),
+			Responses: fhirOK(summary, ok, 400, 401, 403, 404, 413, 415, 422, 503),
 		}
 	}
 	return []*huma.Operation{
@@ -118,7 +118,6 @@ func plainOperations() []*huma.Operation {
 				"401": errorResponse(http.StatusUnauthorized),
 				"403": errorResponse(http.StatusForbidden),
 				"413": errorResponse(http.StatusRequestEntityTooLarge),
-				"429": errorResponse(http.StatusTooManyRequests),
 				"422": hl7Ack("The ACK (AE or AR): the body is not readable text"),
 				"503": hl7Ack("The ACK (AE): Beckon failed; retry"),
 			},
@@ -213,7 +212,6 @@ func webhookResponses(ok *huma.Response, status int) map[string]*huma.Response {
 		"400":                errorResponse(http.StatusBadRequest),
 		"403":                errorResponse(http.StatusForbidden),
 		"413":                errorResponse(http.StatusRequestEntityTooLarge),
-		"429":                errorResponse(http.StatusTooManyRequests),
 		"503":                errorResponse(http.StatusServiceUnavailable),
 	}
 }

@@ -60,7 +60,6 @@ func TestDatabaseExhaustionIs503(t *testing.T) {
 	logger := slog.New(slog.DiscardHandler)
 	srv := httptest.NewServer(api.New(api.Config{
 		Store: st, Service: &scheduler.Service{Store: st, Clock: clock, Logger: logger}, Clock: clock, Logger: logger,
-		KeyCacheTTL: -1, // every request reads the key from the failing store
 	}))
 	t.Cleanup(srv.Close)
 	clinic := storetest.Clinic(t, st, storetest.ClinicOpts{Name: "A"})

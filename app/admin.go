@@ -1,16 +1,15 @@
 package app
 
 import (
-	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"fmt"
-	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/beckonhealth/beckon"
-	"github.com/beckonhealth/beckon/apikeys"
+	"github.com/beckonhealth/beckon/api"
 )
 
 // ClinicArgs are what `beckon clinic create` is given.
@@ -20,16 +19,11 @@ type ClinicArgs struct {
 	Phone    string // E.164, shown in messages
 }
 
-// KeyArgs are what the `beckon key` commands are given.
+// KeyArgs are what `beckon key create` is given.
 type KeyArgs struct {
 	Clinic string      // required
-	Role   beckon.Role // create: beckon.RoleAdmin or beckon.RoleEHR
-	Name   string      // create: a label
-	ID     string      // revoke, rotate: the key (key_…)
-	// Expires (create, rotate): when the key stops working, an RFC 3339
-	// time or a duration from now ("720h", "90d"); empty: never (rotate:
-	// the old key's expiry).
-	Expires string
+	Role   beckon.Role // beckon.RoleAdmin or beckon.RoleEHR
+	Name   string      // a label
 }
 
 // CreateClinic creates a clinic and prints its id.
@@ -67,110 +61,35 @@ func (a *App) CreateKey(ctx context.Context, args KeyArgs) error {
 	if args.Clinic == "" {
 		return fmt.Errorf("key create: -clinic is required")
 	}
-	now := a.Clock.Now()
-	expires, err := parseExpiry(args.Expires, now)
-	if err != nil {
-		return fmt.Errorf("key create: %w", err)
-	}
-	p := apikeys.Params{ClinicID: args.Clinic, Role: args.Role, Name: args.Name, ExpiresAt: expires}
-	if err := p.Check(now); err != nil {
-		return fmt.Errorf("key create: -%s", strings.ReplaceAll(err.Error(), "expires_at", "expires"))
-	}
-	_, secret, err := apikeys.Create(ctx, a.store, p, now)
-	if err != nil {
-		return fmt.Errorf("key create: clinic %s: %w", args.Clinic, err)
-	}
-	fmt.Fprintln(a.Stdout, secret)
-	return nil
-}
-
-// ListKeys prints the clinic's keys, one a line: id, prefix, role, created,
-// expires, last used, revoked (times in UTC, "-" when not set), name.
-func (a *App) ListKeys(ctx context.Context, args KeyArgs) error {
-	if args.Clinic == "" {
-		return fmt.Errorf("key list: -clinic is required")
+	if args.Role != beckon.RoleAdmin && args.Role != beckon.RoleEHR {
+		return fmt.Errorf("key create: -role must be admin or ehr")
 	}
 	if _, err := a.store.ClinicGet(ctx, args.Clinic); err != nil {
-		return fmt.Errorf("key list: clinic %s: %w", args.Clinic, err)
+		return fmt.Errorf("key create: clinic %s: %w", args.Clinic, err)
 	}
-	ks, err := a.store.APIKeyList(ctx, args.Clinic)
+	secret, err := a.NewKey(ctx, args.Clinic, args.Role, args.Name)
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tPREFIX\tROLE\tCREATED\tEXPIRES\tLAST USED\tREVOKED\tNAME")
-	for _, k := range ks {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, cmp.Or(k.Prefix, "-"), k.Role,
-			cliTime(k.CreatedAt), cliTime(k.ExpiresAt), cliTime(k.LastUsedAt), cliTime(k.RevokedAt), cmp.Or(k.Name, "-"))
-	}
-	return tw.Flush()
-}
-
-// RevokeKey revokes a clinic's key.
-func (a *App) RevokeKey(ctx context.Context, args KeyArgs) error {
-	if args.Clinic == "" || args.ID == "" {
-		return fmt.Errorf("key revoke: -clinic and -id are required")
-	}
-	k, err := apikeys.Revoke(ctx, a.store, args.Clinic, args.ID, "cli", a.Clock.Now())
-	if err != nil {
-		return fmt.Errorf("key revoke: %s: %w", args.ID, err)
-	}
-	fmt.Fprintf(a.Stdout, "revoked %s at %s\n", k.ID, cliTime(k.RevokedAt))
-	return nil
-}
-
-// RotateKey replaces a clinic's key by a new one, revoking it, and prints
-// the new secret.
-func (a *App) RotateKey(ctx context.Context, args KeyArgs) error {
-	if args.Clinic == "" || args.ID == "" {
-		return fmt.Errorf("key rotate: -clinic and -id are required")
-	}
-	now := a.Clock.Now()
-	expires, err := parseExpiry(args.Expires, now)
-	if err != nil {
-		return fmt.Errorf("key rotate: %w", err)
-	}
-	_, secret, _, err := apikeys.Rotate(ctx, a.store, args.Clinic, args.ID, "cli", expires, now)
-	if err != nil {
-		return fmt.Errorf("key rotate: %s: %w", args.ID, err)
-	}
 	fmt.Fprintln(a.Stdout, secret)
 	return nil
 }
 
-// parseExpiry reads -expires: empty (zero), an RFC 3339 time, or a
-// duration from now (Go's, or whole days as "90d").
-func parseExpiry(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		if n, err := strconv.Atoi(days); err == nil && n > 0 {
-			return now.AddDate(0, 0, n), nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return time.Time{}, fmt.Errorf("-expires %q: give an RFC 3339 time or a duration such as 720h or 90d", s)
-	}
-	return now.Add(d), nil
-}
-
-// cliTime is t in RFC 3339 UTC, "-" for the zero time.
-func cliTime(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
-// NewKey creates an API key and returns its secret; only its hash and
-// prefix are stored.
+// NewKey creates an API key and returns its secret; only the hash is stored.
 func (a *App) NewKey(ctx context.Context, clinicID string, role beckon.Role, name string) (string, error) {
-	_, secret, err := apikeys.Create(ctx, a.store, apikeys.Params{ClinicID: clinicID, Role: role, Name: name, Actor: "system"}, a.Clock.Now())
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	secret := "bk_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+	err := a.store.APIKeyCreate(ctx, beckon.APIKey{
+		ID:        beckon.NewID("key_"),
+		ClinicID:  clinicID,
+		Name:      name,
+		Role:      role,
+		Hash:      api.HashKey(secret),
+		CreatedAt: a.Clock.Now(),
+	})
 	return secret, err
 }
 

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/beckonhealth/beckon/api"
-	"github.com/beckonhealth/beckon/ratelimit"
 	"github.com/beckonhealth/beckon/scheduler"
 )
 
@@ -35,7 +34,6 @@ func (a *App) startAPI() error {
 		Delivery:  a.deliveryConfig(),
 		Queue:     a.Config.Queue,
 		Egress:    a.Config.EgressPolicy(),
-		Limits:    a.limits(),
 		Version:   ReadBuildInfo().String(),
 		ServerURL: cmp.Or(a.Config.Providers.PublicURL, listenURL(ln.Addr())),
 
@@ -61,13 +59,6 @@ func (a *App) startAPI() error {
 	}()
 	fmt.Fprintf(a.Stdout, "Beckon API listening on http://%s (OpenAPI: /openapi.json)\n", ln.Addr())
 	return nil
-}
-
-// limits are the API's rate limits, checked in Redis.
-func (a *App) limits() api.Limits {
-	l, _ := a.Config.limits() // Validate has reported what is wrong
-	l.Limiter = ratelimit.New(a.rdb, a.Logger)
-	return l
 }
 
 // deliveryConfig is what the API's webhooks need. Provider settings that

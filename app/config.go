@@ -10,10 +10,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/beckonhealth/beckon/api"
 	"github.com/beckonhealth/beckon/channels/routing"
 	"github.com/beckonhealth/beckon/egress"
-	"github.com/beckonhealth/beckon/ratelimit"
 )
 
 // Config is every setting of Beckon, read once: ConfigFromEnv, then
@@ -136,22 +134,6 @@ type Config struct {
 	// on SQLite: the database's path with ".key" appended, created (mode
 	// 0600) with a new key on first start; on PostgreSQL none.
 	SecretKeyFile string
-	// RateAPI (BECKON_RATE_API): requests per API key to the REST API (/v1
-	// but the batch), shared by every process through Redis: "N/s", "N/m",
-	// "N/h" (bursts of up to N) or "off". Over it: 429 with Retry-After.
-	// Default 1000/s.
-	RateAPI string
-	// RateFeeds (BECKON_RATE_FEEDS): requests per API key to the EHR feeds
-	// (POST /hl7/v2, /fhir/r4/*, POST /v1/appointments/batch), apart from
-	// RateAPI so a busy EHR cannot starve the API. Default 1000/s.
-	RateFeeds string
-	// RateWebhooks (BECKON_RATE_WEBHOOKS): provider webhook requests
-	// (/webhooks/*) per client address. Default 2000/s.
-	RateWebhooks string
-	// AuthFailures (BECKON_AUTH_FAILURES): failed authentications (an
-	// unknown, revoked or expired key) per client address; past it the
-	// address is answered 429 without its key being checked. Default 10/m.
-	AuthFailures string
 	// LogLevel (BECKON_LOG_LEVEL): debug, info, warn, error. Default info.
 	LogLevel string
 	// LogFormat (BECKON_LOG_FORMAT): text or json. Default text.
@@ -205,10 +187,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.SecretKey = getenv("BECKON_SECRET_KEY")
 	c.SecretKeysOld = getenv("BECKON_SECRET_KEYS_OLD")
 	c.SecretKeyFile = getenv("BECKON_SECRET_KEY_FILE")
-	c.RateAPI = getenv("BECKON_RATE_API")
-	c.RateFeeds = getenv("BECKON_RATE_FEEDS")
-	c.RateWebhooks = getenv("BECKON_RATE_WEBHOOKS")
-	c.AuthFailures = getenv("BECKON_AUTH_FAILURES")
 	c.LogLevel = getenv("BECKON_LOG_LEVEL")
 	c.LogFormat = getenv("BECKON_LOG_FORMAT")
 	c.Providers, c.providersErr = providersFromEnv(getenv)
@@ -273,10 +251,6 @@ func (c *Config) bindAll(fs *flag.FlagSet) {
 	fs.Var((*periodValue)(&c.RetentionArchives), "retention-archives", "keep raw EHR feed archives for (default 30d)")
 	fs.StringVar(&c.RetentionEvery, "retention-every", c.RetentionEvery, "retention job schedule (default @every 10m)")
 	fs.StringVar(&c.SecretKeyFile, "secret-key-file", c.SecretKeyFile, "file holding the secret key when BECKON_SECRET_KEY is unset (default on SQLite: the database path + .key, created on first start)")
-	fs.StringVar(&c.RateAPI, "rate-api", c.RateAPI, "REST API requests per key: N/s, N/m, N/h or off (default 1000/s)")
-	fs.StringVar(&c.RateFeeds, "rate-feeds", c.RateFeeds, "HL7 v2, FHIR and batch requests per key (default 1000/s)")
-	fs.StringVar(&c.RateWebhooks, "rate-webhooks", c.RateWebhooks, "provider webhook requests per client address (default 2000/s)")
-	fs.StringVar(&c.AuthFailures, "auth-failures", c.AuthFailures, "failed authentications per client address before 429 (default 10/m)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn, error (default info)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (default text)")
 }
@@ -302,10 +276,6 @@ func (c Config) WithDefaults() Config {
 	c.RetentionBodies = cmp.Or(c.RetentionBodies, 90*24*time.Hour)
 	c.RetentionArchives = cmp.Or(c.RetentionArchives, 30*24*time.Hour)
 	c.RetentionEvery = cmp.Or(c.RetentionEvery, "@every 10m")
-	c.RateAPI = cmp.Or(c.RateAPI, "1000/s")
-	c.RateFeeds = cmp.Or(c.RateFeeds, "1000/s")
-	c.RateWebhooks = cmp.Or(c.RateWebhooks, "2000/s")
-	c.AuthFailures = cmp.Or(c.AuthFailures, "10/m")
 	c.LogLevel = cmp.Or(c.LogLevel, "info")
 	c.LogFormat = cmp.Or(c.LogFormat, "text")
 	return c
@@ -332,9 +302,6 @@ func (c Config) Validate(role string) error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.validateSecretKeys())
-	if _, err := c.limits(); err != nil {
-		errs = append(errs, err)
-	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -355,27 +322,6 @@ func (c Config) ProvidersErr() error { return c.providersErr }
 func (c Config) EgressPolicy() egress.Policy {
 	p, _ := egress.ParsePolicy(c.AllowPrivateHosts)
 	return p
-}
-
-// limits are the rate limits parsed (Validate reports bad ones).
-func (c Config) limits() (api.Limits, error) {
-	var l api.Limits
-	var errs []error
-	for _, f := range []struct {
-		name, value string
-		to          *ratelimit.Limit
-	}{
-		{"BECKON_RATE_API", c.RateAPI, &l.API},
-		{"BECKON_RATE_FEEDS", c.RateFeeds, &l.Feeds},
-		{"BECKON_RATE_WEBHOOKS", c.RateWebhooks, &l.Webhooks},
-		{"BECKON_AUTH_FAILURES", c.AuthFailures, &l.AuthFailures},
-	} {
-		var err error
-		if *f.to, err = ratelimit.ParseLimit(f.value); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", f.name, err))
-		}
-	}
-	return l, errors.Join(errs...)
 }
 
 // PoolSize is DBMaxConns or the role's default.

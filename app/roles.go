@@ -7,14 +7,11 @@ const (
 	RoleWorker    = "worker"    // delivery and the other asynq tasks
 	RoleScheduler = "scheduler" // the pump
 
-	RoleMigrate      = "migrate"          // apply migrations and exit
-	RoleClinicCreate = "admin-clinic"     // `beckon clinic create`
-	RoleKeyCreate    = "admin-key"        // `beckon key create`
-	RoleReplay       = "ehr-replay"       // `beckon ehr replay`
-	RoleRotate       = "secrets"          // `beckon secrets rotate`
-	RoleKeyList      = "admin-key-list"   // `beckon key list`
-	RoleKeyRevoke    = "admin-key-revoke" // `beckon key revoke`
-	RoleKeyRotate    = "admin-key-rotate" // `beckon key rotate`
+	RoleMigrate      = "migrate"      // apply migrations and exit
+	RoleClinicCreate = "admin-clinic" // `beckon clinic create`
+	RoleKeyCreate    = "admin-key"    // `beckon key create`
+	RoleReplay       = "ehr-replay"   // `beckon ehr replay`
+	RoleRotate       = "secrets"      // `beckon secrets rotate`
 )
 
 // LongRunning reports whether the role serves until stopped.

@@ -94,3 +94,33 @@ func (q *queries) ClinicUpdate(ctx context.Context, c beckon.Clinic) error {
 	}
 	return err
 }
+
+const apiKeyCols = `id, clinic_id, name, role, hash, created_at`
+
+func scanAPIKey(r scanner) (beckon.APIKey, error) {
+	var k beckon.APIKey
+	err := r.Scan(&k.ID, &k.ClinicID, &k.Name, &k.Role, &k.Hash, ms{&k.CreatedAt})
+	return k, err
+}
+
+// APIKeyCreate stores a key (an empty ID gets one); ErrConflict if the id or
+// the hash exists.
+func (q *queries) APIKeyCreate(ctx context.Context, k beckon.APIKey) error {
+	if k.ID == "" {
+		k.ID = beckon.NewID("key_")
+	}
+	ok, err := q.execOne(ctx, "apikey.create", `
+		INSERT INTO api_keys (`+apiKeyCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT DO NOTHING`,
+		k.ID, k.ClinicID, k.Name, k.Role, k.Hash, q.stamp(k.CreatedAt).UnixMilli())
+	if err == nil && !ok {
+		return beckon.ErrConflict
+	}
+	return err
+}
+
+func (q *queries) APIKeyGetByHash(ctx context.Context, hash string) (beckon.APIKey, error) {
+	return get(ctx, q, "apikey.get", scanAPIKey,
+		`SELECT `+apiKeyCols+` FROM api_keys WHERE hash = $1`, hash)
+}

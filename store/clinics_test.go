@@ -81,3 +81,57 @@ func TestClinics(t *testing.T) {
 		})
 	})
 }
+
+func TestAPIKeys(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, setup setupFunc) {
+		t.Run("RoundTrip", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			want := beckon.APIKey{
+				ID:        "key_1",
+				ClinicID:  b.clinic.ID,
+				Name:      "EHR feed",
+				Role:      beckon.RoleEHR,
+				Hash:      "ab12",
+				CreatedAt: b.now,
+			}
+			noErr(t, "create", b.st.APIKeyCreate(b.ctx, want))
+			got, err := b.st.APIKeyGetByHash(b.ctx, "ab12")
+			noErr(t, "get", err)
+			equal(t, "key", got, want)
+		})
+		t.Run("GeneratedID", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			noErr(t, "create", b.st.APIKeyCreate(b.ctx, beckon.APIKey{
+				ClinicID: b.clinic.ID,
+				Role:     beckon.RoleAdmin,
+				Hash:     "cd34",
+			}))
+			got, err := b.st.APIKeyGetByHash(b.ctx, "cd34")
+			noErr(t, "get", err)
+			if len(got.ID) != len("key_")+26 || got.CreatedAt.IsZero() {
+				t.Fatalf("generated id %q, created %v", got.ID, got.CreatedAt)
+			}
+		})
+		t.Run("Conflicts", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			k := beckon.APIKey{ID: "key_1", ClinicID: b.clinic.ID, Hash: "h1"}
+			noErr(t, "create", b.st.APIKeyCreate(b.ctx, k))
+			isErr(t, "same id", b.st.APIKeyCreate(b.ctx, beckon.APIKey{
+				ID: "key_1", ClinicID: b.clinic.ID, Hash: "h2",
+			}), beckon.ErrConflict)
+			isErr(t, "same hash", b.st.APIKeyCreate(b.ctx, beckon.APIKey{
+				ID: "key_2", ClinicID: b.clinic.ID, Hash: "h1",
+			}), beckon.ErrConflict)
+		})
+		t.Run("Missing", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			_, err := b.st.APIKeyGetByHash(b.ctx, "nope")
+			isErr(t, "get", err, beckon.ErrNotFound)
+		})
+	})
+}

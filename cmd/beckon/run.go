@@ -57,10 +57,7 @@ Usage:
   beckon scheduler  the pump only                (needs REDIS_URL)
   beckon migrate    apply database migrations and exit
   beckon clinic create -name NAME [-time-zone ZONE] [-phone E164]
-  beckon key create -clinic ID [-role admin|ehr] [-name NAME] [-expires 90d|TIME]
-  beckon key list   -clinic ID   the clinic's keys: prefix, role, created, expires, last used, revoked
-  beckon key revoke -clinic ID -id key_…
-  beckon key rotate -clinic ID -id key_… [-expires 90d|TIME]   a new secret; the old key revoked
+  beckon key create -clinic ID [-role admin|ehr] [-name NAME]
   beckon ehr replay [-clinic ID] [-since TIME] [-id inb_…] [-failed] [-from DB] [-dry-run]
   beckon secrets keygen   print a new secret key (for BECKON_SECRET_KEY)
   beckon secrets rotate [-batch N]   seal every stored secret again with BECKON_SECRET_KEY
@@ -113,20 +110,11 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 		}
 		role, rest, command = beckonapp.RoleReplay, rest[1:], "ehr replay"
 	case "clinic", "key":
-		sub := ""
-		if len(rest) > 0 {
-			sub = rest[0]
-		}
-		switch {
-		case sub == "create":
-			role = "admin-" + role
-		case role == "key" && (sub == "list" || sub == "revoke" || sub == "rotate"):
-			role = "admin-key-" + sub
-		default:
+		if len(rest) == 0 || rest[0] != "create" {
 			fmt.Fprint(m.Stderr, usage)
 			return errUsage
 		}
-		rest, command = rest[1:], args[0]+" "+sub
+		role, rest, command = "admin-"+role, rest[1:], role+" create"
 	case "secrets":
 		if len(rest) == 0 || rest[0] != "rotate" {
 			fmt.Fprint(m.Stderr, usage)
@@ -183,18 +171,10 @@ func (m *Main) bindCommandFlags(fs *flag.FlagSet, role string) {
 		fs.StringVar(&m.clinic.Name, "name", "", "clinic name (required)")
 		fs.StringVar(&m.clinic.TimeZone, "time-zone", "America/New_York", "clinic IANA time zone")
 		fs.StringVar(&m.clinic.Phone, "phone", "", "clinic phone in E.164, shown in messages")
-	case beckonapp.RoleKeyCreate, beckonapp.RoleKeyList, beckonapp.RoleKeyRevoke, beckonapp.RoleKeyRotate:
+	case beckonapp.RoleKeyCreate:
 		fs.StringVar(&m.key.Clinic, "clinic", "", "clinic id (required)")
-		switch role {
-		case beckonapp.RoleKeyCreate:
-			fs.StringVar((*string)(&m.key.Role), "role", string(beckon.RoleAdmin), "admin or ehr")
-			fs.StringVar(&m.key.Name, "name", "", "a label for the key")
-		case beckonapp.RoleKeyRevoke, beckonapp.RoleKeyRotate:
-			fs.StringVar(&m.key.ID, "id", "", "the key's id, key_… (required; see beckon key list)")
-		}
-		if role == beckonapp.RoleKeyCreate || role == beckonapp.RoleKeyRotate {
-			fs.StringVar(&m.key.Expires, "expires", "", "when the key stops working: an RFC 3339 time or a duration such as 90d (default: never; rotate: the old key's expiry)")
-		}
+		fs.StringVar((*string)(&m.key.Role), "role", string(beckon.RoleAdmin), "admin or ehr")
+		fs.StringVar(&m.key.Name, "name", "", "a label for the key")
 	case beckonapp.RoleReplay:
 		fs.StringVar(&m.replay.Clinic, "clinic", "", "only this clinic's messages (default: all)")
 		fs.StringVar(&m.replay.Since, "since", "", "only messages received at or after this RFC 3339 time")
@@ -240,12 +220,6 @@ func (m *Main) Run(ctx context.Context) error {
 		return a.CreateClinic(ctx, m.clinic)
 	case beckonapp.RoleKeyCreate:
 		return a.CreateKey(ctx, m.key)
-	case beckonapp.RoleKeyList:
-		return a.ListKeys(ctx, m.key)
-	case beckonapp.RoleKeyRevoke:
-		return a.RevokeKey(ctx, m.key)
-	case beckonapp.RoleKeyRotate:
-		return a.RotateKey(ctx, m.key)
 	case beckonapp.RoleReplay:
 		return a.Replay(ctx, m.replay)
 	case beckonapp.RoleRotate:
